@@ -1,0 +1,134 @@
+// Package api serves Hyperlieu over HTTP with Fiber: the route table, the
+// handlers, authentication and the one place errors become responses.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/cors"
+	recoverer "github.com/gofiber/fiber/v3/middleware/recover"
+	"github.com/gofiber/fiber/v3/middleware/requestid"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/token"
+)
+
+// Verifier checks access tokens.
+type Verifier interface {
+	Verify(s string) (token.Claims, error)
+}
+
+// Services are the use cases the API exposes.
+type Services struct {
+	Accounts *hyperlieu.AccountService
+}
+
+// Options tunes the HTTP server.
+type Options struct {
+	Verifier       Verifier
+	BodyLimit      int
+	RequestTimeout time.Duration
+	CORSOrigins    []string
+	TrustedProxies []string
+	// Ready reports whether the database answers (GET /readyz).
+	Ready func(ctx context.Context) error
+	// Version is reported by OpenAPI and the metrics.
+	Version string
+}
+
+// Server is the HTTP API.
+type Server struct {
+	svc     Services
+	opts    Options
+	log     *slog.Logger
+	app     *fiber.App
+	metrics *metrics
+	routes  []route
+	known   map[string]bool // "METHOD /path" of every route in the table
+}
+
+// New builds the Fiber app with every route registered.
+func New(svc Services, opts Options, log *slog.Logger) *Server {
+	if opts.BodyLimit == 0 {
+		opts.BodyLimit = 1 << 20
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 15 * time.Second
+	}
+	s := &Server{svc: svc, opts: opts, log: log, metrics: newMetrics()}
+	cfg := fiber.Config{
+		AppName:      "hyperlieu",
+		ErrorHandler: s.handleError,
+		BodyLimit:    opts.BodyLimit,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  120 * time.Second,
+	}
+	if len(opts.TrustedProxies) > 0 {
+		cfg.TrustProxy = true
+		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+		cfg.TrustProxyConfig = fiber.TrustProxyConfig{Proxies: opts.TrustedProxies}
+	}
+	s.app = fiber.New(cfg)
+	s.app.Use(requestid.New())
+	s.app.Use(s.observe)
+	s.app.Use(recoverer.New(recoverer.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
+	s.app.Use(s.deadline)
+	s.app.Use("/v1", cors.New(cors.Config{
+		AllowOrigins:  opts.CORSOrigins,
+		AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
+		ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag"},
+		MaxAge:        600,
+	}))
+	s.routes = s.table()
+	s.known = map[string]bool{}
+	for _, r := range s.routes {
+		s.known[r.method+" "+r.path] = true
+		s.app.Add([]string{r.method}, r.path, s.guard(r), r.handler)
+	}
+	return s
+}
+
+// App returns the Fiber application, for serving and for app.Test.
+func (s *Server) App() *fiber.App { return s.app }
+
+// deadline gives every request a context with the configured timeout.
+func (s *Server) deadline(c fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	c.SetContext(ctx)
+	return c.Next()
+}
+
+func (s *Server) logPanic(c fiber.Ctx, e any) {
+	s.log.ErrorContext(c.Context(), "panic", "request_id", requestid.FromContext(c), "path", c.Path(), "panic", e)
+}
+
+// observe logs each request and records its metrics. It runs the error
+// handler itself so that the status it logs is the one sent.
+func (s *Server) observe(c fiber.Ctx) error {
+	start := time.Now()
+	if err := c.Next(); err != nil {
+		if herr := s.handleError(c, err); herr != nil {
+			return herr
+		}
+	}
+	status := c.Response().StatusCode()
+	routePath := "unmatched" // keeps the metrics' cardinality bounded
+	if r := c.Route(); r != nil && s.known[r.Method+" "+r.Path] {
+		routePath = r.Path
+	}
+	elapsed := time.Since(start)
+	s.metrics.observe(c.Method(), routePath, status, elapsed)
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(c.Context(), level, "request",
+		"method", c.Method(), "path", c.Path(), "route", routePath, "status", status,
+		"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", requestid.FromContext(c))
+	return nil
+}

@@ -1,0 +1,165 @@
+// Command hyperlieu runs the Hyperlieu API server.
+//
+//	hyperlieu serve [--demo] [flags]   start the API (see --help for every flag and variable)
+//	hyperlieu keygen                   print a new Ed25519 signing key (PEM) for the key ring
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+	_ "time/tzdata" // customers' time zones must resolve even on images without tzdata
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/api"
+	"github.com/hyperlieu/hyperlieu/config"
+	"github.com/hyperlieu/hyperlieu/demo"
+	"github.com/hyperlieu/hyperlieu/store"
+	"github.com/hyperlieu/hyperlieu/token"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "hyperlieu:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "keygen":
+		pem, err := token.NewKeyPEM()
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(pem)
+		return err
+	}
+	return fmt.Errorf("unknown command %q; try serve or keygen", cmd)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv, stderr)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(cfg, stdout)
+	log.Info("starting", "version", version, "config", cfg)
+
+	mongoURI, poolSize := cfg.MongoURI, uint64(0)
+	if mongoURI == "" {
+		e, err := store.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "db"), cfg.EmbeddedDBAddr, log)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		mongoURI, poolSize = e.URI(), 1
+		log.Info("embedded FerretDB started: for development, demos and tests; set MONGO_URI for production",
+			"dir", filepath.Join(cfg.DataDir, "db"), "uri", e.URI())
+	}
+	db, err := store.Open(ctx, mongoURI, cfg.MongoDatabase, store.Options{MaxPoolSize: poolSize, AppName: "hyperlieu"})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = db.Close(cctx)
+	}()
+
+	ring, err := keyRing(cfg)
+	if err != nil {
+		return fmt.Errorf("JWT keys: %w", err)
+	}
+	issuer := token.NewIssuer(ring, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil)
+	log.Info("JWT key ring loaded", "signing_kid", ring.SignerID())
+
+	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL}, log)
+	if cfg.AdminEmail != "" {
+		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
+			return fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
+		}
+		log.Info("admin account ensured", "email", cfg.AdminEmail)
+	}
+	if cfg.Demo {
+		if err := demo.Load(ctx, demo.Services{Accounts: accounts}, stdout); err != nil {
+			return err
+		}
+	}
+
+	srv := api.New(api.Services{Accounts: accounts}, api.Options{
+		Verifier: issuer, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
+	}, log)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("HYPERLIEU_ADDR: %w", err)
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() {
+		served <- srv.App().Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+	}()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := srv.App().ShutdownWithContext(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// keyRing loads the JWT keys: inline, from a file, or generated once under
+// the data folder for development.
+func keyRing(cfg config.Config) (*token.Ring, error) {
+	switch {
+	case cfg.JWTKeys != "":
+		return token.ParseRing([]byte(cfg.JWTKeys))
+	case cfg.JWTKeysFile != "":
+		data, err := os.ReadFile(cfg.JWTKeysFile)
+		if err != nil {
+			return nil, err
+		}
+		return token.ParseRing(data)
+	}
+	if cfg.MongoURI != "" && cfg.DataDir == "" {
+		return nil, errors.New("set HYPERLIEU_JWT_KEYS_FILE or HYPERLIEU_JWT_KEYS")
+	}
+	return token.LoadOrCreateRing(filepath.Join(cfg.DataDir, "jwt-keys.pem"))
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+func accountIndexes() []indexSpec {
+	return []indexSpec{
+		{"users", unique(bson.D{{Key: "email", Value: 1}})},
+		{"sessions", index(bson.D{{Key: "userId", Value: 1}})},
+		{"refresh_tokens", index(bson.D{{Key: "userId", Value: 1}})},
+	}
+}
+
+type userDoc struct {
+	ID           string    `bson:"_id"`
+	Email        string    `bson:"email"`
+	DisplayName  string    `bson:"displayName"`
+	PasswordHash string    `bson:"passwordHash"`
+	Roles        []string  `bson:"roles"`
+	Prefs        prefsDoc  `bson:"prefs"`
+	CreatedAt    time.Time `bson:"createdAt"`
+	UpdatedAt    time.Time `bson:"updatedAt"`
+}
+
+type prefsDoc struct {
+	Locale                 string         `bson:"locale"`
+	Timezone               string         `bson:"timezone"`
+	Formality              string         `bson:"formality"`
+	QuietHours             *quietHoursDoc `bson:"quietHours,omitempty"`
+	MaxNotificationsPerDay int            `bson:"maxNotificationsPerDay"`
+	Categories             []string       `bson:"categories"`
+	LocationConsent        bool           `bson:"locationConsent"`
+	ShowInAttendeeLists    bool           `bson:"showInAttendeeLists"`
+}
+
+type quietHoursDoc struct {
+	From string `bson:"from"`
+	To   string `bson:"to"`
+}
+
+func toUserDoc(u hyperlieu.User) userDoc {
+	roles := make([]string, len(u.Roles))
+	for i, r := range u.Roles {
+		roles[i] = string(r)
+	}
+	p := u.Prefs
+	d := userDoc{
+		ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, PasswordHash: u.PasswordHash,
+		Roles: roles, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		Prefs: prefsDoc{
+			Locale: p.Locale, Timezone: p.Timezone, Formality: string(p.Formality),
+			MaxNotificationsPerDay: p.MaxNotificationsPerDay, Categories: p.Categories,
+			LocationConsent: p.LocationConsent, ShowInAttendeeLists: p.ShowInAttendeeLists,
+		},
+	}
+	if p.QuietHours != nil {
+		d.Prefs.QuietHours = &quietHoursDoc{From: p.QuietHours.From, To: p.QuietHours.To}
+	}
+	if d.Prefs.Categories == nil {
+		d.Prefs.Categories = []string{}
+	}
+	return d
+}
+
+func (d userDoc) user() hyperlieu.User {
+	roles := make([]hyperlieu.Role, len(d.Roles))
+	for i, r := range d.Roles {
+		roles[i] = hyperlieu.Role(r)
+	}
+	p := d.Prefs
+	u := hyperlieu.User{
+		ID: d.ID, Email: d.Email, DisplayName: d.DisplayName, PasswordHash: d.PasswordHash,
+		Roles: roles, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		Prefs: hyperlieu.Preferences{
+			Locale: p.Locale, Timezone: p.Timezone, Formality: hyperlieu.Formality(p.Formality),
+			MaxNotificationsPerDay: p.MaxNotificationsPerDay, Categories: p.Categories,
+			LocationConsent: p.LocationConsent, ShowInAttendeeLists: p.ShowInAttendeeLists,
+		},
+	}
+	if p.QuietHours != nil {
+		u.Prefs.QuietHours = &hyperlieu.QuietHours{From: p.QuietHours.From, To: p.QuietHours.To}
+	}
+	return u
+}
+
+// CreateUser stores a new user. It returns Conflict when the email is taken:
+// the unique index on email decides, atomically, on insert.
+func (db *DB) CreateUser(ctx context.Context, u hyperlieu.User) error {
+	_, err := db.c("users").InsertOne(ctx, toUserDoc(u))
+	if hyperlieu.KindOf(translate(err, "")) == hyperlieu.Conflict {
+		return &hyperlieu.Error{Kind: hyperlieu.Conflict, Message: "an account with this email already exists", Err: err}
+	}
+	return translate(err, "user")
+}
+
+// FindUser returns the user with id, or NotFound.
+func (db *DB) FindUser(ctx context.Context, id string) (hyperlieu.User, error) {
+	var d userDoc
+	err := db.c("users").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if err != nil {
+		return hyperlieu.User{}, translate(err, "user")
+	}
+	return d.user(), nil
+}
+
+// FindUserByEmail returns the user with the normalised email, or NotFound.
+func (db *DB) FindUserByEmail(ctx context.Context, email string) (hyperlieu.User, error) {
+	var d userDoc
+	err := db.c("users").FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&d)
+	if err != nil {
+		return hyperlieu.User{}, translate(err, "user")
+	}
+	return d.user(), nil
+}
+
+// UpdateUser replaces the stored user with u. NotFound if it is gone.
+func (db *DB) UpdateUser(ctx context.Context, u hyperlieu.User) error {
+	r, err := db.c("users").ReplaceOne(ctx, bson.D{{Key: "_id", Value: u.ID}}, toUserDoc(u))
+	if err != nil {
+		return translate(err, "user")
+	}
+	if r.MatchedCount == 0 {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "user not found")
+	}
+	return nil
+}
+
+type sessionDoc struct {
+	ID        string     `bson:"_id"`
+	UserID    string     `bson:"userId"`
+	CreatedAt time.Time  `bson:"createdAt"`
+	RevokedAt *time.Time `bson:"revokedAt,omitempty"`
+}
+
+// CreateSession stores a new session.
+func (db *DB) CreateSession(ctx context.Context, s hyperlieu.Session) error {
+	_, err := db.c("sessions").InsertOne(ctx, sessionDoc{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt})
+	return translate(err, "session")
+}
+
+// FindSession returns the session with id, or NotFound.
+func (db *DB) FindSession(ctx context.Context, id string) (hyperlieu.Session, error) {
+	var d sessionDoc
+	if err := db.c("sessions").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return hyperlieu.Session{}, translate(err, "session")
+	}
+	s := hyperlieu.Session{ID: d.ID, UserID: d.UserID, CreatedAt: d.CreatedAt.UTC()}
+	if d.RevokedAt != nil {
+		s.RevokedAt = d.RevokedAt.UTC()
+	}
+	return s, nil
+}
+
+// RevokeSession marks the session revoked. Revoking twice keeps the first
+// time; it is idempotent, so it needs no atomic read-modify-write.
+func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	_, err := db.c("sessions").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "revokedAt", Value: bson.D{{Key: "$exists", Value: false}}}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "revokedAt", Value: at}}}})
+	return translate(err, "session")
+}
+
+type refreshDoc struct {
+	Hash      string    `bson:"_id"`
+	SessionID string    `bson:"sessionId"`
+	UserID    string    `bson:"userId"`
+	CreatedAt time.Time `bson:"createdAt"`
+	ExpiresAt time.Time `bson:"expiresAt"`
+}
+
+// CreateRefreshToken stores a refresh token by its hash.
+func (db *DB) CreateRefreshToken(ctx context.Context, t hyperlieu.RefreshToken) error {
+	_, err := db.c("refresh_tokens").InsertOne(ctx, refreshDoc(t))
+	return translate(err, "refresh token")
+}
+
+// FindRefreshToken returns the token with hash, or NotFound.
+func (db *DB) FindRefreshToken(ctx context.Context, hash string) (hyperlieu.RefreshToken, error) {
+	var d refreshDoc
+	if err := db.c("refresh_tokens").FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d); err != nil {
+		return hyperlieu.RefreshToken{}, translate(err, "refresh token")
+	}
+	d.CreatedAt, d.ExpiresAt = d.CreatedAt.UTC(), d.ExpiresAt.UTC()
+	return hyperlieu.RefreshToken(d), nil
+}
+
+// UseRefreshToken records that the token was used. The record is an insert
+// keyed by the token's hash, so exactly one of two racing uses wins, on
+// MongoDB and on FerretDB alike; the loser gets Conflict.
+func (db *DB) UseRefreshToken(ctx context.Context, hash string, at time.Time) error {
+	_, err := db.c("refresh_uses").InsertOne(ctx, bson.D{{Key: "_id", Value: hash}, {Key: "at", Value: at}})
+	return translate(err, "refresh token use")
+}

@@ -1,0 +1,134 @@
+// Package store keeps Hyperlieu's data in MongoDB (or the embedded FerretDB)
+// and turns driver errors into hyperlieu errors.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+// DB is a connection to one database. Its methods are safe for concurrent use.
+type DB struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// Options tunes the connection.
+type Options struct {
+	// MaxPoolSize caps connections; the embedded FerretDB wants 1, because
+	// its updates are not atomic against concurrent ones on other connections.
+	MaxPoolSize uint64
+	AppName     string
+}
+
+// Open connects to uri, checks the server answers, and creates the indexes
+// (idempotently: they are what make real MongoDB fast).
+func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) {
+	co := options.Client().ApplyURI(uri).
+		SetServerSelectionTimeout(10 * time.Second).
+		SetTimeout(30 * time.Second)
+	if opts.MaxPoolSize > 0 {
+		co.SetMaxPoolSize(opts.MaxPoolSize)
+	}
+	if opts.AppName != "" {
+		co.SetAppName(opts.AppName)
+	}
+	client, err := mongo.Connect(co)
+	if err != nil {
+		return nil, fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	db := &DB{client: client, db: client.Database(database)}
+	if err := db.Ping(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if err := db.createIndexes(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close disconnects, waiting for in-flight operations until ctx is done.
+func (db *DB) Close(ctx context.Context) error {
+	return db.client.Disconnect(ctx)
+}
+
+// Ping returns Unavailable when the database does not answer.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.client.Ping(ctx, readpref.Primary()); err != nil {
+		return &hyperlieu.Error{Kind: hyperlieu.Unavailable, Message: "database unavailable", Err: err}
+	}
+	return nil
+}
+
+// Drop deletes the whole database. Tests use it to clean up.
+func (db *DB) Drop(ctx context.Context) error {
+	return db.db.Drop(ctx)
+}
+
+func (db *DB) c(name string) *mongo.Collection { return db.db.Collection(name) }
+
+type indexSpec struct {
+	collection string
+	model      mongo.IndexModel
+}
+
+func unique(keys bson.D) mongo.IndexModel {
+	return mongo.IndexModel{Keys: keys, Options: options.Index().SetUnique(true)}
+}
+
+func index(keys bson.D) mongo.IndexModel {
+	return mongo.IndexModel{Keys: keys}
+}
+
+// indexes lists every index, collection by collection.
+func indexes() []indexSpec {
+	var all []indexSpec
+	for _, f := range []func() []indexSpec{accountIndexes} {
+		all = append(all, f()...)
+	}
+	return all
+}
+
+func (db *DB) createIndexes(ctx context.Context) error {
+	for _, ix := range indexes() {
+		if _, err := db.c(ix.collection).Indexes().CreateOne(ctx, ix.model); err != nil {
+			return fmt.Errorf("create index on %s: %w", ix.collection, err)
+		}
+	}
+	return nil
+}
+
+// translate turns driver errors into hyperlieu errors; what names the thing.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return &hyperlieu.Error{Kind: hyperlieu.NotFound, Message: what + " not found", Err: err}
+	case mongo.IsDuplicateKeyError(err):
+		return &hyperlieu.Error{Kind: hyperlieu.Conflict, Message: what + " already exists", Err: err}
+	case isDuplicateFromUpdate(err):
+		return &hyperlieu.Error{Kind: hyperlieu.Conflict, Message: what + " already exists", Err: err}
+	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded):
+		return &hyperlieu.Error{Kind: hyperlieu.Unavailable, Message: "database unavailable", Err: err}
+	}
+	return err
+}
+
+// isDuplicateFromUpdate recognises FerretDB v1's generic error for an update
+// that violates a unique index (it lacks code 11000).
+func isDuplicateFromUpdate(err error) bool {
+	return strings.Contains(err.Error(), "E11000")
+}
