@@ -1,0 +1,124 @@
+package hyperlieu
+
+import (
+	"context"
+	"time"
+)
+
+// This file holds the few types through which the product's areas talk to
+// each other: events and campaigns cause notifications; check-ins and
+// redemptions feed loyalty; loyalty's segments feed campaign audiences.
+// Each area depends on these small interfaces, not on the others' services,
+// and a nil implementation means "that area is not wired".
+
+// NotificationKind says what a message is about; templates are chosen by it.
+type NotificationKind string
+
+const (
+	KindWelcome          NotificationKind = "welcome"
+	KindJourney          NotificationKind = "journey"           // welcome journey steps
+	KindOffer            NotificationKind = "offer"             // a campaign offer landed in the wallet
+	KindEventAnnounced   NotificationKind = "event_announced"   // a new event near the customer
+	KindEventReminder    NotificationKind = "event_reminder"    // one hour before, to those going
+	KindEventChanged     NotificationKind = "event_changed"     // time or place moved
+	KindEventCancelled   NotificationKind = "event_cancelled"   // to those going and waitlisted
+	KindWaitlistPromoted NotificationKind = "waitlist_promoted" // a seat freed up for them
+	KindLowRating        NotificationKind = "low_rating"        // to a shop's managers
+	KindGesture          NotificationKind = "gesture"           // a manager's goodwill gesture
+	KindReward           NotificationKind = "reward"            // points or a reward earned
+)
+
+// NotificationRequest asks for one message to one user. The notification
+// service renders it in the user's language and tone, applies their
+// categories, quiet hours and (when Capped) daily cap, and queues it in the
+// durable outbox; nothing is sent inline.
+type NotificationRequest struct {
+	UserID string
+	Kind   NotificationKind
+	// Category is one of MessageCategories, or "" for a service message about
+	// something the user did (always delivered, never capped).
+	Category string
+	// Vars fill the template: e.g. "event", "shop", "when", "offer", "code",
+	// "message", "points", "reason". Values are plain text.
+	Vars map[string]string
+	// Data is deep-link data for the app (e.g. "eventId", "offerId").
+	Data        map[string]string
+	CollapseKey string    // e.g. "event:<id>" or "campaign:<id>"
+	NotBefore   time.Time // zero: now
+	ExpiresAt   time.Time // zero: the service's default validity
+	// Capped counts the message against the customer's maxNotificationsPerDay.
+	// Leave it false when the producer reserved a slot itself (ReserveContact).
+	Capped bool
+	// DedupKey, when set, makes the request idempotent: the same key is queued
+	// once, whoever asks and however often (retries, several instances).
+	DedupKey string
+}
+
+// Notifier queues notifications. It returns an error only when they could
+// not be recorded; a message suppressed by the customer's own rules is not
+// an error.
+type Notifier interface {
+	Notify(ctx context.Context, reqs ...NotificationRequest) error
+	// ReserveContact claims one of the customer's daily contacts for the day
+	// that at falls on in their time zone. It returns false when the cap is
+	// reached. It is exact across instances (claimed by unique insert).
+	ReserveContact(ctx context.Context, u User, at time.Time) (bool, error)
+}
+
+// ActivityKind is something a customer did that loyalty counts.
+type ActivityKind string
+
+const (
+	ActivityCheckIn    ActivityKind = "checkin"    // at an event
+	ActivityRedemption ActivityKind = "redemption" // of an offer at a shop
+	ActivityFeedback   ActivityKind = "feedback"   // about an event or a shop
+	ActivityRSVP       ActivityKind = "rsvp"
+)
+
+// Activity is one customer action. SourceKey identifies it uniquely (e.g.
+// "checkin:<eventId>:<userId>") so that recording it twice pays once.
+type Activity struct {
+	UserID    string
+	Kind      ActivityKind
+	SourceKey string
+	ShopID    string
+	At        time.Time
+}
+
+// ActivityRecorder is told about customer actions (points, segments,
+// referral rewards). Producers call it after their own write succeeded; it
+// must be idempotent by SourceKey.
+type ActivityRecorder interface {
+	RecordActivity(ctx context.Context, a Activity) error
+}
+
+// Segment is the kind of fan a customer is, from their behaviour.
+type Segment string
+
+const (
+	SegmentNewcomer  Segment = "newcomer"  // account younger than the newcomer period
+	SegmentDevoted   Segment = "devoted"   // recent and frequent activity
+	SegmentWandering Segment = "wandering" // was active, activity dropped
+	SegmentProspect  Segment = "prospect"  // referred or invited, no purchase-like activity yet
+	SegmentDormant   Segment = "dormant"   // no activity for long
+)
+
+// Segments lists every segment.
+var Segments = []Segment{SegmentNewcomer, SegmentDevoted, SegmentWandering, SegmentProspect, SegmentDormant}
+
+// Segmenter tells which segment a customer is in now.
+type Segmenter interface {
+	SegmentOf(ctx context.Context, u User, at time.Time) (Segment, error)
+}
+
+// PersonalData is implemented by every area that stores data about a person,
+// so that a customer can take all of it (export) or have it erased.
+type PersonalData interface {
+	// ExportUser returns the area's data about the user as named sections of
+	// JSON-ready values (maps, slices, strings, numbers, times), keys in
+	// lowerCamelCase. No secrets (password hashes, token hashes).
+	ExportUser(ctx context.Context, userID string) (map[string]any, error)
+	// EraseUser removes or anonymises the user's data; aggregates (counters,
+	// stats) are kept without identity. Erasing twice is not an error.
+	EraseUser(ctx context.Context, userID string) error
+}
