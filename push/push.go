@@ -1,0 +1,60 @@
+// Package push delivers notifications to devices through Firebase Cloud Messaging, and is the only importer of the Firebase SDK.
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Message is one notification for one device.
+type Message struct {
+	ID          string            // our notification id; always sent as Data["notificationId"] so the app can drop duplicates
+	Token       string            // FCM registration token
+	Platform    string            // "android", "ios", "web" or empty; informational, see Client.Send
+	Title, Body string            // what the user sees
+	Data        map[string]string // deep-link data; keys must not be reserved by FCM ("from", "google.…", "gcm.…")
+	CollapseKey string            // per campaign or event; a newer message with the same key replaces an undelivered older one
+	TTL         time.Duration     // at most the offer's validity; 0 means the FCM default (4 weeks); negative is invalid
+}
+
+// Result is the outcome of sending one Message.
+type Result struct {
+	MessageID string // FCM message name ("projects/…/messages/…") on success
+	Err       error  // nil on success; see ErrUnregistered and TemporaryError; anything else is permanent
+}
+
+// Sender sends a batch of messages.
+//
+// Send returns one Result per message, in the same order. Its error is only
+// for failures of the whole batch (the context is done, our credentials are
+// rejected); then the results are nil, and some messages may have been
+// delivered already, so a retry of the batch can deliver them twice: the app
+// drops duplicates by Data["notificationId"].
+type Sender interface {
+	Send(ctx context.Context, msgs []Message) ([]Result, error)
+}
+
+// ErrUnregistered reports that a registration token is dead: FCM answered
+// UNREGISTERED, or INVALID_ARGUMENT about the token itself. The caller deletes
+// the token. Test for it with errors.Is.
+var ErrUnregistered = errors.New("push: registration token is not registered")
+
+// TemporaryError reports a failure worth retrying with backoff: FCM answered
+// QUOTA_EXCEEDED, UNAVAILABLE or INTERNAL, or could not be reached.
+// Test for it with errors.As and a *TemporaryError.
+type TemporaryError struct {
+	Code       string        // "QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL", or for a network failure "DEADLINE_EXCEEDED" or "UNKNOWN"
+	RetryAfter time.Duration // from FCM's Retry-After header; 0 when absent, and the caller picks its own backoff
+	Err        error         // the SDK's error
+}
+
+func (e *TemporaryError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("push: temporary FCM error %s (retry after %v): %v", e.Code, e.RetryAfter, e.Err)
+	}
+	return fmt.Sprintf("push: temporary FCM error %s: %v", e.Code, e.Err)
+}
+
+func (e *TemporaryError) Unwrap() error { return e.Err }
