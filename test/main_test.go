@@ -363,3 +363,19 @@ func fields(p map[string]any) []string {
 	}
 	return out
 }
+
+// runBinary runs the binary to completion with env and args, returning its
+// combined output.
+func runBinary(t testing.TB, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HYPERLIEU_DATA_DIR=" + t.TempDir()}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() { <-ctx.Done(); _ = cmd.Process.Kill() }()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
