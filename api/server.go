@@ -24,6 +24,10 @@ type Verifier interface {
 // Services are the use cases the API exposes.
 type Services struct {
 	Accounts *hyperlieu.AccountService
+	// Campaigns, location and offers: geofenced campaigns (issue #5).
+	Campaigns *hyperlieu.CampaignService
+	Location  *hyperlieu.LocationService
+	Offers    *hyperlieu.OfferService
 }
 
 // Options tunes the HTTP server.

@@ -41,6 +41,16 @@ type Config struct {
 	FCM            FCM
 	Outbox         Outbox
 	NewcomerPeriod time.Duration
+	Campaigns      Campaigns
+}
+
+// Campaigns configures geofenced campaigns and the location engine.
+type Campaigns struct {
+	MaxAreaKm2        int           // largest geofence area
+	MaxCells          int           // most H3 cells (resolution 9) covering one geofence
+	Poll              time.Duration // how often each instance looks for campaign changes
+	MaxAccuracyM      int           // less precise reports trigger nothing
+	LocationRetention time.Duration // a customer's last position is erased after this long unseen
 }
 
 // FCM configures Firebase Cloud Messaging. No credentials: pushes are logged.
@@ -99,6 +109,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.integer(&c.Outbox.MaxAttempts, "outbox-max-attempts", "HYPERLIEU_OUTBOX_MAX_ATTEMPTS", 5, "send attempts before a notification fails")
 	l.integer(&c.Outbox.MaxDevices, "max-devices", "HYPERLIEU_MAX_DEVICES", 5, "devices per account; the oldest is dropped")
 	l.duration(&c.NewcomerPeriod, "newcomer-period", "HYPERLIEU_NEWCOMER_PERIOD", 7*24*time.Hour, "how long an account counts as a newcomer")
+	l.integer(&c.Campaigns.MaxAreaKm2, "fence-max-area-km2", "HYPERLIEU_FENCE_MAX_AREA_KM2", 200, "largest geofence area in km²")
+	l.integer(&c.Campaigns.MaxCells, "fence-max-cells", "HYPERLIEU_FENCE_MAX_CELLS", 50000, "most H3 cells covering one geofence")
+	l.duration(&c.Campaigns.Poll, "campaigns-poll", "HYPERLIEU_CAMPAIGNS_POLL", time.Second, "how often each instance checks for campaign changes")
+	l.integer(&c.Campaigns.MaxAccuracyM, "location-max-accuracy", "HYPERLIEU_LOCATION_MAX_ACCURACY_M", 150, "location reports less precise than this many metres trigger nothing")
+	l.duration(&c.Campaigns.LocationRetention, "location-retention", "HYPERLIEU_LOCATION_RETENTION", 30*24*time.Hour, "a customer's last position is erased after this long without a report")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -175,6 +190,18 @@ func (c *Config) validate(l *loader) {
 	if c.Outbox.MaxDevices < 1 {
 		l.fail("HYPERLIEU_MAX_DEVICES: must be at least 1")
 	}
+	if c.Campaigns.MaxAreaKm2 < 1 || c.Campaigns.MaxCells < 1 {
+		l.fail("HYPERLIEU_FENCE_MAX_AREA_KM2 / HYPERLIEU_FENCE_MAX_CELLS: must be at least 1")
+	}
+	if c.Campaigns.Poll < 10*time.Millisecond || c.Campaigns.Poll > time.Minute {
+		l.fail("HYPERLIEU_CAMPAIGNS_POLL: must be between 10ms and 1m")
+	}
+	if c.Campaigns.MaxAccuracyM < 1 {
+		l.fail("HYPERLIEU_LOCATION_MAX_ACCURACY_M: must be at least 1")
+	}
+	if c.Campaigns.LocationRetention < time.Hour {
+		l.fail("HYPERLIEU_LOCATION_RETENTION: must be at least 1h")
+	}
 	if c.NewcomerPeriod < 0 {
 		l.fail("HYPERLIEU_NEWCOMER_PERIOD: must not be negative")
 	}
@@ -222,6 +249,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("fcmEndpoint", c.FCM.Endpoint),
 		slog.Int("outboxWorkers", c.Outbox.Workers),
 		slog.Duration("newcomerPeriod", c.NewcomerPeriod),
+		slog.Any("campaigns", c.Campaigns),
 	)
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/api"
 	"github.com/hyperlieu/hyperlieu/config"
 	"github.com/hyperlieu/hyperlieu/demo"
+	"github.com/hyperlieu/hyperlieu/geo"
 	"github.com/hyperlieu/hyperlieu/store"
 	"github.com/hyperlieu/hyperlieu/token"
 )
@@ -108,7 +109,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	srv := api.New(api.Services{Accounts: accounts}, api.Options{
+	// Geofenced campaigns, the location engine and offers (issue #5).
+	// Shops, notifications, segments and loyalty are wired here as they land.
+	var shops hyperlieu.ShopDirectory
+	campaigns := hyperlieu.NewCampaignService(db, shops, hyperlieu.CampaignOptions{
+		Limits: geo.Limits{MaxAreaM2: float64(cfg.Campaigns.MaxAreaKm2) * 1e6, MaxCells: cfg.Campaigns.MaxCells},
+		Poll:   cfg.Campaigns.Poll,
+	}, log)
+	if err := campaigns.Refresh(ctx); err != nil {
+		return fmt.Errorf("load campaigns: %w", err)
+	}
+	go campaigns.Watch(ctx)
+	go sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log)
+	offers := hyperlieu.NewOfferService(db, campaigns, shops, nil, hyperlieu.OfferOptions{}, log)
+	location := hyperlieu.NewLocationService(db, campaigns, offers, nil, nil, hyperlieu.LocationOptions{
+		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
+	}, log)
+
+	srv := api.New(api.Services{Accounts: accounts, Campaigns: campaigns, Location: location, Offers: offers}, api.Options{
 		Verifier: issuer, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
 	}, log)
@@ -135,6 +153,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// sweepLocations erases, hourly, the last positions of customers not seen
+// for longer than retention.
+func sweepLocations(ctx context.Context, db *store.DB, retention time.Duration, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := db.DeleteLocationStatesBefore(ctx, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "sweep location states", "err", err)
+		} else if n > 0 {
+			log.InfoContext(ctx, "location states past retention erased", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"math"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+// locationRoutes are the customers' location reports.
+func (s *Server) locationRoutes() []route {
+	return []route{
+		{method: "POST", path: "/v1/me/location", access: signedIn,
+			summary: "Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.",
+			in:      locationRequest{}, out: locationResponse{}, errs: []int{403}, handler: s.postLocation},
+	}
+}
+
+type locationPoint struct {
+	Lat        *float64   `json:"lat"`
+	Lng        *float64   `json:"lng"`
+	AccuracyM  float64    `json:"accuracyM,omitempty"`
+	RecordedAt *time.Time `json:"recordedAt,omitempty"` // default: now
+}
+
+// locationRequest is one report, or a batch in points.
+type locationRequest struct {
+	locationPoint
+	Points []locationPoint `json:"points,omitempty"`
+}
+
+func (p locationPoint) report() hyperlieu.LocationReport {
+	r := hyperlieu.LocationReport{Point: geo.Point{Lat: math.NaN(), Lng: math.NaN()}, AccuracyM: p.AccuracyM}
+	if p.Lat != nil {
+		r.Point.Lat = *p.Lat
+	}
+	if p.Lng != nil {
+		r.Point.Lng = *p.Lng
+	}
+	if p.RecordedAt != nil {
+		r.RecordedAt = *p.RecordedAt
+	}
+	return r
+}
+
+type reportProblem struct {
+	Index  int    `json:"index"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
+}
+
+type nearbyOffer struct {
+	CampaignID string  `json:"campaignId"`
+	Title      string  `json:"title"`
+	Value      string  `json:"value"`
+	DistanceM  float64 `json:"distanceM"`
+}
+
+type nearbyJSON struct {
+	Offers []nearbyOffer `json:"offers"`
+}
+
+type locationResponse struct {
+	Cell      string          `json:"cell,omitempty"`
+	Accepted  int             `json:"accepted"`
+	Triggered []offerResponse `json:"triggered"`
+	Rejected  []reportProblem `json:"rejected"`
+	Ignored   []reportProblem `json:"ignored"`
+	Nearby    nearbyJSON      `json:"nearby"`
+}
+
+func problemsJSON(ps []hyperlieu.ReportProblem) []reportProblem {
+	out := make([]reportProblem, len(ps))
+	for i, p := range ps {
+		out[i] = reportProblem(p)
+	}
+	return out
+}
+
+// postLocation handles POST /v1/me/location.
+func (s *Server) postLocation(c fiber.Ctx) error {
+	var in locationRequest
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	batch := in.Points != nil
+	var reports []hyperlieu.LocationReport
+	if batch {
+		for _, p := range in.Points {
+			reports = append(reports, p.report())
+		}
+	} else {
+		reports = []hyperlieu.LocationReport{in.report()}
+	}
+	res, err := s.svc.Location.Report(c.Context(), userID(c), reports, batch)
+	if err != nil {
+		return err
+	}
+	now := s.svc.Offers.Now()
+	out := locationResponse{
+		Accepted: res.Accepted, Triggered: make([]offerResponse, len(res.Triggered)),
+		Rejected: problemsJSON(res.Rejected), Ignored: problemsJSON(res.Ignored),
+		Nearby: nearbyJSON{Offers: make([]nearbyOffer, len(res.Nearby))},
+	}
+	if res.Cell != 0 {
+		out.Cell = res.Cell.String()
+	}
+	for i, o := range res.Triggered {
+		out.Triggered[i] = newOfferResponse(o, now)
+	}
+	for i, n := range res.Nearby {
+		out.Nearby.Offers[i] = nearbyOffer(n)
+	}
+	return c.JSON(out)
+}

@@ -1,0 +1,779 @@
+package hyperlieu
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+// CampaignStatus is where a campaign is in its life: draft → active ⇄ paused
+// → ended. Only active campaigns are in the fence index.
+type CampaignStatus string
+
+const (
+	CampaignDraft  CampaignStatus = "draft"
+	CampaignActive CampaignStatus = "active"
+	CampaignPaused CampaignStatus = "paused"
+	CampaignEnded  CampaignStatus = "ended"
+)
+
+// TriggerKind says when a customer in the geofence gets the offer.
+type TriggerKind string
+
+const (
+	TriggerEnter TriggerKind = "enter" // on the transition from outside to inside
+	TriggerDwell TriggerKind = "dwell" // inside for at least DwellSeconds
+)
+
+// Suppression reasons, as counted in CampaignStats.Suppressed.
+const (
+	ReasonSchedule   = "schedule"
+	ReasonAudience   = "audience"
+	ReasonNewcomer   = "newcomer"
+	ReasonCap        = "cap"      // the per-customer count for this campaign is reached
+	ReasonCooldown   = "cooldown" // too soon after this campaign's last offer to the customer
+	ReasonDailyCap   = "dailyCap" // the customer's maxNotificationsPerDay is reached
+	ReasonQuietHours = "quietHours"
+	ReasonBudget     = "budget"
+)
+
+// Geofence is the zone of a campaign, as the marketer drew it: polygons
+// (GeoJSON Polygon or MultiPolygon, holes honoured), circles, or a radius
+// around shops. Fence is the geometry the index matches against; for shops
+// it is the circles around their places when the campaign was last saved.
+type Geofence struct {
+	Type        string // "Polygon", "MultiPolygon", "circles" or "shops"
+	Polygons    []geo.Polygon
+	Circles     []geo.Circle
+	ShopIDs     []string
+	ShopRadiusM float64
+	Fence       geo.Fence
+}
+
+// Trigger is when an offer goes out.
+type Trigger struct {
+	Kind         TriggerKind
+	DwellSeconds int // for TriggerDwell
+}
+
+// ClockWindow is a daily window "HH:MM"–"HH:MM"; From after To spans midnight.
+type ClockWindow struct{ From, To string }
+
+// contains reports whether the minute of day m is in the window [From, To).
+func (w ClockWindow) contains(m int) bool {
+	from, _ := ParseClock(w.From)
+	to, _ := ParseClock(w.To)
+	if from <= to {
+		return m >= from && m < to
+	}
+	return m >= from || m < to
+}
+
+// Schedule says when a campaign may fire, in its own time zone. Zero StartsAt
+// or EndsAt leave that side open; no Days means every day; nil Hours means
+// all day.
+type Schedule struct {
+	StartsAt, EndsAt time.Time
+	Timezone         string
+	Days             []time.Weekday
+	Hours            *ClockWindow
+}
+
+// Allows reports whether t is inside the schedule.
+func (s Schedule) Allows(t time.Time) bool {
+	if !s.StartsAt.IsZero() && t.Before(s.StartsAt) {
+		return false
+	}
+	if !s.EndsAt.IsZero() && !t.Before(s.EndsAt) {
+		return false
+	}
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	if len(s.Days) > 0 && !slices.Contains(s.Days, lt.Weekday()) {
+		return false
+	}
+	if s.Hours != nil && !s.Hours.contains(lt.Hour()*60+lt.Minute()) {
+		return false
+	}
+	return true
+}
+
+// Audience is who a campaign addresses. No Segments means everyone.
+// Newcomers (accounts younger than the newcomer period) are left out unless
+// Newcomers is set or the newcomer segment is targeted (a welcome campaign).
+type Audience struct {
+	Segments  []Segment
+	Newcomers bool
+}
+
+// OfferText is the offer's wording in one locale and one formality.
+type OfferText struct {
+	Locale    string
+	Formality Formality
+	Title     string
+	Body      string
+}
+
+// OfferTemplate is what each triggered customer receives.
+type OfferTemplate struct {
+	Texts    []OfferText
+	Value    string        // e.g. "-20%", "a free coffee"
+	Validity time.Duration // how long an issued offer can be redeemed
+	Budget   int           // total redemptions allowed; 0: unlimited
+}
+
+// Text returns the wording for a customer's locale and formality, falling
+// back to the same locale in the other formality, then English, then the first.
+func (o OfferTemplate) Text(locale string, f Formality) OfferText {
+	best, score := OfferText{}, -1
+	for _, t := range o.Texts {
+		s := 0
+		switch {
+		case t.Locale == locale && t.Formality == f:
+			s = 4
+		case t.Locale == locale:
+			s = 3
+		case t.Locale == "en" && t.Formality == f:
+			s = 2
+		case t.Locale == "en":
+			s = 1
+		}
+		if s > score {
+			best, score = t, s
+		}
+	}
+	return best
+}
+
+// Caps bound how often one customer gets this campaign's offer. PerCustomer
+// 0 means no count limit; Cooldown 0 means none.
+type Caps struct {
+	PerCustomer int
+	Cooldown    time.Duration
+}
+
+// Campaign is a geofenced offer: a zone, a trigger, a schedule, an audience,
+// an offer and caps.
+type Campaign struct {
+	ID        string
+	Name      string
+	Status    CampaignStatus
+	Geofence  Geofence
+	Trigger   Trigger
+	Schedule  Schedule
+	Audience  Audience
+	Offer     OfferTemplate
+	Caps      Caps
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// BudgetSpentAt is set when the last budgeted redemption happened; the
+	// campaign then issues nothing more.
+	BudgetSpentAt time.Time
+}
+
+// CampaignStats are a campaign's funnel counters.
+type CampaignStats struct {
+	Entered, Triggered, Pushed, Opened, Redeemed int64
+	Suppressed                                   map[string]int64
+}
+
+// CampaignStore is what the campaign use cases need from the database.
+type CampaignStore interface {
+	// CreateCampaign stores a new campaign.
+	CreateCampaign(ctx context.Context, c Campaign) error
+	// FindCampaign returns NotFound when there is no such campaign.
+	FindCampaign(ctx context.Context, id string) (Campaign, error)
+	// FindCampaigns returns every campaign, newest first; with statuses, only those.
+	FindCampaigns(ctx context.Context, statuses ...CampaignStatus) ([]Campaign, error)
+	// UpdateCampaign replaces the campaign; NotFound if it is gone.
+	UpdateCampaign(ctx context.Context, c Campaign) error
+	// CampaignsVersion returns the change marker, "" if none yet.
+	CampaignsVersion(ctx context.Context) (string, error)
+	// SetCampaignsVersion writes a new change marker.
+	SetCampaignsVersion(ctx context.Context, v string) error
+	// AddCampaignStats adds deltas to the counters of one instance's shard.
+	AddCampaignStats(ctx context.Context, campaignID, instanceID string, deltas map[string]int64) error
+	// CampaignStats sums the counters of every shard; missing counters are 0.
+	CampaignStats(ctx context.Context, campaignID string) (map[string]int64, error)
+	// FindLocationStatesIn returns the states last seen in one of cells at or after since.
+	FindLocationStatesIn(ctx context.Context, cells []geo.Cell, since time.Time) ([]LocationState, error)
+	// FindConsentingUsers returns those of ids whose location consent is on.
+	FindConsentingUsers(ctx context.Context, ids []string) ([]string, error)
+}
+
+// ShopDirectory is what campaigns need to know about shops: where a shop is
+// (shop-radius geofences) and who manages it (redemption). The shops area
+// implements it.
+type ShopDirectory interface {
+	// ShopPlace returns NotFound when there is no such shop.
+	ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error)
+	ManagesShop(ctx context.Context, userID, shopID string) (bool, error)
+}
+
+// CampaignOptions tunes the campaign use cases. Zero fields take defaults.
+type CampaignOptions struct {
+	Now        func() time.Time
+	Limits     geo.Limits    // geofence bounds; default 200 km², 50,000 cells
+	Poll       time.Duration // how often the change marker is read; default 1s
+	InstanceID string        // this process, for stats shards; default random
+}
+
+// CampaignService holds the marketers' use cases and the in-memory fence
+// index every location report is matched against.
+type CampaignService struct {
+	store CampaignStore
+	shops ShopDirectory
+	opts  CampaignOptions
+	log   *slog.Logger
+	snap  atomic.Pointer[campaignSnapshot]
+	mu    sync.Mutex // serialises refreshes
+}
+
+// campaignSnapshot is an immutable view of the active campaigns; it is
+// swapped whole, so that readers never lock.
+type campaignSnapshot struct {
+	version   string
+	index     *geo.FenceIndex
+	campaigns map[string]Campaign
+	cells     map[geo.Cell][]string // cover cells → campaigns, for "nearby"
+}
+
+// NewCampaignService returns the campaign use cases. shops may be nil: then
+// shop-radius geofences are refused. Call Refresh (or Watch) before serving.
+func NewCampaignService(store CampaignStore, shops ShopDirectory, opts CampaignOptions, log *slog.Logger) *CampaignService {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Limits == (geo.Limits{}) {
+		opts.Limits = geo.Limits{MaxAreaM2: 200e6, MaxCells: 50_000}
+	}
+	if opts.Poll == 0 {
+		opts.Poll = time.Second
+	}
+	if opts.InstanceID == "" {
+		opts.InstanceID = NewID()
+	}
+	s := &CampaignService{store: store, shops: shops, opts: opts, log: log}
+	s.snap.Store(&campaignSnapshot{campaigns: map[string]Campaign{}, cells: map[geo.Cell][]string{}})
+	return s
+}
+
+// CampaignInput is a campaign as a marketer writes it. In a patch, nil
+// fields stay as they are.
+type CampaignInput struct {
+	Name     *string
+	Geofence *Geofence
+	Trigger  *Trigger
+	Schedule *Schedule
+	Audience *Audience
+	Offer    *OfferTemplate
+	Caps     *Caps
+}
+
+// CreateCampaign stores a new draft campaign. Name, geofence and offer are
+// required; the trigger defaults to enter, caps to one offer per customer.
+// It returns Invalid naming every bad field.
+func (s *CampaignService) CreateCampaign(ctx context.Context, a Actor, in CampaignInput) (Campaign, error) {
+	now := s.opts.Now().UTC()
+	c := Campaign{
+		ID: NewID(), Status: CampaignDraft, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now,
+		Trigger:  Trigger{Kind: TriggerEnter},
+		Schedule: Schedule{Timezone: "Europe/Paris"},
+		Caps:     Caps{PerCustomer: 1},
+	}
+	var p Problems
+	if in.Name == nil {
+		p.Add("name", "is required")
+	}
+	if in.Geofence == nil {
+		p.Add("geofence", "is required")
+	}
+	if in.Offer == nil {
+		p.Add("offer", "is required")
+	}
+	if err := p.Err(); err != nil {
+		return Campaign{}, err
+	}
+	if err := s.apply(ctx, &c, in); err != nil {
+		return Campaign{}, err
+	}
+	if err := s.store.CreateCampaign(ctx, c); err != nil {
+		return Campaign{}, fmt.Errorf("create campaign: %w", err)
+	}
+	return c, nil
+}
+
+// apply validates in and applies it to c, reporting every bad field.
+func (s *CampaignService) apply(ctx context.Context, c *Campaign, in CampaignInput) error {
+	var p Problems
+	if in.Name != nil {
+		name := strings.TrimSpace(*in.Name)
+		if n := utf8.RuneCountInString(name); n == 0 || n > 120 {
+			p.Add("name", "must be 1 to 120 characters")
+		}
+		c.Name = name
+	}
+	if in.Geofence != nil {
+		g, err := s.resolveGeofence(ctx, *in.Geofence)
+		if err != nil {
+			return err
+		}
+		if ferr := g.Fence.Validate(s.opts.Limits); ferr != nil {
+			field, reason := "geofence", ferr.Error()
+			if fe, ok := ferr.(*geo.FenceError); ok {
+				field, reason = geofenceField(g.Type, fe.Field), fe.Reason
+			}
+			p.Add(field, "%s", reason)
+		}
+		c.Geofence = g
+	}
+	if in.Trigger != nil {
+		t := *in.Trigger
+		switch t.Kind {
+		case TriggerEnter:
+			t.DwellSeconds = 0
+		case TriggerDwell:
+			if t.DwellSeconds < 10 || t.DwellSeconds > 86400 {
+				p.Add("trigger.dwellSeconds", "must be between 10 and 86400 for a dwell trigger")
+			}
+		default:
+			p.Add("trigger.kind", "must be enter or dwell")
+		}
+		c.Trigger = t
+	}
+	if in.Schedule != nil {
+		sc := *in.Schedule
+		if sc.Timezone == "" {
+			sc.Timezone = "Europe/Paris"
+		}
+		validateTimezone(&p, "schedule.timezone", sc.Timezone)
+		if !sc.StartsAt.IsZero() && !sc.EndsAt.IsZero() && !sc.EndsAt.After(sc.StartsAt) {
+			p.Add("schedule.endsAt", "must be after startsAt")
+		}
+		if sc.Hours != nil {
+			if _, err := ParseClock(sc.Hours.From); err != nil {
+				p.Add("schedule.hours.from", "%v", err)
+			}
+			if _, err := ParseClock(sc.Hours.To); err != nil {
+				p.Add("schedule.hours.to", "%v", err)
+			}
+			if sc.Hours.From == sc.Hours.To {
+				p.Add("schedule.hours", "from and to must differ; leave hours out for all day")
+			}
+		}
+		c.Schedule = sc
+	}
+	if in.Audience != nil {
+		au := *in.Audience
+		for i, sg := range au.Segments {
+			if !slices.Contains(Segments, sg) {
+				p.Add(fmt.Sprintf("audience.segments[%d]", i), "must be one of %s", segmentList())
+			}
+		}
+		c.Audience = au
+	}
+	if in.Offer != nil {
+		o := *in.Offer
+		if len(o.Texts) == 0 {
+			p.Add("offer.texts", "needs at least one text")
+		}
+		for i, t := range o.Texts {
+			f := fmt.Sprintf("offer.texts[%d]", i)
+			validateLocale(&p, f+".locale", t.Locale)
+			if t.Formality != Formal && t.Formality != Familiar {
+				p.Add(f+".formality", "must be formal or familiar")
+			}
+			if n := utf8.RuneCountInString(strings.TrimSpace(t.Title)); n == 0 || n > 80 {
+				p.Add(f+".title", "must be 1 to 80 characters")
+			}
+			if utf8.RuneCountInString(t.Body) > 500 {
+				p.Add(f+".body", "must be at most 500 characters")
+			}
+		}
+		if utf8.RuneCountInString(o.Value) > 60 {
+			p.Add("offer.value", "must be at most 60 characters")
+		}
+		if o.Validity < time.Hour || o.Validity > 365*24*time.Hour {
+			p.Add("offer.validityHours", "must be between 1 and 8760")
+		}
+		if o.Budget < 0 || o.Budget > 10_000_000 {
+			p.Add("offer.budget", "must be between 0 (unlimited) and 10000000")
+		}
+		c.Offer = o
+	}
+	if in.Caps != nil {
+		cp := *in.Caps
+		if cp.PerCustomer < 0 || cp.PerCustomer > 1000 {
+			p.Add("caps.perCustomer", "must be between 0 (no limit) and 1000")
+		}
+		if cp.Cooldown < 0 || cp.Cooldown > 365*24*time.Hour {
+			p.Add("caps.cooldownSeconds", "must be between 0 and 31536000")
+		}
+		c.Caps = cp
+	}
+	return p.Err()
+}
+
+// geofenceField names a fence problem in the request's own terms.
+func geofenceField(typ, field string) string {
+	switch typ {
+	case "Polygon":
+		return strings.Replace(field, "geofence.polygons[0]", "geofence.coordinates", 1)
+	case "MultiPolygon":
+		return strings.Replace(field, "geofence.polygons", "geofence.coordinates", 1)
+	case "shops":
+		if strings.HasPrefix(field, "geofence.circles") {
+			return "geofence.shops.radiusM"
+		}
+	}
+	return field
+}
+
+func segmentList() string {
+	s := make([]string, len(Segments))
+	for i, sg := range Segments {
+		s[i] = string(sg)
+	}
+	return strings.Join(s, ", ")
+}
+
+// resolveGeofence turns the marketer's zone into a fence: shops become
+// circles around their places.
+func (s *CampaignService) resolveGeofence(ctx context.Context, g Geofence) (Geofence, error) {
+	var p Problems
+	switch g.Type {
+	case "Polygon", "MultiPolygon":
+		g.Circles, g.ShopIDs, g.ShopRadiusM = nil, nil, 0
+		g.Fence = geo.Fence{Polygons: g.Polygons}
+	case "circles":
+		g.Polygons, g.ShopIDs, g.ShopRadiusM = nil, nil, 0
+		g.Fence = geo.Fence{Circles: g.Circles}
+	case "shops":
+		g.Polygons, g.Circles = nil, nil
+		if s.shops == nil {
+			p.Add("geofence.shops", "shops are not available on this server")
+			return g, p.Err()
+		}
+		if len(g.ShopIDs) == 0 || len(g.ShopIDs) > 500 {
+			p.Add("geofence.shops.shopIds", "must list 1 to 500 shops")
+		}
+		if !(g.ShopRadiusM >= 10 && g.ShopRadiusM <= 50_000) {
+			p.Add("geofence.shops.radiusM", "must be between 10 and 50000 metres")
+		}
+		if err := p.Err(); err != nil {
+			return g, err
+		}
+		g.Fence = geo.Fence{}
+		for i, id := range g.ShopIDs {
+			pt, _, err := s.shops.ShopPlace(ctx, id)
+			if err != nil {
+				if KindOf(err) == NotFound {
+					p.Add(fmt.Sprintf("geofence.shops.shopIds[%d]", i), "no shop %q", id)
+					continue
+				}
+				return g, fmt.Errorf("shop %s: %w", id, err)
+			}
+			g.Fence.Circles = append(g.Fence.Circles, geo.Circle{Center: pt, RadiusM: g.ShopRadiusM})
+		}
+	default:
+		p.Add("geofence", "must be a GeoJSON Polygon or MultiPolygon, {circles: [...]} or {shops: {shopIds, radiusM}}")
+	}
+	return g, p.Err()
+}
+
+// Campaign returns one campaign. NotFound if there is none.
+func (s *CampaignService) Campaign(ctx context.Context, id string) (Campaign, error) {
+	c, err := s.store.FindCampaign(ctx, id)
+	if err != nil {
+		return Campaign{}, fmt.Errorf("campaign %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// Campaigns lists every campaign, newest first; status filters when not "".
+func (s *CampaignService) Campaigns(ctx context.Context, status string) ([]Campaign, error) {
+	var sts []CampaignStatus
+	if status != "" {
+		st := CampaignStatus(status)
+		if !slices.Contains([]CampaignStatus{CampaignDraft, CampaignActive, CampaignPaused, CampaignEnded}, st) {
+			return nil, &Error{Kind: Invalid, Message: "invalid status", Fields: []FieldError{{"status", "must be draft, active, paused or ended"}}}
+		}
+		sts = append(sts, st)
+	}
+	cs, err := s.store.FindCampaigns(ctx, sts...)
+	if err != nil {
+		return nil, fmt.Errorf("campaigns: %w", err)
+	}
+	return cs, nil
+}
+
+// UpdateCampaign applies a patch. The geofence and the audience change only
+// in draft or paused (Conflict otherwise); an ended campaign changes no more.
+func (s *CampaignService) UpdateCampaign(ctx context.Context, a Actor, id string, in CampaignInput) (Campaign, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	switch {
+	case c.Status == CampaignEnded:
+		return Campaign{}, Errorf(Conflict, "campaign %s has ended and can no longer change", id)
+	case (in.Geofence != nil || in.Audience != nil) && c.Status == CampaignActive:
+		return Campaign{}, Errorf(Conflict, "the geofence and the audience change only while the campaign is draft or paused; pause it first")
+	}
+	if err := s.apply(ctx, &c, in); err != nil {
+		return Campaign{}, err
+	}
+	c.UpdatedAt = s.opts.Now().UTC()
+	if err := s.store.UpdateCampaign(ctx, c); err != nil {
+		return Campaign{}, fmt.Errorf("update campaign: %w", err)
+	}
+	return c, s.changed(ctx, c)
+}
+
+// Transition moves a campaign in its lifecycle: to is "activate", "pause" or
+// "end". It returns Conflict when the move is not allowed from the status.
+func (s *CampaignService) Transition(ctx context.Context, a Actor, id, to string) (Campaign, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	from := map[string][]CampaignStatus{
+		"activate": {CampaignDraft, CampaignPaused},
+		"pause":    {CampaignActive},
+		"end":      {CampaignDraft, CampaignActive, CampaignPaused},
+	}
+	target := map[string]CampaignStatus{"activate": CampaignActive, "pause": CampaignPaused, "end": CampaignEnded}[to]
+	if !slices.Contains(from[to], c.Status) {
+		return Campaign{}, Errorf(Conflict, "a %s campaign cannot %s", c.Status, to)
+	}
+	if to == "activate" && c.Geofence.Type == "shops" && s.shops != nil {
+		// Shops may have moved since the draft was saved.
+		g, err := s.resolveGeofence(ctx, c.Geofence)
+		if err != nil {
+			return Campaign{}, err
+		}
+		c.Geofence = g
+	}
+	c.Status = target
+	c.UpdatedAt = s.opts.Now().UTC()
+	if err := s.store.UpdateCampaign(ctx, c); err != nil {
+		return Campaign{}, fmt.Errorf("%s campaign: %w", to, err)
+	}
+	return c, s.changed(ctx, c)
+}
+
+// changed tells every instance to reload the active campaigns, and reloads here.
+func (s *CampaignService) changed(ctx context.Context, c Campaign) error {
+	if err := s.store.SetCampaignsVersion(ctx, NewID()); err != nil {
+		return fmt.Errorf("mark campaigns changed: %w", err)
+	}
+	if err := s.Refresh(ctx); err != nil {
+		return fmt.Errorf("refresh fence index: %w", err)
+	}
+	return nil
+}
+
+// Refresh rebuilds the fence index from the active campaigns if the change
+// marker moved since the last build.
+func (s *CampaignService) Refresh(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.store.CampaignsVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if old := s.snap.Load(); old.index != nil && old.version == v {
+		return nil
+	}
+	cs, err := s.store.FindCampaigns(ctx, CampaignActive)
+	if err != nil {
+		return err
+	}
+	snap := &campaignSnapshot{version: v, campaigns: map[string]Campaign{}, cells: map[geo.Cell][]string{}}
+	fences := map[string]geo.Fence{}
+	for _, c := range cs {
+		cover, err := c.Geofence.Fence.Cover(geo.FenceResolution)
+		if err != nil {
+			s.log.ErrorContext(ctx, "campaign geofence cannot be indexed; skipped", "campaign", c.ID, "err", err)
+			continue
+		}
+		for _, cc := range cover {
+			snap.cells[cc.Cell] = append(snap.cells[cc.Cell], c.ID)
+		}
+		snap.campaigns[c.ID] = c
+		fences[c.ID] = c.Geofence.Fence
+	}
+	ix, err := geo.BuildFenceIndex(fences, geo.FenceResolution)
+	if err != nil {
+		return fmt.Errorf("build fence index: %w", err)
+	}
+	snap.index = ix
+	s.snap.Store(snap)
+	return nil
+}
+
+// Watch refreshes the index every Poll until ctx is done, so that a change
+// made through any instance is live on this one within a few seconds.
+func (s *CampaignService) Watch(ctx context.Context) {
+	t := time.NewTicker(s.opts.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "refresh campaigns", "err", err)
+			}
+		}
+	}
+}
+
+// active returns the current snapshot.
+func (s *CampaignService) active() *campaignSnapshot { return s.snap.Load() }
+
+// CoverCell is one cell of a campaign's geofence cover, for a map preview.
+type CampaignCell struct {
+	Cell     geo.Cell
+	Boundary []geo.Point
+	Inside   bool
+	AreaM2   float64
+}
+
+// Cells returns the cells that cover a campaign's geofence.
+func (s *CampaignService) Cells(ctx context.Context, id string) ([]CampaignCell, error) {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cover, err := c.Geofence.Fence.Cover(geo.FenceResolution)
+	if err != nil {
+		return nil, fmt.Errorf("cover campaign %s: %w", id, err)
+	}
+	out := make([]CampaignCell, 0, len(cover))
+	for _, cc := range cover {
+		b, err := geo.CellBoundary(cc.Cell)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, CampaignCell{Cell: cc.Cell, Boundary: b, Inside: cc.Inside, AreaM2: geo.CellAreaM2(cc.Cell)})
+	}
+	return out, nil
+}
+
+// Reach counts the distinct consenting customers last seen inside the
+// campaign's geofence in the past days (1 to 90).
+func (s *CampaignService) Reach(ctx context.Context, id string, days int) (int, error) {
+	if days < 1 || days > 90 {
+		return 0, &Error{Kind: Invalid, Message: "invalid days", Fields: []FieldError{{"days", "must be between 1 and 90"}}}
+	}
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	cover, err := c.Geofence.Fence.Cover(geo.Resolution)
+	if err != nil {
+		return 0, fmt.Errorf("cover campaign %s: %w", id, err)
+	}
+	cells := make([]geo.Cell, len(cover))
+	for i, cc := range cover {
+		cells[i] = cc.Cell
+	}
+	ids, err := s.customersIn(ctx, cells, s.opts.Now().Add(-time.Duration(days)*24*time.Hour), c.Geofence.Fence.Contains)
+	return len(ids), err
+}
+
+// customersIn returns the consenting customers last seen in cells since,
+// at a point in.
+func (s *CampaignService) customersIn(ctx context.Context, cells []geo.Cell, since time.Time, in func(geo.Point) bool) ([]string, error) {
+	states, err := s.store.FindLocationStatesIn(ctx, cells, since)
+	if err != nil {
+		return nil, fmt.Errorf("customers in cells: %w", err)
+	}
+	var ids []string
+	for _, st := range states {
+		if in(st.Point) {
+			ids = append(ids, st.UserID)
+		}
+	}
+	if len(ids) == 0 {
+		return []string{}, nil
+	}
+	return s.store.FindConsentingUsers(ctx, ids)
+}
+
+// CustomersNear returns the consenting customers last seen within radiusM of
+// p since a time. It implements the events area's NearbyAudience.
+func (s *CampaignService) CustomersNear(ctx context.Context, p geo.Point, radiusM float64, since time.Time) ([]string, error) {
+	if err := p.Valid(); err != nil {
+		return nil, Errorf(Invalid, "%v", err)
+	}
+	c, err := geo.CellOf(p)
+	if err != nil {
+		return nil, err
+	}
+	cells, err := geo.Disk(c, diskK(radiusM))
+	if err != nil {
+		return nil, err
+	}
+	return s.customersIn(ctx, cells, since, func(q geo.Point) bool { return geo.Distance(p, q) <= radiusM })
+}
+
+// diskK is how many rings of resolution-9 cells hold a radius (cells are
+// at least ~150 m apart centre to edge).
+func diskK(radiusM float64) int {
+	return min(int(math.Ceil(radiusM/150))+1, geo.MaxDiskK)
+}
+
+// Stats returns a campaign's counters.
+func (s *CampaignService) Stats(ctx context.Context, id string) (CampaignStats, error) {
+	if _, err := s.Campaign(ctx, id); err != nil {
+		return CampaignStats{}, err
+	}
+	m, err := s.store.CampaignStats(ctx, id)
+	if err != nil {
+		return CampaignStats{}, fmt.Errorf("campaign stats: %w", err)
+	}
+	st := CampaignStats{
+		Entered: m["entered"], Triggered: m["triggered"], Pushed: m["pushed"], Opened: m["opened"], Redeemed: m["redeemed"],
+		Suppressed: map[string]int64{},
+	}
+	for _, r := range []string{ReasonSchedule, ReasonAudience, ReasonNewcomer, ReasonCap, ReasonCooldown, ReasonDailyCap, ReasonQuietHours, ReasonBudget} {
+		st.Suppressed[r] = m["suppressed."+r]
+	}
+	return st, nil
+}
+
+// count adds to this instance's shard of a campaign's counters. A failure is
+// logged, not returned: counters must not undo what happened.
+func (s *CampaignService) count(ctx context.Context, campaignID string, names ...string) {
+	d := make(map[string]int64, len(names))
+	for _, n := range names {
+		d[n]++
+	}
+	if err := s.store.AddCampaignStats(ctx, campaignID, s.opts.InstanceID, d); err != nil {
+		s.log.WarnContext(ctx, "campaign stats", "campaign", campaignID, "err", err)
+	}
+}
+
+// NotificationOpened counts an opened push for the campaign named in the
+// notification's data (key "campaignId"); others are ignored. Hook it to
+// the notification service's "opened" event.
+func (s *CampaignService) NotificationOpened(ctx context.Context, data map[string]string) {
+	if id := data["campaignId"]; id != "" {
+		s.count(ctx, id, "opened")
+	}
+}

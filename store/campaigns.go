@@ -1,0 +1,387 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+func campaignIndexes() []indexSpec {
+	return []indexSpec{
+		{"campaigns", index(bson.D{{Key: "status", Value: 1}})},
+		{"campaign_stats", index(bson.D{{Key: "campaignId", Value: 1}})},
+		{"location_states", index(bson.D{{Key: "cell", Value: 1}, {Key: "at", Value: 1}})},
+		{"offers", index(bson.D{{Key: "userId", Value: 1}})},
+	}
+}
+
+type campaignDoc struct {
+	ID            string       `bson:"_id"`
+	Name          string       `bson:"name"`
+	Status        string       `bson:"status"`
+	Geofence      geofenceDoc  `bson:"geofence"`
+	Trigger       triggerDoc   `bson:"trigger"`
+	Schedule      scheduleDoc  `bson:"schedule"`
+	Audience      audienceDoc  `bson:"audience"`
+	Offer         offerTmplDoc `bson:"offer"`
+	Caps          capsDoc      `bson:"caps"`
+	CreatedBy     string       `bson:"createdBy"`
+	CreatedAt     time.Time    `bson:"createdAt"`
+	UpdatedAt     time.Time    `bson:"updatedAt"`
+	BudgetSpentAt *time.Time   `bson:"budgetSpentAt,omitempty"`
+}
+
+// geofenceDoc keeps the marketer's zone and the resolved fence; positions
+// are [lng, lat] as in GeoJSON.
+type geofenceDoc struct {
+	Type        string          `bson:"type"`
+	Polygons    [][][][]float64 `bson:"polygons,omitempty"`
+	Circles     []circleDoc     `bson:"circles,omitempty"`
+	ShopIDs     []string        `bson:"shopIds,omitempty"`
+	ShopRadiusM float64         `bson:"shopRadiusM,omitempty"`
+	Fence       fenceDoc        `bson:"fence"`
+}
+
+type fenceDoc struct {
+	Polygons [][][][]float64 `bson:"polygons,omitempty"`
+	Circles  []circleDoc     `bson:"circles,omitempty"`
+}
+
+type circleDoc struct {
+	Lat     float64 `bson:"lat"`
+	Lng     float64 `bson:"lng"`
+	RadiusM float64 `bson:"radiusM"`
+}
+
+type triggerDoc struct {
+	Kind         string `bson:"kind"`
+	DwellSeconds int    `bson:"dwellSeconds,omitempty"`
+}
+
+type scheduleDoc struct {
+	StartsAt *time.Time `bson:"startsAt,omitempty"`
+	EndsAt   *time.Time `bson:"endsAt,omitempty"`
+	Timezone string     `bson:"timezone"`
+	Days     []int      `bson:"days,omitempty"`
+	From     string     `bson:"from,omitempty"`
+	To       string     `bson:"to,omitempty"`
+}
+
+type audienceDoc struct {
+	Segments  []string `bson:"segments,omitempty"`
+	Newcomers bool     `bson:"newcomers"`
+}
+
+type offerTextDoc struct {
+	Locale    string `bson:"locale"`
+	Formality string `bson:"formality"`
+	Title     string `bson:"title"`
+	Body      string `bson:"body"`
+}
+
+type offerTmplDoc struct {
+	Texts           []offerTextDoc `bson:"texts"`
+	Value           string         `bson:"value"`
+	ValiditySeconds int64          `bson:"validitySeconds"`
+	Budget          int            `bson:"budget"`
+}
+
+type capsDoc struct {
+	PerCustomer     int   `bson:"perCustomer"`
+	CooldownSeconds int64 `bson:"cooldownSeconds"`
+}
+
+func toPolygonsDoc(ps []geo.Polygon) [][][][]float64 {
+	out := make([][][][]float64, len(ps))
+	for i, p := range ps {
+		out[i] = make([][][]float64, len(p))
+		for j, r := range p {
+			out[i][j] = make([][]float64, len(r))
+			for k, pt := range r {
+				out[i][j][k] = []float64{pt.Lng, pt.Lat}
+			}
+		}
+	}
+	return out
+}
+
+func polygonsOf(d [][][][]float64) []geo.Polygon {
+	if d == nil {
+		return nil
+	}
+	out := make([]geo.Polygon, len(d))
+	for i, p := range d {
+		out[i] = make(geo.Polygon, len(p))
+		for j, r := range p {
+			out[i][j] = make(geo.Ring, len(r))
+			for k, pt := range r {
+				out[i][j][k] = geo.Point{Lat: pt[1], Lng: pt[0]}
+			}
+		}
+	}
+	return out
+}
+
+func toCirclesDoc(cs []geo.Circle) []circleDoc {
+	var out []circleDoc
+	for _, c := range cs {
+		out = append(out, circleDoc{Lat: c.Center.Lat, Lng: c.Center.Lng, RadiusM: c.RadiusM})
+	}
+	return out
+}
+
+func circlesOf(d []circleDoc) []geo.Circle {
+	var out []geo.Circle
+	for _, c := range d {
+		out = append(out, geo.Circle{Center: geo.Point{Lat: c.Lat, Lng: c.Lng}, RadiusM: c.RadiusM})
+	}
+	return out
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func toCampaignDoc(c hyperlieu.Campaign) campaignDoc {
+	g := c.Geofence
+	d := campaignDoc{
+		ID: c.ID, Name: c.Name, Status: string(c.Status),
+		Geofence: geofenceDoc{
+			Type: g.Type, Polygons: toPolygonsDoc(g.Polygons), Circles: toCirclesDoc(g.Circles),
+			ShopIDs: g.ShopIDs, ShopRadiusM: g.ShopRadiusM,
+			Fence: fenceDoc{Polygons: toPolygonsDoc(g.Fence.Polygons), Circles: toCirclesDoc(g.Fence.Circles)},
+		},
+		Trigger: triggerDoc{Kind: string(c.Trigger.Kind), DwellSeconds: c.Trigger.DwellSeconds},
+		Schedule: scheduleDoc{
+			StartsAt: timePtr(c.Schedule.StartsAt), EndsAt: timePtr(c.Schedule.EndsAt), Timezone: c.Schedule.Timezone,
+		},
+		Audience: audienceDoc{Newcomers: c.Audience.Newcomers},
+		Offer: offerTmplDoc{
+			Value: c.Offer.Value, ValiditySeconds: int64(c.Offer.Validity / time.Second), Budget: c.Offer.Budget,
+			Texts: []offerTextDoc{},
+		},
+		Caps:      capsDoc{PerCustomer: c.Caps.PerCustomer, CooldownSeconds: int64(c.Caps.Cooldown / time.Second)},
+		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		BudgetSpentAt: timePtr(c.BudgetSpentAt),
+	}
+	for _, wd := range c.Schedule.Days {
+		d.Schedule.Days = append(d.Schedule.Days, int(wd))
+	}
+	if h := c.Schedule.Hours; h != nil {
+		d.Schedule.From, d.Schedule.To = h.From, h.To
+	}
+	for _, s := range c.Audience.Segments {
+		d.Audience.Segments = append(d.Audience.Segments, string(s))
+	}
+	for _, t := range c.Offer.Texts {
+		d.Offer.Texts = append(d.Offer.Texts, offerTextDoc{Locale: t.Locale, Formality: string(t.Formality), Title: t.Title, Body: t.Body})
+	}
+	return d
+}
+
+func (d campaignDoc) campaign() hyperlieu.Campaign {
+	g := d.Geofence
+	c := hyperlieu.Campaign{
+		ID: d.ID, Name: d.Name, Status: hyperlieu.CampaignStatus(d.Status),
+		Geofence: hyperlieu.Geofence{
+			Type: g.Type, Polygons: polygonsOf(g.Polygons), Circles: circlesOf(g.Circles),
+			ShopIDs: g.ShopIDs, ShopRadiusM: g.ShopRadiusM,
+			Fence: geo.Fence{Polygons: polygonsOf(g.Fence.Polygons), Circles: circlesOf(g.Fence.Circles)},
+		},
+		Trigger: hyperlieu.Trigger{Kind: hyperlieu.TriggerKind(d.Trigger.Kind), DwellSeconds: d.Trigger.DwellSeconds},
+		Schedule: hyperlieu.Schedule{
+			StartsAt: timeOf(d.Schedule.StartsAt), EndsAt: timeOf(d.Schedule.EndsAt), Timezone: d.Schedule.Timezone,
+		},
+		Audience: hyperlieu.Audience{Newcomers: d.Audience.Newcomers},
+		Offer: hyperlieu.OfferTemplate{
+			Value: d.Offer.Value, Validity: time.Duration(d.Offer.ValiditySeconds) * time.Second, Budget: d.Offer.Budget,
+		},
+		Caps:      hyperlieu.Caps{PerCustomer: d.Caps.PerCustomer, Cooldown: time.Duration(d.Caps.CooldownSeconds) * time.Second},
+		CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		BudgetSpentAt: timeOf(d.BudgetSpentAt),
+	}
+	for _, wd := range d.Schedule.Days {
+		c.Schedule.Days = append(c.Schedule.Days, time.Weekday(wd))
+	}
+	if d.Schedule.From != "" {
+		c.Schedule.Hours = &hyperlieu.ClockWindow{From: d.Schedule.From, To: d.Schedule.To}
+	}
+	for _, s := range d.Audience.Segments {
+		c.Audience.Segments = append(c.Audience.Segments, hyperlieu.Segment(s))
+	}
+	for _, t := range d.Offer.Texts {
+		c.Offer.Texts = append(c.Offer.Texts, hyperlieu.OfferText{Locale: t.Locale, Formality: hyperlieu.Formality(t.Formality), Title: t.Title, Body: t.Body})
+	}
+	return c
+}
+
+// CreateCampaign stores a new campaign.
+func (db *DB) CreateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
+	_, err := db.c("campaigns").InsertOne(ctx, toCampaignDoc(c))
+	return translate(err, "campaign")
+}
+
+// FindCampaign returns the campaign with id, or NotFound.
+func (db *DB) FindCampaign(ctx context.Context, id string) (hyperlieu.Campaign, error) {
+	var d campaignDoc
+	if err := db.c("campaigns").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return hyperlieu.Campaign{}, translate(err, "campaign")
+	}
+	return d.campaign(), nil
+}
+
+// FindCampaigns returns the campaigns, newest first, only those with one of
+// statuses when some are given.
+func (db *DB) FindCampaigns(ctx context.Context, statuses ...hyperlieu.CampaignStatus) ([]hyperlieu.Campaign, error) {
+	filter := bson.D{}
+	if len(statuses) > 0 {
+		sts := make([]string, len(statuses))
+		for i, s := range statuses {
+			sts[i] = string(s)
+		}
+		filter = bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: sts}}}}
+	}
+	cur, err := db.c("campaigns").Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}}))
+	if err != nil {
+		return nil, translate(err, "campaigns")
+	}
+	var docs []campaignDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "campaigns")
+	}
+	out := make([]hyperlieu.Campaign, len(docs))
+	for i, d := range docs {
+		out[i] = d.campaign()
+	}
+	return out, nil
+}
+
+// UpdateCampaign replaces the stored campaign; NotFound if it is gone. The
+// budget mark is kept: it is set by redemptions, not by marketers.
+func (db *DB) UpdateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
+	d := toCampaignDoc(c)
+	set := bson.D{}
+	raw, err := bson.Marshal(d)
+	if err != nil {
+		return err
+	}
+	var m bson.D
+	if err := bson.Unmarshal(raw, &m); err != nil {
+		return err
+	}
+	for _, e := range m {
+		if e.Key != "_id" && e.Key != "budgetSpentAt" {
+			set = append(set, e)
+		}
+	}
+	r, err := db.c("campaigns").UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}}, bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return translate(err, "campaign")
+	}
+	if r.MatchedCount == 0 {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "campaign not found")
+	}
+	return nil
+}
+
+// MarkBudgetSpent records that a campaign's redemption budget is spent.
+func (db *DB) MarkBudgetSpent(ctx context.Context, id string, at time.Time) error {
+	_, err := db.c("campaigns").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "budgetSpentAt", Value: at}}}})
+	return translate(err, "campaign")
+}
+
+const campaignsVersionID = "campaigns-version"
+
+// CampaignsVersion returns the campaigns' change marker, "" if never set.
+func (db *DB) CampaignsVersion(ctx context.Context) (string, error) {
+	var d struct {
+		Value string `bson:"value"`
+	}
+	err := db.c("meta").FindOne(ctx, bson.D{{Key: "_id", Value: campaignsVersionID}}).Decode(&d)
+	if hyperlieu.KindOf(translate(err, "")) == hyperlieu.NotFound {
+		return "", nil
+	}
+	return d.Value, translate(err, "campaigns version")
+}
+
+// SetCampaignsVersion writes a new change marker. Any new value will do, so
+// concurrent writers need no atomicity: each leaves a value nobody has built.
+func (db *DB) SetCampaignsVersion(ctx context.Context, v string) error {
+	_, err := db.c("meta").UpdateOne(ctx, bson.D{{Key: "_id", Value: campaignsVersionID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "value", Value: v}}}}, options.UpdateOne().SetUpsert(true))
+	return translate(err, "campaigns version")
+}
+
+// AddCampaignStats adds deltas to one instance's shard of a campaign's
+// counters. Each instance writes only its own shard, over one connection in
+// embedded mode, so the increments are exact even on FerretDB.
+func (db *DB) AddCampaignStats(ctx context.Context, campaignID, instanceID string, deltas map[string]int64) error {
+	inc := bson.D{}
+	for k, v := range deltas {
+		inc = append(inc, bson.E{Key: "c." + strings.ReplaceAll(k, ".", "_"), Value: v})
+	}
+	_, err := db.c("campaign_stats").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: "stat:" + campaignID + ":" + instanceID}},
+		bson.D{{Key: "$inc", Value: inc}, {Key: "$set", Value: bson.D{{Key: "campaignId", Value: campaignID}}}},
+		options.UpdateOne().SetUpsert(true))
+	return translate(err, "campaign stats")
+}
+
+// CampaignStats sums every shard of a campaign's counters.
+func (db *DB) CampaignStats(ctx context.Context, campaignID string) (map[string]int64, error) {
+	cur, err := db.c("campaign_stats").Find(ctx, bson.D{{Key: "campaignId", Value: campaignID}})
+	if err != nil {
+		return nil, translate(err, "campaign stats")
+	}
+	var docs []struct {
+		C map[string]int64 `bson:"c"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "campaign stats")
+	}
+	out := map[string]int64{}
+	for _, d := range docs {
+		for k, v := range d.C {
+			out[strings.ReplaceAll(k, "_", ".")] += v
+		}
+	}
+	return out, nil
+}
+
+// FindConsentingUsers returns those of ids whose location consent is on.
+func (db *DB) FindConsentingUsers(ctx context.Context, ids []string) ([]string, error) {
+	cur, err := db.c("users").Find(ctx,
+		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "prefs.locationConsent", Value: true}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, "users")
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "users")
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.ID
+	}
+	return out, nil
+}

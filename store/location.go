@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+// locationStateDoc is one customer's whereabouts, keyed by user id so that
+// a report costs one read and one write by _id.
+type locationStateDoc struct {
+	UserID    string               `bson:"_id"`
+	Cell      string               `bson:"cell"`
+	Lat       float64              `bson:"lat"`
+	Lng       float64              `bson:"lng"`
+	At        time.Time            `bson:"at"`
+	AccuracyM float64              `bson:"accuracyM"`
+	Inside    map[string]time.Time `bson:"inside,omitempty"`
+	Dwelled   map[string]time.Time `bson:"dwelled,omitempty"`
+	Issued    map[string]int       `bson:"issued,omitempty"`
+}
+
+func (d locationStateDoc) state() hyperlieu.LocationState {
+	c, _ := geo.ParseCell(d.Cell)
+	st := hyperlieu.LocationState{
+		UserID: d.UserID, Cell: c, Point: geo.Point{Lat: d.Lat, Lng: d.Lng}, At: d.At.UTC(), AccuracyM: d.AccuracyM,
+		Inside: d.Inside, Dwelled: d.Dwelled, Issued: d.Issued,
+	}
+	for k, v := range st.Inside {
+		st.Inside[k] = v.UTC()
+	}
+	for k, v := range st.Dwelled {
+		st.Dwelled[k] = v.UTC()
+	}
+	return st
+}
+
+// FindLocationState returns a customer's state, or NotFound.
+func (db *DB) FindLocationState(ctx context.Context, userID string) (hyperlieu.LocationState, error) {
+	var d locationStateDoc
+	if err := db.c("location_states").FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&d); err != nil {
+		return hyperlieu.LocationState{}, translate(err, "location state")
+	}
+	return d.state(), nil
+}
+
+// SaveLocationState replaces (or creates) a customer's state. The last
+// writer wins: what must happen once is claimed elsewhere, by unique inserts.
+func (db *DB) SaveLocationState(ctx context.Context, st hyperlieu.LocationState) error {
+	d := locationStateDoc{
+		UserID: st.UserID, Cell: st.Cell.String(), Lat: st.Point.Lat, Lng: st.Point.Lng, At: st.At, AccuracyM: st.AccuracyM,
+		Inside: st.Inside, Dwelled: st.Dwelled, Issued: st.Issued,
+	}
+	_, err := db.c("location_states").ReplaceOne(ctx, bson.D{{Key: "_id", Value: st.UserID}}, d, options.Replace().SetUpsert(true))
+	return translate(err, "location state")
+}
+
+// FindLocationStatesIn returns the states last seen in one of cells at or
+// after since.
+func (db *DB) FindLocationStatesIn(ctx context.Context, cells []geo.Cell, since time.Time) ([]hyperlieu.LocationState, error) {
+	hexes := make([]string, len(cells))
+	for i, c := range cells {
+		hexes[i] = c.String()
+	}
+	cur, err := db.c("location_states").Find(ctx, bson.D{
+		{Key: "cell", Value: bson.D{{Key: "$in", Value: hexes}}},
+		{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}},
+	})
+	if err != nil {
+		return nil, translate(err, "location states")
+	}
+	var docs []locationStateDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "location states")
+	}
+	out := make([]hyperlieu.LocationState, len(docs))
+	for i, d := range docs {
+		out[i] = d.state()
+	}
+	return out, nil
+}
+
+// DeleteLocationStatesBefore erases the whereabouts of customers not seen
+// since before, so that positions are not kept beyond the retention.
+func (db *DB) DeleteLocationStatesBefore(ctx context.Context, before time.Time) (int64, error) {
+	r, err := db.c("location_states").DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}})
+	if err != nil {
+		return 0, translate(err, "location states")
+	}
+	return r.DeletedCount, nil
+}
+
+type triggerClaimDoc struct {
+	Key        string    `bson:"_id"`
+	CampaignID string    `bson:"campaignId"`
+	UserID     string    `bson:"userId"`
+	N          int       `bson:"n"`
+	At         time.Time `bson:"at"`
+}
+
+// ClaimTrigger inserts the trigger keyed by its Key; Conflict when taken.
+func (db *DB) ClaimTrigger(ctx context.Context, t hyperlieu.TriggerClaim) error {
+	_, err := db.c("triggers").InsertOne(ctx, triggerClaimDoc(t))
+	return translate(err, "trigger")
+}
+
+// FindTrigger returns the trigger with key, or NotFound.
+func (db *DB) FindTrigger(ctx context.Context, key string) (hyperlieu.TriggerClaim, error) {
+	var d triggerClaimDoc
+	if err := db.c("triggers").FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d); err != nil {
+		return hyperlieu.TriggerClaim{}, translate(err, "trigger")
+	}
+	d.At = d.At.UTC()
+	return hyperlieu.TriggerClaim(d), nil
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+type offerDoc struct {
+	ID         string     `bson:"_id"`
+	Code       string     `bson:"code"`
+	CampaignID string     `bson:"campaignId"`
+	UserID     string     `bson:"userId"`
+	Title      string     `bson:"title"`
+	Body       string     `bson:"body"`
+	Value      string     `bson:"value"`
+	IssuedAt   time.Time  `bson:"issuedAt"`
+	ExpiresAt  time.Time  `bson:"expiresAt"`
+	RedeemedAt *time.Time `bson:"redeemedAt,omitempty"`
+	ShopID     string     `bson:"shopId,omitempty"`
+	TriggerKey string     `bson:"triggerKey"`
+}
+
+func (d offerDoc) offer() hyperlieu.Offer {
+	return hyperlieu.Offer{
+		ID: d.ID, Code: d.Code, CampaignID: d.CampaignID, UserID: d.UserID, Title: d.Title, Body: d.Body, Value: d.Value,
+		IssuedAt: d.IssuedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC(), RedeemedAt: timeOf(d.RedeemedAt), ShopID: d.ShopID,
+		TriggerKey: d.TriggerKey,
+	}
+}
+
+// CreateOffer claims the offer's code (a document keyed by the code, so
+// uniqueness is decided by one insert) and stores the offer. Conflict when
+// the code is taken.
+func (db *DB) CreateOffer(ctx context.Context, o hyperlieu.Offer) error {
+	if _, err := db.c("offer_codes").InsertOne(ctx, bson.D{{Key: "_id", Value: o.Code}, {Key: "offerId", Value: o.ID}}); err != nil {
+		return translate(err, "offer code")
+	}
+	_, err := db.c("offers").InsertOne(ctx, offerDoc{
+		ID: o.ID, Code: o.Code, CampaignID: o.CampaignID, UserID: o.UserID, Title: o.Title, Body: o.Body, Value: o.Value,
+		IssuedAt: o.IssuedAt, ExpiresAt: o.ExpiresAt, TriggerKey: o.TriggerKey,
+	})
+	return translate(err, "offer")
+}
+
+// FindOfferByCode returns the offer with the (normalised) code, or NotFound.
+func (db *DB) FindOfferByCode(ctx context.Context, code string) (hyperlieu.Offer, error) {
+	var c struct {
+		OfferID string `bson:"offerId"`
+	}
+	if err := db.c("offer_codes").FindOne(ctx, bson.D{{Key: "_id", Value: code}}).Decode(&c); err != nil {
+		return hyperlieu.Offer{}, translate(err, "offer")
+	}
+	var d offerDoc
+	if err := db.c("offers").FindOne(ctx, bson.D{{Key: "_id", Value: c.OfferID}}).Decode(&d); err != nil {
+		return hyperlieu.Offer{}, translate(err, "offer")
+	}
+	o := d.offer()
+	// The redemption claim is the truth; the mark on the offer may lag it.
+	var r redemptionDoc
+	err := db.c("redemptions").FindOne(ctx, bson.D{{Key: "_id", Value: "redeem:" + o.ID}}).Decode(&r)
+	if err == nil && o.RedeemedAt.IsZero() {
+		o.RedeemedAt, o.ShopID = r.At.UTC(), r.ShopID
+	} else if err != nil && hyperlieu.KindOf(translate(err, "")) != hyperlieu.NotFound {
+		return hyperlieu.Offer{}, translate(err, "redemption")
+	}
+	return o, nil
+}
+
+// FindOffersOf returns a customer's offers, newest first.
+func (db *DB) FindOffersOf(ctx context.Context, userID string) ([]hyperlieu.Offer, error) {
+	cur, err := db.c("offers").Find(ctx, bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "issuedAt", Value: -1}}).SetLimit(500))
+	if err != nil {
+		return nil, translate(err, "offers")
+	}
+	var docs []offerDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "offers")
+	}
+	out := make([]hyperlieu.Offer, len(docs))
+	for i, d := range docs {
+		out[i] = d.offer()
+	}
+	return out, nil
+}
+
+type redemptionDoc struct {
+	ID         string    `bson:"_id"`
+	OfferID    string    `bson:"offerId"`
+	CampaignID string    `bson:"campaignId"`
+	UserID     string    `bson:"userId"`
+	ShopID     string    `bson:"shopId"`
+	By         string    `bson:"by"`
+	At         time.Time `bson:"at"`
+}
+
+// ClaimRedemption inserts "redeem:<offerId>": exactly one of racing
+// redemptions wins, on any instance; the others get Conflict.
+func (db *DB) ClaimRedemption(ctx context.Context, r hyperlieu.Redemption) error {
+	_, err := db.c("redemptions").InsertOne(ctx, redemptionDoc{
+		ID: "redeem:" + r.OfferID, OfferID: r.OfferID, CampaignID: r.CampaignID, UserID: r.UserID, ShopID: r.ShopID, By: r.By, At: r.At,
+	})
+	return translate(err, "redemption")
+}
+
+// ReleaseRedemption deletes a redemption claim.
+func (db *DB) ReleaseRedemption(ctx context.Context, offerID string) error {
+	_, err := db.c("redemptions").DeleteOne(ctx, bson.D{{Key: "_id", Value: "redeem:" + offerID}})
+	return translate(err, "redemption")
+}
+
+// ClaimBudgetSlot inserts "budget:<campaign>:<n>"; Conflict when taken.
+func (db *DB) ClaimBudgetSlot(ctx context.Context, campaignID string, n int, offerID string) error {
+	_, err := db.c("budget_slots").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: "budget:" + campaignID + ":" + strconv.Itoa(n)}, {Key: "offerId", Value: offerID},
+	})
+	return translate(err, "budget slot")
+}
+
+// MarkOfferRedeemed records the redemption on the offer, for the wallet.
+func (db *DB) MarkOfferRedeemed(ctx context.Context, r hyperlieu.Redemption) error {
+	_, err := db.c("offers").UpdateOne(ctx, bson.D{{Key: "_id", Value: r.OfferID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "redeemedAt", Value: r.At}, {Key: "shopId", Value: r.ShopID}}}})
+	return translate(err, "offer")
+}
