@@ -363,6 +363,11 @@ func (s *CampaignService) apply(ctx context.Context, c *Campaign, in CampaignInp
 		if !sc.StartsAt.IsZero() && !sc.EndsAt.IsZero() && !sc.EndsAt.After(sc.StartsAt) {
 			p.Add("schedule.endsAt", "must be after startsAt")
 		}
+		for i, d := range sc.Days {
+			if d < time.Sunday || d > time.Saturday {
+				p.Add(fmt.Sprintf("schedule.days[%d]", i), "must be one of mon, tue, wed, thu, fri, sat, sun")
+			}
+		}
 		if sc.Hours != nil {
 			if _, err := ParseClock(sc.Hours.From); err != nil {
 				p.Add("schedule.hours.from", "%v", err)
@@ -540,7 +545,7 @@ func (s *CampaignService) UpdateCampaign(ctx context.Context, a Actor, id string
 	if err := s.store.UpdateCampaign(ctx, c); err != nil {
 		return Campaign{}, fmt.Errorf("update campaign: %w", err)
 	}
-	return c, s.changed(ctx, c)
+	return c, s.changed(ctx)
 }
 
 // Transition moves a campaign in its lifecycle: to is "activate", "pause" or
@@ -572,11 +577,11 @@ func (s *CampaignService) Transition(ctx context.Context, a Actor, id, to string
 	if err := s.store.UpdateCampaign(ctx, c); err != nil {
 		return Campaign{}, fmt.Errorf("%s campaign: %w", to, err)
 	}
-	return c, s.changed(ctx, c)
+	return c, s.changed(ctx)
 }
 
 // changed tells every instance to reload the active campaigns, and reloads here.
-func (s *CampaignService) changed(ctx context.Context, c Campaign) error {
+func (s *CampaignService) changed(ctx context.Context) error {
 	if err := s.store.SetCampaignsVersion(ctx, NewID()); err != nil {
 		return fmt.Errorf("mark campaigns changed: %w", err)
 	}

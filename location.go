@@ -396,6 +396,12 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u User, st *Loca
 		return nil, err
 	}
 	counters := []string{"triggered"}
+	quiet := inQuietHours(u.Prefs, at)
+	if quiet {
+		// The offer is in the wallet; the notification service holds the push
+		// until the quiet hours end, or drops it if the offer expires first.
+		counters = append(counters, "suppressed."+ReasonQuietHours)
+	}
 	if l.notifier != nil {
 		txt := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
 		err := l.notifier.Notify(ctx, NotificationRequest{
@@ -404,12 +410,11 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u User, st *Loca
 			Data:        map[string]string{"offerId": o.ID, "campaignId": c.ID},
 			CollapseKey: "campaign:" + c.ID, ExpiresAt: o.ExpiresAt, DedupKey: o.TriggerKey,
 		})
-		if err != nil {
+		switch {
+		case err != nil:
 			// The offer is in the wallet; the app shows it even without a push.
 			l.log.ErrorContext(ctx, "offer notification", "campaign", c.ID, "user", u.ID, "err", err)
-		} else if inQuietHours(u.Prefs, at) {
-			counters = append(counters, "suppressed."+ReasonQuietHours)
-		} else {
+		case !quiet:
 			counters = append(counters, "pushed")
 		}
 	}

@@ -246,7 +246,7 @@ func (s *OfferService) budgetSpent(ctx context.Context, campaignID string) {
 		s.log.ErrorContext(ctx, "mark budget spent", "campaign", campaignID, "err", err)
 		return
 	}
-	if err := s.campaigns.store.SetCampaignsVersion(ctx, NewID()); err != nil {
+	if err := s.campaigns.changed(ctx); err != nil {
 		s.log.ErrorContext(ctx, "mark campaigns changed", "err", err)
 	}
 }

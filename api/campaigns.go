@@ -136,13 +136,8 @@ func (r campaignRequest) input() (hyperlieu.CampaignInput, error) {
 		if sc.EndsAt != nil {
 			s.EndsAt = sc.EndsAt.UTC()
 		}
-		for i, d := range sc.Days {
-			n := indexOf(weekdays, d)
-			if n < 0 {
-				p.Add(fmt.Sprintf("schedule.days[%d]", i), "must be one of mon, tue, wed, thu, fri, sat, sun")
-				continue
-			}
-			s.Days = append(s.Days, time.Weekday(n))
+		for _, d := range sc.Days {
+			s.Days = append(s.Days, time.Weekday(indexOf(weekdays, d))) // -1 for an unknown day: the domain names it
 		}
 		if sc.Hours != nil {
 			s.Hours = &hyperlieu.ClockWindow{From: sc.Hours.From, To: sc.Hours.To}

@@ -27,9 +27,14 @@ type locationPoint struct {
 }
 
 // locationRequest is one report, or a batch in points.
+// (The fields are repeated rather than embedded so that a type error
+// names "lat", not "locationPoint.lat".)
 type locationRequest struct {
-	locationPoint
-	Points []locationPoint `json:"points,omitempty"`
+	Lat        *float64        `json:"lat"`
+	Lng        *float64        `json:"lng"`
+	AccuracyM  float64         `json:"accuracyM,omitempty"`
+	RecordedAt *time.Time      `json:"recordedAt,omitempty"`
+	Points     []locationPoint `json:"points,omitempty"`
 }
 
 func (p locationPoint) report() hyperlieu.LocationReport {
@@ -94,7 +99,7 @@ func (s *Server) postLocation(c fiber.Ctx) error {
 			reports = append(reports, p.report())
 		}
 	} else {
-		reports = []hyperlieu.LocationReport{in.report()}
+		reports = []hyperlieu.LocationReport{locationPoint{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RecordedAt: in.RecordedAt}.report()}
 	}
 	res, err := s.svc.Location.Report(c.Context(), userID(c), reports, batch)
 	if err != nil {

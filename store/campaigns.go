@@ -40,17 +40,17 @@ type campaignDoc struct {
 // geofenceDoc keeps the marketer's zone and the resolved fence; positions
 // are [lng, lat] as in GeoJSON.
 type geofenceDoc struct {
-	Type        string          `bson:"type"`
-	Polygons    [][][][]float64 `bson:"polygons,omitempty"`
-	Circles     []circleDoc     `bson:"circles,omitempty"`
-	ShopIDs     []string        `bson:"shopIds,omitempty"`
-	ShopRadiusM float64         `bson:"shopRadiusM,omitempty"`
-	Fence       fenceDoc        `bson:"fence"`
+	Type        string       `bson:"type"`
+	Polygons    []polygonDoc `bson:"polygons,omitempty"`
+	Circles     []circleDoc  `bson:"circles,omitempty"`
+	ShopIDs     []string     `bson:"shopIds,omitempty"`
+	ShopRadiusM float64      `bson:"shopRadiusM,omitempty"`
+	Fence       fenceDoc     `bson:"fence"`
 }
 
 type fenceDoc struct {
-	Polygons [][][][]float64 `bson:"polygons,omitempty"`
-	Circles  []circleDoc     `bson:"circles,omitempty"`
+	Polygons []polygonDoc `bson:"polygons,omitempty"`
+	Circles  []circleDoc  `bson:"circles,omitempty"`
 }
 
 type circleDoc struct {
@@ -97,33 +97,44 @@ type capsDoc struct {
 	CooldownSeconds int64 `bson:"cooldownSeconds"`
 }
 
-func toPolygonsDoc(ps []geo.Polygon) [][][][]float64 {
-	out := make([][][][]float64, len(ps))
-	for i, p := range ps {
-		out[i] = make([][][]float64, len(p))
-		for j, r := range p {
-			out[i][j] = make([][]float64, len(r))
-			for k, pt := range r {
-				out[i][j][k] = []float64{pt.Lng, pt.Lat}
+// polygonDoc holds each ring as a flat [lng, lat, lng, lat, …] array:
+// FerretDB v1 does not store arrays nested in arrays.
+type polygonDoc struct {
+	Rings []ringDoc `bson:"rings"`
+}
+
+type ringDoc struct {
+	C []float64 `bson:"c"`
+}
+
+func toPolygonsDoc(ps []geo.Polygon) []polygonDoc {
+	var out []polygonDoc
+	for _, p := range ps {
+		var d polygonDoc
+		for _, r := range p {
+			c := make([]float64, 0, 2*len(r))
+			for _, pt := range r {
+				c = append(c, pt.Lng, pt.Lat)
 			}
+			d.Rings = append(d.Rings, ringDoc{C: c})
 		}
+		out = append(out, d)
 	}
 	return out
 }
 
-func polygonsOf(d [][][][]float64) []geo.Polygon {
-	if d == nil {
-		return nil
-	}
-	out := make([]geo.Polygon, len(d))
-	for i, p := range d {
-		out[i] = make(geo.Polygon, len(p))
-		for j, r := range p {
-			out[i][j] = make(geo.Ring, len(r))
-			for k, pt := range r {
-				out[i][j][k] = geo.Point{Lat: pt[1], Lng: pt[0]}
+func polygonsOf(d []polygonDoc) []geo.Polygon {
+	var out []geo.Polygon
+	for _, p := range d {
+		poly := make(geo.Polygon, 0, len(p.Rings))
+		for _, r := range p.Rings {
+			ring := make(geo.Ring, 0, len(r.C)/2)
+			for i := 0; i+1 < len(r.C); i += 2 {
+				ring = append(ring, geo.Point{Lat: r.C[i+1], Lng: r.C[i]})
 			}
+			poly = append(poly, ring)
 		}
+		out = append(out, poly)
 	}
 	return out
 }
