@@ -1,0 +1,298 @@
+package hyperlieu_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+var (
+	zoneCenter = geo.Point{Lat: 48.8530, Lng: 2.3490}
+	outside    = geo.Point{Lat: 48.8530, Lng: 2.3626}
+	t0         = time.Date(2026, 6, 10, 10, 0, 0, 0, time.UTC) // a Wednesday, noon in Paris
+)
+
+type engine struct {
+	store     *memStore
+	clock     *clock
+	campaigns *hyperlieu.CampaignService
+	location  *hyperlieu.LocationService
+	offers    *hyperlieu.OfferService
+}
+
+// newEngine builds the three services over st, as one instance would.
+func newEngine(t *testing.T, st *memStore, clk *clock, n hyperlieu.Notifier, shops hyperlieu.ShopDirectory) *engine {
+	t.Helper()
+	cs := hyperlieu.NewCampaignService(st, shops, hyperlieu.CampaignOptions{Now: clk.Now}, discard)
+	os := hyperlieu.NewOfferService(st, cs, shops, nil, hyperlieu.OfferOptions{Now: clk.Now}, discard)
+	ls := hyperlieu.NewLocationService(st, cs, os, n, nil, hyperlieu.LocationOptions{Now: clk.Now, NewcomerPeriod: 7 * 24 * time.Hour}, discard)
+	return &engine{store: st, clock: clk, campaigns: cs, location: ls, offers: os}
+}
+
+func (e *engine) launch(t *testing.T, in hyperlieu.CampaignInput) hyperlieu.Campaign {
+	t.Helper()
+	ctx := context.Background()
+	admin := hyperlieu.Actor{UserID: "admin", Roles: []hyperlieu.Role{hyperlieu.RoleAdmin}}
+	name := "campaign"
+	if in.Name == nil {
+		in.Name = &name
+	}
+	if in.Geofence == nil {
+		in.Geofence = &hyperlieu.Geofence{Type: "circles", Circles: []geo.Circle{{Center: zoneCenter, RadiusM: 100}}}
+	}
+	if in.Offer == nil {
+		in.Offer = &hyperlieu.OfferTemplate{Texts: []hyperlieu.OfferText{{Locale: "en", Formality: hyperlieu.Formal, Title: "A coffee"}}, Validity: time.Hour}
+	}
+	c, err := e.campaigns.CreateCampaign(ctx, admin, in)
+	if err != nil {
+		t.Fatalf("CreateCampaign: %v", err)
+	}
+	if c, err = e.campaigns.Transition(ctx, admin, c.ID, "activate"); err != nil {
+		t.Fatalf("activate: %v", err)
+	}
+	return c
+}
+
+func (e *engine) customer(id string, maxPerDay int) hyperlieu.User {
+	u := hyperlieu.User{ID: id, CreatedAt: t0.Add(-30 * 24 * time.Hour), Prefs: hyperlieu.DefaultPreferences("en", "Europe/Paris")}
+	u.Prefs.LocationConsent, u.Prefs.QuietHours, u.Prefs.MaxNotificationsPerDay = true, nil, maxPerDay
+	e.store.mu.Lock()
+	e.store.users[id] = u
+	e.store.mu.Unlock()
+	return u
+}
+
+func (e *engine) walk(t *testing.T, userID string, p geo.Point, at time.Time) []hyperlieu.Offer {
+	t.Helper()
+	res, err := e.location.Report(context.Background(), userID, []hyperlieu.LocationReport{{Point: p, AccuracyM: 10, RecordedAt: at}}, false)
+	if err != nil {
+		t.Fatalf("Report(%v at %v): %v", p, at, err)
+	}
+	return res.Triggered
+}
+
+func TestDailyCapAcrossCampaigns(t *testing.T) {
+	clk := &clock{t: t0}
+	n := &fakeNotifier{contacts: map[string]int{}}
+	e := newEngine(t, newMemStore(), clk, n, nil)
+	var ids []string
+	for range 3 {
+		ids = append(ids, e.launch(t, hyperlieu.CampaignInput{}).ID)
+	}
+	e.customer("u1", 2)
+	e.walk(t, "u1", outside, t0.Add(-time.Minute))
+	got := e.walk(t, "u1", zoneCenter, t0)
+	if len(got) != 2 {
+		t.Fatalf("offers = %d, want 2 (the customer's daily cap)", len(got))
+	}
+	capped := 0
+	for _, id := range ids {
+		st, _ := e.campaigns.Stats(context.Background(), id)
+		capped += int(st.Suppressed[hyperlieu.ReasonDailyCap])
+	}
+	if capped != 1 {
+		t.Errorf("suppressed by daily cap = %d, want 1", capped)
+	}
+	if len(n.sent) != 2 {
+		t.Fatalf("notifications = %d, want 2", len(n.sent))
+	}
+	r := n.sent[0]
+	if r.Kind != hyperlieu.KindOffer || r.Category != hyperlieu.CategoryOffers || r.Capped || !strings.HasPrefix(r.CollapseKey, "campaign:") ||
+		!strings.HasPrefix(r.DedupKey, "trigger:") || r.Data["offerId"] == "" || r.Data["campaignId"] == "" || r.ExpiresAt.IsZero() {
+		t.Errorf("notification = %+v, want an uncapped offer with collapse and dedup keys, ids and expiry", r)
+	}
+}
+
+// TestTriggerOnceAcrossInstances races the same report on two instances
+// (two engines over one store) many times over: one offer, never two.
+func TestTriggerOnceAcrossInstances(t *testing.T) {
+	st, clk := newMemStore(), &clock{t: t0}
+	a, b := newEngine(t, st, clk, nil, nil), newEngine(t, st, clk, nil, nil)
+	c := a.launch(t, hyperlieu.CampaignInput{Caps: &hyperlieu.Caps{PerCustomer: 1}})
+	if err := b.campaigns.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.customer("u1", 10)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for i := range 8 {
+		e := []*engine{a, b}[i%2]
+		wg.Go(func() {
+			res, err := e.location.Report(context.Background(), "u1", []hyperlieu.LocationReport{{Point: zoneCenter, RecordedAt: t0}}, false)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			total += len(res.Triggered)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if total != 1 {
+		t.Errorf("offers issued = %d, want exactly 1", total)
+	}
+	if n := len(st.triggers); n != 1 {
+		t.Errorf("trigger claims = %d, want 1", n)
+	}
+	_ = c
+}
+
+func TestCooldownIsExact(t *testing.T) {
+	clk := &clock{t: t0}
+	e := newEngine(t, newMemStore(), clk, nil, nil)
+	e.launch(t, hyperlieu.CampaignInput{Caps: &hyperlieu.Caps{Cooldown: 10 * time.Minute}})
+	e.customer("u1", 50)
+	tests := []struct {
+		min  int // minutes after t0 of entering
+		want int
+	}{
+		{0, 1}, {4, 0}, {9, 0}, {10, 1}, {12, 0}, {25, 1},
+	}
+	for _, tt := range tests {
+		at := t0.Add(time.Duration(tt.min) * time.Minute)
+		clk.Set(at)
+		e.walk(t, "u1", outside, at.Add(-30*time.Second))
+		if got := len(e.walk(t, "u1", zoneCenter, at)); got != tt.want {
+			t.Errorf("entering at +%dm: %d offers, want %d", tt.min, got, tt.want)
+		}
+	}
+}
+
+func TestRedeem(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	shops := fakeShops{shop: "s1", at: zoneCenter, managers: map[string]bool{"m1": true, "m2": true}}
+	e := newEngine(t, newMemStore(), clk, nil, shops)
+	c := e.launch(t, hyperlieu.CampaignInput{Offer: &hyperlieu.OfferTemplate{
+		Texts: []hyperlieu.OfferText{{Locale: "en", Formality: hyperlieu.Formal, Title: "Two only"}}, Validity: time.Hour, Budget: 2,
+	}, Caps: &hyperlieu.Caps{}})
+	var codes []string
+	for i, u := range []string{"a", "b", "c", "d"} {
+		e.customer(u, 10)
+		e.walk(t, u, outside, t0.Add(-time.Minute))
+		o := e.walk(t, u, zoneCenter, t0)
+		if len(o) != 1 {
+			t.Fatalf("customer %d: %d offers, want 1", i, len(o))
+		}
+		codes = append(codes, o[0].Code)
+	}
+	m1 := hyperlieu.Actor{UserID: "m1", Roles: []hyperlieu.Role{hyperlieu.RoleManager}}
+	stranger := hyperlieu.Actor{UserID: "m3", Roles: []hyperlieu.Role{hyperlieu.RoleManager}}
+
+	if _, err := e.offers.Redeem(ctx, stranger, "s1", codes[0]); hyperlieu.KindOf(err) != hyperlieu.Forbidden {
+		t.Errorf("Redeem by a manager of another shop: %v, want Forbidden", err)
+	}
+	if _, err := e.offers.Redeem(ctx, m1, "s2", codes[0]); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("Redeem at an unknown shop: %v, want NotFound", err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 10 {
+		wg.Go(func() {
+			if _, err := e.offers.Redeem(ctx, m1, "s1", codes[0]); err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if hyperlieu.KindOf(err) != hyperlieu.Conflict {
+				t.Errorf("racing Redeem: %v, want Conflict", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("racing redemptions won = %d, want 1", wins)
+	}
+	if _, err := e.offers.Redeem(ctx, m1, "s1", codes[1]); err != nil {
+		t.Errorf("second redemption: %v", err)
+	}
+	if _, err := e.offers.Redeem(ctx, m1, "s1", codes[2]); hyperlieu.KindOf(err) != hyperlieu.Conflict || !strings.Contains(err.Error(), "budget") {
+		t.Errorf("third redemption with a budget of 2: %v, want Conflict naming the budget", err)
+	}
+	if o, _ := e.store.FindOfferByCode(ctx, codes[2]); !o.RedeemedAt.IsZero() {
+		t.Errorf("over-budget offer is marked redeemed; the claim must be released")
+	}
+	clk.Set(t0.Add(2 * time.Hour))
+	if _, err := e.offers.Redeem(ctx, m1, "s1", codes[3]); hyperlieu.KindOf(err) != hyperlieu.Conflict || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired offer: %v, want Conflict saying it expired", err)
+	}
+	st, _ := e.campaigns.Stats(ctx, c.ID)
+	if st.Redeemed != 2 {
+		t.Errorf("redeemed = %d, want 2", st.Redeemed)
+	}
+}
+
+func TestOfferCodes(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		c := hyperlieu.NewOfferCode()
+		if len(c) != hyperlieu.OfferCodeLength || seen[c] {
+			t.Fatalf("NewOfferCode() = %q: want %d characters, never twice", c, hyperlieu.OfferCodeLength)
+		}
+		seen[c] = true
+		if got, ok := hyperlieu.NormalizeOfferCode(c); !ok || got != c {
+			t.Fatalf("NormalizeOfferCode(%q) = %q, %v; want itself", c, got, ok)
+		}
+		// Every single mistyped symbol is caught.
+		const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+		for i := range c {
+			for _, r := range alphabet {
+				if byte(r) == c[i] {
+					continue
+				}
+				typo := c[:i] + string(r) + c[i+1:]
+				if _, ok := hyperlieu.NormalizeOfferCode(typo); ok {
+					t.Fatalf("NormalizeOfferCode(%q) accepted a typo of %q", typo, c)
+				}
+			}
+		}
+	}
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", false}, {"ABC", false}, {"ÀBCDEFGHJKM", false}, {"ABCDEFGHJKMN", false},
+	}
+	for _, tt := range tests {
+		if _, ok := hyperlieu.NormalizeOfferCode(tt.in); ok != tt.want {
+			t.Errorf("NormalizeOfferCode(%q) ok = %v, want %v", tt.in, ok, tt.want)
+		}
+	}
+	c := hyperlieu.NewOfferCode()
+	spaced := strings.ToLower(c[:5] + "-" + c[5:])
+	if got, ok := hyperlieu.NormalizeOfferCode(spaced); !ok || got != c {
+		t.Errorf("NormalizeOfferCode(%q) = %q, %v; want %q", spaced, got, ok, c)
+	}
+}
+
+func TestScheduleAllows(t *testing.T) {
+	wed := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC) // 14:00 in Paris
+	tests := []struct {
+		name string
+		s    hyperlieu.Schedule
+		at   time.Time
+		want bool
+	}{
+		{"open", hyperlieu.Schedule{Timezone: "Europe/Paris"}, wed, true},
+		{"before start", hyperlieu.Schedule{Timezone: "Europe/Paris", StartsAt: wed.Add(time.Hour)}, wed, false},
+		{"at end", hyperlieu.Schedule{Timezone: "Europe/Paris", EndsAt: wed}, wed, false},
+		{"weekday", hyperlieu.Schedule{Timezone: "Europe/Paris", Days: []time.Weekday{time.Wednesday}}, wed, true},
+		{"weekend only", hyperlieu.Schedule{Timezone: "Europe/Paris", Days: []time.Weekday{time.Saturday, time.Sunday}}, wed, false},
+		{"afternoon in Paris", hyperlieu.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "14:00", To: "18:00"}}, wed, true},
+		{"morning in Paris", hyperlieu.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "08:00", To: "14:00"}}, wed, false},
+		{"overnight window", hyperlieu.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "22:00", To: "15:00"}}, wed, true},
+		{"Tokyo's night", hyperlieu.Schedule{Timezone: "Asia/Tokyo", Hours: &hyperlieu.ClockWindow{From: "08:00", To: "20:00"}}, wed, false},
+	}
+	for _, tt := range tests {
+		if got := tt.s.Allows(tt.at); got != tt.want {
+			t.Errorf("%s: Allows(%v) = %v, want %v", tt.name, tt.at, got, tt.want)
+		}
+	}
+}

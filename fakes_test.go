@@ -1,0 +1,281 @@
+package hyperlieu_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+// memStore is an in-memory CampaignStore, LocationStore and OfferStore.
+// Its claims are exact, as the database's unique inserts are.
+type memStore struct {
+	mu        sync.Mutex
+	users     map[string]hyperlieu.User
+	campaigns map[string]hyperlieu.Campaign
+	version   string
+	stats     map[string]map[string]int64
+	states    map[string]hyperlieu.LocationState
+	triggers  map[string]hyperlieu.TriggerClaim
+	offers    map[string]hyperlieu.Offer // by code
+	redeemed  map[string]hyperlieu.Redemption
+	budget    map[string]bool
+}
+
+func newMemStore() *memStore {
+	return &memStore{
+		users: map[string]hyperlieu.User{}, campaigns: map[string]hyperlieu.Campaign{}, stats: map[string]map[string]int64{},
+		states: map[string]hyperlieu.LocationState{}, triggers: map[string]hyperlieu.TriggerClaim{},
+		offers: map[string]hyperlieu.Offer{}, redeemed: map[string]hyperlieu.Redemption{}, budget: map[string]bool{},
+	}
+}
+
+var errNotFound = hyperlieu.Errorf(hyperlieu.NotFound, "not found")
+var errTaken = hyperlieu.Errorf(hyperlieu.Conflict, "already exists")
+
+func (m *memStore) lock() func() { m.mu.Lock(); return m.mu.Unlock }
+
+func (m *memStore) FindUser(_ context.Context, id string) (hyperlieu.User, error) {
+	defer m.lock()()
+	u, ok := m.users[id]
+	if !ok {
+		return u, errNotFound
+	}
+	return u, nil
+}
+func (m *memStore) CreateCampaign(_ context.Context, c hyperlieu.Campaign) error {
+	defer m.lock()()
+	m.campaigns[c.ID] = c
+	return nil
+}
+func (m *memStore) FindCampaign(_ context.Context, id string) (hyperlieu.Campaign, error) {
+	defer m.lock()()
+	c, ok := m.campaigns[id]
+	if !ok {
+		return c, errNotFound
+	}
+	return c, nil
+}
+func (m *memStore) FindCampaigns(_ context.Context, sts ...hyperlieu.CampaignStatus) ([]hyperlieu.Campaign, error) {
+	defer m.lock()()
+	var out []hyperlieu.Campaign
+	for _, c := range m.campaigns {
+		for _, s := range sts {
+			if c.Status == s {
+				out = append(out, c)
+			}
+		}
+	}
+	return out, nil
+}
+func (m *memStore) UpdateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
+	return m.CreateCampaign(ctx, c)
+}
+func (m *memStore) CampaignsVersion(context.Context) (string, error) {
+	defer m.lock()()
+	return m.version, nil
+}
+func (m *memStore) SetCampaignsVersion(_ context.Context, v string) error {
+	defer m.lock()()
+	m.version = v
+	return nil
+}
+func (m *memStore) AddCampaignStats(_ context.Context, id, _ string, d map[string]int64) error {
+	defer m.lock()()
+	if m.stats[id] == nil {
+		m.stats[id] = map[string]int64{}
+	}
+	for k, v := range d {
+		m.stats[id][k] += v
+	}
+	return nil
+}
+func (m *memStore) CampaignStats(_ context.Context, id string) (map[string]int64, error) {
+	defer m.lock()()
+	out := map[string]int64{}
+	for k, v := range m.stats[id] {
+		out[k] = v
+	}
+	return out, nil
+}
+func (m *memStore) FindLocationStatesIn(_ context.Context, cells []geo.Cell, since time.Time) ([]hyperlieu.LocationState, error) {
+	defer m.lock()()
+	var out []hyperlieu.LocationState
+	for _, s := range m.states {
+		for _, c := range cells {
+			if s.Cell == c && !s.At.Before(since) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
+func (m *memStore) FindConsentingUsers(_ context.Context, ids []string) ([]string, error) {
+	defer m.lock()()
+	var out []string
+	for _, id := range ids {
+		if m.users[id].Prefs.LocationConsent {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+func (m *memStore) FindLocationState(_ context.Context, id string) (hyperlieu.LocationState, error) {
+	defer m.lock()()
+	s, ok := m.states[id]
+	if !ok {
+		return s, errNotFound
+	}
+	return cloneState(s), nil
+}
+func cloneState(s hyperlieu.LocationState) hyperlieu.LocationState {
+	c := s
+	c.Inside, c.Dwelled, c.Issued = map[string]time.Time{}, map[string]time.Time{}, map[string]int{}
+	for k, v := range s.Inside {
+		c.Inside[k] = v
+	}
+	for k, v := range s.Dwelled {
+		c.Dwelled[k] = v
+	}
+	for k, v := range s.Issued {
+		c.Issued[k] = v
+	}
+	return c
+}
+func (m *memStore) SaveLocationState(_ context.Context, s hyperlieu.LocationState) error {
+	defer m.lock()()
+	m.states[s.UserID] = cloneState(s)
+	return nil
+}
+func (m *memStore) ClaimTrigger(_ context.Context, t hyperlieu.TriggerClaim) error {
+	defer m.lock()()
+	if _, ok := m.triggers[t.Key]; ok {
+		return errTaken
+	}
+	m.triggers[t.Key] = t
+	return nil
+}
+func (m *memStore) FindTrigger(_ context.Context, key string) (hyperlieu.TriggerClaim, error) {
+	defer m.lock()()
+	t, ok := m.triggers[key]
+	if !ok {
+		return t, errNotFound
+	}
+	return t, nil
+}
+func (m *memStore) CreateOffer(_ context.Context, o hyperlieu.Offer) error {
+	defer m.lock()()
+	if _, ok := m.offers[o.Code]; ok {
+		return errTaken
+	}
+	m.offers[o.Code] = o
+	return nil
+}
+func (m *memStore) FindOfferByCode(_ context.Context, code string) (hyperlieu.Offer, error) {
+	defer m.lock()()
+	o, ok := m.offers[code]
+	if !ok {
+		return o, errNotFound
+	}
+	if r, ok := m.redeemed[o.ID]; ok {
+		o.RedeemedAt, o.ShopID = r.At, r.ShopID
+	}
+	return o, nil
+}
+func (m *memStore) FindOffersOf(_ context.Context, userID string) ([]hyperlieu.Offer, error) {
+	defer m.lock()()
+	var out []hyperlieu.Offer
+	for _, o := range m.offers {
+		if o.UserID == userID {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+func (m *memStore) ClaimRedemption(_ context.Context, r hyperlieu.Redemption) error {
+	defer m.lock()()
+	if _, ok := m.redeemed[r.OfferID]; ok {
+		return errTaken
+	}
+	m.redeemed[r.OfferID] = r
+	return nil
+}
+func (m *memStore) ReleaseRedemption(_ context.Context, id string) error {
+	defer m.lock()()
+	delete(m.redeemed, id)
+	return nil
+}
+func (m *memStore) ClaimBudgetSlot(_ context.Context, c string, n int, _ string) error {
+	defer m.lock()()
+	k := c + ":" + string(rune('0'+n))
+	if m.budget[k] {
+		return errTaken
+	}
+	m.budget[k] = true
+	return nil
+}
+func (m *memStore) MarkOfferRedeemed(context.Context, hyperlieu.Redemption) error { return nil }
+func (m *memStore) MarkBudgetSpent(_ context.Context, id string, at time.Time) error {
+	defer m.lock()()
+	c := m.campaigns[id]
+	c.BudgetSpentAt = at
+	m.campaigns[id] = c
+	return nil
+}
+
+// fakeShops is a ShopDirectory of one shop and its managers.
+type fakeShops struct {
+	shop     string
+	at       geo.Point
+	managers map[string]bool
+}
+
+func (f fakeShops) ShopPlace(_ context.Context, id string) (geo.Point, string, error) {
+	if id != f.shop {
+		return geo.Point{}, "", errNotFound
+	}
+	return f.at, "Europe/Paris", nil
+}
+func (f fakeShops) ManagesShop(_ context.Context, user, id string) (bool, error) {
+	return id == f.shop && f.managers[user], nil
+}
+
+// fakeNotifier counts contacts per user with a daily cap, as the
+// notification service does, and records requests.
+type fakeNotifier struct {
+	mu       sync.Mutex
+	contacts map[string]int
+	sent     []hyperlieu.NotificationRequest
+}
+
+func (f *fakeNotifier) Notify(_ context.Context, reqs ...hyperlieu.NotificationRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, reqs...)
+	return nil
+}
+func (f *fakeNotifier) ReserveContact(_ context.Context, u hyperlieu.User, at time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := u.ID + at.In(u.Prefs.Location()).Format("2006-01-02")
+	if f.contacts[k] >= u.Prefs.MaxNotificationsPerDay {
+		return false, nil
+	}
+	f.contacts[k]++
+	return true, nil
+}
+
+// clock is a settable time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
