@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -200,6 +201,11 @@ type CampaignStore interface {
 	FindCampaigns(ctx context.Context, statuses ...CampaignStatus) ([]Campaign, error)
 	// UpdateCampaign replaces the campaign; NotFound if it is gone.
 	UpdateCampaign(ctx context.Context, c Campaign) error
+	// FindCampaignStamps returns the id and UpdatedAt of the campaigns, of
+	// any status, whose UpdatedAt is at or after since.
+	FindCampaignStamps(ctx context.Context, since time.Time) (map[string]time.Time, error)
+	// FindCampaignsByID returns the campaigns among ids that exist.
+	FindCampaignsByID(ctx context.Context, ids []string) ([]Campaign, error)
 	// CampaignsVersion returns the change marker, "" if none yet.
 	CampaignsVersion(ctx context.Context) (string, error)
 	// SetCampaignsVersion writes a new change marker.
@@ -239,8 +245,22 @@ type CampaignService struct {
 	opts  CampaignOptions
 	log   *slog.Logger
 	snap  atomic.Pointer[campaignSnapshot]
-	mu    sync.Mutex // serialises refreshes
+
+	mu       sync.Mutex // serialises refreshes, and guards:
+	builder  *geo.FenceIndexBuilder
+	built    map[string]time.Time // campaign → UpdatedAt of the fence in builder
+	seen     time.Time            // the latest UpdatedAt loaded
+	known    map[string]time.Time // campaign → UpdatedAt loaded, any status
+	fullLoad time.Time            // when every active campaign was last loaded
 }
+
+// Campaign changes are loaded incrementally by UpdatedAt, looking back
+// changeSkew to allow for instances' clocks disagreeing; every fullReload
+// all active campaigns are loaded again, whatever happened.
+const (
+	changeSkew = 5 * time.Minute
+	fullReload = 10 * time.Minute
+)
 
 // campaignSnapshot is an immutable view of the active campaigns; it is
 // swapped whole, so that readers never lock.
@@ -266,7 +286,8 @@ func NewCampaignService(store CampaignStore, shops ShopDirectory, opts CampaignO
 	if opts.InstanceID == "" {
 		opts.InstanceID = NewID()
 	}
-	s := &CampaignService{store: store, shops: shops, opts: opts, log: log}
+	s := &CampaignService{store: store, shops: shops, opts: opts, log: log,
+		builder: geo.NewFenceIndexBuilder(geo.FenceResolution), built: map[string]time.Time{}, known: map[string]time.Time{}}
 	s.snap.Store(&campaignSnapshot{campaigns: map[string]Campaign{}, cells: map[geo.Cell][]string{}})
 	return s
 }
@@ -603,31 +624,85 @@ func (s *CampaignService) Refresh(ctx context.Context) error {
 	if old := s.snap.Load(); old.index != nil && old.version == v {
 		return nil
 	}
-	cs, err := s.store.FindCampaigns(ctx, CampaignActive)
-	if err != nil {
-		return err
-	}
+	old := s.snap.Load()
 	snap := &campaignSnapshot{version: v, campaigns: map[string]Campaign{}, cells: map[geo.Cell][]string{}}
-	fences := map[string]geo.Fence{}
-	for _, c := range cs {
-		cover, err := c.Geofence.Fence.Cover(geo.FenceResolution)
+	if old.index == nil || time.Since(s.fullLoad) > fullReload {
+		cs, err := s.store.FindCampaigns(ctx, CampaignActive)
 		if err != nil {
-			s.log.ErrorContext(ctx, "campaign geofence cannot be indexed; skipped", "campaign", c.ID, "err", err)
+			return err
+		}
+		clear(s.known)
+		for _, c := range cs {
+			snap.campaigns[c.ID] = c
+			s.known[c.ID] = c.UpdatedAt
+			s.seen = maxTime(s.seen, c.UpdatedAt)
+		}
+		s.fullLoad = time.Now()
+	} else {
+		// Read the stamps of recent changes (small), then load only the
+		// campaigns not yet seen at that stamp.
+		stamps, err := s.store.FindCampaignStamps(ctx, s.seen.Add(-changeSkew))
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for id, at := range stamps {
+			if k, ok := s.known[id]; !ok || !k.Equal(at) {
+				ids = append(ids, id)
+			}
+		}
+		maps.Copy(snap.campaigns, old.campaigns)
+		if len(ids) > 0 {
+			cs, err := s.store.FindCampaignsByID(ctx, ids)
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				if c.Status == CampaignActive {
+					snap.campaigns[c.ID] = c
+				} else {
+					delete(snap.campaigns, c.ID)
+				}
+				s.known[c.ID] = c.UpdatedAt
+				s.seen = maxTime(s.seen, c.UpdatedAt)
+			}
+		}
+	}
+	// Only new or changed fences are covered again: with thousands of
+	// campaigns, one change must not cost thousands of covers.
+	for id := range s.built {
+		if c, ok := snap.campaigns[id]; !ok || !c.UpdatedAt.Equal(s.built[id]) {
+			s.builder.Remove(id)
+			delete(s.built, id)
+		}
+	}
+	for id, c := range snap.campaigns {
+		if _, ok := s.built[id]; ok {
 			continue
 		}
-		for _, cc := range cover {
-			snap.cells[cc.Cell] = append(snap.cells[cc.Cell], c.ID)
+		if err := s.builder.Add(id, c.Geofence.Fence); err != nil {
+			s.log.ErrorContext(ctx, "campaign geofence cannot be indexed; skipped", "campaign", id, "err", err)
+			delete(snap.campaigns, id)
+			continue
 		}
-		snap.campaigns[c.ID] = c
-		fences[c.ID] = c.Geofence.Fence
+		s.built[id] = c.UpdatedAt
 	}
-	ix, err := geo.BuildFenceIndex(fences, geo.FenceResolution)
-	if err != nil {
-		return fmt.Errorf("build fence index: %w", err)
+	for id := range snap.campaigns {
+		cover, _ := s.builder.CoverOf(id)
+		for _, cc := range cover {
+			snap.cells[cc.Cell] = append(snap.cells[cc.Cell], id)
+		}
 	}
-	snap.index = ix
+	snap.index = s.builder.Build()
 	s.snap.Store(snap)
 	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Watch refreshes the index every Poll until ctx is done, so that a change

@@ -72,6 +72,26 @@ func (m *memStore) FindCampaigns(_ context.Context, sts ...hyperlieu.CampaignSta
 	}
 	return out, nil
 }
+func (m *memStore) FindCampaignStamps(_ context.Context, since time.Time) (map[string]time.Time, error) {
+	defer m.lock()()
+	out := map[string]time.Time{}
+	for _, c := range m.campaigns {
+		if !c.UpdatedAt.Before(since) {
+			out[c.ID] = c.UpdatedAt
+		}
+	}
+	return out, nil
+}
+func (m *memStore) FindCampaignsByID(_ context.Context, ids []string) ([]hyperlieu.Campaign, error) {
+	defer m.lock()()
+	var out []hyperlieu.Campaign
+	for _, id := range ids {
+		if c, ok := m.campaigns[id]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
 func (m *memStore) UpdateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
 	return m.CreateCampaign(ctx, c)
 }
@@ -222,7 +242,7 @@ func (m *memStore) MarkOfferRedeemed(context.Context, hyperlieu.Redemption) erro
 func (m *memStore) MarkBudgetSpent(_ context.Context, id string, at time.Time) error {
 	defer m.lock()()
 	c := m.campaigns[id]
-	c.BudgetSpentAt = at
+	c.BudgetSpentAt, c.UpdatedAt = at, at
 	m.campaigns[id] = c
 	return nil
 }

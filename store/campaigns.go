@@ -15,6 +15,7 @@ import (
 func campaignIndexes() []indexSpec {
 	return []indexSpec{
 		{"campaigns", index(bson.D{{Key: "status", Value: 1}})},
+		{"campaign_stamps", index(bson.D{{Key: "at", Value: 1}})},
 		{"campaign_stats", index(bson.D{{Key: "campaignId", Value: 1}})},
 		{"location_states", index(bson.D{{Key: "cell", Value: 1}, {Key: "at", Value: 1}})},
 		{"offers", index(bson.D{{Key: "userId", Value: 1}})},
@@ -244,8 +245,10 @@ func (d campaignDoc) campaign() hyperlieu.Campaign {
 
 // CreateCampaign stores a new campaign.
 func (db *DB) CreateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
-	_, err := db.c("campaigns").InsertOne(ctx, toCampaignDoc(c))
-	return translate(err, "campaign")
+	if _, err := db.c("campaigns").InsertOne(ctx, toCampaignDoc(c)); err != nil {
+		return translate(err, "campaign")
+	}
+	return db.stamp(ctx, c.ID, c.UpdatedAt)
 }
 
 // FindCampaign returns the campaign with id, or NotFound.
@@ -283,6 +286,54 @@ func (db *DB) FindCampaigns(ctx context.Context, statuses ...hyperlieu.CampaignS
 	return out, nil
 }
 
+// Each campaign has a small stamp document (_id: campaign id, at: its
+// updatedAt) in campaign_stamps, so that instances looking for recent
+// changes scan small documents, not whole campaigns (FerretDB filters
+// by scanning).
+func (db *DB) stamp(ctx context.Context, id string, at time.Time) error {
+	_, err := db.c("campaign_stamps").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: at}}}}, options.UpdateOne().SetUpsert(true))
+	return translate(err, "campaign stamp")
+}
+
+// FindCampaignStamps returns the id and updatedAt of the campaigns updated
+// at or after since.
+func (db *DB) FindCampaignStamps(ctx context.Context, since time.Time) (map[string]time.Time, error) {
+	cur, err := db.c("campaign_stamps").Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}})
+	if err != nil {
+		return nil, translate(err, "campaigns")
+	}
+	var docs []struct {
+		ID string    `bson:"_id"`
+		At time.Time `bson:"at"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "campaigns")
+	}
+	out := make(map[string]time.Time, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d.At.UTC()
+	}
+	return out, nil
+}
+
+// FindCampaignsByID returns the campaigns among ids that exist, one lookup
+// by _id each (the fast path on every backend).
+func (db *DB) FindCampaignsByID(ctx context.Context, ids []string) ([]hyperlieu.Campaign, error) {
+	var out []hyperlieu.Campaign
+	for _, id := range ids {
+		c, err := db.FindCampaign(ctx, id)
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // UpdateCampaign replaces the stored campaign; NotFound if it is gone. The
 // budget mark is kept: it is set by redemptions, not by marketers.
 func (db *DB) UpdateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
@@ -308,14 +359,18 @@ func (db *DB) UpdateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
 	if r.MatchedCount == 0 {
 		return hyperlieu.Errorf(hyperlieu.NotFound, "campaign not found")
 	}
-	return nil
+	return db.stamp(ctx, c.ID, c.UpdatedAt)
 }
 
-// MarkBudgetSpent records that a campaign's redemption budget is spent.
+// MarkBudgetSpent records that a campaign's redemption budget is spent. It
+// moves updatedAt too, so that every instance's index reloads the campaign.
 func (db *DB) MarkBudgetSpent(ctx context.Context, id string, at time.Time) error {
 	_, err := db.c("campaigns").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "budgetSpentAt", Value: at}}}})
-	return translate(err, "campaign")
+		bson.D{{Key: "$set", Value: bson.D{{Key: "budgetSpentAt", Value: at}, {Key: "updatedAt", Value: at}}}})
+	if err != nil {
+		return translate(err, "campaign")
+	}
+	return db.stamp(ctx, id, at)
 }
 
 const campaignsVersionID = "campaigns-version"
