@@ -296,3 +296,37 @@ func TestScheduleAllows(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundTripsPerReport checks the cost of the common report, one that
+// triggers nothing: one read and one write of the customer's state.
+func TestRoundTripsPerReport(t *testing.T) {
+	clk := &clock{t: t0}
+	e := newEngine(t, newMemStore(), clk, nil, nil)
+	e.launch(t, hyperlieu.CampaignInput{})
+	e.customer("u1", 10)
+	e.walk(t, "u1", outside, t0) // first report: the user is read and cached
+	tests := []struct {
+		name string
+		p    geo.Point
+		want int
+	}{
+		{"outside every fence", geo.Point{Lat: outside.Lat + 0.0005, Lng: outside.Lng}, 2},
+		{"entering (triggers)", zoneCenter, -1},
+		{"still inside", geo.Point{Lat: zoneCenter.Lat + 0.0001, Lng: zoneCenter.Lng}, 2},
+	}
+	for i, tt := range tests {
+		e.store.mu.Lock()
+		before := e.store.ops
+		e.store.mu.Unlock()
+		at := t0.Add(time.Duration(i+1) * time.Minute)
+		clk.Set(at)
+		e.walk(t, "u1", tt.p, at)
+		e.store.mu.Lock()
+		got := e.store.ops - before
+		e.store.mu.Unlock()
+		if tt.want >= 0 && got != tt.want {
+			t.Errorf("%s: %d store calls, want %d", tt.name, got, tt.want)
+		}
+		t.Logf("%s: %d store calls", tt.name, got)
+	}
+}

@@ -24,6 +24,7 @@ type memStore struct {
 	offers    map[string]hyperlieu.Offer // by code
 	redeemed  map[string]hyperlieu.Redemption
 	budget    map[string]bool
+	ops       int // store calls, each one database round trip
 }
 
 func newMemStore() *memStore {
@@ -37,7 +38,11 @@ func newMemStore() *memStore {
 var errNotFound = hyperlieu.Errorf(hyperlieu.NotFound, "not found")
 var errTaken = hyperlieu.Errorf(hyperlieu.Conflict, "already exists")
 
-func (m *memStore) lock() func() { m.mu.Lock(); return m.mu.Unlock }
+func (m *memStore) lock() func() {
+	m.mu.Lock()
+	m.ops++
+	return m.mu.Unlock
+}
 
 func (m *memStore) FindUser(_ context.Context, id string) (hyperlieu.User, error) {
 	defer m.lock()()

@@ -1,0 +1,118 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+func TestCampaignRoundTrip(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	sq := func(lat, lng, d float64) geo.Ring {
+		return geo.Ring{{Lat: lat - d, Lng: lng - d}, {Lat: lat - d, Lng: lng + d}, {Lat: lat + d, Lng: lng + d}, {Lat: lat + d, Lng: lng - d}, {Lat: lat - d, Lng: lng - d}}
+	}
+	polys := []geo.Polygon{{sq(48.85, 2.35, 0.01), sq(48.85, 2.35, 0.002)}, {sq(48.9, 2.4, 0.003)}}
+	c := hyperlieu.Campaign{
+		ID: "c1", Name: "Donut", Status: hyperlieu.CampaignActive,
+		Geofence: hyperlieu.Geofence{Type: "MultiPolygon", Polygons: polys, Fence: geo.Fence{Polygons: polys}},
+		Trigger:  hyperlieu.Trigger{Kind: hyperlieu.TriggerDwell, DwellSeconds: 120},
+		Schedule: hyperlieu.Schedule{StartsAt: now, Timezone: "Europe/Paris", Days: []time.Weekday{time.Monday}, Hours: &hyperlieu.ClockWindow{From: "08:00", To: "12:00"}},
+		Audience: hyperlieu.Audience{Segments: []hyperlieu.Segment{hyperlieu.SegmentDevoted}, Newcomers: true},
+		Offer: hyperlieu.OfferTemplate{Texts: []hyperlieu.OfferText{{Locale: "fr", Formality: hyperlieu.Familiar, Title: "Salut", Body: "Un café ?"}},
+			Value: "1 café", Validity: 48 * time.Hour, Budget: 10},
+		Caps:      hyperlieu.Caps{PerCustomer: 2, Cooldown: time.Hour},
+		CreatedBy: "m", CreatedAt: now, UpdatedAt: now,
+	}
+	if err := db.CreateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindCampaign(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(c, got); d != "" {
+		t.Errorf("FindCampaign differs (-want +got):\n%s", d)
+	}
+	stamps, err := db.FindCampaignStamps(ctx, now.Add(-time.Second))
+	if err != nil || !stamps["c1"].Equal(now) {
+		t.Errorf("FindCampaignStamps = %v, %v; want c1 at %v", stamps, err, now)
+	}
+	if _, err := db.FindCampaign(ctx, "nope"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("FindCampaign(nope) = %v, want NotFound", err)
+	}
+}
+
+func TestClaimsAreUnique(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	claims := []struct {
+		name  string
+		claim func() error
+	}{
+		{"trigger", func() error {
+			return db.ClaimTrigger(ctx, hyperlieu.TriggerClaim{Key: hyperlieu.TriggerKey("c", "u", 1), CampaignID: "c", UserID: "u", N: 1, At: now})
+		}},
+		{"redemption", func() error { return db.ClaimRedemption(ctx, hyperlieu.Redemption{OfferID: "o1", At: now}) }},
+		{"budget slot", func() error { return db.ClaimBudgetSlot(ctx, "c", 1, "o1") }},
+		{"offer code", func() error {
+			return db.CreateOffer(ctx, hyperlieu.Offer{ID: hyperlieu.NewID(), Code: "ABCDEFGHJK0", UserID: "u", IssuedAt: now, ExpiresAt: now})
+		}},
+	}
+	for _, c := range claims {
+		if err := c.claim(); err != nil {
+			t.Errorf("first %s claim: %v", c.name, err)
+		}
+		if err := c.claim(); hyperlieu.KindOf(err) != hyperlieu.Conflict {
+			t.Errorf("second %s claim: %v, want Conflict", c.name, err)
+		}
+	}
+	tr, err := db.FindTrigger(ctx, hyperlieu.TriggerKey("c", "u", 1))
+	if err != nil || tr.N != 1 {
+		t.Errorf("FindTrigger = %+v, %v", tr, err)
+	}
+	o, err := db.FindOfferByCode(ctx, "ABCDEFGHJK0")
+	if err != nil || o.RedeemedAt.IsZero() == false {
+		t.Errorf("FindOfferByCode = %+v, %v; want the unredeemed offer", o, err)
+	}
+}
+
+func TestLocationStateAndStats(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	p := geo.Point{Lat: 48.85, Lng: 2.35}
+	cell, _ := geo.CellOf(p)
+	st := hyperlieu.LocationState{UserID: "u1", Cell: cell, Point: p, At: now, AccuracyM: 12,
+		Inside: map[string]time.Time{"c1": now}, Dwelled: map[string]time.Time{"c1": now}, Issued: map[string]int{"c1": 2}}
+	if err := db.SaveLocationState(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.FindLocationState(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(st, got); d != "" {
+		t.Errorf("FindLocationState differs (-want +got):\n%s", d)
+	}
+	in, err := db.FindLocationStatesIn(ctx, []geo.Cell{cell}, now.Add(-time.Minute))
+	if err != nil || len(in) != 1 {
+		t.Errorf("FindLocationStatesIn = %d states, %v; want 1", len(in), err)
+	}
+	for _, shard := range []string{"i1", "i2", "i1"} {
+		if err := db.AddCampaignStats(ctx, "c1", shard, map[string]int64{"entered": 1, "suppressed.cap": 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := db.CampaignStats(ctx, "c1")
+	if err != nil || sum["entered"] != 3 || sum["suppressed.cap"] != 6 {
+		t.Errorf("CampaignStats = %v, %v; want entered 3, suppressed.cap 6", sum, err)
+	}
+}
