@@ -16,14 +16,14 @@ import (
 // times on average; the "sparse" variants spread them over 300 km instead,
 // where most points are in no fence, as most location reports will be.
 
-// benchIndex builds n fences spread over spreadM and returns the index and
-// 1<<16 query points.
-func benchIndex(b *testing.B, n int, spreadM float64) (*geo.FenceIndex, []geo.Point) {
+// benchIndex builds n fences spread over spreadM at res and returns the
+// index and 1<<16 query points.
+func benchIndex(b *testing.B, n int, spreadM float64, res int) (*geo.FenceIndex, []geo.Point) {
 	b.Helper()
 	g := geotest.New(1)
 	g.SpreadM = spreadM
 	fences := g.Fences(n)
-	ix, err := geo.BuildFenceIndex(fences, geo.FenceResolution)
+	ix, err := geo.BuildFenceIndex(fences, res)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,14 +39,17 @@ func BenchmarkFenceIndexLookup(b *testing.B) {
 		name    string
 		n       int
 		spreadM float64
+		res     int
 	}{
-		{"fences=10k", 10_000, 30_000},
-		{"fences=10k/sparse", 10_000, 300_000},
-		{"fences=100k", 100_000, 30_000},
-		{"fences=100k/sparse", 100_000, 300_000},
+		{"fences=10k/res=9", 10_000, 30_000, 9},
+		{"fences=10k/res=10", 10_000, 30_000, 10},
+		{"fences=10k/sparse/res=9", 10_000, 300_000, 9},
+		{"fences=10k/sparse/res=10", 10_000, 300_000, 10},
+		{"fences=100k/res=9", 100_000, 30_000, 9},
+		{"fences=100k/sparse/res=9", 100_000, 300_000, 9},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
-			ix, pts := benchIndex(b, bb.n, bb.spreadM)
+			ix, pts := benchIndex(b, bb.n, bb.spreadM, bb.res)
 			dst := make([]string, 0, 256)
 			var found int
 			b.ReportAllocs()
@@ -63,8 +66,9 @@ func BenchmarkFenceIndexLookup(b *testing.B) {
 }
 
 func BenchmarkBuildFenceIndex(b *testing.B) {
-	for _, n := range []int{10_000} {
-		b.Run(fmt.Sprintf("fences=%d", n), func(b *testing.B) {
+	for _, res := range []int{9, 10} {
+		n := 10_000
+		b.Run(fmt.Sprintf("fences=10k/res=%d", res), func(b *testing.B) {
 			fences := geotest.New(1).Fences(n)
 			var ix *geo.FenceIndex
 			var before, after runtime.MemStats
@@ -76,7 +80,7 @@ func BenchmarkBuildFenceIndex(b *testing.B) {
 				runtime.ReadMemStats(&before)
 				b.StartTimer()
 				var err error
-				if ix, err = geo.BuildFenceIndex(fences, geo.FenceResolution); err != nil {
+				if ix, err = geo.BuildFenceIndex(fences, res); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
@@ -86,7 +90,7 @@ func BenchmarkBuildFenceIndex(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(perFence, "bytes/fence")
-			b.ReportMetric(float64(ix.Cells())/float64(n), "cells/fence")
+			b.ReportMetric(float64(ix.Refs())/float64(n), "cells/fence")
 			runtime.KeepAlive(ix)
 		})
 	}

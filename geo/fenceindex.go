@@ -236,8 +236,12 @@ func (ix *FenceIndex) Len() int { return len(ix.ids) }
 // Res returns the resolution of the index.
 func (ix *FenceIndex) Res() int { return ix.res }
 
-// Cells returns the number of cells the index holds.
+// Cells returns the number of distinct cells the index holds.
 func (ix *FenceIndex) Cells() int { return len(ix.cells) }
+
+// Refs returns the number of (cell, fence) pairs the index holds: the sum of
+// the fences' cover sizes.
+func (ix *FenceIndex) Refs() int { return len(ix.refs) }
 
 // Lookup returns the sorted ids of the fences containing p, exactly as
 // Fence.Contains decides (boundary inside), or nil if there are none or p is
