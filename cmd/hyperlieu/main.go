@@ -68,13 +68,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("starting", "version", version, "config", cfg)
 
 	mongoURI, poolSize := cfg.MongoURI, uint64(0)
+	var embedded *store.Embedded
 	if mongoURI == "" {
 		e, err := store.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "db"), cfg.EmbeddedDBAddr, log)
 		if err != nil {
 			return err
 		}
 		defer e.Close()
-		mongoURI, poolSize = e.URI(), 1
+		embedded, mongoURI, poolSize = e, e.URI(), 1
 		log.Info("embedded FerretDB started: for development, demos and tests; set MONGO_URI for production",
 			"dir", filepath.Join(cfg.DataDir, "db"), "uri", e.URI())
 	}
@@ -87,6 +88,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer cancel()
 		_ = db.Close(cctx)
 	}()
+	if embedded != nil {
+		if err := embedded.IndexIDs(ctx); err != nil {
+			log.Warn("indexing _id in the embedded database", "err", err)
+		}
+	}
 
 	ring, err := keyRing(cfg, log)
 	if err != nil {
