@@ -11,10 +11,16 @@ import (
 	"github.com/uber/h3-go/v4"
 )
 
-// FenceIndex finds the fences containing a point: one H3 cell computation,
-// one map lookup, and exact tests only for fences whose boundary crosses the
-// point's cell. It is immutable once built and safe for concurrent use;
-// callers replace a whole index to change it.
+// FenceIndex finds the fences containing a point, with exactly the answer of
+// Fence.Contains: one H3 cell computation (in Go: fastCell), one map lookup, and exact tests
+// only for the fences whose boundary may cross the point's cell (cells wholly
+// inside a fence answer without a test). It holds copies of its fences, is
+// immutable once built and safe for concurrent use; callers replace a whole
+// index to change it (an atomic.Pointer[FenceIndex] does).
+//
+// Memory is about 28 cells per fence of 100 m to 2 km at resolution 9, each
+// costing a 4-byte reference plus a share of a map entry, and the fence's
+// own coordinates (see BENCHMARKS.md).
 type FenceIndex struct {
 	res    int
 	ids    []string       // sorted
@@ -60,11 +66,8 @@ const chordPad = 1e-12
 
 func newIndexedFence(f Fence) indexedFence {
 	var ix indexedFence
-	for _, poly := range f.Polygons {
-		p := indexedPolygon{s: 90, n: -90, w: 180, e: -180, poly: make(Polygon, len(poly))}
-		for i, r := range poly {
-			p.poly[i] = slices.Clone(r)
-		}
+	for _, poly := range f.clone().Polygons {
+		p := indexedPolygon{s: 90, n: -90, w: 180, e: -180, poly: poly}
 		for _, v := range poly[0] {
 			p.s, p.n, p.w, p.e = min(p.s, v.Lat), max(p.n, v.Lat), min(p.w, v.Lng), max(p.e, v.Lng)
 		}
@@ -84,6 +87,19 @@ type probe struct {
 	p    Point
 	u    vec3
 	hasU bool
+}
+
+// clone returns a deep copy of f.
+func (f Fence) clone() Fence {
+	c := Fence{Circles: slices.Clone(f.Circles)}
+	for _, poly := range f.Polygons {
+		p := make(Polygon, len(poly))
+		for i, r := range poly {
+			p[i] = slices.Clone(r)
+		}
+		c.Polygons = append(c.Polygons, p)
+	}
+	return c
 }
 
 // contains is Fence.Contains, deciding most points more cheaply.
@@ -131,7 +147,7 @@ func (b *FenceIndexBuilder) Add(id string, f Fence) error {
 	if err != nil {
 		return fmt.Errorf("fence %s: %w", id, err)
 	}
-	b.fences[id] = f
+	b.fences[id] = f.clone()
 	b.covers[id] = cover
 	return nil
 }
@@ -140,13 +156,14 @@ func (b *FenceIndexBuilder) Add(id string, f Fence) error {
 func (b *FenceIndexBuilder) Len() int { return len(b.fences) }
 
 // Build returns the index of the fences added so far. The builder may go on
-// being used; the index does not change with it.
+// being used; the index does not change with it. Adding a fence costs its
+// cover, about 0.1 ms for a fence of 1 km; Build itself only sorts.
 func (b *FenceIndexBuilder) Build() *FenceIndex {
 	return build(b.res, b.fences, b.covers)
 }
 
 // BuildFenceIndex builds the index of fences at resolution res, covering
-// them on all CPUs. It is all or nothing: if a fence fails Validate without
+// them on all CPUs (GOMAXPROCS). It is all or nothing: if a fence fails Validate without
 // limits or cannot be covered, it returns an error naming the first such id
 // in sorted order and no index. Use a FenceIndexBuilder to skip bad fences
 // instead.
@@ -250,16 +267,12 @@ func (ix *FenceIndex) Lookup(p Point) []string { return ix.AppendLookup(nil, p) 
 
 // AppendLookup appends to dst the sorted ids of the fences containing p, as
 // Lookup returns them, and returns the extended slice. With a dst of enough
-// capacity it does not allocate, apart from H3's cell computation.
+// capacity it does not allocate.
 func (ix *FenceIndex) AppendLookup(dst []string, p Point) []string {
 	if !p.ok() || len(ix.cells) == 0 {
 		return dst
 	}
-	c, err := h3.LatLngToCell(h3.LatLng{Lat: p.Lat, Lng: p.Lng}, ix.res)
-	if err != nil {
-		return dst
-	}
-	sp, ok := ix.cells[Cell(c)]
+	sp, ok := ix.cells[fastCell(p, ix.res)]
 	if !ok {
 		return dst
 	}

@@ -200,3 +200,44 @@ func TestPolygonCoverAtCellEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestFastCell checks fastCell against H3's latLngToCell at every
+// resolution: anywhere on Earth, near Paris, and next to pentagons, where
+// H3's rotations are special.
+func TestFastCell(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(9, 10))
+	n := 200_000 * stress
+	var mismatches int
+	for i := range n {
+		var p Point
+		switch i % 4 {
+		case 0, 1:
+			p = Point{math.Asin(2*rnd.Float64()-1) * 180 / math.Pi, rnd.Float64()*360 - 180}
+		case 2:
+			p = destination(Point{48.8566, 2.3522}, rnd.Float64()*2*math.Pi, rnd.Float64()*50_000)
+		case 3:
+			p = destination(pentagons[rnd.IntN(12)], rnd.Float64()*2*math.Pi, math.Exp(rnd.Float64()*14))
+		}
+		res := rnd.IntN(16)
+		want, err := h3.LatLngToCell(h3.LatLng{Lat: p.Lat, Lng: p.Lng}, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fastCell(p, res); got != Cell(want) {
+			mismatches++
+			ok, _ := h3.Cell(got).IsNeighbor(want)
+			t.Errorf("fastCell(%v, %d) = %v, want %v (neighbours: %v)", p, res, got, Cell(want), ok)
+			if mismatches > 10 {
+				t.FailNow()
+			}
+		}
+	}
+	for _, p := range append(pentagons[:], Point{90, 0}, Point{-90, 0}, Point{0, 180}, Point{0, -180}) {
+		for res := range 16 {
+			want, _ := h3.LatLngToCell(h3.LatLng{Lat: p.Lat, Lng: p.Lng}, res)
+			if got := fastCell(p, res); got != Cell(want) {
+				t.Errorf("fastCell(%v, %d) = %v, want %v", p, res, got, Cell(want))
+			}
+		}
+	}
+}

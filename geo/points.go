@@ -65,7 +65,7 @@ func (ix *PointIndex) Set(id string, p Point) error {
 	// about the cells points fall in.
 	e := &pointEntry{id: id, p: p, u: unit(p)}
 	for i, res := range pointRes {
-		e.cells[i] = cellAt(p, res)
+		e.cells[i] = fastCell(p, res)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -150,7 +150,7 @@ func (ix *PointIndex) Within(center Point, radiusM float64) []Hit {
 			try(e)
 		}
 	} else {
-		cells, err := disk(cellAt(center, pointRes[level]), k)
+		cells, err := disk(fastCell(center, pointRes[level]), k)
 		if err != nil { // unreachable for a valid centre; scanning stays exact
 			for _, e := range ix.points {
 				try(e)
