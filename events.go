@@ -137,6 +137,9 @@ type EventStore interface {
 	ReleasePosition(ctx context.Context, eventID string, n int, at time.Time) error
 	// Queue returns the live positions in order.
 	Queue(ctx context.Context, eventID string) ([]QueueEntry, error)
+	// CountLive returns how many live positions there are below n (all of
+	// them when n is 0).
+	CountLive(ctx context.Context, eventID string, below int) (int, error)
 
 	// CreateRSVP returns Conflict if the user already has one for the event.
 	CreateRSVP(ctx context.Context, r RSVP) error
@@ -185,6 +188,15 @@ type EventService struct {
 
 	mu       sync.Mutex
 	reminded map[string]bool // "<event>:<user>" reminders already queued by this instance
+	claims   map[string]*claimer
+}
+
+// claimer serialises this instance's claims on one event's queue and
+// remembers where the free positions start. It only saves work: the unique
+// insert alone is what keeps positions exclusive, across instances too.
+type claimer struct {
+	sync.Mutex
+	next int // 0: unknown
 }
 
 // NewEventService returns the event use cases.
@@ -195,7 +207,7 @@ func NewEventService(store EventStore, shops *ShopService, users UserFinder, opt
 	if opts.AnnounceRecency == 0 {
 		opts.AnnounceRecency = 24 * time.Hour
 	}
-	return &EventService{store: store, shops: shops, users: users, opts: opts, log: log, reminded: map[string]bool{}}
+	return &EventService{store: store, shops: shops, users: users, opts: opts, log: log, reminded: map[string]bool{}, claims: map[string]*claimer{}}
 }
 
 func (s *EventService) now() time.Time { return s.opts.Now().UTC() }
@@ -479,21 +491,6 @@ func (s *EventService) ShopEvents(ctx context.Context, shopID string, from time.
 	return sh, evs, err
 }
 
-// state says where an RSVP stands in the queue q.
-func state(e Event, r RSVP, q []QueueEntry) RSVPState {
-	st := RSVPState{RSVP: r}
-	rank := 1 + slices.IndexFunc(q, func(x QueueEntry) bool { return x.N == r.Position })
-	if rank == 0 { // not live (released): count it as last, it has no seat
-		rank = len(q) + 1
-	}
-	if rank <= e.Capacity {
-		st.Status = Going
-	} else {
-		st.Status, st.WaitlistPosition = Waitlisted, rank-e.Capacity
-	}
-	return st
-}
-
 // pendingWait bounds how long an RSVP waits for a concurrent one by the same
 // person, and pendingStale when a claim is considered abandoned by a crash.
 const (
@@ -541,21 +538,23 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 		return s.stateOf(ctx, e, r)
 	}
 	// The user has no position (new, abandoned or cancelled): claim one.
-	q, err := s.store.Queue(ctx, eventID)
-	if err != nil {
-		return RSVPState{}, err
-	}
-	if e.MaxWaitlist >= 0 && len(q) >= e.Capacity+e.MaxWaitlist {
-		return RSVPState{}, Errorf(Conflict, "the event is full and its waitlist is closed")
+	if e.MaxWaitlist >= 0 {
+		live, err := s.store.CountLive(ctx, eventID, 0)
+		if err != nil {
+			return RSVPState{}, err
+		}
+		if live >= e.Capacity+e.MaxWaitlist {
+			return RSVPState{}, Errorf(Conflict, "the event is full and its waitlist is closed")
+		}
 	}
 	n, err := s.claim(ctx, eventID, userID)
 	if err != nil {
 		return RSVPState{}, err
 	}
-	if q, err = s.store.Queue(ctx, eventID); err != nil {
+	st, err := s.stateOf(ctx, e, RSVP{Position: n})
+	if err != nil {
 		return RSVPState{}, err
 	}
-	st := state(e, RSVP{Position: n}, q)
 	if e.MaxWaitlist >= 0 && st.WaitlistPosition > e.MaxWaitlist {
 		_ = s.store.ReleasePosition(context.WithoutCancel(ctx), eventID, n, now)
 		return RSVPState{}, Errorf(Conflict, "the event is full and its waitlist is closed")
@@ -609,14 +608,27 @@ func (s *EventService) awaitClaim(ctx context.Context, eventID, userID string) (
 // (every position below a claimed one is claimed), so the number claimed so
 // far, plus one, is where the free ones start.
 func (s *EventService) claim(ctx context.Context, eventID, userID string) (int, error) {
-	count, err := s.store.CountPositions(ctx, eventID)
-	if err != nil {
-		return 0, err
+	s.mu.Lock()
+	c := s.claims[eventID]
+	if c == nil {
+		c = &claimer{}
+		s.claims[eventID] = c
 	}
-	n := count + 1
+	s.mu.Unlock()
+	c.Lock()
+	defer c.Unlock()
+	n := c.next
+	if n == 0 {
+		count, err := s.store.CountPositions(ctx, eventID)
+		if err != nil {
+			return 0, err
+		}
+		n = count + 1
+	}
 	for tries := 0; ; tries++ {
 		err := s.store.ClaimPosition(ctx, eventID, n, userID, s.now())
 		if err == nil {
+			c.next = n + 1
 			return n, nil
 		}
 		if KindOf(err) != Conflict {
@@ -634,12 +646,17 @@ func (s *EventService) claim(ctx context.Context, eventID, userID string) (int, 
 	}
 }
 
+// stateOf says where a live RSVP stands: its rank among live positions.
 func (s *EventService) stateOf(ctx context.Context, e Event, r RSVP) (RSVPState, error) {
-	q, err := s.store.Queue(ctx, e.ID)
+	before, err := s.store.CountLive(ctx, e.ID, r.Position)
 	if err != nil {
 		return RSVPState{}, err
 	}
-	return state(e, r, q), nil
+	st := RSVPState{RSVP: r, Status: Going}
+	if rank := before + 1; rank > e.Capacity {
+		st.Status, st.WaitlistPosition = Waitlisted, rank-e.Capacity
+	}
+	return st, nil
 }
 
 // open returns Conflict, with the reason, unless the event takes answers.
@@ -1088,4 +1105,14 @@ func (s *EventService) EventFeedback(ctx context.Context, a Actor, eventID strin
 	}
 	slices.SortStableFunc(fs, func(a, b Feedback) int { return a.Rating - b.Rating })
 	return fs, nil
+}
+
+// Seats returns how many people are going to the event and how many wait.
+func (s *EventService) Seats(ctx context.Context, e Event) (going, waitlisted int, err error) {
+	live, err := s.store.CountLive(ctx, e.ID, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	going = min(live, e.Capacity)
+	return going, live - going, nil
 }

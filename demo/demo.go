@@ -19,6 +19,8 @@ const Password = "hyperlieu-demo"
 // obeys the same rules as data created over the API.
 type Services struct {
 	Accounts *hyperlieu.AccountService
+	Shops    *hyperlieu.ShopService  // nil: no shops or events
+	Events   *hyperlieu.EventService // nil: no events
 }
 
 // Account is one demo login.

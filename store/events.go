@@ -187,6 +187,17 @@ func (db *DB) Queue(ctx context.Context, eventID string) ([]hyperlieu.QueueEntry
 	return out, nil
 }
 
+// CountLive returns how many live positions of the event lie below n (all
+// of them when n is 0).
+func (db *DB) CountLive(ctx context.Context, eventID string, below int) (int, error) {
+	filter := bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}}
+	if below > 0 {
+		filter = append(filter, bson.E{Key: "n", Value: bson.D{{Key: "$lt", Value: below}}})
+	}
+	n, err := db.c("event_queue").CountDocuments(ctx, filter)
+	return int(n), translate(err, "queue")
+}
+
 type rsvpDoc struct {
 	ID               string     `bson:"_id"` // rsvp:<event>:<user>
 	EventID          string     `bson:"eventId"`
