@@ -24,7 +24,7 @@ func (s *Server) feedRoutes() []route {
 			content: "text/calendar", handler: s.getShopICS},
 		{method: "GET", path: "/feeds/shops/:id/events.json", access: public,
 			summary: "A shop's upcoming events as a JSON Feed 1.1 (CORS open, ETag, 304 on If-None-Match)",
-			out: jsonFeed{}, errs: []int{304}, handler: s.getShopJSONFeed},
+			out:     jsonFeed{}, errs: []int{304}, handler: s.getShopJSONFeed},
 		{method: "GET", path: "/widgets/shops/:id/events", access: public,
 			summary: "A self-contained HTML widget of a shop's upcoming events for an iframe; ?lang=en|fr",
 			content: "text/html", handler: s.getShopWidget},

@@ -33,7 +33,7 @@ func (s *Server) shopRoutes() []route {
 			status: 204, handler: s.deleteShopManager},
 		{method: "GET", path: "/v1/nearby", access: signedIn,
 			summary: "Shops, upcoming events and offers within ?radius= metres (default 2000, at most 50000) of ?lat=&lng=, nearest first; ?cursor= for the next page, ?limit= (≤100)",
-			out: nearbyResponse{}, errs: []int{422}, handler: s.getNearby},
+			out:     nearbyResponse{}, errs: []int{422}, handler: s.getNearby},
 	}
 }
 
