@@ -91,7 +91,10 @@ func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.Use
 	day := time.Now().Truncate(24 * time.Hour).Add(7 * 24 * time.Hour)
 	str := func(s string) *string { return &s }
 	num := func(n int) *int { return &n }
-	at := func(d, h int) *time.Time { t := day.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour); return &t }
+	at := func(d, h int) *time.Time {
+		t := day.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour)
+		return &t
+	}
 	for i, d := range demoShops {
 		loc := d.At
 		sh, err := svc.Shops.CreateShop(ctx, admin, hyperlieu.ShopInput{Name: d.Name, Address: d.Address, Location: &loc,
