@@ -24,6 +24,9 @@ type Verifier interface {
 // Services are the use cases the API exposes.
 type Services struct {
 	Accounts *hyperlieu.AccountService
+	// Shops and events (shops.go, events.go, feeds.go).
+	Shops  *hyperlieu.ShopService
+	Events *hyperlieu.EventService
 }
 
 // Options tunes the HTTP server.

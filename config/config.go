@@ -41,6 +41,16 @@ type Config struct {
 	FCM            FCM
 	Outbox         Outbox
 	NewcomerPeriod time.Duration
+	Events         Events
+}
+
+// Events configures the shops and events area.
+type Events struct {
+	// PlacesSync is how often the in-memory map of shops and events reads
+	// other instances' writes: their staleness here is at most this.
+	PlacesSync time.Duration
+	// ReminderEvery is how often events starting within the hour are looked for.
+	ReminderEvery time.Duration
 }
 
 // FCM configures Firebase Cloud Messaging. No credentials: pushes are logged.
@@ -99,6 +109,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.integer(&c.Outbox.MaxAttempts, "outbox-max-attempts", "HYPERLIEU_OUTBOX_MAX_ATTEMPTS", 5, "send attempts before a notification fails")
 	l.integer(&c.Outbox.MaxDevices, "max-devices", "HYPERLIEU_MAX_DEVICES", 5, "devices per account; the oldest is dropped")
 	l.duration(&c.NewcomerPeriod, "newcomer-period", "HYPERLIEU_NEWCOMER_PERIOD", 7*24*time.Hour, "how long an account counts as a newcomer")
+	// Shops and events.
+	l.duration(&c.Events.PlacesSync, "places-sync", "HYPERLIEU_PLACES_SYNC", 2*time.Second, "how often nearby search picks up other instances' shop and event changes")
+	l.duration(&c.Events.ReminderEvery, "reminder-every", "HYPERLIEU_REMINDER_EVERY", 30*time.Second, "how often one-hour event reminders are looked for")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -174,6 +187,9 @@ func (c *Config) validate(l *loader) {
 	}
 	if c.Outbox.MaxDevices < 1 {
 		l.fail("HYPERLIEU_MAX_DEVICES: must be at least 1")
+	}
+	if c.Events.PlacesSync < 100*time.Millisecond || c.Events.ReminderEvery < 100*time.Millisecond {
+		l.fail("HYPERLIEU_PLACES_SYNC / HYPERLIEU_REMINDER_EVERY: must be at least 100ms")
 	}
 	if c.NewcomerPeriod < 0 {
 		l.fail("HYPERLIEU_NEWCOMER_PERIOD: must not be negative")

@@ -108,13 +108,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		log.Info("admin account ensured", "email", cfg.AdminEmail)
 	}
+	// Shops and events: the in-memory map behind nearby search is filled
+	// before serving, then follows other instances' writes.
+	places := hyperlieu.NewPlaces(nil)
+	if err := places.Sync(ctx, db); err != nil {
+		return err
+	}
+	shops := hyperlieu.NewShopService(db, db, places, hyperlieu.ShopOptions{}, log)
+	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{}, log)
+	go places.Run(ctx, db, cfg.Events.PlacesSync, log)
+	go events.RunReminders(ctx, cfg.Events.ReminderEvery)
+
 	if cfg.Demo {
-		if err := demo.Load(ctx, demo.Services{Accounts: accounts}, stdout); err != nil {
+		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events}, stdout); err != nil {
 			return err
 		}
 	}
 
-	srv := api.New(api.Services{Accounts: accounts}, api.Options{
+	srv := api.New(api.Services{Accounts: accounts, Shops: shops, Events: events}, api.Options{
 		Verifier: issuer, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
 	}, log)
