@@ -66,7 +66,7 @@ func New(svc Services, opts Options, log *slog.Logger) *Server {
 		AppName:      "hyperlieu",
 		ErrorHandler: s.handleError,
 		BodyLimit:    opts.BodyLimit,
-		ReadTimeout:  30 * time.Second,
+		ReadTimeout:  10 * time.Second, // also bounds how long shutdown waits for connections that send nothing
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  120 * time.Second,
 	}
