@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/hyperlieu/hyperlieu/geo"
 	"github.com/hyperlieu/hyperlieu/geo/geotest"
@@ -53,13 +54,13 @@ func BenchmarkFenceIndexLookup(b *testing.B) {
 			dst := make([]string, 0, 256)
 			var found int
 			b.ReportAllocs()
-			b.ResetTimer()
-			i := 0
+			i, cpu := 0, cpuTime()
 			for b.Loop() {
 				dst = ix.AppendLookup(dst[:0], pts[i&(len(pts)-1)])
 				found += len(dst)
 				i++
 			}
+			reportCPU(b, cpu, i)
 			b.ReportMetric(float64(found)/float64(i), "fences/lookup")
 		})
 	}
@@ -112,10 +113,12 @@ func BenchmarkPointIndexWithin(b *testing.B) {
 			}
 			var found, i int
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				found += len(ix.Within(centres[i&(len(centres)-1)], r))
 				i++
 			}
+			reportCPU(b, cpu, i)
 			b.ReportMetric(float64(found)/float64(i), "hits/op")
 		})
 	}
@@ -128,11 +131,20 @@ func BenchmarkCellOf(b *testing.B) {
 		pts[i] = g.Point()
 	}
 	b.ReportAllocs()
-	i := 0
+	i, cpu := 0, cpuTime()
 	for b.Loop() {
 		if _, err := geo.CellOf(pts[i&(len(pts)-1)]); err != nil {
 			b.Fatal(err)
 		}
 		i++
+	}
+	reportCPU(b, cpu, i)
+}
+
+// reportCPU reports the process's CPU time per operation since start: the
+// figure to read when other work shares the machine (run with -cpu 1).
+func reportCPU(b *testing.B, start time.Duration, ops int) {
+	if start > 0 && ops > 0 {
+		b.ReportMetric(float64(cpuTime()-start)/float64(ops), "cpu-ns/op")
 	}
 }

@@ -12,9 +12,9 @@ import (
 )
 
 // FenceIndex finds the fences containing a point, with exactly the answer of
-// Fence.Contains: one H3 cell computation (in Go: fastCell), one map lookup, and exact tests
-// only for the fences whose boundary may cross the point's cell (cells wholly
-// inside a fence answer without a test). It holds copies of its fences, is
+// Fence.Contains: one H3 cell computation (in Go, see fastCell), one map
+// lookup, and exact tests only for the fences whose boundary may cross the
+// point's cell (cells wholly inside a fence answer without a test). It holds copies of its fences, is
 // immutable once built and safe for concurrent use; callers replace a whole
 // index to change it (an atomic.Pointer[FenceIndex] does).
 //
@@ -23,10 +23,17 @@ import (
 // own coordinates (see BENCHMARKS.md).
 type FenceIndex struct {
 	res    int
-	ids    []string       // sorted
-	fences []indexedFence // fences[i] is the fence of ids[i]
-	cells  map[Cell]span  // the refs of each covered cell
-	refs   []uint32       // fence index, | insideRef if the cell is inside it
+	ids    []string      // sorted
+	fences []fenceShapes // fences[i] is the fence of ids[i]
+	cells  map[Cell]span // the refs of each covered cell
+	refs   []uint32      // fence index, | insideRef if the cell is inside it
+
+	// The fences' shapes, laid out flat so that an exact test touches few
+	// cache lines: polygons and circles in fence order, the polygons' rings
+	// in polygon order, and every ring a window of one array of points.
+	polys   []indexedPolygon
+	circles []indexedCircle
+	rings   []Ring
 }
 
 // span locates a cell's refs: refs[off : off+n], sorted by fence index.
@@ -34,17 +41,15 @@ type span struct{ off, n uint32 }
 
 const insideRef = 1 << 31
 
-// indexedFence is a copy of a fence with what makes its exact test cheap.
-type indexedFence struct {
-	polygons []indexedPolygon
-	circles  []indexedCircle
-}
+// fenceShapes locates a fence's shapes: polys[poly : poly+npoly] and
+// circles[circ : circ+ncirc].
+type fenceShapes struct{ poly, npoly, circ, ncirc uint32 }
 
 type indexedPolygon struct {
 	// s, w, n, e is the outer ring's bounding box, widened by bboxPad so
 	// that no rounding in locate can place a point outside it inside the ring.
-	s, w, n, e float64
-	poly       Polygon
+	s, w, n, e  float64
+	ring, nring uint32 // rings[ring : ring+nring] is the polygon
 }
 
 const bboxPad = 1e-9 // degrees, about 0.1 mm
@@ -54,9 +59,9 @@ const bboxPad = 1e-9 // degrees, about 0.1 mm
 // whose chord is clearly shorter or longer than the radius's are decided,
 // and only those within chordPad of the circle fall back to Distance.
 type indexedCircle struct {
-	c      Circle
 	u      vec3
 	lo, hi float64 // squared chords: below lo inside, above hi outside
+	c      Circle
 }
 
 // chordPad is far more than the rounding of a chord between unit vectors
@@ -64,22 +69,31 @@ type indexedCircle struct {
 // 1e-12 Earth radii is 6 µm.
 const chordPad = 1e-12
 
-func newIndexedFence(f Fence) indexedFence {
-	var ix indexedFence
-	for _, poly := range f.clone().Polygons {
-		p := indexedPolygon{s: 90, n: -90, w: 180, e: -180, poly: poly}
+// addShapes appends a copy of f's shapes to the index's arrays; pts is the
+// rest of the array of points its rings are windows of.
+func (ix *FenceIndex) addShapes(f Fence, pts []Point) []Point {
+	fs := fenceShapes{poly: uint32(len(ix.polys)), npoly: uint32(len(f.Polygons)),
+		circ: uint32(len(ix.circles)), ncirc: uint32(len(f.Circles))}
+	for _, poly := range f.Polygons {
+		p := indexedPolygon{s: 90, n: -90, w: 180, e: -180, ring: uint32(len(ix.rings)), nring: uint32(len(poly))}
 		for _, v := range poly[0] {
 			p.s, p.n, p.w, p.e = min(p.s, v.Lat), max(p.n, v.Lat), min(p.w, v.Lng), max(p.e, v.Lng)
 		}
 		p.s, p.n, p.w, p.e = p.s-bboxPad, p.n+bboxPad, p.w-bboxPad, p.e+bboxPad
-		ix.polygons = append(ix.polygons, p)
+		ix.polys = append(ix.polys, p)
+		for _, r := range poly {
+			n := copy(pts, r)
+			ix.rings = append(ix.rings, Ring(pts[:n:n]))
+			pts = pts[n:]
+		}
 	}
 	for _, c := range f.Circles {
 		ch := math.Sqrt(chord2Of(c.RadiusM))
 		lo := max(ch-chordPad, 0)
-		ix.circles = append(ix.circles, indexedCircle{c: c, u: unit(c.Center), lo: lo * lo, hi: (ch + chordPad) * (ch + chordPad)})
+		ix.circles = append(ix.circles, indexedCircle{u: unit(c.Center), lo: lo * lo, hi: (ch + chordPad) * (ch + chordPad), c: c})
 	}
-	return ix
+	ix.fences = append(ix.fences, fs)
+	return pts
 }
 
 // probe is a point being looked up, with its unit vector once needed.
@@ -87,6 +101,33 @@ type probe struct {
 	p    Point
 	u    vec3
 	hasU bool
+}
+
+// contains is Fence.Contains for fence i, deciding most points more
+// cheaply: polygons are skipped outside their bounding box, and circles
+// decided by chord.
+func (ix *FenceIndex) contains(i uint32, q *probe) bool {
+	fs := &ix.fences[i]
+	p := q.p
+	for _, ip := range ix.polys[fs.poly : fs.poly+fs.npoly] {
+		if p.Lat >= ip.s && p.Lat <= ip.n && p.Lng >= ip.w && p.Lng <= ip.e &&
+			polygonContains(Polygon(ix.rings[ip.ring:ip.ring+ip.nring]), p) {
+			return true
+		}
+	}
+	for j := fs.circ; j < fs.circ+fs.ncirc; j++ {
+		c := &ix.circles[j]
+		if !q.hasU {
+			q.u, q.hasU = unit(p), true
+		}
+		switch d := chord2(c.u, q.u); {
+		case d < c.lo:
+			return true
+		case d <= c.hi && Distance(c.c.Center, p) <= c.c.RadiusM:
+			return true
+		}
+	}
+	return false
 }
 
 // clone returns a deep copy of f.
@@ -100,30 +141,6 @@ func (f Fence) clone() Fence {
 		c.Polygons = append(c.Polygons, p)
 	}
 	return c
-}
-
-// contains is Fence.Contains, deciding most points more cheaply.
-func (f *indexedFence) contains(q *probe) bool {
-	p := q.p
-	for i := range f.polygons {
-		ip := &f.polygons[i]
-		if p.Lat >= ip.s && p.Lat <= ip.n && p.Lng >= ip.w && p.Lng <= ip.e && polygonContains(ip.poly, p) {
-			return true
-		}
-	}
-	for i := range f.circles {
-		c := &f.circles[i]
-		if !q.hasU {
-			q.u, q.hasU = unit(p), true
-		}
-		switch d := chord2(c.u, q.u); {
-		case d < c.lo:
-			return true
-		case d <= c.hi && Distance(c.c.Center, p) <= c.c.RadiusM:
-			return true
-		}
-	}
-	return false
 }
 
 // FenceIndexBuilder collects fences for a FenceIndex.
@@ -211,14 +228,20 @@ func build(res int, fences map[string]Fence, covers map[string][]CoverCell) *Fen
 		cell Cell
 		ref  uint32
 	}
-	var n int
-	for _, c := range covers {
-		n += len(c)
+	var nPairs, nPts int
+	for id, f := range fences {
+		nPairs += len(covers[id])
+		for _, poly := range f.Polygons {
+			for _, r := range poly {
+				nPts += len(r)
+			}
+		}
 	}
-	pairs := make([]pair, 0, n)
-	ix.fences = make([]indexedFence, len(ix.ids))
+	pairs := make([]pair, 0, nPairs)
+	pts := make([]Point, nPts)
+	ix.fences = make([]fenceShapes, 0, len(ix.ids))
 	for i, id := range ix.ids {
-		ix.fences[i] = newIndexedFence(fences[id])
+		pts = ix.addShapes(fences[id], pts)
 		for _, c := range covers[id] {
 			ref := uint32(i)
 			if c.Inside {
@@ -279,7 +302,7 @@ func (ix *FenceIndex) AppendLookup(dst []string, p Point) []string {
 	q := probe{p: p}
 	for _, ref := range ix.refs[sp.off : sp.off+sp.n] {
 		i := ref &^ insideRef
-		if ref&insideRef != 0 || ix.fences[i].contains(&q) {
+		if ref&insideRef != 0 || ix.contains(i, &q) {
 			dst = append(dst, ix.ids[i])
 		}
 	}
