@@ -29,10 +29,11 @@ type FenceIndex struct {
 	refs   []uint32      // fence index, | insideRef if the cell is inside it
 
 	// The fences' shapes, laid out flat so that an exact test touches few
-	// cache lines: polygons and circles in fence order, the polygons' rings
-	// in polygon order, and every ring a window of one array of points.
-	polys   []indexedPolygon
-	circles []indexedCircle
+	// cache lines: shapes in fence order (a fence's polygons, then its
+	// circles), the polygons' rings in order, every ring a window of one
+	// array of points.
+	shapes  []shape
+	circles []Circle // the circles, for the few points a chord cannot decide
 	rings   []Ring
 }
 
@@ -41,28 +42,27 @@ type span struct{ off, n uint32 }
 
 const insideRef = 1 << 31
 
-// fenceShapes locates a fence's shapes: polys[poly : poly+npoly] and
-// circles[circ : circ+ncirc].
-type fenceShapes struct{ poly, npoly, circ, ncirc uint32 }
+// fenceShapes locates a fence's shapes: shapes[off : off+n].
+type fenceShapes struct{ off, n uint32 }
 
-type indexedPolygon struct {
-	// s, w, n, e is the outer ring's bounding box, widened by bboxPad so
-	// that no rounding in locate can place a point outside it inside the ring.
-	s, w, n, e  float64
-	ring, nring uint32 // rings[ring : ring+nring] is the polygon
+// shape is one polygon or circle of a fence, in 48 bytes so that a test
+// usually costs one cache miss.
+//
+// A polygon has n > 0: rings[i : i+n] is the polygon, and v holds the
+// south, west, north and east of its outer ring, widened by bboxPad so that
+// no rounding in locate can place a point outside this box inside the ring.
+//
+// A circle has n == 0: circles[i] is the circle, v[0:3] its centre's unit
+// vector and v[3], v[4] the squared chords lo and hi. A point whose chord to
+// the centre is below lo is inside, above hi outside, and in between (within
+// chordPad of the circle) decided by Distance as Contains does. Chords need
+// no trigonometry once the point's vector is known.
+type shape struct {
+	v    [5]float64
+	i, n uint32
 }
 
 const bboxPad = 1e-9 // degrees, about 0.1 mm
-
-// indexedCircle decides most points by the chord between unit vectors,
-// which needs no trigonometry once the point's vector is known: points
-// whose chord is clearly shorter or longer than the radius's are decided,
-// and only those within chordPad of the circle fall back to Distance.
-type indexedCircle struct {
-	u      vec3
-	lo, hi float64 // squared chords: below lo inside, above hi outside
-	c      Circle
-}
 
 // chordPad is far more than the rounding of a chord between unit vectors
 // (about 1e-15) or of Distance, and far less than anything that matters:
@@ -72,15 +72,16 @@ const chordPad = 1e-12
 // addShapes appends a copy of f's shapes to the index's arrays; pts is the
 // rest of the array of points its rings are windows of.
 func (ix *FenceIndex) addShapes(f Fence, pts []Point) []Point {
-	fs := fenceShapes{poly: uint32(len(ix.polys)), npoly: uint32(len(f.Polygons)),
-		circ: uint32(len(ix.circles)), ncirc: uint32(len(f.Circles))}
+	ix.fences = append(ix.fences, fenceShapes{uint32(len(ix.shapes)), uint32(len(f.Polygons) + len(f.Circles))})
 	for _, poly := range f.Polygons {
-		p := indexedPolygon{s: 90, n: -90, w: 180, e: -180, ring: uint32(len(ix.rings)), nring: uint32(len(poly))}
+		s, w, n, e := 90.0, 180.0, -90.0, -180.0
 		for _, v := range poly[0] {
-			p.s, p.n, p.w, p.e = min(p.s, v.Lat), max(p.n, v.Lat), min(p.w, v.Lng), max(p.e, v.Lng)
+			s, w, n, e = min(s, v.Lat), min(w, v.Lng), max(n, v.Lat), max(e, v.Lng)
 		}
-		p.s, p.n, p.w, p.e = p.s-bboxPad, p.n+bboxPad, p.w-bboxPad, p.e+bboxPad
-		ix.polys = append(ix.polys, p)
+		ix.shapes = append(ix.shapes, shape{
+			v: [5]float64{s - bboxPad, w - bboxPad, n + bboxPad, e + bboxPad},
+			i: uint32(len(ix.rings)), n: uint32(len(poly)),
+		})
 		for _, r := range poly {
 			n := copy(pts, r)
 			ix.rings = append(ix.rings, Ring(pts[:n:n]))
@@ -89,10 +90,11 @@ func (ix *FenceIndex) addShapes(f Fence, pts []Point) []Point {
 	}
 	for _, c := range f.Circles {
 		ch := math.Sqrt(chord2Of(c.RadiusM))
-		lo := max(ch-chordPad, 0)
-		ix.circles = append(ix.circles, indexedCircle{u: unit(c.Center), lo: lo * lo, hi: (ch + chordPad) * (ch + chordPad), c: c})
+		lo, hi := max(ch-chordPad, 0), ch+chordPad
+		u := unit(c.Center)
+		ix.shapes = append(ix.shapes, shape{v: [5]float64{u.x, u.y, u.z, lo * lo, hi * hi}, i: uint32(len(ix.circles))})
+		ix.circles = append(ix.circles, c)
 	}
-	ix.fences = append(ix.fences, fs)
 	return pts
 }
 
@@ -107,24 +109,27 @@ type probe struct {
 // cheaply: polygons are skipped outside their bounding box, and circles
 // decided by chord.
 func (ix *FenceIndex) contains(i uint32, q *probe) bool {
-	fs := &ix.fences[i]
+	fs := ix.fences[i]
 	p := q.p
-	for _, ip := range ix.polys[fs.poly : fs.poly+fs.npoly] {
-		if p.Lat >= ip.s && p.Lat <= ip.n && p.Lng >= ip.w && p.Lng <= ip.e &&
-			polygonContains(Polygon(ix.rings[ip.ring:ip.ring+ip.nring]), p) {
-			return true
+	for k := fs.off; k < fs.off+fs.n; k++ {
+		sh := &ix.shapes[k]
+		if sh.n > 0 {
+			if p.Lat >= sh.v[0] && p.Lng >= sh.v[1] && p.Lat <= sh.v[2] && p.Lng <= sh.v[3] &&
+				polygonContains(Polygon(ix.rings[sh.i:sh.i+sh.n]), p) {
+				return true
+			}
+			continue
 		}
-	}
-	for j := fs.circ; j < fs.circ+fs.ncirc; j++ {
-		c := &ix.circles[j]
 		if !q.hasU {
 			q.u, q.hasU = unit(p), true
 		}
-		switch d := chord2(c.u, q.u); {
-		case d < c.lo:
+		switch d := chord2(vec3{sh.v[0], sh.v[1], sh.v[2]}, q.u); {
+		case d < sh.v[3]:
 			return true
-		case d <= c.hi && Distance(c.c.Center, p) <= c.c.RadiusM:
-			return true
+		case d <= sh.v[4]:
+			if c := &ix.circles[sh.i]; Distance(c.Center, p) <= c.RadiusM {
+				return true
+			}
 		}
 	}
 	return false
