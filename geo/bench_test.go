@@ -67,10 +67,20 @@ func BenchmarkFenceIndexLookup(b *testing.B) {
 }
 
 func BenchmarkBuildFenceIndex(b *testing.B) {
-	for _, res := range []int{9, 10} {
-		n := 10_000
-		b.Run(fmt.Sprintf("fences=10k/res=%d", res), func(b *testing.B) {
-			fences := geotest.New(1).Fences(n)
+	for _, bb := range []struct {
+		name    string
+		spreadM float64
+		res     int
+	}{
+		{"fences=10k/res=9", 30_000, 9},
+		{"fences=10k/res=10", 30_000, 10},
+		{"fences=10k/sparse/res=9", 300_000, 9},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			const n = 10_000
+			g := geotest.New(1)
+			g.SpreadM = bb.spreadM
+			fences := g.Fences(n)
 			var ix *geo.FenceIndex
 			var before, after runtime.MemStats
 			var perFence float64
@@ -81,17 +91,19 @@ func BenchmarkBuildFenceIndex(b *testing.B) {
 				runtime.ReadMemStats(&before)
 				b.StartTimer()
 				var err error
-				if ix, err = geo.BuildFenceIndex(fences, res); err != nil {
+				if ix, err = geo.BuildFenceIndex(fences, bb.res); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
 				runtime.GC()
 				runtime.ReadMemStats(&after)
-				perFence = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+				perFence = float64(after.HeapAlloc-before.HeapAlloc) / n
 				b.StartTimer()
 			}
+			// bytes/fence is the index's heap, its copies of the fences
+			// included; cells/fence counts (cell, fence) pairs.
 			b.ReportMetric(perFence, "bytes/fence")
-			b.ReportMetric(float64(ix.Refs())/float64(n), "cells/fence")
+			b.ReportMetric(float64(ix.Refs())/n, "cells/fence")
 			runtime.KeepAlive(ix)
 		})
 	}

@@ -11,16 +11,17 @@ import (
 	"github.com/uber/h3-go/v4"
 )
 
-// FenceIndex finds the fences containing a point, with exactly the answer of
-// Fence.Contains: one H3 cell computation (in Go, see fastCell), one map
+// FenceIndex finds the fences containing a point, with exactly the answer
+// of Fence.Contains: one H3 cell computation (in Go, see fastCell), one map
 // lookup, and exact tests only for the fences whose boundary may cross the
-// point's cell (cells wholly inside a fence answer without a test). It holds copies of its fences, is
-// immutable once built and safe for concurrent use; callers replace a whole
-// index to change it (an atomic.Pointer[FenceIndex] does).
+// point's cell; cells wholly inside a fence answer without a test.
 //
-// Memory is about 28 cells per fence of 100 m to 2 km at resolution 9, each
-// costing a 4-byte reference plus a share of a map entry, and the fence's
-// own coordinates (see BENCHMARKS.md).
+// It holds copies of its fences, is immutable once built and is safe for
+// concurrent use; callers replace a whole index to change it (an
+// atomic.Pointer[FenceIndex] does). The zero FenceIndex is empty. A fence of
+// 100 m to 2 km takes about 28 cells at resolution 9, each a 4-byte
+// reference plus a share of a map entry, besides its own coordinates: a few
+// hundred bytes (BENCHMARKS.md).
 type FenceIndex struct {
 	res    int
 	ids    []string      // sorted
@@ -156,7 +157,8 @@ type FenceIndexBuilder struct {
 }
 
 // NewFenceIndexBuilder returns a builder of an index at resolution res;
-// FenceResolution is the one to use unless measured otherwise.
+// FenceResolution is the one to use unless measured otherwise. If res is not
+// in [0, 15], every Add fails.
 func NewFenceIndexBuilder(res int) *FenceIndexBuilder {
 	return &FenceIndexBuilder{res: res, fences: make(map[string]Fence), covers: make(map[string][]CoverCell)}
 }
@@ -185,10 +187,11 @@ func (b *FenceIndexBuilder) Build() *FenceIndex {
 }
 
 // BuildFenceIndex builds the index of fences at resolution res, covering
-// them on all CPUs (GOMAXPROCS). It is all or nothing: if a fence fails Validate without
-// limits or cannot be covered, it returns an error naming the first such id
-// in sorted order and no index. Use a FenceIndexBuilder to skip bad fences
-// instead.
+// them on GOMAXPROCS goroutines (10,000 fences of 100 m to 2 km take about
+// 0.6 s of CPU at resolution 9). It is all or nothing: if a fence fails
+// Validate without limits or cannot be covered, it returns an error naming
+// the first such id in sorted order, and no index. To skip bad fences
+// instead, use a FenceIndexBuilder and log what Add refuses.
 func BuildFenceIndex(fences map[string]Fence, res int) (*FenceIndex, error) {
 	if res < 0 || res > h3.MaxResolution {
 		return nil, fmt.Errorf("build fence index: resolution %d is not in [0, %d]", res, h3.MaxResolution)
