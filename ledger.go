@@ -40,14 +40,13 @@ type Loyalty struct {
 // TierOf returns the highest tier earned reaches, the next one and what it
 // still needs. tiers are in increasing Min.
 func TierOf(tiers []Tier, earned int) (tier, next string, needs int) {
-	for i, t := range tiers {
+	for _, t := range tiers {
 		if earned >= t.Min {
 			tier = t.Name
 			continue
 		}
 		return tier, t.Name, t.Min - earned
 	}
-	_ = tiers
 	return tier, "", 0
 }
 

@@ -129,7 +129,9 @@ func (s *FanService) rewardReferral(ctx context.Context, u User) error {
 		r.Status, r.Reason = ReferralRefused, fmt.Sprintf("the referrer reached the cap of %d rewarded referrals this month", s.opts.ReferralCapPerMonth)
 		return s.store.UpdateReferral(ctx, r)
 	}
-	src := "referral:" + r.RefereeID
+	// The source key hides the referee's ID: the referrer's ledger must not
+	// name them once they erase their account.
+	src := "referral:" + ReferralCodeOf(r.RefereeID)
 	if s.opts.Earn.ReferralReferrer > 0 {
 		if err := s.award(ctx, r.ReferrerID, s.opts.Earn.ReferralReferrer, "referral: a friend joined", src+":referrer"); err != nil {
 			return fmt.Errorf("pay referrer: %w", err)
