@@ -66,6 +66,16 @@ func (s *FanService) MyReferral(ctx context.Context, userID string) (ReferralInf
 	return info, nil
 }
 
+// CheckReferralCode returns Invalid naming referralCode when code is not a
+// customer's referral code, so that sign-up can refuse it up front.
+func (s *FanService) CheckReferralCode(ctx context.Context, code string) error {
+	_, err := s.store.FindReferralCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
+	if KindOf(err) == NotFound {
+		return &Error{Kind: Invalid, Message: "unknown referral code", Fields: []FieldError{{"referralCode", "is not a known referral code"}}}
+	}
+	return err
+}
+
 // Attribute records that u signed up with code. An unknown code or the
 // customer's own is refused with Invalid naming referralCode; a customer
 // already attributed keeps their first referrer (Conflict).

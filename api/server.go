@@ -24,6 +24,9 @@ type Verifier interface {
 // Services are the use cases the API exposes.
 type Services struct {
 	Accounts *hyperlieu.AccountService
+	// fans
+	Fans    *hyperlieu.FanService
+	Privacy *hyperlieu.PrivacyService
 }
 
 // Options tunes the HTTP server.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hyperlieu/hyperlieu"
 )
@@ -19,6 +20,11 @@ const Password = "hyperlieu-demo"
 // obeys the same rules as data created over the API.
 type Services struct {
 	Accounts *hyperlieu.AccountService
+	// fans
+	Fans *hyperlieu.FanService
+	// AccountsAt returns account use cases whose clock says at, so that demo
+	// customers can have signed up long ago.
+	AccountsAt func(at time.Time) *hyperlieu.AccountService
 }
 
 // Account is one demo login.
@@ -45,6 +51,9 @@ func Load(ctx context.Context, svc Services, out io.Writer) error {
 			return fmt.Errorf("demo account %s: %w", a.Email, err)
 		}
 		users[a.Email] = u
+	}
+	if err := loadFans(ctx, svc, users, out); err != nil {
+		return err
 	}
 	fmt.Fprintln(out, "Demo accounts (password for all: "+Password+"):")
 	for _, a := range Accounts {
