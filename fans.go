@@ -196,6 +196,12 @@ type FanService struct {
 	log     *slog.Logger
 }
 
+var (
+	_ ActivityRecorder = (*FanService)(nil)
+	_ Segmenter        = (*FanService)(nil)
+	_ PersonalData     = (*FanService)(nil)
+)
+
 // NewFanService returns the fans use cases. notify and devices may be nil.
 func NewFanService(store FanStore, shops ShopDirectory, notify Notifier, devices DeviceTokens, opts FanOptions, log *slog.Logger) *FanService {
 	opts.defaults()

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
 	"github.com/hyperlieu/hyperlieu/store"
 )
 
@@ -202,5 +204,215 @@ func TestFansEraseLeavesNoTrace(t *testing.T) {
 	}
 	if _, err := db.FindReferralCode(ctx, hyperlieu.ReferralCodeOf(u.ID)); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("referral code after erase = %v, want NotFound", err)
+	}
+}
+
+// fakeShops knows one shop, managed by one user.
+type fakeShops struct{ shopID, managerID string }
+
+func (f fakeShops) ShopPlace(ctx context.Context, id string) (geo.Point, string, error) {
+	if id != f.shopID {
+		return geo.Point{}, "", hyperlieu.Errorf(hyperlieu.NotFound, "shop not found")
+	}
+	return geo.Point{Lat: 48.86, Lng: 2.35}, "Europe/Paris", nil
+}
+
+func (f fakeShops) ManagesShop(ctx context.Context, userID, shopID string) (bool, error) {
+	return shopID == f.shopID && userID == f.managerID, nil
+}
+
+// fakeNotifier records what would be queued.
+type fakeNotifier struct {
+	mu   sync.Mutex
+	reqs []hyperlieu.NotificationRequest
+}
+
+func (n *fakeNotifier) Notify(ctx context.Context, reqs ...hyperlieu.NotificationRequest) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.reqs = append(n.reqs, reqs...)
+	return nil
+}
+
+func (n *fakeNotifier) ReserveContact(ctx context.Context, u hyperlieu.User, at time.Time) (bool, error) {
+	return true, nil
+}
+
+func (n *fakeNotifier) kinds(userID string) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, r := range n.reqs {
+		if r.UserID == userID {
+			out = append(out, string(r.Kind)+":"+r.Vars["step"])
+		}
+	}
+	return out
+}
+
+type fakeDevices map[string][]string
+
+func (d fakeDevices) DeviceTokensOf(ctx context.Context, userID string) ([]string, error) {
+	return d[userID], nil
+}
+
+func TestFansFeedbackGestureFlow(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	manager := newCustomer(t, db, now)
+	manager.Roles = append(manager.Roles, hyperlieu.RoleManager)
+	if err := db.UpdateUser(ctx, manager); err != nil {
+		t.Fatal(err)
+	}
+	other := newCustomer(t, db, now)
+	other.Roles = append(other.Roles, hyperlieu.RoleManager)
+	if err := db.UpdateUser(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	ana := newCustomer(t, db, now)
+	n := &fakeNotifier{}
+	clock := now
+	fans := hyperlieu.NewFanService(db, fakeShops{"shop1", manager.ID}, n, nil, hyperlieu.FanOptions{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	if _, err := fans.GiveFeedback(ctx, ana.ID, "nope", 3, ""); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("GiveFeedback(unknown shop) = %v, want NotFound", err)
+	}
+	low, err := fans.GiveFeedback(ctx, ana.ID, "shop1", 1, "Cold coffee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.kinds(manager.ID); len(got) != 1 || got[0] != "low_rating:" {
+		t.Errorf("manager notifications = %v, want one low_rating", got)
+	}
+	if got := n.kinds(other.ID); len(got) != 0 {
+		t.Errorf("another shop's manager got %v, want nothing", got)
+	}
+	mgr := hyperlieu.Actor{UserID: manager.ID, Roles: []hyperlieu.Role{hyperlieu.RoleManager}}
+	intruder := hyperlieu.Actor{UserID: other.ID, Roles: []hyperlieu.Role{hyperlieu.RoleManager}}
+	if _, err := fans.ShopFeedback(ctx, intruder, "shop1", true); hyperlieu.KindOf(err) != hyperlieu.Forbidden {
+		t.Errorf("ShopFeedback(other manager) = %v, want Forbidden", err)
+	}
+	if fs, err := fans.ShopFeedback(ctx, mgr, "shop1", true); err != nil || len(fs) != 1 {
+		t.Fatalf("ShopFeedback(needs attention) = %v, %v, want the low rating", fs, err)
+	}
+	if _, err := fans.MakeGesture(ctx, mgr, "shop1", hyperlieu.GestureRequest{UserID: other.ID, FeedbackID: low.ID, Message: "Sorry", Points: 5}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("MakeGesture(feedback of someone else) = %v, want NotFound", err)
+	}
+	g, err := fans.MakeGesture(ctx, mgr, "shop1", hyperlieu.GestureRequest{UserID: ana.ID, FeedbackID: low.ID, Message: "Sorry", OfferTitle: "A hot coffee on us"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hyperlieu.ValidRewardCode(g.Code) {
+		t.Errorf("gesture code %q is not a valid code", g.Code)
+	}
+	if fs, _ := fans.ShopFeedback(ctx, mgr, "shop1", true); len(fs) != 0 {
+		t.Errorf("needs attention after gesture = %v, want none", fs)
+	}
+	n.mu.Lock()
+	var gesture *hyperlieu.NotificationRequest
+	for i, r := range n.reqs {
+		if r.Kind == hyperlieu.KindGesture {
+			gesture = &n.reqs[i]
+		}
+	}
+	n.mu.Unlock()
+	if gesture == nil || gesture.UserID != ana.ID || gesture.Category != "" || gesture.Vars["code"] != g.Code || gesture.Vars["message"] != "Sorry" {
+		t.Errorf("gesture notification = %+v, want a service message to Ana with the code and message", gesture)
+	}
+	// Stats on a scripted clock: back 30 days later counts, not 90.
+	st, _ := fans.ShopGestureStats(ctx, mgr, "shop1")
+	if st.Customers != 1 || st.CameBack != 0 {
+		t.Errorf("stats = %+v, want 1 customer, none back", st)
+	}
+	clock = now.Add(90 * 24 * time.Hour)
+	if err := fans.RecordActivity(ctx, hyperlieu.Activity{UserID: ana.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "late", At: now.Add(89 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := fans.ShopGestureStats(ctx, mgr, "shop1"); st.CameBack != 0 {
+		t.Errorf("stats after a check-in 89 days later = %+v, want none back", st)
+	}
+	if err := fans.RecordActivity(ctx, hyperlieu.Activity{UserID: ana.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "soon", At: now.Add(30 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := fans.ShopGestureStats(ctx, mgr, "shop1"); st.CameBack != 1 {
+		t.Errorf("stats after a check-in 30 days later = %+v, want 1 back", st)
+	}
+	// Erasing Ana keeps the shop's numbers.
+	if err := fans.EraseUser(ctx, ana.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := fans.ShopGestureStats(ctx, mgr, "shop1"); st.Customers != 1 || st.CameBack != 1 {
+		t.Errorf("stats after erasure = %+v, want 1 customer, 1 back", st)
+	}
+	if fs, _ := fans.ShopFeedback(ctx, mgr, "shop1", false); len(fs) != 1 || fs[0].UserID != "" || fs[0].Comment != "" || fs[0].Rating != 1 {
+		t.Errorf("feedback after erasure = %+v, want the rating without author or comment", fs)
+	}
+}
+
+func TestFansReferralFraud(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	a, b, c := newCustomer(t, db, time.Now()), newCustomer(t, db, time.Now()), newCustomer(t, db, time.Now())
+	devices := fakeDevices{a.ID: {"tok-a", "tok-shared"}, b.ID: {"tok-shared"}, c.ID: {"tok-c"}}
+	fans := hyperlieu.NewFanService(db, nil, nil, devices, hyperlieu.FanOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, u := range []hyperlieu.User{a, b, c} {
+		if err := fans.OnRegister(ctx, u, hyperlieu.Registration{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fans.Attribute(ctx, a, hyperlieu.ReferralCodeOf(a.ID)); hyperlieu.KindOf(err) != hyperlieu.Invalid {
+		t.Errorf("Attribute(own code) = %v, want Invalid", err)
+	}
+	for _, u := range []hyperlieu.User{b, c} {
+		if err := fans.Attribute(ctx, u, hyperlieu.ReferralCodeOf(a.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if err := fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "c:" + u.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fans.Attribute(ctx, c, hyperlieu.ReferralCodeOf(b.ID)); hyperlieu.KindOf(err) != hyperlieu.Conflict {
+		t.Errorf("Attribute(second referrer) = %v, want Conflict", err)
+	}
+	rb, _ := db.FindReferral(ctx, b.ID)
+	rc, _ := db.FindReferral(ctx, c.ID)
+	if rb.Status != hyperlieu.ReferralRefused || rc.Status != hyperlieu.ReferralRewarded {
+		t.Errorf("statuses = %s (%s), %s; want refused (same device), rewarded", rb.Status, rb.Reason, rc.Status)
+	}
+	if got := ledgerSum(t, db, a.ID); got != 100 {
+		t.Errorf("referrer earned %d, want 100 (one honest referral)", got)
+	}
+}
+
+// TestFansJourney steps a clock through the first days: each step is sent
+// once, when due, and not after the customer refused its category.
+func TestFansJourney(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	start := time.Now().UTC().Add(-time.Hour)
+	n := &fakeNotifier{}
+	clock := start
+	fans := hyperlieu.NewFanService(db, nil, n, nil, hyperlieu.FanOptions{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	u := newCustomer(t, db, start)
+	if err := fans.OnRegister(ctx, u, hyperlieu.Registration{}); err != nil {
+		t.Fatal(err)
+	}
+	shy := newCustomer(t, db, start)
+	shy.Prefs.Categories = []string{hyperlieu.CategoryEvents}
+	if err := db.UpdateUser(ctx, shy); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []int{1, 3, 4, 7, 8, 30} {
+		clock = start.Add(time.Duration(d) * 24 * time.Hour)
+		if _, err := fans.RefreshSegments(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := n.kinds(u.ID); !slices.Contains(got, "welcome:") || !slices.Contains(got, "journey:events_near_you") || !slices.Contains(got, "journey:first_offer") {
+		t.Errorf("notifications of a new customer = %v, want welcome and both steps", got)
+	}
+	if got := n.kinds(shy.ID); slices.Contains(got, "journey:first_offer") || !slices.Contains(got, "journey:events_near_you") {
+		t.Errorf("notifications of a customer refusing offers = %v, want the events step only", got)
 	}
 }

@@ -401,6 +401,9 @@ func TestFansExportAndErase(t *testing.T) {
 		t.Errorf("export leaks a password hash")
 	}
 
+	if where := findInDatabase(t, s.MongoURI, ana.ID); len(where) < 3 { // the scan does see her before
+		t.Fatalf("before erasure %s is found in %v only", ana.ID, where)
+	}
 	want(t, s.do(t, "DELETE", "/v1/me", ana.Token, nil), http.StatusNoContent)
 	problemOf(t, s.do(t, "POST", "/v1/auth/login", "", map[string]any{"email": ana.Email, "password": "correct horse battery"}), http.StatusUnauthorized)
 	problemOf(t, s.do(t, "POST", "/v1/auth/refresh", "", map[string]any{"refreshToken": ana.Refresh}), http.StatusUnauthorized)
