@@ -454,3 +454,21 @@ func findInDatabase(t testing.TB, uri, needle string) []string {
 	}
 	return where
 }
+
+// TestFansDemo loads the demo data: customers in every segment, a catalogue.
+func TestFansDemo(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil, "--demo")
+	marketer := s.login(t, "marketer@demo.hyperlieu.test", "hyperlieu-demo")
+	var seg struct{ Counts map[string]int }
+	want(t, s.do(t, "GET", "/v1/admin/segments", marketer.Token, nil), http.StatusOK).Decode(t, &seg)
+	for _, name := range []string{"newcomer", "devoted", "wandering", "prospect", "dormant"} {
+		if seg.Counts[name] < 1 {
+			t.Errorf("demo has %d %s customers, want at least 1 (%v)", seg.Counts[name], name, seg.Counts)
+		}
+	}
+	dora := s.login(t, "dora@demo.hyperlieu.test", "hyperlieu-demo")
+	if l := s.loyalty(t, dora); l.Balance <= 0 {
+		t.Errorf("Dora's balance = %d, want points from her history", l.Balance)
+	}
+}
