@@ -15,12 +15,12 @@ import (
 	"github.com/hyperlieu/hyperlieu/store"
 )
 
-func newFans(t *testing.T, db *store.DB, opts hyperlieu.FanOptions) *hyperlieu.FanService {
+func newFans(t testing.TB, db *store.DB, opts hyperlieu.FanOptions) *hyperlieu.FanService {
 	t.Helper()
 	return hyperlieu.NewFanService(db, nil, nil, nil, opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
-func newCustomer(t *testing.T, db *store.DB, created time.Time) hyperlieu.User {
+func newCustomer(t testing.TB, db *store.DB, created time.Time) hyperlieu.User {
 	t.Helper()
 	u := hyperlieu.User{
 		ID: hyperlieu.NewID(), Email: hyperlieu.NewID() + "@example.com", DisplayName: "Fan", PasswordHash: "h",
@@ -33,7 +33,7 @@ func newCustomer(t *testing.T, db *store.DB, created time.Time) hyperlieu.User {
 	return u
 }
 
-func ledgerSum(t *testing.T, db *store.DB, userID string) int {
+func ledgerSum(t testing.TB, db *store.DB, userID string) int {
 	t.Helper()
 	es, err := db.LedgerOf(context.Background(), userID)
 	if err != nil {
