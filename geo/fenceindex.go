@@ -3,6 +3,7 @@ package geo
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -27,44 +28,82 @@ type span struct{ off, n uint32 }
 
 const insideRef = 1 << 31
 
-// indexedFence is a fence with what makes its exact test cheap.
+// indexedFence is a copy of a fence with what makes its exact test cheap.
 type indexedFence struct {
 	polygons []indexedPolygon
-	circles  []Circle
+	circles  []indexedCircle
 }
 
 type indexedPolygon struct {
-	// bbox is the outer ring's bounding box, widened by bboxPad so that no
-	// rounding in locate can place a point outside it inside the ring.
+	// s, w, n, e is the outer ring's bounding box, widened by bboxPad so
+	// that no rounding in locate can place a point outside it inside the ring.
 	s, w, n, e float64
 	poly       Polygon
 }
 
 const bboxPad = 1e-9 // degrees, about 0.1 mm
 
+// indexedCircle decides most points by the chord between unit vectors,
+// which needs no trigonometry once the point's vector is known: points
+// whose chord is clearly shorter or longer than the radius's are decided,
+// and only those within chordPad of the circle fall back to Distance.
+type indexedCircle struct {
+	c      Circle
+	u      vec3
+	lo, hi float64 // squared chords: below lo inside, above hi outside
+}
+
+// chordPad is far more than the rounding of a chord between unit vectors
+// (about 1e-15) or of Distance, and far less than anything that matters:
+// 1e-12 Earth radii is 6 µm.
+const chordPad = 1e-12
+
 func newIndexedFence(f Fence) indexedFence {
-	ix := indexedFence{circles: f.Circles}
+	var ix indexedFence
 	for _, poly := range f.Polygons {
-		p := indexedPolygon{s: 90, n: -90, w: 180, e: -180, poly: poly}
+		p := indexedPolygon{s: 90, n: -90, w: 180, e: -180, poly: make(Polygon, len(poly))}
+		for i, r := range poly {
+			p.poly[i] = slices.Clone(r)
+		}
 		for _, v := range poly[0] {
 			p.s, p.n, p.w, p.e = min(p.s, v.Lat), max(p.n, v.Lat), min(p.w, v.Lng), max(p.e, v.Lng)
 		}
 		p.s, p.n, p.w, p.e = p.s-bboxPad, p.n+bboxPad, p.w-bboxPad, p.e+bboxPad
 		ix.polygons = append(ix.polygons, p)
 	}
+	for _, c := range f.Circles {
+		ch := math.Sqrt(chord2Of(c.RadiusM))
+		lo := max(ch-chordPad, 0)
+		ix.circles = append(ix.circles, indexedCircle{c: c, u: unit(c.Center), lo: lo * lo, hi: (ch + chordPad) * (ch + chordPad)})
+	}
 	return ix
 }
 
-// contains is Fence.Contains, with a bounding-box test first.
-func (f *indexedFence) contains(p Point) bool {
+// probe is a point being looked up, with its unit vector once needed.
+type probe struct {
+	p    Point
+	u    vec3
+	hasU bool
+}
+
+// contains is Fence.Contains, deciding most points more cheaply.
+func (f *indexedFence) contains(q *probe) bool {
+	p := q.p
 	for i := range f.polygons {
-		q := &f.polygons[i]
-		if p.Lat >= q.s && p.Lat <= q.n && p.Lng >= q.w && p.Lng <= q.e && polygonContains(q.poly, p) {
+		ip := &f.polygons[i]
+		if p.Lat >= ip.s && p.Lat <= ip.n && p.Lng >= ip.w && p.Lng <= ip.e && polygonContains(ip.poly, p) {
 			return true
 		}
 	}
-	for _, c := range f.circles {
-		if Distance(c.Center, p) <= c.RadiusM {
+	for i := range f.circles {
+		c := &f.circles[i]
+		if !q.hasU {
+			q.u, q.hasU = unit(p), true
+		}
+		switch d := chord2(c.u, q.u); {
+		case d < c.lo:
+			return true
+		case d <= c.hi && Distance(c.c.Center, p) <= c.c.RadiusM:
 			return true
 		}
 	}
@@ -220,9 +259,10 @@ func (ix *FenceIndex) AppendLookup(dst []string, p Point) []string {
 	if !ok {
 		return dst
 	}
+	q := probe{p: p}
 	for _, ref := range ix.refs[sp.off : sp.off+sp.n] {
 		i := ref &^ insideRef
-		if ref&insideRef != 0 || ix.fences[i].contains(p) {
+		if ref&insideRef != 0 || ix.fences[i].contains(&q) {
 			dst = append(dst, ix.ids[i])
 		}
 	}
