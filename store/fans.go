@@ -166,8 +166,16 @@ type fanProfileDoc struct {
 
 // SaveFanProfile stores the customer's segment, replacing the previous one.
 func (db *DB) SaveFanProfile(ctx context.Context, p hyperlieu.FanProfile) error {
-	_, err := db.c("fan_profiles").ReplaceOne(ctx, byID(p.UserID),
-		fanProfileDoc{p.UserID, string(p.Segment), p.Reason, p.ComputedAt}, options.Replace().SetUpsert(true))
+	var err error
+	// Two racing upserts may both try to insert (FerretDB, and MongoDB
+	// without a retry); the loser finds the document there and replaces it.
+	for range 3 {
+		_, err = db.c("fan_profiles").ReplaceOne(ctx, byID(p.UserID),
+			fanProfileDoc{p.UserID, string(p.Segment), p.Reason, p.ComputedAt}, options.Replace().SetUpsert(true))
+		if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
+			break
+		}
+	}
 	return translate(err, "fan profile")
 }
 
