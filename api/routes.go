@@ -49,6 +49,7 @@ func (s *Server) table() []route {
 	}
 	rs = append(rs, s.accountRoutes()...)
 	rs = append(rs, append(append(s.feedRoutes(), s.eventRoutes()...), s.shopRoutes()...)...)
+	rs = append(rs, s.fanRoutes()...)
 	return rs
 }
 

@@ -27,6 +27,9 @@ type Services struct {
 	// Shops and events (shops.go, events.go, feeds.go).
 	Shops  *hyperlieu.ShopService
 	Events *hyperlieu.EventService
+	// fans
+	Fans    *hyperlieu.FanService
+	Privacy *hyperlieu.PrivacyService
 }
 
 // Options tunes the HTTP server.

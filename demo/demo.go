@@ -23,6 +23,11 @@ type Services struct {
 	Accounts *hyperlieu.AccountService
 	Shops    *hyperlieu.ShopService  // nil: no shops or events
 	Events   *hyperlieu.EventService // nil: no events
+	// fans
+	Fans *hyperlieu.FanService
+	// AccountsAt returns account use cases whose clock says at, so that demo
+	// customers can have signed up long ago.
+	AccountsAt func(at time.Time) *hyperlieu.AccountService
 }
 
 // Account is one demo login.
@@ -51,6 +56,9 @@ func Load(ctx context.Context, svc Services, out io.Writer) error {
 		users[a.Email] = u
 	}
 	if err := loadShops(ctx, svc, users, out); err != nil {
+		return err
+	}
+	if err := loadFans(ctx, svc, users, out); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "Demo accounts (password for all: "+Password+"):")

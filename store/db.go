@@ -98,6 +98,7 @@ func indexes() []indexSpec {
 	for _, f := range []func() []indexSpec{
 		accountIndexes,
 		shopIndexes, // shops, events, queues, RSVPs, check-ins, feedback
+		fanIndexes,  // fans
 	} {
 		all = append(all, f()...)
 	}

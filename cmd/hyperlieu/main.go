@@ -101,13 +101,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	issuer := token.NewIssuer(ring, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil)
 	log.Info("JWT key ring loaded", "signing_kid", ring.SignerID())
 
-	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL}, log)
-	if cfg.AdminEmail != "" {
-		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
-			return fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
-		}
-		log.Info("admin account ensured", "email", cfg.AdminEmail)
-	}
 	// Shops and events: the in-memory map behind nearby search is filled
 	// before serving, then follows other instances' writes.
 	places := hyperlieu.NewPlaces(nil)
@@ -115,17 +108,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	shops := hyperlieu.NewShopService(db, db, places, hyperlieu.ShopOptions{}, log)
-	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{}, log)
-	go places.Run(ctx, db, cfg.Events.PlacesSync, log)
-	go events.RunReminders(ctx, cfg.Events.ReminderEvery)
 
+	// Fans: loyalty, segments, referrals, service recovery, the welcome journey.
+	fans := hyperlieu.NewFanService(db, shops, nil, nil, fanOptions(cfg), log)
+	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{Activity: fans}, log)
+	privacy := hyperlieu.NewPrivacyService(nil, fans, db) // accounts (db) last: it erases the identity
+
+	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL, OnRegister: fans.OnRegister}, log)
+	if cfg.AdminEmail != "" {
+		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
+			return fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
+		}
+		log.Info("admin account ensured", "email", cfg.AdminEmail)
+	}
 	if cfg.Demo {
-		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events}, stdout); err != nil {
+		backdated := func(at time.Time) *hyperlieu.AccountService {
+			return hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{Now: func() time.Time { return at }, OnRegister: fans.OnRegister}, log)
+		}
+		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, AccountsAt: backdated}, stdout); err != nil {
 			return err
 		}
 	}
 
-	srv := api.New(api.Services{Accounts: accounts, Shops: shops, Events: events}, api.Options{
+	go places.Run(ctx, db, cfg.Events.PlacesSync, log)
+	go events.RunReminders(ctx, cfg.Events.ReminderEvery)
+	go fans.Run(ctx, cfg.Fans.SegmentInterval) // segments and journey steps; stops with ctx
+
+	srv := api.New(api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy}, api.Options{
 		Verifier: issuer, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
 	}, log)
@@ -152,6 +161,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// fanOptions turns the configuration into the fans use cases' options.
+func fanOptions(cfg config.Config) hyperlieu.FanOptions {
+	f := cfg.Fans
+	o := hyperlieu.FanOptions{
+		Earn: hyperlieu.EarningRules{
+			CheckIn: f.PointsCheckIn, Redemption: f.PointsRedemption, Feedback: f.PointsFeedback,
+			ReferralReferrer: f.PointsReferrer, ReferralReferee: f.PointsReferee,
+		},
+		TierWindow: f.TierWindow, NewcomerPeriod: cfg.NewcomerPeriod, DevotedWindow: f.DevotedWindow,
+		DevotedMin: f.DevotedMin, DormantAfter: f.DormantAfter, ReferralCapPerMonth: f.ReferralCap,
+		ReferralBaseURL: f.ReferralBaseURL, MaxGesturePoints: f.GestureMaxPoints, Journey: []hyperlieu.JourneyStep{},
+	}
+	for _, t := range f.Tiers {
+		o.Tiers = append(o.Tiers, hyperlieu.Tier{Name: t.Name, Min: t.Min})
+	}
+	for _, j := range f.Journey {
+		o.Journey = append(o.Journey, hyperlieu.JourneyStep(j))
+	}
+	return o
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
