@@ -13,21 +13,24 @@ import (
 
 // FenceIndex finds the fences containing a point, with exactly the answer
 // of Fence.Contains: one H3 cell computation (in Go, see fastCell), one map
-// lookup, and exact tests only for the fences whose boundary may cross the
-// point's cell; cells wholly inside a fence answer without a test.
+// lookup, and tests only for the fences whose boundary may cross the
+// point's cell; cells wholly inside a fence answer without a test. The tests
+// read what lies near the cell, stored with it (local.go), and fall back to
+// the fence's full test when a point is within 0.1 mm of deciding otherwise.
 //
 // It holds copies of its fences, is immutable once built and is safe for
 // concurrent use; callers replace a whole index to change it (an
 // atomic.Pointer[FenceIndex] does). The zero FenceIndex is empty. A fence of
-// 100 m to 2 km takes about 28 cells at resolution 9, each a 4-byte
-// reference plus a share of a map entry, besides its own coordinates: a few
-// hundred bytes (BENCHMARKS.md).
+// 100 m to 2 km takes about 28 cells at resolution 9, and with its local
+// tests and coordinates 2.5 to 3.5 kB (BENCHMARKS.md).
 type FenceIndex struct {
 	res    int
 	ids    []string      // sorted
 	fences []fenceShapes // fences[i] is the fence of ids[i]
 	cells  map[Cell]span // the refs of each covered cell
-	refs   []uint32      // fence index, | insideRef if the cell is inside it
+	refs   []ref
+	locals []local     // the local tests of boundary refs, in ref order
+	edges  []localEdge // the near edges of local polygon tests
 
 	// The fences' shapes, laid out flat so that an exact test touches few
 	// cache lines: shapes in fence order (a fence's polygons, then its
@@ -40,6 +43,11 @@ type FenceIndex struct {
 
 // span locates a cell's refs: refs[off : off+n], sorted by fence index.
 type span struct{ off, n uint32 }
+
+// ref is a fence covering a cell: fence is its index, | insideRef if the
+// cell lies wholly inside it; otherwise its local tests start at
+// locals[local], one per shape, the last marked localLast.
+type ref struct{ fence, local uint32 }
 
 const insideRef = 1 << 31
 
@@ -106,34 +114,62 @@ type probe struct {
 	hasU bool
 }
 
-// contains is Fence.Contains for fence i, deciding most points more
-// cheaply: polygons are skipped outside their bounding box, and circles
+// shapeContains is Fence.Contains for the one shape k, deciding most points
+// more cheaply: polygons are skipped outside their bounding box, and circles
 // decided by chord.
-func (ix *FenceIndex) contains(i uint32, q *probe) bool {
-	fs := ix.fences[i]
+func (ix *FenceIndex) shapeContains(k uint32, q *probe) bool {
+	sh := &ix.shapes[k]
 	p := q.p
-	for k := fs.off; k < fs.off+fs.n; k++ {
-		sh := &ix.shapes[k]
-		if sh.n > 0 {
-			if p.Lat >= sh.v[0] && p.Lng >= sh.v[1] && p.Lat <= sh.v[2] && p.Lng <= sh.v[3] &&
-				polygonContains(Polygon(ix.rings[sh.i:sh.i+sh.n]), p) {
-				return true
+	if sh.n > 0 {
+		return p.Lat >= sh.v[0] && p.Lng >= sh.v[1] && p.Lat <= sh.v[2] && p.Lng <= sh.v[3] &&
+			polygonContains(Polygon(ix.rings[sh.i:sh.i+sh.n]), p)
+	}
+	return ix.circleContains(&sh.v, sh.i, q)
+}
+
+// circleContains decides a circle by chord, v being its centre's unit vector
+// and chord bounds, and circles[i] the circle.
+func (ix *FenceIndex) circleContains(v *[5]float64, i uint32, q *probe) bool {
+	if !q.hasU {
+		q.u, q.hasU = unit(q.p), true
+	}
+	switch d := chord2(vec3{v[0], v[1], v[2]}, q.u); {
+	case d < v[3]:
+		return true
+	case d > v[4]:
+		return false
+	}
+	c := &ix.circles[i]
+	return Distance(c.Center, q.p) <= c.RadiusM
+}
+
+// localContains reports whether the point is in the fence whose local tests
+// start at locals[i].
+func (ix *FenceIndex) localContains(i uint32, q *probe) bool {
+	for ; ; i++ {
+		l := &ix.locals[i]
+		var in bool
+		switch l.kind &^ localLast {
+		case localIn:
+			in = true
+		case localOut:
+		case localCircle:
+			in = ix.circleContains(&l.v, l.edge, q)
+		case localPolygon:
+			var ok bool
+			if in, ok = polygonParity(l, ix.edges[l.edge:l.edge+l.nedge], q.p); !ok {
+				in = ix.shapeContains(l.shape, q)
 			}
-			continue
+		default:
+			in = ix.shapeContains(l.shape, q)
 		}
-		if !q.hasU {
-			q.u, q.hasU = unit(p), true
-		}
-		switch d := chord2(vec3{sh.v[0], sh.v[1], sh.v[2]}, q.u); {
-		case d < sh.v[3]:
+		if in {
 			return true
-		case d <= sh.v[4]:
-			if c := &ix.circles[sh.i]; Distance(c.Center, p) <= c.RadiusM {
-				return true
-			}
+		}
+		if l.kind&localLast != 0 {
+			return false
 		}
 	}
-	return false
 }
 
 // clone returns a deep copy of f.
@@ -153,26 +189,26 @@ func (f Fence) clone() Fence {
 type FenceIndexBuilder struct {
 	res    int
 	fences map[string]Fence
-	covers map[string][]CoverCell
+	preps  map[string]prepared
 }
 
 // NewFenceIndexBuilder returns a builder of an index at resolution res;
 // FenceResolution is the one to use unless measured otherwise. If res is not
 // in [0, 15], every Add fails.
 func NewFenceIndexBuilder(res int) *FenceIndexBuilder {
-	return &FenceIndexBuilder{res: res, fences: make(map[string]Fence), covers: make(map[string][]CoverCell)}
+	return &FenceIndexBuilder{res: res, fences: make(map[string]Fence), preps: make(map[string]prepared)}
 }
 
 // Add adds (or replaces) the fence id. It returns an error, and adds
 // nothing, if f fails Validate without limits (the error wraps a
 // *FenceError) or cannot be covered at the builder's resolution.
 func (b *FenceIndexBuilder) Add(id string, f Fence) error {
-	cover, err := f.Cover(b.res)
+	p, err := prepare(f, b.res)
 	if err != nil {
 		return fmt.Errorf("fence %s: %w", id, err)
 	}
 	b.fences[id] = f.clone()
-	b.covers[id] = cover
+	b.preps[id] = p
 	return nil
 }
 
@@ -183,7 +219,7 @@ func (b *FenceIndexBuilder) Len() int { return len(b.fences) }
 // being used; the index does not change with it. Adding a fence costs its
 // cover, about 0.1 ms for a fence of 1 km; Build itself only sorts.
 func (b *FenceIndexBuilder) Build() *FenceIndex {
-	return build(b.res, b.fences, b.covers)
+	return build(b.res, b.fences, b.preps)
 }
 
 // BuildFenceIndex builds the index of fences at resolution res, covering
@@ -201,44 +237,47 @@ func BuildFenceIndex(fences map[string]Fence, res int) (*FenceIndex, error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	covers := make([][]CoverCell, len(ids))
+	preps := make([]prepared, len(ids))
 	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
 	workers := min(runtime.GOMAXPROCS(0), max(len(ids), 1))
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(ids); i += workers {
-				covers[i], errs[i] = fences[ids[i]].Cover(res)
+				preps[i], errs[i] = prepare(fences[ids[i]], res)
 			}
 		})
 	}
 	wg.Wait()
-	byID := make(map[string][]CoverCell, len(ids))
+	byID := make(map[string]prepared, len(ids))
 	for i, id := range ids {
 		if errs[i] != nil {
 			return nil, fmt.Errorf("build fence index: fence %s: %w", id, errs[i])
 		}
-		byID[id] = covers[i]
+		byID[id] = preps[i]
 	}
 	return build(res, fences, byID), nil
 }
 
 // build lays out the index: fences numbered in id order, and for each cell
-// the numbers of the fences covering it, in order, so that lookups return
-// sorted ids without sorting.
-func build(res int, fences map[string]Fence, covers map[string][]CoverCell) *FenceIndex {
+// the fences covering it, in order, so that lookups return sorted ids
+// without sorting, each followed in locals by its local tests there.
+func build(res int, fences map[string]Fence, preps map[string]prepared) *FenceIndex {
 	ix := &FenceIndex{res: res, ids: make([]string, 0, len(fences))}
 	for id := range fences {
 		ix.ids = append(ix.ids, id)
 	}
 	slices.Sort(ix.ids)
 	type pair struct {
-		cell Cell
-		ref  uint32
+		cell  Cell
+		fence uint32 // | insideRef
+		local uint32 // in the fence's prepared locals
 	}
-	var nPairs, nPts int
+	var nPairs, nPts, nLocals, nEdges int
 	for id, f := range fences {
-		nPairs += len(covers[id])
+		nPairs += len(preps[id].cover)
+		nLocals += len(preps[id].locals)
+		nEdges += len(preps[id].edges)
 		for _, poly := range f.Polygons {
 			for _, r := range poly {
 				nPts += len(r)
@@ -250,27 +289,50 @@ func build(res int, fences map[string]Fence, covers map[string][]CoverCell) *Fen
 	ix.fences = make([]fenceShapes, 0, len(ix.ids))
 	for i, id := range ix.ids {
 		pts = ix.addShapes(fences[id], pts)
-		for _, c := range covers[id] {
-			ref := uint32(i)
+		nShapes := uint32(len(fences[id].Polygons) + len(fences[id].Circles))
+		var local uint32
+		for _, c := range preps[id].cover {
 			if c.Inside {
-				ref |= insideRef
+				pairs = append(pairs, pair{c.Cell, uint32(i) | insideRef, 0})
+				continue
 			}
-			pairs = append(pairs, pair{c.Cell, ref})
+			pairs = append(pairs, pair{c.Cell, uint32(i), local})
+			local += nShapes
 		}
 	}
 	slices.SortFunc(pairs, func(a, b pair) int {
 		if c := cmp.Compare(a.cell, b.cell); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.ref&^insideRef, b.ref&^insideRef)
+		return cmp.Compare(a.fence&^insideRef, b.fence&^insideRef)
 	})
-	ix.refs = make([]uint32, len(pairs))
+	ix.refs = make([]ref, len(pairs))
+	ix.locals = make([]local, 0, nLocals)
+	ix.edges = make([]localEdge, 0, nEdges)
 	ix.cells = make(map[Cell]span)
 	for i := 0; i < len(pairs); {
 		j := i
-		for j < len(pairs) && pairs[j].cell == pairs[i].cell {
-			ix.refs[j] = pairs[j].ref
-			j++
+		for ; j < len(pairs) && pairs[j].cell == pairs[i].cell; j++ {
+			pr := pairs[j]
+			ix.refs[j] = ref{fence: pr.fence, local: uint32(len(ix.locals))}
+			if pr.fence&insideRef != 0 {
+				continue
+			}
+			fs := ix.fences[pr.fence]
+			prep := preps[ix.ids[pr.fence]]
+			for k := range fs.n {
+				l := prep.locals[pr.local+k]
+				l.shape += fs.off
+				switch l.kind &^ localLast {
+				case localCircle:
+					l.edge = ix.shapes[l.shape].i // the circle, for circleContains
+				case localPolygon:
+					edges := prep.edges[l.edge : l.edge+l.nedge]
+					l.edge = uint32(len(ix.edges))
+					ix.edges = append(ix.edges, edges...)
+				}
+				ix.locals = append(ix.locals, l)
+			}
 		}
 		ix.cells[pairs[i].cell] = span{uint32(i), uint32(j - i)}
 		i = j
@@ -308,9 +370,9 @@ func (ix *FenceIndex) AppendLookup(dst []string, p Point) []string {
 		return dst
 	}
 	q := probe{p: p}
-	for _, ref := range ix.refs[sp.off : sp.off+sp.n] {
-		i := ref &^ insideRef
-		if ref&insideRef != 0 || ix.contains(i, &q) {
+	for _, r := range ix.refs[sp.off : sp.off+sp.n] {
+		i := r.fence &^ insideRef
+		if r.fence&insideRef != 0 || ix.localContains(r.local, &q) {
 			dst = append(dst, ix.ids[i])
 		}
 	}

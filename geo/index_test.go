@@ -46,6 +46,21 @@ func testFences(t testing.TB, g *geotest.Gen, n int) map[string]geo.Fence {
 	cell, _ := geo.CellOf(geotest.Offset(c, 700, -900))
 	b, _ := geo.CellBoundary(cell)
 	fences["one cell"] = geo.Fence{Polygons: []geo.Polygon{{b}}}
+	// A detailed outline: 400 vertices on a wobbly circle, with holes.
+	var detailed geo.Ring
+	for i := range 400 {
+		a := float64(i) / 400 * 2 * math.Pi
+		r := 2_500 + 300*math.Sin(7*a) + 80*math.Sin(31*a)
+		detailed = append(detailed, geotest.Offset(c, 3_000+r*math.Cos(a), -2_000+r*math.Sin(a)))
+	}
+	detailed = append(detailed, detailed[0])
+	fences["detailed"] = geo.Fence{Polygons: []geo.Polygon{{detailed, sq(3_000, -2_000, 500), sq(4_000, -2_000, 300)}}}
+	// More rings than a local test tracks: 70 small holes in a square.
+	many := geo.Polygon{sq(-3_000, 3_000, 1_000)}
+	for i := range 70 {
+		many = append(many, sq(-3_900+float64(i%10)*200, 2_200+float64(i/10)*200, 40))
+	}
+	fences["many holes"] = geo.Fence{Polygons: []geo.Polygon{many}}
 	for id, f := range fences {
 		if err := f.Validate(geo.Limits{}); err != nil {
 			t.Fatalf("fence %s: %v", id, err)
@@ -153,6 +168,50 @@ func TestFenceIndexBuilder(t *testing.T) {
 	if err != nil || empty.Len() != 0 || empty.Lookup(paris) != nil {
 		t.Errorf("BuildFenceIndex(nil) = %v, %v, want an empty index", empty, err)
 	}
+}
+
+// TestFenceIndexEdgesOfTheMap checks fences next to the antimeridian and
+// near the poles, where cells straddle the map's edge or are too distorted
+// for local tests.
+func TestFenceIndexEdgesOfTheMap(t *testing.T) {
+	g := geotest.New(6)
+	fences := map[string]geo.Fence{}
+	var pts []geo.Point
+	for i, c := range []geo.Point{{Lat: -16.5, Lng: 179.95}, {Lat: -16.5, Lng: -179.95}, {Lat: 84.5, Lng: 30}, {Lat: -85, Lng: -60}, {Lat: 89.9, Lng: 0}} {
+		g.Center, g.SpreadM = c, 3_000
+		for j := range 10 {
+			f := g.Fence()
+			for _, poly := range f.Polygons {
+				for _, r := range poly {
+					for k := range r {
+						r[k].Lng = max(-180, min(180, r[k].Lng))
+						r[k].Lat = max(-90, min(90, r[k].Lat))
+					}
+				}
+			}
+			if f.Validate(geo.Limits{}) != nil {
+				continue
+			}
+			fences[fmt.Sprint(i, "-", j)] = f
+			for range 300 {
+				p := g.Near(f)
+				p.Lng = math.Remainder(p.Lng, 360)
+				if p.Valid() == nil {
+					pts = append(pts, p)
+				}
+			}
+		}
+	}
+	ix, err := geo.BuildFenceIndex(fences, geo.FenceResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pts {
+		if got, want := ix.Lookup(p), bruteLookup(fences, p); !slices.Equal(got, want) {
+			t.Fatalf("Lookup(%v) = %v, want %v", p, got, want)
+		}
+	}
+	t.Logf("%d fences, %d points", len(fences), len(pts))
 }
 
 // TestFenceIndexCircleEdges checks points at exactly a circle's radius, and
