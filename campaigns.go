@@ -220,14 +220,8 @@ type CampaignStore interface {
 	FindConsentingUsers(ctx context.Context, ids []string) ([]string, error)
 }
 
-// ShopDirectory is what campaigns need to know about shops: where a shop is
-// (shop-radius geofences) and who manages it (redemption). The shops area
-// implements it.
-type ShopDirectory interface {
-	// ShopPlace returns NotFound when there is no such shop.
-	ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error)
-	ManagesShop(ctx context.Context, userID, shopID string) (bool, error)
-}
+// Shops are known through ShopDirectory (fans.go): where a shop is, for
+// shop-radius geofences, and who manages it, for redemption.
 
 // CampaignOptions tunes the campaign use cases. Zero fields take defaults.
 type CampaignOptions struct {

@@ -455,14 +455,6 @@ func inQuietHours(p Preferences, t time.Time) bool {
 	return ClockWindow{p.QuietHours.From, p.QuietHours.To}.contains(lt.Hour()*60 + lt.Minute())
 }
 
-// NearbyOffer is an active campaign's offer near a point.
-type NearbyOffer struct {
-	CampaignID string
-	Title      string
-	Value      string
-	DistanceM  float64 // 0 inside the geofence
-}
-
 // OffersNear returns the active campaigns' offers within about radiusM of p
 // (to the nearest cell of their geofence), nearest first, worded for the
 // customer. It implements the events area's OfferSource.
@@ -512,7 +504,11 @@ func (l *LocationService) nearby(snap *campaignSnapshot, u User, p geo.Point, ra
 			continue
 		}
 		t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
-		out = append(out, NearbyOffer{CampaignID: id, Title: t.Title, Value: c.Offer.Value, DistanceM: math.Round(d)})
+		n := NearbyOffer{ID: id, CampaignID: id, Title: t.Title, Location: p, DistanceM: math.Round(d)}
+		if len(c.Geofence.ShopIDs) == 1 {
+			n.ShopID = c.Geofence.ShopIDs[0]
+		}
+		out = append(out, n)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].DistanceM != out[j].DistanceM {

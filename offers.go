@@ -254,7 +254,7 @@ func (s *OfferService) budgetSpent(ctx context.Context, campaignID string) {
 // Offer codes are read out at a till: Crockford's base32 (no I, L, O, U),
 // 10 random symbols (50 bits) and a Luhn mod 32 check symbol, which catches
 // every single mistyped symbol and most swaps of two neighbours.
-const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+const offerCodeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // OfferCodeLength is the length of an offer code, check symbol included.
 const OfferCodeLength = 11
@@ -265,16 +265,16 @@ func NewOfferCode() string {
 	_, _ = rand.Read(b[:])
 	out := make([]byte, 0, OfferCodeLength)
 	for _, x := range b {
-		out = append(out, codeAlphabet[x&31])
+		out = append(out, offerCodeAlphabet[x&31])
 	}
-	return string(append(out, codeAlphabet[luhn32(out)]))
+	return string(append(out, offerCodeAlphabet[luhn32(out)]))
 }
 
 // luhn32 returns the Luhn mod 32 check value of symbols.
 func luhn32(symbols []byte) int {
 	sum, factor := 0, 2
 	for i := len(symbols) - 1; i >= 0; i-- {
-		v := strings.IndexByte(codeAlphabet, symbols[i]) * factor
+		v := strings.IndexByte(offerCodeAlphabet, symbols[i]) * factor
 		sum += v/32 + v%32
 		if factor == 2 {
 			factor = 1
@@ -299,12 +299,12 @@ func NormalizeOfferCode(s string) (string, bool) {
 		case r == 'I' || r == 'L':
 			r = '1'
 		}
-		if r > 127 || strings.IndexByte(codeAlphabet, byte(r)) < 0 {
+		if r > 127 || strings.IndexByte(offerCodeAlphabet, byte(r)) < 0 {
 			return "", false
 		}
 		b = append(b, byte(r))
 	}
-	if len(b) != OfferCodeLength || luhn32(b[:len(b)-1]) != strings.IndexByte(codeAlphabet, b[len(b)-1]) {
+	if len(b) != OfferCodeLength || luhn32(b[:len(b)-1]) != strings.IndexByte(offerCodeAlphabet, b[len(b)-1]) {
 		return "", false
 	}
 	return string(b), true

@@ -101,6 +101,11 @@ func (s *Server) postRegister(c fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
+	if in.ReferralCode != "" && s.svc.Fans != nil { // refuse a bad code before the account exists
+		if err := s.svc.Fans.CheckReferralCode(c.Context(), in.ReferralCode); err != nil {
+			return err
+		}
+	}
 	a, err := s.svc.Accounts.Register(c.Context(), hyperlieu.Registration(in))
 	if err != nil {
 		return err

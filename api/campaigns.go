@@ -39,13 +39,13 @@ func (s *Server) campaignRoutes() []route {
 	}
 }
 
-type latLng struct {
+type centerJSON struct {
 	Lat float64 `json:"lat"`
 	Lng float64 `json:"lng"`
 }
 
 type circleJSON struct {
-	Center  latLng  `json:"center"`
+	Center  centerJSON  `json:"center"`
 	RadiusM float64 `json:"radiusM"`
 }
 
@@ -304,7 +304,7 @@ func newCampaignResponse(c hyperlieu.Campaign) campaignResponse {
 		r.Geofence.Coordinates, _ = json.Marshal(all)
 	case "circles":
 		for _, ci := range g.Circles {
-			r.Geofence.Circles = append(r.Geofence.Circles, circleJSON{Center: latLng{ci.Center.Lat, ci.Center.Lng}, RadiusM: ci.RadiusM})
+			r.Geofence.Circles = append(r.Geofence.Circles, circleJSON{Center: centerJSON{ci.Center.Lat, ci.Center.Lng}, RadiusM: ci.RadiusM})
 		}
 	case "shops":
 		r.Geofence.Shops = &shopsJSON{ShopIDs: g.ShopIDs, RadiusM: g.ShopRadiusM}

@@ -61,7 +61,7 @@ type reportProblem struct {
 type nearbyOffer struct {
 	CampaignID string  `json:"campaignId"`
 	Title      string  `json:"title"`
-	Value      string  `json:"value"`
+	ShopID     string  `json:"shopId,omitempty"`
 	DistanceM  float64 `json:"distanceM"`
 }
 
@@ -118,7 +118,7 @@ func (s *Server) postLocation(c fiber.Ctx) error {
 		out.Triggered[i] = newOfferResponse(o, now)
 	}
 	for i, n := range res.Nearby {
-		out.Nearby.Offers[i] = nearbyOffer(n)
+		out.Nearby.Offers[i] = nearbyOffer{CampaignID: n.CampaignID, Title: n.Title, ShopID: n.ShopID, DistanceM: n.DistanceM}
 	}
 	return c.JSON(out)
 }

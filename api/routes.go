@@ -48,6 +48,8 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/openapi.json", access: public, summary: "This API's OpenAPI 3.1 document", handler: s.getOpenAPI},
 	}
 	rs = append(rs, s.accountRoutes()...)
+	rs = append(rs, append(append(s.feedRoutes(), s.eventRoutes()...), s.shopRoutes()...)...)
+	rs = append(rs, s.fanRoutes()...)
 	rs = append(rs, append(s.campaignRoutes(), append(s.locationRoutes(), s.offerRoutes()...)...)...)
 	return rs
 }

@@ -24,6 +24,12 @@ type Verifier interface {
 // Services are the use cases the API exposes.
 type Services struct {
 	Accounts *hyperlieu.AccountService
+	// Shops and events (shops.go, events.go, feeds.go).
+	Shops  *hyperlieu.ShopService
+	Events *hyperlieu.EventService
+	// fans
+	Fans    *hyperlieu.FanService
+	Privacy *hyperlieu.PrivacyService
 	// Campaigns, location and offers: geofenced campaigns (issue #5).
 	Campaigns *hyperlieu.CampaignService
 	Location  *hyperlieu.LocationService
@@ -67,7 +73,7 @@ func New(svc Services, opts Options, log *slog.Logger) *Server {
 		AppName:      "hyperlieu",
 		ErrorHandler: s.handleError,
 		BodyLimit:    opts.BodyLimit,
-		ReadTimeout:  30 * time.Second,
+		ReadTimeout:  10 * time.Second, // also bounds how long shutdown waits for connections that send nothing
 		WriteTimeout: 30 * time.Second,
 		IdleTimeout:  120 * time.Second,
 	}

@@ -42,6 +42,46 @@ type Config struct {
 	Outbox         Outbox
 	NewcomerPeriod time.Duration
 	Campaigns      Campaigns
+	Events         Events
+	Fans           Fans
+}
+
+// Events configures the shops and events area.
+type Events struct {
+	// PlacesSync is how often the in-memory map of shops and events reads
+	// other instances' writes: their staleness here is at most this.
+	PlacesSync time.Duration
+	// ReminderEvery is how often events starting within the hour are looked for.
+	ReminderEvery time.Duration
+}
+
+// Fans configures loyalty, segments, referrals and the welcome journey.
+type Fans struct {
+	PointsCheckIn, PointsRedemption, PointsFeedback int
+	PointsReferrer, PointsReferee                   int
+	Tiers                                           []Tier
+	TierWindow                                      time.Duration
+	DevotedWindow                                   time.Duration
+	DevotedMin                                      int
+	DormantAfter                                    time.Duration
+	ReferralCap                                     int
+	ReferralBaseURL                                 string
+	GestureMaxPoints                                int
+	SegmentInterval                                 time.Duration
+	Journey                                         []JourneyStep
+}
+
+// Tier is a loyalty level reached with Min points over the tier window.
+type Tier struct {
+	Name string
+	Min  int
+}
+
+// JourneyStep is a welcome-journey message of Category sent After sign-up.
+type JourneyStep struct {
+	Name     string
+	After    time.Duration
+	Category string
 }
 
 // Campaigns configures geofenced campaigns and the location engine.
@@ -114,6 +154,26 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.duration(&c.Campaigns.Poll, "campaigns-poll", "HYPERLIEU_CAMPAIGNS_POLL", time.Second, "how often each instance checks for campaign changes")
 	l.integer(&c.Campaigns.MaxAccuracyM, "location-max-accuracy", "HYPERLIEU_LOCATION_MAX_ACCURACY_M", 150, "location reports less precise than this many metres trigger nothing")
 	l.duration(&c.Campaigns.LocationRetention, "location-retention", "HYPERLIEU_LOCATION_RETENTION", 30*24*time.Hour, "a customer's last position is erased after this long without a report")
+	// Shops and events.
+	l.duration(&c.Events.PlacesSync, "places-sync", "HYPERLIEU_PLACES_SYNC", 2*time.Second, "how often nearby search picks up other instances' shop and event changes")
+	l.duration(&c.Events.ReminderEvery, "reminder-every", "HYPERLIEU_REMINDER_EVERY", 30*time.Second, "how often one-hour event reminders are looked for")
+	// fans
+	var tiers, journey string
+	l.integer(&c.Fans.PointsCheckIn, "points-checkin", "HYPERLIEU_POINTS_CHECKIN", 50, "points for an event check-in")
+	l.integer(&c.Fans.PointsRedemption, "points-redemption", "HYPERLIEU_POINTS_REDEMPTION", 20, "points for redeeming an offer")
+	l.integer(&c.Fans.PointsFeedback, "points-feedback", "HYPERLIEU_POINTS_FEEDBACK", 10, "points for feedback (once per shop and day)")
+	l.integer(&c.Fans.PointsReferrer, "points-referrer", "HYPERLIEU_POINTS_REFERRER", 100, "points to a referrer when their friend first checks in or redeems")
+	l.integer(&c.Fans.PointsReferee, "points-referee", "HYPERLIEU_POINTS_REFEREE", 50, "points to the referred friend at the same moment")
+	l.str(&tiers, "tiers", "HYPERLIEU_TIERS", "member:0,silver:200,gold:600,platinum:1500", "loyalty tiers as name:minPoints, increasing")
+	l.duration(&c.Fans.TierWindow, "tier-window", "HYPERLIEU_TIER_WINDOW", 365*24*time.Hour, "rolling window of points counted for tiers")
+	l.duration(&c.Fans.DevotedWindow, "devoted-window", "HYPERLIEU_DEVOTED_WINDOW", 60*24*time.Hour, "window in which activity makes a customer devoted")
+	l.integer(&c.Fans.DevotedMin, "devoted-min", "HYPERLIEU_DEVOTED_MIN", 3, "activities in the devoted window to be devoted")
+	l.duration(&c.Fans.DormantAfter, "dormant-after", "HYPERLIEU_DORMANT_AFTER", 180*24*time.Hour, "no activity for this long makes a customer dormant")
+	l.integer(&c.Fans.ReferralCap, "referral-cap", "HYPERLIEU_REFERRAL_CAP", 5, "rewarded referrals per referrer per month")
+	l.str(&c.Fans.ReferralBaseURL, "referral-base-url", "HYPERLIEU_REFERRAL_BASE_URL", "https://hyperlieu.app/r/", "referral links are this followed by the code")
+	l.integer(&c.Fans.GestureMaxPoints, "gesture-max-points", "HYPERLIEU_GESTURE_MAX_POINTS", 1000, "most points a manager's gesture may give")
+	l.duration(&c.Fans.SegmentInterval, "segment-interval", "HYPERLIEU_SEGMENT_INTERVAL", time.Hour, "how often every segment is recomputed and due journey steps sent")
+	l.str(&journey, "journey", "HYPERLIEU_JOURNEY", "events_near_you=72h/events,first_offer=168h/offers", "welcome journey steps as name=after/category, in order")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -126,6 +186,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		l.fail("HYPERLIEU_LOG_LEVEL: %q is not debug, info, warn or error", logLevel)
 	}
+	c.Fans.Tiers = parseTiers(&l, tiers)
+	c.Fans.Journey = parseJourney(&l, journey)
 	c.validate(&l)
 	return c, errors.Join(l.errs...)
 }
@@ -202,9 +264,95 @@ func (c *Config) validate(l *loader) {
 	if c.Campaigns.LocationRetention < time.Hour {
 		l.fail("HYPERLIEU_LOCATION_RETENTION: must be at least 1h")
 	}
+	if c.Events.PlacesSync < 100*time.Millisecond || c.Events.ReminderEvery < 100*time.Millisecond {
+		l.fail("HYPERLIEU_PLACES_SYNC / HYPERLIEU_REMINDER_EVERY: must be at least 100ms")
+	}
 	if c.NewcomerPeriod < 0 {
 		l.fail("HYPERLIEU_NEWCOMER_PERIOD: must not be negative")
 	}
+	c.Fans.validate(l)
+}
+
+func (f Fans) validate(l *loader) {
+	for name, v := range map[string]int{
+		"HYPERLIEU_POINTS_CHECKIN": f.PointsCheckIn, "HYPERLIEU_POINTS_REDEMPTION": f.PointsRedemption,
+		"HYPERLIEU_POINTS_FEEDBACK": f.PointsFeedback, "HYPERLIEU_POINTS_REFERRER": f.PointsReferrer,
+		"HYPERLIEU_POINTS_REFEREE": f.PointsReferee,
+	} {
+		if v < 0 || v > 100_000 {
+			l.fail("%s: must be between 0 and 100000", name)
+		}
+	}
+	if f.TierWindow < 24*time.Hour {
+		l.fail("HYPERLIEU_TIER_WINDOW: must be at least 24h")
+	}
+	if f.DevotedWindow < time.Hour || f.DormantAfter <= f.DevotedWindow {
+		l.fail("HYPERLIEU_DEVOTED_WINDOW / HYPERLIEU_DORMANT_AFTER: the devoted window must be at least 1h and shorter than the dormant delay")
+	}
+	if f.DevotedMin < 1 {
+		l.fail("HYPERLIEU_DEVOTED_MIN: must be at least 1")
+	}
+	if f.ReferralCap < 1 {
+		l.fail("HYPERLIEU_REFERRAL_CAP: must be at least 1")
+	}
+	if u, err := url.Parse(f.ReferralBaseURL); err != nil || u.Host == "" {
+		l.fail("HYPERLIEU_REFERRAL_BASE_URL: %q is not a URL", f.ReferralBaseURL)
+	}
+	if f.GestureMaxPoints < 1 {
+		l.fail("HYPERLIEU_GESTURE_MAX_POINTS: must be at least 1")
+	}
+	if f.SegmentInterval < time.Second {
+		l.fail("HYPERLIEU_SEGMENT_INTERVAL: must be at least 1s")
+	}
+}
+
+// parseTiers reads "name:min,…": increasing minimums, the first 0.
+func parseTiers(l *loader, s string) []Tier {
+	var out []Tier
+	for i, item := range splitList(s) {
+		name, min, ok := strings.Cut(item, ":")
+		n, err := strconv.Atoi(min)
+		switch {
+		case !ok || strings.TrimSpace(name) == "" || err != nil || n < 0:
+			l.fail("HYPERLIEU_TIERS: %q is not name:minPoints", item)
+			return nil
+		case i == 0 && n != 0:
+			l.fail("HYPERLIEU_TIERS: the first tier must start at 0 points")
+			return nil
+		case i > 0 && n <= out[i-1].Min:
+			l.fail("HYPERLIEU_TIERS: minimums must increase (%q)", item)
+			return nil
+		}
+		out = append(out, Tier{Name: strings.TrimSpace(name), Min: n})
+	}
+	if len(out) == 0 {
+		l.fail("HYPERLIEU_TIERS: give at least one tier, like member:0")
+	}
+	return out
+}
+
+// parseJourney reads "name=after/category,…" in increasing delays; empty
+// means no journey steps.
+func parseJourney(l *loader, s string) []JourneyStep {
+	out := []JourneyStep{}
+	for _, item := range splitList(s) {
+		name, rest, ok1 := strings.Cut(item, "=")
+		after, cat, ok2 := strings.Cut(rest, "/")
+		d, err := time.ParseDuration(after)
+		switch {
+		case !ok1 || !ok2 || err != nil || d <= 0 || strings.TrimSpace(name) == "":
+			l.fail("HYPERLIEU_JOURNEY: %q is not name=delay/category, like first_offer=168h/offers", item)
+			return nil
+		case cat != "offers" && cat != "events" && cat != "loyalty" && cat != "news":
+			l.fail("HYPERLIEU_JOURNEY: %q: category must be offers, events, loyalty or news", item)
+			return nil
+		case len(out) > 0 && d <= out[len(out)-1].After:
+			l.fail("HYPERLIEU_JOURNEY: delays must increase (%q)", item)
+			return nil
+		}
+		out = append(out, JourneyStep{Name: strings.TrimSpace(name), After: d, Category: cat})
+	}
+	return out
 }
 
 func isLoopback(host string) bool {
@@ -250,6 +398,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("outboxWorkers", c.Outbox.Workers),
 		slog.Duration("newcomerPeriod", c.NewcomerPeriod),
 		slog.Any("campaigns", c.Campaigns),
+		slog.Any("tiers", c.Fans.Tiers),
+		slog.Duration("segmentInterval", c.Fans.SegmentInterval),
 	)
 }
 

@@ -7,8 +7,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
 )
 
 // Password is the password of every demo account. Demo data is for local
@@ -19,6 +21,13 @@ const Password = "hyperlieu-demo"
 // obeys the same rules as data created over the API.
 type Services struct {
 	Accounts *hyperlieu.AccountService
+	Shops    *hyperlieu.ShopService  // nil: no shops or events
+	Events   *hyperlieu.EventService // nil: no events
+	// fans
+	Fans *hyperlieu.FanService
+	// AccountsAt returns account use cases whose clock says at, so that demo
+	// customers can have signed up long ago.
+	AccountsAt func(at time.Time) *hyperlieu.AccountService
 }
 
 // Account is one demo login.
@@ -46,6 +55,12 @@ func Load(ctx context.Context, svc Services, out io.Writer) error {
 		}
 		users[a.Email] = u
 	}
+	if err := loadShops(ctx, svc, users, out); err != nil {
+		return err
+	}
+	if err := loadFans(ctx, svc, users, out); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "Demo accounts (password for all: "+Password+"):")
 	for _, a := range Accounts {
 		role := "customer"
@@ -54,5 +69,81 @@ func Load(ctx context.Context, svc Services, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "  %-9s %s\n", role, a.Email)
 	}
+	return nil
+}
+
+// demoShop is a demo shop and whether the demo manager runs it.
+type demoShop struct {
+	Name, Address string
+	At            geo.Point
+	Managed       bool
+}
+
+var demoShops = []demoShop{
+	{"Hyperlieu Marais", "12 rue des Francs-Bourgeois, 75003 Paris", geo.Point{Lat: 48.8577, Lng: 2.3601}, true},
+	{"Hyperlieu Saint-Germain", "45 boulevard Saint-Germain, 75005 Paris", geo.Point{Lat: 48.8512, Lng: 2.3470}, true},
+	{"Hyperlieu Batignolles", "20 rue des Batignolles, 75017 Paris", geo.Point{Lat: 48.8842, Lng: 2.3205}, false},
+}
+
+// loadShops creates the demo shops and their events once: if the first
+// shop already has events, the shops were loaded before.
+func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.User, out io.Writer) error {
+	if svc.Shops == nil || svc.Events == nil {
+		return nil
+	}
+	admin := hyperlieu.Actor{UserID: users["admin@demo.hyperlieu.test"].ID, Roles: []hyperlieu.Role{hyperlieu.RoleAdmin}}
+	if found, err := svc.Events.Events(ctx, hyperlieu.EventFilter{Category: "launch"}, &demoShops[0].At, 50); err == nil && len(found) > 0 {
+		return nil // loaded before
+	}
+	manager := users["manager@demo.hyperlieu.test"]
+	day := time.Now().Truncate(24 * time.Hour).Add(7 * 24 * time.Hour)
+	str := func(s string) *string { return &s }
+	num := func(n int) *int { return &n }
+	at := func(d, h int) *time.Time {
+		t := day.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour)
+		return &t
+	}
+	for i, d := range demoShops {
+		loc := d.At
+		sh, err := svc.Shops.CreateShop(ctx, admin, hyperlieu.ShopInput{Name: d.Name, Address: d.Address, Location: &loc,
+			Timezone: "Europe/Paris", OpeningHours: "Mon-Sat 10:00-19:00"})
+		if err != nil {
+			return fmt.Errorf("demo shop %s: %w", d.Name, err)
+		}
+		if d.Managed {
+			if _, err := svc.Shops.AddManager(ctx, admin, sh.ID, manager.ID); err != nil {
+				return fmt.Errorf("demo shop manager: %w", err)
+			}
+		}
+		events := []hyperlieu.EventInput{
+			{Title: str("Spring collection launch"), Category: str("launch"), Description: str("Be the first to try it on."),
+				StartsAt: at(i, 16), EndsAt: at(i, 18), Capacity: num(3)},
+			{Title: str("Repair workshop"), Category: str("workshop"), Description: str("Bring a garment, leave with it mended."),
+				StartsAt: at(i+2, 15), EndsAt: at(i+2, 17), Capacity: num(12)},
+			{Title: str("After-sales barcamp"), Category: str("barcamp"), Description: str("Tell us what to do better."),
+				StartsAt: at(i+4, 17), EndsAt: at(i+4, 19), Capacity: num(20)},
+		}
+		for j, in := range events {
+			e, err := svc.Events.CreateEvent(ctx, admin, sh.ID, in)
+			if err != nil {
+				return fmt.Errorf("demo event %s: %w", *in.Title, err)
+			}
+			switch j {
+			case 0: // nearly full: two of three seats taken
+				for _, email := range []string{"camille@demo.hyperlieu.test", "lucas@demo.hyperlieu.test"} {
+					if _, err := svc.Events.RSVP(ctx, users[email].ID, e.ID); err != nil {
+						return fmt.Errorf("demo rsvp: %w", err)
+					}
+				}
+			case 2:
+				if i == 0 {
+					if _, err := svc.Events.CancelEvent(ctx, admin, e.ID, "The shop is being refitted"); err != nil {
+						return fmt.Errorf("demo cancel: %w", err)
+					}
+				}
+			}
+		}
+	}
+	fmt.Fprintf(out, "Demo shops: %d around Paris with events (the demo manager runs the first two).\n", len(demoShops))
 	return nil
 }

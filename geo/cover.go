@@ -17,27 +17,28 @@ type CoverCell struct {
 	Inside bool
 }
 
-// maxCoverCells bounds the cells Cover computes for one fence (a guard
-// against fences far too large for the resolution: H3 allocates its output
-// from the bounding box, and this many cells take about 100 MB).
+// maxCoverCells bounds the cells Cover examines for one shape, a guard
+// against fences far too large for the resolution.
 const maxCoverCells = 1 << 22
 
 // Cover returns cells at resolution res, sorted, that together hold the
 // fence: every point p of f lies in a returned cell, the one CellAt(p, res)
-// gives. Cells marked Inside lie wholly inside f.
+// gives. Cells marked Inside lie wholly inside f; the others are boundary
+// cells, which may be partly or (rarely) not at all in f.
 //
-// H3 fills polygons with its own model of a cell, a hexagon with straight
-// edges in longitude and latitude, while a cell's true edges are great-circle
-// arcs (less than a millimetre apart at resolution 9, but apart). So that the
-// guarantee holds for every point, Cover pads H3's answer by one cell: it
-// adds the neighbours of every cell H3 finds overlapping a polygon, and marks
-// a cell Inside only if H3 finds it and all its neighbours fully contained.
-// The cover therefore includes a ring of cells just outside the fence, and
-// the outermost ring of inside cells is reported as boundary. Circles need
-// no padding: they are covered from the cells' true geometry (lattice.go).
+// Cover decides from the cells' true geometry rather than H3's polygon fill,
+// whose straight-edged model of a cell differs from the cells LatLngToCell
+// assigns points to (by under a millimetre at resolution 9, but it differs).
+// It takes the disk of cells that holds every point of each shape (the
+// theorem in lattice.go), and uses the corollary there: all of a cell lies
+// within edgeM(res) of its centre. A cell whose centre is farther than
+// 1.1·edgeM from every edge of a shape is wholly inside it or wholly
+// outside, as its centre is; every other cell of the disk is a boundary
+// cell. The boundary band is therefore about 2.2 edge lengths wide (490 m at
+// resolution 9), a little wider than the cells the boundary truly crosses.
 //
 // It returns an error if f fails Validate without limits, res is not in
-// [0, 15], or the cover would exceed 4,194,304 cells.
+// [0, 15], or a shape would need more than 4,194,304 cells.
 func (f Fence) Cover(res int) ([]CoverCell, error) {
 	if err := f.validateShape(); err != nil {
 		return nil, err
@@ -65,107 +66,129 @@ func (f Fence) Cover(res int) ([]CoverCell, error) {
 	return out, nil
 }
 
-// polygonCover calls add for the cells covering poly, padded as Cover says.
+// cellMargin returns how far (metres) a cell's centre must be from a shape's
+// boundary for the cell to be wholly on one side: the cell's extent with 10%
+// to spare, which also absorbs the local projection's distortion (under 1%
+// below 80° of latitude), plus a centimetre for rounding.
+func cellMargin(res int) float64 { return 1.1*edgeM(res) + 0.01 }
+
+// polygonCover calls add for the cells covering poly.
 func polygonCover(poly Polygon, res int, add func(Cell, bool)) error {
-	if est := bboxCells(poly[0], res); est > maxCoverCells {
-		return fmt.Errorf("about %.0f cells at resolution %d, over the maximum of %d", est, res, maxCoverCells)
-	}
-	gp := h3.GeoPolygon{GeoLoop: geoLoop(poly[0])}
-	for _, h := range poly[1:] {
-		gp.Holes = append(gp.Holes, geoLoop(h))
-	}
-	over, err := h3.PolygonToCellsExperimental(gp, res, h3.ContainmentOverlapping)
-	if err != nil {
-		return err
-	}
-	full, err := h3.PolygonToCellsExperimental(gp, res, h3.ContainmentFull)
-	if err != nil {
-		return err
-	}
-	isFull := make(map[h3.Cell]bool, len(full))
-	for _, c := range full {
-		isFull[c] = true
-	}
-	var ring [7]h3.Cell
-	for _, c := range over {
-		if c == 0 {
-			continue
-		}
-		nb, err := neighbours(c, ring[:0])
-		if err != nil {
-			return err
-		}
-		in := isFull[c]
-		for _, n := range nb {
-			in = in && isFull[n]
-			add(Cell(n), false)
-		}
-		add(Cell(c), in)
-	}
-	return nil
-}
-
-// neighbours appends c and its neighbours to dst.
-func neighbours(c h3.Cell, dst []h3.Cell) ([]h3.Cell, error) {
-	nb, err := h3.GridDisk(c, 1)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range nb {
-		if n != 0 {
-			dst = append(dst, n)
-		}
-	}
-	return dst, nil
-}
-
-// geoLoop converts a closed ring to an H3 loop, which repeats no position.
-func geoLoop(r Ring) h3.GeoLoop {
-	loop := make(h3.GeoLoop, len(r)-1)
-	for i, p := range r[:len(r)-1] {
-		loop[i] = h3.LatLng{Lat: p.Lat, Lng: p.Lng}
-	}
-	return loop
-}
-
-// bboxCells estimates how many cells at res the bounding box of r spans.
-func bboxCells(r Ring, res int) float64 {
-	const rad = math.Pi / 180
+	// Every point of the polygon is within r of c, the centre of its
+	// bounding box: r is the farthest of 17 points along each outer edge,
+	// plus 1% for what lies between them (edges are straight in degrees,
+	// so their distance from c varies smoothly).
 	s, n, w, e := 90.0, -90.0, 180.0, -180.0
-	for _, p := range r {
+	for _, p := range poly[0] {
 		s, n, w, e = min(s, p.Lat), max(n, p.Lat), min(w, p.Lng), max(e, p.Lng)
 	}
-	h := (n - s) * rad * EarthRadiusM
-	wd := (e - w) * rad * EarthRadiusM * math.Cos(min(math.Abs(s), math.Abs(n))*rad)
-	return h * wd / avgCellAreaM2(res)
-}
-
-// circleCover calls add for the cells covering c. The disk around the
-// centre's cell holds every cell a point of the circle can be in (the
-// theorem in lattice.go); of those it drops the cells whose every point is
-// farther than the radius, and marks Inside those whose every point is
-// nearer (the corollary: a cell lies within edgeM of its centre).
-func circleCover(c Circle, res int, add func(Cell, bool)) error {
-	// tol absorbs rounding in Distance, which is far below a millimetre.
-	const tol = 0.01
-	k := diskK(res, c.RadiusM+tol, unit(c.Center))
-	if n := diskSize(k); n > maxCoverCells {
-		return fmt.Errorf("%d cells at resolution %d, over the maximum of %d", n, res, maxCoverCells)
+	c := Point{(s + n) / 2, (w + e) / 2}
+	var r float64
+	outer := poly[0]
+	for i := 0; i+1 < len(outer); i++ {
+		a, b := outer[i], outer[i+1]
+		for j := range 17 {
+			t := float64(j) / 16
+			r = max(r, Distance(c, Point{a.Lat + t*(b.Lat-a.Lat), a.Lng + t*(b.Lng-a.Lng)}))
+		}
 	}
-	cells, err := disk(cellAt(c.Center, res), k)
+	r = r*1.01 + 1
+	k := diskK(res, r, unit(c))
+	if n := diskSize(k); n > maxCoverCells {
+		return fmt.Errorf("%d cells at resolution %d to examine, over the maximum of %d", n, res, maxCoverCells)
+	}
+	cells, err := disk(cellAt(c, res), k)
 	if err != nil {
 		return err
 	}
-	ext := edgeM(res)
+	margin := cellMargin(res)
 	for _, cell := range cells {
 		ll, err := h3.CellToLatLng(h3.Cell(cell))
 		if err != nil {
 			return err
 		}
-		d := Distance(c.Center, Point{ll.Lat, ll.Lng})
-		switch {
-		case d-ext > c.RadiusM+tol:
-		case d+ext < c.RadiusM-tol:
+		cc := Point{ll.Lat, ll.Lng}
+		if math.Abs(cc.Lat) > 80 || nearBoundary(poly, cc, margin) {
+			add(cell, false)
+		} else if polygonContains(poly, cc) {
+			add(cell, true)
+		}
+	}
+	return nil
+}
+
+// nearBoundary reports whether some edge of poly comes within d metres of
+// p, measured on the equirectangular projection centred on p. That
+// projection is affine in longitude and latitude, so it keeps the edges
+// straight, and within a few cells of p it distorts lengths by well under 1%
+// below 80° of latitude.
+func nearBoundary(poly Polygon, p Point, d float64) bool {
+	const mPerDeg = EarthRadiusM * math.Pi / 180
+	ky, kx := mPerDeg, mPerDeg*math.Cos(p.Lat*math.Pi/180)
+	dLat := d / ky
+	d2 := d * d
+	for _, r := range poly {
+		for i := 0; i+1 < len(r); i++ {
+			a, b := r[i], r[i+1]
+			if (a.Lat-p.Lat > dLat && b.Lat-p.Lat > dLat) || (p.Lat-a.Lat > dLat && p.Lat-b.Lat > dLat) {
+				continue
+			}
+			ax, ay := lngDelta(a.Lng, p.Lng)*kx, (a.Lat-p.Lat)*ky
+			bx, by := lngDelta(b.Lng, p.Lng)*kx, (b.Lat-p.Lat)*ky
+			if segDist2(ax, ay, bx, by) <= d2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lngDelta returns a - b in degrees, wrapped into [-180, 180].
+func lngDelta(a, b float64) float64 {
+	d := a - b
+	switch {
+	case d > 180:
+		d -= 360
+	case d < -180:
+		d += 360
+	}
+	return d
+}
+
+// segDist2 returns the squared distance from the origin to segment a-b.
+func segDist2(ax, ay, bx, by float64) float64 {
+	dx, dy := bx-ax, by-ay
+	l2 := dx*dx + dy*dy
+	t := 0.0
+	if l2 > 0 {
+		t = max(0, min(1, -(ax*dx+ay*dy)/l2))
+	}
+	x, y := ax+t*dx, ay+t*dy
+	return x*x + y*y
+}
+
+// circleCover calls add for the cells covering c: of the disk that holds
+// every point of the circle, it drops the cells whose every point is
+// farther than the radius, and marks Inside those whose every point is
+// nearer.
+func circleCover(c Circle, res int, add func(Cell, bool)) error {
+	margin := cellMargin(res)
+	k := diskK(res, c.RadiusM+margin, unit(c.Center))
+	if n := diskSize(k); n > maxCoverCells {
+		return fmt.Errorf("%d cells at resolution %d to examine, over the maximum of %d", n, res, maxCoverCells)
+	}
+	cells, err := disk(cellAt(c.Center, res), k)
+	if err != nil {
+		return err
+	}
+	for _, cell := range cells {
+		ll, err := h3.CellToLatLng(h3.Cell(cell))
+		if err != nil {
+			return err
+		}
+		switch d := Distance(c.Center, Point{ll.Lat, ll.Lng}); {
+		case d-margin > c.RadiusM:
+		case d+margin < c.RadiusM:
 			add(cell, true)
 		default:
 			add(cell, false)

@@ -7,12 +7,12 @@ package geo
 // Remove removes the fence id, if present.
 func (b *FenceIndexBuilder) Remove(id string) {
 	delete(b.fences, id)
-	delete(b.covers, id)
+	delete(b.preps, id)
 }
 
 // CoverOf returns the cover Add computed for the fence id, and whether it
 // is present. The slice must not be modified.
 func (b *FenceIndexBuilder) CoverOf(id string) ([]CoverCell, bool) {
-	c, ok := b.covers[id]
-	return c, ok
+	p, ok := b.preps[id]
+	return p.cover, ok
 }

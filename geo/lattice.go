@@ -49,8 +49,8 @@ import "math"
 //
 // Corollary (cell extent). Every point of a cell is within e_R·EarthRadiusM
 // metres of the cell's centre (planar circumradius e_R, and spherical lengths
-// never exceed planar ones). circleCover uses it to drop cells that cannot
-// touch a circle and to mark the ones that lie wholly inside.
+// never exceed planar ones). Cover uses it to drop the cells that cannot
+// touch a shape and to mark the ones that lie wholly inside.
 
 const (
 	// res0Spacing is H3's RES0_U_GNOMONIC: the distance between adjacent

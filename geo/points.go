@@ -1,9 +1,9 @@
 package geo
 
 import (
-	"cmp"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -28,14 +28,20 @@ const maxDiskRadiusM = 500_000
 type PointIndex struct {
 	mu     sync.RWMutex
 	points map[string]*pointEntry
-	cells  [len(pointRes)]map[Cell][]*pointEntry
+	// cells[i] files points by their cell at pointRes[i], by value, so that
+	// a query reads each cell's points from one stretch of memory.
+	cells [len(pointRes)]map[Cell][]pointRec
 }
 
 type pointEntry struct {
-	id    string
-	p     Point
-	u     vec3
-	cells [len(pointRes)]Cell // CellAt(p, pointRes[i])
+	rec   pointRec
+	cells [len(pointRes)]Cell // the cells of rec.p at pointRes
+}
+
+type pointRec struct {
+	u  vec3
+	p  Point
+	id string
 }
 
 // Hit is a point found by PointIndex.Within.
@@ -49,7 +55,7 @@ type Hit struct {
 func NewPointIndex() *PointIndex {
 	ix := &PointIndex{points: make(map[string]*pointEntry)}
 	for i := range ix.cells {
-		ix.cells[i] = make(map[Cell][]*pointEntry)
+		ix.cells[i] = make(map[Cell][]pointRec)
 	}
 	return ix
 }
@@ -63,9 +69,9 @@ func (ix *PointIndex) Set(id string, p Point) error {
 	// Each resolution gets its own LatLngToCell: a cell's parent does not
 	// always contain the points of its children, and the disk theorem is
 	// about the cells points fall in.
-	e := &pointEntry{id: id, p: p, u: unit(p)}
+	e := &pointEntry{rec: pointRec{u: unit(p), p: p, id: id}}
 	for i, res := range pointRes {
-		e.cells[i] = cellAt(p, res)
+		e.cells[i] = fastCell(p, res)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -74,7 +80,7 @@ func (ix *PointIndex) Set(id string, p Point) error {
 	}
 	ix.points[id] = e
 	for i, c := range e.cells {
-		ix.cells[i][c] = append(ix.cells[i][c], e)
+		ix.cells[i][c] = append(ix.cells[i][c], e.rec)
 	}
 	return nil
 }
@@ -93,9 +99,9 @@ func (ix *PointIndex) Remove(id string) {
 func (ix *PointIndex) unfile(e *pointEntry) {
 	for i, c := range e.cells {
 		es := ix.cells[i][c]
-		if j := slices.Index(es, e); j >= 0 {
+		if j := slices.IndexFunc(es, func(r pointRec) bool { return r.id == e.rec.id }); j >= 0 {
 			es[j] = es[len(es)-1]
-			es[len(es)-1] = nil
+			es[len(es)-1] = pointRec{}
 			es = es[:len(es)-1]
 		}
 		if len(es) == 0 {
@@ -127,7 +133,7 @@ func (ix *PointIndex) Within(center Point, radiusM float64) []Hit {
 	lim := math.Sqrt(chord2Of(radiusM)) + 1e-12
 	lim2 := lim * lim
 	var hits []Hit
-	try := func(e *pointEntry) {
+	try := func(e *pointRec) {
 		if chord2(u, e.u) > lim2 {
 			return
 		}
@@ -147,26 +153,30 @@ func (ix *PointIndex) Within(center Point, radiusM float64) []Hit {
 	}
 	if diskSize(k) >= len(ix.points) || radiusM > maxDiskRadiusM {
 		for _, e := range ix.points {
-			try(e)
+			try(&e.rec)
 		}
 	} else {
-		cells, err := disk(cellAt(center, pointRes[level]), k)
+		cells, err := disk(fastCell(center, pointRes[level]), k)
 		if err != nil { // unreachable for a valid centre; scanning stays exact
 			for _, e := range ix.points {
-				try(e)
+				try(&e.rec)
 			}
 		}
 		for _, c := range cells {
-			for _, e := range ix.cells[level][c] {
-				try(e)
+			recs := ix.cells[level][c]
+			for i := range recs {
+				try(&recs[i])
 			}
 		}
 	}
 	slices.SortFunc(hits, func(a, b Hit) int {
-		if c := cmp.Compare(a.DistanceM, b.DistanceM); c != 0 {
-			return c
+		switch {
+		case a.DistanceM < b.DistanceM: // never NaN
+			return -1
+		case a.DistanceM > b.DistanceM:
+			return 1
 		}
-		return cmp.Compare(a.ID, b.ID)
+		return strings.Compare(a.ID, b.ID)
 	})
 	return hits
 }

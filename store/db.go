@@ -95,7 +95,12 @@ func index(keys bson.D) mongo.IndexModel {
 // indexes lists every index, collection by collection.
 func indexes() []indexSpec {
 	var all []indexSpec
-	for _, f := range []func() []indexSpec{accountIndexes, campaignIndexes} {
+	for _, f := range []func() []indexSpec{
+		accountIndexes,
+		shopIndexes,     // shops, events, queues, RSVPs, check-ins, feedback
+		fanIndexes,      // fans
+		campaignIndexes, // campaigns, location states, triggers, offers
+	} {
 		all = append(all, f()...)
 	}
 	return all

@@ -17,6 +17,12 @@ import (
 // else an embedded FerretDB started once for the package.
 var uri string
 
+// embedded is the package's FerretDB, nil when MONGO_URI is set.
+var embedded *store.Embedded
+
+// embeddedDir is where embedded keeps its files.
+var embeddedDir string
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -36,7 +42,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 		defer e.Close()
-		uri = e.URI()
+		uri, embedded, embeddedDir = e.URI(), e, dir
 	}
 	return m.Run()
 }
@@ -50,7 +56,13 @@ func newDB(t testing.TB) *store.DB {
 	if len(name) > 60 {
 		name = name[:60]
 	}
-	db, err := store.Open(context.Background(), uri, name, store.Options{MaxPoolSize: 4})
+	// One connection, as the server uses with FerretDB: its updates are only
+	// serialised per connection.
+	pool := uint64(0)
+	if embedded != nil {
+		pool = 1
+	}
+	db, err := store.Open(context.Background(), uri, name, store.Options{MaxPoolSize: pool})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -77,7 +77,9 @@ func TestBadRequestsGetProblems(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := problemOf(t, s.do(t, tt.method, tt.path, tt.token, tt.body), tt.status)
+			// With Expect: 100-continue the client waits for the verdict
+			// before sending, so a 413 cannot race the upload into a reset.
+			p := problemOf(t, s.doHeaders(t, tt.method, tt.path, tt.token, tt.body, map[string]string{"Expect": "100-continue"}), tt.status)
 			if tt.field != "" && !slices.Contains(fields(p), tt.field) {
 				t.Errorf("problem fields = %v, want %q", fields(p), tt.field)
 			}

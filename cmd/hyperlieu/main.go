@@ -69,13 +69,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("starting", "version", version, "config", cfg)
 
 	mongoURI, poolSize := cfg.MongoURI, uint64(0)
+	var embedded *store.Embedded
 	if mongoURI == "" {
 		e, err := store.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "db"), cfg.EmbeddedDBAddr, log)
 		if err != nil {
 			return err
 		}
 		defer e.Close()
-		mongoURI, poolSize = e.URI(), 1
+		embedded, mongoURI, poolSize = e, e.URI(), 1
 		log.Info("embedded FerretDB started: for development, demos and tests; set MONGO_URI for production",
 			"dir", filepath.Join(cfg.DataDir, "db"), "uri", e.URI())
 	}
@@ -88,6 +89,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer cancel()
 		_ = db.Close(cctx)
 	}()
+	if embedded != nil {
+		if err := embedded.IndexIDs(ctx); err != nil {
+			log.Warn("indexing _id in the embedded database", "err", err)
+		}
+	}
 
 	ring, err := keyRing(cfg, log)
 	if err != nil {
@@ -96,22 +102,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	issuer := token.NewIssuer(ring, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil)
 	log.Info("JWT key ring loaded", "signing_kid", ring.SignerID())
 
-	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL}, log)
-	if cfg.AdminEmail != "" {
-		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
-			return fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
-		}
-		log.Info("admin account ensured", "email", cfg.AdminEmail)
+	// Shops and events: the in-memory map behind nearby search is filled
+	// before serving, then follows other instances' writes.
+	places := hyperlieu.NewPlaces(nil)
+	if err := places.Sync(ctx, db); err != nil {
+		return err
 	}
-	if cfg.Demo {
-		if err := demo.Load(ctx, demo.Services{Accounts: accounts}, stdout); err != nil {
-			return err
-		}
-	}
+	offerSource := &lateOffers{}
+	shops := hyperlieu.NewShopService(db, db, places, hyperlieu.ShopOptions{Offers: offerSource}, log)
 
-	// Geofenced campaigns, the location engine and offers (issue #5).
-	// Shops, notifications, segments and loyalty are wired here as they land.
-	var shops hyperlieu.ShopDirectory
+	// Fans: loyalty, segments, referrals, service recovery, the welcome journey.
+	fans := hyperlieu.NewFanService(db, shops, nil, nil, fanOptions(cfg), log)
+	// Geofenced campaigns, the location engine and offers. Shops list their
+	// offers through the location engine, built after them (offerSource).
 	campaigns := hyperlieu.NewCampaignService(db, shops, hyperlieu.CampaignOptions{
 		Limits: geo.Limits{MaxAreaM2: float64(cfg.Campaigns.MaxAreaKm2) * 1e6, MaxCells: cfg.Campaigns.MaxCells},
 		Poll:   cfg.Campaigns.Poll,
@@ -119,14 +122,38 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := campaigns.Refresh(ctx); err != nil {
 		return fmt.Errorf("load campaigns: %w", err)
 	}
-	go campaigns.Watch(ctx)
-	go sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log)
-	offers := hyperlieu.NewOfferService(db, campaigns, shops, nil, hyperlieu.OfferOptions{}, log)
-	location := hyperlieu.NewLocationService(db, campaigns, offers, nil, nil, hyperlieu.LocationOptions{
+	offers := hyperlieu.NewOfferService(db, campaigns, shops, fans, hyperlieu.OfferOptions{}, log)
+	location := hyperlieu.NewLocationService(db, campaigns, offers, nil, fans, hyperlieu.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 	}, log)
+	offerSource.l = location
+	go campaigns.Watch(ctx)
+	go sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log)
+	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{Activity: fans, Audience: campaigns}, log)
+	privacy := hyperlieu.NewPrivacyService(nil, fans, db) // accounts (db) last: it erases the identity
 
-	srv := api.New(api.Services{Accounts: accounts, Campaigns: campaigns, Location: location, Offers: offers}, api.Options{
+	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL, OnRegister: fans.OnRegister}, log)
+	if cfg.AdminEmail != "" {
+		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
+			return fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
+		}
+		log.Info("admin account ensured", "email", cfg.AdminEmail)
+	}
+	if cfg.Demo {
+		backdated := func(at time.Time) *hyperlieu.AccountService {
+			return hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{Now: func() time.Time { return at }, OnRegister: fans.OnRegister}, log)
+		}
+		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, AccountsAt: backdated}, stdout); err != nil {
+			return err
+		}
+	}
+
+	go places.Run(ctx, db, cfg.Events.PlacesSync, log)
+	go events.RunReminders(ctx, cfg.Events.ReminderEvery)
+	go fans.Run(ctx, cfg.Fans.SegmentInterval) // segments and journey steps; stops with ctx
+
+	srv := api.New(api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy,
+		Campaigns: campaigns, Location: location, Offers: offers}, api.Options{
 		Verifier: issuer, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
 	}, log)
@@ -155,6 +182,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
+// lateOffers forwards shops' nearby search to the location engine, which is
+// built after the shops it needs.
+type lateOffers struct{ l *hyperlieu.LocationService }
+
+func (o *lateOffers) OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]hyperlieu.NearbyOffer, error) {
+	if o.l == nil {
+		return nil, nil
+	}
+	return o.l.OffersNear(ctx, userID, p, radiusM)
+}
+
 // sweepLocations erases, hourly, the last positions of customers not seen
 // for longer than retention.
 func sweepLocations(ctx context.Context, db *store.DB, retention time.Duration, log *slog.Logger) {
@@ -172,6 +210,27 @@ func sweepLocations(ctx context.Context, db *store.DB, retention time.Duration, 
 		case <-t.C:
 		}
 	}
+}
+
+// fanOptions turns the configuration into the fans use cases' options.
+func fanOptions(cfg config.Config) hyperlieu.FanOptions {
+	f := cfg.Fans
+	o := hyperlieu.FanOptions{
+		Earn: hyperlieu.EarningRules{
+			CheckIn: f.PointsCheckIn, Redemption: f.PointsRedemption, Feedback: f.PointsFeedback,
+			ReferralReferrer: f.PointsReferrer, ReferralReferee: f.PointsReferee,
+		},
+		TierWindow: f.TierWindow, NewcomerPeriod: cfg.NewcomerPeriod, DevotedWindow: f.DevotedWindow,
+		DevotedMin: f.DevotedMin, DormantAfter: f.DormantAfter, ReferralCapPerMonth: f.ReferralCap,
+		ReferralBaseURL: f.ReferralBaseURL, MaxGesturePoints: f.GestureMaxPoints, Journey: []hyperlieu.JourneyStep{},
+	}
+	for _, t := range f.Tiers {
+		o.Tiers = append(o.Tiers, hyperlieu.Tier{Name: t.Name, Min: t.Min})
+	}
+	for _, j := range f.Journey {
+		o.Journey = append(o.Journey, hyperlieu.JourneyStep(j))
+	}
+	return o
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -114,7 +114,8 @@ func (g *Gen) Fences(n int) map[string]geo.Fence {
 }
 
 // Near returns a point in or near f: within 20% of f's size beyond its
-// bounding box, or on one of its edges or circles, or next to a vertex.
+// bounding box, on or just off one of its edges or circles, or at or next
+// to a vertex.
 // Such points exercise the boundary cells of an index.
 func (g *Gen) Near(f geo.Fence) geo.Point {
 	if len(f.Circles) > 0 && (len(f.Polygons) == 0 || g.rnd.IntN(2) == 0) {
@@ -128,12 +129,18 @@ func (g *Gen) Near(f geo.Fence) geo.Point {
 	}
 	poly := f.Polygons[g.rnd.IntN(len(f.Polygons))]
 	ring := poly[g.rnd.IntN(len(poly))]
-	switch g.rnd.IntN(4) {
+	switch g.rnd.IntN(5) {
 	case 0: // on an edge, up to rounding
 		i := g.rnd.IntN(len(ring) - 1)
 		t := g.rnd.Float64()
 		a, b := ring[i], ring[i+1]
 		return geo.Point{Lat: a.Lat + t*(b.Lat-a.Lat), Lng: a.Lng + t*(b.Lng-a.Lng)}
+	case 4: // off an edge by 1e-12 to 1e-5 degrees (0.1 µm to 1 m)
+		i := g.rnd.IntN(len(ring) - 1)
+		t := g.rnd.Float64()
+		a, b := ring[i], ring[i+1]
+		d := math.Pow(10, -12+7*g.rnd.Float64())
+		return geo.Point{Lat: a.Lat + t*(b.Lat-a.Lat) + d*(g.rnd.Float64()-0.5), Lng: a.Lng + t*(b.Lng-a.Lng) + d*(g.rnd.Float64()-0.5)}
 	case 1: // a vertex, or within a few centimetres of one
 		v := ring[g.rnd.IntN(len(ring)-1)]
 		if g.rnd.IntN(2) == 0 {

@@ -1,0 +1,432 @@
+package hyperlieu
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+// This file holds the fans use cases' options, store and service: the points
+// ledger, tiers, rewards, segments, referrals, feedback with service recovery,
+// the welcome journey and the fans' share of the customer's own data.
+
+// EarningRules are the points paid for each kind of participation.
+// Zero pays nothing.
+type EarningRules struct {
+	CheckIn          int
+	Redemption       int
+	Feedback         int
+	ReferralReferrer int // to the customer whose code was used
+	ReferralReferee  int // to the newcomer who used it
+}
+
+// Tier is a loyalty level reached with Min points earned over the tier window.
+type Tier struct {
+	Name string
+	Min  int
+}
+
+// JourneyStep is one step of the welcome journey: a message of Category sent
+// After sign-up, unless the customer refused that category by then.
+type JourneyStep struct {
+	Name     string
+	After    time.Duration
+	Category string
+}
+
+// FanOptions tunes the fans use cases. Zero fields take the defaults below.
+type FanOptions struct {
+	Now  func() time.Time
+	Earn EarningRules
+	// Tiers in increasing Min; the first has Min 0.
+	Tiers      []Tier
+	TierWindow time.Duration // default 365 days (a rolling year)
+	// Segment thresholds.
+	NewcomerPeriod time.Duration // default 7 days
+	DevotedWindow  time.Duration // default 60 days
+	DevotedMin     int           // activities in DevotedWindow to be devoted; default 3
+	DormantAfter   time.Duration // no activity for this long: dormant; default 180 days
+	// Referrals.
+	ReferralCapPerMonth int    // rewarded referrals per referrer per calendar month (UTC); default 5
+	ReferralBaseURL     string // the referral link is this followed by the code
+	// Service recovery.
+	MaxGesturePoints int           // default 1000
+	ComebackWindow   time.Duration // default 60 days
+	Journey          []JourneyStep
+}
+
+// DefaultTiers are the tiers used when none are configured.
+var DefaultTiers = []Tier{{"member", 0}, {"silver", 200}, {"gold", 600}, {"platinum", 1500}}
+
+// DefaultJourney is the welcome journey used when none is configured.
+var DefaultJourney = []JourneyStep{
+	{Name: "events_near_you", After: 3 * 24 * time.Hour, Category: CategoryEvents},
+	{Name: "first_offer", After: 7 * 24 * time.Hour, Category: CategoryOffers},
+}
+
+func (o *FanOptions) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Earn == (EarningRules{}) {
+		o.Earn = EarningRules{CheckIn: 50, Redemption: 20, Feedback: 10, ReferralReferrer: 100, ReferralReferee: 50}
+	}
+	if len(o.Tiers) == 0 {
+		o.Tiers = DefaultTiers
+	}
+	if o.TierWindow == 0 {
+		o.TierWindow = 365 * 24 * time.Hour
+	}
+	if o.NewcomerPeriod == 0 {
+		o.NewcomerPeriod = 7 * 24 * time.Hour
+	}
+	if o.DevotedWindow == 0 {
+		o.DevotedWindow = 60 * 24 * time.Hour
+	}
+	if o.DevotedMin == 0 {
+		o.DevotedMin = 3
+	}
+	if o.DormantAfter == 0 {
+		o.DormantAfter = 180 * 24 * time.Hour
+	}
+	if o.ReferralCapPerMonth == 0 {
+		o.ReferralCapPerMonth = 5
+	}
+	if o.ReferralBaseURL == "" {
+		o.ReferralBaseURL = "https://hyperlieu.app/r/"
+	}
+	if o.MaxGesturePoints == 0 {
+		o.MaxGesturePoints = 1000
+	}
+	if o.ComebackWindow == 0 {
+		o.ComebackWindow = 60 * 24 * time.Hour
+	}
+	if o.Journey == nil {
+		o.Journey = DefaultJourney
+	}
+}
+
+// FanStore is what the fans use cases need from the database. Every claim
+// (a payment, a spend, a referral slot) is an insert with a deterministic ID,
+// because unique inserts are the one atomic thing on every backend we run on.
+type FanStore interface {
+	FindUser(ctx context.Context, id string) (User, error)
+	// UsersAfter pages through every user by ID (for the periodic loop).
+	UsersAfter(ctx context.Context, afterID string, limit int) ([]User, error)
+	// UserIDsWithRole lists the users holding role (managers are few).
+	UserIDsWithRole(ctx context.Context, role Role) ([]string, error)
+
+	// AddActivity stores a; Conflict when its SourceKey is already stored.
+	AddActivity(ctx context.Context, a Activity) error
+	ActivitiesOf(ctx context.Context, userID string) ([]Activity, error)
+
+	// AddLedgerEntry appends e; Conflict when e.ID is taken.
+	AddLedgerEntry(ctx context.Context, e LedgerEntry) error
+	// LedgerOf returns the user's entries, oldest first.
+	LedgerOf(ctx context.Context, userID string) ([]LedgerEntry, error)
+
+	SaveFanProfile(ctx context.Context, p FanProfile) error
+	// FindFanProfile returns NotFound when the segment was never computed.
+	FindFanProfile(ctx context.Context, userID string) (FanProfile, error)
+	CountSegment(ctx context.Context, s Segment) (int, error)
+
+	CreateReward(ctx context.Context, r Reward) error
+	FindReward(ctx context.Context, id string) (Reward, error)
+	ListRewards(ctx context.Context) ([]Reward, error)
+	UpdateReward(ctx context.Context, r Reward) error
+
+	// AddReferralCode maps code to userID; adding the same pair again is not an error.
+	AddReferralCode(ctx context.Context, code, userID string) error
+	// FindReferralCode returns the owner of code, or NotFound.
+	FindReferralCode(ctx context.Context, code string) (string, error)
+	// CreateReferral returns Conflict when the referee is already attributed.
+	CreateReferral(ctx context.Context, r Referral) error
+	FindReferral(ctx context.Context, refereeID string) (Referral, error)
+	UpdateReferral(ctx context.Context, r Referral) error
+	ReferralsBy(ctx context.Context, referrerID string) ([]Referral, error)
+	// ClaimReferralSlot inserts slot n of the referrer's month for referee.
+	// It returns the referee holding the slot (referee itself if it won).
+	ClaimReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error)
+
+	CreateShopFeedback(ctx context.Context, f ShopFeedback) error
+	FindShopFeedback(ctx context.Context, id string) (ShopFeedback, error)
+	UpdateShopFeedback(ctx context.Context, f ShopFeedback) error
+	FeedbackOfShop(ctx context.Context, shopID string, needsAttention bool) ([]ShopFeedback, error)
+	FeedbackBy(ctx context.Context, userID string) ([]ShopFeedback, error)
+
+	CreateGesture(ctx context.Context, g Gesture) error
+	GesturesOfShop(ctx context.Context, shopID string) ([]Gesture, error)
+	GesturesFor(ctx context.Context, userID string) ([]Gesture, error)
+
+	// EraseFan removes or anonymises every fans document about the user:
+	// ledger, activities, profile, referral code and referrals (the referrer's
+	// rewards stay, without the referee), feedback (rating kept, author and
+	// comment removed) and gestures (kept for stats, without the customer).
+	EraseFan(ctx context.Context, userID string, gestureReturned map[string]bool) error
+}
+
+// ShopDirectory tells the fans use cases about shops (implemented by the
+// shops and events area).
+type ShopDirectory interface {
+	// ShopPlace returns NotFound when there is no such shop.
+	ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error)
+	ManagesShop(ctx context.Context, userID, shopID string) (bool, error)
+}
+
+// DeviceTokens tells which push tokens a customer's devices have (the
+// notifications area); referrals use it to refuse self-referral from one
+// device. Nil: the device check is skipped.
+type DeviceTokens interface {
+	DeviceTokensOf(ctx context.Context, userID string) ([]string, error)
+}
+
+// FanService holds the fans use cases. It implements ActivityRecorder,
+// Segmenter and PersonalData.
+type FanService struct {
+	store   FanStore
+	shops   ShopDirectory
+	notify  Notifier     // nil: nothing is sent
+	devices DeviceTokens // nil: no device check
+	opts    FanOptions
+	log     *slog.Logger
+}
+
+var (
+	_ ActivityRecorder = (*FanService)(nil)
+	_ Segmenter        = (*FanService)(nil)
+	_ PersonalData     = (*FanService)(nil)
+)
+
+// NewFanService returns the fans use cases. notify and devices may be nil.
+func NewFanService(store FanStore, shops ShopDirectory, notify Notifier, devices DeviceTokens, opts FanOptions, log *slog.Logger) *FanService {
+	opts.defaults()
+	return &FanService{store: store, shops: shops, notify: notify, devices: devices, opts: opts, log: log}
+}
+
+func (s *FanService) now() time.Time { return s.opts.Now().UTC() }
+
+func (s *FanService) send(ctx context.Context, reqs ...NotificationRequest) {
+	if s.notify == nil || len(reqs) == 0 {
+		return
+	}
+	// A notification that could not be queued must not undo what the
+	// customer did; it is logged and the use case succeeds.
+	if err := s.notify.Notify(ctx, reqs...); err != nil {
+		s.log.ErrorContext(ctx, "queue notification", "kind", reqs[0].Kind, "err", err)
+	}
+}
+
+// purchaseLike reports whether k makes someone a customer.
+func purchaseLike(k ActivityKind) bool { return k == ActivityCheckIn || k == ActivityRedemption }
+
+func (s *FanService) pointsFor(k ActivityKind) int {
+	switch k {
+	case ActivityCheckIn:
+		return s.opts.Earn.CheckIn
+	case ActivityRedemption:
+		return s.opts.Earn.Redemption
+	case ActivityFeedback:
+		return s.opts.Earn.Feedback
+	}
+	return 0
+}
+
+// RecordActivity counts a customer action: it pays its points once (the
+// ledger entry's ID is derived from a.SourceKey), pays a pending referral on
+// the first check-in or redemption, and recomputes the customer's segment.
+// Recording the same SourceKey again pays nothing more and is not an error,
+// so producers may retry. It returns Invalid for a missing field or an
+// unknown kind, NotFound when the user does not exist.
+func (s *FanService) RecordActivity(ctx context.Context, a Activity) error {
+	var p Problems
+	if a.UserID == "" {
+		p.Add("userId", "is required")
+	}
+	if !slices.Contains([]ActivityKind{ActivityCheckIn, ActivityRedemption, ActivityFeedback, ActivityRSVP}, a.Kind) {
+		p.Add("kind", "must be one of checkin, redemption, feedback, rsvp")
+	}
+	if a.SourceKey == "" || len(a.SourceKey) > 300 {
+		p.Add("sourceKey", "is required, at most 300 characters")
+	}
+	now := s.now()
+	if a.At.IsZero() {
+		a.At = now
+	} else if a.At.After(now.Add(5 * time.Minute)) {
+		p.Add("at", "must not be in the future")
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	a.At = a.At.UTC()
+	u, err := s.store.FindUser(ctx, a.UserID)
+	if err != nil {
+		return fmt.Errorf("record activity: %w", err)
+	}
+	if err := s.store.AddActivity(ctx, a); err != nil && KindOf(err) != Conflict {
+		return fmt.Errorf("record activity: %w", err)
+	}
+	// Even when the activity was already stored, carry on: a crash between
+	// the steps below is repaired by the producer's retry.
+	if pts := s.pointsFor(a.Kind); pts > 0 {
+		e := LedgerEntry{
+			ID: "earn:" + string(a.Kind) + ":" + a.SourceKey, UserID: a.UserID, Amount: pts,
+			Reason: string(a.Kind), SourceKey: a.SourceKey, At: a.At,
+		}
+		if err := s.store.AddLedgerEntry(ctx, e); err != nil && KindOf(err) != Conflict {
+			return fmt.Errorf("record activity: pay points: %w", err)
+		}
+	}
+	if purchaseLike(a.Kind) {
+		if err := s.rewardReferral(ctx, u); err != nil {
+			return fmt.Errorf("record activity: %w", err)
+		}
+	}
+	if _, err := s.refreshSegment(ctx, u); err != nil {
+		return fmt.Errorf("record activity: %w", err)
+	}
+	return nil
+}
+
+// FanProfile is the stored segment of a customer, with why, so that
+// marketers can read it and counts per segment are cheap.
+type FanProfile struct {
+	UserID     string
+	Segment    Segment
+	Reason     string
+	ComputedAt time.Time
+}
+
+// SegmentOf computes the customer's segment at the given time from their
+// activities and referral. It implements Segmenter.
+func (s *FanService) SegmentOf(ctx context.Context, u User, at time.Time) (Segment, error) {
+	seg, _, err := s.classify(ctx, u, at)
+	return seg, err
+}
+
+func (s *FanService) classify(ctx context.Context, u User, at time.Time) (Segment, string, error) {
+	acts, err := s.store.ActivitiesOf(ctx, u.ID)
+	if err != nil {
+		return "", "", fmt.Errorf("segment of %s: %w", u.ID, err)
+	}
+	_, err = s.store.FindReferral(ctx, u.ID)
+	if err != nil && KindOf(err) != NotFound {
+		return "", "", fmt.Errorf("segment of %s: %w", u.ID, err)
+	}
+	seg, why := Classify(FanFacts{CreatedAt: u.CreatedAt, Referred: err == nil, Activities: acts}, at, s.thresholds())
+	return seg, why, nil
+}
+
+func (s *FanService) thresholds() SegmentThresholds {
+	return SegmentThresholds{
+		NewcomerPeriod: s.opts.NewcomerPeriod, DevotedWindow: s.opts.DevotedWindow,
+		DevotedMin: s.opts.DevotedMin, DormantAfter: s.opts.DormantAfter,
+	}
+}
+
+func (s *FanService) refreshSegment(ctx context.Context, u User) (FanProfile, error) {
+	now := s.now()
+	seg, why, err := s.classify(ctx, u, now)
+	if err != nil {
+		return FanProfile{}, err
+	}
+	p := FanProfile{UserID: u.ID, Segment: seg, Reason: why, ComputedAt: now}
+	if err := s.store.SaveFanProfile(ctx, p); err != nil {
+		return FanProfile{}, fmt.Errorf("save segment of %s: %w", u.ID, err)
+	}
+	return p, nil
+}
+
+// RefreshSegments recomputes every customer's segment and sends the welcome
+// journey steps that are due. It is what the periodic loop runs; it returns
+// the number of customers visited.
+func (s *FanService) RefreshSegments(ctx context.Context) (int, error) {
+	after, n := "", 0
+	for {
+		users, err := s.store.UsersAfter(ctx, after, 200)
+		if err != nil {
+			return n, fmt.Errorf("refresh segments: %w", err)
+		}
+		for _, u := range users {
+			if _, err := s.refreshSegment(ctx, u); err != nil {
+				return n, err
+			}
+			s.journey(ctx, u)
+			n++
+		}
+		if len(users) < 200 {
+			return n, nil
+		}
+		after = users[len(users)-1].ID
+	}
+}
+
+// Run recomputes segments every interval until ctx is done.
+func (s *FanService) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := s.RefreshSegments(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "refresh segments", "err", err)
+		} else if ctx.Err() == nil {
+			s.log.DebugContext(ctx, "segments refreshed", "customers", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SegmentCounts returns how many customers are in each segment, as last
+// computed.
+func (s *FanService) SegmentCounts(ctx context.Context) (map[Segment]int, error) {
+	out := map[Segment]int{}
+	for _, seg := range Segments {
+		n, err := s.store.CountSegment(ctx, seg)
+		if err != nil {
+			return nil, fmt.Errorf("count segment %s: %w", seg, err)
+		}
+		out[seg] = n
+	}
+	return out, nil
+}
+
+// FanView is what marketers see of one customer.
+type FanView struct {
+	User     User
+	Profile  FanProfile
+	Loyalty  Loyalty
+	Referral *Referral // who referred them, if anyone
+}
+
+// Fan returns a customer's segment (recomputed now, with why), loyalty and
+// referral. NotFound when there is no such user.
+func (s *FanService) Fan(ctx context.Context, userID string) (FanView, error) {
+	u, err := s.store.FindUser(ctx, userID)
+	if err != nil {
+		return FanView{}, fmt.Errorf("fan %s: %w", userID, err)
+	}
+	p, err := s.refreshSegment(ctx, u)
+	if err != nil {
+		return FanView{}, err
+	}
+	l, err := s.Loyalty(ctx, userID)
+	if err != nil {
+		return FanView{}, err
+	}
+	v := FanView{User: u, Profile: p, Loyalty: l}
+	if r, err := s.store.FindReferral(ctx, userID); err == nil {
+		v.Referral = &r
+	} else if KindOf(err) != NotFound {
+		return FanView{}, fmt.Errorf("fan %s: %w", userID, err)
+	}
+	return v, nil
+}
+
+func trimmed(s string) string { return strings.TrimSpace(s) }

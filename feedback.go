@@ -1,0 +1,286 @@
+package hyperlieu
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// ShopFeedback is a customer's rating of a shop. A rating of 2 or less needs
+// attention until a manager answers it with a gesture.
+type ShopFeedback struct {
+	ID         string
+	ShopID     string
+	UserID     string // "" once the author erased their account
+	Rating     int
+	Comment    string
+	At         time.Time
+	AnsweredAt time.Time
+	GestureID  string
+}
+
+// NeedsAttention reports whether a manager should answer f.
+func (f ShopFeedback) NeedsAttention() bool { return f.Rating <= 2 && f.AnsweredAt.IsZero() }
+
+// Gesture is a manager's goodwill gesture to a customer: a personal message
+// with an offer code or points.
+type Gesture struct {
+	ID         string
+	ShopID     string
+	ManagerID  string
+	UserID     string // "" once the customer erased their account
+	FeedbackID string
+	Message    string
+	OfferTitle string
+	Code       string
+	Points     int
+	At         time.Time
+	// Returned is frozen when the customer erases their account, so the
+	// shop's stats keep counting them.
+	Returned *bool
+}
+
+// GestureRequest is what a manager sends.
+type GestureRequest struct {
+	UserID, FeedbackID, Message, OfferTitle string
+	Points                                  int
+}
+
+// GiveFeedback records a customer's rating of a shop. Ratings of 2 or less
+// alert the shop's managers at once. Feedback earns points once per shop and
+// day. Invalid names bad fields; NotFound when the shop does not exist.
+func (s *FanService) GiveFeedback(ctx context.Context, userID, shopID string, rating int, comment string) (ShopFeedback, error) {
+	var p Problems
+	if rating < 1 || rating > 5 {
+		p.Add("rating", "must be a whole number from 1 to 5")
+	}
+	comment = trimmed(comment)
+	if utf8.RuneCountInString(comment) > 2000 {
+		p.Add("comment", "must be at most 2000 characters")
+	}
+	if err := p.Err(); err != nil {
+		return ShopFeedback{}, err
+	}
+	if err := s.shopExists(ctx, shopID); err != nil {
+		return ShopFeedback{}, err
+	}
+	now := s.now()
+	f := ShopFeedback{ID: NewID(), ShopID: shopID, UserID: userID, Rating: rating, Comment: comment, At: now}
+	if err := s.store.CreateShopFeedback(ctx, f); err != nil {
+		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
+	}
+	if f.Rating <= 2 {
+		s.alertManagers(ctx, f)
+	}
+	day := now.Format("2006-01-02")
+	if err := s.RecordActivity(ctx, Activity{UserID: userID, Kind: ActivityFeedback, SourceKey: "feedback:" + shopID + ":" + userID + ":" + day, ShopID: shopID, At: now}); err != nil {
+		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
+	}
+	return f, nil
+}
+
+func (s *FanService) shopExists(ctx context.Context, shopID string) error {
+	if s.shops == nil {
+		return Errorf(NotFound, "shop not found")
+	}
+	if _, _, err := s.shops.ShopPlace(ctx, shopID); err != nil {
+		return fmt.Errorf("shop %s: %w", shopID, err)
+	}
+	return nil
+}
+
+// alertManagers pushes a low rating to every manager of the shop, at once
+// (a service message: not capped, and managers need it now).
+func (s *FanService) alertManagers(ctx context.Context, f ShopFeedback) {
+	ids, err := s.store.UserIDsWithRole(ctx, RoleManager)
+	if err != nil {
+		s.log.ErrorContext(ctx, "low rating: list managers", "shop", f.ShopID, "err", err)
+		return
+	}
+	var reqs []NotificationRequest
+	for _, id := range ids {
+		ok, err := s.shops.ManagesShop(ctx, id, f.ShopID)
+		if err != nil {
+			s.log.ErrorContext(ctx, "low rating: manager check", "shop", f.ShopID, "err", err)
+			continue
+		}
+		if ok {
+			reqs = append(reqs, NotificationRequest{
+				UserID: id, Kind: KindLowRating,
+				Vars:     map[string]string{"rating": strconv.Itoa(f.Rating), "comment": f.Comment, "shop": f.ShopID},
+				Data:     map[string]string{"shopId": f.ShopID, "feedbackId": f.ID, "customerId": f.UserID},
+				DedupKey: "low_rating:" + f.ID + ":" + id,
+			})
+		}
+	}
+	s.send(ctx, reqs...)
+}
+
+// canManage returns Forbidden unless the actor is an admin or manages the shop.
+func (s *FanService) canManage(ctx context.Context, a Actor, shopID string) error {
+	if err := s.shopExists(ctx, shopID); err != nil {
+		return err
+	}
+	if a.Is(RoleAdmin) {
+		return nil
+	}
+	ok, err := s.shops.ManagesShop(ctx, a.UserID, shopID)
+	if err != nil {
+		return fmt.Errorf("manages shop: %w", err)
+	}
+	if !ok || !a.Is(RoleManager) {
+		return Errorf(Forbidden, "you do not manage this shop")
+	}
+	return nil
+}
+
+// ShopFeedback lists a shop's feedback, newest first; only what needs
+// attention when asked. Forbidden unless a manager of the shop or an admin.
+func (s *FanService) ShopFeedback(ctx context.Context, a Actor, shopID string, needsAttention bool) ([]ShopFeedback, error) {
+	if err := s.canManage(ctx, a, shopID); err != nil {
+		return nil, err
+	}
+	fs, err := s.store.FeedbackOfShop(ctx, shopID, needsAttention)
+	if err != nil {
+		return nil, fmt.Errorf("shop feedback: %w", err)
+	}
+	return fs, nil
+}
+
+// MakeGesture sends a customer a manager's personal message with an offer
+// code or points, in the customer's tone (the notifier renders it), and
+// marks the feedback it answers. Invalid names bad fields (exactly one of an
+// offer or points); Forbidden unless the actor manages the shop; NotFound
+// for an unknown customer or feedback of another shop or customer.
+func (s *FanService) MakeGesture(ctx context.Context, a Actor, shopID string, in GestureRequest) (Gesture, error) {
+	var p Problems
+	in.Message, in.OfferTitle = trimmed(in.Message), trimmed(in.OfferTitle)
+	if in.UserID == "" {
+		p.Add("userId", "is required")
+	}
+	if n := utf8.RuneCountInString(in.Message); n == 0 || n > 500 {
+		p.Add("message", "is required, at most 500 characters")
+	}
+	switch {
+	case in.OfferTitle == "" && in.Points == 0:
+		p.Add("offer", "give an offer or points")
+	case in.OfferTitle != "" && in.Points != 0:
+		p.Add("points", "give an offer or points, not both")
+	case in.Points < 0 || in.Points > s.opts.MaxGesturePoints:
+		p.Add("points", "must be between 1 and %d", s.opts.MaxGesturePoints)
+	case utf8.RuneCountInString(in.OfferTitle) > 120:
+		p.Add("offer.title", "must be at most 120 characters")
+	}
+	if err := p.Err(); err != nil {
+		return Gesture{}, err
+	}
+	if err := s.canManage(ctx, a, shopID); err != nil {
+		return Gesture{}, err
+	}
+	if _, err := s.store.FindUser(ctx, in.UserID); err != nil {
+		return Gesture{}, fmt.Errorf("gesture: customer: %w", err)
+	}
+	var fb ShopFeedback
+	if in.FeedbackID != "" {
+		var err error
+		fb, err = s.store.FindShopFeedback(ctx, in.FeedbackID)
+		if err != nil || fb.ShopID != shopID || fb.UserID != in.UserID {
+			return Gesture{}, Errorf(NotFound, "feedback not found for this shop and customer")
+		}
+	}
+	g := Gesture{
+		ID: NewID(), ShopID: shopID, ManagerID: a.UserID, UserID: in.UserID, FeedbackID: in.FeedbackID,
+		Message: in.Message, OfferTitle: in.OfferTitle, Points: in.Points, At: s.now(),
+	}
+	if g.OfferTitle != "" {
+		g.Code = NewRewardCode()
+	}
+	if err := s.store.CreateGesture(ctx, g); err != nil {
+		return Gesture{}, fmt.Errorf("gesture: %w", err)
+	}
+	if g.Points > 0 {
+		if err := s.award(ctx, g.UserID, g.Points, "gesture from the shop", "gesture:"+g.ID); err != nil {
+			return Gesture{}, fmt.Errorf("gesture points: %w", err)
+		}
+	}
+	if in.FeedbackID != "" && fb.AnsweredAt.IsZero() {
+		fb.AnsweredAt, fb.GestureID = g.At, g.ID
+		if err := s.store.UpdateShopFeedback(ctx, fb); err != nil {
+			return Gesture{}, fmt.Errorf("gesture: mark feedback answered: %w", err)
+		}
+	}
+	vars := map[string]string{"message": g.Message, "shop": shopID}
+	if g.Code != "" {
+		vars["offer"], vars["code"] = g.OfferTitle, g.Code
+	} else {
+		vars["points"] = strconv.Itoa(g.Points)
+	}
+	s.send(ctx, NotificationRequest{
+		UserID: g.UserID, Kind: KindGesture, Vars: vars,
+		Data: map[string]string{"shopId": shopID, "gestureId": g.ID}, DedupKey: "gesture:" + g.ID,
+	})
+	return g, nil
+}
+
+// GestureStats is what a manager is proud of: of the customers who received
+// a gesture, how many came back (did anything) within the comeback window.
+type GestureStats struct {
+	Gestures, Customers, CameBack int
+	WindowDays                    int
+}
+
+// ShopGestureStats counts a shop's gestures and returning customers.
+// Forbidden unless a manager of the shop or an admin.
+func (s *FanService) ShopGestureStats(ctx context.Context, a Actor, shopID string) (GestureStats, error) {
+	if err := s.canManage(ctx, a, shopID); err != nil {
+		return GestureStats{}, err
+	}
+	gs, err := s.store.GesturesOfShop(ctx, shopID)
+	if err != nil {
+		return GestureStats{}, fmt.Errorf("gesture stats: %w", err)
+	}
+	st := GestureStats{Gestures: len(gs), WindowDays: int(s.opts.ComebackWindow.Hours() / 24)}
+	// One customer counts once: from their first gesture.
+	first := map[string]Gesture{}
+	for _, g := range gs {
+		key := g.UserID
+		if key == "" {
+			key = "erased:" + g.ID
+		}
+		if f, ok := first[key]; !ok || g.At.Before(f.At) {
+			first[key] = g
+		}
+	}
+	for _, g := range first {
+		st.Customers++
+		back, err := s.cameBack(ctx, g)
+		if err != nil {
+			return GestureStats{}, err
+		}
+		if back {
+			st.CameBack++
+		}
+	}
+	return st, nil
+}
+
+func (s *FanService) cameBack(ctx context.Context, g Gesture) (bool, error) {
+	if g.Returned != nil {
+		return *g.Returned, nil
+	}
+	if g.UserID == "" {
+		return false, nil
+	}
+	acts, err := s.store.ActivitiesOf(ctx, g.UserID)
+	if err != nil {
+		return false, fmt.Errorf("came back: %w", err)
+	}
+	for _, x := range acts {
+		if x.At.After(g.At) && x.At.Sub(g.At) <= s.opts.ComebackWindow {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,212 @@
+package geo
+
+import (
+	"math"
+
+	"github.com/uber/h3-go/v4"
+)
+
+// A local test decides whether a point of one boundary cell lies in one shape
+// of a fence from what lies near the cell, stored with the cell's refs so
+// that a lookup reads it from memory it reads anyway:
+//
+//   - A shape the cell lies wholly inside or outside needs no test.
+//   - A circle keeps its centre's unit vector and chord bounds (see shape).
+//   - A polygon keeps the cell's centre c, whether c is inside each ring,
+//     and the few edges that come near the cell. A point p of the cell is
+//     inside a ring if c is, flipped once for every one of the ring's edges
+//     that the segment c-p crosses: only the near edges can (the segment
+//     stays within the cell's extent of c).
+//
+// The polygon rule is Fence.Contains's even-odd rule followed along another
+// path, which agrees with it exactly when no decision is a near thing. So the
+// test falls back to the shape's full test whenever p lies within localTol of
+// the line through a near edge, or an end of a near edge within localTol of
+// the line c-p. Farther than that, the orientation signs are far beyond
+// rounding (errors are below 1e-13 degrees), and so is Contains's own ray
+// crossing, whose result is then the true one too. The build likewise keeps
+// c at least localTol from every near edge, or uses the full test.
+//
+// Near the poles (beyond 80°) and for polygons of more than 64 rings, cells
+// use the full test.
+
+// localTol is the distance in degrees (about 0.1 mm) within which a local
+// polygon test defers to the full test.
+const localTol = 1e-9
+
+type localKind uint8
+
+const (
+	localOut localKind = iota
+	localIn
+	localCircle
+	localPolygon
+	localFull
+
+	// localLast marks the last local test of a ref.
+	localLast localKind = 1 << 7
+)
+
+// local is one shape's test in one cell, in 64 bytes.
+type local struct {
+	// A circle: its centre's unit vector and squared chord bounds, as in
+	// shape. A polygon: the cell centre's latitude and longitude.
+	v [5]float64
+	// rings has bit r set if the cell's centre is inside ring r.
+	rings uint64
+	// shape is the shape in its fence while preparing, in FenceIndex.shapes
+	// once built.
+	shape uint32
+	// edge, nedge locate a polygon's near edges: edges[edge : edge+nedge].
+	// For a circle, edge is its index in FenceIndex.circles once built.
+	edge, nedge uint32
+	kind        localKind
+}
+
+// localEdge is an edge of a ring, x being longitude and y latitude.
+type localEdge struct {
+	ax, ay, bx, by float64
+	ring           uint32
+}
+
+// prepared is a fence's cover and, for each boundary cell of it in order,
+// one local test per shape: its polygons, then its circles.
+type prepared struct {
+	cover  []CoverCell
+	locals []local
+	edges  []localEdge
+}
+
+// prepare covers f at res and prepares its local tests.
+func prepare(f Fence, res int) (prepared, error) {
+	cover, err := f.Cover(res)
+	if err != nil {
+		return prepared{}, err
+	}
+	p := prepared{cover: cover}
+	margin := cellMargin(res)
+	for _, cc := range cover {
+		if cc.Inside {
+			continue
+		}
+		ll, err := h3.CellToLatLng(h3.Cell(cc.Cell))
+		if err != nil {
+			return prepared{}, err
+		}
+		c := Point{ll.Lat, ll.Lng}
+		k := uint32(0)
+		for _, poly := range f.Polygons {
+			p.locals = append(p.locals, p.polygonLocal(poly, k, c, margin))
+			k++
+		}
+		for _, ci := range f.Circles {
+			p.locals = append(p.locals, circleLocal(ci, k, c, margin))
+			k++
+		}
+		p.locals[len(p.locals)-1].kind |= localLast
+	}
+	return p, nil
+}
+
+// circleLocal returns the test of circle ci, shape k, in the cell centred on
+// c, whose points are all within margin of c.
+func circleLocal(ci Circle, k uint32, c Point, margin float64) local {
+	switch d := Distance(ci.Center, c); {
+	case d-margin > ci.RadiusM:
+		return local{shape: k, kind: localOut}
+	case d+margin < ci.RadiusM:
+		return local{shape: k, kind: localIn}
+	}
+	ch := math.Sqrt(chord2Of(ci.RadiusM))
+	lo, hi := max(ch-chordPad, 0), ch+chordPad
+	u := unit(ci.Center)
+	return local{v: [5]float64{u.x, u.y, u.z, lo * lo, hi * hi}, shape: k, kind: localCircle}
+}
+
+// polygonLocal returns the test of poly, shape k, in the cell centred on c,
+// whose points are all within margin of c, appending its near edges to
+// p.edges.
+func (p *prepared) polygonLocal(poly Polygon, k uint32, c Point, margin float64) local {
+	if math.Abs(c.Lat) > 80 || len(poly) > 64 {
+		return local{shape: k, kind: localFull}
+	}
+	l := local{v: [5]float64{c.Lat, c.Lng}, shape: k, edge: uint32(len(p.edges)), kind: localPolygon}
+	const mPerDeg = EarthRadiusM * math.Pi / 180
+	ky, kx := mPerDeg, mPerDeg*math.Cos(c.Lat*math.Pi/180)
+	for ri, r := range poly {
+		for i := 0; i+1 < len(r); i++ {
+			a, b := r[i], r[i+1]
+			if !edgeNear(a, b, c, kx, ky, margin) {
+				continue
+			}
+			e := localEdge{ax: a.Lng, ay: a.Lat, bx: b.Lng, by: b.Lat, ring: uint32(ri)}
+			ex, ey := e.bx-e.ax, e.by-e.ay
+			if o := ex*(c.Lat-e.ay) - ey*(c.Lng-e.ax); o*o <= localTol*localTol*(ex*ex+ey*ey) {
+				p.edges = p.edges[:l.edge]
+				return local{shape: k, kind: localFull}
+			}
+			p.edges = append(p.edges, e)
+		}
+	}
+	l.nedge = uint32(len(p.edges)) - l.edge
+	// No edge is within localTol of c, nor any far edge within the cell's
+	// extent, so locate decides c's rings without a near thing.
+	for ri, r := range poly {
+		if in, _ := locate(r, c); in {
+			l.rings |= 1 << ri
+		}
+	}
+	if l.nedge == 0 {
+		l.kind = localOut
+		if l.rings&1 != 0 && l.rings>>1 == 0 {
+			l.kind = localIn
+		}
+	}
+	return l
+}
+
+// edgeNear reports whether segment a-b comes within d metres of c on the
+// equirectangular projection centred on c, whose scales are kx and ky metres
+// per degree (see nearBoundary).
+func edgeNear(a, b, c Point, kx, ky, d float64) bool {
+	dLat := d / ky
+	if (a.Lat-c.Lat > dLat && b.Lat-c.Lat > dLat) || (c.Lat-a.Lat > dLat && c.Lat-b.Lat > dLat) {
+		return false
+	}
+	ax, ay := lngDelta(a.Lng, c.Lng)*kx, (a.Lat-c.Lat)*ky
+	bx, by := lngDelta(b.Lng, c.Lng)*kx, (b.Lat-c.Lat)*ky
+	return segDist2(ax, ay, bx, by) <= d*d
+}
+
+// polygonParity decides p by l's near edges, or returns ok false if a
+// decision is too near to call.
+func polygonParity(l *local, edges []localEdge, p Point) (in, ok bool) {
+	cy, cx := l.v[0], l.v[1]
+	dx, dy := p.Lng-cx, p.Lat-cy
+	if dx > 90 || dx < -90 { // across the antimeridian from c
+		return false, false
+	}
+	pc2 := dx*dx + dy*dy
+	const tol2 = localTol * localTol
+	rings := l.rings
+	for i := range edges {
+		e := &edges[i]
+		ex, ey := e.bx-e.ax, e.by-e.ay
+		o2 := ex*(p.Lat-e.ay) - ey*(p.Lng-e.ax)
+		if o2*o2 <= tol2*(ex*ex+ey*ey) {
+			return false, false
+		}
+		if o1 := ex*(cy-e.ay) - ey*(cx-e.ax); (o1 > 0) == (o2 > 0) {
+			continue // c and p on the same side of the edge's line
+		}
+		o3 := dx*(e.ay-cy) - dy*(e.ax-cx)
+		o4 := dx*(e.by-cy) - dy*(e.bx-cx)
+		if o3*o3 <= tol2*pc2 || o4*o4 <= tol2*pc2 {
+			return false, false
+		}
+		if (o3 > 0) != (o4 > 0) {
+			rings ^= 1 << e.ring
+		}
+	}
+	return rings&1 != 0 && rings>>1 == 0, true
+}

@@ -1,0 +1,50 @@
+package hyperlieu
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// welcome queues the sign-up message: what the brand will send and how
+// often, in the customer's own terms. It is a service message (never capped).
+func (s *FanService) welcome(ctx context.Context, u User) {
+	steps := make([]string, len(s.opts.Journey))
+	for i, st := range s.opts.Journey {
+		steps[i] = st.Name
+	}
+	s.send(ctx, NotificationRequest{
+		UserID: u.ID, Kind: KindWelcome,
+		Vars: map[string]string{
+			"categories": strings.Join(u.Prefs.Categories, ", "),
+			"perDay":     fmt.Sprint(u.Prefs.MaxNotificationsPerDay),
+			"steps":      strings.Join(steps, ", "),
+		},
+		DedupKey: "welcome:" + u.ID,
+	})
+}
+
+// journey queues the welcome-journey steps that are due for u. Each step is
+// decided when it falls due, not at sign-up, so that a customer who refused
+// its category (or all messages) by then does not get it; the dedup key
+// makes each step happen once whichever instance and loop round sends it.
+// Steps are capped, and the notifier applies quiet hours.
+func (s *FanService) journey(ctx context.Context, u User) {
+	age := s.now().Sub(u.CreatedAt)
+	var reqs []NotificationRequest
+	for i, st := range s.opts.Journey {
+		// A step missed for longer than the gap to the next one is skipped:
+		// a customer back from a year away gets no "welcome, day 3".
+		if age < st.After || (i+1 < len(s.opts.Journey) && age >= s.opts.Journey[i+1].After) || age > st.After+s.opts.NewcomerPeriod {
+			continue
+		}
+		if !u.Prefs.Accepts(st.Category) || u.Prefs.MaxNotificationsPerDay == 0 {
+			continue
+		}
+		reqs = append(reqs, NotificationRequest{
+			UserID: u.ID, Kind: KindJourney, Category: st.Category, Capped: true,
+			Vars: map[string]string{"step": st.Name}, DedupKey: "journey:" + u.ID + ":" + st.Name,
+		})
+	}
+	s.send(ctx, reqs...)
+}

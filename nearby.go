@@ -1,0 +1,323 @@
+package hyperlieu
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+// NearbyOffer is an offer available at a place, as the campaigns area
+// reports it for nearby search.
+type NearbyOffer struct {
+	ID, CampaignID, Title, ShopID string
+	Location                      geo.Point
+	DistanceM                     float64
+}
+
+// OfferSource lists the offers a customer can get around a point. The
+// campaigns area implements it; nil means no offers.
+type OfferSource interface {
+	// OffersNear returns offers within radiusM of p for userID, with their
+	// exact distance.
+	OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]NearbyOffer, error)
+}
+
+// PlaceStore is what Places reads to fill and refresh itself.
+type PlaceStore interface {
+	FindShopsChangedSince(ctx context.Context, t time.Time) ([]Shop, error)
+	FindEventsChangedSince(ctx context.Context, t time.Time) ([]Event, error)
+}
+
+// Places keeps shops and upcoming events in memory, indexed by H3 cell, for
+// nearby search. It is filled from the database at start, updated on this
+// instance's writes at once, and polls the database for other instances'
+// writes (by an updatedAt high-water mark), so they show up within one poll
+// interval. Its methods are safe for concurrent use.
+type Places struct {
+	mu     sync.RWMutex
+	idx    *geo.PointIndex // keys "shop:<id>" and "event:<id>"
+	shops  map[string]Shop // every shop, deleted ones too (ShopPlace answers for them)
+	events map[string]Event
+	mark   time.Time // the latest UpdatedAt seen
+	now    func() time.Time
+}
+
+// NewPlaces returns an empty index; now defaults to time.Now.
+func NewPlaces(now func() time.Time) *Places {
+	if now == nil {
+		now = time.Now
+	}
+	return &Places{idx: geo.NewPointIndex(), shops: map[string]Shop{}, events: map[string]Event{}, now: now}
+}
+
+// syncOverlap re-reads a little before the high-water mark, so that writes
+// from instances whose clocks lag behind ours are not missed.
+const syncOverlap = 10 * time.Second
+
+// Sync reads what changed in the database since the last sync (everything
+// the first time) and applies it.
+func (p *Places) Sync(ctx context.Context, st PlaceStore) error {
+	p.mu.RLock()
+	since := p.mark
+	p.mu.RUnlock()
+	if !since.IsZero() {
+		since = since.Add(-syncOverlap)
+	}
+	shops, err := st.FindShopsChangedSince(ctx, since)
+	if err != nil {
+		return fmt.Errorf("sync shops: %w", err)
+	}
+	events, err := st.FindEventsChangedSince(ctx, since)
+	if err != nil {
+		return fmt.Errorf("sync events: %w", err)
+	}
+	for _, s := range shops {
+		p.PutShop(s)
+	}
+	for _, e := range events {
+		p.PutEvent(e)
+	}
+	p.prune()
+	return nil
+}
+
+// Run syncs every interval until ctx is done, logging failures.
+func (p *Places) Run(ctx context.Context, st PlaceStore, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := p.Sync(ctx, st); err != nil && ctx.Err() == nil {
+				log.Warn("places sync failed", "err", err)
+			}
+		}
+	}
+}
+
+func (p *Places) advance(t time.Time) {
+	if t.After(p.mark) {
+		p.mark = t
+	}
+}
+
+// PutShop records a shop's current state; a newer stored state wins.
+func (p *Places) PutShop(s Shop) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old, ok := p.shops[s.ID]; ok && old.UpdatedAt.After(s.UpdatedAt) {
+		return
+	}
+	p.shops[s.ID] = s
+	p.advance(s.UpdatedAt)
+	if s.Deleted() {
+		p.idx.Remove("shop:" + s.ID)
+		return
+	}
+	_ = p.idx.Set("shop:"+s.ID, s.Location) // locations were validated before they were stored
+}
+
+// PutEvent records an event's current state; only upcoming, not cancelled
+// events are searchable.
+func (p *Places) PutEvent(e Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.advance(e.UpdatedAt)
+	if old, ok := p.events[e.ID]; ok && old.UpdatedAt.After(e.UpdatedAt) {
+		return
+	}
+	if e.Cancelled() || !e.EndsAt.After(p.now()) {
+		delete(p.events, e.ID)
+		p.idx.Remove("event:" + e.ID)
+		return
+	}
+	p.events[e.ID] = e
+	_ = p.idx.Set("event:"+e.ID, e.Location)
+}
+
+// prune drops events that have ended.
+func (p *Places) prune() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	for id, e := range p.events {
+		if !e.EndsAt.After(now) {
+			delete(p.events, id)
+			p.idx.Remove("event:" + id)
+		}
+	}
+}
+
+// Shop returns the shop if it is known, deleted or not.
+func (p *Places) Shop(id string) (Shop, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	s, ok := p.shops[id]
+	return s, ok
+}
+
+// Upcoming returns the known upcoming events starting in [from, to).
+func (p *Places) Upcoming(from, to time.Time) []Event {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []Event
+	for _, e := range p.events {
+		if !e.StartsAt.Before(from) && e.StartsAt.Before(to) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// PlaceKind says what a nearby result is.
+type PlaceKind string
+
+const (
+	PlaceShop  PlaceKind = "shop"
+	PlaceEvent PlaceKind = "event"
+	PlaceOffer PlaceKind = "offer"
+)
+
+// NearbyItem is one result of a nearby search: exactly one of Shop, Event
+// and Offer is set, as Kind says.
+type NearbyItem struct {
+	Kind      PlaceKind
+	ID        string
+	DistanceM float64
+	Shop      *Shop
+	Event     *Event
+	Offer     *NearbyOffer
+}
+
+// MaxNearbyRadiusM is the largest radius of a nearby search.
+const MaxNearbyRadiusM = 50_000
+
+// within returns the shops and upcoming events within radiusM of center,
+// nearest first, exact. Ties are broken by kind and ID so that paging is stable.
+func (p *Places) within(center geo.Point, radiusM float64) []NearbyItem {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	now := p.now()
+	var out []NearbyItem
+	for _, h := range p.idx.Within(center, radiusM) {
+		kind, id := splitKey(h.ID)
+		switch kind {
+		case "shop":
+			if s, ok := p.shops[id]; ok && !s.Deleted() {
+				out = append(out, NearbyItem{Kind: PlaceShop, ID: id, DistanceM: h.DistanceM, Shop: &s})
+			}
+		case "event":
+			if e, ok := p.events[id]; ok && e.EndsAt.After(now) && !e.Cancelled() {
+				out = append(out, NearbyItem{Kind: PlaceEvent, ID: id, DistanceM: h.DistanceM, Event: &e})
+			}
+		}
+	}
+	return out
+}
+
+func splitKey(k string) (kind, id string) {
+	for i := range len(k) {
+		if k[i] == ':' {
+			return k[:i], k[i+1:]
+		}
+	}
+	return "", k
+}
+
+// NearbyQuery is a nearby search. After is the cursor of the previous page.
+type NearbyQuery struct {
+	Center  *geo.Point
+	RadiusM float64 // 0: DefaultNearbyRadiusM
+	After   *NearbyCursor
+	Limit   int // 0: 20; at most 100
+	// Categories restricts event results to these categories; empty: all.
+}
+
+// DefaultNearbyRadiusM is the radius of a nearby search that names none.
+const DefaultNearbyRadiusM = 2000
+
+// NearbyCursor is where a page of nearby results ended: the last item's
+// distance and key. The next page starts strictly after it.
+type NearbyCursor struct {
+	DistanceM float64
+	Kind      PlaceKind
+	ID        string
+}
+
+func itemLess(a NearbyItem, c NearbyCursor) int {
+	return cmp.Or(cmp.Compare(a.DistanceM, c.DistanceM), cmp.Compare(a.Kind, c.Kind), cmp.Compare(a.ID, c.ID))
+}
+
+// NearbyPage is one page of nearby results and, if there are more, the
+// cursor of the next page.
+type NearbyPage struct {
+	Items []NearbyItem
+	Next  *NearbyCursor
+}
+
+// Nearby returns the shops, upcoming events and offers within the radius of
+// a point, each with its exact distance, nearest first. Invalid names a
+// missing or out-of-range point or radius.
+func (s *ShopService) Nearby(ctx context.Context, userID string, q NearbyQuery) (NearbyPage, error) {
+	var p Problems
+	if q.Center == nil {
+		p.Add("lat", "is required")
+		p.Add("lng", "is required")
+	} else if err := q.Center.Valid(); err != nil {
+		p.Add("lat,lng", "%v", err)
+	}
+	if q.RadiusM == 0 {
+		q.RadiusM = DefaultNearbyRadiusM
+	}
+	if !(q.RadiusM > 0 && q.RadiusM <= MaxNearbyRadiusM) { // also rejects NaN
+		p.Add("radius", "must be between 1 and %d metres", MaxNearbyRadiusM)
+	}
+	if q.Limit == 0 {
+		q.Limit = 20
+	}
+	if q.Limit < 1 || q.Limit > 100 {
+		p.Add("limit", "must be between 1 and 100")
+	}
+	if err := p.Err(); err != nil {
+		return NearbyPage{}, err
+	}
+	items := s.places.within(*q.Center, q.RadiusM)
+	if s.offers != nil {
+		offers, err := s.offers.OffersNear(ctx, userID, *q.Center, q.RadiusM)
+		if err != nil {
+			return NearbyPage{}, fmt.Errorf("offers near: %w", err)
+		}
+		for _, o := range offers {
+			if o.DistanceM <= q.RadiusM {
+				o := o
+				items = append(items, NearbyItem{Kind: PlaceOffer, ID: o.ID, DistanceM: o.DistanceM, Offer: &o})
+			}
+		}
+	}
+	slices.SortFunc(items, func(a, b NearbyItem) int {
+		return itemLess(a, NearbyCursor{DistanceM: b.DistanceM, Kind: b.Kind, ID: b.ID})
+	})
+	if q.After != nil {
+		i, _ := slices.BinarySearchFunc(items, *q.After, itemLess)
+		for i < len(items) && itemLess(items[i], *q.After) <= 0 {
+			i++
+		}
+		items = items[i:]
+	}
+	var page NearbyPage
+	if len(items) > q.Limit {
+		items = items[:q.Limit]
+		last := items[len(items)-1]
+		page.Next = &NearbyCursor{DistanceM: last.DistanceM, Kind: last.Kind, ID: last.ID}
+	}
+	page.Items = items
+	return page, nil
+}

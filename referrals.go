@@ -1,0 +1,211 @@
+package hyperlieu
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Referral statuses.
+const (
+	ReferralPending  = "pending"  // the newcomer has not checked in or redeemed yet
+	ReferralRewarded = "rewarded" // both sides were paid
+	ReferralRefused  = "refused"  // fraud check or monthly cap; Reason says which
+)
+
+// Referral attributes a newcomer (the referee) to the customer whose code
+// they signed up with. A referee has at most one referrer.
+type Referral struct {
+	RefereeID  string
+	ReferrerID string
+	Code       string
+	Status     string
+	Reason     string
+	CreatedAt  time.Time
+	RewardedAt time.Time
+}
+
+// ReferralCodeOf returns the customer's referral code: derived from their ID
+// by a hash, so it is stable, needs no coordination between instances and
+// says nothing about the ID.
+func ReferralCodeOf(userID string) string {
+	h := sha256.Sum256([]byte("hyperlieu-referral:" + userID))
+	return strings.ToUpper(base32.StdEncoding.EncodeToString(h[:5])) // 8 symbols, 40 bits
+}
+
+// ReferralInfo is what a customer sees of their referrals.
+type ReferralInfo struct {
+	Code, Link        string
+	Referrals         []Referral
+	RewardedThisMonth int
+	MonthlyCap        int
+}
+
+// MyReferral returns the caller's code, link and referrals, registering the
+// code on first use.
+func (s *FanService) MyReferral(ctx context.Context, userID string) (ReferralInfo, error) {
+	code := ReferralCodeOf(userID)
+	if err := s.store.AddReferralCode(ctx, code, userID); err != nil {
+		return ReferralInfo{}, fmt.Errorf("referral code: %w", err)
+	}
+	rs, err := s.store.ReferralsBy(ctx, userID)
+	if err != nil {
+		return ReferralInfo{}, fmt.Errorf("referrals: %w", err)
+	}
+	info := ReferralInfo{Code: code, Link: s.opts.ReferralBaseURL + code, Referrals: rs, MonthlyCap: s.opts.ReferralCapPerMonth}
+	month := s.now().Format("2006-01")
+	for _, r := range rs {
+		if r.Status == ReferralRewarded && r.RewardedAt.Format("2006-01") == month {
+			info.RewardedThisMonth++
+		}
+	}
+	return info, nil
+}
+
+// CheckReferralCode returns Invalid naming referralCode when code is not a
+// customer's referral code, so that sign-up can refuse it up front.
+func (s *FanService) CheckReferralCode(ctx context.Context, code string) error {
+	_, err := s.store.FindReferralCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
+	if KindOf(err) == NotFound {
+		return &Error{Kind: Invalid, Message: "unknown referral code", Fields: []FieldError{{"referralCode", "is not a known referral code"}}}
+	}
+	return err
+}
+
+// Attribute records that u signed up with code. An unknown code or the
+// customer's own is refused with Invalid naming referralCode; a customer
+// already attributed keeps their first referrer (Conflict).
+func (s *FanService) Attribute(ctx context.Context, u User, code string) error {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	referrer, err := s.store.FindReferralCode(ctx, code)
+	if KindOf(err) == NotFound {
+		return &Error{Kind: Invalid, Message: "unknown referral code", Fields: []FieldError{{"referralCode", "is not a known referral code"}}}
+	}
+	if err != nil {
+		return fmt.Errorf("attribute referral: %w", err)
+	}
+	if referrer == u.ID {
+		return &Error{Kind: Invalid, Message: "self-referral", Fields: []FieldError{{"referralCode", "is your own code"}}}
+	}
+	r := Referral{RefereeID: u.ID, ReferrerID: referrer, Code: code, Status: ReferralPending, CreatedAt: s.now()}
+	if err := s.store.CreateReferral(ctx, r); err != nil {
+		return fmt.Errorf("attribute referral: %w", err)
+	}
+	return nil
+}
+
+// rewardReferral pays a pending referral of u, once, on their first
+// purchase-like activity: unless the two accounts share a device, or the
+// referrer already had their monthly cap of rewarded referrals.
+func (s *FanService) rewardReferral(ctx context.Context, u User) error {
+	r, err := s.store.FindReferral(ctx, u.ID)
+	if KindOf(err) == NotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("referral of %s: %w", u.ID, err)
+	}
+	if r.Status != ReferralPending {
+		return nil
+	}
+	now := s.now()
+	shared, err := s.shareDevice(ctx, r.ReferrerID, r.RefereeID)
+	if err != nil {
+		return err
+	}
+	if shared {
+		r.Status, r.Reason = ReferralRefused, "the referrer and the newcomer use the same device"
+		return s.store.UpdateReferral(ctx, r)
+	}
+	month := now.Format("2006-01")
+	won := false
+	// Slots are claimed by unique insert, so the cap is exact across
+	// instances; a retry finds the slot it already holds.
+	for n := 1; n <= s.opts.ReferralCapPerMonth; n++ {
+		holder, err := s.store.ClaimReferralSlot(ctx, r.ReferrerID, month, n, r.RefereeID)
+		if err != nil {
+			return fmt.Errorf("claim referral slot: %w", err)
+		}
+		if holder == r.RefereeID {
+			won = true
+			break
+		}
+	}
+	if !won {
+		r.Status, r.Reason = ReferralRefused, fmt.Sprintf("the referrer reached the cap of %d rewarded referrals this month", s.opts.ReferralCapPerMonth)
+		return s.store.UpdateReferral(ctx, r)
+	}
+	// The source key hides the referee's ID: the referrer's ledger must not
+	// name them once they erase their account.
+	src := "referral:" + ReferralCodeOf(r.RefereeID)
+	if s.opts.Earn.ReferralReferrer > 0 {
+		if err := s.award(ctx, r.ReferrerID, s.opts.Earn.ReferralReferrer, "referral: a friend joined", src+":referrer"); err != nil {
+			return fmt.Errorf("pay referrer: %w", err)
+		}
+	}
+	if s.opts.Earn.ReferralReferee > 0 {
+		if err := s.award(ctx, r.RefereeID, s.opts.Earn.ReferralReferee, "referral: welcome bonus", src+":referee"); err != nil {
+			return fmt.Errorf("pay referee: %w", err)
+		}
+	}
+	r.Status, r.Reason, r.RewardedAt = ReferralRewarded, "", now
+	if err := s.store.UpdateReferral(ctx, r); err != nil {
+		return fmt.Errorf("referral of %s: %w", u.ID, err)
+	}
+	s.send(ctx,
+		NotificationRequest{UserID: r.ReferrerID, Kind: KindReward, Category: CategoryLoyalty,
+			Vars: map[string]string{"points": fmt.Sprint(s.opts.Earn.ReferralReferrer), "reason": "referral"}, DedupKey: src + ":referrer"},
+		NotificationRequest{UserID: r.RefereeID, Kind: KindReward, Category: CategoryLoyalty,
+			Vars: map[string]string{"points": fmt.Sprint(s.opts.Earn.ReferralReferee), "reason": "referral"}, DedupKey: src + ":referee"},
+	)
+	return nil
+}
+
+func (s *FanService) shareDevice(ctx context.Context, a, b string) (bool, error) {
+	if s.devices == nil {
+		return false, nil
+	}
+	ta, err := s.devices.DeviceTokensOf(ctx, a)
+	if err != nil {
+		return false, fmt.Errorf("devices of %s: %w", a, err)
+	}
+	tb, err := s.devices.DeviceTokensOf(ctx, b)
+	if err != nil {
+		return false, fmt.Errorf("devices of %s: %w", b, err)
+	}
+	for _, t := range tb {
+		if slices.Contains(ta, t) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// OnRegister is the fans' part of a sign-up, for AccountOptions.OnRegister:
+// it registers the newcomer's own referral code, attributes them to the
+// referrer whose code they gave, stores their first segment and queues the
+// welcome message. A bad referral code does not undo the sign-up: its error
+// is returned for the log.
+func (s *FanService) OnRegister(ctx context.Context, u User, in Registration) error {
+	var errs []error
+	if err := s.store.AddReferralCode(ctx, ReferralCodeOf(u.ID), u.ID); err != nil {
+		errs = append(errs, err)
+	}
+	if strings.TrimSpace(in.ReferralCode) != "" {
+		if err := s.Attribute(ctx, u, in.ReferralCode); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := s.refreshSegment(ctx, u); err != nil {
+		errs = append(errs, err)
+	}
+	s.welcome(ctx, u)
+	if len(errs) > 0 {
+		return fmt.Errorf("fans on register: %v", errs)
+	}
+	return nil
+}

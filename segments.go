@@ -1,0 +1,84 @@
+package hyperlieu
+
+import (
+	"fmt"
+	"time"
+)
+
+// SegmentThresholds are the configurable limits between segments.
+type SegmentThresholds struct {
+	NewcomerPeriod time.Duration
+	DevotedWindow  time.Duration
+	DevotedMin     int
+	DormantAfter   time.Duration
+}
+
+// FanFacts are what a segment is computed from.
+type FanFacts struct {
+	CreatedAt  time.Time
+	Referred   bool
+	Activities []Activity
+}
+
+// Classify returns the customer's segment at now and a sentence saying why.
+// The rules, in order:
+//   - newcomer: the account is younger than NewcomerPeriod;
+//   - dormant: nothing done for DormantAfter (counting from sign-up when
+//     nothing was ever done);
+//   - prospect: no check-in or redemption yet (referred, invited, or just
+//     browsing and RSVPing);
+//   - devoted: at least DevotedMin activities in the last DevotedWindow;
+//   - wandering: a customer whose activity has dropped below that.
+//
+// Activities after now are ignored, so a timeline can be replayed.
+func Classify(f FanFacts, now time.Time, t SegmentThresholds) (Segment, string) {
+	age := now.Sub(f.CreatedAt)
+	if age < t.NewcomerPeriod {
+		return SegmentNewcomer, fmt.Sprintf("account is %s old, newcomer for %s", days(age), days(t.NewcomerPeriod))
+	}
+	var last time.Time
+	recent, bought := 0, false
+	for _, a := range f.Activities {
+		if a.At.After(now) {
+			continue
+		}
+		if a.At.After(last) {
+			last = a.At
+		}
+		if purchaseLike(a.Kind) {
+			bought = true
+		}
+		if now.Sub(a.At) <= t.DevotedWindow {
+			recent++
+		}
+	}
+	since := last
+	if since.IsZero() {
+		since = f.CreatedAt
+	}
+	if idle := now.Sub(since); idle >= t.DormantAfter {
+		if last.IsZero() {
+			return SegmentDormant, fmt.Sprintf("no activity in %s since sign-up (dormant after %s)", days(idle), days(t.DormantAfter))
+		}
+		return SegmentDormant, fmt.Sprintf("last activity %s ago (dormant after %s)", days(idle), days(t.DormantAfter))
+	}
+	if !bought {
+		if f.Referred {
+			return SegmentProspect, "referred by a customer; no check-in or redemption yet"
+		}
+		return SegmentProspect, "no check-in or redemption yet"
+	}
+	if recent >= t.DevotedMin {
+		return SegmentDevoted, fmt.Sprintf("%d activities in the last %s (devoted from %d)", recent, days(t.DevotedWindow), t.DevotedMin)
+	}
+	return SegmentWandering, fmt.Sprintf("a customer whose activity dropped: %d in the last %s (devoted from %d), last %s ago",
+		recent, days(t.DevotedWindow), t.DevotedMin, days(now.Sub(last)))
+}
+
+// days writes d in whole days, or hours when shorter than two days.
+func days(d time.Duration) string {
+	if d < 48*time.Hour {
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}

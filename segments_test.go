@@ -1,0 +1,99 @@
+package hyperlieu_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+// TestClassifyTimeline replays one customer's life on a scripted clock.
+func TestClassifyTimeline(t *testing.T) {
+	day := 24 * time.Hour
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	th := hyperlieu.SegmentThresholds{NewcomerPeriod: 7 * day, DevotedWindow: 60 * day, DevotedMin: 3, DormantAfter: 180 * day}
+	act := func(kind hyperlieu.ActivityKind, d int) hyperlieu.Activity {
+		return hyperlieu.Activity{Kind: kind, At: start.Add(time.Duration(d) * day)}
+	}
+	facts := hyperlieu.FanFacts{CreatedAt: start, Referred: true, Activities: []hyperlieu.Activity{
+		act(hyperlieu.ActivityRSVP, 2),
+		act(hyperlieu.ActivityCheckIn, 20), act(hyperlieu.ActivityRedemption, 30), act(hyperlieu.ActivityCheckIn, 40),
+		act(hyperlieu.ActivityCheckIn, 300),
+	}}
+	tests := []struct {
+		day    int
+		want   hyperlieu.Segment
+		reason string
+	}{
+		{0, hyperlieu.SegmentNewcomer, "newcomer for 7 days"},
+		{6, hyperlieu.SegmentNewcomer, ""},
+		{7, hyperlieu.SegmentProspect, "referred"},
+		{19, hyperlieu.SegmentProspect, ""},
+		{20, hyperlieu.SegmentWandering, "2 in the last 60 days"},
+		{40, hyperlieu.SegmentDevoted, "4 activities in the last 60 days"},
+		{85, hyperlieu.SegmentWandering, "2 in the last 60 days"},
+		{101, hyperlieu.SegmentWandering, "0 in the last 60 days"},
+		{220, hyperlieu.SegmentDormant, "last activity 180 days ago"},
+		{300, hyperlieu.SegmentWandering, ""}, // back after a long time
+	}
+	for _, tt := range tests {
+		at := start.Add(time.Duration(tt.day) * day)
+		got, why := hyperlieu.Classify(facts, at, th)
+		if got != tt.want || !strings.Contains(why, tt.reason) {
+			t.Errorf("Classify(day %d) = %s (%q), want %s (%q)", tt.day, got, why, tt.want, tt.reason)
+		}
+	}
+	// Never active at all: prospect, then dormant.
+	idle := hyperlieu.FanFacts{CreatedAt: start}
+	if got, _ := hyperlieu.Classify(idle, start.Add(30*day), th); got != hyperlieu.SegmentProspect {
+		t.Errorf("Classify(idle, day 30) = %s, want prospect", got)
+	}
+	if got, _ := hyperlieu.Classify(idle, start.Add(200*day), th); got != hyperlieu.SegmentDormant {
+		t.Errorf("Classify(idle, day 200) = %s, want dormant", got)
+	}
+}
+
+func TestTierOf(t *testing.T) {
+	tiers := []hyperlieu.Tier{{"member", 0}, {"silver", 200}, {"gold", 600}}
+	tests := []struct {
+		earned     int
+		tier, next string
+		needs      int
+	}{
+		{0, "member", "silver", 200},
+		{199, "member", "silver", 1},
+		{200, "silver", "gold", 400},
+		{5000, "gold", "", 0},
+	}
+	for _, tt := range tests {
+		tier, next, needs := hyperlieu.TierOf(tiers, tt.earned)
+		if tier != tt.tier || next != tt.next || needs != tt.needs {
+			t.Errorf("TierOf(%d) = %s, %s, %d, want %s, %s, %d", tt.earned, tier, next, needs, tt.tier, tt.next, tt.needs)
+		}
+	}
+}
+
+func TestRewardCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		c := hyperlieu.NewRewardCode()
+		if !hyperlieu.ValidRewardCode(c) || seen[c] {
+			t.Fatalf("NewRewardCode() = %q: invalid or repeated", c)
+		}
+		seen[c] = true
+		// Any single changed symbol is caught.
+		b := []byte(c)
+		if b[0] == '2' {
+			b[0] = '3'
+		} else {
+			b[0] = '2'
+		}
+		if hyperlieu.ValidRewardCode(string(b)) {
+			t.Errorf("ValidRewardCode(%q) = true for a typo of %q", b, c)
+		}
+	}
+	if hyperlieu.ValidRewardCode("ABCD") {
+		t.Errorf("ValidRewardCode(short) = true")
+	}
+}

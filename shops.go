@@ -1,0 +1,295 @@
+package hyperlieu
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+// Shop is a physical store. Its managers run its events; a deleted shop
+// keeps answering (DeletedAt set) so that its events and history stay readable.
+type Shop struct {
+	ID, Name, Address string
+	Location          geo.Point
+	Timezone          string // IANA name; event times are shown in it
+	OpeningHours      string // free text, e.g. "Mon-Sat 10:00-19:00"
+	ManagerIDs        []string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	DeletedAt         time.Time // zero while the shop exists
+}
+
+// Deleted reports whether the shop was deleted.
+func (s Shop) Deleted() bool { return !s.DeletedAt.IsZero() }
+
+// Zone returns the shop's time zone, or UTC if the stored name is unknown.
+func (s Shop) Zone() *time.Location {
+	if loc, err := time.LoadLocation(s.Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// ManagedBy reports whether userID is one of the shop's managers.
+func (s Shop) ManagedBy(userID string) bool { return slices.Contains(s.ManagerIDs, userID) }
+
+// ShopStore is what the shop use cases need from the database.
+type ShopStore interface {
+	// CreateShop returns Conflict if the ID is taken.
+	CreateShop(ctx context.Context, s Shop) error
+	// FindShop returns the shop, deleted or not, or NotFound.
+	FindShop(ctx context.Context, id string) (Shop, error)
+	// UpdateShop replaces the stored shop; NotFound if it does not exist.
+	UpdateShop(ctx context.Context, s Shop) error
+	// FindShopsChangedSince returns every shop whose UpdatedAt is after t
+	// (the zero time: all of them), deleted ones included.
+	FindShopsChangedSince(ctx context.Context, t time.Time) ([]Shop, error)
+}
+
+// UserFinder looks accounts up; the account store implements it.
+type UserFinder interface {
+	// FindUser returns NotFound when there is no such user.
+	FindUser(ctx context.Context, id string) (User, error)
+}
+
+// ShopService holds the shop use cases and the in-memory map of shops and
+// upcoming events behind nearby search.
+type ShopService struct {
+	store  ShopStore
+	users  UserFinder
+	places *Places
+	offers OfferSource // nil: no offers in nearby results
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// ShopOptions are the shop use cases' optional collaborators.
+type ShopOptions struct {
+	Offers OfferSource      // nil until campaigns are wired
+	Now    func() time.Time // default time.Now
+}
+
+// NewShopService returns the shop use cases. places is the in-memory index
+// shared with the event use cases.
+func NewShopService(store ShopStore, users UserFinder, places *Places, opts ShopOptions, log *slog.Logger) *ShopService {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &ShopService{store: store, users: users, places: places, offers: opts.Offers, now: opts.Now, log: log}
+}
+
+// ShopInput is what an admin sends to create a shop.
+type ShopInput struct {
+	Name, Address string
+	Location      *geo.Point
+	Timezone      string
+	OpeningHours  string
+}
+
+// ShopPatch changes some of a shop's fields; nil fields stay as they are.
+type ShopPatch struct {
+	Name, Address, Timezone, OpeningHours *string
+	Location                              *geo.Point
+}
+
+func validateText(p *Problems, field, s string, required bool, max int) {
+	n := utf8.RuneCountInString(strings.TrimSpace(s))
+	switch {
+	case required && n == 0:
+		p.Add(field, "is required")
+	case n > max:
+		p.Add(field, "must be at most %d characters", max)
+	}
+}
+
+// validatePoint checks an optional or required location field.
+func validatePoint(p *Problems, field string, pt *geo.Point, required bool) {
+	if pt == nil {
+		if required {
+			p.Add(field, "is required")
+		}
+		return
+	}
+	if err := pt.Valid(); err != nil {
+		p.Add(field, "%v", err)
+	}
+}
+
+// canManage reports whether the actor may run the shop: an admin, or a
+// manager of that very shop.
+func canManage(a Actor, s Shop) bool {
+	return a.Is(RoleAdmin) || (a.Is(RoleManager) && s.ManagedBy(a.UserID))
+}
+
+// CreateShop creates a shop. Only admins may; Forbidden otherwise, Invalid
+// naming every bad field.
+func (s *ShopService) CreateShop(ctx context.Context, a Actor, in ShopInput) (Shop, error) {
+	if !a.Is(RoleAdmin) {
+		return Shop{}, Errorf(Forbidden, "only admins create shops")
+	}
+	var p Problems
+	validateText(&p, "name", in.Name, true, 120)
+	validateText(&p, "address", in.Address, true, 300)
+	validatePoint(&p, "location", in.Location, true)
+	validateTimezone(&p, "timezone", in.Timezone)
+	validateText(&p, "openingHours", in.OpeningHours, false, 500)
+	if err := p.Err(); err != nil {
+		return Shop{}, err
+	}
+	now := s.now().UTC()
+	sh := Shop{
+		ID: NewID(), Name: strings.TrimSpace(in.Name), Address: strings.TrimSpace(in.Address),
+		Location: *in.Location, Timezone: in.Timezone, OpeningHours: strings.TrimSpace(in.OpeningHours),
+		ManagerIDs: []string{}, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.CreateShop(ctx, sh); err != nil {
+		return Shop{}, fmt.Errorf("create shop: %w", err)
+	}
+	s.places.PutShop(sh)
+	return sh, nil
+}
+
+// Shop returns a shop, deleted or not. NotFound if there is none.
+func (s *ShopService) Shop(ctx context.Context, id string) (Shop, error) {
+	return s.store.FindShop(ctx, id)
+}
+
+// UpdateShop changes a shop. Admins and the shop's own managers may;
+// Forbidden otherwise; NotFound for an unknown shop; Conflict for a deleted one.
+func (s *ShopService) UpdateShop(ctx context.Context, a Actor, id string, patch ShopPatch) (Shop, error) {
+	sh, err := s.store.FindShop(ctx, id)
+	if err != nil {
+		return Shop{}, err
+	}
+	if !canManage(a, sh) {
+		return Shop{}, Errorf(Forbidden, "you do not manage this shop")
+	}
+	if sh.Deleted() {
+		return Shop{}, Errorf(Conflict, "the shop was deleted")
+	}
+	var p Problems
+	if patch.Name != nil {
+		validateText(&p, "name", *patch.Name, true, 120)
+		sh.Name = strings.TrimSpace(*patch.Name)
+	}
+	if patch.Address != nil {
+		validateText(&p, "address", *patch.Address, true, 300)
+		sh.Address = strings.TrimSpace(*patch.Address)
+	}
+	if patch.Location != nil {
+		validatePoint(&p, "location", patch.Location, true)
+		sh.Location = *patch.Location
+	}
+	if patch.Timezone != nil {
+		validateTimezone(&p, "timezone", *patch.Timezone)
+		sh.Timezone = *patch.Timezone
+	}
+	if patch.OpeningHours != nil {
+		validateText(&p, "openingHours", *patch.OpeningHours, false, 500)
+		sh.OpeningHours = strings.TrimSpace(*patch.OpeningHours)
+	}
+	if err := p.Err(); err != nil {
+		return Shop{}, err
+	}
+	return s.save(ctx, sh)
+}
+
+func (s *ShopService) save(ctx context.Context, sh Shop) (Shop, error) {
+	sh.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateShop(ctx, sh); err != nil {
+		return Shop{}, fmt.Errorf("update shop %s: %w", sh.ID, err)
+	}
+	s.places.PutShop(sh)
+	return sh, nil
+}
+
+// DeleteShop marks a shop deleted: it leaves nearby search, its events and
+// history stay readable. Admins only. Deleting twice is not an error.
+func (s *ShopService) DeleteShop(ctx context.Context, a Actor, id string) error {
+	if !a.Is(RoleAdmin) {
+		return Errorf(Forbidden, "only admins delete shops")
+	}
+	sh, err := s.store.FindShop(ctx, id)
+	if err != nil || sh.Deleted() {
+		return err
+	}
+	sh.DeletedAt = s.now().UTC()
+	_, err = s.save(ctx, sh)
+	return err
+}
+
+// AddManager makes a user a manager of the shop. Admins only. NotFound for
+// an unknown shop or user; Conflict if the user lacks the manager role (give
+// it first) or the shop was deleted. Adding twice is not an error.
+func (s *ShopService) AddManager(ctx context.Context, a Actor, shopID, userID string) (Shop, error) {
+	if !a.Is(RoleAdmin) {
+		return Shop{}, Errorf(Forbidden, "only admins appoint shop managers")
+	}
+	sh, err := s.store.FindShop(ctx, shopID)
+	if err != nil {
+		return Shop{}, err
+	}
+	if sh.Deleted() {
+		return Shop{}, Errorf(Conflict, "the shop was deleted")
+	}
+	u, err := s.users.FindUser(ctx, userID)
+	if err != nil {
+		return Shop{}, err
+	}
+	if !u.HasRole(RoleManager) {
+		return Shop{}, Errorf(Conflict, "user %s does not have the manager role; grant it with POST /v1/admin/users/{id}/roles first", userID)
+	}
+	if sh.ManagedBy(userID) {
+		return sh, nil
+	}
+	sh.ManagerIDs = append(sh.ManagerIDs, userID)
+	return s.save(ctx, sh)
+}
+
+// RemoveManager takes a user off the shop's managers. Admins only. NotFound
+// for an unknown shop, or a user who is not one of its managers.
+func (s *ShopService) RemoveManager(ctx context.Context, a Actor, shopID, userID string) error {
+	if !a.Is(RoleAdmin) {
+		return Errorf(Forbidden, "only admins remove shop managers")
+	}
+	sh, err := s.store.FindShop(ctx, shopID)
+	if err != nil {
+		return err
+	}
+	if !sh.ManagedBy(userID) {
+		return Errorf(NotFound, "user %s is not a manager of this shop", userID)
+	}
+	sh.ManagerIDs = slices.DeleteFunc(sh.ManagerIDs, func(id string) bool { return id == userID })
+	_, err = s.save(ctx, sh)
+	return err
+}
+
+// ShopPlace returns where the shop is and its time zone, for other areas.
+// NotFound if there is no such shop; a deleted shop still answers.
+func (s *ShopService) ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error) {
+	if sh, ok := s.places.Shop(shopID); ok {
+		return sh.Location, sh.Timezone, nil
+	}
+	sh, err := s.store.FindShop(ctx, shopID)
+	if err != nil {
+		return geo.Point{}, "", err
+	}
+	return sh.Location, sh.Timezone, nil
+}
+
+// ManagesShop reports whether userID is a manager of the shop (roles aside:
+// admins are not managers of every shop). NotFound if there is no such shop;
+// a deleted shop has no managers any more.
+func (s *ShopService) ManagesShop(ctx context.Context, userID, shopID string) (bool, error) {
+	sh, err := s.store.FindShop(ctx, shopID)
+	if err != nil {
+		return false, err
+	}
+	return !sh.Deleted() && sh.ManagedBy(userID), nil
+}

@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// ExportUser returns the account's profile, preferences and sessions: what
+// the accounts area stores about the user, without password or token hashes.
+// It returns NotFound when there is no such user.
+func (db *DB) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
+	u, err := db.FindUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	roles := make([]string, len(u.Roles))
+	for i, r := range u.Roles {
+		roles[i] = string(r)
+	}
+	p := u.Prefs
+	prefs := map[string]any{
+		"locale": p.Locale, "timezone": p.Timezone, "formality": string(p.Formality),
+		"maxNotificationsPerDay": p.MaxNotificationsPerDay, "categories": p.Categories,
+		"locationConsent": p.LocationConsent, "showInAttendeeLists": p.ShowInAttendeeLists,
+	}
+	if p.QuietHours != nil {
+		prefs["quietHours"] = map[string]any{"from": p.QuietHours.From, "to": p.QuietHours.To}
+	}
+	sessions, err := findAll[sessionDoc](ctx, db, "sessions", bson.D{{Key: "userId", Value: userID}}, bson.D{{Key: "createdAt", Value: 1}}, "sessions")
+	if err != nil {
+		return nil, err
+	}
+	ss := make([]map[string]any, len(sessions))
+	for i, s := range sessions {
+		ss[i] = map[string]any{"id": s.ID, "createdAt": s.CreatedAt.UTC(), "revoked": s.RevokedAt != nil}
+	}
+	return map[string]any{
+		"profile": map[string]any{
+			"id": u.ID, "email": u.Email, "displayName": u.DisplayName, "roles": roles,
+			"createdAt": u.CreatedAt, "updatedAt": u.UpdatedAt,
+		},
+		"preferences": prefs,
+		"sessions":    ss,
+	}, nil
+}
+
+// EraseUser deletes the account: the user document (so the email is free
+// again), its sessions (which revokes them) and refresh tokens. Erasing a
+// user that is gone is not an error.
+func (db *DB) EraseUser(ctx context.Context, userID string) error {
+	byUser := bson.D{{Key: "userId", Value: userID}}
+	for _, coll := range []string{"refresh_tokens", "sessions"} {
+		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
+			return translate(err, coll)
+		}
+	}
+	_, err := db.c("users").DeleteOne(ctx, byID(userID))
+	return translate(err, "user")
+}

@@ -1,0 +1,353 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/geo"
+)
+
+type eventDoc struct {
+	ID              string     `bson:"_id"`
+	ShopID          string     `bson:"shopId"`
+	Title           string     `bson:"title"`
+	Description     string     `bson:"description"`
+	Category        string     `bson:"category"`
+	StartsAt        time.Time  `bson:"startsAt"`
+	EndsAt          time.Time  `bson:"endsAt"`
+	Capacity        int        `bson:"capacity"`
+	MaxWaitlist     int        `bson:"maxWaitlist"`
+	Location        pointDoc   `bson:"location"`
+	Cell            string     `bson:"cell"`
+	AnnounceRadiusM float64    `bson:"announceRadiusM"`
+	CreatedBy       string     `bson:"createdBy"`
+	CreatedAt       time.Time  `bson:"createdAt"`
+	UpdatedAt       time.Time  `bson:"updatedAt"`
+	CancelledAt     *time.Time `bson:"cancelledAt,omitempty"`
+	CancelReason    string     `bson:"cancelReason,omitempty"`
+}
+
+func toEventDoc(e hyperlieu.Event) eventDoc {
+	d := eventDoc{
+		ID: e.ID, ShopID: e.ShopID, Title: e.Title, Description: e.Description, Category: e.Category,
+		StartsAt: e.StartsAt, EndsAt: e.EndsAt, Capacity: e.Capacity, MaxWaitlist: e.MaxWaitlist,
+		Location: pointDoc(e.Location), Cell: cellOf(e.Location), AnnounceRadiusM: e.AnnounceRadiusM,
+		CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, CancelReason: e.CancelReason,
+	}
+	if !e.CancelledAt.IsZero() {
+		d.CancelledAt = &e.CancelledAt
+	}
+	return d
+}
+
+func (d eventDoc) event() hyperlieu.Event {
+	e := hyperlieu.Event{
+		ID: d.ID, ShopID: d.ShopID, Title: d.Title, Description: d.Description, Category: d.Category,
+		StartsAt: d.StartsAt.UTC(), EndsAt: d.EndsAt.UTC(), Capacity: d.Capacity, MaxWaitlist: d.MaxWaitlist,
+		Location: geo.Point(d.Location), AnnounceRadiusM: d.AnnounceRadiusM, CreatedBy: d.CreatedBy,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), CancelReason: d.CancelReason,
+	}
+	if d.CancelledAt != nil {
+		e.CancelledAt = d.CancelledAt.UTC()
+	}
+	return e
+}
+
+// CreateEvent stores a new event.
+func (db *DB) CreateEvent(ctx context.Context, e hyperlieu.Event) error {
+	_, err := db.c("events").InsertOne(ctx, toEventDoc(e))
+	return translate(err, "event")
+}
+
+// FindEvent returns the event with id, or NotFound.
+func (db *DB) FindEvent(ctx context.Context, id string) (hyperlieu.Event, error) {
+	var d eventDoc
+	if err := db.c("events").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return hyperlieu.Event{}, translate(err, "event")
+	}
+	return d.event(), nil
+}
+
+// UpdateEvent replaces the stored event. NotFound if it is gone.
+func (db *DB) UpdateEvent(ctx context.Context, e hyperlieu.Event) error {
+	r, err := db.c("events").ReplaceOne(ctx, bson.D{{Key: "_id", Value: e.ID}}, toEventDoc(e))
+	if err != nil {
+		return translate(err, "event")
+	}
+	if r.MatchedCount == 0 {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "event not found")
+	}
+	return nil
+}
+
+func (db *DB) findEvents(ctx context.Context, filter bson.D, sort bson.D, limit int) ([]hyperlieu.Event, error) {
+	opts := options.Find().SetSort(sort)
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := db.c("events").Find(ctx, filter, opts)
+	if err != nil {
+		return nil, translate(err, "events")
+	}
+	var docs []eventDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "events")
+	}
+	out := make([]hyperlieu.Event, len(docs))
+	for i, d := range docs {
+		out[i] = d.event()
+	}
+	return out, nil
+}
+
+// FindEvents returns the events matching f, by start time, at most f.Limit
+// of them (0: all).
+func (db *DB) FindEvents(ctx context.Context, f hyperlieu.EventFilter) ([]hyperlieu.Event, error) {
+	filter := bson.D{}
+	if f.ShopID != "" {
+		filter = append(filter, bson.E{Key: "shopId", Value: f.ShopID})
+	}
+	if !f.From.IsZero() {
+		filter = append(filter, bson.E{Key: "endsAt", Value: bson.D{{Key: "$gt", Value: f.From}}})
+	}
+	if !f.To.IsZero() {
+		filter = append(filter, bson.E{Key: "startsAt", Value: bson.D{{Key: "$lt", Value: f.To}}})
+	}
+	if f.Category != "" {
+		filter = append(filter, bson.E{Key: "category", Value: f.Category})
+	}
+	return db.findEvents(ctx, filter, bson.D{{Key: "startsAt", Value: 1}, {Key: "_id", Value: 1}}, f.Limit)
+}
+
+// FindEventsChangedSince returns the events updated after t, oldest change first.
+func (db *DB) FindEventsChangedSince(ctx context.Context, t time.Time) ([]hyperlieu.Event, error) {
+	return db.findEvents(ctx, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gt", Value: t}}}},
+		bson.D{{Key: "updatedAt", Value: 1}}, 0)
+}
+
+// queueDoc is one claimed position of an event's queue. Its key is the
+// position, so claiming is a unique insert: atomic on MongoDB and on
+// FerretDB alike, across any number of connections and instances.
+type queueDoc struct {
+	ID         string     `bson:"_id"` // pos:<event>:<n>
+	EventID    string     `bson:"eventId"`
+	N          int        `bson:"n"`
+	UserID     string     `bson:"userId"`
+	At         time.Time  `bson:"at"`
+	Released   bool       `bson:"released"`
+	ReleasedAt *time.Time `bson:"releasedAt,omitempty"`
+}
+
+func posID(eventID string, n int) string { return fmt.Sprintf("pos:%s:%d", eventID, n) }
+
+// ClaimPosition claims position n of the event's queue for userID.
+// Conflict if it is taken.
+func (db *DB) ClaimPosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error {
+	_, err := db.c("event_queue").InsertOne(ctx, queueDoc{ID: posID(eventID, n), EventID: eventID, N: n, UserID: userID, At: at})
+	return translate(err, "queue position")
+}
+
+// CountPositions returns how many positions of the event were ever claimed.
+func (db *DB) CountPositions(ctx context.Context, eventID string) (int, error) {
+	n, err := db.c("event_queue").CountDocuments(ctx, bson.D{{Key: "eventId", Value: eventID}})
+	return int(n), translate(err, "queue")
+}
+
+// ReleasePosition marks position n no longer live. Releasing twice keeps
+// the first time; only the position's holder releases it, so the update
+// needs no atomicity.
+func (db *DB) ReleasePosition(ctx context.Context, eventID string, n int, at time.Time) error {
+	_, err := db.c("event_queue").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: posID(eventID, n)}, {Key: "released", Value: false}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "released", Value: true}, {Key: "releasedAt", Value: at}}}})
+	return translate(err, "queue position")
+}
+
+// Queue returns the event's live positions in order.
+func (db *DB) Queue(ctx context.Context, eventID string) ([]hyperlieu.QueueEntry, error) {
+	cur, err := db.c("event_queue").Find(ctx,
+		bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}},
+		options.Find().SetSort(bson.D{{Key: "n", Value: 1}}).SetProjection(bson.D{{Key: "n", Value: 1}, {Key: "userId", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, "queue")
+	}
+	var docs []queueDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "queue")
+	}
+	out := make([]hyperlieu.QueueEntry, len(docs))
+	for i, d := range docs {
+		out[i] = hyperlieu.QueueEntry{N: d.N, UserID: d.UserID}
+	}
+	return out, nil
+}
+
+// CountLive returns how many live positions of the event lie below n (all
+// of them when n is 0).
+func (db *DB) CountLive(ctx context.Context, eventID string, below int) (int, error) {
+	filter := bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}}
+	if below > 0 {
+		filter = append(filter, bson.E{Key: "n", Value: bson.D{{Key: "$lt", Value: below}}})
+	}
+	n, err := db.c("event_queue").CountDocuments(ctx, filter)
+	return int(n), translate(err, "queue")
+}
+
+type rsvpDoc struct {
+	ID               string     `bson:"_id"` // rsvp:<event>:<user>
+	EventID          string     `bson:"eventId"`
+	UserID           string     `bson:"userId"`
+	Position         int        `bson:"position"`
+	TicketCode       string     `bson:"ticketCode"`
+	JoinedWaitlisted bool       `bson:"joinedWaitlisted"`
+	CreatedAt        time.Time  `bson:"createdAt"`
+	UpdatedAt        time.Time  `bson:"updatedAt"`
+	CancelledAt      *time.Time `bson:"cancelledAt,omitempty"`
+}
+
+func rsvpID(eventID, userID string) string { return "rsvp:" + eventID + ":" + userID }
+
+func toRSVPDoc(r hyperlieu.RSVP) rsvpDoc {
+	d := rsvpDoc{ID: rsvpID(r.EventID, r.UserID), EventID: r.EventID, UserID: r.UserID, Position: r.Position,
+		TicketCode: r.TicketCode, JoinedWaitlisted: r.JoinedWaitlisted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if !r.CancelledAt.IsZero() {
+		d.CancelledAt = &r.CancelledAt
+	}
+	return d
+}
+
+func (d rsvpDoc) rsvp() hyperlieu.RSVP {
+	r := hyperlieu.RSVP{EventID: d.EventID, UserID: d.UserID, Position: d.Position, TicketCode: d.TicketCode,
+		JoinedWaitlisted: d.JoinedWaitlisted, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+	if d.CancelledAt != nil {
+		r.CancelledAt = d.CancelledAt.UTC()
+	}
+	return r
+}
+
+// CreateRSVP stores a user's first answer to an event; Conflict if they
+// already have one (the key is the event and the user).
+func (db *DB) CreateRSVP(ctx context.Context, r hyperlieu.RSVP) error {
+	_, err := db.c("rsvps").InsertOne(ctx, toRSVPDoc(r))
+	return translate(err, "rsvp")
+}
+
+// FindRSVP returns the user's RSVP to the event, or NotFound.
+func (db *DB) FindRSVP(ctx context.Context, eventID, userID string) (hyperlieu.RSVP, error) {
+	var d rsvpDoc
+	if err := db.c("rsvps").FindOne(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, userID)}}).Decode(&d); err != nil {
+		return hyperlieu.RSVP{}, translate(err, "rsvp")
+	}
+	return d.rsvp(), nil
+}
+
+// UpdateRSVP replaces the stored RSVP.
+func (db *DB) UpdateRSVP(ctx context.Context, r hyperlieu.RSVP) error {
+	_, err := db.c("rsvps").ReplaceOne(ctx, bson.D{{Key: "_id", Value: rsvpID(r.EventID, r.UserID)}}, toRSVPDoc(r))
+	return translate(err, "rsvp")
+}
+
+// FindRSVPs returns every RSVP to the event, cancelled ones too.
+func (db *DB) FindRSVPs(ctx context.Context, eventID string) ([]hyperlieu.RSVP, error) {
+	return db.findRSVPs(ctx, bson.D{{Key: "eventId", Value: eventID}})
+}
+
+func (db *DB) findRSVPs(ctx context.Context, filter bson.D) ([]hyperlieu.RSVP, error) {
+	cur, err := db.c("rsvps").Find(ctx, filter)
+	if err != nil {
+		return nil, translate(err, "rsvps")
+	}
+	var docs []rsvpDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "rsvps")
+	}
+	out := make([]hyperlieu.RSVP, len(docs))
+	for i, d := range docs {
+		out[i] = d.rsvp()
+	}
+	return out, nil
+}
+
+// FindRSVPByTicket returns the RSVP holding the ticket code, or NotFound.
+func (db *DB) FindRSVPByTicket(ctx context.Context, eventID, code string) (hyperlieu.RSVP, error) {
+	var d rsvpDoc
+	err := db.c("rsvps").FindOne(ctx, bson.D{{Key: "eventId", Value: eventID}, {Key: "ticketCode", Value: code}}).Decode(&d)
+	if err != nil {
+		return hyperlieu.RSVP{}, translate(err, "ticket")
+	}
+	return d.rsvp(), nil
+}
+
+type checkInDoc struct {
+	ID      string    `bson:"_id"` // checkin:<event>:<user>
+	EventID string    `bson:"eventId"`
+	UserID  string    `bson:"userId"`
+	Method  string    `bson:"method"`
+	By      string    `bson:"by"`
+	At      time.Time `bson:"at"`
+}
+
+// CreateCheckIn records a check-in; Conflict if the user already checked in.
+func (db *DB) CreateCheckIn(ctx context.Context, c hyperlieu.CheckIn) error {
+	_, err := db.c("checkins").InsertOne(ctx, checkInDoc{ID: "checkin:" + c.EventID + ":" + c.UserID,
+		EventID: c.EventID, UserID: c.UserID, Method: c.Method, By: c.By, At: c.At})
+	return translate(err, "check-in")
+}
+
+// FindCheckIn returns the user's check-in at the event, or NotFound.
+func (db *DB) FindCheckIn(ctx context.Context, eventID, userID string) (hyperlieu.CheckIn, error) {
+	var d checkInDoc
+	if err := db.c("checkins").FindOne(ctx, bson.D{{Key: "_id", Value: "checkin:" + eventID + ":" + userID}}).Decode(&d); err != nil {
+		return hyperlieu.CheckIn{}, translate(err, "check-in")
+	}
+	return hyperlieu.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}, nil
+}
+
+type feedbackDoc struct {
+	ID        string    `bson:"_id"` // feedback:<event>:<user>
+	EventID   string    `bson:"eventId"`
+	ShopID    string    `bson:"shopId"`
+	UserID    string    `bson:"userId"`
+	Rating    int       `bson:"rating"`
+	Comment   string    `bson:"comment"`
+	CreatedAt time.Time `bson:"createdAt"`
+	UpdatedAt time.Time `bson:"updatedAt"`
+}
+
+// SaveFeedback creates or replaces the user's feedback on the event,
+// keeping the time it was first given.
+func (db *DB) SaveFeedback(ctx context.Context, f hyperlieu.Feedback) error {
+	_, err := db.c("feedback").UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: "feedback:" + f.EventID + ":" + f.UserID}},
+		bson.D{
+			{Key: "$set", Value: bson.D{{Key: "eventId", Value: f.EventID}, {Key: "shopId", Value: f.ShopID},
+				{Key: "userId", Value: f.UserID}, {Key: "rating", Value: f.Rating}, {Key: "comment", Value: f.Comment},
+				{Key: "updatedAt", Value: f.UpdatedAt}}},
+			{Key: "$setOnInsert", Value: bson.D{{Key: "createdAt", Value: f.CreatedAt}}},
+		}, options.UpdateOne().SetUpsert(true))
+	return translate(err, "feedback")
+}
+
+// FindFeedback returns the event's feedback.
+func (db *DB) FindFeedback(ctx context.Context, eventID string) ([]hyperlieu.Feedback, error) {
+	cur, err := db.c("feedback").Find(ctx, bson.D{{Key: "eventId", Value: eventID}},
+		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, "feedback")
+	}
+	var docs []feedbackDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "feedback")
+	}
+	out := make([]hyperlieu.Feedback, len(docs))
+	for i, d := range docs {
+		out[i] = hyperlieu.Feedback{EventID: d.EventID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating,
+			Comment: d.Comment, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+	}
+	return out, nil
+}

@@ -1,0 +1,509 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+// The fans area's collections. Claims are inserts with deterministic _ids:
+// fan_activity by SourceKey, ledger by earn:<kind>:<source> or
+// ledger:<user>:<seq>, referrals by referee, referral_slots by
+// <referrer>:<month>:<n>.
+func fanIndexes() []indexSpec {
+	return []indexSpec{
+		{"fan_activity", index(bson.D{{Key: "userId", Value: 1}})},
+		{"ledger", index(bson.D{{Key: "userId", Value: 1}})},
+		{"fan_profiles", index(bson.D{{Key: "segment", Value: 1}})},
+		{"referral_codes", index(bson.D{{Key: "userId", Value: 1}})},
+		{"referrals", index(bson.D{{Key: "referrerId", Value: 1}})},
+		{"referral_slots", index(bson.D{{Key: "referrerId", Value: 1}})},
+		{"shop_feedback", index(bson.D{{Key: "shopId", Value: 1}})},
+		{"shop_feedback", index(bson.D{{Key: "userId", Value: 1}})},
+		{"gestures", index(bson.D{{Key: "shopId", Value: 1}})},
+		{"gestures", index(bson.D{{Key: "userId", Value: 1}})},
+		{"users", index(bson.D{{Key: "roles", Value: 1}})},
+	}
+}
+
+func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
+
+func tptr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func tval(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// findAll runs a query and decodes every document into out.
+func findAll[T any](ctx context.Context, db *DB, coll string, filter bson.D, sort bson.D, what string) ([]T, error) {
+	opts := options.Find()
+	if sort != nil {
+		opts.SetSort(sort)
+	}
+	cur, err := db.c(coll).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, translate(err, what)
+	}
+	return out, nil
+}
+
+// UsersAfter returns up to limit users whose ID sorts after afterID.
+func (db *DB) UsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
+	cur, err := db.c("users").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, translate(err, "users")
+	}
+	var ds []userDoc
+	if err := cur.All(ctx, &ds); err != nil {
+		return nil, translate(err, "users")
+	}
+	out := make([]hyperlieu.User, len(ds))
+	for i, d := range ds {
+		out[i] = d.user()
+	}
+	return out, nil
+}
+
+// UserIDsWithRole lists the IDs of the users holding role.
+func (db *DB) UserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error) {
+	ds, err := findAll[struct {
+		ID string `bson:"_id"`
+	}](ctx, db, "users", bson.D{{Key: "roles", Value: string(role)}}, nil, "users")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out, nil
+}
+
+type activityDoc struct {
+	SourceKey string    `bson:"_id"`
+	UserID    string    `bson:"userId"`
+	Kind      string    `bson:"kind"`
+	ShopID    string    `bson:"shopId,omitempty"`
+	At        time.Time `bson:"at"`
+}
+
+// AddActivity stores a, keyed by its SourceKey; Conflict if already stored.
+func (db *DB) AddActivity(ctx context.Context, a hyperlieu.Activity) error {
+	_, err := db.c("fan_activity").InsertOne(ctx, activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At})
+	return translate(err, "activity")
+}
+
+// ActivitiesOf returns the user's activities, oldest first.
+func (db *DB) ActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error) {
+	ds, err := findAll[activityDoc](ctx, db, "fan_activity", bson.D{{Key: "userId", Value: userID}}, bson.D{{Key: "at", Value: 1}}, "activities")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.Activity, len(ds))
+	for i, d := range ds {
+		out[i] = hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
+	}
+	return out, nil
+}
+
+type ledgerDoc struct {
+	ID        string    `bson:"_id"`
+	UserID    string    `bson:"userId"`
+	Amount    int       `bson:"amount"`
+	Reason    string    `bson:"reason"`
+	SourceKey string    `bson:"sourceKey"`
+	Seq       int       `bson:"seq,omitempty"`
+	RewardID  string    `bson:"rewardId,omitempty"`
+	Code      string    `bson:"code,omitempty"`
+	At        time.Time `bson:"at"`
+}
+
+// AddLedgerEntry appends e; Conflict when its ID is taken (already paid, or
+// the spend number already used).
+func (db *DB) AddLedgerEntry(ctx context.Context, e hyperlieu.LedgerEntry) error {
+	_, err := db.c("ledger").InsertOne(ctx, ledgerDoc(e))
+	return translate(err, "ledger entry")
+}
+
+// LedgerOf returns the user's ledger, oldest first.
+func (db *DB) LedgerOf(ctx context.Context, userID string) ([]hyperlieu.LedgerEntry, error) {
+	ds, err := findAll[ledgerDoc](ctx, db, "ledger", bson.D{{Key: "userId", Value: userID}}, bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}, "ledger")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.LedgerEntry, len(ds))
+	for i, d := range ds {
+		d.At = d.At.UTC()
+		out[i] = hyperlieu.LedgerEntry(d)
+	}
+	return out, nil
+}
+
+type fanProfileDoc struct {
+	UserID     string    `bson:"_id"`
+	Segment    string    `bson:"segment"`
+	Reason     string    `bson:"reason"`
+	ComputedAt time.Time `bson:"computedAt"`
+}
+
+// SaveFanProfile stores the customer's segment, replacing the previous one.
+func (db *DB) SaveFanProfile(ctx context.Context, p hyperlieu.FanProfile) error {
+	var err error
+	// Two racing upserts may both try to insert (FerretDB, and MongoDB
+	// without a retry); the loser finds the document there and replaces it.
+	for range 3 {
+		_, err = db.c("fan_profiles").ReplaceOne(ctx, byID(p.UserID),
+			fanProfileDoc{p.UserID, string(p.Segment), p.Reason, p.ComputedAt}, options.Replace().SetUpsert(true))
+		if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
+			break
+		}
+	}
+	return translate(err, "fan profile")
+}
+
+// FindFanProfile returns the stored segment, or NotFound.
+func (db *DB) FindFanProfile(ctx context.Context, userID string) (hyperlieu.FanProfile, error) {
+	var d fanProfileDoc
+	if err := db.c("fan_profiles").FindOne(ctx, byID(userID)).Decode(&d); err != nil {
+		return hyperlieu.FanProfile{}, translate(err, "fan profile")
+	}
+	return hyperlieu.FanProfile{UserID: d.UserID, Segment: hyperlieu.Segment(d.Segment), Reason: d.Reason, ComputedAt: d.ComputedAt.UTC()}, nil
+}
+
+// CountSegment counts the customers whose stored segment is s (one count
+// per segment: no $group, which FerretDB gets wrong with several accumulators).
+func (db *DB) CountSegment(ctx context.Context, s hyperlieu.Segment) (int, error) {
+	n, err := db.c("fan_profiles").CountDocuments(ctx, bson.D{{Key: "segment", Value: string(s)}})
+	return int(n), translate(err, "fan profiles")
+}
+
+type rewardDoc struct {
+	ID          string    `bson:"_id"`
+	Name        string    `bson:"name"`
+	Description string    `bson:"description"`
+	Cost        int       `bson:"cost"`
+	Active      bool      `bson:"active"`
+	CreatedAt   time.Time `bson:"createdAt"`
+	UpdatedAt   time.Time `bson:"updatedAt"`
+}
+
+func (d rewardDoc) reward() hyperlieu.Reward {
+	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	return hyperlieu.Reward(d)
+}
+
+// CreateReward stores a new reward.
+func (db *DB) CreateReward(ctx context.Context, r hyperlieu.Reward) error {
+	_, err := db.c("rewards").InsertOne(ctx, rewardDoc(r))
+	return translate(err, "reward")
+}
+
+// FindReward returns the reward, or NotFound.
+func (db *DB) FindReward(ctx context.Context, id string) (hyperlieu.Reward, error) {
+	var d rewardDoc
+	if err := db.c("rewards").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+		return hyperlieu.Reward{}, translate(err, "reward")
+	}
+	return d.reward(), nil
+}
+
+// ListRewards returns the catalogue, cheapest first.
+func (db *DB) ListRewards(ctx context.Context) ([]hyperlieu.Reward, error) {
+	ds, err := findAll[rewardDoc](ctx, db, "rewards", bson.D{}, bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}, "rewards")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.Reward, len(ds))
+	for i, d := range ds {
+		out[i] = d.reward()
+	}
+	return out, nil
+}
+
+// UpdateReward replaces the reward; NotFound if it is gone.
+func (db *DB) UpdateReward(ctx context.Context, r hyperlieu.Reward) error {
+	res, err := db.c("rewards").ReplaceOne(ctx, byID(r.ID), rewardDoc(r))
+	if err != nil {
+		return translate(err, "reward")
+	}
+	if res.MatchedCount == 0 {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "reward not found")
+	}
+	return nil
+}
+
+// AddReferralCode maps code to userID; the same pair again is not an error.
+func (db *DB) AddReferralCode(ctx context.Context, code, userID string) error {
+	_, err := db.c("referral_codes").InsertOne(ctx, bson.D{{Key: "_id", Value: code}, {Key: "userId", Value: userID}})
+	if hyperlieu.KindOf(translate(err, "")) == hyperlieu.Conflict {
+		owner, ferr := db.FindReferralCode(ctx, code)
+		if ferr == nil && owner == userID {
+			return nil
+		}
+	}
+	return translate(err, "referral code")
+}
+
+// FindReferralCode returns the user owning code, or NotFound.
+func (db *DB) FindReferralCode(ctx context.Context, code string) (string, error) {
+	var d struct {
+		UserID string `bson:"userId"`
+	}
+	if err := db.c("referral_codes").FindOne(ctx, byID(code)).Decode(&d); err != nil {
+		return "", translate(err, "referral code")
+	}
+	return d.UserID, nil
+}
+
+type referralDoc struct {
+	RefereeID  string     `bson:"_id"`
+	ReferrerID string     `bson:"referrerId"`
+	Code       string     `bson:"code"`
+	Status     string     `bson:"status"`
+	Reason     string     `bson:"reason,omitempty"`
+	CreatedAt  time.Time  `bson:"createdAt"`
+	RewardedAt *time.Time `bson:"rewardedAt,omitempty"`
+}
+
+func toReferralDoc(r hyperlieu.Referral) referralDoc {
+	return referralDoc{r.RefereeID, r.ReferrerID, r.Code, r.Status, r.Reason, r.CreatedAt, tptr(r.RewardedAt)}
+}
+
+func (d referralDoc) referral() hyperlieu.Referral {
+	return hyperlieu.Referral{RefereeID: d.RefereeID, ReferrerID: d.ReferrerID, Code: d.Code, Status: d.Status,
+		Reason: d.Reason, CreatedAt: d.CreatedAt.UTC(), RewardedAt: tval(d.RewardedAt)}
+}
+
+// CreateReferral stores r; Conflict when the referee is already attributed.
+func (db *DB) CreateReferral(ctx context.Context, r hyperlieu.Referral) error {
+	_, err := db.c("referrals").InsertOne(ctx, toReferralDoc(r))
+	return translate(err, "referral")
+}
+
+// FindReferral returns the referee's referral, or NotFound.
+func (db *DB) FindReferral(ctx context.Context, refereeID string) (hyperlieu.Referral, error) {
+	var d referralDoc
+	if err := db.c("referrals").FindOne(ctx, byID(refereeID)).Decode(&d); err != nil {
+		return hyperlieu.Referral{}, translate(err, "referral")
+	}
+	return d.referral(), nil
+}
+
+// UpdateReferral replaces the referral.
+func (db *DB) UpdateReferral(ctx context.Context, r hyperlieu.Referral) error {
+	_, err := db.c("referrals").ReplaceOne(ctx, byID(r.RefereeID), toReferralDoc(r))
+	return translate(err, "referral")
+}
+
+// ReferralsBy returns the referrals a referrer made, oldest first.
+func (db *DB) ReferralsBy(ctx context.Context, referrerID string) ([]hyperlieu.Referral, error) {
+	ds, err := findAll[referralDoc](ctx, db, "referrals", bson.D{{Key: "referrerId", Value: referrerID}}, bson.D{{Key: "createdAt", Value: 1}}, "referrals")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.Referral, len(ds))
+	for i, d := range ds {
+		out[i] = d.referral()
+	}
+	return out, nil
+}
+
+// ClaimReferralSlot inserts slot n of the referrer's month for the referee,
+// and returns who holds it: the referee if it won, else the earlier holder.
+func (db *DB) ClaimReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error) {
+	id := fmt.Sprintf("%s:%s:%d", referrerID, month, n)
+	_, err := db.c("referral_slots").InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "referrerId", Value: referrerID}, {Key: "refereeId", Value: refereeID}})
+	if err == nil {
+		return refereeID, nil
+	}
+	if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
+		return "", translate(err, "referral slot")
+	}
+	var d struct {
+		RefereeID string `bson:"refereeId"`
+	}
+	if err := db.c("referral_slots").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+		return "", translate(err, "referral slot")
+	}
+	return d.RefereeID, nil
+}
+
+type shopFeedbackDoc struct {
+	ID             string     `bson:"_id"`
+	ShopID         string     `bson:"shopId"`
+	UserID         string     `bson:"userId"`
+	Rating         int        `bson:"rating"`
+	Comment        string     `bson:"comment"`
+	At             time.Time  `bson:"at"`
+	NeedsAttention bool       `bson:"needsAttention"`
+	AnsweredAt     *time.Time `bson:"answeredAt,omitempty"`
+	GestureID      string     `bson:"gestureId,omitempty"`
+}
+
+func toShopFeedbackDoc(f hyperlieu.ShopFeedback) shopFeedbackDoc {
+	return shopFeedbackDoc{f.ID, f.ShopID, f.UserID, f.Rating, f.Comment, f.At, f.NeedsAttention(), tptr(f.AnsweredAt), f.GestureID}
+}
+
+func (d shopFeedbackDoc) feedback() hyperlieu.ShopFeedback {
+	return hyperlieu.ShopFeedback{ID: d.ID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating, Comment: d.Comment,
+		At: d.At.UTC(), AnsweredAt: tval(d.AnsweredAt), GestureID: d.GestureID}
+}
+
+// CreateShopFeedback stores new feedback.
+func (db *DB) CreateShopFeedback(ctx context.Context, f hyperlieu.ShopFeedback) error {
+	_, err := db.c("shop_feedback").InsertOne(ctx, toShopFeedbackDoc(f))
+	return translate(err, "feedback")
+}
+
+// FindShopFeedback returns the feedback, or NotFound.
+func (db *DB) FindShopFeedback(ctx context.Context, id string) (hyperlieu.ShopFeedback, error) {
+	var d shopFeedbackDoc
+	if err := db.c("shop_feedback").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+		return hyperlieu.ShopFeedback{}, translate(err, "feedback")
+	}
+	return d.feedback(), nil
+}
+
+// UpdateShopFeedback replaces the feedback.
+func (db *DB) UpdateShopFeedback(ctx context.Context, f hyperlieu.ShopFeedback) error {
+	_, err := db.c("shop_feedback").ReplaceOne(ctx, byID(f.ID), toShopFeedbackDoc(f))
+	return translate(err, "feedback")
+}
+
+func (db *DB) shopFeedbackWhere(ctx context.Context, filter bson.D) ([]hyperlieu.ShopFeedback, error) {
+	ds, err := findAll[shopFeedbackDoc](ctx, db, "shop_feedback", filter, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, "feedback")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.ShopFeedback, len(ds))
+	for i, d := range ds {
+		out[i] = d.feedback()
+	}
+	return out, nil
+}
+
+// FeedbackOfShop returns the shop's feedback, newest first; only what needs
+// attention (rating ≤ 2, unanswered) when needsAttention.
+func (db *DB) FeedbackOfShop(ctx context.Context, shopID string, needsAttention bool) ([]hyperlieu.ShopFeedback, error) {
+	f := bson.D{{Key: "shopId", Value: shopID}}
+	if needsAttention {
+		f = append(f, bson.E{Key: "needsAttention", Value: true})
+	}
+	return db.shopFeedbackWhere(ctx, f)
+}
+
+// FeedbackBy returns the user's feedback, newest first.
+func (db *DB) FeedbackBy(ctx context.Context, userID string) ([]hyperlieu.ShopFeedback, error) {
+	return db.shopFeedbackWhere(ctx, bson.D{{Key: "userId", Value: userID}})
+}
+
+type gestureDoc struct {
+	ID         string    `bson:"_id"`
+	ShopID     string    `bson:"shopId"`
+	ManagerID  string    `bson:"managerId"`
+	UserID     string    `bson:"userId"`
+	FeedbackID string    `bson:"feedbackId,omitempty"`
+	Message    string    `bson:"message"`
+	OfferTitle string    `bson:"offerTitle,omitempty"`
+	Code       string    `bson:"code,omitempty"`
+	Points     int       `bson:"points,omitempty"`
+	At         time.Time `bson:"at"`
+	Returned   *bool     `bson:"returned,omitempty"`
+}
+
+// CreateGesture stores a gesture.
+func (db *DB) CreateGesture(ctx context.Context, g hyperlieu.Gesture) error {
+	_, err := db.c("gestures").InsertOne(ctx, gestureDoc(g))
+	return translate(err, "gesture")
+}
+
+func (db *DB) gesturesWhere(ctx context.Context, filter bson.D) ([]hyperlieu.Gesture, error) {
+	ds, err := findAll[gestureDoc](ctx, db, "gestures", filter, bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}, "gestures")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.Gesture, len(ds))
+	for i, d := range ds {
+		d.At = d.At.UTC()
+		out[i] = hyperlieu.Gesture(d)
+	}
+	return out, nil
+}
+
+// GesturesOfShop returns the shop's gestures, oldest first.
+func (db *DB) GesturesOfShop(ctx context.Context, shopID string) ([]hyperlieu.Gesture, error) {
+	return db.gesturesWhere(ctx, bson.D{{Key: "shopId", Value: shopID}})
+}
+
+// GesturesFor returns the gestures a customer received, oldest first.
+func (db *DB) GesturesFor(ctx context.Context, userID string) ([]hyperlieu.Gesture, error) {
+	return db.gesturesWhere(ctx, bson.D{{Key: "userId", Value: userID}})
+}
+
+// EraseFan removes the fans documents about the user, keeping shop ratings,
+// referral caps and gesture outcomes without identity. returned freezes,
+// per gesture ID, whether the customer came back. Erasing twice is fine.
+func (db *DB) EraseFan(ctx context.Context, userID string, returned map[string]bool) error {
+	byUser := bson.D{{Key: "userId", Value: userID}}
+	for _, coll := range []string{"fan_activity", "ledger", "referral_codes"} {
+		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
+			return translate(err, coll)
+		}
+	}
+	if _, err := db.c("fan_profiles").DeleteOne(ctx, byID(userID)); err != nil {
+		return translate(err, "fan profile")
+	}
+	if _, err := db.c("referrals").DeleteOne(ctx, byID(userID)); err != nil {
+		return translate(err, "referral")
+	}
+	steps := []struct {
+		coll   string
+		filter bson.D
+		set    bson.D
+	}{
+		{"referrals", bson.D{{Key: "referrerId", Value: userID}}, bson.D{{Key: "referrerId", Value: ""}}},
+		{"referral_slots", bson.D{{Key: "refereeId", Value: userID}}, bson.D{{Key: "refereeId", Value: ""}}},
+		{"shop_feedback", byUser, bson.D{{Key: "userId", Value: ""}, {Key: "comment", Value: ""}}},
+		{"gestures", bson.D{{Key: "managerId", Value: userID}}, bson.D{{Key: "managerId", Value: ""}}},
+	}
+	for id, back := range returned {
+		steps = append(steps, struct {
+			coll   string
+			filter bson.D
+			set    bson.D
+		}{"gestures", byID(id), bson.D{{Key: "returned", Value: back}}})
+	}
+	steps = append(steps, struct {
+		coll   string
+		filter bson.D
+		set    bson.D
+	}{"gestures", byUser, bson.D{{Key: "userId", Value: ""}, {Key: "message", Value: ""}, {Key: "code", Value: ""}}})
+	for _, s := range steps {
+		if _, err := db.c(s.coll).UpdateMany(ctx, s.filter, bson.D{{Key: "$set", Value: s.set}}); err != nil {
+			return translate(err, s.coll)
+		}
+	}
+	// Referral slots owned by the referrer name them in their _id: remove them.
+	if _, err := db.c("referral_slots").DeleteMany(ctx, bson.D{{Key: "referrerId", Value: userID}}); err != nil {
+		return translate(err, "referral slots")
+	}
+	return nil
+}
