@@ -45,8 +45,8 @@ type centerJSON struct {
 }
 
 type circleJSON struct {
-	Center  centerJSON  `json:"center"`
-	RadiusM float64 `json:"radiusM"`
+	Center  centerJSON `json:"center"`
+	RadiusM float64    `json:"radiusM"`
 }
 
 type shopsJSON struct {
