@@ -304,3 +304,9 @@ func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t 
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func (m *memStore) EraseLocationData(_ context.Context, userID string) error {
+	defer m.lock()()
+	delete(m.states, userID)
+	return nil
+}

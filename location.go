@@ -67,6 +67,9 @@ type LocationStore interface {
 	ClaimTrigger(ctx context.Context, t TriggerClaim) error
 	// FindTrigger returns NotFound when the key is free.
 	FindTrigger(ctx context.Context, key string) (TriggerClaim, error)
+	// EraseLocationData deletes a customer's location state, offers and
+	// trigger claims, and strips their identity from redemptions.
+	EraseLocationData(ctx context.Context, userID string) error
 }
 
 // LocationOptions tunes the location engine. Zero fields take defaults.
@@ -565,4 +568,40 @@ func (c *userCache) put(u User, expires time.Time) {
 		c.m = map[string]cachedUser{}
 	}
 	c.m[u.ID] = cachedUser{u: u, expires: expires}
+}
+
+// ExportUser returns what the location engine keeps about a customer: the
+// last position kept and the wallet. It implements PersonalData.
+func (l *LocationService) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
+	out := map[string]any{}
+	st, err := l.store.FindLocationState(ctx, userID)
+	switch {
+	case err == nil:
+		out["lastLocation"] = map[string]any{
+			"lat": st.Point.Lat, "lng": st.Point.Lng, "cell": st.Cell.String(), "accuracyM": st.AccuracyM, "recordedAt": st.At,
+		}
+	case KindOf(err) != NotFound:
+		return nil, fmt.Errorf("export location: %w", err)
+	}
+	offers, err := l.offers.Wallet(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]map[string]any, len(offers))
+	for i, o := range offers {
+		list[i] = map[string]any{"id": o.ID, "campaignId": o.CampaignID, "title": o.Title, "code": o.Code,
+			"issuedAt": o.IssuedAt, "expiresAt": o.ExpiresAt, "redeemedAt": o.RedeemedAt, "shopId": o.ShopID}
+	}
+	out["offers"] = list
+	return out, nil
+}
+
+// EraseUser deletes the customer's last position, offers and trigger
+// claims; campaign counters and redemptions are kept without identity. It
+// implements PersonalData; erasing twice is not an error.
+func (l *LocationService) EraseUser(ctx context.Context, userID string) error {
+	if err := l.store.EraseLocationData(ctx, userID); err != nil {
+		return fmt.Errorf("erase location data: %w", err)
+	}
+	return nil
 }

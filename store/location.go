@@ -118,3 +118,33 @@ func (db *DB) FindTrigger(ctx context.Context, key string) (hyperlieu.TriggerCla
 	d.At = d.At.UTC()
 	return hyperlieu.TriggerClaim(d), nil
 }
+
+// EraseLocationData deletes a customer's location state, offers (and their
+// codes) and trigger claims, and blanks their id in redemptions.
+func (db *DB) EraseLocationData(ctx context.Context, userID string) error {
+	offers, err := db.FindOffersOf(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, o := range offers {
+		if _, err := db.c("offer_codes").DeleteOne(ctx, bson.D{{Key: "_id", Value: o.Code}}); err != nil {
+			return translate(err, "offer code")
+		}
+	}
+	steps := []struct {
+		coll   string
+		filter bson.D
+	}{
+		{"location_states", bson.D{{Key: "_id", Value: userID}}},
+		{"offers", bson.D{{Key: "userId", Value: userID}}},
+		{"triggers", bson.D{{Key: "userId", Value: userID}}},
+	}
+	for _, s := range steps {
+		if _, err := db.c(s.coll).DeleteMany(ctx, s.filter); err != nil {
+			return translate(err, s.coll)
+		}
+	}
+	_, err = db.c("redemptions").UpdateMany(ctx, bson.D{{Key: "userId", Value: userID}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "userId", Value: ""}}}})
+	return translate(err, "redemptions")
+}

@@ -173,3 +173,28 @@ func TestLocationQuietHoursAndConsent(t *testing.T) {
 		t.Errorf("batch: accepted %d, rejected %v; want 2 accepted, 1 and 3 rejected", a.Accepted, rejected)
 	}
 }
+
+// TestLocationExportAndErase checks a customer can take their location
+// data and offers, and that erasing the account leaves no trace of them.
+func TestLocationExportAndErase(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, map[string]string{"HYPERLIEU_NEWCOMER_PERIOD": "0s"})
+	m := s.withRoles(t, "Meg", "marketer")
+	s.launch(t, m.Token, campaign("Erase me", nil))
+	u := s.consenting(t, "Eve")
+	s.report(t, u, out, time.Now().Add(-5*time.Minute), 10)
+	if a := s.report(t, u, in, time.Now(), 10); len(a.Triggered) != 1 {
+		t.Fatalf("triggered %v, want one offer", a.Triggered)
+	}
+	doc := want(t, s.do(t, "GET", "/v1/me/export", u.Token, nil), http.StatusOK).JSON(t)
+	if _, ok := doc["lastLocation"]; !ok {
+		t.Errorf("export lacks lastLocation: %v", doc)
+	}
+	if offers, _ := doc["offers"].([]any); len(offers) != 1 {
+		t.Errorf("exported offers = %v, want 1", doc["offers"])
+	}
+	want(t, s.do(t, "DELETE", "/v1/me", u.Token, nil), http.StatusNoContent)
+	if where := findInDatabase(t, s.MongoURI, u.ID); len(where) > 0 {
+		t.Errorf("%s still stored in %v", u.ID, where)
+	}
+}
