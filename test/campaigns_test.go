@@ -370,4 +370,31 @@ func TestRedemption(t *testing.T) {
 	if st := s.stats(t, mk.Token, id); st.Suppressed["budget"] != 1 {
 		t.Errorf("suppressed = %v, want budget 1", st.Suppressed)
 	}
+
+	// A campaign around the shop: its offers redeem there, not at another shop.
+	r := want(t, s.do(t, "POST", "/v1/shops", admin.Token, map[string]any{
+		"name": "Far", "address": "Lyon", "location": map[string]any{"lat": 45.76, "lng": 4.83}, "timezone": "Europe/Paris",
+	}), http.StatusCreated)
+	far, _ := r.JSON(t)["id"].(string)
+	want(t, s.do(t, "POST", "/v1/shops/"+far+"/managers", admin.Token, map[string]any{"userId": m1.ID}), http.StatusOK)
+	around := s.launch(t, mk.Token, campaign("Around the shop", map[string]any{
+		"geofence": map[string]any{"shops": map[string]any{"shopIds": []string{shop}, "radiusM": 100}},
+	}))
+	problemOf(t, s.do(t, "POST", "/v1/campaigns", mk.Token, campaign("No such shop", map[string]any{
+		"geofence": map[string]any{"shops": map[string]any{"shopIds": []string{"nope"}, "radiusM": 100}},
+	})), http.StatusUnprocessableEntity)
+	v := s.consenting(t, "Visitor")
+	s.report(t, v, out, base.Add(6*time.Minute), 10)
+	a := s.report(t, v, in, base.Add(8*time.Minute), 10)
+	var code string
+	for _, o := range a.Triggered {
+		if o.CampaignID == around {
+			code = o.Code
+		}
+	}
+	if code == "" {
+		t.Fatalf("entering the shop's circle triggered %v, want the shop campaign's offer", a.Triggered)
+	}
+	problemOf(t, s.do(t, "POST", "/v1/shops/"+far+"/redemptions", m1.Token, map[string]any{"code": code}), http.StatusConflict)
+	want(t, s.do(t, "POST", "/v1/shops/"+shop+"/redemptions", m1.Token, map[string]any{"code": code}), http.StatusOK)
 }
