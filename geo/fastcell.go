@@ -12,8 +12,8 @@ import "math"
 // tangent: the same numbers up to rounding. So it may disagree with H3 for a
 // point within about a nanometre of a cell edge, where either answer is
 // right to that precision; the indexes built on it allow for that (Cover
-// decides cells with metres to spare) and TestFastCell checks it against
-// H3 on millions of points.
+// decides cells with metres to spare). TestFastCell checks it against H3 on
+// 200,000 points a run at every resolution; 10 million found no difference.
 func fastCell(p Point, res int) Cell {
 	v := unit(p)
 
