@@ -12,16 +12,17 @@ import "math"
 // tangent: the same numbers up to rounding. So it may disagree with H3 for a
 // point within about a nanometre of a cell edge, where either answer is
 // right to that precision; the indexes built on it allow for that (Cover
-// decides cells with metres to spare) and TestFastCell checks it against
-// H3 on millions of points.
+// decides cells with metres to spare). TestFastCell checks it against H3 on
+// 200,000 points a run at every resolution; 10 million found no difference.
 func fastCell(p Point, res int) Cell {
 	v := unit(p)
 
-	// The face whose centre is nearest.
+	// The face whose centre is nearest, the first in H3's order on a tie.
 	face, best := 0, 5.0
-	for f := range faceCenters {
+	bin := &faceBins[faceBin(p)]
+	for _, f := range bin.faces[:bin.n] {
 		if d := chord2(faceCenters[f], v); d < best {
-			face, best = f, d
+			face, best = int(f), d
 		}
 	}
 	fp := &faceProjs[face][res&1]
@@ -32,6 +33,40 @@ func fastCell(p Point, res int) Cell {
 
 	i, j, k := hex2dToIJK(x, y)
 	return faceIJKToCell(face, i, j, k, res)
+}
+
+// faceBins lists, for each cell of a 5° grid of latitude and longitude, the
+// faces whose centre can be the nearest to one of its points, in H3's order.
+// The nearest face centre is within 37.38° of any point (a face's
+// circumradius), and every point of a grid cell within 3.6° of its middle,
+// so the faces within 41° of the middle are enough. A point thus compares
+// about 4 faces instead of 20.
+var faceBins = func() (bins [36 * 72]struct {
+	n     int8
+	faces [7]int8
+}) {
+	const (
+		rad   = math.Pi / 180
+		reach = (37.3774 + 3.6) * rad
+	)
+	for b := range bins {
+		mid := Point{-90 + 5*float64(b/72) + 2.5, -180 + 5*float64(b%72) + 2.5}
+		u := unit(mid)
+		for f, fc := range faceCenters {
+			if chord2(u, fc) <= 4*math.Pow(math.Sin(reach/2), 2) {
+				bins[b].faces[bins[b].n] = int8(f)
+				bins[b].n++
+			}
+		}
+	}
+	return bins
+}()
+
+// faceBin returns the index in faceBins of p's grid cell.
+func faceBin(p Point) int {
+	i := min(int((p.Lat+90)/5), 35)
+	j := min(int((p.Lng+180)/5), 71)
+	return i*72 + j
 }
 
 // faceProj holds a face's gnomonic axes: the unit vectors whose dot product
@@ -181,20 +216,24 @@ func faceIJKToCell(face, i, j, k, res int) Cell {
 	for r := 15; r > res; r-- {
 		h |= Cell(7) << (3 * (15 - r))
 	}
+	// Work in ij coordinates (i-k, j-k), where H3's normalization is the
+	// identity: the aperture-7 parent of (i, j) and the parent's centre
+	// at this resolution are linear maps with rounding, and the digit is
+	// the difference between the two.
+	ci, cj := i-k, j-k
 	for r := res - 1; r >= 0; r-- {
-		li, lj, lk := i, j, k
-		var ci, cj, ck int
-		ii, jj := i-k, j-k
-		if (r+1)&1 == 1 { // class III: H3's _upAp7 then _downAp7
-			i, j, k = normalizeIJK(div7(3*ii-jj), div7(ii+2*jj), 0)
-			ci, cj, ck = normalizeIJK(3*i+j, 3*j+k, i+3*k)
-		} else { // class II: _upAp7r then _downAp7r
-			i, j, k = normalizeIJK(div7(2*ii+jj), div7(3*jj-ii), 0)
-			ci, cj, ck = normalizeIJK(3*i+k, i+3*j, j+3*k)
+		var pi, pj, di, dj int
+		if (r+1)&1 == 1 { // class III: H3's _upAp7, then _downAp7
+			pi, pj = div7(3*ci-cj), div7(ci+2*cj)
+			di, dj = ci-(2*pi+pj), cj-(3*pj-pi)
+		} else { // class II: _upAp7r, then _downAp7r
+			pi, pj = div7(2*ci+cj), div7(3*cj-ci)
+			di, dj = ci-(3*pi-pj), cj-(pi+2*pj)
 		}
-		di, dj, dk := normalizeIJK(li-ci, lj-cj, lk-ck)
-		h |= Cell(di<<2|dj<<1|dk) << (3 * (14 - r)) // digit r+1
+		h |= Cell(ijDigits[di+1][dj+1]) << (3 * (14 - r)) // digit r+1
+		ci, cj = pi, pj
 	}
+	i, j, k = normalizeIJK(ci, cj, 0)
 	if i > 2 || j > 2 || k > 2 {
 		return 0
 	}
@@ -217,6 +256,16 @@ func faceIJKToCell(face, i, j, k, res int) Cell {
 		h = rotate60(h, res, rot60ccwN[rots])
 	}
 	return h
+}
+
+// ijDigits[di+1][dj+1] is the H3 digit of the unit vector whose ij
+// coordinates are (di, dj): H3's UNIT_VECS (0,0,0), (0,0,1), (0,1,0),
+// (0,1,1), (1,0,0), (1,0,1), (1,1,0) are (0,0), (-1,-1), (0,1), (-1,0),
+// (1,0), (0,-1), (1,1). 7, H3's invalid digit, marks the two others.
+var ijDigits = [3][3]int{
+	{1, 3, 7},
+	{5, 0, 2},
+	{7, 4, 6},
 }
 
 func digit(h Cell, r int) int { return int(h>>(3*(15-r))) & 7 }

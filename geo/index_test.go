@@ -161,6 +161,23 @@ func TestFenceIndexBuilder(t *testing.T) {
 		t.Errorf("AppendLookup([x], paris) = %v, want [x a b]", got)
 	}
 
+	// The index keeps copies: changing a fence after Add or Build changes
+	// nothing.
+	sq := geo.Ring{geotest.Offset(paris, -50, -50), geotest.Offset(paris, 50, -50), geotest.Offset(paris, 50, 50), geotest.Offset(paris, -50, 50), geotest.Offset(paris, -50, -50)}
+	if err := b.Add("c", geo.Fence{Polygons: []geo.Polygon{{sq}}}); err != nil {
+		t.Fatal(err)
+	}
+	built := b.Build()
+	for i := range sq {
+		sq[i].Lat += 1
+	}
+	if got := built.Lookup(paris); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("Lookup(paris) after moving c's ring = %v, want [a b c]", got)
+	}
+	if got := b.Build().Lookup(paris); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Errorf("Build().Lookup(paris) after moving c's ring = %v, want [a b c]", got)
+	}
+
 	if _, err := geo.BuildFenceIndex(map[string]geo.Fence{"ok": {Circles: []geo.Circle{{Center: paris, RadiusM: 5}}}, "bad": {}}, geo.FenceResolution); err == nil {
 		t.Errorf("BuildFenceIndex with a bad fence: error = nil, want an error")
 	}
