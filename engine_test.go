@@ -2,6 +2,7 @@ package hyperlieu_test
 
 import (
 	"context"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -328,5 +329,35 @@ func TestRoundTripsPerReport(t *testing.T) {
 			t.Errorf("%s: %d store calls, want %d", tt.name, got, tt.want)
 		}
 		t.Logf("%s: %d store calls", tt.name, got)
+	}
+}
+
+func TestOffersNear(t *testing.T) {
+	clk := &clock{t: t0}
+	e := newEngine(t, newMemStore(), clk, nil, nil)
+	c := e.launch(t, hyperlieu.CampaignInput{}) // a 100 m circle around zoneCenter
+	e.customer("u1", 10)
+	tests := []struct {
+		name    string
+		northM  float64
+		radiusM float64
+		wantM   float64 // -1: not listed
+	}{
+		{"inside", 50, 500, 0},
+		{"300 m north", 400, 500, 300},
+		{"out of reach", 1200, 500, -1},
+	}
+	for _, tt := range tests {
+		p := geo.Point{Lat: zoneCenter.Lat + tt.northM/111_195, Lng: zoneCenter.Lng}
+		got, err := e.location.OffersNear(context.Background(), "u1", p, tt.radiusM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tt.wantM < 0 && len(got) != 0:
+			t.Errorf("%s: OffersNear = %+v, want none", tt.name, got)
+		case tt.wantM >= 0 && (len(got) != 1 || got[0].CampaignID != c.ID || math.Abs(got[0].DistanceM-tt.wantM) > 2):
+			t.Errorf("%s: OffersNear = %+v, want campaign %s at %v m", tt.name, got, c.ID, tt.wantM)
+		}
 	}
 }

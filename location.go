@@ -482,36 +482,27 @@ func (l *LocationService) nearby(snap *campaignSnapshot, u User, p geo.Point, ra
 	if err != nil {
 		return out
 	}
-	best := map[string]float64{}
+	// The disk of cells finds candidates; the distance is then measured
+	// to the fence itself.
+	seen := map[string]bool{}
 	for _, cell := range disk {
-		ids := snap.cells[cell]
-		if len(ids) == 0 {
-			continue
-		}
-		ctr, err := geo.CellCenter(cell)
-		if err != nil {
-			continue
-		}
-		d := geo.Distance(p, ctr)
-		for _, id := range ids {
-			if b, ok := best[id]; !ok || d < b {
-				best[id] = d
+		for _, id := range snap.cells[cell] {
+			if seen[id] {
+				continue
 			}
+			seen[id] = true
+			c := snap.campaigns[id]
+			d := fenceDistance(c.Geofence.Fence, p)
+			if d > radiusM {
+				continue
+			}
+			t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
+			n := NearbyOffer{ID: id, CampaignID: id, Title: t.Title, Location: p, DistanceM: math.Round(d)}
+			if len(c.Geofence.ShopIDs) == 1 {
+				n.ShopID = c.Geofence.ShopIDs[0]
+			}
+			out = append(out, n)
 		}
-	}
-	for id, d := range best {
-		c := snap.campaigns[id]
-		if c.Geofence.Fence.Contains(p) {
-			d = 0
-		} else if d > radiusM {
-			continue
-		}
-		t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
-		n := NearbyOffer{ID: id, CampaignID: id, Title: t.Title, Location: p, DistanceM: math.Round(d)}
-		if len(c.Geofence.ShopIDs) == 1 {
-			n.ShopID = c.Geofence.ShopIDs[0]
-		}
-		out = append(out, n)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].DistanceM != out[j].DistanceM {
@@ -520,6 +511,36 @@ func (l *LocationService) nearby(snap *campaignSnapshot, u User, p geo.Point, ra
 		return out[i].CampaignID < out[j].CampaignID
 	})
 	return out
+}
+
+// fenceDistance returns the distance in metres from p to the nearest point
+// of f: 0 inside; exact for circles; for polygons, to the nearest edge in a
+// local flat projection (within a metre at the distances "nearby" uses).
+func fenceDistance(f geo.Fence, p geo.Point) float64 {
+	if f.Contains(p) {
+		return 0
+	}
+	best := math.Inf(1)
+	for _, c := range f.Circles {
+		best = math.Min(best, math.Max(0, geo.Distance(p, c.Center)-c.RadiusM))
+	}
+	const mPerDeg = math.Pi * geo.EarthRadiusM / 180
+	kx := mPerDeg * math.Cos(p.Lat*math.Pi/180)
+	for _, poly := range f.Polygons {
+		for _, r := range poly {
+			for i := 0; i+1 < len(r); i++ {
+				ax, ay := (r[i].Lng-p.Lng)*kx, (r[i].Lat-p.Lat)*mPerDeg
+				bx, by := (r[i+1].Lng-p.Lng)*kx, (r[i+1].Lat-p.Lat)*mPerDeg
+				dx, dy := bx-ax, by-ay
+				t := 0.0
+				if l := dx*dx + dy*dy; l > 0 {
+					t = math.Max(0, math.Min(1, -(ax*dx+ay*dy)/l))
+				}
+				best = math.Min(best, math.Hypot(ax+t*dx, ay+t*dy))
+			}
+		}
+	}
+	return best
 }
 
 // user returns the account, cached for UserCacheTTL when it consents to
