@@ -28,6 +28,8 @@ type Services struct {
 	// AccountsAt returns account use cases whose clock says at, so that demo
 	// customers can have signed up long ago.
 	AccountsAt func(at time.Time) *hyperlieu.AccountService
+	// Campaigns: nil, no demo campaigns.
+	Campaigns *hyperlieu.CampaignService
 }
 
 // Account is one demo login.
@@ -59,6 +61,9 @@ func Load(ctx context.Context, svc Services, out io.Writer) error {
 		return err
 	}
 	if err := loadFans(ctx, svc, users, out); err != nil {
+		return err
+	}
+	if err := loadCampaigns(ctx, svc, users); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "Demo accounts (password for all: "+Password+"):")
@@ -145,5 +150,49 @@ func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.Use
 		}
 	}
 	fmt.Fprintf(out, "Demo shops: %d around Paris with events (the demo manager runs the first two).\n", len(demoShops))
+	return nil
+}
+
+// loadCampaigns starts two campaigns around the first demo shops, once: if
+// any campaign exists, they were loaded before.
+func loadCampaigns(ctx context.Context, svc Services, users map[string]hyperlieu.User) error {
+	if svc.Campaigns == nil {
+		return nil
+	}
+	if cs, err := svc.Campaigns.Campaigns(ctx, ""); err != nil || len(cs) > 0 {
+		return err
+	}
+	marketer := hyperlieu.Actor{UserID: users["marketer@demo.hyperlieu.test"].ID, Roles: []hyperlieu.Role{hyperlieu.RoleMarketer}}
+	m, sg := demoShops[0].At, demoShops[1].At
+	d := 0.0015 // degrees: a block of about 300 m around the shop
+	square := geo.Polygon{{{Lat: m.Lat - d, Lng: m.Lng - d}, {Lat: m.Lat - d, Lng: m.Lng + d}, {Lat: m.Lat + d, Lng: m.Lng + d},
+		{Lat: m.Lat + d, Lng: m.Lng - d}, {Lat: m.Lat - d, Lng: m.Lng - d}}}
+	name1, name2 := "Coffee in the Marais", "Linger on Saint-Germain"
+	demo := []hyperlieu.CampaignInput{
+		{Name: &name1, Geofence: &hyperlieu.Geofence{Type: "Polygon", Polygons: []geo.Polygon{square}},
+			Trigger: &hyperlieu.Trigger{Kind: hyperlieu.TriggerEnter}, Audience: &hyperlieu.Audience{Newcomers: true},
+			Offer: &hyperlieu.OfferTemplate{Value: "1 coffee", Validity: 24 * time.Hour, Budget: 500, Texts: []hyperlieu.OfferText{
+				{Locale: "en", Formality: hyperlieu.Formal, Title: "A coffee on us", Body: "Show this code at Hyperlieu Marais."},
+				{Locale: "fr", Formality: hyperlieu.Formal, Title: "Un café offert", Body: "Présentez ce code chez Hyperlieu Marais."},
+				{Locale: "fr", Formality: hyperlieu.Familiar, Title: "Un café pour toi", Body: "Montre ce code chez Hyperlieu Marais."},
+			}},
+			Caps: &hyperlieu.Caps{PerCustomer: 1}},
+		{Name: &name2, Geofence: &hyperlieu.Geofence{Type: "circles", Circles: []geo.Circle{{Center: sg, RadiusM: 150}}},
+			Trigger: &hyperlieu.Trigger{Kind: hyperlieu.TriggerDwell, DwellSeconds: 300},
+			Offer: &hyperlieu.OfferTemplate{Value: "-15%", Validity: 72 * time.Hour, Texts: []hyperlieu.OfferText{
+				{Locale: "en", Formality: hyperlieu.Formal, Title: "15% off today", Body: "Since you are nearby."},
+				{Locale: "fr", Formality: hyperlieu.Formal, Title: "-15 % aujourd'hui", Body: "Puisque vous êtes dans le quartier."},
+			}},
+			Caps: &hyperlieu.Caps{PerCustomer: 3, Cooldown: 7 * 24 * time.Hour}},
+	}
+	for _, in := range demo {
+		c, err := svc.Campaigns.CreateCampaign(ctx, marketer, in)
+		if err != nil {
+			return fmt.Errorf("demo campaign %s: %w", *in.Name, err)
+		}
+		if _, err := svc.Campaigns.Transition(ctx, marketer, c.ID, "activate"); err != nil {
+			return fmt.Errorf("demo campaign %s: %w", *in.Name, err)
+		}
+	}
 	return nil
 }

@@ -143,7 +143,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		backdated := func(at time.Time) *hyperlieu.AccountService {
 			return hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{Now: func() time.Time { return at }, OnRegister: fans.OnRegister}, log)
 		}
-		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, AccountsAt: backdated}, stdout); err != nil {
+		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, AccountsAt: backdated, Campaigns: campaigns}, stdout); err != nil {
 			return err
 		}
 	}
