@@ -112,7 +112,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Fans: loyalty, segments, referrals, service recovery, the welcome journey.
 	fans := hyperlieu.NewFanService(db, shops, nil, nil, fanOptions(cfg), log)
 	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{Activity: fans}, log)
-	privacy := hyperlieu.NewPrivacyService(nil, fans, db) // accounts (db) last: it erases the identity
+	privacy := hyperlieu.NewPrivacyService(nil, fans, events, db) // accounts (db) last: it erases the identity
 
 	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL, OnRegister: fans.OnRegister}, log)
 	if cfg.AdminEmail != "" {
