@@ -18,22 +18,25 @@ func (s *EventService) ExportUser(ctx context.Context, userID string) (map[strin
 		return nil, fmt.Errorf("export rsvps: %w", err)
 	}
 	events := map[string]Event{}
-	event := func(id string) (Event, bool) {
+	event := func(id string) (Event, bool, error) {
 		if e, ok := events[id]; ok {
-			return e, true
+			return e, true, nil
 		}
 		e, err := s.store.FindEvent(ctx, id)
 		if err != nil {
-			return Event{}, false
+			return Event{}, false, err
 		}
 		events[id] = e
-		return e, true
+		return e, true, nil
 	}
 	rs := make([]map[string]any, 0, len(rsvps))
 	for _, r := range rsvps {
 		m := map[string]any{"eventId": r.EventID, "ticketCode": r.TicketCode, "position": r.Position,
 			"createdAt": r.CreatedAt, "updatedAt": r.UpdatedAt}
-		e, known := event(r.EventID)
+		e, known, err := event(r.EventID)
+		if err != nil && KindOf(err) != NotFound {
+			return nil, fmt.Errorf("export rsvp %s: %w", r.EventID, err)
+		}
 		if known {
 			m["event"], m["startsAt"] = e.Title, e.StartsAt
 		}
