@@ -85,10 +85,20 @@ type RSVPState struct {
 	WaitlistPosition int
 }
 
-// QueueEntry is one live position in an event's queue.
+// QueueEntry is one live position in an event's queue. UserID is empty
+// for an anonymous seat: one held by a person whose data was erased after
+// the event started (see EraseUser).
 type QueueEntry struct {
 	N      int
 	UserID string
+}
+
+// QueueClaim is a queue position as claimed by someone, live or released.
+type QueueClaim struct {
+	EventID, UserID string
+	N               int
+	At              time.Time
+	ReleasedAt      time.Time // zero while live
 }
 
 // CheckIn records that an attendee was at the event. Method is "location"
@@ -116,7 +126,9 @@ type EventFilter struct {
 	ShopID   string
 	From, To time.Time // events ending after From and starting before To
 	Category string
-	Limit    int
+	// CreatedBy selects the events a user scheduled.
+	CreatedBy string
+	Limit     int
 }
 
 // EventStore is what the event use cases need from the database.
@@ -156,6 +168,16 @@ type EventStore interface {
 	// SaveFeedback creates or replaces the user's feedback on the event.
 	SaveFeedback(ctx context.Context, f Feedback) error
 	FindFeedback(ctx context.Context, eventID string) ([]Feedback, error)
+
+	// What is stored about one person, for export and erasure.
+	FindRSVPsBy(ctx context.Context, userID string) ([]RSVP, error)
+	FindClaimsBy(ctx context.Context, userID string) ([]QueueClaim, error)
+	FindCheckInsBy(ctx context.Context, userID string) ([]CheckIn, error)
+	FindFeedbackBy(ctx context.Context, userID string) ([]Feedback, error)
+	// EraseEventUser deletes the user's RSVPs and ticket codes, and keeps
+	// their check-ins, feedback ratings and queue positions without them
+	// (a live position stays held, as an anonymous seat). Idempotent.
+	EraseEventUser(ctx context.Context, userID string) error
 }
 
 // NearbyAudience finds customers to announce a new event to. The
@@ -786,6 +808,9 @@ func (s *EventService) tellEveryone(ctx context.Context, e Event, sh Shop, kind 
 	}
 	reqs := make([]NotificationRequest, 0, len(q))
 	for _, qe := range q {
+		if qe.UserID == "" {
+			continue // an anonymous seat: nobody to tell
+		}
 		req := s.request(e, sh, qe.UserID, kind, vars)
 		req.DedupKey = key + ":" + qe.UserID
 		reqs = append(reqs, req)
@@ -841,6 +866,9 @@ func (s *EventService) SendReminders(ctx context.Context) error {
 		}
 		var reqs []NotificationRequest
 		for _, qe := range q[:min(len(q), e.Capacity)] {
+			if qe.UserID == "" {
+				continue // an anonymous seat
+			}
 			key := "reminder:" + e.ID + ":" + qe.UserID
 			s.mu.Lock()
 			done := s.reminded[key]
@@ -915,6 +943,9 @@ func (s *EventService) Attendees(ctx context.Context, a Actor, eventID string) (
 	}
 	out := []Attendee{}
 	for i, qe := range q {
+		if qe.UserID == "" {
+			continue // an anonymous seat
+		}
 		u, err := s.users.FindUser(ctx, qe.UserID)
 		if KindOf(err) == NotFound {
 			continue // erased account

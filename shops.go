@@ -50,6 +50,9 @@ type ShopStore interface {
 	// FindShopsChangedSince returns every shop whose UpdatedAt is after t
 	// (the zero time: all of them), deleted ones included.
 	FindShopsChangedSince(ctx context.Context, t time.Time) ([]Shop, error)
+	// FindShopsManagedBy returns the shops listing userID among their
+	// managers, deleted ones too.
+	FindShopsManagedBy(ctx context.Context, userID string) ([]Shop, error)
 }
 
 // UserFinder looks accounts up; the account store implements it.

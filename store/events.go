@@ -121,6 +121,9 @@ func (db *DB) FindEvents(ctx context.Context, f hyperlieu.EventFilter) ([]hyperl
 	if f.Category != "" {
 		filter = append(filter, bson.E{Key: "category", Value: f.Category})
 	}
+	if f.CreatedBy != "" {
+		filter = append(filter, bson.E{Key: "createdBy", Value: f.CreatedBy})
+	}
 	return db.findEvents(ctx, filter, bson.D{{Key: "startsAt", Value: 1}, {Key: "_id", Value: 1}}, f.Limit)
 }
 

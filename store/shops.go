@@ -20,6 +20,11 @@ func shopIndexes() []indexSpec {
 		{"event_queue", index(bson.D{{Key: "eventId", Value: 1}, {Key: "n", Value: 1}})},
 		{"rsvps", index(bson.D{{Key: "eventId", Value: 1}})},
 		{"feedback", index(bson.D{{Key: "eventId", Value: 1}})},
+		// By person, for the customer's export and erasure.
+		{"rsvps", index(bson.D{{Key: "userId", Value: 1}})},
+		{"event_queue", index(bson.D{{Key: "userId", Value: 1}})},
+		{"checkins", index(bson.D{{Key: "userId", Value: 1}})},
+		{"feedback", index(bson.D{{Key: "userId", Value: 1}})},
 	}
 }
 

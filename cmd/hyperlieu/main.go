@@ -127,10 +127,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 	}, log)
 	offerSource.l = location
-	privacy := hyperlieu.NewPrivacyService(nil, fans, location, db) // accounts (db) last: it erases the identity
 	go campaigns.Watch(ctx)
 	go sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log)
 	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{Activity: fans, Audience: campaigns}, log)
+	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, db) // accounts (db) last: it erases the identity
 
 	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL, OnRegister: fans.OnRegister}, log)
 	if cfg.AdminEmail != "" {

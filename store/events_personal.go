@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+// This file holds what the events area stores about one person, for the
+// customer's export and erasure: RSVPs (with ticket codes), queue positions,
+// check-ins (as attendee and as the manager who scanned), feedback, the
+// events they created and the shops they manage.
+
+func byUser(userID string) bson.D { return bson.D{{Key: "userId", Value: userID}} }
+
+// FindRSVPsBy returns every RSVP of the user, cancelled ones too, oldest first.
+func (db *DB) FindRSVPsBy(ctx context.Context, userID string) ([]hyperlieu.RSVP, error) {
+	docs, err := findAll[rsvpDoc](ctx, db, "rsvps", byUser(userID), bson.D{{Key: "createdAt", Value: 1}}, "rsvps")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.RSVP, len(docs))
+	for i, d := range docs {
+		out[i] = d.rsvp()
+	}
+	return out, nil
+}
+
+// FindClaimsBy returns every queue position the user ever claimed, released
+// ones too, by event and position.
+func (db *DB) FindClaimsBy(ctx context.Context, userID string) ([]hyperlieu.QueueClaim, error) {
+	docs, err := findAll[queueDoc](ctx, db, "event_queue", byUser(userID), bson.D{{Key: "eventId", Value: 1}, {Key: "n", Value: 1}}, "queue")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.QueueClaim, len(docs))
+	for i, d := range docs {
+		out[i] = hyperlieu.QueueClaim{EventID: d.EventID, N: d.N, UserID: d.UserID, At: d.At.UTC()}
+		if d.Released {
+			out[i].ReleasedAt = d.At.UTC() // released before releasedAt was kept
+			if d.ReleasedAt != nil {
+				out[i].ReleasedAt = d.ReleasedAt.UTC()
+			}
+		}
+	}
+	return out, nil
+}
+
+// FindCheckInsBy returns the user's own check-ins, oldest first.
+func (db *DB) FindCheckInsBy(ctx context.Context, userID string) ([]hyperlieu.CheckIn, error) {
+	docs, err := findAll[checkInDoc](ctx, db, "checkins", byUser(userID), bson.D{{Key: "at", Value: 1}}, "check-ins")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.CheckIn, len(docs))
+	for i, d := range docs {
+		out[i] = hyperlieu.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}
+	}
+	return out, nil
+}
+
+// FindFeedbackBy returns the feedback the user gave on events, oldest first.
+func (db *DB) FindFeedbackBy(ctx context.Context, userID string) ([]hyperlieu.Feedback, error) {
+	docs, err := findAll[feedbackDoc](ctx, db, "feedback", byUser(userID), bson.D{{Key: "createdAt", Value: 1}}, "feedback")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.Feedback, len(docs))
+	for i, d := range docs {
+		out[i] = hyperlieu.Feedback{EventID: d.EventID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating,
+			Comment: d.Comment, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// anonKey stands for an erased person in one event's anonymised records:
+// their queue position there ("#<n>"), which is unique in the event and
+// says nothing about them. It is deterministic, so that an erasure that
+// stopped half-way and is run again does not count them twice.
+func anonKey(position int) string {
+	if position <= 0 {
+		return "#" + hyperlieu.NewID() // no seat known: cannot repeat, count once anyway
+	}
+	return fmt.Sprintf("#%d", position)
+}
+
+// EraseEventUser removes the user's identity from the events area's
+// records, keeping the aggregates without it:
+//   - check-ins and feedback are re-keyed to an anonymous attendee of the
+//     event (attendance and ratings stay; feedback comments are dropped, as
+//     free text may identify the writer);
+//   - check-ins they scanned as a manager forget who scanned;
+//   - their queue positions lose their user (a live one stays a held,
+//     anonymous seat: the caller releases beforehand the seats it frees);
+//   - their RSVPs, and with them the ticket codes, are deleted;
+//   - events they created forget their creator.
+//
+// Each step is idempotent, and the RSVPs (which give the anonymous keys)
+// go last, so running it again after a failure finishes the job. Erasing a
+// user with no events data is not an error.
+func (db *DB) EraseEventUser(ctx context.Context, userID string) error {
+	rsvps, err := db.FindRSVPsBy(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	seat := map[string]int{}
+	for _, r := range rsvps {
+		seat[r.EventID] = r.Position
+	}
+
+	checkins, err := findAll[checkInDoc](ctx, db, "checkins", byUser(userID), nil, "check-ins")
+	if err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	for _, d := range checkins {
+		orig := d.ID
+		d.ID, d.UserID = "checkin:"+d.EventID+":"+anonKey(seat[d.EventID]), ""
+		if d.By == userID {
+			d.By = ""
+		}
+		if err := db.reKey(ctx, "checkins", orig, d); err != nil {
+			return fmt.Errorf("erase events: %w", err)
+		}
+	}
+	fbs, err := findAll[feedbackDoc](ctx, db, "feedback", byUser(userID), nil, "feedback")
+	if err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	for _, d := range fbs {
+		orig := d.ID
+		d.ID, d.UserID, d.Comment = "feedback:"+d.EventID+":"+anonKey(seat[d.EventID]), "", ""
+		if err := db.reKey(ctx, "feedback", orig, d); err != nil {
+			return fmt.Errorf("erase events: %w", err)
+		}
+	}
+
+	for _, s := range []struct {
+		coll   string
+		filter bson.D
+		set    bson.D
+	}{
+		{"checkins", bson.D{{Key: "by", Value: userID}}, bson.D{{Key: "by", Value: ""}}},
+		{"event_queue", byUser(userID), bson.D{{Key: "userId", Value: ""}}},
+		{"events", bson.D{{Key: "createdBy", Value: userID}}, bson.D{{Key: "createdBy", Value: ""}}},
+	} {
+		if _, err := db.c(s.coll).UpdateMany(ctx, s.filter, bson.D{{Key: "$set", Value: s.set}}); err != nil {
+			return fmt.Errorf("erase events: %w", translate(err, s.coll))
+		}
+	}
+	if _, err := db.c("rsvps").DeleteMany(ctx, byUser(userID)); err != nil {
+		return fmt.Errorf("erase events: %w", translate(err, "rsvps"))
+	}
+	return nil
+}
+
+// reKey stores doc (with its new _id) and deletes the document orig; a copy
+// already there from an earlier, interrupted run is kept.
+func (db *DB) reKey(ctx context.Context, coll, orig string, doc any) error {
+	if _, err := db.c(coll).InsertOne(ctx, doc); err != nil && hyperlieu.KindOf(translate(err, coll)) != hyperlieu.Conflict {
+		return translate(err, coll)
+	}
+	_, err := db.c(coll).DeleteOne(ctx, byID(orig))
+	return translate(err, coll)
+}
+
+// FindShopsManagedBy returns the shops that list userID among their
+// managers, deleted ones too.
+func (db *DB) FindShopsManagedBy(ctx context.Context, userID string) ([]hyperlieu.Shop, error) {
+	docs, err := findAll[shopDoc](ctx, db, "shops", bson.D{{Key: "managerIds", Value: userID}}, bson.D{{Key: "_id", Value: 1}}, "shops")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.Shop, len(docs))
+	for i, d := range docs {
+		out[i] = d.shop()
+	}
+	return out, nil
+}
