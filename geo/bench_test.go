@@ -84,16 +84,21 @@ func BenchmarkBuildFenceIndex(b *testing.B) {
 			var ix *geo.FenceIndex
 			var before, after runtime.MemStats
 			var perFence float64
+			var cpu time.Duration
+			builds := 0
 			for b.Loop() {
 				b.StopTimer()
 				ix = nil
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 				b.StartTimer()
+				start := cpuTime()
 				var err error
 				if ix, err = geo.BuildFenceIndex(fences, bb.res); err != nil {
 					b.Fatal(err)
 				}
+				cpu += cpuTime() - start
+				builds++
 				b.StopTimer()
 				runtime.GC()
 				runtime.ReadMemStats(&after)
@@ -102,6 +107,9 @@ func BenchmarkBuildFenceIndex(b *testing.B) {
 			}
 			// bytes/fence is the index's heap, its copies of the fences
 			// included; cells/fence counts (cell, fence) pairs.
+			if cpu > 0 {
+				b.ReportMetric(float64(cpu)/float64(builds), "cpu-ns/op")
+			}
 			b.ReportMetric(perFence, "bytes/fence")
 			b.ReportMetric(float64(ix.Refs())/n, "cells/fence")
 			runtime.KeepAlive(ix)

@@ -40,22 +40,34 @@ const maxCoverCells = 1 << 22
 // It returns an error if f fails Validate without limits, res is not in
 // [0, 15], or a shape would need more than 4,194,304 cells.
 func (f Fence) Cover(res int) ([]CoverCell, error) {
+	cells, _, err := f.cover(res)
+	return cells, err
+}
+
+// cover is Cover, also returning the centres of the boundary cells.
+func (f Fence) cover(res int) ([]CoverCell, map[Cell]Point, error) {
 	if err := f.validateShape(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if res < 0 || res > h3.MaxResolution {
-		return nil, fmt.Errorf("cover: resolution %d is not in [0, %d]", res, h3.MaxResolution)
+		return nil, nil, fmt.Errorf("cover: resolution %d is not in [0, %d]", res, h3.MaxResolution)
 	}
 	inside := make(map[Cell]bool)
-	add := func(c Cell, in bool) { inside[c] = inside[c] || in }
+	centres := make(map[Cell]Point)
+	add := func(c Cell, in bool, centre Point) {
+		inside[c] = inside[c] || in
+		if !in {
+			centres[c] = centre
+		}
+	}
 	for i, poly := range f.Polygons {
 		if err := polygonCover(poly, res, add); err != nil {
-			return nil, fmt.Errorf("cover polygon %d: %w", i, err)
+			return nil, nil, fmt.Errorf("cover polygon %d: %w", i, err)
 		}
 	}
 	for i, c := range f.Circles {
 		if err := circleCover(c, res, add); err != nil {
-			return nil, fmt.Errorf("cover circle %d: %w", i, err)
+			return nil, nil, fmt.Errorf("cover circle %d: %w", i, err)
 		}
 	}
 	out := make([]CoverCell, 0, len(inside))
@@ -63,7 +75,7 @@ func (f Fence) Cover(res int) ([]CoverCell, error) {
 		out = append(out, CoverCell{c, in})
 	}
 	slices.SortFunc(out, func(a, b CoverCell) int { return cmp.Compare(a.Cell, b.Cell) })
-	return out, nil
+	return out, centres, nil
 }
 
 // cellMargin returns how far (metres) a cell's centre must be from a shape's
@@ -73,7 +85,7 @@ func (f Fence) Cover(res int) ([]CoverCell, error) {
 func cellMargin(res int) float64 { return 1.1*edgeM(res) + 0.01 }
 
 // polygonCover calls add for the cells covering poly.
-func polygonCover(poly Polygon, res int, add func(Cell, bool)) error {
+func polygonCover(poly Polygon, res int, add func(Cell, bool, Point)) error {
 	// Every point of the polygon is within r of c, the centre of its
 	// bounding box: r is the farthest of 17 points along each outer edge,
 	// plus 1% for what lies between them (edges are straight in degrees,
@@ -109,9 +121,9 @@ func polygonCover(poly Polygon, res int, add func(Cell, bool)) error {
 		}
 		cc := Point{ll.Lat, ll.Lng}
 		if math.Abs(cc.Lat) > 80 || nearBoundary(poly, cc, margin) {
-			add(cell, false)
+			add(cell, false, cc)
 		} else if polygonContains(poly, cc) {
-			add(cell, true)
+			add(cell, true, cc)
 		}
 	}
 	return nil
@@ -171,7 +183,7 @@ func segDist2(ax, ay, bx, by float64) float64 {
 // every point of the circle, it drops the cells whose every point is
 // farther than the radius, and marks Inside those whose every point is
 // nearer.
-func circleCover(c Circle, res int, add func(Cell, bool)) error {
+func circleCover(c Circle, res int, add func(Cell, bool, Point)) error {
 	margin := cellMargin(res)
 	k := diskK(res, c.RadiusM+margin, unit(c.Center))
 	if n := diskSize(k); n > maxCoverCells {
@@ -186,12 +198,13 @@ func circleCover(c Circle, res int, add func(Cell, bool)) error {
 		if err != nil {
 			return err
 		}
-		switch d := Distance(c.Center, Point{ll.Lat, ll.Lng}); {
+		cc := Point{ll.Lat, ll.Lng}
+		switch d := Distance(c.Center, cc); {
 		case d-margin > c.RadiusM:
 		case d+margin < c.RadiusM:
-			add(cell, true)
+			add(cell, true, cc)
 		default:
-			add(cell, false)
+			add(cell, false, cc)
 		}
 	}
 	return nil

@@ -1,10 +1,6 @@
 package geo
 
-import (
-	"math"
-
-	"github.com/uber/h3-go/v4"
-)
+import "math"
 
 // A local test decides whether a point of one boundary cell lies in one shape
 // of a fence from what lies near the cell, stored with the cell's refs so
@@ -79,7 +75,7 @@ type prepared struct {
 
 // prepare covers f at res and prepares its local tests.
 func prepare(f Fence, res int) (prepared, error) {
-	cover, err := f.Cover(res)
+	cover, centres, err := f.cover(res)
 	if err != nil {
 		return prepared{}, err
 	}
@@ -89,11 +85,7 @@ func prepare(f Fence, res int) (prepared, error) {
 		if cc.Inside {
 			continue
 		}
-		ll, err := h3.CellToLatLng(h3.Cell(cc.Cell))
-		if err != nil {
-			return prepared{}, err
-		}
-		c := Point{ll.Lat, ll.Lng}
+		c := centres[cc.Cell]
 		k := uint32(0)
 		for _, poly := range f.Polygons {
 			p.locals = append(p.locals, p.polygonLocal(poly, k, c, margin))
