@@ -19,7 +19,7 @@ const Resolution = 9
 // (BENCHMARKS.md): with 10,000 fences of 100 m to 2 km, resolution 10 answers
 // dense lookups (17 fences a point) about as fast as 9 and sparse ones
 // (mostly misses, as most location reports will be) 40% slower, with 5
-// times the cells, 2.5 times the memory and 3 times the build time; boundary
+// times the cells, 2.5 times the memory and 3.5 times the build time; boundary
 // tests at resolution 9 are cheap enough that its wider boundary band does
 // not matter.
 const FenceResolution = 9
