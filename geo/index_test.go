@@ -339,12 +339,14 @@ func TestPointIndexWithin(t *testing.T) {
 	for i := range 2_000 {
 		r := math.Exp(math.Log(10) + g.Float64()*(math.Log(50_000)-math.Log(10))) // 10 m to 50 km
 		c := g.Point()
-		switch i % 4 {
+		switch i % 5 {
 		case 0: // centred on a point, which must be found at distance 0
 			c = pts[ids[g.IntN(len(ids))]]
 		case 1: // a radius reaching exactly one point
 			p := pts[ids[g.IntN(len(ids))]]
 			r = geo.Distance(c, p)
+		case 2: // radius 0: the points exactly at the centre
+			c, r = pts[ids[g.IntN(len(ids))]], 0
 		}
 		got, want := ix.Within(c, r), brutePoints(pts, c, r)
 		if !slices.Equal(got, want) {
