@@ -87,24 +87,29 @@ func cellMargin(res int) float64 { return 1.1*edgeM(res) + 0.01 }
 // polygonCover calls add for the cells covering poly.
 func polygonCover(poly Polygon, res int, add func(Cell, bool, Point)) error {
 	// Every point of the polygon is within r of c, the centre of its
-	// bounding box: r is the farthest of 17 points along each outer edge,
-	// plus 1% for what lies between them (edges are straight in degrees,
-	// so their distance from c varies smoothly).
+	// bounding box. The polygon lies within its outer ring, and a point of
+	// the ring within half a step of one of the 17 points sampled along
+	// each edge: r is the farthest sample plus the longest half step, with
+	// 1% to spare for a step's path not being a great circle.
 	s, n, w, e := 90.0, -90.0, 180.0, -180.0
 	for _, p := range poly[0] {
 		s, n, w, e = min(s, p.Lat), max(n, p.Lat), min(w, p.Lng), max(e, p.Lng)
 	}
 	c := Point{(s + n) / 2, (w + e) / 2}
-	var r float64
+	var far, step float64
 	outer := poly[0]
 	for i := 0; i+1 < len(outer); i++ {
 		a, b := outer[i], outer[i+1]
+		prev := a
 		for j := range 17 {
 			t := float64(j) / 16
-			r = max(r, Distance(c, Point{a.Lat + t*(b.Lat-a.Lat), a.Lng + t*(b.Lng-a.Lng)}))
+			q := Point{a.Lat + t*(b.Lat-a.Lat), a.Lng + t*(b.Lng-a.Lng)}
+			far = max(far, Distance(c, q))
+			step = max(step, Distance(prev, q))
+			prev = q
 		}
 	}
-	r = r*1.01 + 1
+	r := far + 0.51*step + 1
 	k := diskK(res, r, unit(c))
 	if n := diskSize(k); n > maxCoverCells {
 		return fmt.Errorf("%d cells at resolution %d to examine, over the maximum of %d", n, res, maxCoverCells)
