@@ -24,7 +24,7 @@ const maxCoverCells = 1 << 22
 // Cover returns cells at resolution res, sorted, that together hold the
 // fence: every point p of f lies in a returned cell, the one CellAt(p, res)
 // gives. Cells marked Inside lie wholly inside f; the others are boundary
-// cells, which may be partly or (rarely) not at all in f.
+// cells, partly in f or near its boundary without touching it.
 //
 // Cover decides from the cells' true geometry rather than H3's polygon fill,
 // whose straight-edged model of a cell differs from the cells LatLngToCell
@@ -32,9 +32,8 @@ const maxCoverCells = 1 << 22
 // It takes the disk of cells that holds every point of each shape (the
 // theorem in lattice.go), and uses the corollary there: all of a cell lies
 // within edgeM(res) of its centre. A cell whose centre is farther than
-// 1.1·edgeM from every edge of a shape is wholly inside it or wholly
-// outside, as its centre is; every other cell of the disk is a boundary
-// cell. The boundary band is therefore about 2.2 edge lengths wide (490 m at
+// 1.1·edgeM from a shape's boundary is wholly inside it or wholly outside,
+// as its centre is; every other cell of the disk is a boundary cell. The boundary band is therefore about 2.2 edge lengths wide (490 m at
 // resolution 9), a little wider than the cells the boundary truly crosses.
 //
 // It returns an error if f fails Validate without limits, res is not in
