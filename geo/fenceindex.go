@@ -185,7 +185,9 @@ func (f Fence) clone() Fence {
 	return c
 }
 
-// FenceIndexBuilder collects fences for a FenceIndex.
+// FenceIndexBuilder collects fences for a FenceIndex, covering each as it
+// is added, so that an index can be rebuilt after a change without
+// covering every fence again. It is not safe for concurrent use.
 type FenceIndexBuilder struct {
 	res    int
 	fences map[string]Fence
