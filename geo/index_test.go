@@ -178,6 +178,20 @@ func TestFenceIndexBuilder(t *testing.T) {
 		t.Errorf("Build().Lookup(paris) after moving c's ring = %v, want [a b c]", got)
 	}
 
+	if cover, ok := b.CoverOf("a"); !ok || len(cover) == 0 {
+		t.Errorf("CoverOf(a) = %d cells, %v, want a cover", len(cover), ok)
+	} else if want, _ := (geo.Fence{Circles: []geo.Circle{{Center: paris, RadiusM: 500}}}).Cover(geo.FenceResolution); !slices.Equal(cover, want) {
+		t.Errorf("CoverOf(a) differs from Fence.Cover")
+	}
+	if _, ok := b.CoverOf("bad"); ok {
+		t.Errorf("CoverOf(bad) found a cover of a fence Add refused")
+	}
+	b.Remove("b")
+	b.Remove("nonexistent")
+	if got := b.Build().Lookup(paris); !slices.Equal(got, []string{"a", "c"}) || b.Len() != 2 {
+		t.Errorf("after Remove(b): Lookup(paris) = %v, Len() = %d, want [a c], 2", got, b.Len())
+	}
+
 	if _, err := geo.BuildFenceIndex(map[string]geo.Fence{"ok": {Circles: []geo.Circle{{Center: paris, RadiusM: 5}}}, "bad": {}}, geo.FenceResolution); err == nil {
 		t.Errorf("BuildFenceIndex with a bad fence: error = nil, want an error")
 	}
