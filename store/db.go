@@ -95,7 +95,7 @@ func index(keys bson.D) mongo.IndexModel {
 // indexes lists every index, collection by collection.
 func indexes() []indexSpec {
 	var all []indexSpec
-	for _, f := range []func() []indexSpec{accountIndexes} {
+	for _, f := range []func() []indexSpec{accountIndexes, notificationIndexes} {
 		all = append(all, f()...)
 	}
 	return all
