@@ -30,18 +30,18 @@ func notificationIndexes() []indexSpec {
 }
 
 type notificationDoc struct {
-	ID          string            `bson:"_id"`
-	UserID      string            `bson:"userId"`
-	Kind        string            `bson:"kind"`
-	Category    string            `bson:"category"`
-	Title       string            `bson:"title"`
-	Body        string            `bson:"body"`
-	Data        map[string]string `bson:"data,omitempty"`
-	CollapseKey string            `bson:"collapseKey,omitempty"`
-	DedupKey    string            `bson:"dedupKey,omitempty"`
-	CreatedAt   time.Time         `bson:"createdAt"`
-	NotBefore   time.Time         `bson:"notBefore"`
-	ExpiresAt   time.Time         `bson:"expiresAt"`
+	ID           string            `bson:"_id"`
+	UserID       string            `bson:"userId"`
+	Kind         string            `bson:"kind"`
+	Category     string            `bson:"category"`
+	Title        string            `bson:"title"`
+	Body         string            `bson:"body"`
+	Data         map[string]string `bson:"data,omitempty"`
+	CollapseKey  string            `bson:"collapseKey,omitempty"`
+	DedupKey     string            `bson:"dedupKey,omitempty"`
+	CreatedAt    time.Time         `bson:"createdAt"`
+	NotBefore    time.Time         `bson:"notBefore"`
+	ExpiresAt    time.Time         `bson:"expiresAt"`
 	outboxFields `bson:",inline"`
 }
 
