@@ -42,11 +42,12 @@ type notificationDoc struct {
 	CreatedAt    time.Time         `bson:"createdAt"`
 	NotBefore    time.Time         `bson:"notBefore"`
 	ExpiresAt    time.Time         `bson:"expiresAt"`
-	outboxFields `bson:",inline"`
+	OutboxFields `bson:",inline"`
 }
 
-// outboxFields are what the outbox changes; UpdateOutbox sets only these.
-type outboxFields struct {
+// OutboxFields are what the outbox changes; UpdateOutbox sets only these.
+// Exported only because the BSON codec skips unexported embedded structs.
+type OutboxFields struct {
 	Status     string     `bson:"status"`
 	Reason     string     `bson:"reason"`
 	Attempts   int        `bson:"attempts"`
@@ -65,12 +66,12 @@ func toNotificationDoc(n hyperlieu.Notification) notificationDoc {
 		ID: n.ID, UserID: n.UserID, Kind: string(n.Kind), Category: n.Category, Title: n.Title, Body: n.Body,
 		Data: n.Data, CollapseKey: n.CollapseKey, DedupKey: n.DedupKey,
 		CreatedAt: n.CreatedAt, NotBefore: n.NotBefore, ExpiresAt: n.ExpiresAt,
-		outboxFields: toOutboxFields(n),
+		OutboxFields: toOutboxFields(n),
 	}
 }
 
-func toOutboxFields(n hyperlieu.Notification) outboxFields {
-	f := outboxFields{
+func toOutboxFields(n hyperlieu.Notification) OutboxFields {
+	f := OutboxFields{
 		Status: string(n.Status), Reason: n.Reason, Attempts: n.Attempts, LastError: n.LastError,
 		MessageIDs: n.MessageIDs, SentTo: n.SentTo, Waits: n.Waits, Claim: n.Claim,
 		LeaseOwner: n.LeaseOwner, LeaseUntil: n.LeaseUntil,
@@ -461,3 +462,7 @@ func (db *DB) UpdateOutbox(ctx context.Context, ns []hyperlieu.Notification) err
 	_, err := db.c("notifications").BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	return translate(err, "notifications")
 }
+
+// Name returns the database's name, so that tests can open a second
+// connection to it, as a second instance would.
+func (db *DB) Name() string { return db.db.Name() }
