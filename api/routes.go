@@ -48,6 +48,7 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/openapi.json", access: public, summary: "This API's OpenAPI 3.1 document", handler: s.getOpenAPI},
 	}
 	rs = append(rs, s.accountRoutes()...)
+	rs = append(rs, s.notificationRoutes()...)
 	return rs
 }
 

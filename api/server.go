@@ -24,6 +24,8 @@ type Verifier interface {
 // Services are the use cases the API exposes.
 type Services struct {
 	Accounts *hyperlieu.AccountService
+	// Notifications: devices, the inbox and the admins' outbox view.
+	Notifications *hyperlieu.NotificationService
 }
 
 // Options tunes the HTTP server.

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/api"
 	"github.com/hyperlieu/hyperlieu/config"
 	"github.com/hyperlieu/hyperlieu/demo"
+	"github.com/hyperlieu/hyperlieu/push"
 	"github.com/hyperlieu/hyperlieu/store"
 	"github.com/hyperlieu/hyperlieu/token"
 )
@@ -95,7 +97,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	issuer := token.NewIssuer(ring, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil)
 	log.Info("JWT key ring loaded", "signing_kid", ring.SignerID())
 
-	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL}, log)
+	// Notifications: queued by every area, sent by the outbox worker.
+	notes := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{
+		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices,
+	}, log)
+	sender, err := pushSender(ctx, cfg, stdout, log)
+	if err != nil {
+		return err
+	}
+	if cfg.Outbox.Workers > 0 {
+		outbox := hyperlieu.NewOutbox(db, sender, hyperlieu.OutboxOptions{
+			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
+			Lease: cfg.Outbox.Lease, MaxAttempts: cfg.Outbox.MaxAttempts, RetryBase: cfg.Outbox.RetryBase,
+			DeviceGrace: cfg.Outbox.DeviceGrace,
+		}, log)
+		wctx, stopOutbox := context.WithCancel(ctx)
+		stopped := make(chan struct{})
+		go func() { defer close(stopped); outbox.Run(wctx) }()
+		defer func() { stopOutbox(); <-stopped }() // before the database closes
+	}
+
+	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{
+		RefreshTTL: cfg.RefreshTTL,
+		OnRegister: func(ctx context.Context, u hyperlieu.User, _ hyperlieu.Registration) error {
+			return notes.Welcome(ctx, u)
+		},
+	}, log)
 	if cfg.AdminEmail != "" {
 		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
 			return fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
@@ -108,7 +135,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	srv := api.New(api.Services{Accounts: accounts}, api.Options{
+	srv := api.New(api.Services{Accounts: accounts, Notifications: notes}, api.Options{
 		Verifier: issuer, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
 	}, log)
@@ -135,6 +162,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// pushSender returns the Firebase client when credentials are configured,
+// else a sender that only writes each push to stdout.
+func pushSender(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Logger) (push.Sender, error) {
+	if cfg.FCM.CredentialsFile == "" {
+		log.Warn("no Firebase credentials (HYPERLIEU_FCM_CREDENTIALS_FILE or GOOGLE_APPLICATION_CREDENTIALS): pushes are only written to the log, not sent")
+		return push.NewLog(stdout), nil
+	}
+	c, err := push.New(ctx, push.Options{CredentialsFile: cfg.FCM.CredentialsFile, ProjectID: cfg.FCM.ProjectID, Endpoint: cfg.FCM.Endpoint})
+	if err != nil {
+		return nil, fmt.Errorf("Firebase credentials %s (HYPERLIEU_FCM_CREDENTIALS_FILE or GOOGLE_APPLICATION_CREDENTIALS): %w", cfg.FCM.CredentialsFile, err)
+	}
+	log.Info("pushes go through Firebase Cloud Messaging", "credentials", cfg.FCM.CredentialsFile, "endpoint", cmp.Or(cfg.FCM.Endpoint, "default"))
+	return c, nil
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
