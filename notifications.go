@@ -36,8 +36,9 @@ type Notification struct {
 	ID          string
 	UserID      string
 	Kind        NotificationKind
-	Category    string // "" for service messages
-	Title, Body string // rendered in the customer's language and tone
+	Category    string            // "" for service messages
+	Title, Body string            // rendered in the customer's language and tone
+	Vars        map[string]string // what the template was filled with, to render again at send time
 	Data        map[string]string
 	CollapseKey string
 	DedupKey    string
@@ -264,19 +265,10 @@ func dedupID(key string) string {
 // prepare renders r for u and applies the customer's categories and quiet
 // hours. It does not touch the daily cap.
 func (s *NotificationService) prepare(u User, r NotificationRequest, now time.Time) Notification {
-	vars := make(map[string]string, len(r.Vars)+2)
-	vars["name"], vars["brand"] = u.DisplayName, s.opts.Brand
-	for k, v := range r.Vars {
-		vars[k] = v
-	}
-	formality := u.Prefs.Formality
-	if formality == "" {
-		formality = Formal
-	}
-	title, body := render(r.Kind, u.Prefs.Locale, formality, vars)
+	title, body := renderFor(u, r.Kind, r.Vars, s.opts.Brand)
 	n := Notification{
 		UserID: u.ID, Kind: r.Kind, Category: r.Category, Title: title, Body: body,
-		Data: r.Data, CollapseKey: r.CollapseKey, DedupKey: r.DedupKey,
+		Vars: r.Vars, Data: r.Data, CollapseKey: r.CollapseKey, DedupKey: r.DedupKey,
 		CreatedAt: now, NotBefore: r.NotBefore.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 		Status: StatusPending,
 	}
@@ -295,6 +287,21 @@ func (s *NotificationService) prepare(u User, r NotificationRequest, now time.Ti
 		n.Status, n.Reason = StatusExpired, ReasonQuietHours
 	}
 	return n
+}
+
+// renderFor renders kind for u, in their language and tone, with vars plus
+// their display name ("name") and the brand ("brand").
+func renderFor(u User, kind NotificationKind, vars map[string]string, brand string) (title, body string) {
+	all := make(map[string]string, len(vars)+2)
+	all["name"], all["brand"] = u.DisplayName, brand
+	for k, v := range vars {
+		all[k] = v
+	}
+	formality := u.Prefs.Formality
+	if formality == "" {
+		formality = Formal
+	}
+	return render(kind, u.Prefs.Locale, formality, all)
 }
 
 // AfterQuietHours returns t, or, when t falls within the quiet hours q in

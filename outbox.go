@@ -44,6 +44,7 @@ type OutboxStore interface {
 	UpdateOutbox(ctx context.Context, ns []Notification) error
 	FindDevices(ctx context.Context, userIDs ...string) ([]Device, error)
 	DeleteDeviceTokens(ctx context.Context, tokens []string) error
+	FindUsers(ctx context.Context, ids []string) ([]User, error)
 }
 
 // OutboxOptions tunes the outbox worker. Zero fields take defaults.
@@ -59,6 +60,7 @@ type OutboxOptions struct {
 	// device (an app registers its token just after sign-up) before it is
 	// suppressed for want of one; default 1h.
 	DeviceGrace time.Duration
+	Brand       string // signs the messages; default "Hyperlieu", as NotificationOptions
 	WorkerID    string // default host-pid-random
 	Now         func() time.Time
 }
@@ -87,6 +89,9 @@ func (o *OutboxOptions) defaults() {
 	}
 	if o.DeviceGrace <= 0 {
 		o.DeviceGrace = time.Hour
+	}
+	if o.Brand == "" {
+		o.Brand = "Hyperlieu"
 	}
 	if o.WorkerID == "" {
 		host, _ := os.Hostname()
@@ -260,6 +265,14 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	for _, d := range devs {
 		byUser[d.UserID] = append(byUser[d.UserID], d)
 	}
+	us, err := o.store.FindUsers(ctx, users)
+	if err != nil {
+		return fmt.Errorf("find users: %w", err)
+	}
+	prefs := make(map[string]User, len(us))
+	for _, u := range us {
+		prefs[u.ID] = u
+	}
 
 	var msgs []push.Message
 	var owner []int // owner[j]: index in ns of msgs[j]
@@ -268,6 +281,18 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 		if !now.Before(n.ExpiresAt) {
 			n.Status, n.Reason = StatusExpired, ReasonExpired
 			continue
+		}
+		// The customer's current tone and quiet hours hold, even if they
+		// changed them after the message was queued.
+		if u, ok := prefs[n.UserID]; ok {
+			n.Title, n.Body = renderFor(u, n.Kind, n.Vars, o.opts.Brand)
+			if later := AfterQuietHours(now, u.Prefs.Location(), u.Prefs.QuietHours); later.After(now) {
+				n.Status, n.NotBefore, n.Attempts = StatusPending, later.UTC(), n.Attempts-1
+				if !later.Before(n.ExpiresAt) {
+					n.Status, n.Reason = StatusExpired, ReasonQuietHours
+				}
+				continue
+			}
 		}
 		for _, d := range byUser[n.UserID] {
 			if slices.Contains(n.SentTo, d.Token) {
@@ -332,7 +357,7 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	for i := range ns {
 		n, oc := &ns[i], out[i]
 		n.LeaseOwner, n.LeaseUntil = "", time.Time{}
-		if n.Status == StatusExpired {
+		if n.Status != StatusSending { // expired or deferred above
 			continue
 		}
 		if oc.lastErr != nil {

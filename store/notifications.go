@@ -34,8 +34,7 @@ type notificationDoc struct {
 	UserID       string            `bson:"userId"`
 	Kind         string            `bson:"kind"`
 	Category     string            `bson:"category"`
-	Title        string            `bson:"title"`
-	Body         string            `bson:"body"`
+	Vars         map[string]string `bson:"vars,omitempty"`
 	Data         map[string]string `bson:"data,omitempty"`
 	CollapseKey  string            `bson:"collapseKey,omitempty"`
 	DedupKey     string            `bson:"dedupKey,omitempty"`
@@ -48,6 +47,8 @@ type notificationDoc struct {
 // OutboxFields are what the outbox changes; UpdateOutbox sets only these.
 // Exported only because the BSON codec skips unexported embedded structs.
 type OutboxFields struct {
+	Title      string     `bson:"title"`
+	Body       string     `bson:"body"`
 	Status     string     `bson:"status"`
 	Reason     string     `bson:"reason"`
 	Attempts   int        `bson:"attempts"`
@@ -63,8 +64,8 @@ type OutboxFields struct {
 
 func toNotificationDoc(n hyperlieu.Notification) notificationDoc {
 	return notificationDoc{
-		ID: n.ID, UserID: n.UserID, Kind: string(n.Kind), Category: n.Category, Title: n.Title, Body: n.Body,
-		Data: n.Data, CollapseKey: n.CollapseKey, DedupKey: n.DedupKey,
+		ID: n.ID, UserID: n.UserID, Kind: string(n.Kind), Category: n.Category,
+		Vars: n.Vars, Data: n.Data, CollapseKey: n.CollapseKey, DedupKey: n.DedupKey,
 		CreatedAt: n.CreatedAt, NotBefore: n.NotBefore, ExpiresAt: n.ExpiresAt,
 		OutboxFields: toOutboxFields(n),
 	}
@@ -72,7 +73,7 @@ func toNotificationDoc(n hyperlieu.Notification) notificationDoc {
 
 func toOutboxFields(n hyperlieu.Notification) OutboxFields {
 	f := OutboxFields{
-		Status: string(n.Status), Reason: n.Reason, Attempts: n.Attempts, LastError: n.LastError,
+		Title: n.Title, Body: n.Body, Status: string(n.Status), Reason: n.Reason, Attempts: n.Attempts, LastError: n.LastError,
 		MessageIDs: n.MessageIDs, SentTo: n.SentTo, Waits: n.Waits, Claim: n.Claim,
 		LeaseOwner: n.LeaseOwner, LeaseUntil: n.LeaseUntil,
 	}
@@ -91,7 +92,7 @@ func toOutboxFields(n hyperlieu.Notification) OutboxFields {
 func (d notificationDoc) notification() hyperlieu.Notification {
 	n := hyperlieu.Notification{
 		ID: d.ID, UserID: d.UserID, Kind: hyperlieu.NotificationKind(d.Kind), Category: d.Category,
-		Title: d.Title, Body: d.Body, Data: d.Data, CollapseKey: d.CollapseKey, DedupKey: d.DedupKey,
+		Title: d.Title, Body: d.Body, Vars: d.Vars, Data: d.Data, CollapseKey: d.CollapseKey, DedupKey: d.DedupKey,
 		CreatedAt: d.CreatedAt.UTC(), NotBefore: d.NotBefore.UTC(), ExpiresAt: d.ExpiresAt.UTC(),
 		Status: hyperlieu.NotificationStatus(d.Status), Reason: d.Reason, Attempts: d.Attempts, LastError: d.LastError,
 		MessageIDs: d.MessageIDs, SentTo: d.SentTo, Waits: d.Waits, Claim: d.Claim,
