@@ -222,7 +222,7 @@ func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRe
 			seen[id] = true
 		}
 	}
-	now := s.opts.Now().UTC()
+	now := s.opts.Now().UTC().Truncate(time.Millisecond) // as stored, so that cursors match
 	ns := make([]Notification, 0, len(reqs))
 	for _, r := range reqs {
 		u, ok := byID[r.UserID]
@@ -537,7 +537,7 @@ func (s *NotificationService) Opened(ctx context.Context, userID, id string) (No
 	if err != nil && KindOf(err) != NotFound {
 		return Notification{}, fmt.Errorf("open notification: %w", err)
 	}
-	now := s.opts.Now().UTC()
+	now := s.opts.Now().UTC().Truncate(time.Millisecond) // as stored
 	if err != nil || n.UserID != userID || n.Status == StatusSuppressed || n.Status == StatusExpired || n.NotBefore.After(now) {
 		return Notification{}, Errorf(NotFound, "notification not found")
 	}
