@@ -95,10 +95,11 @@ type NotificationStore interface {
 	CreateNotifications(ctx context.Context, ns []Notification) error
 	// ExistingNotifications returns which of ids are stored.
 	ExistingNotifications(ctx context.Context, ids []string) ([]string, error)
-	// ClaimSlot inserts the first of slots that does not exist yet, keyed by
-	// it, and reports whether one was free. Exact across instances: a slot is
-	// taken by unique insert.
-	ClaimSlot(ctx context.Context, userID string, slots []string, at time.Time) (bool, error)
+	// ClaimSlots claims, for each request, the first of its slots that no
+	// one holds, by inserting a document keyed by it, and reports whether one
+	// was free. Exact across instances: a slot is taken by unique insert.
+	// A few round trips in all, whatever the number of requests.
+	ClaimSlots(ctx context.Context, reqs []SlotRequest, at time.Time) ([]bool, error)
 	SaveDevice(ctx context.Context, d Device) error
 	// FindDevices returns the devices of the users, newest first.
 	FindDevices(ctx context.Context, userIDs ...string) ([]Device, error)
@@ -111,6 +112,12 @@ type NotificationStore interface {
 	OpenNotification(ctx context.Context, n Notification, at time.Time) error
 	// EraseNotificationData deletes the user's devices, notifications, opens and contact slots.
 	EraseNotificationData(ctx context.Context, userID string) error
+}
+
+// SlotRequest asks for one of Slots, in order of preference, for UserID.
+type SlotRequest struct {
+	UserID string
+	Slots  []string
 }
 
 // NotificationOptions tunes the notification use cases. Zero fields take defaults.
@@ -224,6 +231,8 @@ func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRe
 	}
 	now := s.opts.Now().UTC().Truncate(time.Millisecond) // as stored, so that cursors match
 	ns := make([]Notification, 0, len(reqs))
+	var capped []int // indexes in ns of notifications that need a daily contact
+	var slots []SlotRequest
 	for _, r := range reqs {
 		u, ok := byID[r.UserID]
 		if !ok {
@@ -239,15 +248,21 @@ func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRe
 		n := s.prepare(u, r, now)
 		n.ID = id
 		if r.Capped && n.Status == StatusPending {
-			ok, err := s.ReserveContact(ctx, u, n.NotBefore)
-			if err != nil {
-				return fmt.Errorf("notify: %w", err)
-			}
-			if !ok {
-				n.Status, n.Reason = StatusSuppressed, ReasonDailyCap
-			}
+			capped = append(capped, len(ns))
+			slots = append(slots, contactSlots(u, n.NotBefore))
 		}
 		ns = append(ns, n)
+	}
+	if len(slots) > 0 {
+		ok, err := s.store.ClaimSlots(ctx, slots, now)
+		if err != nil {
+			return fmt.Errorf("notify: reserve contacts: %w", err)
+		}
+		for j, i := range capped {
+			if !ok[j] {
+				ns[i].Status, ns[i].Reason = StatusSuppressed, ReasonDailyCap
+			}
+		}
 	}
 	if err := s.store.CreateNotifications(ctx, ns); err != nil {
 		return fmt.Errorf("notify: %w", err)
@@ -341,20 +356,25 @@ func AfterQuietHours(t time.Time, loc *time.Location, q *QuietHours) time.Time {
 // contact:<user>:<day>:<n>, claimed by unique insert, so the cap is exact
 // across instances and on FerretDB.
 func (s *NotificationService) ReserveContact(ctx context.Context, u User, at time.Time) (bool, error) {
-	max := u.Prefs.MaxNotificationsPerDay
-	if max <= 0 {
+	req := contactSlots(u, at)
+	if len(req.Slots) == 0 {
 		return false, nil
 	}
-	day := at.In(u.Prefs.Location()).Format(time.DateOnly)
-	slots := make([]string, max)
-	for i := range slots {
-		slots[i] = "contact:" + u.ID + ":" + day + ":" + strconv.Itoa(i+1)
-	}
-	ok, err := s.store.ClaimSlot(ctx, u.ID, slots, at)
+	ok, err := s.store.ClaimSlots(ctx, []SlotRequest{req}, s.opts.Now().UTC())
 	if err != nil {
 		return false, fmt.Errorf("reserve contact: %w", err)
 	}
-	return ok, nil
+	return ok[0], nil
+}
+
+// contactSlots are u's daily contacts for the day at falls on in their time zone.
+func contactSlots(u User, at time.Time) SlotRequest {
+	day := at.In(u.Prefs.Location()).Format(time.DateOnly)
+	req := SlotRequest{UserID: u.ID, Slots: make([]string, max(u.Prefs.MaxNotificationsPerDay, 0))}
+	for i := range req.Slots {
+		req.Slots[i] = "contact:" + u.ID + ":" + day + ":" + strconv.Itoa(i+1)
+	}
+	return req
 }
 
 // Welcome queues the message that greets a new customer and tells them what

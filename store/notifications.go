@@ -163,56 +163,88 @@ func (db *DB) CreateNotifications(ctx context.Context, ns []hyperlieu.Notificati
 
 // ExistingNotifications returns which of ids are stored.
 func (db *DB) ExistingNotifications(ctx context.Context, ids []string) ([]string, error) {
-	cur, err := db.c("notifications").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+	set, err := db.existing(ctx, "notifications", ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// ClaimSlots reads which of the requested slots are taken (one query),
+// inserts the first free one of each request (one unordered insert), and
+// retries, one request at a time, those that lost a race to another
+// instance. The unique _id decides every race.
+func (db *DB) ClaimSlots(ctx context.Context, reqs []hyperlieu.SlotRequest, at time.Time) ([]bool, error) {
+	var all []string
+	for _, r := range reqs {
+		all = append(all, r.Slots...)
+	}
+	ok := make([]bool, len(reqs))
+	if len(all) == 0 {
+		return ok, nil
+	}
+	taken, err := db.existing(ctx, "contact_slots", all)
+	if err != nil {
+		return nil, err
+	}
+	var docs []any
+	var owner []int
+	for i, r := range reqs {
+		for _, s := range r.Slots {
+			if !taken[s] {
+				taken[s] = true // a second request of the same user takes the next one
+				docs = append(docs, bson.D{{Key: "_id", Value: s}, {Key: "userId", Value: r.UserID}, {Key: "at", Value: at}})
+				owner = append(owner, i)
+				break
+			}
+		}
+	}
+	inserted, err := db.insertMany(ctx, "contact_slots", docs)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range owner {
+		if inserted[j] {
+			ok[i] = true
+			continue
+		}
+		// Lost a race: walk this request's slots one by one.
+		for _, s := range reqs[i].Slots {
+			_, err := db.c("contact_slots").InsertOne(ctx, bson.D{{Key: "_id", Value: s}, {Key: "userId", Value: reqs[i].UserID}, {Key: "at", Value: at}})
+			if err == nil {
+				ok[i] = true
+				break
+			}
+			if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
+				return nil, translate(err, "contact slot")
+			}
+		}
+	}
+	return ok, nil
+}
+
+// existing returns which of ids exist in coll.
+func (db *DB) existing(ctx context.Context, coll string, ids []string) (map[string]bool, error) {
+	cur, err := db.c(coll).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
-		return nil, translate(err, "notifications")
+		return nil, translate(err, coll)
 	}
 	var docs []struct {
 		ID string `bson:"_id"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "notifications")
+		return nil, translate(err, coll)
 	}
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.ID
+	out := make(map[string]bool, len(docs))
+	for _, d := range docs {
+		out[d.ID] = true
 	}
 	return out, nil
-}
-
-// ClaimSlot inserts the first free slot of slots. It reads which exist, then
-// tries the free ones in order until an insert succeeds: the unique _id
-// decides between racing instances.
-func (db *DB) ClaimSlot(ctx context.Context, userID string, slots []string, at time.Time) (bool, error) {
-	cur, err := db.c("contact_slots").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: slots}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return false, translate(err, "contact slots")
-	}
-	var taken []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &taken); err != nil {
-		return false, translate(err, "contact slots")
-	}
-	used := map[string]bool{}
-	for _, t := range taken {
-		used[t.ID] = true
-	}
-	for _, s := range slots {
-		if used[s] {
-			continue
-		}
-		_, err := db.c("contact_slots").InsertOne(ctx, bson.D{{Key: "_id", Value: s}, {Key: "userId", Value: userID}, {Key: "at", Value: at}})
-		if err == nil {
-			return true, nil
-		}
-		if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
-			return false, translate(err, "contact slot")
-		}
-	}
-	return false, nil
 }
 
 type deviceDoc struct {
