@@ -186,9 +186,10 @@ func parseServiceAccount(key []byte) (serviceAccount, error) {
 //
 // A message with no Token or a negative TTL fails with a permanent error and
 // is not sent. The SDK itself retries UNAVAILABLE (HTTP 503) and network
-// failures up to 4 times with about 7 s of backoff in all (longer when FCM
-// sends Retry-After), so a Result with a *TemporaryError for those comes back
-// only after that. It does not retry QUOTA_EXCEEDED or INTERNAL.
+// failures of each message up to 4 times, waiting 0, 1, 2 and 4 s, or FCM's
+// Retry-After when longer (one over 2 minutes stops its retries at once), so
+// a *TemporaryError for those comes back only after that: give ctx a
+// deadline. The SDK does not retry QUOTA_EXCEEDED (429) or INTERNAL (500).
 //
 // Send fails the whole batch when ctx is done, when no OAuth token can be had
 // for the service account, or when FCM answers UNAUTHENTICATED or

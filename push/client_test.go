@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -545,10 +544,4 @@ func TestNewHTTPClient(t *testing.T) {
 	if got := ct.n.Load(); got != 3 { // the OAuth token, then two sends
 		t.Errorf("the caller's transport carried %d requests, want 3", got)
 	}
-}
-
-func TestMain(m *testing.M) {
-	// Credentials must come only from Options, never from the environment.
-	os.Unsetenv("GOOGLE_APPLICATION_CREDENTIALS")
-	os.Exit(m.Run())
 }

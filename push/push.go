@@ -45,7 +45,7 @@ var ErrUnregistered = errors.New("push: registration token is not registered")
 // QUOTA_EXCEEDED, UNAVAILABLE or INTERNAL, or could not be reached.
 // Test for it with errors.As and a *TemporaryError.
 type TemporaryError struct {
-	Code       string        // "QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL", or for a network failure "DEADLINE_EXCEEDED" or "UNKNOWN"
+	Code       string        // "QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"; for a network failure "DEADLINE_EXCEEDED" or "UNKNOWN"; for another 5xx the code in its body or "HTTP 502" and the like
 	RetryAfter time.Duration // from FCM's Retry-After header; 0 when absent, and the caller picks its own backoff
 	Err        error         // the SDK's error
 }

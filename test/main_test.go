@@ -46,8 +46,23 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "building the server:", err)
 		return 1
 	}
+	// Every server of the run shares one key ring, as instances behind one
+	// load balancer must; it also exercises "hyperlieu keygen".
+	keys, err := exec.Command(binary, "keygen").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "keygen:", err)
+		return 1
+	}
+	keysFile = filepath.Join(dir, "jwt-keys.pem")
+	if err := os.WriteFile(keysFile, keys, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
 }
+
+// keysFile is the JWT key ring every test server uses.
+var keysFile string
 
 // server is one running hyperlieu process.
 type server struct {
@@ -91,6 +106,7 @@ func startServer(t testing.TB, env map[string]string, args ...string) *server {
 		"HYPERLIEU_ADMIN_EMAIL":      adminEmail,
 		"HYPERLIEU_ADMIN_PASSWORD":   adminPassword,
 		"HYPERLIEU_LOG_FORMAT":       "json",
+		"HYPERLIEU_JWT_KEYS_FILE":    keysFile,
 		"HYPERLIEU_OUTBOX_POLL":      "100ms",
 		"PATH":                       os.Getenv("PATH"),
 		"HOME":                       os.Getenv("HOME"),
@@ -362,4 +378,20 @@ func fields(p map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// runBinary runs the binary to completion with env and args, returning its
+// combined output.
+func runBinary(t testing.TB, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HYPERLIEU_DATA_DIR=" + t.TempDir()}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() { <-ctx.Done(); _ = cmd.Process.Kill() }()
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

@@ -90,7 +90,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		_ = db.Close(cctx)
 	}()
 
-	ring, err := keyRing(cfg)
+	ring, err := keyRing(cfg, log)
 	if err != nil {
 		return fmt.Errorf("JWT keys: %w", err)
 	}
@@ -189,7 +189,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // keyRing loads the JWT keys: inline, from a file, or generated once under
 // the data folder for development.
-func keyRing(cfg config.Config) (*token.Ring, error) {
+func keyRing(cfg config.Config, log *slog.Logger) (*token.Ring, error) {
 	switch {
 	case cfg.JWTKeys != "":
 		return token.ParseRing([]byte(cfg.JWTKeys))
@@ -202,6 +202,9 @@ func keyRing(cfg config.Config) (*token.Ring, error) {
 	}
 	if cfg.MongoURI != "" && cfg.DataDir == "" {
 		return nil, errors.New("set HYPERLIEU_JWT_KEYS_FILE or HYPERLIEU_JWT_KEYS")
+	}
+	if cfg.MongoURI != "" {
+		log.Warn("JWT keys generated under the data folder: instances sharing this database must share HYPERLIEU_JWT_KEYS_FILE")
 	}
 	return token.LoadOrCreateRing(filepath.Join(cfg.DataDir, "jwt-keys.pem"))
 }

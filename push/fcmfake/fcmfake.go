@@ -4,8 +4,10 @@ package fcmfake
 import (
 	"crypto/rsa"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,23 +50,17 @@ type Server struct {
 	srv *httptest.Server
 
 	mu         sync.Mutex
-	accounts   map[string]account   // by client_email
-	tokens     map[string]tokenInfo // issued access tokens
-	failures   map[string]*failure  // by registration token
-	attempts   map[string]int       // send requests by registration token
+	keys       map[string]*rsa.PublicKey // service-account keys by client_email
+	tokens     map[string]tokenInfo      // issued access tokens
+	failures   map[string]*failure       // by registration token
+	attempts   map[string]int            // send requests by registration token
 	retryAfter time.Duration
 	latency    time.Duration
 	received   []Received
 	seq        int
 }
 
-type account struct {
-	project string
-	key     *rsa.PublicKey
-}
-
 type tokenInfo struct {
-	email   string
 	scopes  []string
 	expires time.Time
 }
@@ -77,7 +73,7 @@ type failure struct {
 // New starts a fake on a loopback port.
 func New() *Server {
 	s := &Server{
-		accounts: make(map[string]account),
+		keys:     make(map[string]*rsa.PublicKey),
 		tokens:   make(map[string]tokenInfo),
 		failures: make(map[string]*failure),
 		attempts: make(map[string]int),
@@ -102,6 +98,7 @@ func (s *Server) TokenURL() string { return s.URL + "/token" }
 // FailToken makes the next times sends to the registration token fail with
 // code, one of the constants of this package; times < 0 means every send,
 // and times == 0 removes the failure. Sends that fail are not recorded.
+// It panics on an unknown code.
 func (s *Server) FailToken(token, code string, times int) {
 	if _, ok := errorReplies[code]; !ok {
 		panic("fcmfake: unknown error code " + code)
@@ -140,11 +137,20 @@ func (s *Server) RevokeTokens() {
 	clear(s.tokens)
 }
 
-// Messages returns the messages accepted so far, oldest first.
+// Messages returns copies of the messages accepted so far, in the order they
+// arrived.
 func (s *Server) Messages() []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Received(nil), s.received...)
+	out := make([]Received, len(s.received))
+	for i, r := range s.received {
+		r.Data = maps.Clone(r.Data)
+		r.APNSHeaders = maps.Clone(r.APNSHeaders)
+		r.WebpushHeaders = maps.Clone(r.WebpushHeaders)
+		r.Raw = slices.Clone(r.Raw)
+		out[i] = r
+	}
+	return out
 }
 
 // Count returns how many messages were accepted.

@@ -40,7 +40,7 @@ func (s *Server) ServiceAccountJSON(projectID string) []byte {
 	email := fmt.Sprintf("fcmfake-%s@%s.iam.gserviceaccount.com", keyID[:8], projectID)
 
 	s.mu.Lock()
-	s.accounts[email] = account{project: projectID, key: &key.PublicKey}
+	s.keys[email] = &key.PublicKey
 	s.mu.Unlock()
 
 	b, err := json.MarshalIndent(map[string]string{
@@ -86,7 +86,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "unsupported_grant_type", "Invalid grant_type: "+gt)
 		return
 	}
-	email, scopes, err := s.verifyAssertion(r.PostForm.Get("assertion"))
+	scopes, err := s.verifyAssertion(r.PostForm.Get("assertion"))
 	if err != nil {
 		oauthError(w, "invalid_grant", err.Error())
 		return
@@ -96,7 +96,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	rand.Read(b)
 	access := "ya29.fcmfake-" + base64.RawURLEncoding.EncodeToString(b)
 	s.mu.Lock()
-	s.tokens[access] = tokenInfo{email: email, scopes: scopes, expires: time.Now().Add(tokenLifetime)}
+	s.tokens[access] = tokenInfo{scopes: scopes, expires: time.Now().Add(tokenLifetime)}
 	s.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -107,12 +107,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// verifyAssertion checks a signed JWT as Google does, and returns the
-// service account it is from and the scopes it asks for.
-func (s *Server) verifyAssertion(jwt string) (email string, scopes []string, err error) {
+// verifyAssertion checks a signed JWT as Google does, and returns the scopes
+// it asks for.
+func (s *Server) verifyAssertion(jwt string) (scopes []string, err error) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return "", nil, errors.New("Invalid JWT: not three dot-separated parts.")
+		return nil, errors.New("Invalid JWT: not three dot-separated parts.")
 	}
 	var header struct {
 		Alg string `json:"alg"`
@@ -125,38 +125,38 @@ func (s *Server) verifyAssertion(jwt string) (email string, scopes []string, err
 		Iat   int64  `json:"iat"`
 	}
 	if err := decodeSegment(parts[0], &header); err != nil {
-		return "", nil, errors.New("Invalid JWT header.")
+		return nil, errors.New("Invalid JWT header.")
 	}
 	if err := decodeSegment(parts[1], &claims); err != nil {
-		return "", nil, errors.New("Invalid JWT claims.")
+		return nil, errors.New("Invalid JWT claims.")
 	}
 	if header.Alg != "RS256" {
-		return "", nil, fmt.Errorf("Invalid JWT algorithm %q.", header.Alg)
+		return nil, fmt.Errorf("Invalid JWT algorithm %q.", header.Alg)
 	}
 	s.mu.Lock()
-	acct, ok := s.accounts[claims.Iss]
+	pub, ok := s.keys[claims.Iss]
 	s.mu.Unlock()
 	if !ok {
-		return "", nil, errors.New("Invalid JWT Signature.") // what Google says for an unknown key
+		return nil, errors.New("Invalid JWT Signature.") // what Google says for an unknown key
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
-		return "", nil, errors.New("Invalid JWT Signature.")
+		return nil, errors.New("Invalid JWT Signature.")
 	}
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if rsa.VerifyPKCS1v15(acct.key, crypto.SHA256, sum[:], sig) != nil {
-		return "", nil, errors.New("Invalid JWT Signature.")
+	if rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
+		return nil, errors.New("Invalid JWT Signature.")
 	}
 	now := time.Now().Unix()
 	switch {
 	case claims.Aud != s.TokenURL():
-		return "", nil, fmt.Errorf("Invalid JWT: audience %q is not %q.", claims.Aud, s.TokenURL())
+		return nil, fmt.Errorf("Invalid JWT: audience %q is not %q.", claims.Aud, s.TokenURL())
 	case claims.Exp <= now || claims.Iat > now+300:
-		return "", nil, errors.New("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.")
+		return nil, errors.New("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.")
 	case claims.Scope == "":
-		return "", nil, errors.New("Invalid OAuth scope or ID token audience provided.")
+		return nil, errors.New("Invalid OAuth scope or ID token audience provided.")
 	}
-	return claims.Iss, strings.Fields(claims.Scope), nil
+	return strings.Fields(claims.Scope), nil
 }
 
 func decodeSegment(seg string, v any) error {

@@ -1,0 +1,38 @@
+package api
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// TestEveryRouteIsDocumented fails when a route is served but missing from
+// /openapi.json, or documented without a summary.
+func TestEveryRouteIsDocumented(t *testing.T) {
+	s := New(Services{}, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	doc := s.OpenAPI()
+	paths := doc["paths"].(map[string]map[string]any)
+	n := 0
+	for _, r := range s.App().GetRoutes(true) {
+		if r.Method == "HEAD" || !strings.HasPrefix(r.Path, "/") {
+			continue
+		}
+		p := pathParam.ReplaceAllString(r.Path, "{$1}")
+		op, ok := paths[p][strings.ToLower(r.Method)].(map[string]any)
+		if !ok {
+			t.Errorf("%s %s is served but not in the OpenAPI document", r.Method, r.Path)
+			continue
+		}
+		if op["summary"] == "" {
+			t.Errorf("%s %s has no summary", r.Method, r.Path)
+		}
+		if _, ok := op["responses"].(map[string]any)["500"]; !ok {
+			t.Errorf("%s %s documents no error responses", r.Method, r.Path)
+		}
+		n++
+	}
+	if n < 10 {
+		t.Errorf("checked %d routes; the table seems empty", n)
+	}
+}
