@@ -51,6 +51,7 @@ func (s *Server) table() []route {
 	rs = append(rs, append(append(s.feedRoutes(), s.eventRoutes()...), s.shopRoutes()...)...)
 	rs = append(rs, s.fanRoutes()...)
 	rs = append(rs, append(s.campaignRoutes(), append(s.locationRoutes(), s.offerRoutes()...)...)...)
+	rs = append(rs, s.notificationRoutes()...)
 	return rs
 }
 

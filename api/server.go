@@ -34,6 +34,8 @@ type Services struct {
 	Campaigns *hyperlieu.CampaignService
 	Location  *hyperlieu.LocationService
 	Offers    *hyperlieu.OfferService
+	// Notifications: devices, the inbox and the admins' outbox view.
+	Notifications *hyperlieu.NotificationService
 }
 
 // Options tunes the HTTP server.

@@ -108,6 +108,9 @@ type Outbox struct {
 	Lease        time.Duration
 	MaxAttempts  int
 	MaxDevices   int
+	RetryBase    time.Duration // first retry delay, doubled per attempt
+	DeviceGrace  time.Duration // how long a message waits for the customer's first device
+	Validity     time.Duration // how long a message may wait when its producer sets no expiry
 }
 
 // Load reads flags from args and, for every flag not given, the environment
@@ -148,6 +151,9 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.duration(&c.Outbox.Lease, "outbox-lease", "HYPERLIEU_OUTBOX_LEASE", 30*time.Second, "how long a claimed notification is reserved")
 	l.integer(&c.Outbox.MaxAttempts, "outbox-max-attempts", "HYPERLIEU_OUTBOX_MAX_ATTEMPTS", 5, "send attempts before a notification fails")
 	l.integer(&c.Outbox.MaxDevices, "max-devices", "HYPERLIEU_MAX_DEVICES", 5, "devices per account; the oldest is dropped")
+	l.duration(&c.Outbox.RetryBase, "outbox-retry-base", "HYPERLIEU_OUTBOX_RETRY_BASE", 5*time.Second, "first delay before a push is retried, doubled each attempt, with jitter")
+	l.duration(&c.Outbox.DeviceGrace, "outbox-device-grace", "HYPERLIEU_OUTBOX_DEVICE_GRACE", time.Hour, "how long a notification waits for the customer's first device")
+	l.duration(&c.Outbox.Validity, "notification-validity", "HYPERLIEU_NOTIFICATION_VALIDITY", 72*time.Hour, "how long a notification may wait to be pushed when its producer sets no expiry")
 	l.duration(&c.NewcomerPeriod, "newcomer-period", "HYPERLIEU_NEWCOMER_PERIOD", 7*24*time.Hour, "how long an account counts as a newcomer")
 	l.integer(&c.Campaigns.MaxAreaKm2, "fence-max-area-km2", "HYPERLIEU_FENCE_MAX_AREA_KM2", 200, "largest geofence area in km²")
 	l.integer(&c.Campaigns.MaxCells, "fence-max-cells", "HYPERLIEU_FENCE_MAX_CELLS", 50000, "most H3 cells covering one geofence")
@@ -266,6 +272,9 @@ func (c *Config) validate(l *loader) {
 	}
 	if c.Events.PlacesSync < 100*time.Millisecond || c.Events.ReminderEvery < 100*time.Millisecond {
 		l.fail("HYPERLIEU_PLACES_SYNC / HYPERLIEU_REMINDER_EVERY: must be at least 100ms")
+	}
+	if c.Outbox.RetryBase <= 0 || c.Outbox.DeviceGrace <= 0 || c.Outbox.Validity <= 0 {
+		l.fail("HYPERLIEU_OUTBOX_RETRY_BASE / HYPERLIEU_OUTBOX_DEVICE_GRACE / HYPERLIEU_NOTIFICATION_VALIDITY: must be positive")
 	}
 	if c.NewcomerPeriod < 0 {
 		l.fail("HYPERLIEU_NEWCOMER_PERIOD: must not be negative")

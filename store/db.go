@@ -97,9 +97,10 @@ func indexes() []indexSpec {
 	var all []indexSpec
 	for _, f := range []func() []indexSpec{
 		accountIndexes,
-		shopIndexes,     // shops, events, queues, RSVPs, check-ins, feedback
-		fanIndexes,      // fans
-		campaignIndexes, // campaigns, location states, triggers, offers
+		notificationIndexes, // devices, notifications, contact slots
+		shopIndexes,         // shops, events, queues, RSVPs, check-ins, feedback
+		fanIndexes,          // fans
+		campaignIndexes,     // campaigns, location states, triggers, offers
 	} {
 		all = append(all, f()...)
 	}

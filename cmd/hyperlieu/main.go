@@ -5,6 +5,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/config"
 	"github.com/hyperlieu/hyperlieu/demo"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/push"
 	"github.com/hyperlieu/hyperlieu/store"
 	"github.com/hyperlieu/hyperlieu/token"
 )
@@ -102,6 +104,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	issuer := token.NewIssuer(ring, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTTL, nil)
 	log.Info("JWT key ring loaded", "signing_kid", ring.SignerID())
 
+	// Notifications: queued by every area, sent by the outbox worker.
+	var campaignsOpened func(ctx context.Context, data map[string]string) // set once campaigns exist
+	notes := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{
+		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices,
+		OnOpened: func(ctx context.Context, n hyperlieu.Notification) error {
+			if campaignsOpened != nil {
+				campaignsOpened(ctx, n.Data)
+			}
+			return nil
+		},
+	}, log)
+	sender, err := pushSender(ctx, cfg, stdout, log)
+	if err != nil {
+		return err
+	}
+	if cfg.Outbox.Workers > 0 {
+		outbox := hyperlieu.NewOutbox(db, sender, hyperlieu.OutboxOptions{
+			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
+			Lease: cfg.Outbox.Lease, MaxAttempts: cfg.Outbox.MaxAttempts, RetryBase: cfg.Outbox.RetryBase,
+			DeviceGrace: cfg.Outbox.DeviceGrace,
+		}, log)
+		wctx, stopOutbox := context.WithCancel(ctx)
+		stopped := make(chan struct{})
+		go func() { defer close(stopped); outbox.Run(wctx) }()
+		defer func() { stopOutbox(); <-stopped }() // before the database closes
+	}
+
 	// Shops and events: the in-memory map behind nearby search is filled
 	// before serving, then follows other instances' writes.
 	places := hyperlieu.NewPlaces(nil)
@@ -112,7 +141,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	shops := hyperlieu.NewShopService(db, db, places, hyperlieu.ShopOptions{Offers: offerSource}, log)
 
 	// Fans: loyalty, segments, referrals, service recovery, the welcome journey.
-	fans := hyperlieu.NewFanService(db, shops, nil, nil, fanOptions(cfg), log)
+	fans := hyperlieu.NewFanService(db, shops, notes, notes, fanOptions(cfg), log)
 	// Geofenced campaigns, the location engine and offers. Shops list their
 	// offers through the location engine, built after them (offerSource).
 	campaigns := hyperlieu.NewCampaignService(db, shops, hyperlieu.CampaignOptions{
@@ -122,17 +151,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := campaigns.Refresh(ctx); err != nil {
 		return fmt.Errorf("load campaigns: %w", err)
 	}
+	campaignsOpened = campaigns.NotificationOpened
 	offers := hyperlieu.NewOfferService(db, campaigns, shops, fans, hyperlieu.OfferOptions{}, log)
-	location := hyperlieu.NewLocationService(db, campaigns, offers, nil, fans, hyperlieu.LocationOptions{
+	location := hyperlieu.NewLocationService(db, campaigns, offers, notes, fans, hyperlieu.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 	}, log)
 	offerSource.l = location
 	go campaigns.Watch(ctx)
 	go sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log)
-	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{Activity: fans, Audience: campaigns}, log)
-	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, db) // accounts (db) last: it erases the identity
+	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{Notifier: notes, Activity: fans, Audience: campaigns}, log)
+	// Export and erase visit every area; accounts (db) last: it erases the identity.
+	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db)
 
-	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL, OnRegister: fans.OnRegister}, log)
+	onRegister := func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
+		return errors.Join(notes.Welcome(ctx, u), fans.OnRegister(ctx, u, in))
+	}
+	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister}, log)
 	if cfg.AdminEmail != "" {
 		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
 			return fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
@@ -141,7 +175,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if cfg.Demo {
 		backdated := func(at time.Time) *hyperlieu.AccountService {
-			return hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{Now: func() time.Time { return at }, OnRegister: fans.OnRegister}, log)
+			return hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{Now: func() time.Time { return at }, OnRegister: onRegister}, log)
 		}
 		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, AccountsAt: backdated, Campaigns: campaigns}, stdout); err != nil {
 			return err
@@ -152,7 +186,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go events.RunReminders(ctx, cfg.Events.ReminderEvery)
 	go fans.Run(ctx, cfg.Fans.SegmentInterval) // segments and journey steps; stops with ctx
 
-	srv := api.New(api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy,
+	srv := api.New(api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy, Notifications: notes,
 		Campaigns: campaigns, Location: location, Offers: offers}, api.Options{
 		Verifier: issuer, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
@@ -231,6 +265,21 @@ func fanOptions(cfg config.Config) hyperlieu.FanOptions {
 		o.Journey = append(o.Journey, hyperlieu.JourneyStep(j))
 	}
 	return o
+}
+
+// pushSender returns the Firebase client when credentials are configured,
+// else a sender that only writes each push to stdout.
+func pushSender(ctx context.Context, cfg config.Config, stdout io.Writer, log *slog.Logger) (push.Sender, error) {
+	if cfg.FCM.CredentialsFile == "" {
+		log.Warn("no Firebase credentials (HYPERLIEU_FCM_CREDENTIALS_FILE or GOOGLE_APPLICATION_CREDENTIALS): pushes are only written to the log, not sent")
+		return push.NewLog(stdout), nil
+	}
+	c, err := push.New(ctx, push.Options{CredentialsFile: cfg.FCM.CredentialsFile, ProjectID: cfg.FCM.ProjectID, Endpoint: cfg.FCM.Endpoint})
+	if err != nil {
+		return nil, fmt.Errorf("Firebase credentials %s (HYPERLIEU_FCM_CREDENTIALS_FILE or GOOGLE_APPLICATION_CREDENTIALS): %w", cfg.FCM.CredentialsFile, err)
+	}
+	log.Info("pushes go through Firebase Cloud Messaging", "credentials", cfg.FCM.CredentialsFile, "endpoint", cmp.Or(cfg.FCM.Endpoint, "default"))
+	return c, nil
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -1,0 +1,126 @@
+package hyperlieu
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRender(t *testing.T) {
+	vars := map[string]string{"brand": "Hyperlieu", "name": "Ana", "event": "Atelier vélo", "shop": "Lyon", "when": "samedi 10h"}
+	tests := []struct {
+		name          string
+		kind          NotificationKind
+		locale        string
+		formality     Formality
+		vars          map[string]string
+		title, inBody string
+	}{
+		{"french familiar uses tu", KindEventAnnounced, "fr", Familiar, vars, "Nouveau près de chez toi : Atelier vélo", "Tu viens ?"},
+		{"french formal uses vous", KindEventAnnounced, "fr", Formal, vars, "Nouveau près de chez vous : Atelier vélo", "Vous venez ?"},
+		{"english", KindEventAnnounced, "en", Formal, vars, "New near you: Atelier vélo", "Would you like to come?"},
+		{"english has no familiar: formal", KindEventAnnounced, "en", Familiar, vars, "New near you: Atelier vélo", "at Lyon"},
+		{"unknown locale falls back to English", KindEventAnnounced, "de", Familiar, vars, "New near you: Atelier vélo", "at Lyon"},
+		{"unknown kind: generic message", "mystery", "fr", Familiar, vars, "Du nouveau chez Hyperlieu", "Ouvre l'application"},
+		{"empty journey step: generic message", KindJourney, "fr", Formal, map[string]string{"brand": "Hyperlieu"}, "Du nouveau chez Hyperlieu", "Ouvrez l'application"},
+		{"values are not expanded", KindGesture, "en", Formal, map[string]string{"shop": "{name}", "message": "a {gift}"}, "A gesture from {name}", "a {gift}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			title, body := render(tt.kind, tt.locale, tt.formality, tt.vars)
+			if title != tt.title || !strings.Contains(body, tt.inBody) {
+				t.Errorf("render(%s, %s, %s) = %q, %q; want %q and a body with %q", tt.kind, tt.locale, tt.formality, title, body, tt.title, tt.inBody)
+			}
+		})
+	}
+	// Every template of every kind renders something in every tone.
+	for k := range templates {
+		for _, loc := range []string{"en", "fr", "xx"} {
+			for _, f := range []Formality{Formal, Familiar} {
+				if title, body := render(k.kind, loc, f, nil); title == "" || body == "" {
+					t.Errorf("render(%s, %s, %s) with no vars = %q, %q; want no empty text", k.kind, loc, f, title, body)
+				}
+			}
+		}
+	}
+}
+
+func TestAfterQuietHours(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	ny, _ := time.LoadLocation("America/New_York")
+	night := &QuietHours{From: "21:00", To: "08:00"}
+	lunch := &QuietHours{From: "12:00", To: "14:00"}
+	utc := func(s string) time.Time {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	tests := []struct {
+		name string
+		at   string
+		loc  *time.Location
+		q    *QuietHours
+		want string
+	}{
+		{"outside", "2025-06-01T10:00:00Z", paris, night, "2025-06-01T10:00:00Z"},
+		{"evening, ends next morning", "2025-06-01T20:00:00Z", paris, night, "2025-06-02T06:00:00Z"}, // 22:00 CEST → 08:00 CEST
+		{"after midnight, ends this morning", "2025-06-01T23:30:00Z", paris, night, "2025-06-02T06:00:00Z"},
+		{"the end itself is allowed", "2025-06-02T06:00:00Z", paris, night, "2025-06-02T06:00:00Z"},
+		{"same-day window", "2025-06-01T10:30:00Z", paris, lunch, "2025-06-01T12:00:00Z"},
+		{"spring forward: night is an hour shorter", "2025-03-29T22:30:00Z", paris, night, "2025-03-30T06:00:00Z"}, // 23:30 CET → 08:00 CEST
+		{"fall back: night is an hour longer", "2025-10-25T21:30:00Z", paris, night, "2025-10-26T07:00:00Z"},       // 23:30 CEST → 08:00 CET
+		{"New York DST", "2025-03-09T04:00:00Z", ny, night, "2025-03-09T12:00:00Z"},                                // 23:00 EST → 08:00 EDT
+		{"no quiet hours", "2025-06-01T20:00:00Z", paris, nil, "2025-06-01T20:00:00Z"},
+		{"malformed quiet hours", "2025-06-01T20:00:00Z", paris, &QuietHours{From: "9pm", To: "8am"}, "2025-06-01T20:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := AfterQuietHours(utc(tt.at), tt.loc, tt.q).UTC(); !got.Equal(utc(tt.want)) {
+				t.Errorf("AfterQuietHours(%s, %s) = %s, want %s", tt.at, tt.loc, got.Format(time.RFC3339), tt.want)
+			}
+		})
+	}
+}
+
+func TestPrepareQuietHoursAndExpiry(t *testing.T) {
+	s := NewNotificationService(nil, NotificationOptions{}, nil)
+	u := User{ID: "u", Prefs: DefaultPreferences("fr", "Europe/Paris")} // quiet 21:00–08:00
+	now := time.Date(2025, 6, 1, 21, 0, 0, 0, time.UTC)                 // 23:00 in Paris
+	n := s.prepare(u, NotificationRequest{UserID: "u", Kind: KindOffer, Category: CategoryOffers, ExpiresAt: now.Add(2 * time.Hour)}, now)
+	if n.Status != StatusExpired || n.Reason != ReasonQuietExpiry {
+		t.Errorf("offer expiring before 08:00 = %s (%s), want expired", n.Status, n.Reason)
+	}
+	n = s.prepare(u, NotificationRequest{UserID: "u", Kind: KindOffer, Category: CategoryOffers}, now)
+	if want := time.Date(2025, 6, 2, 6, 0, 0, 0, time.UTC); n.Status != StatusPending || !n.NotBefore.Equal(want) {
+		t.Errorf("offer at 23:00 = %s not before %s, want pending not before %s", n.Status, n.NotBefore, want)
+	}
+	u.Prefs.Categories = nil
+	if n = s.prepare(u, NotificationRequest{UserID: "u", Kind: KindOffer, Category: CategoryOffers}, now); n.Status != StatusSuppressed {
+		t.Errorf("refused category = %s, want suppressed", n.Status)
+	}
+	if n = s.prepare(u, NotificationRequest{UserID: "u", Kind: KindGesture}, now); n.Status != StatusPending {
+		t.Errorf("service message with no categories = %s, want pending", n.Status)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		attempt    int
+		retryAfter time.Duration
+		r          float64
+		want       time.Duration
+	}{
+		{1, 0, 0, 500 * time.Millisecond},
+		{1, 0, 0.5, 750 * time.Millisecond},
+		{3, 0, 0, 2 * time.Second},
+		{3, 10 * time.Second, 0, 10 * time.Second},
+		{40, 0, 0, 30 * time.Second}, // capped at max
+	}
+	for _, tt := range tests {
+		if got := Backoff(time.Second, time.Minute, tt.attempt, tt.retryAfter, tt.r); got.Round(time.Microsecond) != tt.want {
+			t.Errorf("Backoff(1s, 1m, %d, %v, %v) = %v, want %v", tt.attempt, tt.retryAfter, tt.r, got, tt.want)
+		}
+	}
+}

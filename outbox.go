@@ -1,0 +1,428 @@
+package hyperlieu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu/push"
+)
+
+// Claim is a worker's exclusive right to send one notification for a while.
+// It is the document notification-ID#Seq, created by unique insert: exactly
+// one worker, of any process, gets a given sequence number.
+type Claim struct {
+	NotificationID string
+	Seq            int
+	Owner          string
+	Until          time.Time
+}
+
+// OutboxStore is what the outbox worker needs from the database.
+type OutboxStore interface {
+	// FindDueNotifications returns up to limit notifications that are
+	// pending with NotBefore ≤ now, or sending with a lease ended before now,
+	// oldest due first.
+	FindDueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
+	// InsertClaims inserts the claims in one round trip and reports, for
+	// each, whether it was inserted (false: that sequence number is taken).
+	InsertClaims(ctx context.Context, cs []Claim) ([]bool, error)
+	// FindClaims returns the stored claims with the same notification and
+	// sequence as cs (those that exist).
+	FindClaims(ctx context.Context, cs []Claim) ([]Claim, error)
+	FindNotifications(ctx context.Context, ids []string) ([]Notification, error)
+	// UpdateOutbox writes the outbox fields of ns (status, reason, attempts,
+	// last error, message ids, sent to, sent at, not before, waits, claim,
+	// lease) in one round trip, each only if its stored Claim is still
+	// ns[i].Claim or lower.
+	UpdateOutbox(ctx context.Context, ns []Notification) error
+	FindDevices(ctx context.Context, userIDs ...string) ([]Device, error)
+	DeleteDeviceTokens(ctx context.Context, tokens []string) error
+	FindUsers(ctx context.Context, ids []string) ([]User, error)
+}
+
+// OutboxOptions tunes the outbox worker. Zero fields take defaults.
+type OutboxOptions struct {
+	Workers      int           // loops in this process; default 1
+	BatchSize    int           // notifications claimed per round; default 100
+	PollInterval time.Duration // pause when nothing is due; default 1s
+	Lease        time.Duration // claim duration; default 30s, must exceed a batch's send time
+	MaxAttempts  int           // sends before failed; default 5
+	RetryBase    time.Duration // first retry delay, doubled each attempt, with jitter; default 5s
+	MaxRetry     time.Duration // longest delay between attempts; default 1h
+	// DeviceGrace is how long a notification waits for the customer's first
+	// device (an app registers its token just after sign-up) before it is
+	// suppressed for want of one; default 1h.
+	DeviceGrace time.Duration
+	Brand       string // signs the messages; default "Hyperlieu", as NotificationOptions
+	WorkerID    string // default host-pid-random
+	Now         func() time.Time
+}
+
+func (o *OutboxOptions) defaults() {
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 5
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 5 * time.Second
+	}
+	if o.MaxRetry <= 0 {
+		o.MaxRetry = time.Hour
+	}
+	if o.DeviceGrace <= 0 {
+		o.DeviceGrace = time.Hour
+	}
+	if o.Brand == "" {
+		o.Brand = "Hyperlieu"
+	}
+	if o.WorkerID == "" {
+		host, _ := os.Hostname()
+		o.WorkerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), NewID()[:6])
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Outbox sends due notifications through a push.Sender.
+//
+// Delivery is at least once, and exactly once unless a worker outlives its
+// lease. A worker claims a notification by inserting the claim document
+// "<id>#<n>", n one more than the notification's last claim; a unique
+// insert is atomic on MongoDB and on the embedded FerretDB alike (whose
+// updates are not), so two workers, in one process or several, never both
+// get claim n. The winner re-reads the notification and sends only if it is
+// still due (a stale read of a notification sent meanwhile is dropped),
+// then marks it sending with its lease. A claim whose lease ended (its
+// worker crashed) is superseded by claim n+1. The one duplicate left: a
+// worker that is still sending when its lease ends, or that crashed after
+// FCM accepted a batch but before recording it, makes the next claim send
+// again — at most once per lease or crash, and with the same notification
+// id in the data payload, by which the app drops it.
+type Outbox struct {
+	store  OutboxStore
+	sender push.Sender
+	opts   OutboxOptions
+	log    *slog.Logger
+}
+
+// NewOutbox returns a worker over store and sender.
+func NewOutbox(store OutboxStore, sender push.Sender, opts OutboxOptions, log *slog.Logger) *Outbox {
+	opts.defaults()
+	return &Outbox{store: store, sender: sender, opts: opts, log: log.With("worker", opts.WorkerID)}
+}
+
+// Run sends due notifications until ctx is done, then finishes the batch in
+// hand and returns. Errors are logged and retried after PollInterval.
+func (o *Outbox) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := range o.opts.Workers {
+		wg.Go(func() {
+			// Staggered, so that loops of one process rarely race for the same batch.
+			wait := time.Duration(i) * o.opts.PollInterval / time.Duration(o.opts.Workers)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+				// The batch in hand is finished even if ctx ends meanwhile:
+				// leaving it would only delay it by a lease.
+				bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.opts.Lease)
+				n, err := o.RunOnce(bctx)
+				cancel()
+				switch {
+				case err != nil:
+					o.log.Error("outbox round failed", "err", err)
+					wait = o.opts.PollInterval
+				case n < o.opts.BatchSize:
+					wait = o.opts.PollInterval
+				default:
+					wait = 0
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// RunOnce claims and sends one batch of due notifications, and returns how
+// many were due (claimed or not).
+func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
+	now := o.opts.Now().UTC()
+	due, err := o.store.FindDueNotifications(ctx, now, o.opts.BatchSize)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	claimed, err := o.claim(ctx, due, now)
+	if err != nil || len(claimed) == 0 {
+		return len(due), err
+	}
+	if err := o.send(ctx, claimed); err != nil {
+		return len(due), err
+	}
+	return len(due), nil
+}
+
+// claim returns the notifications of due this worker now holds, marked sending.
+func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) ([]Notification, error) {
+	until := now.Add(o.opts.Lease)
+	try := make([]Claim, len(due))
+	for i, n := range due {
+		try[i] = Claim{NotificationID: n.ID, Seq: n.Claim + 1, Owner: o.opts.WorkerID, Until: until}
+	}
+	won := map[string]int{}
+	for round := 0; round < 3 && len(try) > 0; round++ {
+		ok, err := o.store.InsertClaims(ctx, try)
+		if err != nil {
+			return nil, fmt.Errorf("claim notifications: %w", err)
+		}
+		var lost []Claim
+		for i, c := range try {
+			if ok[i] {
+				won[c.NotificationID] = c.Seq
+			} else {
+				lost = append(lost, c)
+			}
+		}
+		if len(lost) == 0 {
+			break
+		}
+		// A taken number whose lease ended belongs to a worker that died
+		// between claiming and marking the notification: supersede it.
+		existing, err := o.store.FindClaims(ctx, lost)
+		if err != nil {
+			return nil, fmt.Errorf("claim notifications: %w", err)
+		}
+		try = try[:0]
+		for _, e := range existing {
+			if e.Until.Before(now) {
+				try = append(try, Claim{NotificationID: e.NotificationID, Seq: e.Seq + 1, Owner: o.opts.WorkerID, Until: until})
+			}
+		}
+	}
+	if len(won) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(won))
+	for id := range won {
+		ids = append(ids, id)
+	}
+	fresh, err := o.store.FindNotifications(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("claim notifications: %w", err)
+	}
+	var claimed []Notification
+	for _, n := range fresh {
+		seq := won[n.ID]
+		due := (n.Status == StatusPending && !n.NotBefore.After(now)) ||
+			(n.Status == StatusSending && n.LeaseUntil.Before(now))
+		if !due || n.Claim >= seq {
+			continue // sent or re-claimed since we read it
+		}
+		n.Status, n.Claim, n.LeaseOwner, n.LeaseUntil = StatusSending, seq, o.opts.WorkerID, until
+		n.Attempts++ // counted now, so that a message that crashes the sender cannot loop forever
+		claimed = append(claimed, n)
+	}
+	if err := o.store.UpdateOutbox(ctx, claimed); err != nil {
+		return nil, fmt.Errorf("mark notifications sending: %w", err)
+	}
+	return claimed, nil
+}
+
+// send pushes the claimed notifications to their devices and records the outcomes.
+func (o *Outbox) send(ctx context.Context, ns []Notification) error {
+	now := o.opts.Now().UTC()
+	users := make([]string, 0, len(ns))
+	for _, n := range ns {
+		if !slices.Contains(users, n.UserID) {
+			users = append(users, n.UserID)
+		}
+	}
+	devs, err := o.store.FindDevices(ctx, users...)
+	if err != nil {
+		return fmt.Errorf("find devices: %w", err)
+	}
+	byUser := map[string][]Device{}
+	for _, d := range devs {
+		byUser[d.UserID] = append(byUser[d.UserID], d)
+	}
+	us, err := o.store.FindUsers(ctx, users)
+	if err != nil {
+		return fmt.Errorf("find users: %w", err)
+	}
+	prefs := make(map[string]User, len(us))
+	for _, u := range us {
+		prefs[u.ID] = u
+	}
+
+	var msgs []push.Message
+	var owner []int // owner[j]: index in ns of msgs[j]
+	for i := range ns {
+		n := &ns[i]
+		if !now.Before(n.ExpiresAt) {
+			n.Status, n.Reason = StatusExpired, ReasonExpired
+			continue
+		}
+		// The customer's current tone and quiet hours hold, even if they
+		// changed them after the message was queued.
+		if u, ok := prefs[n.UserID]; ok {
+			n.Title, n.Body = renderFor(u, n.Kind, n.Vars, o.opts.Brand)
+			if later := AfterQuietHours(now, u.Prefs.Location(), u.Prefs.QuietHours); later.After(now) {
+				n.Status, n.NotBefore, n.Attempts = StatusPending, later.UTC(), n.Attempts-1
+				if !later.Before(n.ExpiresAt) {
+					n.Status, n.Reason = StatusExpired, ReasonQuietExpiry
+				}
+				continue
+			}
+		}
+		for _, d := range byUser[n.UserID] {
+			if slices.Contains(n.SentTo, d.Token) {
+				continue
+			}
+			msgs = append(msgs, push.Message{
+				ID: n.ID, Token: d.Token, Platform: d.Platform, Title: n.Title, Body: n.Body,
+				Data: n.Data, CollapseKey: n.CollapseKey, TTL: n.ExpiresAt.Sub(now),
+			})
+			owner = append(owner, i)
+		}
+	}
+
+	var results []push.Result
+	var batchErr error
+	if len(msgs) > 0 {
+		results, batchErr = o.sender.Send(ctx, msgs)
+		if batchErr == nil && len(results) != len(msgs) {
+			batchErr = fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
+		}
+		if batchErr != nil {
+			o.log.Error("push batch failed; retrying later", "messages", len(msgs), "err", batchErr)
+		}
+	}
+
+	type outcome struct {
+		sent, dead, permanent int
+		temporary             *push.TemporaryError
+		lastErr               error
+		tried                 bool
+	}
+	out := make([]outcome, len(ns))
+	var dead []string
+	for j, m := range msgs {
+		oc := &out[owner[j]]
+		oc.tried = true
+		if batchErr != nil {
+			oc.temporary, oc.lastErr = &push.TemporaryError{Code: "BATCH", Err: batchErr}, batchErr
+			continue
+		}
+		n := &ns[owner[j]]
+		var te *push.TemporaryError
+		switch r := results[j]; {
+		case r.Err == nil:
+			oc.sent++
+			n.SentTo = append(n.SentTo, m.Token)
+			n.MessageIDs = append(n.MessageIDs, r.MessageID)
+		case errors.Is(r.Err, push.ErrUnregistered):
+			oc.dead++
+			dead = append(dead, m.Token)
+		case errors.As(r.Err, &te):
+			if oc.temporary == nil || te.RetryAfter > oc.temporary.RetryAfter {
+				oc.temporary = te
+			}
+			oc.lastErr = r.Err
+		default:
+			oc.permanent++
+			oc.lastErr = r.Err
+		}
+	}
+
+	for i := range ns {
+		n, oc := &ns[i], out[i]
+		n.LeaseOwner, n.LeaseUntil = "", time.Time{}
+		if n.Status != StatusSending { // expired or deferred above
+			continue
+		}
+		if oc.lastErr != nil {
+			n.LastError = oc.lastErr.Error()
+		}
+		switch {
+		case oc.temporary != nil:
+			o.retry(n, now, oc.temporary.RetryAfter)
+		case oc.permanent > 0 && len(n.SentTo) == 0:
+			n.Status = StatusFailed
+		case len(n.SentTo) > 0:
+			n.Status, n.SentAt = StatusSent, now
+		default: // no device, or only dead ones: wait for one, without counting an attempt
+			n.Attempts--
+			if now.Sub(n.CreatedAt) >= o.opts.DeviceGrace {
+				n.Status, n.Reason = StatusSuppressed, ReasonNoDevice
+				continue
+			}
+			n.Waits++
+			n.Status = StatusPending
+			n.NotBefore = now.Add(min(o.opts.RetryBase<<min(n.Waits-1, 16), o.opts.MaxRetry))
+			if !n.NotBefore.Before(n.ExpiresAt) {
+				n.Status, n.Reason = StatusSuppressed, ReasonNoDevice
+			}
+		}
+	}
+	if err := o.store.DeleteDeviceTokens(ctx, dead); err != nil {
+		o.log.Error("delete unregistered tokens", "tokens", len(dead), "err", err)
+	}
+	if err := o.store.UpdateOutbox(ctx, ns); err != nil {
+		return fmt.Errorf("record push outcomes: %w", err)
+	}
+	return nil
+}
+
+// retry puts n back in the queue after an exponential backoff with jitter,
+// no sooner than FCM's Retry-After, or fails it when its attempts are spent
+// or expires it when the next try would come too late.
+func (o *Outbox) retry(n *Notification, now time.Time, retryAfter time.Duration) {
+	if n.Attempts >= o.opts.MaxAttempts {
+		n.Status = StatusFailed
+		return
+	}
+	n.Status = StatusPending
+	n.NotBefore = now.Add(Backoff(o.opts.RetryBase, o.opts.MaxRetry, n.Attempts, retryAfter, rand.Float64()))
+	if !n.NotBefore.Before(n.ExpiresAt) {
+		n.Status, n.Reason = StatusExpired, ReasonExpired
+	}
+}
+
+// Backoff returns the delay before the attempt after attempt (1-based):
+// base·2^(attempt-1), capped at max, with jitter (r in [0,1) picks between
+// half and all of it), and never less than retryAfter.
+func Backoff(base, max time.Duration, attempt int, retryAfter time.Duration, r float64) time.Duration {
+	d := max
+	if shift := attempt - 1; shift < 30 && base<<shift < max && base<<shift > 0 {
+		d = base << shift
+	}
+	d = d/2 + time.Duration(r*float64(d/2))
+	return maxDuration(d, retryAfter)
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}

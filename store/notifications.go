@@ -1,0 +1,501 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+// Notifications live in five collections: notifications (inbox and outbox
+// state), notification_claims (one document per outbox claim, taken by
+// unique insert), notification_opens (first open, by unique insert),
+// devices (keyed by token) and contact_slots (daily cap, by unique insert).
+func notificationIndexes() []indexSpec {
+	return []indexSpec{
+		{"notifications", index(bson.D{{Key: "userId", Value: 1}, {Key: "createdAt", Value: -1}})},
+		{"notifications", index(bson.D{{Key: "status", Value: 1}, {Key: "notBefore", Value: 1}})},
+		{"notifications", index(bson.D{{Key: "status", Value: 1}, {Key: "createdAt", Value: -1}})},
+		{"devices", index(bson.D{{Key: "userId", Value: 1}})},
+		{"contact_slots", index(bson.D{{Key: "userId", Value: 1}})},
+		{"notification_opens", index(bson.D{{Key: "userId", Value: 1}})},
+	}
+}
+
+type notificationDoc struct {
+	ID           string            `bson:"_id"`
+	UserID       string            `bson:"userId"`
+	Kind         string            `bson:"kind"`
+	Category     string            `bson:"category"`
+	Vars         map[string]string `bson:"vars,omitempty"`
+	Data         map[string]string `bson:"data,omitempty"`
+	CollapseKey  string            `bson:"collapseKey,omitempty"`
+	DedupKey     string            `bson:"dedupKey,omitempty"`
+	CreatedAt    time.Time         `bson:"createdAt"`
+	NotBefore    time.Time         `bson:"notBefore"`
+	ExpiresAt    time.Time         `bson:"expiresAt"`
+	OutboxFields `bson:",inline"`
+}
+
+// OutboxFields are what the outbox changes; UpdateOutbox sets only these.
+// Exported only because the BSON codec skips unexported embedded structs.
+type OutboxFields struct {
+	Title      string     `bson:"title"`
+	Body       string     `bson:"body"`
+	Status     string     `bson:"status"`
+	Reason     string     `bson:"reason"`
+	Attempts   int        `bson:"attempts"`
+	LastError  string     `bson:"lastError"`
+	MessageIDs []string   `bson:"messageIds"`
+	SentTo     []string   `bson:"sentTo"`
+	SentAt     *time.Time `bson:"sentAt"`
+	Waits      int        `bson:"waits"`
+	Claim      int        `bson:"claim"`
+	LeaseOwner string     `bson:"leaseOwner"`
+	LeaseUntil time.Time  `bson:"leaseUntil"`
+}
+
+func toNotificationDoc(n hyperlieu.Notification) notificationDoc {
+	return notificationDoc{
+		ID: n.ID, UserID: n.UserID, Kind: string(n.Kind), Category: n.Category,
+		Vars: n.Vars, Data: n.Data, CollapseKey: n.CollapseKey, DedupKey: n.DedupKey,
+		CreatedAt: n.CreatedAt, NotBefore: n.NotBefore, ExpiresAt: n.ExpiresAt,
+		OutboxFields: toOutboxFields(n),
+	}
+}
+
+func toOutboxFields(n hyperlieu.Notification) OutboxFields {
+	f := OutboxFields{
+		Title: n.Title, Body: n.Body, Status: string(n.Status), Reason: n.Reason, Attempts: n.Attempts, LastError: n.LastError,
+		MessageIDs: n.MessageIDs, SentTo: n.SentTo, Waits: n.Waits, Claim: n.Claim,
+		LeaseOwner: n.LeaseOwner, LeaseUntil: n.LeaseUntil,
+	}
+	if !n.SentAt.IsZero() {
+		f.SentAt = &n.SentAt
+	}
+	if f.MessageIDs == nil {
+		f.MessageIDs = []string{}
+	}
+	if f.SentTo == nil {
+		f.SentTo = []string{}
+	}
+	return f
+}
+
+func (d notificationDoc) notification() hyperlieu.Notification {
+	n := hyperlieu.Notification{
+		ID: d.ID, UserID: d.UserID, Kind: hyperlieu.NotificationKind(d.Kind), Category: d.Category,
+		Title: d.Title, Body: d.Body, Vars: d.Vars, Data: d.Data, CollapseKey: d.CollapseKey, DedupKey: d.DedupKey,
+		CreatedAt: d.CreatedAt.UTC(), NotBefore: d.NotBefore.UTC(), ExpiresAt: d.ExpiresAt.UTC(),
+		Status: hyperlieu.NotificationStatus(d.Status), Reason: d.Reason, Attempts: d.Attempts, LastError: d.LastError,
+		MessageIDs: d.MessageIDs, SentTo: d.SentTo, Waits: d.Waits, Claim: d.Claim,
+		LeaseOwner: d.LeaseOwner, LeaseUntil: d.LeaseUntil.UTC(),
+	}
+	if d.SentAt != nil {
+		n.SentAt = d.SentAt.UTC()
+	}
+	return n
+}
+
+// FindUsers returns those of ids that exist.
+func (db *DB) FindUsers(ctx context.Context, ids []string) ([]hyperlieu.User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cur, err := db.c("users").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, translate(err, "users")
+	}
+	var docs []userDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "users")
+	}
+	us := make([]hyperlieu.User, len(docs))
+	for i, d := range docs {
+		us[i] = d.user()
+	}
+	return us, nil
+}
+
+// insertMany inserts docs unordered in one round trip and reports which
+// were inserted; the others collided with an existing _id.
+func (db *DB) insertMany(ctx context.Context, coll string, docs []any) ([]bool, error) {
+	ok := make([]bool, len(docs))
+	for i := range ok {
+		ok[i] = true
+	}
+	if len(docs) == 0 {
+		return ok, nil
+	}
+	_, err := db.c(coll).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+		for _, we := range bwe.WriteErrors {
+			if we.Code != 11000 && !strings.Contains(we.Message, "E11000") {
+				return nil, translate(err, coll)
+			}
+			ok[we.Index] = false
+		}
+		return ok, nil
+	}
+	if err != nil {
+		return nil, translate(err, coll)
+	}
+	return ok, nil
+}
+
+// CreateNotifications inserts ns; those whose _id exists are skipped.
+func (db *DB) CreateNotifications(ctx context.Context, ns []hyperlieu.Notification) error {
+	docs := make([]any, len(ns))
+	for i, n := range ns {
+		docs[i] = toNotificationDoc(n)
+	}
+	_, err := db.insertMany(ctx, "notifications", docs)
+	return err
+}
+
+// ExistingNotifications returns which of ids are stored.
+func (db *DB) ExistingNotifications(ctx context.Context, ids []string) ([]string, error) {
+	set, err := db.existing(ctx, "notifications", ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// ClaimSlots reads which of the requested slots are taken (one query),
+// inserts the first free one of each request (one unordered insert), and
+// retries, one request at a time, those that lost a race to another
+// instance. The unique _id decides every race.
+func (db *DB) ClaimSlots(ctx context.Context, reqs []hyperlieu.SlotRequest, at time.Time) ([]bool, error) {
+	var all []string
+	for _, r := range reqs {
+		all = append(all, r.Slots...)
+	}
+	ok := make([]bool, len(reqs))
+	if len(all) == 0 {
+		return ok, nil
+	}
+	taken, err := db.existing(ctx, "contact_slots", all)
+	if err != nil {
+		return nil, err
+	}
+	var docs []any
+	var owner []int
+	for i, r := range reqs {
+		for _, s := range r.Slots {
+			if !taken[s] {
+				taken[s] = true // a second request of the same user takes the next one
+				docs = append(docs, bson.D{{Key: "_id", Value: s}, {Key: "userId", Value: r.UserID}, {Key: "at", Value: at}})
+				owner = append(owner, i)
+				break
+			}
+		}
+	}
+	inserted, err := db.insertMany(ctx, "contact_slots", docs)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range owner {
+		if inserted[j] {
+			ok[i] = true
+			continue
+		}
+		// Lost a race: walk this request's slots one by one.
+		for _, s := range reqs[i].Slots {
+			_, err := db.c("contact_slots").InsertOne(ctx, bson.D{{Key: "_id", Value: s}, {Key: "userId", Value: reqs[i].UserID}, {Key: "at", Value: at}})
+			if err == nil {
+				ok[i] = true
+				break
+			}
+			if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
+				return nil, translate(err, "contact slot")
+			}
+		}
+	}
+	return ok, nil
+}
+
+// existing returns which of ids exist in coll.
+func (db *DB) existing(ctx context.Context, coll string, ids []string) (map[string]bool, error) {
+	cur, err := db.c(coll).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, coll)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, coll)
+	}
+	out := make(map[string]bool, len(docs))
+	for _, d := range docs {
+		out[d.ID] = true
+	}
+	return out, nil
+}
+
+type deviceDoc struct {
+	Token      string    `bson:"_id"`
+	UserID     string    `bson:"userId"`
+	Platform   string    `bson:"platform"`
+	AppVersion string    `bson:"appVersion,omitempty"`
+	CreatedAt  time.Time `bson:"createdAt"`
+	UpdatedAt  time.Time `bson:"updatedAt"`
+}
+
+// SaveDevice creates or refreshes the device keyed by its token, moving it
+// to d.UserID; a refresh by the same user keeps its creation time.
+func (db *DB) SaveDevice(ctx context.Context, d hyperlieu.Device) error {
+	var old deviceDoc
+	err := db.c("devices").FindOne(ctx, bson.D{{Key: "_id", Value: d.Token}}).Decode(&old)
+	if err == nil && old.UserID == d.UserID {
+		d.CreatedAt = old.CreatedAt
+	} else if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return translate(err, "device")
+	}
+	_, err = db.c("devices").ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.Token}}, deviceDoc(d), options.Replace().SetUpsert(true))
+	return translate(err, "device")
+}
+
+// FindDevices returns the devices of the users, most recently refreshed first.
+func (db *DB) FindDevices(ctx context.Context, userIDs ...string) ([]hyperlieu.Device, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	cur, err := db.c("devices").Find(ctx, bson.D{{Key: "userId", Value: bson.D{{Key: "$in", Value: userIDs}}}},
+		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: -1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, "devices")
+	}
+	var docs []deviceDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "devices")
+	}
+	ds := make([]hyperlieu.Device, len(docs))
+	for i, d := range docs {
+		d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+		ds[i] = hyperlieu.Device(d)
+	}
+	return ds, nil
+}
+
+// DeleteDevice deletes token if userID owns it, else returns NotFound.
+func (db *DB) DeleteDevice(ctx context.Context, userID, token string) error {
+	r, err := db.c("devices").DeleteOne(ctx, bson.D{{Key: "_id", Value: token}, {Key: "userId", Value: userID}})
+	if err != nil {
+		return translate(err, "device")
+	}
+	if r.DeletedCount == 0 {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "device not found")
+	}
+	return nil
+}
+
+// DeleteDeviceTokens deletes the devices with these tokens, whoever owns them.
+func (db *DB) DeleteDeviceTokens(ctx context.Context, tokens []string) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	_, err := db.c("devices").DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: tokens}}}})
+	return translate(err, "devices")
+}
+
+// FindNotification returns the notification with its first open, or NotFound.
+func (db *DB) FindNotification(ctx context.Context, id string) (hyperlieu.Notification, error) {
+	var d notificationDoc
+	if err := db.c("notifications").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+		return hyperlieu.Notification{}, translate(err, "notification")
+	}
+	ns := []hyperlieu.Notification{d.notification()}
+	if err := db.withOpens(ctx, ns); err != nil {
+		return hyperlieu.Notification{}, err
+	}
+	return ns[0], nil
+}
+
+// FindNotifications returns those of ids that exist, without opens.
+func (db *DB) FindNotifications(ctx context.Context, ids []string) ([]hyperlieu.Notification, error) {
+	return db.findNotifications(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil)
+}
+
+func (db *DB) findNotifications(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]hyperlieu.Notification, error) {
+	cur, err := db.c("notifications").Find(ctx, filter, opts)
+	if err != nil {
+		return nil, translate(err, "notifications")
+	}
+	var docs []notificationDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "notifications")
+	}
+	ns := make([]hyperlieu.Notification, len(docs))
+	for i, d := range docs {
+		ns[i] = d.notification()
+	}
+	return ns, nil
+}
+
+// withOpens fills OpenedAt from notification_opens, in one query.
+func (db *DB) withOpens(ctx context.Context, ns []hyperlieu.Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	ids := make([]string, len(ns))
+	for i, n := range ns {
+		ids[i] = n.ID
+	}
+	cur, err := db.c("notification_opens").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return translate(err, "notification opens")
+	}
+	var opens []struct {
+		ID string    `bson:"_id"`
+		At time.Time `bson:"at"`
+	}
+	if err := cur.All(ctx, &opens); err != nil {
+		return translate(err, "notification opens")
+	}
+	at := make(map[string]time.Time, len(opens))
+	for _, o := range opens {
+		at[o.ID] = o.At.UTC()
+	}
+	for i := range ns {
+		ns[i].OpenedAt = at[ns[i].ID]
+	}
+	return nil
+}
+
+// ListNotifications returns a page of q, newest first, with opens.
+func (db *DB) ListNotifications(ctx context.Context, q hyperlieu.NotificationQuery) ([]hyperlieu.Notification, error) {
+	f := bson.D{}
+	if q.UserID != "" {
+		f = append(f, bson.E{Key: "userId", Value: q.UserID})
+	}
+	if len(q.Statuses) > 0 {
+		st := make([]string, len(q.Statuses))
+		for i, s := range q.Statuses {
+			st[i] = string(s)
+		}
+		f = append(f, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: st}}})
+	}
+	if !q.DueBy.IsZero() {
+		f = append(f, bson.E{Key: "notBefore", Value: bson.D{{Key: "$lte", Value: q.DueBy}}})
+	}
+	if q.AfterID != "" {
+		f = append(f, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "createdAt", Value: bson.D{{Key: "$lt", Value: q.AfterCreated}}}},
+			bson.D{{Key: "createdAt", Value: q.AfterCreated}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: q.AfterID}}}},
+		}})
+	}
+	ns, err := db.findNotifications(ctx, f, options.Find().
+		SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Limit)))
+	if err != nil {
+		return nil, err
+	}
+	return ns, db.withOpens(ctx, ns)
+}
+
+// OpenNotification records the first open of n; Conflict if it was opened.
+func (db *DB) OpenNotification(ctx context.Context, n hyperlieu.Notification, at time.Time) error {
+	_, err := db.c("notification_opens").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: n.ID}, {Key: "userId", Value: n.UserID}, {Key: "at", Value: at},
+		{Key: "campaignId", Value: n.Data["campaignId"]},
+	})
+	return translate(err, "notification open")
+}
+
+// EraseNotificationData deletes the user's devices, notifications, opens and
+// contact slots.
+func (db *DB) EraseNotificationData(ctx context.Context, userID string) error {
+	for _, coll := range []string{"devices", "notifications", "notification_opens", "contact_slots"} {
+		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
+			return translate(err, coll)
+		}
+	}
+	return nil
+}
+
+// FindDueNotifications returns pending notifications due by now and sending
+// ones whose lease ended, oldest due first.
+func (db *DB) FindDueNotifications(ctx context.Context, now time.Time, limit int) ([]hyperlieu.Notification, error) {
+	f := bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "status", Value: string(hyperlieu.StatusPending)}, {Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}},
+		bson.D{{Key: "status", Value: string(hyperlieu.StatusSending)}, {Key: "leaseUntil", Value: bson.D{{Key: "$lt", Value: now}}}},
+	}}}
+	return db.findNotifications(ctx, f, options.Find().SetSort(bson.D{{Key: "notBefore", Value: 1}}).SetLimit(int64(limit)))
+}
+
+type claimDoc struct {
+	ID    string    `bson:"_id"` // <notification id>#<seq>
+	Owner string    `bson:"owner"`
+	Until time.Time `bson:"until"`
+}
+
+func claimID(c hyperlieu.Claim) string { return c.NotificationID + "#" + strconv.Itoa(c.Seq) }
+
+// InsertClaims inserts the claims unordered and reports which were new.
+func (db *DB) InsertClaims(ctx context.Context, cs []hyperlieu.Claim) ([]bool, error) {
+	docs := make([]any, len(cs))
+	for i, c := range cs {
+		docs[i] = claimDoc{ID: claimID(c), Owner: c.Owner, Until: c.Until}
+	}
+	return db.insertMany(ctx, "notification_claims", docs)
+}
+
+// FindClaims returns the stored claims matching cs.
+func (db *DB) FindClaims(ctx context.Context, cs []hyperlieu.Claim) ([]hyperlieu.Claim, error) {
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = claimID(c)
+	}
+	cur, err := db.c("notification_claims").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, translate(err, "claims")
+	}
+	var docs []claimDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "claims")
+	}
+	out := make([]hyperlieu.Claim, 0, len(docs))
+	for _, d := range docs {
+		i := strings.LastIndexByte(d.ID, '#')
+		seq, err := strconv.Atoi(d.ID[i+1:])
+		if i < 0 || err != nil {
+			continue
+		}
+		out = append(out, hyperlieu.Claim{NotificationID: d.ID[:i], Seq: seq, Owner: d.Owner, Until: d.Until.UTC()})
+	}
+	return out, nil
+}
+
+// UpdateOutbox sets the outbox fields of ns in one bulk write, each only
+// while the stored claim is not newer than the one in hand.
+func (db *DB) UpdateOutbox(ctx context.Context, ns []hyperlieu.Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	models := make([]mongo.WriteModel, len(ns))
+	for i, n := range ns {
+		models[i] = mongo.NewUpdateOneModel().
+			SetFilter(bson.D{{Key: "_id", Value: n.ID}, {Key: "claim", Value: bson.D{{Key: "$lte", Value: n.Claim}}}}).
+			SetUpdate(bson.D{{Key: "$set", Value: toOutboxFields(n)}})
+	}
+	_, err := db.c("notifications").BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	return translate(err, "notifications")
+}
+
+// Name returns the database's name, so that tests can open a second
+// connection to it, as a second instance would.
+func (db *DB) Name() string { return db.db.Name() }
