@@ -3,6 +3,8 @@ package test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -345,4 +347,35 @@ func TestNotificationsCrashMidSend(t *testing.T) {
 		t.Errorf("%d duplicates, want at most one batch (%d)", dups, batch)
 	}
 	t.Logf("killed after %d pushes; %d duplicates (each with its notification id)", atKill, dups)
+}
+
+func TestNotificationsWithoutFirebaseAreLogged(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	if !strings.Contains(s.Logs(), "pushes are only written to the log") {
+		t.Errorf("the server does not say that pushes are only logged:\n%s", tail(s.Logs(), 20))
+	}
+	u := s.registerIn(t, "Ivy", "fr", zoneWhere(t, daytime))
+	s.addDevice(t, u, "log-token")
+	waitUntil(t, s, 30*time.Second, "the welcome is logged", func() bool {
+		return strings.Contains(s.Logs(), `"token":"log-token"`) && strings.Contains(s.Logs(), "Bienvenue chez Hyperlieu, Ivy")
+	})
+}
+
+func TestNotificationsBrokenCredentialsRefuseToStart(t *testing.T) {
+	t.Parallel()
+	bad := t.TempDir() + "/sa.json"
+	if err := os.WriteFile(bad, []byte(`{"type": "service_account", "client_email": "x@y", "private_key": "not a key"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = []string{"HYPERLIEU_ADDR=127.0.0.1:0", "HYPERLIEU_DATA_DIR=" + t.TempDir(), "HYPERLIEU_FCM_CREDENTIALS_FILE=" + bad,
+		"HYPERLIEU_EMBEDDED_DB_ADDR=127.0.0.1:0", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("server started with broken credentials:\n%s", out)
+	}
+	if !strings.Contains(string(out), "HYPERLIEU_FCM_CREDENTIALS_FILE") || !strings.Contains(string(out), "private_key") || strings.Contains(string(out), "not a key") {
+		t.Errorf("output = %s\nwant a message naming the variable and the problem, without the key", out)
+	}
 }
