@@ -133,13 +133,13 @@ func TestNotificationsWelcomeInTheCustomersTone(t *testing.T) {
 	for _, tt := range tests {
 		u := s.registerIn(t, tt.name, tt.locale, day)
 		want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{"formality": tt.formality}), http.StatusOK)
-		s.addDevice(t, u, "tok-"+tt.name)
+		s.addDevice(t, u, "fcm:APA91b-"+tt.name)
 		users[tt.name] = u
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []fcmfake.Received
-			waitUntil(t, s, 30*time.Second, "the welcome reaches "+tt.name, func() bool { got = messagesTo(fake, "tok-"+tt.name); return len(got) > 0 })
+			waitUntil(t, s, 30*time.Second, "the welcome reaches "+tt.name, func() bool { got = messagesTo(fake, "fcm:APA91b-"+tt.name); return len(got) > 0 })
 			m := got[0]
 			if len(got) != 1 || m.Title != tt.title || !strings.Contains(m.Body, tt.inBody) {
 				t.Errorf("pushes to %s = %d, first %q / %q; want one, %q with %q", tt.name, len(got), m.Title, m.Body, tt.title, tt.inBody)
@@ -183,8 +183,8 @@ func TestNotificationsWelcomeInTheCustomersTone(t *testing.T) {
 		t.Errorf("bad device fields = %v, want token, platform", got)
 	}
 	problemOf(t, s.do(t, "POST", "/v1/me/devices", u.Token, map[string]any{"token": 12}), http.StatusUnprocessableEntity)
-	problemOf(t, s.do(t, "DELETE", "/v1/me/devices/tok-Bruno", u.Token, nil), http.StatusNotFound)
-	want(t, s.do(t, "DELETE", "/v1/me/devices/tok-Ana", u.Token, nil), http.StatusNoContent)
+	problemOf(t, s.do(t, "DELETE", "/v1/me/devices/fcm:APA91b-Bruno", u.Token, nil), http.StatusNotFound)
+	want(t, s.do(t, "DELETE", "/v1/me/devices/fcm:APA91b-Ana", u.Token, nil), http.StatusNoContent)
 	problemOf(t, s.do(t, "GET", "/v1/me/notifications?limit=many", u.Token, nil), http.StatusUnprocessableEntity)
 	problemOf(t, s.do(t, "GET", "/v1/me/notifications?cursor=nonsense", u.Token, nil), http.StatusUnprocessableEntity)
 	problemOf(t, s.do(t, "GET", "/v1/admin/notifications", u.Token, nil), http.StatusForbidden)
