@@ -42,8 +42,9 @@ type OutboxStore interface {
 	MarkSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error
 	// UpdateOutbox writes the outbox fields of ns (status, reason, attempts,
 	// last error, message ids, sent to, sent at, not before, waits, claim,
-	// lease) in one round trip, each only if its stored Claim is still
-	// ns[i].Claim or lower.
+	// lease, title and body) in bulk. It does not check the stored claim: a
+	// worker that outlived its lease may overwrite its successor's outcome,
+	// the same bounded case as the duplicate send it already caused.
 	UpdateOutbox(ctx context.Context, ns []Notification) error
 	FindDevices(ctx context.Context, userIDs ...string) ([]Device, error)
 	DeleteDeviceTokens(ctx context.Context, tokens []string) error
