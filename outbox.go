@@ -37,10 +37,14 @@ type OutboxStore interface {
 	// sequence as cs (those that exist).
 	FindClaims(ctx context.Context, cs []Claim) ([]Claim, error)
 	FindNotifications(ctx context.Context, ids []string) ([]Notification, error)
+	// MarkSending marks the notifications ids sending by owner until until,
+	// adds one to their attempts and claimDelta to their claim, in one update.
+	MarkSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error
 	// UpdateOutbox writes the outbox fields of ns (status, reason, attempts,
 	// last error, message ids, sent to, sent at, not before, waits, claim,
-	// lease) in one round trip, each only if its stored Claim is still
-	// ns[i].Claim or lower.
+	// lease, title and body) in bulk. It does not check the stored claim: a
+	// worker that outlived its lease may overwrite its successor's outcome,
+	// the same bounded case as the duplicate send it already caused.
 	UpdateOutbox(ctx context.Context, ns []Notification) error
 	FindDevices(ctx context.Context, userIDs ...string) ([]Device, error)
 	DeleteDeviceTokens(ctx context.Context, tokens []string) error
@@ -231,6 +235,7 @@ func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) (
 		return nil, fmt.Errorf("claim notifications: %w", err)
 	}
 	var claimed []Notification
+	byDelta := map[int][]string{} // usually one group: claim + 1
 	for _, n := range fresh {
 		seq := won[n.ID]
 		due := (n.Status == StatusPending && !n.NotBefore.After(now)) ||
@@ -238,12 +243,15 @@ func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) (
 		if !due || n.Claim >= seq {
 			continue // sent or re-claimed since we read it
 		}
+		byDelta[seq-n.Claim] = append(byDelta[seq-n.Claim], n.ID)
 		n.Status, n.Claim, n.LeaseOwner, n.LeaseUntil = StatusSending, seq, o.opts.WorkerID, until
 		n.Attempts++ // counted now, so that a message that crashes the sender cannot loop forever
 		claimed = append(claimed, n)
 	}
-	if err := o.store.UpdateOutbox(ctx, claimed); err != nil {
-		return nil, fmt.Errorf("mark notifications sending: %w", err)
+	for delta, ids := range byDelta {
+		if err := o.store.MarkSending(ctx, ids, delta, o.opts.WorkerID, until); err != nil {
+			return nil, fmt.Errorf("mark notifications sending: %w", err)
+		}
 	}
 	return claimed, nil
 }

@@ -480,20 +480,36 @@ func (db *DB) FindClaims(ctx context.Context, cs []hyperlieu.Claim) ([]hyperlieu
 	return out, nil
 }
 
-// UpdateOutbox sets the outbox fields of ns in one bulk write, each only
-// while the stored claim is not newer than the one in hand.
-func (db *DB) UpdateOutbox(ctx context.Context, ns []hyperlieu.Notification) error {
-	if len(ns) == 0 {
-		return nil
-	}
-	models := make([]mongo.WriteModel, len(ns))
-	for i, n := range ns {
-		models[i] = mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: n.ID}, {Key: "claim", Value: bson.D{{Key: "$lte", Value: n.Claim}}}}).
-			SetUpdate(bson.D{{Key: "$set", Value: toOutboxFields(n)}})
-	}
-	_, err := db.c("notifications").BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+// MarkSending marks ids sending in one update.
+func (db *DB) MarkSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error {
+	_, err := db.c("notifications").UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, bson.D{
+		{Key: "$set", Value: bson.D{{Key: "status", Value: string(hyperlieu.StatusSending)}, {Key: "leaseOwner", Value: owner}, {Key: "leaseUntil", Value: until}}},
+		{Key: "$inc", Value: bson.D{{Key: "attempts", Value: 1}, {Key: "claim", Value: claimDelta}}},
+	})
 	return translate(err, "notifications")
+}
+
+// maxUpdateBatch bounds the statements of one update command: the embedded
+// FerretDB v1 stops answering (and the connection is lost) from 100 on.
+const maxUpdateBatch = 50
+
+// UpdateOutbox sets the outbox fields of ns in bulk writes of at most
+// maxUpdateBatch. Each filters on _id alone: FerretDB scans the collection
+// for any other condition.
+func (db *DB) UpdateOutbox(ctx context.Context, ns []hyperlieu.Notification) error {
+	for start := 0; start < len(ns); start += maxUpdateBatch {
+		chunk := ns[start:min(start+maxUpdateBatch, len(ns))]
+		models := make([]mongo.WriteModel, len(chunk))
+		for i, n := range chunk {
+			models[i] = mongo.NewUpdateOneModel().
+				SetFilter(bson.D{{Key: "_id", Value: n.ID}}).
+				SetUpdate(bson.D{{Key: "$set", Value: toOutboxFields(n)}})
+		}
+		if _, err := db.c("notifications").BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			return translate(err, "notifications")
+		}
+	}
+	return nil
 }
 
 // Name returns the database's name, so that tests can open a second

@@ -341,3 +341,36 @@ func (blockingSender) Send(ctx context.Context, _ []push.Message) ([]push.Result
 	<-ctx.Done()
 	return nil, errors.New("crashed")
 }
+
+func TestNotificationsPersonalData(t *testing.T) {
+	db, ctx := newDB(t), context.Background()
+	svc := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{}, quiet)
+	u, other := newUser(t, db, "A", nil), newUser(t, db, "B", nil)
+	for _, x := range []hyperlieu.User{u, other} {
+		if _, err := svc.RegisterDevice(ctx, x.ID, hyperlieu.DeviceInput{Token: "tok-" + x.ID, Platform: "ios"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Notify(ctx, hyperlieu.NotificationRequest{UserID: x.ID, Kind: hyperlieu.KindReward, Category: hyperlieu.CategoryLoyalty, Capped: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := svc.ExportUser(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, n := got["devices"].([]any), got["notifications"].([]any); len(d) != 1 || len(n) != 1 {
+		t.Errorf("ExportUser = %v, want one device and one notification", got)
+	}
+	for range 2 {
+		if err := svc.EraseUser(ctx, u.ID); err != nil {
+			t.Fatalf("EraseUser: %v", err)
+		}
+	}
+	got, _ = svc.ExportUser(ctx, u.ID)
+	if d, n := got["devices"].([]any), got["notifications"].([]any); len(d) != 0 || len(n) != 0 {
+		t.Errorf("ExportUser after erase = %v, want nothing", got)
+	}
+	if got, _ := svc.ExportUser(ctx, other.ID); len(got["notifications"].([]any)) != 1 {
+		t.Errorf("erasing A touched B: %v", got)
+	}
+}

@@ -107,7 +107,7 @@ func startServer(t testing.TB, env map[string]string, args ...string) *server {
 		"HYPERLIEU_ADMIN_PASSWORD":   adminPassword,
 		"HYPERLIEU_LOG_FORMAT":       "json",
 		"HYPERLIEU_JWT_KEYS_FILE":    keysFile,
-		"HYPERLIEU_OUTBOX_POLL":      "100ms",
+		"HYPERLIEU_OUTBOX_POLL":      "500ms",
 		"PATH":                       os.Getenv("PATH"),
 		"HOME":                       os.Getenv("HOME"),
 	}

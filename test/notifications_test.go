@@ -3,6 +3,8 @@ package test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,13 +133,13 @@ func TestNotificationsWelcomeInTheCustomersTone(t *testing.T) {
 	for _, tt := range tests {
 		u := s.registerIn(t, tt.name, tt.locale, day)
 		want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{"formality": tt.formality}), http.StatusOK)
-		s.addDevice(t, u, "tok-"+tt.name)
+		s.addDevice(t, u, "fcm:APA91b-"+tt.name)
 		users[tt.name] = u
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []fcmfake.Received
-			waitUntil(t, s, 30*time.Second, "the welcome reaches "+tt.name, func() bool { got = messagesTo(fake, "tok-"+tt.name); return len(got) > 0 })
+			waitUntil(t, s, 30*time.Second, "the welcome reaches "+tt.name, func() bool { got = messagesTo(fake, "fcm:APA91b-"+tt.name); return len(got) > 0 })
 			m := got[0]
 			if len(got) != 1 || m.Title != tt.title || !strings.Contains(m.Body, tt.inBody) {
 				t.Errorf("pushes to %s = %d, first %q / %q; want one, %q with %q", tt.name, len(got), m.Title, m.Body, tt.title, tt.inBody)
@@ -181,8 +183,8 @@ func TestNotificationsWelcomeInTheCustomersTone(t *testing.T) {
 		t.Errorf("bad device fields = %v, want token, platform", got)
 	}
 	problemOf(t, s.do(t, "POST", "/v1/me/devices", u.Token, map[string]any{"token": 12}), http.StatusUnprocessableEntity)
-	problemOf(t, s.do(t, "DELETE", "/v1/me/devices/tok-Bruno", u.Token, nil), http.StatusNotFound)
-	want(t, s.do(t, "DELETE", "/v1/me/devices/tok-Ana", u.Token, nil), http.StatusNoContent)
+	problemOf(t, s.do(t, "DELETE", "/v1/me/devices/fcm:APA91b-Bruno", u.Token, nil), http.StatusNotFound)
+	want(t, s.do(t, "DELETE", "/v1/me/devices/fcm:APA91b-Ana", u.Token, nil), http.StatusNoContent)
 	problemOf(t, s.do(t, "GET", "/v1/me/notifications?limit=many", u.Token, nil), http.StatusUnprocessableEntity)
 	problemOf(t, s.do(t, "GET", "/v1/me/notifications?cursor=nonsense", u.Token, nil), http.StatusUnprocessableEntity)
 	problemOf(t, s.do(t, "GET", "/v1/admin/notifications", u.Token, nil), http.StatusForbidden)
@@ -345,4 +347,35 @@ func TestNotificationsCrashMidSend(t *testing.T) {
 		t.Errorf("%d duplicates, want at most one batch (%d)", dups, batch)
 	}
 	t.Logf("killed after %d pushes; %d duplicates (each with its notification id)", atKill, dups)
+}
+
+func TestNotificationsWithoutFirebaseAreLogged(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	if !strings.Contains(s.Logs(), "pushes are only written to the log") {
+		t.Errorf("the server does not say that pushes are only logged:\n%s", tail(s.Logs(), 20))
+	}
+	u := s.registerIn(t, "Ivy", "fr", zoneWhere(t, daytime))
+	s.addDevice(t, u, "log-token")
+	waitUntil(t, s, 30*time.Second, "the welcome is logged", func() bool {
+		return strings.Contains(s.Logs(), `"token":"log-token"`) && strings.Contains(s.Logs(), "Bienvenue chez Hyperlieu, Ivy")
+	})
+}
+
+func TestNotificationsBrokenCredentialsRefuseToStart(t *testing.T) {
+	t.Parallel()
+	bad := t.TempDir() + "/sa.json"
+	if err := os.WriteFile(bad, []byte(`{"type": "service_account", "client_email": "x@y", "private_key": "not a key"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = []string{"HYPERLIEU_ADDR=127.0.0.1:0", "HYPERLIEU_DATA_DIR=" + t.TempDir(), "HYPERLIEU_FCM_CREDENTIALS_FILE=" + bad,
+		"HYPERLIEU_EMBEDDED_DB_ADDR=127.0.0.1:0", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("server started with broken credentials:\n%s", out)
+	}
+	if !strings.Contains(string(out), "HYPERLIEU_FCM_CREDENTIALS_FILE") || !strings.Contains(string(out), "private_key") || strings.Contains(string(out), "not a key") {
+		t.Errorf("output = %s\nwant a message naming the variable and the problem, without the key", out)
+	}
 }

@@ -1,0 +1,105 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/push"
+	"github.com/hyperlieu/hyperlieu/push/fcmfake"
+	"github.com/hyperlieu/hyperlieu/store"
+)
+
+var benchUsers = 500
+
+// benchSetup creates benchUsers customers with one device each.
+func benchSetup(b testing.TB) (*store.DB, *hyperlieu.NotificationService, []string) {
+	b.Helper()
+	db, ctx := newDB(b), context.Background()
+	svc := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{}, quiet)
+	ids := make([]string, benchUsers)
+	for i := range ids {
+		now := time.Now().UTC()
+		u := hyperlieu.User{ID: hyperlieu.NewID(), Email: fmt.Sprintf("b%d@example.com", i), DisplayName: "B",
+			Roles: []hyperlieu.Role{hyperlieu.RoleCustomer}, Prefs: hyperlieu.DefaultPreferences("fr", "UTC"), CreatedAt: now, UpdatedAt: now}
+		u.Prefs.QuietHours = nil
+		if err := db.CreateUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.RegisterDevice(ctx, u.ID, hyperlieu.DeviceInput{Token: "bench-" + u.ID, Platform: "android"}); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	return db, svc, ids
+}
+
+func fanOut(ids []string, round int) []hyperlieu.NotificationRequest {
+	reqs := make([]hyperlieu.NotificationRequest, len(ids))
+	for i, id := range ids {
+		reqs[i] = hyperlieu.NotificationRequest{UserID: id, Kind: hyperlieu.KindEventAnnounced, Category: hyperlieu.CategoryEvents,
+			Vars: map[string]string{"event": "Atelier", "shop": "Lyon", "when": "samedi"}, Data: map[string]string{"eventId": "e1"},
+			CollapseKey: "event:e1", DedupKey: fmt.Sprintf("bench:%d:%s", round, id)}
+	}
+	return reqs
+}
+
+// BenchmarkNotifyFanOut queues one event announcement to each of 500
+// customers in one Notify call (render, categories, quiet hours, dedup).
+func BenchmarkNotifyFanOut(b *testing.B) {
+	_, svc, ids := benchSetup(b)
+	ctx, round := context.Background(), 0
+	start := time.Now()
+	for b.Loop() {
+		round++
+		if err := svc.Notify(ctx, fanOut(ids, round)...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(round*len(ids))/time.Since(start).Seconds(), "notifications/s")
+}
+
+// BenchmarkOutboxToFakeFCM drains 500 queued notifications through the
+// outbox (claim, devices, send, record) and the real Firebase client to
+// fcmfake, on the embedded database.
+func BenchmarkOutboxToFakeFCM(b *testing.B) {
+	for _, batch := range []int{100, 500} {
+		b.Run(fmt.Sprint("batch", batch), func(b *testing.B) {
+			db, svc, ids := benchSetup(b)
+			fake := fcmfake.New()
+			defer fake.Close()
+			client, err := push.New(context.Background(), push.Options{CredentialsJSON: fake.ServiceAccountJSON("bench"), Endpoint: fake.Endpoint()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ob := hyperlieu.NewOutbox(db, client, hyperlieu.OutboxOptions{BatchSize: batch}, quiet)
+			ctx, round := context.Background(), 0
+			var busy time.Duration
+			for b.Loop() {
+				round++
+				b.StopTimer()
+				if err := svc.Notify(ctx, fanOut(ids, round)...); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				for {
+					n, err := ob.RunOnce(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n == 0 {
+						break
+					}
+				}
+				busy += time.Since(start)
+			}
+			if got, want := fake.Count(), round*len(ids); got != want {
+				b.Fatalf("fake received %d, want %d", got, want)
+			}
+			b.ReportMetric(float64(round*len(ids))/busy.Seconds(), "msgs/s")
+		})
+	}
+}
