@@ -110,7 +110,7 @@ func (s *FanService) alertManagers(ctx context.Context, f ShopFeedback) {
 			reqs = append(reqs, NotificationRequest{
 				UserID: id, Kind: KindLowRating,
 				Vars:     map[string]string{"rating": strconv.Itoa(f.Rating), "comment": f.Comment, "shop": f.ShopID},
-				Data:     map[string]string{"shopId": f.ShopID, "feedbackId": f.ID, "customerId": f.UserID},
+				Data:     map[string]string{"shopId": f.ShopID, "feedbackId": f.ID, "userId": f.UserID},
 				DedupKey: "low_rating:" + f.ID + ":" + id,
 			})
 		}

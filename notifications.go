@@ -55,6 +55,10 @@ type Notification struct {
 	OpenedAt    time.Time // zero until the customer opens it
 
 	// Outbox bookkeeping.
+	// Parked: the customer had no device when it was queued, so NotBefore was
+	// set to the end of the device grace period; registering a device makes
+	// it due at once. The outbox thus never churns over device-less customers.
+	Parked     bool
 	Waits      int    // rounds spent waiting for the customer's first device
 	Claim      int    // sequence number of the last claim (see Outbox)
 	LeaseOwner string // worker holding the claim
@@ -112,6 +116,8 @@ type NotificationStore interface {
 	OpenNotification(ctx context.Context, n Notification, at time.Time) error
 	// EraseNotificationData deletes the user's devices, notifications, opens and contact slots.
 	EraseNotificationData(ctx context.Context, userID string) error
+	// UnparkNotifications makes the user's parked pending notifications due at due.
+	UnparkNotifications(ctx context.Context, userID string, due time.Time) error
 }
 
 // SlotRequest asks for one of Slots, in order of preference, for UserID.
@@ -126,6 +132,9 @@ type NotificationOptions struct {
 	Brand      string        // signs the messages; default "Hyperlieu"
 	Validity   time.Duration // how long a message may wait when the producer gives no ExpiresAt; default 72h
 	MaxDevices int           // per account, oldest dropped; default 5
+	// DeviceGrace is how long a notification for a customer with no device
+	// waits (parked) for one; the outbox's own DeviceGrace should match.
+	DeviceGrace time.Duration // default 1h
 	// OnOpened, if set, is called once per notification, the first time the
 	// customer opens it (campaign stats read Data["campaignId"]). Its error
 	// is logged, not returned.
@@ -144,6 +153,9 @@ func (o *NotificationOptions) defaults() {
 	}
 	if o.MaxDevices <= 0 {
 		o.MaxDevices = 5
+	}
+	if o.DeviceGrace <= 0 {
+		o.DeviceGrace = time.Hour
 	}
 }
 
@@ -264,11 +276,46 @@ func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRe
 			}
 		}
 	}
+	if err := s.park(ctx, ns, now); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
 	if err := s.store.CreateNotifications(ctx, ns); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	return nil
 }
+
+// park holds the pending notifications of customers who have no device yet
+// until the end of the device grace period, or until they register one
+// (RegisterDevice), so that the outbox does not pick them up again and
+// again in the meantime. One round trip for the whole batch.
+func (s *NotificationService) park(ctx context.Context, ns []Notification, now time.Time) error {
+	var users []string
+	for _, n := range ns {
+		if n.Status == StatusPending && !slices.Contains(users, n.UserID) {
+			users = append(users, n.UserID)
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	devs, err := s.store.FindDevices(ctx, users...)
+	if err != nil {
+		return err
+	}
+	has := make(map[string]bool, len(devs))
+	for _, d := range devs {
+		has[d.UserID] = true
+	}
+	for i := range ns {
+		if n := &ns[i]; n.Status == StatusPending && !has[n.UserID] {
+			n.Parked = true
+			n.NotBefore = maxTime(n.NotBefore, now.Add(s.opts.DeviceGrace))
+		}
+	}
+	return nil
+}
+
 
 // dedupID turns a producer's dedup key into a notification id, the same on
 // every instance, so that the unique _id makes the request idempotent.
@@ -421,6 +468,19 @@ func (s *NotificationService) RegisterDevice(ctx context.Context, userID string,
 	now := s.opts.Now().UTC()
 	d := Device{Token: in.Token, UserID: userID, Platform: in.Platform, AppVersion: in.AppVersion, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.SaveDevice(ctx, d); err != nil {
+		return Device{}, fmt.Errorf("register device: %w", err)
+	}
+	// What waited for a first device is due now, or when the customer's
+	// quiet hours end.
+	users, err := s.store.FindUsers(ctx, []string{userID})
+	if err != nil {
+		return Device{}, fmt.Errorf("register device: %w", err)
+	}
+	due := now
+	if len(users) == 1 {
+		due = AfterQuietHours(now, users[0].Prefs.Location(), users[0].Prefs.QuietHours).UTC()
+	}
+	if err := s.store.UnparkNotifications(ctx, userID, due); err != nil {
 		return Device{}, fmt.Errorf("register device: %w", err)
 	}
 	devs, err := s.store.FindDevices(ctx, userID)

@@ -58,6 +58,7 @@ type OutboxFields struct {
 	SentAt     *time.Time `bson:"sentAt"`
 	Waits      int        `bson:"waits"`
 	Claim      int        `bson:"claim"`
+	Parked     bool       `bson:"parked,omitempty"`
 	LeaseOwner string     `bson:"leaseOwner"`
 	LeaseUntil time.Time  `bson:"leaseUntil"`
 }
@@ -74,7 +75,7 @@ func toNotificationDoc(n hyperlieu.Notification) notificationDoc {
 func toOutboxFields(n hyperlieu.Notification) OutboxFields {
 	f := OutboxFields{
 		Title: n.Title, Body: n.Body, Status: string(n.Status), Reason: n.Reason, Attempts: n.Attempts, LastError: n.LastError,
-		MessageIDs: n.MessageIDs, SentTo: n.SentTo, Waits: n.Waits, Claim: n.Claim,
+		MessageIDs: n.MessageIDs, SentTo: n.SentTo, Waits: n.Waits, Claim: n.Claim, Parked: n.Parked,
 		LeaseOwner: n.LeaseOwner, LeaseUntil: n.LeaseUntil,
 	}
 	if !n.SentAt.IsZero() {
@@ -95,7 +96,7 @@ func (d notificationDoc) notification() hyperlieu.Notification {
 		Title: d.Title, Body: d.Body, Vars: d.Vars, Data: d.Data, CollapseKey: d.CollapseKey, DedupKey: d.DedupKey,
 		CreatedAt: d.CreatedAt.UTC(), NotBefore: d.NotBefore.UTC(), ExpiresAt: d.ExpiresAt.UTC(),
 		Status: hyperlieu.NotificationStatus(d.Status), Reason: d.Reason, Attempts: d.Attempts, LastError: d.LastError,
-		MessageIDs: d.MessageIDs, SentTo: d.SentTo, Waits: d.Waits, Claim: d.Claim,
+		MessageIDs: d.MessageIDs, SentTo: d.SentTo, Waits: d.Waits, Claim: d.Claim, Parked: d.Parked,
 		LeaseOwner: d.LeaseOwner, LeaseUntil: d.LeaseUntil.UTC(),
 	}
 	if d.SentAt != nil {
@@ -417,12 +418,16 @@ func (db *DB) OpenNotification(ctx context.Context, n hyperlieu.Notification, at
 }
 
 // EraseNotificationData deletes the user's devices, notifications, opens and
-// contact slots.
+// contact slots, and the notifications to others that are about the user
+// (data.userId: a manager's low-rating alert quoting their comment).
 func (db *DB) EraseNotificationData(ctx context.Context, userID string) error {
 	for _, coll := range []string{"devices", "notifications", "notification_opens", "contact_slots"} {
 		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
 			return translate(err, coll)
 		}
+	}
+	if _, err := db.c("notifications").DeleteMany(ctx, bson.D{{Key: "data.userId", Value: userID}}); err != nil {
+		return translate(err, "notifications")
 	}
 	return nil
 }
@@ -515,3 +520,12 @@ func (db *DB) UpdateOutbox(ctx context.Context, ns []hyperlieu.Notification) err
 // Name returns the database's name, so that tests can open a second
 // connection to it, as a second instance would.
 func (db *DB) Name() string { return db.db.Name() }
+
+// UnparkNotifications makes the user's parked pending notifications due at
+// due. Idempotent, so a racing outbox update needs no atomicity.
+func (db *DB) UnparkNotifications(ctx context.Context, userID string, due time.Time) error {
+	_, err := db.c("notifications").UpdateMany(ctx,
+		bson.D{{Key: "userId", Value: userID}, {Key: "parked", Value: true}, {Key: "status", Value: string(hyperlieu.StatusPending)}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "parked", Value: false}, {Key: "notBefore", Value: due}}}})
+	return translate(err, "notifications")
+}

@@ -59,11 +59,12 @@ func (s *server) launch(t testing.TB, token string, body map[string]any) string 
 	return id
 }
 
-// consenting registers a customer who shares their location.
+// consenting registers a customer who shares their location and accepts up
+// to 20 messages a day (so that only the tests about it meet the daily cap).
 func (s *server) consenting(t testing.TB, name string) user {
 	t.Helper()
 	u := s.register(t, name)
-	want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{"locationConsent": true}), http.StatusOK)
+	want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{"locationConsent": true, "maxNotificationsPerDay": 20}), http.StatusOK)
 	return u
 }
 

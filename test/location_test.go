@@ -198,3 +198,31 @@ func TestLocationExportAndErase(t *testing.T) {
 		t.Errorf("%s still stored in %v", u.ID, where)
 	}
 }
+
+// TestLocationDailyCap: the customer's own maxNotificationsPerDay holds
+// across campaigns: entering two fences at once with a cap of one gives one
+// offer, and the other campaign counts the suppression.
+func TestLocationDailyCap(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	m := s.withRoles(t, "Mina", "marketer")
+	a := s.launch(t, m.Token, campaign("First", nil))
+	b := s.launch(t, m.Token, campaign("Second", nil))
+	u := s.consenting(t, "Capped")
+	want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{"maxNotificationsPerDay": 1}), http.StatusOK)
+	now := time.Now().Add(-time.Minute)
+	s.report(t, u, out, now, 10)
+	got := s.report(t, u, in, now.Add(30*time.Second), 10)
+	if len(got.Triggered) != 1 {
+		t.Fatalf("triggered %d offers with a daily cap of 1, want 1", len(got.Triggered))
+	}
+	suppressed := 0
+	for _, id := range []string{a, b} {
+		var st struct{ Suppressed map[string]int }
+		want(t, s.do(t, "GET", "/v1/campaigns/"+id+"/stats", m.Token, nil), http.StatusOK).Decode(t, &st)
+		suppressed += st.Suppressed["dailyCap"]
+	}
+	if suppressed != 1 {
+		t.Errorf("suppressed by the daily cap = %d, want 1", suppressed)
+	}
+}

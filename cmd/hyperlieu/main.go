@@ -107,7 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Notifications: queued by every area, sent by the outbox worker.
 	var campaignsOpened func(ctx context.Context, data map[string]string) // set once campaigns exist
 	notes := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{
-		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices,
+		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
 		OnOpened: func(ctx context.Context, n hyperlieu.Notification) error {
 			if campaignsOpened != nil {
 				campaignsOpened(ctx, n.Data)
