@@ -398,3 +398,27 @@ func runBinary(t testing.TB, env map[string]string, args ...string) (string, err
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// announceBody sends only the headers of a request whose body would be n
+// bytes, and reads the answer: the server must refuse an oversized body
+// from its Content-Length, and the test cannot race the upload into a reset.
+func (s *server) announceBody(t testing.TB, method, path string, n int) response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", method, path, n)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: data}
+}
