@@ -57,14 +57,12 @@ func (s *Server) handleError(c fiber.Ctx, err error) error {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(be.RetryAfter.Seconds()))))
 		}
 		if status >= 500 {
-			s.log.WarnContext(c.Context(), "request failed", "method", c.Method(), "path", c.Path(),
-				"request_id", requestid.FromContext(c), "err", err)
+			s.log.WarnContext(c.Context(), "request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		}
 	case errors.As(err, &fe): // Fiber's own: unknown route, 405, 413
 		status, detail = fe.Code, fe.Message
 	default:
-		s.log.ErrorContext(c.Context(), "request failed", "method", c.Method(), "path", c.Path(),
-			"request_id", requestid.FromContext(c), "err", err)
+		s.log.ErrorContext(c.Context(), "request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}
 	if status == http.StatusUnauthorized {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hyperlieu"`)

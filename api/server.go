@@ -86,9 +86,9 @@ func New(svc Services, opts Options, log *slog.Logger) *Server {
 	}
 	s.app = fiber.New(cfg)
 	s.app.Use(requestid.New())
+	s.app.Use(s.deadline) // first, so that every later log line has the request id
 	s.app.Use(s.observe)
 	s.app.Use(recoverer.New(recoverer.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
-	s.app.Use(s.deadline)
 	s.app.Use("/v1", cors.New(cors.Config{
 		AllowOrigins:  opts.CORSOrigins,
 		AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
@@ -109,14 +109,14 @@ func (s *Server) App() *fiber.App { return s.app }
 
 // deadline gives every request a context with the configured timeout.
 func (s *Server) deadline(c fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.Context(), s.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(withRequestID(c.Context(), requestid.FromContext(c)), s.opts.RequestTimeout)
 	defer cancel()
 	c.SetContext(ctx)
 	return c.Next()
 }
 
 func (s *Server) logPanic(c fiber.Ctx, e any) {
-	s.log.ErrorContext(c.Context(), "panic", "request_id", requestid.FromContext(c), "path", c.Path(), "panic", e)
+	s.log.ErrorContext(c.Context(), "panic", "path", c.Path(), "panic", e)
 }
 
 // observe logs each request and records its metrics. It runs the error
@@ -141,6 +141,6 @@ func (s *Server) observe(c fiber.Ctx) error {
 	}
 	s.log.Log(c.Context(), level, "request",
 		"method", c.Method(), "path", c.Path(), "route", routePath, "status", status,
-		"duration_ms", float64(elapsed.Microseconds())/1000, "request_id", requestid.FromContext(c))
+		"duration_ms", float64(elapsed.Microseconds())/1000)
 	return nil
 }

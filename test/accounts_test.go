@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRegisterLoginMe(t *testing.T) {
@@ -210,8 +211,16 @@ func TestServiceEndpoints(t *testing.T) {
 	s := startServer(t, nil)
 	want(t, s.do(t, "GET", "/healthz", "", nil), 200)
 	r := want(t, s.do(t, "GET", "/readyz", "", nil), 200)
-	if r.Header.Get("X-Request-Id") == "" {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" {
 		t.Errorf("no X-Request-Id on responses")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(s.Logs(), `"request_id":"`+id+`"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line carries request_id %s:\n%s", id, tail(s.Logs(), 5))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	m := string(want(t, s.do(t, "GET", "/metrics", "", nil), 200).Body)
 	for _, series := range []string{"hyperlieu_http_requests_total", "hyperlieu_http_request_duration_seconds_bucket", "go_goroutines", `route="/readyz"`} {

@@ -284,10 +284,11 @@ func pushSender(ctx context.Context, cfg config.Config, stdout io.Writer, log *s
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(api.LogHandler(h))
 }
 
 // keyRing loads the JWT keys: inline, from a file, or generated once under
