@@ -36,3 +36,17 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 		t.Errorf("checked %d routes; the table seems empty", n)
 	}
 }
+
+// TestRouteTableHasNoDuplicates: Fiber would serve the first of two equal
+// routes silently, hiding the second handler.
+func TestRouteTableHasNoDuplicates(t *testing.T) {
+	s := New(Services{}, Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	seen := map[string]bool{}
+	for _, r := range s.routes {
+		k := r.method + " " + r.path
+		if seen[k] {
+			t.Errorf("%s is in the route table twice", k)
+		}
+		seen[k] = true
+	}
+}
