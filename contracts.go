@@ -38,8 +38,11 @@ type NotificationRequest struct {
 	// Category is one of MessageCategories, or "" for a service message about
 	// something the user did (always delivered, never capped).
 	Category string
-	// Vars fill the template: e.g. "event", "shop", "when", "offer", "code",
-	// "message", "points", "reason". Values are plain text.
+	// Vars fill the template: e.g. "event", "shop" (a name, never an ID),
+	// "when"/"startsAt", "offer", "code", "message", "points", "rating",
+	// "comment", "reason"; "step" (journey) and "for" (reward) choose the
+	// kind's variant texts. templates.go says which each kind uses. Values
+	// are plain text.
 	Vars map[string]string
 	// Data is deep-link data for the app (e.g. "eventId", "offerId").
 	Data        map[string]string

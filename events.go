@@ -786,6 +786,8 @@ func (s *EventService) request(e Event, sh Shop, userID string, kind Notificatio
 	v := map[string]string{
 		"event": e.Title, "shop": sh.Name,
 		"when": e.StartsAt.In(sh.Zone()).Format("Mon 2 Jan 2006 15:04 MST"),
+		// startsAt lets the templates write "when" in each customer's language.
+		"startsAt": e.StartsAt.In(sh.Zone()).Format(time.RFC3339),
 	}
 	for k, x := range vars {
 		v[k] = x

@@ -265,6 +265,12 @@ func (f fakeShops) ShopPlace(_ context.Context, id string) (geo.Point, string, e
 	}
 	return f.at, "Europe/Paris", nil
 }
+func (f fakeShops) ShopName(_ context.Context, id string) (string, error) {
+	if id != f.shop {
+		return "", errNotFound
+	}
+	return "Boutique " + id, nil
+}
 func (f fakeShops) ManagesShop(_ context.Context, user, id string) (bool, error) {
 	return id == f.shop && f.managers[user], nil
 }

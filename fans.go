@@ -176,6 +176,8 @@ type ShopDirectory interface {
 	// ShopPlace returns NotFound when there is no such shop.
 	ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error)
 	ManagesShop(ctx context.Context, userID, shopID string) (bool, error)
+	// ShopName returns NotFound when there is no such shop.
+	ShopName(ctx context.Context, shopID string) (string, error)
 }
 
 // DeviceTokens tells which push tokens a customer's devices have (the

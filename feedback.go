@@ -99,6 +99,7 @@ func (s *FanService) alertManagers(ctx context.Context, f ShopFeedback) {
 		s.log.ErrorContext(ctx, "low rating: list managers", "shop", f.ShopID, "err", err)
 		return
 	}
+	vars := map[string]string{"rating": strconv.Itoa(f.Rating), "comment": f.Comment, "shop": s.shopName(ctx, f.ShopID)}
 	var reqs []NotificationRequest
 	for _, id := range ids {
 		ok, err := s.shops.ManagesShop(ctx, id, f.ShopID)
@@ -109,13 +110,24 @@ func (s *FanService) alertManagers(ctx context.Context, f ShopFeedback) {
 		if ok {
 			reqs = append(reqs, NotificationRequest{
 				UserID: id, Kind: KindLowRating,
-				Vars:     map[string]string{"rating": strconv.Itoa(f.Rating), "comment": f.Comment, "shop": f.ShopID},
+				Vars:     vars,
 				Data:     map[string]string{"shopId": f.ShopID, "feedbackId": f.ID, "userId": f.UserID},
 				DedupKey: "low_rating:" + f.ID + ":" + id,
 			})
 		}
 	}
 	s.send(ctx, reqs...)
+}
+
+// shopName is the shop's name for a message, or "" (the templates then do
+// without it) when it cannot be read: a message is not worth failing for.
+func (s *FanService) shopName(ctx context.Context, shopID string) string {
+	name, err := s.shops.ShopName(ctx, shopID)
+	if err != nil {
+		s.log.WarnContext(ctx, "shop name for a message", "shop", shopID, "err", err)
+		return ""
+	}
+	return name
 }
 
 // canManage returns Forbidden unless the actor is an admin or manages the shop.
@@ -211,7 +223,7 @@ func (s *FanService) MakeGesture(ctx context.Context, a Actor, shopID string, in
 			return Gesture{}, fmt.Errorf("gesture: mark feedback answered: %w", err)
 		}
 	}
-	vars := map[string]string{"message": g.Message, "shop": shopID}
+	vars := map[string]string{"message": g.Message, "shop": s.shopName(ctx, shopID)}
 	if g.Code != "" {
 		vars["offer"], vars["code"] = g.OfferTitle, g.Code
 	} else {

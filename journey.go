@@ -2,27 +2,7 @@ package hyperlieu
 
 import (
 	"context"
-	"fmt"
-	"strings"
 )
-
-// welcome queues the sign-up message: what the brand will send and how
-// often, in the customer's own terms. It is a service message (never capped).
-func (s *FanService) welcome(ctx context.Context, u User) {
-	steps := make([]string, len(s.opts.Journey))
-	for i, st := range s.opts.Journey {
-		steps[i] = st.Name
-	}
-	s.send(ctx, NotificationRequest{
-		UserID: u.ID, Kind: KindWelcome,
-		Vars: map[string]string{
-			"categories": strings.Join(u.Prefs.Categories, ", "),
-			"perDay":     fmt.Sprint(u.Prefs.MaxNotificationsPerDay),
-			"steps":      strings.Join(steps, ", "),
-		},
-		DedupKey: "welcome:" + u.ID,
-	})
-}
 
 // journey queues the welcome-journey steps that are due for u. Each step is
 // decided when it falls due, not at sign-up, so that a customer who refused

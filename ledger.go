@@ -187,7 +187,7 @@ func (s *FanService) ClaimReward(ctx context.Context, userID, rewardID string) (
 		return LedgerEntry{}, 0, fmt.Errorf("claim reward: %w", err)
 	}
 	s.send(ctx, NotificationRequest{
-		UserID: userID, Kind: KindReward, Vars: map[string]string{"reason": r.Name, "code": e.Code, "offer": r.Name},
+		UserID: userID, Kind: KindReward, Vars: map[string]string{"for": "claim", "code": e.Code, "offer": r.Name},
 		Data: map[string]string{"rewardId": r.ID}, DedupKey: "reward:" + e.ID,
 	})
 	return e, bal, nil

@@ -316,7 +316,6 @@ func (s *NotificationService) park(ctx context.Context, ns []Notification, now t
 	return nil
 }
 
-
 // dedupID turns a producer's dedup key into a notification id, the same on
 // every instance, so that the unique _id makes the request idempotent.
 func dedupID(key string) string {
@@ -428,7 +427,12 @@ func contactSlots(u User, at time.Time) SlotRequest {
 // the brand will send and how often. It is a service message (never capped
 // or refused) and idempotent per user. The welcome journey builds on it.
 func (s *NotificationService) Welcome(ctx context.Context, u User) error {
-	vars := map[string]string{"max": strconv.Itoa(u.Prefs.MaxNotificationsPerDay), "quietFrom": "21:00", "quietTo": "08:00"}
+	// Only what holds is said: no "at most 0 messages", no quiet hours the
+	// customer does not have (the templates do without them).
+	vars := map[string]string{}
+	if n := u.Prefs.MaxNotificationsPerDay; n > 0 {
+		vars["max"] = strconv.Itoa(n)
+	}
 	if q := u.Prefs.QuietHours; q != nil {
 		vars["quietFrom"], vars["quietTo"] = q.From, q.To
 	}

@@ -1,6 +1,7 @@
 package hyperlieu
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,13 @@ func TestRender(t *testing.T) {
 		{"english has no familiar: formal", KindEventAnnounced, "en", Familiar, vars, "New near you: Atelier vélo", "at Lyon"},
 		{"unknown locale falls back to English", KindEventAnnounced, "de", Familiar, vars, "New near you: Atelier vélo", "at Lyon"},
 		{"unknown kind: generic message", "mystery", "fr", Familiar, vars, "Du nouveau chez Hyperlieu", "Ouvre l'application"},
-		{"empty journey step: generic message", KindJourney, "fr", Formal, map[string]string{"brand": "Hyperlieu"}, "Du nouveau chez Hyperlieu", "Ouvrez l'application"},
+		{"journey step has its own texts", KindJourney, "fr", Familiar, map[string]string{"brand": "Hyperlieu", "step": "first_offer"}, "Des offres sur ton chemin", "Garde la localisation"},
+		{"unknown journey step: generic journey text", KindJourney, "fr", Formal, map[string]string{"brand": "Hyperlieu", "step": "day_30"}, "Bien démarrer avec Hyperlieu", "Découvrez ce que Hyperlieu"},
+		{"no journey step: generic journey text", KindJourney, "en", Formal, map[string]string{"brand": "Hyperlieu"}, "Getting started with Hyperlieu", "Discover"},
+		{"missing var picks a text without it", KindEventCancelled, "en", Formal, vars, "Cancelled: Atelier vélo", "will not take place."},
+		{"startsAt writes when in French", KindEventReminder, "fr", Formal, map[string]string{"event": "Atelier", "shop": "Lyon", "when": "Sat", "startsAt": "2025-06-14T10:00:00+02:00"}, "Atelier commence bientôt", "chez Lyon, samedi 14 juin à 10h00."},
+		{"startsAt writes when in English", KindEventReminder, "en", Formal, map[string]string{"event": "Atelier", "shop": "Lyon", "startsAt": "2025-06-14T10:00:00+02:00"}, "Atelier starts soon", "See you at Lyon, Saturday 14 June at 10:00."},
+		{"welcome without quiet hours", KindWelcome, "en", Formal, map[string]string{"brand": "Hyperlieu", "name": "Ana", "max": "3"}, "Welcome to Hyperlieu, Ana", "at most 3 messages a day: offers near you, local events and your rewards. Change"},
 		{"values are not expanded", KindGesture, "en", Formal, map[string]string{"shop": "{name}", "message": "a {gift}"}, "A gesture from {name}", "a {gift}"},
 	}
 	for _, tt := range tests {
@@ -124,3 +131,84 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderProducerRequests renders what each producer actually queues
+// (the Vars each one sends, as in events.go, feedback.go, journey.go,
+// ledger.go, referrals.go, location.go and NotificationService.Welcome) in
+// every locale and tone: no placeholder may remain, no text may be empty,
+// and no ID from the deep-link data may be shown.
+func TestRenderProducerRequests(t *testing.T) {
+	event := map[string]string{"event": "Atelier vélo", "shop": "Le Comptoir", "when": "Sat 14 Jun 2025 10:00 CEST", "startsAt": "2025-06-14T10:00:00+02:00"}
+	with := func(base map[string]string, extra ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			out[extra[i]] = extra[i+1]
+		}
+		return out
+	}
+	ids := map[string]string{"shopId": "0193a5f0c2d8", "eventId": "0193a5f0e4b1", "offerId": "0193a5f1a7c3", "userId": "0193a5f2b9d4"}
+	tests := []struct {
+		producer string
+		kind     NotificationKind
+		vars     map[string]string
+	}{
+		{"notifications Welcome", KindWelcome, map[string]string{"max": "3", "quietFrom": "21:00", "quietTo": "08:00"}},
+		{"notifications Welcome, no quiet hours", KindWelcome, map[string]string{"max": "3"}},
+		{"notifications Welcome, no messages", KindWelcome, map[string]string{}},
+		{"fans journey events_near_you", KindJourney, map[string]string{"step": "events_near_you"}},
+		{"fans journey first_offer", KindJourney, map[string]string{"step": "first_offer"}},
+		{"fans journey, a step configured without texts", KindJourney, map[string]string{"step": "day_30"}},
+		{"location offer", KindOffer, map[string]string{"offer": "-20 % sur le brunch", "message": "Ce midi seulement.", "code": "K7Q2-M9XP", "value": "20%"}},
+		{"location offer without texts in any locale", KindOffer, map[string]string{"code": "K7Q2-M9XP", "value": "20%"}},
+		{"events announce", KindEventAnnounced, event},
+		{"events reminder", KindEventReminder, event},
+		{"events changed", KindEventChanged, event},
+		{"events cancelled with a reason", KindEventCancelled, with(event, "reason", "The host is ill.")},
+		{"events cancelled, no reason", KindEventCancelled, with(event, "reason", "")},
+		{"events waitlist promotion", KindWaitlistPromoted, event},
+		{"events low rating", KindLowRating, with(event, "rating", "1", "comment", "Too loud")},
+		{"events low rating, no comment", KindLowRating, with(event, "rating", "2", "comment", "")},
+		{"fans low rating", KindLowRating, map[string]string{"rating": "1", "comment": "Cold coffee", "shop": "Le Comptoir"}},
+		{"fans low rating, no comment, shop name unknown", KindLowRating, map[string]string{"rating": "2", "comment": "", "shop": ""}},
+		{"fans gesture with an offer", KindGesture, map[string]string{"message": "Sorry about that.", "shop": "Le Comptoir", "offer": "A coffee on us", "code": "K7Q2-M9XP"}},
+		{"fans gesture with points", KindGesture, map[string]string{"message": "Sorry about that.", "shop": "Le Comptoir", "points": "50"}},
+		{"ledger claimed reward", KindReward, map[string]string{"for": "claim", "code": "K7Q2-M9XP", "offer": "Free croissant"}},
+		{"referrals referrer", KindReward, map[string]string{"for": "referrer", "points": "100"}},
+		{"referrals referee", KindReward, map[string]string{"for": "referee", "points": "50"}},
+	}
+	for _, tt := range tests {
+		for _, locale := range []string{"en", "fr"} {
+			for _, f := range []Formality{Formal, Familiar} {
+				u := User{ID: "0193a5f2b9d4", DisplayName: "Ana", Prefs: Preferences{Locale: locale, Formality: f}}
+				title, body := renderFor(u, tt.kind, tt.vars, "Hyperlieu")
+				text := title + "\n" + body
+				bad := title == "" || body == "" || strings.ContainsAny(text, "{}") ||
+					strings.Contains(text, "— ") || strings.Contains(text, " .") || strings.Contains(text, "“”") || strings.Contains(text, "« »")
+				for _, id := range ids {
+					bad = bad || strings.Contains(text, id)
+				}
+				if bad {
+					t.Errorf("%s in %s %s = %q / %q; want a complete text without holes or IDs", tt.producer, locale, f, title, body)
+				}
+				if locale == "fr" && tt.kind != KindLowRating {
+					// Managers' alerts aside, French addresses the customer in their tone.
+					tu, vous := familiarWords.MatchString(text), formalWords.MatchString(text)
+					if tt.kind == KindOffer && tt.vars["message"] != "" {
+						continue // the campaign's own texts carry the tone
+					}
+					if f == Familiar && (vous || !tu) || f == Formal && (tu || !vous) {
+						t.Errorf("%s in fr %s = %q / %q; want the %s form only", tt.producer, f, title, body, f)
+					}
+				}
+			}
+		}
+	}
+}
+
+var (
+	familiarWords = regexp.MustCompile(`(?i)\b(tu|toi|ton|ta|tes|te)\b|\bt'`)
+	formalWords   = regexp.MustCompile(`(?i)\b(vous|votre|vos)\b`)
+)

@@ -156,12 +156,19 @@ func (s *FanService) rewardReferral(ctx context.Context, u User) error {
 	if err := s.store.UpdateReferral(ctx, r); err != nil {
 		return fmt.Errorf("referral of %s: %w", u.ID, err)
 	}
-	s.send(ctx,
-		NotificationRequest{UserID: r.ReferrerID, Kind: KindReward, Category: CategoryLoyalty,
-			Vars: map[string]string{"points": fmt.Sprint(s.opts.Earn.ReferralReferrer), "reason": "referral"}, DedupKey: src + ":referrer"},
-		NotificationRequest{UserID: r.RefereeID, Kind: KindReward, Category: CategoryLoyalty,
-			Vars: map[string]string{"points": fmt.Sprint(s.opts.Earn.ReferralReferee), "reason": "referral"}, DedupKey: src + ":referee"},
-	)
+	// Each side hears of the points it was paid (the "for" variable picks
+	// the referral texts); a side paid nothing hears nothing.
+	var reqs []NotificationRequest
+	for _, side := range []struct {
+		userID, role string
+		points       int
+	}{{r.ReferrerID, "referrer", s.opts.Earn.ReferralReferrer}, {r.RefereeID, "referee", s.opts.Earn.ReferralReferee}} {
+		if side.points > 0 {
+			reqs = append(reqs, NotificationRequest{UserID: side.userID, Kind: KindReward, Category: CategoryLoyalty,
+				Vars: map[string]string{"for": side.role, "points": fmt.Sprint(side.points)}, DedupKey: src + ":" + side.role})
+		}
+	}
+	s.send(ctx, reqs...)
 	return nil
 }
 
@@ -187,8 +194,8 @@ func (s *FanService) shareDevice(ctx context.Context, a, b string) (bool, error)
 
 // OnRegister is the fans' part of a sign-up, for AccountOptions.OnRegister:
 // it registers the newcomer's own referral code, attributes them to the
-// referrer whose code they gave, stores their first segment and queues the
-// welcome message. A bad referral code does not undo the sign-up: its error
+// referrer whose code they gave and stores their first segment. The welcome
+// message itself is the notification service's (NotificationService.Welcome). A bad referral code does not undo the sign-up: its error
 // is returned for the log.
 func (s *FanService) OnRegister(ctx context.Context, u User, in Registration) error {
 	var errs []error
@@ -203,7 +210,6 @@ func (s *FanService) OnRegister(ctx context.Context, u User, in Registration) er
 	if _, err := s.refreshSegment(ctx, u); err != nil {
 		errs = append(errs, err)
 	}
-	s.welcome(ctx, u)
 	if len(errs) > 0 {
 		return fmt.Errorf("fans on register: %v", errs)
 	}

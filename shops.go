@@ -286,6 +286,19 @@ func (s *ShopService) ShopPlace(ctx context.Context, shopID string) (loc geo.Poi
 	return sh.Location, sh.Timezone, nil
 }
 
+// ShopName returns the shop's name, for messages that mention it. NotFound
+// if there is no such shop; a deleted shop still answers.
+func (s *ShopService) ShopName(ctx context.Context, shopID string) (string, error) {
+	if sh, ok := s.places.Shop(shopID); ok {
+		return sh.Name, nil
+	}
+	sh, err := s.store.FindShop(ctx, shopID)
+	if err != nil {
+		return "", err
+	}
+	return sh.Name, nil
+}
+
 // ManagesShop reports whether userID is a manager of the shop (roles aside:
 // admins are not managers of every shop). NotFound if there is no such shop;
 // a deleted shop has no managers any more.

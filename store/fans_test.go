@@ -217,6 +217,13 @@ func (f fakeShops) ShopPlace(ctx context.Context, id string) (geo.Point, string,
 	return geo.Point{Lat: 48.86, Lng: 2.35}, "Europe/Paris", nil
 }
 
+func (f fakeShops) ShopName(ctx context.Context, id string) (string, error) {
+	if id != f.shopID {
+		return "", hyperlieu.Errorf(hyperlieu.NotFound, "shop not found")
+	}
+	return "Le Comptoir", nil
+}
+
 func (f fakeShops) ManagesShop(ctx context.Context, userID, shopID string) (bool, error) {
 	return shopID == f.shopID && userID == f.managerID, nil
 }
@@ -409,8 +416,8 @@ func TestFansJourney(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := n.kinds(u.ID); !slices.Contains(got, "welcome:") || !slices.Contains(got, "journey:events_near_you") || !slices.Contains(got, "journey:first_offer") {
-		t.Errorf("notifications of a new customer = %v, want welcome and both steps", got)
+	if got := n.kinds(u.ID); slices.Contains(got, "welcome:") || !slices.Contains(got, "journey:events_near_you") || !slices.Contains(got, "journey:first_offer") {
+		t.Errorf("notifications of a new customer = %v, want both steps and no welcome (the notification service sends it)", got)
 	}
 	if got := n.kinds(shy.ID); slices.Contains(got, "journey:first_offer") || !slices.Contains(got, "journey:events_near_you") {
 		t.Errorf("notifications of a customer refusing offers = %v, want the events step only", got)

@@ -101,7 +101,7 @@ func TestNotificationsNotify(t *testing.T) {
 	got := map[string]hyperlieu.NotificationStatus{}
 	for _, n := range all {
 		got[n.DedupKey] = n.Status
-		if n.DedupKey == "gesture" && (n.Title != "Un geste de Lyon pour toi" || n.Body != "Un café offert") {
+		if n.DedupKey == "gesture" && (n.Title != "Un geste de la boutique Lyon pour toi" || n.Body != "Un café offert") {
 			t.Errorf("gesture rendered %q / %q, want the familiar French text", n.Title, n.Body)
 		}
 	}
