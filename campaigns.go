@@ -702,18 +702,7 @@ func maxTime(a, b time.Time) time.Time {
 // Watch refreshes the index every Poll until ctx is done, so that a change
 // made through any instance is live on this one within a few seconds.
 func (s *CampaignService) Watch(ctx context.Context) {
-	t := time.NewTicker(s.opts.Poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Refresh(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "refresh campaigns", "err", err)
-			}
-		}
-	}
+	Every(ctx, s.opts.Poll, false, s.log, "refresh campaigns", s.Refresh)
 }
 
 // active returns the current snapshot.

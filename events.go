@@ -900,18 +900,7 @@ func (s *EventService) SendReminders(ctx context.Context) error {
 
 // RunReminders calls SendReminders every interval until ctx is done.
 func (s *EventService) RunReminders(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.SendReminders(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("event reminders failed", "err", err)
-			}
-		}
-	}
+	Every(ctx, interval, false, s.log, "event reminders", s.SendReminders)
 }
 
 // Attendee is one person in an event's list.

@@ -369,20 +369,11 @@ func (s *FanService) RefreshSegments(ctx context.Context) (int, error) {
 
 // Run recomputes segments every interval until ctx is done.
 func (s *FanService) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := s.RefreshSegments(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "refresh segments", "err", err)
-		} else if ctx.Err() == nil {
-			s.log.DebugContext(ctx, "segments refreshed", "customers", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	Every(ctx, interval, true, s.log, "refresh segments", func(ctx context.Context) error {
+		n, err := s.RefreshSegments(ctx)
+		s.log.DebugContext(ctx, "segments refreshed", "customers", n)
+		return err
+	})
 }
 
 // SegmentCounts returns how many customers are in each segment, as last

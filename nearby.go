@@ -89,18 +89,7 @@ func (p *Places) Sync(ctx context.Context, st PlaceStore) error {
 
 // Run syncs every interval until ctx is done, logging failures.
 func (p *Places) Run(ctx context.Context, st PlaceStore, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := p.Sync(ctx, st); err != nil && ctx.Err() == nil {
-				log.Warn("places sync failed", "err", err)
-			}
-		}
-	}
+	Every(ctx, interval, false, log, "places sync", func(ctx context.Context) error { return p.Sync(ctx, st) })
 }
 
 func (p *Places) advance(t time.Time) {

@@ -14,6 +14,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	_ "modernc.org/sqlite" // the driver FerretDB itself uses; see IndexIDs
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // Embedded is a FerretDB v1 server with its SQLite backend, run inside this
@@ -75,18 +77,7 @@ func StartEmbedded(ctx context.Context, dir, addr string, log *slog.Logger) (*Em
 
 // keepIndexingIDs runs IndexIDs now and then, for collections created after start.
 func (e *Embedded) keepIndexingIDs(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := e.IndexIDs(ctx); err != nil && ctx.Err() == nil {
-				e.log.Warn("indexing _id in the embedded database", "err", err)
-			}
-		}
-	}
+	hyperlieu.Every(ctx, 5*time.Second, false, e.log, "indexing _id in the embedded database", e.IndexIDs)
 }
 
 // IndexIDs works around a FerretDB v1 (≥ 1.19) defect: its SQLite tables

@@ -230,20 +230,13 @@ func (o *lateOffers) OffersNear(ctx context.Context, userID string, p geo.Point,
 // sweepLocations erases, hourly, the last positions of customers not seen
 // for longer than retention.
 func sweepLocations(ctx context.Context, db *store.DB, retention time.Duration, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := db.DeleteLocationStatesBefore(ctx, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "sweep location states", "err", err)
-		} else if n > 0 {
+	hyperlieu.Every(ctx, time.Hour, true, log, "sweep location states", func(ctx context.Context) error {
+		n, err := db.DeleteLocationStatesBefore(ctx, time.Now().Add(-retention))
+		if n > 0 {
 			log.InfoContext(ctx, "location states past retention erased", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }
 
 // fanOptions turns the configuration into the fans use cases' options.
