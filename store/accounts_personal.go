@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // ExportUser returns the account's profile, preferences and sessions: what
@@ -27,13 +28,12 @@ func (db *DB) ExportUser(ctx context.Context, userID string) (map[string]any, er
 	if p.QuietHours != nil {
 		prefs["quietHours"] = map[string]any{"from": p.QuietHours.From, "to": p.QuietHours.To}
 	}
-	sessions, err := findAll[sessionDoc](ctx, db, "sessions", bson.D{{Key: "userId", Value: userID}}, bson.D{{Key: "createdAt", Value: 1}}, "sessions")
+	ss, err := findMany(ctx, db.c("sessions"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
+		"sessions", func(s sessionDoc) map[string]any {
+			return map[string]any{"id": s.ID, "createdAt": s.CreatedAt.UTC(), "revoked": s.RevokedAt != nil}
+		})
 	if err != nil {
 		return nil, err
-	}
-	ss := make([]map[string]any, len(sessions))
-	for i, s := range sessions {
-		ss[i] = map[string]any{"id": s.ID, "createdAt": s.CreatedAt.UTC(), "revoked": s.RevokedAt != nil}
 	}
 	return map[string]any{
 		"profile": map[string]any{

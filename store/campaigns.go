@@ -271,19 +271,8 @@ func (db *DB) FindCampaigns(ctx context.Context, statuses ...hyperlieu.CampaignS
 		}
 		filter = bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: sts}}}}
 	}
-	cur, err := db.c("campaigns").Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}}))
-	if err != nil {
-		return nil, translate(err, "campaigns")
-	}
-	var docs []campaignDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "campaigns")
-	}
-	out := make([]hyperlieu.Campaign, len(docs))
-	for i, d := range docs {
-		out[i] = d.campaign()
-	}
-	return out, nil
+	return findMany(ctx, db.c("campaigns"), filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}}),
+		"campaigns", campaignDoc.campaign)
 }
 
 // Each campaign has a small stamp document (_id: campaign id, at: its
@@ -433,21 +422,8 @@ func (db *DB) CampaignStats(ctx context.Context, campaignID string) (map[string]
 
 // FindConsentingUsers returns those of ids whose location consent is on.
 func (db *DB) FindConsentingUsers(ctx context.Context, ids []string) ([]string, error) {
-	cur, err := db.c("users").Find(ctx,
+	return findMany(ctx, db.c("users"),
 		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "prefs.locationConsent", Value: true}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, translate(err, "users")
-	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "users")
-	}
-	out := make([]string, len(docs))
-	for i, d := range docs {
-		out[i] = d.ID
-	}
-	return out, nil
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}),
+		"users", func(d idDoc) string { return d.ID })
 }

@@ -116,6 +116,30 @@ func (db *DB) createIndexes(ctx context.Context) error {
 	return nil
 }
 
+// findMany runs a query on coll and returns every document decoded as D and
+// converted with conv; what names the things in errors. opts may be nil. The
+// result is empty, not nil, when nothing matches.
+func findMany[D, T any](ctx context.Context, coll *mongo.Collection, filter any, opts *options.FindOptionsBuilder, what string, conv func(D) T) ([]T, error) {
+	cur, err := coll.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, translate(err, what)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, what)
+	}
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		out[i] = conv(d)
+	}
+	return out, nil
+}
+
+// idDoc reads a document's _id alone.
+type idDoc struct {
+	ID string `bson:"_id"`
+}
+
 // translate turns driver errors into hyperlieu errors; what names the thing.
 func translate(err error, what string) error {
 	switch {

@@ -90,19 +90,7 @@ func (db *DB) findEvents(ctx context.Context, filter bson.D, sort bson.D, limit 
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
 	}
-	cur, err := db.c("events").Find(ctx, filter, opts)
-	if err != nil {
-		return nil, translate(err, "events")
-	}
-	var docs []eventDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "events")
-	}
-	out := make([]hyperlieu.Event, len(docs))
-	for i, d := range docs {
-		out[i] = d.event()
-	}
-	return out, nil
+	return findMany(ctx, db.c("events"), filter, opts, "events", eventDoc.event)
 }
 
 // FindEvents returns the events matching f, by start time, at most f.Limit
@@ -173,21 +161,10 @@ func (db *DB) ReleasePosition(ctx context.Context, eventID string, n int, at tim
 
 // Queue returns the event's live positions in order.
 func (db *DB) Queue(ctx context.Context, eventID string) ([]hyperlieu.QueueEntry, error) {
-	cur, err := db.c("event_queue").Find(ctx,
+	return findMany(ctx, db.c("event_queue"),
 		bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}},
-		options.Find().SetSort(bson.D{{Key: "n", Value: 1}}).SetProjection(bson.D{{Key: "n", Value: 1}, {Key: "userId", Value: 1}}))
-	if err != nil {
-		return nil, translate(err, "queue")
-	}
-	var docs []queueDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "queue")
-	}
-	out := make([]hyperlieu.QueueEntry, len(docs))
-	for i, d := range docs {
-		out[i] = hyperlieu.QueueEntry{N: d.N, UserID: d.UserID}
-	}
-	return out, nil
+		options.Find().SetSort(bson.D{{Key: "n", Value: 1}}).SetProjection(bson.D{{Key: "n", Value: 1}, {Key: "userId", Value: 1}}),
+		"queue", func(d queueDoc) hyperlieu.QueueEntry { return hyperlieu.QueueEntry{N: d.N, UserID: d.UserID} })
 }
 
 // CountLive returns how many live positions of the event lie below n (all
@@ -261,19 +238,7 @@ func (db *DB) FindRSVPs(ctx context.Context, eventID string) ([]hyperlieu.RSVP, 
 }
 
 func (db *DB) findRSVPs(ctx context.Context, filter bson.D) ([]hyperlieu.RSVP, error) {
-	cur, err := db.c("rsvps").Find(ctx, filter)
-	if err != nil {
-		return nil, translate(err, "rsvps")
-	}
-	var docs []rsvpDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "rsvps")
-	}
-	out := make([]hyperlieu.RSVP, len(docs))
-	for i, d := range docs {
-		out[i] = d.rsvp()
-	}
-	return out, nil
+	return findMany(ctx, db.c("rsvps"), filter, nil, "rsvps", rsvpDoc.rsvp)
 }
 
 // FindRSVPByTicket returns the RSVP holding the ticket code, or NotFound.
@@ -322,6 +287,11 @@ type feedbackDoc struct {
 	UpdatedAt time.Time `bson:"updatedAt"`
 }
 
+func (d feedbackDoc) feedback() hyperlieu.Feedback {
+	return hyperlieu.Feedback{EventID: d.EventID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating,
+		Comment: d.Comment, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+}
+
 // SaveFeedback creates or replaces the user's feedback on the event,
 // keeping the time it was first given.
 func (db *DB) SaveFeedback(ctx context.Context, f hyperlieu.Feedback) error {
@@ -338,19 +308,6 @@ func (db *DB) SaveFeedback(ctx context.Context, f hyperlieu.Feedback) error {
 
 // FindFeedback returns the event's feedback.
 func (db *DB) FindFeedback(ctx context.Context, eventID string) ([]hyperlieu.Feedback, error) {
-	cur, err := db.c("feedback").Find(ctx, bson.D{{Key: "eventId", Value: eventID}},
-		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}))
-	if err != nil {
-		return nil, translate(err, "feedback")
-	}
-	var docs []feedbackDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "feedback")
-	}
-	out := make([]hyperlieu.Feedback, len(docs))
-	for i, d := range docs {
-		out[i] = hyperlieu.Feedback{EventID: d.EventID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating,
-			Comment: d.Comment, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
-	}
-	return out, nil
+	return findMany(ctx, db.c("feedback"), bson.D{{Key: "eventId", Value: eventID}},
+		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}), "feedback", feedbackDoc.feedback)
 }

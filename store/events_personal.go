@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
 )
@@ -18,62 +19,38 @@ func byUser(userID string) bson.D { return bson.D{{Key: "userId", Value: userID}
 
 // FindRSVPsBy returns every RSVP of the user, cancelled ones too, oldest first.
 func (db *DB) FindRSVPsBy(ctx context.Context, userID string) ([]hyperlieu.RSVP, error) {
-	docs, err := findAll[rsvpDoc](ctx, db, "rsvps", byUser(userID), bson.D{{Key: "createdAt", Value: 1}}, "rsvps")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.RSVP, len(docs))
-	for i, d := range docs {
-		out[i] = d.rsvp()
-	}
-	return out, nil
+	return findMany(ctx, db.c("rsvps"), byUser(userID), options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
+		"rsvps", rsvpDoc.rsvp)
 }
 
 // FindClaimsBy returns every queue position the user ever claimed, released
 // ones too, by event and position.
 func (db *DB) FindClaimsBy(ctx context.Context, userID string) ([]hyperlieu.QueueClaim, error) {
-	docs, err := findAll[queueDoc](ctx, db, "event_queue", byUser(userID), bson.D{{Key: "eventId", Value: 1}, {Key: "n", Value: 1}}, "queue")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.QueueClaim, len(docs))
-	for i, d := range docs {
-		out[i] = hyperlieu.QueueClaim{EventID: d.EventID, N: d.N, UserID: d.UserID, At: d.At.UTC()}
-		if d.Released {
-			out[i].ReleasedAt = d.At.UTC() // released before releasedAt was kept
-			if d.ReleasedAt != nil {
-				out[i].ReleasedAt = d.ReleasedAt.UTC()
+	return findMany(ctx, db.c("event_queue"), byUser(userID), options.Find().SetSort(bson.D{{Key: "eventId", Value: 1}, {Key: "n", Value: 1}}),
+		"queue", func(d queueDoc) hyperlieu.QueueClaim {
+			c := hyperlieu.QueueClaim{EventID: d.EventID, N: d.N, UserID: d.UserID, At: d.At.UTC()}
+			if d.Released {
+				c.ReleasedAt = d.At.UTC() // released before releasedAt was kept
+				if d.ReleasedAt != nil {
+					c.ReleasedAt = d.ReleasedAt.UTC()
+				}
 			}
-		}
-	}
-	return out, nil
+			return c
+		})
 }
 
 // FindCheckInsBy returns the user's own check-ins, oldest first.
 func (db *DB) FindCheckInsBy(ctx context.Context, userID string) ([]hyperlieu.CheckIn, error) {
-	docs, err := findAll[checkInDoc](ctx, db, "checkins", byUser(userID), bson.D{{Key: "at", Value: 1}}, "check-ins")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.CheckIn, len(docs))
-	for i, d := range docs {
-		out[i] = hyperlieu.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}
-	}
-	return out, nil
+	return findMany(ctx, db.c("checkins"), byUser(userID), options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
+		"check-ins", func(d checkInDoc) hyperlieu.CheckIn {
+			return hyperlieu.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}
+		})
 }
 
 // FindFeedbackBy returns the feedback the user gave on events, oldest first.
 func (db *DB) FindFeedbackBy(ctx context.Context, userID string) ([]hyperlieu.Feedback, error) {
-	docs, err := findAll[feedbackDoc](ctx, db, "feedback", byUser(userID), bson.D{{Key: "createdAt", Value: 1}}, "feedback")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.Feedback, len(docs))
-	for i, d := range docs {
-		out[i] = hyperlieu.Feedback{EventID: d.EventID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating,
-			Comment: d.Comment, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
-	}
-	return out, nil
+	return findMany(ctx, db.c("feedback"), byUser(userID), options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
+		"feedback", feedbackDoc.feedback)
 }
 
 // anonKey stands for an erased person in one event's anonymised records:
@@ -111,7 +88,7 @@ func (db *DB) EraseEventUser(ctx context.Context, userID string) error {
 		seat[r.EventID] = r.Position
 	}
 
-	checkins, err := findAll[checkInDoc](ctx, db, "checkins", byUser(userID), nil, "check-ins")
+	checkins, err := findMany(ctx, db.c("checkins"), byUser(userID), nil, "check-ins", func(d checkInDoc) checkInDoc { return d })
 	if err != nil {
 		return fmt.Errorf("erase events: %w", err)
 	}
@@ -125,7 +102,7 @@ func (db *DB) EraseEventUser(ctx context.Context, userID string) error {
 			return fmt.Errorf("erase events: %w", err)
 		}
 	}
-	fbs, err := findAll[feedbackDoc](ctx, db, "feedback", byUser(userID), nil, "feedback")
+	fbs, err := findMany(ctx, db.c("feedback"), byUser(userID), nil, "feedback", func(d feedbackDoc) feedbackDoc { return d })
 	if err != nil {
 		return fmt.Errorf("erase events: %w", err)
 	}
@@ -169,13 +146,6 @@ func (db *DB) reKey(ctx context.Context, coll, orig string, doc any) error {
 // FindShopsManagedBy returns the shops that list userID among their
 // managers, deleted ones too.
 func (db *DB) FindShopsManagedBy(ctx context.Context, userID string) ([]hyperlieu.Shop, error) {
-	docs, err := findAll[shopDoc](ctx, db, "shops", bson.D{{Key: "managerIds", Value: userID}}, bson.D{{Key: "_id", Value: 1}}, "shops")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.Shop, len(docs))
-	for i, d := range docs {
-		out[i] = d.shop()
-	}
-	return out, nil
+	return findMany(ctx, db.c("shops"), bson.D{{Key: "managerIds", Value: userID}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}),
+		"shops", shopDoc.shop)
 }

@@ -47,54 +47,16 @@ func tval(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-// findAll runs a query and decodes every document into out.
-func findAll[T any](ctx context.Context, db *DB, coll string, filter bson.D, sort bson.D, what string) ([]T, error) {
-	opts := options.Find()
-	if sort != nil {
-		opts.SetSort(sort)
-	}
-	cur, err := db.c(coll).Find(ctx, filter, opts)
-	if err != nil {
-		return nil, translate(err, what)
-	}
-	var out []T
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, translate(err, what)
-	}
-	return out, nil
-}
-
 // UsersAfter returns up to limit users whose ID sorts after afterID.
 func (db *DB) UsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
-	cur, err := db.c("users").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, translate(err, "users")
-	}
-	var ds []userDoc
-	if err := cur.All(ctx, &ds); err != nil {
-		return nil, translate(err, "users")
-	}
-	out := make([]hyperlieu.User, len(ds))
-	for i, d := range ds {
-		out[i] = d.user()
-	}
-	return out, nil
+	return findMany(ctx, db.c("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)), "users", userDoc.user)
 }
 
 // UserIDsWithRole lists the IDs of the users holding role.
 func (db *DB) UserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error) {
-	ds, err := findAll[struct {
-		ID string `bson:"_id"`
-	}](ctx, db, "users", bson.D{{Key: "roles", Value: string(role)}}, nil, "users")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.ID
-	}
-	return out, nil
+	return findMany(ctx, db.c("users"), bson.D{{Key: "roles", Value: string(role)}}, nil,
+		"users", func(d idDoc) string { return d.ID })
 }
 
 type activityDoc struct {
@@ -113,15 +75,10 @@ func (db *DB) AddActivity(ctx context.Context, a hyperlieu.Activity) error {
 
 // ActivitiesOf returns the user's activities, oldest first.
 func (db *DB) ActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error) {
-	ds, err := findAll[activityDoc](ctx, db, "fan_activity", bson.D{{Key: "userId", Value: userID}}, bson.D{{Key: "at", Value: 1}}, "activities")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.Activity, len(ds))
-	for i, d := range ds {
-		out[i] = hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
-	}
-	return out, nil
+	return findMany(ctx, db.c("fan_activity"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
+		"activities", func(d activityDoc) hyperlieu.Activity {
+			return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
+		})
 }
 
 type ledgerDoc struct {
@@ -145,16 +102,11 @@ func (db *DB) AddLedgerEntry(ctx context.Context, e hyperlieu.LedgerEntry) error
 
 // LedgerOf returns the user's ledger, oldest first.
 func (db *DB) LedgerOf(ctx context.Context, userID string) ([]hyperlieu.LedgerEntry, error) {
-	ds, err := findAll[ledgerDoc](ctx, db, "ledger", bson.D{{Key: "userId", Value: userID}}, bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}, "ledger")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.LedgerEntry, len(ds))
-	for i, d := range ds {
-		d.At = d.At.UTC()
-		out[i] = hyperlieu.LedgerEntry(d)
-	}
-	return out, nil
+	return findMany(ctx, db.c("ledger"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
+		"ledger", func(d ledgerDoc) hyperlieu.LedgerEntry {
+			d.At = d.At.UTC()
+			return hyperlieu.LedgerEntry(d)
+		})
 }
 
 type fanProfileDoc struct {
@@ -227,15 +179,8 @@ func (db *DB) FindReward(ctx context.Context, id string) (hyperlieu.Reward, erro
 
 // ListRewards returns the catalogue, cheapest first.
 func (db *DB) ListRewards(ctx context.Context) ([]hyperlieu.Reward, error) {
-	ds, err := findAll[rewardDoc](ctx, db, "rewards", bson.D{}, bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}, "rewards")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.Reward, len(ds))
-	for i, d := range ds {
-		out[i] = d.reward()
-	}
-	return out, nil
+	return findMany(ctx, db.c("rewards"), bson.D{}, options.Find().SetSort(bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}),
+		"rewards", rewardDoc.reward)
 }
 
 // UpdateReward replaces the reward; NotFound if it is gone.
@@ -315,15 +260,8 @@ func (db *DB) UpdateReferral(ctx context.Context, r hyperlieu.Referral) error {
 
 // ReferralsBy returns the referrals a referrer made, oldest first.
 func (db *DB) ReferralsBy(ctx context.Context, referrerID string) ([]hyperlieu.Referral, error) {
-	ds, err := findAll[referralDoc](ctx, db, "referrals", bson.D{{Key: "referrerId", Value: referrerID}}, bson.D{{Key: "createdAt", Value: 1}}, "referrals")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.Referral, len(ds))
-	for i, d := range ds {
-		out[i] = d.referral()
-	}
-	return out, nil
+	return findMany(ctx, db.c("referrals"), bson.D{{Key: "referrerId", Value: referrerID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
+		"referrals", referralDoc.referral)
 }
 
 // ClaimReferralSlot inserts slot n of the referrer's month for the referee,
@@ -389,15 +327,8 @@ func (db *DB) UpdateShopFeedback(ctx context.Context, f hyperlieu.ShopFeedback) 
 }
 
 func (db *DB) shopFeedbackWhere(ctx context.Context, filter bson.D) ([]hyperlieu.ShopFeedback, error) {
-	ds, err := findAll[shopFeedbackDoc](ctx, db, "shop_feedback", filter, bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}, "feedback")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.ShopFeedback, len(ds))
-	for i, d := range ds {
-		out[i] = d.feedback()
-	}
-	return out, nil
+	return findMany(ctx, db.c("shop_feedback"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}),
+		"feedback", shopFeedbackDoc.feedback)
 }
 
 // FeedbackOfShop returns the shop's feedback, newest first; only what needs
@@ -436,16 +367,11 @@ func (db *DB) CreateGesture(ctx context.Context, g hyperlieu.Gesture) error {
 }
 
 func (db *DB) gesturesWhere(ctx context.Context, filter bson.D) ([]hyperlieu.Gesture, error) {
-	ds, err := findAll[gestureDoc](ctx, db, "gestures", filter, bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}, "gestures")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hyperlieu.Gesture, len(ds))
-	for i, d := range ds {
-		d.At = d.At.UTC()
-		out[i] = hyperlieu.Gesture(d)
-	}
-	return out, nil
+	return findMany(ctx, db.c("gestures"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
+		"gestures", func(d gestureDoc) hyperlieu.Gesture {
+			d.At = d.At.UTC()
+			return hyperlieu.Gesture(d)
+		})
 }
 
 // GesturesOfShop returns the shop's gestures, oldest first.

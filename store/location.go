@@ -67,22 +67,10 @@ func (db *DB) FindLocationStatesIn(ctx context.Context, cells []geo.Cell, since 
 	for i, c := range cells {
 		hexes[i] = c.String()
 	}
-	cur, err := db.c("location_states").Find(ctx, bson.D{
+	return findMany(ctx, db.c("location_states"), bson.D{
 		{Key: "cell", Value: bson.D{{Key: "$in", Value: hexes}}},
 		{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}},
-	})
-	if err != nil {
-		return nil, translate(err, "location states")
-	}
-	var docs []locationStateDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "location states")
-	}
-	out := make([]hyperlieu.LocationState, len(docs))
-	for i, d := range docs {
-		out[i] = d.state()
-	}
-	return out, nil
+	}, nil, "location states", locationStateDoc.state)
 }
 
 // DeleteLocationStatesBefore erases the whereabouts of customers not seen

@@ -110,19 +110,7 @@ func (db *DB) FindUsers(ctx context.Context, ids []string) ([]hyperlieu.User, er
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	cur, err := db.c("users").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	if err != nil {
-		return nil, translate(err, "users")
-	}
-	var docs []userDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "users")
-	}
-	us := make([]hyperlieu.User, len(docs))
-	for i, d := range docs {
-		us[i] = d.user()
-	}
-	return us, nil
+	return findMany(ctx, db.c("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil, "users", userDoc.user)
 }
 
 // insertMany inserts docs unordered in one round trip and reports which
@@ -230,20 +218,14 @@ func (db *DB) ClaimSlots(ctx context.Context, reqs []hyperlieu.SlotRequest, at t
 
 // existing returns which of ids exist in coll.
 func (db *DB) existing(ctx context.Context, coll string, ids []string) (map[string]bool, error) {
-	cur, err := db.c(coll).Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	found, err := findMany(ctx, db.c(coll), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}), coll, func(d idDoc) string { return d.ID })
 	if err != nil {
-		return nil, translate(err, coll)
+		return nil, err
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, coll)
-	}
-	out := make(map[string]bool, len(docs))
-	for _, d := range docs {
-		out[d.ID] = true
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
 	}
 	return out, nil
 }
@@ -276,21 +258,12 @@ func (db *DB) FindDevices(ctx context.Context, userIDs ...string) ([]hyperlieu.D
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
-	cur, err := db.c("devices").Find(ctx, bson.D{{Key: "userId", Value: bson.D{{Key: "$in", Value: userIDs}}}},
-		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: -1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, translate(err, "devices")
-	}
-	var docs []deviceDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "devices")
-	}
-	ds := make([]hyperlieu.Device, len(docs))
-	for i, d := range docs {
-		d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-		ds[i] = hyperlieu.Device(d)
-	}
-	return ds, nil
+	return findMany(ctx, db.c("devices"), bson.D{{Key: "userId", Value: bson.D{{Key: "$in", Value: userIDs}}}},
+		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: -1}, {Key: "_id", Value: 1}}),
+		"devices", func(d deviceDoc) hyperlieu.Device {
+			d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+			return hyperlieu.Device(d)
+		})
 }
 
 // DeleteDevice deletes token if userID owns it, else returns NotFound.
@@ -333,19 +306,7 @@ func (db *DB) FindNotifications(ctx context.Context, ids []string) ([]hyperlieu.
 }
 
 func (db *DB) findNotifications(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]hyperlieu.Notification, error) {
-	cur, err := db.c("notifications").Find(ctx, filter, opts)
-	if err != nil {
-		return nil, translate(err, "notifications")
-	}
-	var docs []notificationDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "notifications")
-	}
-	ns := make([]hyperlieu.Notification, len(docs))
-	for i, d := range docs {
-		ns[i] = d.notification()
-	}
-	return ns, nil
+	return findMany(ctx, db.c("notifications"), filter, opts, "notifications", notificationDoc.notification)
 }
 
 // withOpens fills OpenedAt from notification_opens, in one query.

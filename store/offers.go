@@ -74,19 +74,8 @@ func (db *DB) FindOfferByCode(ctx context.Context, code string) (hyperlieu.Offer
 
 // FindOffersOf returns a customer's offers, newest first.
 func (db *DB) FindOffersOf(ctx context.Context, userID string) ([]hyperlieu.Offer, error) {
-	cur, err := db.c("offers").Find(ctx, bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "issuedAt", Value: -1}}).SetLimit(500))
-	if err != nil {
-		return nil, translate(err, "offers")
-	}
-	var docs []offerDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "offers")
-	}
-	out := make([]hyperlieu.Offer, len(docs))
-	for i, d := range docs {
-		out[i] = d.offer()
-	}
-	return out, nil
+	return findMany(ctx, db.c("offers"), bson.D{{Key: "userId", Value: userID}},
+		options.Find().SetSort(bson.D{{Key: "issuedAt", Value: -1}}).SetLimit(500), "offers", offerDoc.offer)
 }
 
 type redemptionDoc struct {

@@ -112,18 +112,6 @@ func (db *DB) UpdateShop(ctx context.Context, s hyperlieu.Shop) error {
 // FindShopsChangedSince returns the shops updated after t, deleted ones
 // included, oldest change first.
 func (db *DB) FindShopsChangedSince(ctx context.Context, t time.Time) ([]hyperlieu.Shop, error) {
-	cur, err := db.c("shops").Find(ctx, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gt", Value: t}}}},
-		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}))
-	if err != nil {
-		return nil, translate(err, "shops")
-	}
-	var docs []shopDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "shops")
-	}
-	out := make([]hyperlieu.Shop, len(docs))
-	for i, d := range docs {
-		out[i] = d.shop()
-	}
-	return out, nil
+	return findMany(ctx, db.c("shops"), bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gt", Value: t}}}},
+		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}), "shops", shopDoc.shop)
 }
