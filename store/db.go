@@ -36,7 +36,10 @@ type Options struct {
 func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) {
 	co := options.Client().ApplyURI(uri).
 		SetServerSelectionTimeout(10 * time.Second).
-		SetTimeout(30 * time.Second)
+		// A safety net for work without a deadline of its own; requests are
+		// bounded by their context (HYPERLIEU_REQUEST_TIMEOUT), and waiting
+		// for the embedded database's one connection counts against this.
+		SetTimeout(2 * time.Minute)
 	if opts.MaxPoolSize > 0 {
 		co.SetMaxPoolSize(opts.MaxPoolSize)
 	}

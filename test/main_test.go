@@ -242,7 +242,7 @@ func (r response) Decode(t testing.TB, v any) {
 	}
 }
 
-var client = &http.Client{Timeout: 30 * time.Second}
+var client = &http.Client{Timeout: 3 * time.Minute} // a safety net; requests have their own deadlines
 
 // do sends a request. body may be nil, a string (sent as is) or a value
 // (sent as JSON). token, if not empty, is sent as a bearer token.
