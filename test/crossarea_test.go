@@ -55,7 +55,9 @@ func pushWith(t *testing.T, s *server, fake *fcmfake.Server, token, key, value s
 // "tu"/"toi"/"ton"… when familiar, "vous"/"votre"… when formal, never both.
 func inTone(text, formality string) bool {
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'à' && r <= 'ÿ' || r == '\'')
+		// Digits and dashes belong to words, so that an offer code such
+		// as 9TU3-… is not read as "tu".
+		return !(r >= 'a' && r <= 'z' || r >= 'à' && r <= 'ÿ' || r >= '0' && r <= '9' || r == '-' || r == '\'')
 	})
 	tu, vous := false, false
 	for _, w := range words {
