@@ -108,6 +108,7 @@ type AccountService struct {
 	opts     AccountOptions
 	log      *slog.Logger
 	failures *failureCounter
+	sessions sessionCache
 	dummy    string // a hash to check against when the email is unknown
 }
 
@@ -247,6 +248,7 @@ func (s *AccountService) Refresh(ctx context.Context, secret string) (Auth, erro
 	now := s.opts.Now().UTC()
 	if err := s.store.UseRefreshToken(ctx, rt.Hash, now); err != nil {
 		if KindOf(err) == Conflict {
+			s.forgetSession(sess.ID)
 			if err := s.store.RevokeSession(ctx, sess.ID, now); err != nil {
 				return Auth{}, fmt.Errorf("revoke reused session: %w", err)
 			}
@@ -296,6 +298,7 @@ func (s *AccountService) Logout(ctx context.Context, secret string) error {
 		}
 		return fmt.Errorf("logout: %w", err)
 	}
+	s.forgetSession(rt.SessionID)
 	if err := s.store.RevokeSession(ctx, rt.SessionID, s.opts.Now().UTC()); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}

@@ -89,6 +89,15 @@ func (s *Server) guard(r route) fiber.Handler {
 		if err != nil {
 			return &hyperlieu.Error{Kind: hyperlieu.Unauthenticated, Message: "invalid or expired access token", Err: err}
 		}
+		if s.opts.Sessions != nil && claims.SessionID != "" {
+			live, err := s.opts.Sessions.SessionActive(c.Context(), claims.SessionID)
+			if err != nil {
+				return err
+			}
+			if !live {
+				return hyperlieu.Errorf(hyperlieu.Unauthenticated, "this session has ended; sign in again")
+			}
+		}
 		if len(r.access.roles) > 0 && !slices.ContainsFunc(r.access.roles, func(role hyperlieu.Role) bool {
 			return slices.Contains(claims.Roles, string(role))
 		}) {

@@ -38,9 +38,17 @@ type Services struct {
 	Notifications *hyperlieu.NotificationService
 }
 
+// Sessions tells whether the session behind an access token is still live.
+type Sessions interface {
+	SessionActive(ctx context.Context, sessionID string) (bool, error)
+}
+
 // Options tunes the HTTP server.
 type Options struct {
-	Verifier       Verifier
+	Verifier Verifier
+	// Sessions, if set, makes tokens of revoked sessions and erased accounts
+	// fail before they expire.
+	Sessions       Sessions
 	BodyLimit      int
 	RequestTimeout time.Duration
 	CORSOrigins    []string

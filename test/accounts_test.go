@@ -148,8 +148,12 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 
 	// Other sessions of the same user are unaffected; logout ends one.
 	other := s.login(t, u.Email, "correct horse battery")
+	want(t, s.do(t, "GET", "/v1/me", other.Token, nil), http.StatusOK)
 	want(t, s.do(t, "POST", "/v1/auth/logout", "", map[string]any{"refreshToken": other.Refresh}), http.StatusNoContent)
 	problemOf(t, refresh(other.Refresh), http.StatusUnauthorized)
+	// Its access token ends with it, before its expiry; the reused session's too.
+	problemOf(t, s.do(t, "GET", "/v1/me", other.Token, nil), http.StatusUnauthorized)
+	problemOf(t, s.do(t, "GET", "/v1/me", second.Token, nil), http.StatusUnauthorized)
 	problemOf(t, refresh("made-up-token"), http.StatusUnauthorized)
 }
 

@@ -79,7 +79,9 @@ func TestEventsExportAndErase(t *testing.T) {
 	}
 
 	want(t, s.do(t, "DELETE", "/v1/me", ana.Token, nil), http.StatusNoContent)
-	want(t, s.do(t, "DELETE", "/v1/me", ana.Token, nil), http.StatusNoContent) // twice is fine
+	// Her token died with her sessions: a second erase cannot come from her
+	// (erasing twice is tested on the use case, TestEraseUser).
+	problemOf(t, s.do(t, "DELETE", "/v1/me", ana.Token, nil), http.StatusUnauthorized)
 	for _, needle := range []string{ana.ID, ana.Email, anaNow.TicketCode, anaLater.TicketCode, "Ana says"} {
 		if where := findInDatabase(t, s.MongoURI, needle); len(where) > 0 {
 			t.Errorf("%q still stored in %v", needle, where)

@@ -408,7 +408,9 @@ func TestFansExportAndErase(t *testing.T) {
 	problemOf(t, s.do(t, "POST", "/v1/auth/login", "", map[string]any{"email": ana.Email, "password": "correct horse battery"}), http.StatusUnauthorized)
 	problemOf(t, s.do(t, "POST", "/v1/auth/refresh", "", map[string]any{"refreshToken": ana.Refresh}), http.StatusUnauthorized)
 	problemOf(t, s.do(t, "GET", "/v1/admin/users/"+ana.ID, marketer.Token, nil), http.StatusNotFound)
-	want(t, s.do(t, "DELETE", "/v1/me", ana.Token, nil), http.StatusNoContent) // twice is fine
+	// Her access token died with her sessions, before its expiry.
+	problemOf(t, s.do(t, "GET", "/v1/me", ana.Token, nil), http.StatusUnauthorized)
+	problemOf(t, s.do(t, "DELETE", "/v1/me", ana.Token, nil), http.StatusUnauthorized)
 	// The referrer keeps their points; nothing names Ana anywhere.
 	if l := s.loyalty(t, ref); l.Balance != 100 {
 		t.Errorf("referrer balance after the referee's erasure = %d, want 100", l.Balance)

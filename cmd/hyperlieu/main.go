@@ -160,13 +160,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go campaigns.Watch(ctx)
 	go sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log)
 	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{Notifier: notes, Activity: fans, Audience: campaigns}, log)
-	// Export and erase visit every area; accounts (db) last: it erases the identity.
-	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db)
 
 	onRegister := func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
 		return errors.Join(notes.Welcome(ctx, u), fans.OnRegister(ctx, u, in))
 	}
 	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister}, log)
+	// Export and erase visit every area; the account itself (db) comes last,
+	// as it erases the identity, then the live-session cache (accounts).
+	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db, accounts)
 	if cfg.AdminEmail != "" {
 		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
 			return fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
@@ -188,7 +189,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	srv := api.New(api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy, Notifications: notes,
 		Campaigns: campaigns, Location: location, Offers: offers}, api.Options{
-		Verifier: issuer, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		Verifier: issuer, Sessions: accounts, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
 	}, log)
 
