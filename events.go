@@ -833,19 +833,26 @@ func (s *EventService) announce(ctx context.Context, sh Shop, e Event) error {
 	if err != nil {
 		return err
 	}
-	reqs := make([]NotificationRequest, 0, len(ids))
-	for _, id := range ids {
-		req := s.request(e, sh, id, KindEventAnnounced, nil)
-		req.Category, req.Capped = CategoryEvents, true
-		req.DedupKey = "announce:" + e.ID + ":" + id
-		req.ExpiresAt = e.StartsAt
-		reqs = append(reqs, req)
+	// In batches, so that a crowded neighbourhood costs bounded memory and a
+	// few round trips per batch, whatever its size.
+	for batch := range slices.Chunk(ids, announceBatch) {
+		reqs := make([]NotificationRequest, 0, len(batch))
+		for _, id := range batch {
+			req := s.request(e, sh, id, KindEventAnnounced, nil)
+			req.Category, req.Capped = CategoryEvents, true
+			req.DedupKey = "announce:" + e.ID + ":" + id
+			req.ExpiresAt = e.StartsAt
+			reqs = append(reqs, req)
+		}
+		if err := s.opts.Notifier.Notify(ctx, reqs...); err != nil {
+			return err
+		}
 	}
-	if len(reqs) == 0 {
-		return nil
-	}
-	return s.opts.Notifier.Notify(ctx, reqs...)
+	return nil
 }
+
+// announceBatch is how many announcements are queued per Notify call.
+const announceBatch = 500
 
 // SendReminders queues the one-hour reminder for everyone going to an
 // event that starts within ReminderLead. Each person is reminded once per

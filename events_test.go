@@ -2,6 +2,7 @@ package hyperlieu
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -477,5 +478,44 @@ func TestExportUser(t *testing.T) {
 	}
 	if n := len(mgr["shopsManaged"].([]map[string]any)); n != 1 {
 		t.Errorf("shopsManaged = %d, want 1", n)
+	}
+}
+
+// audience returns the same customers wherever and whenever.
+type audience []string
+
+func (a audience) CustomersNear(context.Context, geo.Point, float64, time.Time) ([]string, error) {
+	return a, nil
+}
+
+// countingNotifier counts Notify calls and the largest batch.
+type countingNotifier struct {
+	notifier
+	calls, largest int
+}
+
+func (c *countingNotifier) Notify(ctx context.Context, reqs ...NotificationRequest) error {
+	c.calls++
+	c.largest = max(c.largest, len(reqs))
+	return c.notifier.Notify(ctx, reqs...)
+}
+
+// TestAnnounceInBatches: a new event is announced to every nearby customer,
+// in bounded batches however many they are.
+func TestAnnounceInBatches(t *testing.T) {
+	f := newFixture(t)
+	var crowd audience
+	for i := range 2*announceBatch + 1 {
+		crowd = append(crowd, fmt.Sprintf("c%04d", i))
+	}
+	notes := &countingNotifier{}
+	f.events = NewEventService(f.store, f.shops, f.store, EventOptions{Notifier: notes, Audience: crowd, Now: f.clock.Now},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.event(48*time.Hour, 10)
+	if got := len(notes.to(KindEventAnnounced)); got != len(crowd) {
+		t.Errorf("announced to %d customers, want %d", got, len(crowd))
+	}
+	if notes.calls != 3 || notes.largest != announceBatch {
+		t.Errorf("Notify called %d times, largest batch %d; want 3 calls of at most %d", notes.calls, notes.largest, announceBatch)
 	}
 }
