@@ -492,12 +492,13 @@ func (l *LocationService) nearby(snap *campaignSnapshot, u User, p geo.Point, ra
 			}
 			seen[id] = true
 			c := snap.campaigns[id]
-			d := fenceDistance(c.Geofence.Fence, p)
+			d, at := fenceDistance(c.Geofence.Fence, p)
 			if d > radiusM {
 				continue
 			}
 			t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
-			n := NearbyOffer{ID: id, CampaignID: id, Title: t.Title, Location: p, DistanceM: math.Round(d)}
+			// Location is where the offer starts to apply: the nearest point of its zone.
+			n := NearbyOffer{ID: id, CampaignID: id, Title: t.Title, Location: at, DistanceM: math.Round(d)}
 			if len(c.Geofence.ShopIDs) == 1 {
 				n.ShopID = c.Geofence.ShopIDs[0]
 			}
@@ -514,15 +515,21 @@ func (l *LocationService) nearby(snap *campaignSnapshot, u User, p geo.Point, ra
 }
 
 // fenceDistance returns the distance in metres from p to the nearest point
-// of f: 0 inside; exact for circles; for polygons, to the nearest edge in a
-// local flat projection (within a metre at the distances "nearby" uses).
-func fenceDistance(f geo.Fence, p geo.Point) float64 {
+// of f, and that point: p itself inside; exact for circles; for polygons, to
+// the nearest edge in a local flat projection (within a metre at the
+// distances "nearby" uses).
+func fenceDistance(f geo.Fence, p geo.Point) (float64, geo.Point) {
 	if f.Contains(p) {
-		return 0
+		return 0, p
 	}
-	best := math.Inf(1)
+	best, at := math.Inf(1), p
 	for _, c := range f.Circles {
-		best = math.Min(best, math.Max(0, geo.Distance(p, c.Center)-c.RadiusM))
+		d := geo.Distance(p, c.Center)
+		if e := math.Max(0, d-c.RadiusM); e < best {
+			// The nearest point of a circle lies on the way to its centre.
+			t := c.RadiusM / d
+			best, at = e, geo.Point{Lat: c.Center.Lat + (p.Lat-c.Center.Lat)*t, Lng: c.Center.Lng + (p.Lng-c.Center.Lng)*t}
+		}
 	}
 	const mPerDeg = math.Pi * geo.EarthRadiusM / 180
 	kx := mPerDeg * math.Cos(p.Lat*math.Pi/180)
@@ -536,11 +543,13 @@ func fenceDistance(f geo.Fence, p geo.Point) float64 {
 				if l := dx*dx + dy*dy; l > 0 {
 					t = math.Max(0, math.Min(1, -(ax*dx+ay*dy)/l))
 				}
-				best = math.Min(best, math.Hypot(ax+t*dx, ay+t*dy))
+				if d := math.Hypot(ax+t*dx, ay+t*dy); d < best {
+					best, at = d, geo.Point{Lat: r[i].Lat + t*(r[i+1].Lat-r[i].Lat), Lng: r[i].Lng + t*(r[i+1].Lng-r[i].Lng)}
+				}
 			}
 		}
 	}
-	return best
+	return best, at
 }
 
 // user returns the account, cached for UserCacheTTL when it consents to
