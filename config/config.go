@@ -396,19 +396,19 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwtKeys", mask(c.JWTKeys)),
 		slog.String("jwtIssuer", c.JWTIssuer),
 		slog.String("jwtAudience", c.JWTAudience),
-		slog.Duration("accessTTL", c.AccessTTL),
+		slog.String("accessTTL", c.AccessTTL.String()),
 		slog.Any("corsOrigins", c.CORSOrigins),
 		slog.String("logLevel", c.LogLevel.String()),
 		slog.Int("bodyLimit", c.BodyLimit),
-		slog.Duration("requestTimeout", c.RequestTimeout),
+		slog.String("requestTimeout", c.RequestTimeout.String()),
 		slog.String("fcmCredentialsFile", c.FCM.CredentialsFile),
 		slog.String("fcmProjectID", c.FCM.ProjectID),
 		slog.String("fcmEndpoint", c.FCM.Endpoint),
 		slog.Int("outboxWorkers", c.Outbox.Workers),
-		slog.Duration("newcomerPeriod", c.NewcomerPeriod),
+		slog.String("newcomerPeriod", c.NewcomerPeriod.String()),
 		slog.Any("campaigns", c.Campaigns),
 		slog.Any("tiers", c.Fans.Tiers),
-		slog.Duration("segmentInterval", c.Fans.SegmentInterval),
+		slog.String("segmentInterval", c.Fans.SegmentInterval.String()),
 	)
 }
 
