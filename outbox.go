@@ -36,6 +36,7 @@ type OutboxStore interface {
 	// FindClaims returns the stored claims with the same notification and
 	// sequence as cs (those that exist).
 	FindClaims(ctx context.Context, cs []Claim) ([]Claim, error)
+	// FindNotifications returns those of ids that exist.
 	FindNotifications(ctx context.Context, ids []string) ([]Notification, error)
 	// MarkSending marks the notifications ids sending by owner until until,
 	// adds one to their attempts and claimDelta to their claim, in one update.
@@ -113,9 +114,10 @@ func (o *OutboxOptions) defaults() {
 // "<id>#<n>", n one more than the notification's last claim; a unique
 // insert is atomic on MongoDB and on the embedded FerretDB alike (whose
 // updates are not), so two workers, in one process or several, never both
-// get claim n. The winner re-reads the notification and sends only if it is
-// still due (a stale read of a notification sent meanwhile is dropped),
-// then marks it sending with its lease. A claim whose lease ended (its
+// get claim n. Winning claim n proves the copy read with claim n-1 current;
+// a winner that superseded a dead claim instead re-reads the notification
+// and sends only if it is still due (a stale read of a notification sent
+// meanwhile is dropped). The winner then marks it sending with its lease. A claim whose lease ended (its
 // worker crashed) is superseded by claim n+1. The one duplicate left: a
 // worker that is still sending when its lease ends, or that crashed after
 // FCM accepted a batch but before recording it, makes the next claim send
@@ -194,6 +196,13 @@ func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) (
 		try[i] = Claim{NotificationID: n.ID, Seq: n.Claim + 1, Owner: o.opts.WorkerID, Until: until}
 	}
 	won := map[string]int{}
+	// A claim won on the first try is the successor of the claim in our
+	// copy: as nobody else holds it, nobody has changed the notification
+	// since we read it (but a worker that outlived its lease, the bounded
+	// duplicate of the type comment), so the copy is current. A claim won
+	// by superseding a dead one was not taken from our copy, which may be
+	// stale: only those notifications are read again.
+	reread := map[string]bool{}
 	for round := 0; round < 3 && len(try) > 0; round++ {
 		ok, err := o.store.InsertClaims(ctx, try)
 		if err != nil {
@@ -203,6 +212,7 @@ func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) (
 		for i, c := range try {
 			if ok[i] {
 				won[c.NotificationID] = c.Seq
+				reread[c.NotificationID] = round > 0
 			} else {
 				lost = append(lost, c)
 			}
@@ -226,13 +236,24 @@ func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) (
 	if len(won) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, 0, len(won))
-	for id := range won {
-		ids = append(ids, id)
+	fresh := make([]Notification, 0, len(won))
+	var stale []string
+	for _, n := range due {
+		if _, ok := won[n.ID]; !ok {
+			continue
+		}
+		if reread[n.ID] {
+			stale = append(stale, n.ID)
+		} else {
+			fresh = append(fresh, n)
+		}
 	}
-	fresh, err := o.store.FindNotifications(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("claim notifications: %w", err)
+	if len(stale) > 0 {
+		again, err := o.store.FindNotifications(ctx, stale)
+		if err != nil {
+			return nil, fmt.Errorf("claim notifications: %w", err)
+		}
+		fresh = append(fresh, again...)
 	}
 	var claimed []Notification
 	byDelta := map[int][]string{} // usually one group: claim + 1

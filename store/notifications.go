@@ -300,9 +300,24 @@ func (db *DB) FindNotification(ctx context.Context, id string) (hyperlieu.Notifi
 	return ns[0], nil
 }
 
-// FindNotifications returns those of ids that exist, without opens.
+// FindNotifications returns those of ids that exist, without opens, in the
+// order of ids. It reads them one by one: on the embedded FerretDB a lookup
+// by _id uses an index (see Embedded.IndexIDs) but `$in` scans the whole
+// collection, which grows with every notification ever sent.
 func (db *DB) FindNotifications(ctx context.Context, ids []string) ([]hyperlieu.Notification, error) {
-	return db.findNotifications(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil)
+	out := make([]hyperlieu.Notification, 0, len(ids))
+	for _, id := range ids {
+		var d notificationDoc
+		err := db.c("notifications").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, translate(err, "notifications")
+		}
+		out = append(out, d.notification())
+	}
+	return out, nil
 }
 
 func (db *DB) findNotifications(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]hyperlieu.Notification, error) {
@@ -446,13 +461,25 @@ func (db *DB) FindClaims(ctx context.Context, cs []hyperlieu.Claim) ([]hyperlieu
 	return out, nil
 }
 
-// MarkSending marks ids sending in one update.
+// MarkSending marks ids sending in bulk writes of at most maxUpdateBatch
+// updates, each filtered on _id alone: an update filtered on `$in` makes
+// FerretDB scan the whole collection (see UpdateOutbox).
 func (db *DB) MarkSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error {
-	_, err := db.c("notifications").UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, bson.D{
+	update := bson.D{
 		{Key: "$set", Value: bson.D{{Key: "status", Value: string(hyperlieu.StatusSending)}, {Key: "leaseOwner", Value: owner}, {Key: "leaseUntil", Value: until}}},
 		{Key: "$inc", Value: bson.D{{Key: "attempts", Value: 1}, {Key: "claim", Value: claimDelta}}},
-	})
-	return translate(err, "notifications")
+	}
+	for start := 0; start < len(ids); start += maxUpdateBatch {
+		chunk := ids[start:min(start+maxUpdateBatch, len(ids))]
+		models := make([]mongo.WriteModel, len(chunk))
+		for i, id := range chunk {
+			models[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).SetUpdate(update)
+		}
+		if _, err := db.c("notifications").BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+			return translate(err, "notifications")
+		}
+	}
+	return nil
 }
 
 // maxUpdateBatch bounds the statements of one update command: the embedded
