@@ -39,8 +39,9 @@ func runTests(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	binary = filepath.Join(dir, "hyperlieu")
 	_, file, _, _ := runtime.Caller(0)
+	root = filepath.Dir(filepath.Dir(file))
 	build := exec.Command("go", "build", "-o", binary, "./cmd/hyperlieu")
-	build.Dir = filepath.Dir(filepath.Dir(file))
+	build.Dir = root
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the server:", err)
@@ -421,4 +422,37 @@ func (s *server) announceBody(t testing.TB, method, path string, n int) response
 		t.Fatal(err)
 	}
 	return response{Status: res.StatusCode, Header: res.Header, Body: data}
+}
+
+// root is the module's folder.
+var root string
+
+// TestSourcesAreInputs looks at every source file of the module. The binary
+// these tests run is built from all of them, yet this package imports none:
+// go test's result cache only knows the files a test touched (after
+// TestMain's setup), so without this a changed server would be reported
+// "(cached)" and green.
+func TestSourcesAreInputs(t *testing.T) {
+	if err := statSources(root); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func statSources(root string) error {
+	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "data" || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if name := d.Name(); strings.HasSuffix(name, ".go") || name == "go.mod" || name == "go.sum" {
+			_, err := os.Stat(path)
+			return err
+		}
+		return nil
+	})
 }
