@@ -406,7 +406,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("fcmEndpoint", c.FCM.Endpoint),
 		slog.Int("outboxWorkers", c.Outbox.Workers),
 		slog.String("newcomerPeriod", c.NewcomerPeriod.String()),
-		slog.Any("campaigns", c.Campaigns),
+		slog.Group("campaigns", "maxAreaKm2", c.Campaigns.MaxAreaKm2, "maxCells", c.Campaigns.MaxCells,
+			"poll", c.Campaigns.Poll.String(), "maxAccuracyM", c.Campaigns.MaxAccuracyM,
+			"locationRetention", c.Campaigns.LocationRetention.String()),
 		slog.Any("tiers", c.Fans.Tiers),
 		slog.String("segmentInterval", c.Fans.SegmentInterval.String()),
 	)
