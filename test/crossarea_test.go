@@ -77,7 +77,7 @@ func inTone(text, formality string) bool {
 func TestCrossAreaPushes(t *testing.T) {
 	t.Parallel()
 	fake, env := fcmEnv(t)
-	s := startEventServer(t, env)
+	s := startServer(t, env)
 	admin := s.admin(t)
 
 	t.Run("gesture after a low shop rating", func(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 // ran it all erases too.
 func TestEventsExportAndErase(t *testing.T) {
 	t.Parallel()
-	s := startEventServer(t, nil)
+	s := startServer(t, nil)
 	admin := s.admin(t)
 	at := offset(paris, -2000, 500)
 	shop := s.createShop(t, admin.Token, "Atelier", at)

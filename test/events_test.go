@@ -94,7 +94,7 @@ func checkSeats(t *testing.T, got []rsvp, capacity int) {
 
 func TestEventsRSVPConcurrent(t *testing.T) {
 	t.Parallel()
-	s := startEventServer(t, rsvpRush)
+	s := startServer(t, rsvpRush)
 	admin := s.admin(t)
 	shop := s.createShop(t, admin.Token, "Rush", paris)
 	ev := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", admin.Token, eventBody("Launch", 24*time.Hour, 50)), http.StatusCreated).JSON(t)
@@ -109,8 +109,8 @@ func TestEventsRSVPConcurrent(t *testing.T) {
 
 func TestEventsRSVPTwoInstances(t *testing.T) {
 	t.Parallel()
-	s1 := startEventServer(t, rsvpRush)
-	s2 := startEventServer(t, withEnv(rsvpRush, "MONGO_URI", s1.MongoURI))
+	s1 := startServer(t, rsvpRush)
+	s2 := startServer(t, withEnv(rsvpRush, "MONGO_URI", s1.MongoURI))
 	admin := s1.admin(t)
 	shop := s1.createShop(t, admin.Token, "Twin", paris)
 	ev := want(t, s1.do(t, "POST", "/v1/shops/"+shop+"/events", admin.Token, eventBody("Barcamp", 24*time.Hour, 50)), http.StatusCreated).JSON(t)
@@ -136,7 +136,7 @@ func TestEventsRSVPTwoInstances(t *testing.T) {
 
 func TestEventsLifecycle(t *testing.T) {
 	t.Parallel()
-	s := startEventServer(t, nil)
+	s := startServer(t, nil)
 	admin := s.admin(t)
 	at := offset(paris, 0, 300)
 	shop := s.createShop(t, admin.Token, "Atelier", at)
@@ -252,7 +252,7 @@ func TestEventsLifecycle(t *testing.T) {
 
 func TestEventsCheckInAndFeedback(t *testing.T) {
 	t.Parallel()
-	s := startEventServer(t, nil)
+	s := startServer(t, nil)
 	admin := s.admin(t)
 	at := offset(paris, 1000, 0)
 	shop := s.createShop(t, admin.Token, "Boutique", at)
@@ -321,7 +321,7 @@ func TestEventsCheckInAndFeedback(t *testing.T) {
 
 func TestEventsFeeds(t *testing.T) {
 	t.Parallel()
-	s := startEventServer(t, nil)
+	s := startServer(t, nil)
 	admin := s.admin(t)
 	shop := s.createShop(t, admin.Token, "Café; Atelier, Paris", paris)
 	long := strings.Repeat("Atelier réparation vélo — ", 8)

@@ -10,17 +10,6 @@ import (
 	"time"
 )
 
-// startEventServer starts a server whose shutdown is not held up by
-// connections the shared client dialled but never used: Go's transport dials
-// spare connections under concurrency, and the server's graceful shutdown
-// waits for connections that have not sent a request yet (up to 20 s).
-func startEventServer(t *testing.T, env map[string]string) *server {
-	t.Helper()
-	s := startServer(t, env)
-	t.Cleanup(client.CloseIdleConnections) // runs before the server's Stop
-	return s
-}
-
 // paris is the Hôtel de Ville; the test shops sit at known offsets from it.
 var paris = [2]float64{48.8566, 2.3522}
 
@@ -61,7 +50,7 @@ func (s *server) managerOf(t testing.TB, admin user, shopID, name string) user {
 
 func TestShopsRolesAndBoundaries(t *testing.T) {
 	t.Parallel()
-	s := startEventServer(t, nil)
+	s := startServer(t, nil)
 	admin := s.admin(t)
 	a := s.createShop(t, admin.Token, "Shop A", paris)
 	b := s.createShop(t, admin.Token, "Shop B", offset(paris, 500, 0))
@@ -139,7 +128,7 @@ func TestShopsRolesAndBoundaries(t *testing.T) {
 
 func TestShopsNearby(t *testing.T) {
 	t.Parallel()
-	s := startEventServer(t, nil)
+	s := startServer(t, nil)
 	admin := s.admin(t)
 	cust := s.register(t, "Walker")
 	// Shops on a ring just inside and just outside 1000 m, in every direction,
