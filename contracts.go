@@ -3,6 +3,8 @@ package hyperlieu
 import (
 	"context"
 	"time"
+
+	"github.com/hyperlieu/hyperlieu/geo"
 )
 
 // This file holds the few types through which the product's areas talk to
@@ -124,4 +126,52 @@ type PersonalData interface {
 	// EraseUser removes or anonymises the user's data; aggregates (counters,
 	// stats) are kept without identity. Erasing twice is not an error.
 	EraseUser(ctx context.Context, userID string) error
+}
+
+// ShopDirectory tells the fans use cases about shops (implemented by the
+// shops and events area).
+type ShopDirectory interface {
+	// ShopPlace returns NotFound when there is no such shop.
+	ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error)
+	ManagesShop(ctx context.Context, userID, shopID string) (bool, error)
+	// ShopName returns NotFound when there is no such shop.
+	ShopName(ctx context.Context, shopID string) (string, error)
+}
+
+// DeviceTokens tells which push tokens a customer's devices have (the
+// notifications area); referrals use it to refuse self-referral from one
+// device. Nil: the device check is skipped.
+type DeviceTokens interface {
+	DeviceTokensOf(ctx context.Context, userID string) ([]string, error)
+}
+
+// UserFinder looks accounts up; the account store implements it.
+type UserFinder interface {
+	// FindUser returns NotFound when there is no such user.
+	FindUser(ctx context.Context, id string) (User, error)
+}
+
+// NearbyAudience finds customers to announce a new event to. The
+// location area implements it; nil means no announcements.
+type NearbyAudience interface {
+	// CustomersNear returns the IDs of customers who consented to location
+	// use and whose last known location, reported since since, lies within
+	// radiusM of p.
+	CustomersNear(ctx context.Context, p geo.Point, radiusM float64, since time.Time) ([]string, error)
+}
+
+// NearbyOffer is an offer available at a place, as the campaigns area
+// reports it for nearby search.
+type NearbyOffer struct {
+	ID, CampaignID, Title, ShopID string
+	Location                      geo.Point
+	DistanceM                     float64
+}
+
+// OfferSource lists the offers a customer can get around a point. The
+// campaigns area implements it; nil means no offers.
+type OfferSource interface {
+	// OffersNear returns offers within radiusM of p for userID, with their
+	// exact distance.
+	OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]NearbyOffer, error)
 }

@@ -180,15 +180,6 @@ type EventStore interface {
 	EraseEventUser(ctx context.Context, userID string) error
 }
 
-// NearbyAudience finds customers to announce a new event to. The
-// location area implements it; nil means no announcements.
-type NearbyAudience interface {
-	// CustomersNear returns the IDs of customers who consented to location
-	// use and whose last known location, reported since since, lies within
-	// radiusM of p.
-	CustomersNear(ctx context.Context, p geo.Point, radiusM float64, since time.Time) ([]string, error)
-}
-
 // EventOptions are the event use cases' optional collaborators.
 type EventOptions struct {
 	Notifier Notifier         // nil: nobody is told anything

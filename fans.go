@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/hyperlieu/hyperlieu/geo"
 )
 
 // This file holds the fans use cases' options, store and service: the points
@@ -168,23 +166,6 @@ type FanStore interface {
 	// rewards stay, without the referee), feedback (rating kept, author and
 	// comment removed) and gestures (kept for stats, without the customer).
 	EraseFan(ctx context.Context, userID string, gestureReturned map[string]bool) error
-}
-
-// ShopDirectory tells the fans use cases about shops (implemented by the
-// shops and events area).
-type ShopDirectory interface {
-	// ShopPlace returns NotFound when there is no such shop.
-	ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error)
-	ManagesShop(ctx context.Context, userID, shopID string) (bool, error)
-	// ShopName returns NotFound when there is no such shop.
-	ShopName(ctx context.Context, shopID string) (string, error)
-}
-
-// DeviceTokens tells which push tokens a customer's devices have (the
-// notifications area); referrals use it to refuse self-referral from one
-// device. Nil: the device check is skipped.
-type DeviceTokens interface {
-	DeviceTokensOf(ctx context.Context, userID string) ([]string, error)
 }
 
 // FanService holds the fans use cases. It implements ActivityRecorder,

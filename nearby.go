@@ -12,22 +12,6 @@ import (
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
-// NearbyOffer is an offer available at a place, as the campaigns area
-// reports it for nearby search.
-type NearbyOffer struct {
-	ID, CampaignID, Title, ShopID string
-	Location                      geo.Point
-	DistanceM                     float64
-}
-
-// OfferSource lists the offers a customer can get around a point. The
-// campaigns area implements it; nil means no offers.
-type OfferSource interface {
-	// OffersNear returns offers within radiusM of p for userID, with their
-	// exact distance.
-	OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]NearbyOffer, error)
-}
-
 // PlaceStore is what Places reads to fill and refresh itself.
 type PlaceStore interface {
 	FindShopsChangedSince(ctx context.Context, t time.Time) ([]Shop, error)

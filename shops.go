@@ -55,12 +55,6 @@ type ShopStore interface {
 	FindShopsManagedBy(ctx context.Context, userID string) ([]Shop, error)
 }
 
-// UserFinder looks accounts up; the account store implements it.
-type UserFinder interface {
-	// FindUser returns NotFound when there is no such user.
-	FindUser(ctx context.Context, id string) (User, error)
-}
-
 // ShopService holds the shop use cases and the in-memory map of shops and
 // upcoming events behind nearby search.
 type ShopService struct {

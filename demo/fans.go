@@ -9,8 +9,8 @@ import (
 	"github.com/hyperlieu/hyperlieu"
 )
 
-// fan is a demo customer whose history puts them in one segment.
-type fan struct {
+// demoFan is a demo customer whose history puts them in one segment.
+type demoFan struct {
 	Email, Name string
 	Age         time.Duration   // how long ago they signed up
 	Activities  []time.Duration // how long ago they checked in or redeemed
@@ -21,7 +21,7 @@ type fan struct {
 const day = 24 * time.Hour
 
 // Fans are demo customers, one or more per segment (with the default thresholds).
-var Fans = []fan{
+var Fans = []demoFan{
 	{Email: "dora@demo.hyperlieu.test", Name: "Dora Devoted", Age: 400 * day, Activities: []time.Duration{3 * day, 10 * day, 20 * day, 45 * day, 90 * day}},
 	{Email: "wanda@demo.hyperlieu.test", Name: "Wanda Wandering", Age: 300 * day, Activities: []time.Duration{100 * day, 120 * day, 150 * day, 200 * day}},
 	{Email: "paul@demo.hyperlieu.test", Name: "Paul Prospect", Age: 30 * day, Activities: []time.Duration{5 * day}, RSVPOnly: true, ReferredBy: "dora@demo.hyperlieu.test"},
