@@ -93,3 +93,21 @@ func (p Problems) Err() error {
 	}
 	return &Error{Kind: Invalid, Message: "invalid " + strings.Join(names, ", "), Fields: p}
 }
+
+// InvalidField returns an Invalid *Error about one field of a request; its
+// message is "invalid <field>" and detail says what is wrong.
+func InvalidField(field, detail string) *Error {
+	return &Error{Kind: Invalid, Message: "invalid " + field, Fields: []FieldError{{Field: field, Detail: detail}}}
+}
+
+// WithMessage replaces e's client-safe message and returns e.
+func (e *Error) WithMessage(msg string) *Error {
+	e.Message = msg
+	return e
+}
+
+// WithCause records err as e's cause (for logs only) and returns e.
+func (e *Error) WithCause(err error) *Error {
+	e.Err = err
+	return e
+}

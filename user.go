@@ -77,17 +77,12 @@ type Preferences struct {
 }
 
 // QuietHours is a daily window, in the customer's time zone, when nothing is
-// pushed. From after To means the window spans midnight.
-type QuietHours struct {
-	From, To string // "HH:MM"
-}
+// pushed.
+type QuietHours = ClockWindow
 
 // Location returns the customer's time zone, or UTC if the stored name is unknown.
 func (p Preferences) Location() *time.Location {
-	if loc, err := time.LoadLocation(p.Timezone); err == nil {
-		return loc
-	}
-	return time.UTC
+	return Zone(p.Timezone)
 }
 
 // Accepts reports whether the customer accepts messages of category c.
@@ -117,7 +112,7 @@ func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 10
 
-func validateEmail(p *Problems, field, email string) {
+func ValidateEmail(p *Problems, field, email string) {
 	a, err := mail.ParseAddress(email)
 	if email == "" {
 		p.Add(field, "is required")
@@ -126,7 +121,7 @@ func validateEmail(p *Problems, field, email string) {
 	}
 }
 
-func validatePassword(p *Problems, field, pw string) {
+func ValidatePassword(p *Problems, field, pw string) {
 	switch n := utf8.RuneCountInString(pw); {
 	case n < MinPasswordLength:
 		p.Add(field, "must be at least %d characters", MinPasswordLength)
@@ -135,7 +130,7 @@ func validatePassword(p *Problems, field, pw string) {
 	}
 }
 
-func validateDisplayName(p *Problems, field, name string) {
+func ValidateDisplayName(p *Problems, field, name string) {
 	switch n := utf8.RuneCountInString(strings.TrimSpace(name)); {
 	case n == 0:
 		p.Add(field, "is required")
@@ -144,13 +139,13 @@ func validateDisplayName(p *Problems, field, name string) {
 	}
 }
 
-func validateLocale(p *Problems, field, locale string) {
+func ValidateLocale(p *Problems, field, locale string) {
 	if !slices.Contains(Locales, locale) {
 		p.Add(field, "must be one of %s", strings.Join(Locales, ", "))
 	}
 }
 
-func validateTimezone(p *Problems, field, tz string) {
+func ValidateTimezone(p *Problems, field, tz string) {
 	if tz == "" || tz == "Local" {
 		p.Add(field, "must be an IANA time zone such as Europe/Paris")
 		return
@@ -185,19 +180,19 @@ type PreferencesPatch struct {
 	ShowInAttendeeLists    *bool
 }
 
-// apply validates the patch and applies it to u, reporting every bad field.
-func (pp PreferencesPatch) apply(u *User) error {
+// Apply validates the patch and applies it to u, reporting every bad field.
+func (pp PreferencesPatch) Apply(u *User) error {
 	var p Problems
 	if pp.DisplayName != nil {
-		validateDisplayName(&p, "displayName", *pp.DisplayName)
+		ValidateDisplayName(&p, "displayName", *pp.DisplayName)
 		u.DisplayName = strings.TrimSpace(*pp.DisplayName)
 	}
 	if pp.Locale != nil {
-		validateLocale(&p, "locale", *pp.Locale)
+		ValidateLocale(&p, "locale", *pp.Locale)
 		u.Prefs.Locale = *pp.Locale
 	}
 	if pp.Timezone != nil {
-		validateTimezone(&p, "timezone", *pp.Timezone)
+		ValidateTimezone(&p, "timezone", *pp.Timezone)
 		u.Prefs.Timezone = *pp.Timezone
 	}
 	if pp.Formality != nil {

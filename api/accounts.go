@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
 )
 
 type registerRequest struct {
@@ -88,7 +89,7 @@ type authResponse struct {
 	ExpiresIn    int          `json:"expiresIn"` // seconds until the access token expires
 }
 
-func newAuthResponse(a hyperlieu.Auth) authResponse {
+func newAuthResponse(a account.Auth) authResponse {
 	return authResponse{
 		User: newUserResponse(a.User), AccessToken: a.AccessToken, RefreshToken: a.RefreshToken,
 		TokenType: "Bearer", ExpiresIn: int(time.Until(a.ExpiresAt).Round(time.Second).Seconds()),
@@ -106,7 +107,7 @@ func (s *Server) postRegister(c fiber.Ctx) error {
 			return err
 		}
 	}
-	a, err := s.svc.Accounts.Register(c.Context(), hyperlieu.Registration(in))
+	a, err := s.svc.Accounts.Register(c.Context(), account.Registration(in))
 	if err != nil {
 		return err
 	}
@@ -185,8 +186,7 @@ func (r mePatchRequest) patch() (hyperlieu.PreferencesPatch, error) {
 		if !bytes.Equal(bytes.TrimSpace(r.QuietHours), []byte("null")) {
 			var in quietHours
 			if err := json.Unmarshal(r.QuietHours, &in); err != nil {
-				return p, &hyperlieu.Error{Kind: hyperlieu.Invalid, Message: "invalid quietHours",
-					Fields: []hyperlieu.FieldError{{Field: "quietHours", Detail: `must be {"from": "HH:MM", "to": "HH:MM"} or null`}}, Err: err}
+				return p, hyperlieu.InvalidField("quietHours", `must be {"from": "HH:MM", "to": "HH:MM"} or null`).WithCause(err)
 			}
 			q = &hyperlieu.QuietHours{From: in.From, To: in.To}
 		}
@@ -219,7 +219,7 @@ func (s *Server) postUserRoles(c fiber.Ctx) error {
 		return err
 	}
 	if in.Roles == nil {
-		return &hyperlieu.Error{Kind: hyperlieu.Invalid, Message: "invalid roles", Fields: []hyperlieu.FieldError{{Field: "roles", Detail: "is required"}}}
+		return hyperlieu.InvalidField("roles", "is required")
 	}
 	u, err := s.svc.Accounts.SetRoles(c.Context(), userID(c), c.Params("id"), in.Roles)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -118,18 +119,18 @@ type campaignRequest struct {
 
 var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
-func (r campaignRequest) input() (hyperlieu.CampaignInput, error) {
+func (r campaignRequest) input() (campaign.Input, error) {
 	var p hyperlieu.Problems
-	in := hyperlieu.CampaignInput{Name: r.Name}
+	in := campaign.Input{Name: r.Name}
 	if r.Geofence != nil {
 		g := r.Geofence.geofence(&p)
 		in.Geofence = &g
 	}
 	if t := r.Trigger; t != nil {
-		in.Trigger = &hyperlieu.Trigger{Kind: hyperlieu.TriggerKind(t.Kind), DwellSeconds: t.DwellSeconds}
+		in.Trigger = &campaign.Trigger{Kind: campaign.TriggerKind(t.Kind), DwellSeconds: t.DwellSeconds}
 	}
 	if sc := r.Schedule; sc != nil {
-		s := hyperlieu.Schedule{Timezone: sc.Timezone}
+		s := campaign.Schedule{Timezone: sc.Timezone}
 		if sc.StartsAt != nil {
 			s.StartsAt = sc.StartsAt.UTC()
 		}
@@ -145,7 +146,7 @@ func (r campaignRequest) input() (hyperlieu.CampaignInput, error) {
 		in.Schedule = &s
 	}
 	if a := r.Audience; a != nil {
-		au := hyperlieu.Audience{Newcomers: a.Newcomers}
+		au := campaign.Audience{Newcomers: a.Newcomers}
 		for _, sg := range a.Segments {
 			if sg != "all" {
 				au.Segments = append(au.Segments, hyperlieu.Segment(sg))
@@ -154,14 +155,14 @@ func (r campaignRequest) input() (hyperlieu.CampaignInput, error) {
 		in.Audience = &au
 	}
 	if o := r.Offer; o != nil {
-		t := hyperlieu.OfferTemplate{Value: o.Value, Validity: time.Duration(o.ValidityHours) * time.Hour, Budget: o.Budget}
+		t := campaign.OfferTemplate{Value: o.Value, Validity: time.Duration(o.ValidityHours) * time.Hour, Budget: o.Budget}
 		for _, x := range o.Texts {
-			t.Texts = append(t.Texts, hyperlieu.OfferText{Locale: x.Locale, Formality: hyperlieu.Formality(x.Formality), Title: x.Title, Body: x.Body})
+			t.Texts = append(t.Texts, campaign.OfferText{Locale: x.Locale, Formality: hyperlieu.Formality(x.Formality), Title: x.Title, Body: x.Body})
 		}
 		in.Offer = &t
 	}
 	if c := r.Caps; c != nil {
-		in.Caps = &hyperlieu.Caps{PerCustomer: c.PerCustomer, Cooldown: time.Duration(c.CooldownSeconds) * time.Second}
+		in.Caps = &campaign.Caps{PerCustomer: c.PerCustomer, Cooldown: time.Duration(c.CooldownSeconds) * time.Second}
 	}
 	return in, p.Err()
 }
@@ -177,7 +178,7 @@ func indexOf(list []string, s string) int {
 
 // geofence reads the zone; shape problems are left to the domain, which
 // names them.
-func (g geofenceJSON) geofence(p *hyperlieu.Problems) hyperlieu.Geofence {
+func (g geofenceJSON) geofence(p *hyperlieu.Problems) campaign.Geofence {
 	kinds := 0
 	if g.Type != "" || g.Coordinates != nil {
 		kinds++
@@ -190,48 +191,48 @@ func (g geofenceJSON) geofence(p *hyperlieu.Problems) hyperlieu.Geofence {
 	}
 	if kinds != 1 {
 		p.Add("geofence", "give exactly one of: a GeoJSON Polygon or MultiPolygon (type, coordinates), circles, or shops")
-		return hyperlieu.Geofence{}
+		return campaign.Geofence{}
 	}
 	switch {
 	case g.Circles != nil:
-		out := hyperlieu.Geofence{Type: "circles"}
+		out := campaign.Geofence{Type: "circles"}
 		for _, c := range g.Circles {
 			out.Circles = append(out.Circles, geo.Circle{Center: geo.Point{Lat: c.Center.Lat, Lng: c.Center.Lng}, RadiusM: c.RadiusM})
 		}
 		return out
 	case g.Shops != nil:
-		return hyperlieu.Geofence{Type: "shops", ShopIDs: g.Shops.ShopIDs, ShopRadiusM: g.Shops.RadiusM}
+		return campaign.Geofence{Type: "shops", ShopIDs: g.Shops.ShopIDs, ShopRadiusM: g.Shops.RadiusM}
 	}
 	switch g.Type {
 	case "Polygon":
 		var rings [][][]float64
 		if err := json.Unmarshal(g.Coordinates, &rings); err != nil {
 			p.Add("geofence.coordinates", "must be an array of rings, each an array of [lng, lat] positions")
-			return hyperlieu.Geofence{}
+			return campaign.Geofence{}
 		}
 		poly, ok := polygonOf(p, "geofence.coordinates", rings)
 		if !ok {
-			return hyperlieu.Geofence{}
+			return campaign.Geofence{}
 		}
-		return hyperlieu.Geofence{Type: "Polygon", Polygons: []geo.Polygon{poly}}
+		return campaign.Geofence{Type: "Polygon", Polygons: []geo.Polygon{poly}}
 	case "MultiPolygon":
 		var polys [][][][]float64
 		if err := json.Unmarshal(g.Coordinates, &polys); err != nil {
 			p.Add("geofence.coordinates", "must be an array of polygons, each an array of rings of [lng, lat] positions")
-			return hyperlieu.Geofence{}
+			return campaign.Geofence{}
 		}
-		out := hyperlieu.Geofence{Type: "MultiPolygon"}
+		out := campaign.Geofence{Type: "MultiPolygon"}
 		for i, rings := range polys {
 			poly, ok := polygonOf(p, fmt.Sprintf("geofence.coordinates[%d]", i), rings)
 			if !ok {
-				return hyperlieu.Geofence{}
+				return campaign.Geofence{}
 			}
 			out.Polygons = append(out.Polygons, poly)
 		}
 		return out
 	}
 	p.Add("geofence.type", "must be Polygon or MultiPolygon")
-	return hyperlieu.Geofence{}
+	return campaign.Geofence{}
 }
 
 func polygonOf(p *hyperlieu.Problems, field string, rings [][][]float64) (geo.Polygon, bool) {
@@ -278,7 +279,7 @@ func positions(poly geo.Polygon) [][][]float64 {
 	return out
 }
 
-func newCampaignResponse(c hyperlieu.Campaign) campaignResponse {
+func newCampaignResponse(c campaign.Campaign) campaignResponse {
 	r := campaignResponse{
 		ID: c.ID, Name: c.Name, Status: string(c.Status), AreaM2: c.Geofence.Fence.AreaM2(),
 		Trigger:   triggerJSON{Kind: string(c.Trigger.Kind), DwellSeconds: c.Trigger.DwellSeconds},
@@ -463,7 +464,7 @@ func (s *Server) getCampaignReach(c fiber.Ctx) error {
 	if q := c.Query("days"); q != "" {
 		n, err := strconv.Atoi(q)
 		if err != nil {
-			return &hyperlieu.Error{Kind: hyperlieu.Invalid, Message: "invalid days", Fields: []hyperlieu.FieldError{{Field: "days", Detail: "must be a whole number of days"}}}
+			return hyperlieu.InvalidField("days", "must be a whole number of days")
 		}
 		days = n
 	}

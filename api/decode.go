@@ -44,15 +44,13 @@ func decodeError(err error) error {
 		if field == "" {
 			return &hyperlieu.Error{Kind: hyperlieu.Malformed, Message: "request body must be a JSON " + jsonKind(te.Type.Kind().String()), Err: err}
 		}
-		return &hyperlieu.Error{Kind: hyperlieu.Invalid, Message: "invalid " + field,
-			Fields: []hyperlieu.FieldError{{Field: field, Detail: fmt.Sprintf("must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)}}, Err: err}
+		return hyperlieu.InvalidField(field, fmt.Sprintf("must be %s, not %s", jsonKind(te.Type.Kind().String()), te.Value)).WithCause(err)
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		return &hyperlieu.Error{Kind: hyperlieu.Malformed, Message: "request body is not valid JSON: " + err.Error(), Err: err}
 	}
 	var fe *fieldError
 	if errors.As(err, &fe) {
-		return &hyperlieu.Error{Kind: hyperlieu.Invalid, Message: "invalid " + fe.field,
-			Fields: []hyperlieu.FieldError{{Field: fe.field, Detail: fe.detail}}, Err: err}
+		return hyperlieu.InvalidField(fe.field, fe.detail).WithCause(err)
 	}
 	return &hyperlieu.Error{Kind: hyperlieu.Malformed, Message: "request body is not valid JSON", Err: err}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/shop"
 )
 
 // eventRoutes are events, RSVPs, attendee lists, check-ins and feedback.
@@ -72,9 +73,9 @@ func parseTime(p *hyperlieu.Problems, field string, s *string) *time.Time {
 	return &t
 }
 
-func (in eventRequest) input() (hyperlieu.EventInput, error) {
+func (in eventRequest) input() (shop.EventInput, error) {
 	var p hyperlieu.Problems
-	out := hyperlieu.EventInput{
+	out := shop.EventInput{
 		Title: in.Title, Description: in.Description, Category: in.Category,
 		StartsAt: parseTime(&p, "startsAt", in.StartsAt), EndsAt: parseTime(&p, "endsAt", in.EndsAt),
 		Capacity: in.Capacity, MaxWaitlist: in.MaxWaitlist, Location: in.Location.point(&p, "location"),
@@ -108,7 +109,7 @@ type eventResponse struct {
 	UpdatedAt       time.Time     `json:"updatedAt"`
 }
 
-func newEventResponse(e hyperlieu.Event) eventResponse {
+func newEventResponse(e shop.Event) eventResponse {
 	r := eventResponse{
 		ID: e.ID, ShopID: e.ShopID, Title: e.Title, Description: e.Description, Category: e.Category,
 		StartsAt: e.StartsAt, EndsAt: e.EndsAt, Capacity: e.Capacity, MaxWaitlist: e.MaxWaitlist,
@@ -121,7 +122,7 @@ func newEventResponse(e hyperlieu.Event) eventResponse {
 	return r
 }
 
-func newEventsResponse(evs []hyperlieu.Event) []eventResponse {
+func newEventsResponse(evs []shop.Event) []eventResponse {
 	out := make([]eventResponse, len(evs))
 	for i, e := range evs {
 		out[i] = newEventResponse(e)
@@ -130,7 +131,7 @@ func newEventsResponse(evs []hyperlieu.Event) []eventResponse {
 }
 
 // withSeats answers one event with its seat counts.
-func (s *Server) withSeats(c fiber.Ctx, e hyperlieu.Event, status int) error {
+func (s *Server) withSeats(c fiber.Ctx, e shop.Event, status int) error {
 	going, waiting, err := s.svc.Events.Seats(c.Context(), e)
 	if err != nil {
 		return err
@@ -179,7 +180,7 @@ func (s *Server) getShopEvents(c fiber.Ctx) error {
 // getEvents handles GET /v1/events.
 func (s *Server) getEvents(c fiber.Ctx) error {
 	var p hyperlieu.Problems
-	f := hyperlieu.EventFilter{Category: c.Query("category"), ShopID: c.Query("shopId"), From: time.Now()}
+	f := shop.EventFilter{Category: c.Query("category"), ShopID: c.Query("shopId"), From: time.Now()}
 	if v := c.Query("from"); v != "" {
 		if t := parseTime(&p, "from", &v); t != nil {
 			f.From = *t
@@ -203,7 +204,7 @@ func (s *Server) getEvents(c fiber.Ctx) error {
 	}
 	radius, _ := queryFloat(c, &p, "radius")
 	if c.Query("radius") != "" && radius == 0 && len(p) == 0 {
-		p.Add("radius", "must be between 1 and %d metres", hyperlieu.MaxNearbyRadiusM)
+		p.Add("radius", "must be between 1 and %d metres", shop.MaxNearbyRadiusM)
 	}
 	if err := p.Err(); err != nil {
 		return err
@@ -262,7 +263,7 @@ type rsvpResponse struct {
 	CreatedAt  time.Time `json:"createdAt"`
 }
 
-func newRSVPResponse(st hyperlieu.RSVPState) rsvpResponse {
+func newRSVPResponse(st shop.RSVPState) rsvpResponse {
 	return rsvpResponse{EventID: st.EventID, Status: string(st.Status), Position: st.WaitlistPosition,
 		TicketCode: st.TicketCode, CreatedAt: st.CreatedAt}
 }
@@ -384,7 +385,7 @@ type feedbackResponse struct {
 	UpdatedAt      time.Time `json:"updatedAt"`
 }
 
-func newFeedbackResponse(f hyperlieu.Feedback) feedbackResponse {
+func newFeedbackResponse(f shop.Feedback) feedbackResponse {
 	return feedbackResponse{f.EventID, f.UserID, f.Rating, f.Comment, f.NeedsAttention(), f.CreatedAt, f.UpdatedAt}
 }
 

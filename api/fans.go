@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/fan"
 )
 
 // fanRoutes are loyalty, rewards, referrals, segments, feedback with service
@@ -57,7 +58,7 @@ type ledgerEntryResponse struct {
 	At       time.Time `json:"at"`
 }
 
-func newLedgerEntries(es []hyperlieu.LedgerEntry) []ledgerEntryResponse {
+func newLedgerEntries(es []fan.LedgerEntry) []ledgerEntryResponse {
 	out := make([]ledgerEntryResponse, len(es))
 	for i, e := range es {
 		out[i] = ledgerEntryResponse{ID: e.ID, Amount: e.Amount, Reason: e.Reason, RewardID: e.RewardID, Code: e.Code, At: e.At}
@@ -80,7 +81,7 @@ type loyaltyResponse struct {
 	Rewards    []ledgerEntryResponse `json:"rewards"`
 }
 
-func newLoyaltyResponse(l hyperlieu.Loyalty) loyaltyResponse {
+func newLoyaltyResponse(l fan.Loyalty) loyaltyResponse {
 	r := loyaltyResponse{Balance: l.Balance, Tier: l.Tier, Earned: l.Earned, WindowDays: l.WindowDays,
 		Recent: newLedgerEntries(l.Recent), Rewards: newLedgerEntries(l.Rewards)}
 	if l.NextTier != "" {
@@ -146,7 +147,7 @@ type rewardResponse struct {
 	CreatedAt   time.Time `json:"createdAt"`
 }
 
-func newRewardResponse(r hyperlieu.Reward) rewardResponse {
+func newRewardResponse(r fan.Reward) rewardResponse {
 	return rewardResponse{ID: r.ID, Name: r.Name, Description: r.Description, Cost: r.Cost, Active: r.Active, CreatedAt: r.CreatedAt}
 }
 
@@ -185,7 +186,7 @@ func (s *Server) postReward(c fiber.Ctx) error {
 		return err
 	}
 	if in.Active != nil && !*in.Active {
-		if r, err = s.svc.Fans.UpdateReward(c.Context(), r.ID, hyperlieu.RewardPatch{Active: in.Active}); err != nil {
+		if r, err = s.svc.Fans.UpdateReward(c.Context(), r.ID, fan.RewardPatch{Active: in.Active}); err != nil {
 			return err
 		}
 	}
@@ -205,7 +206,7 @@ func (s *Server) patchReward(c fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	r, err := s.svc.Fans.UpdateReward(c.Context(), c.Params("id"), hyperlieu.RewardPatch(in))
+	r, err := s.svc.Fans.UpdateReward(c.Context(), c.Params("id"), fan.RewardPatch(in))
 	if err != nil {
 		return err
 	}
@@ -318,7 +319,7 @@ type shopFeedbackResponse struct {
 	GestureID      string     `json:"gestureId,omitempty"`
 }
 
-func newShopFeedbackResponse(f hyperlieu.ShopFeedback) shopFeedbackResponse {
+func newShopFeedbackResponse(f fan.ShopFeedback) shopFeedbackResponse {
 	r := shopFeedbackResponse{ID: f.ID, ShopID: f.ShopID, UserID: f.UserID, Rating: f.Rating, Comment: f.Comment, At: f.At,
 		NeedsAttention: f.NeedsAttention(), GestureID: f.GestureID}
 	if !f.AnsweredAt.IsZero() {
@@ -348,8 +349,7 @@ func (s *Server) getShopFeedback(c fiber.Ctx) error {
 	case "true", "1":
 		needs = true
 	default:
-		return &hyperlieu.Error{Kind: hyperlieu.Invalid, Message: "invalid needsAttention",
-			Fields: []hyperlieu.FieldError{{Field: "needsAttention", Detail: "must be true or false"}}}
+		return hyperlieu.InvalidField("needsAttention", "must be true or false")
 	}
 	fs, err := s.svc.Fans.ShopFeedback(c.Context(), actor(c), c.Params("id"), needs)
 	if err != nil {
@@ -392,12 +392,11 @@ func (s *Server) postGesture(c fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	req := hyperlieu.GestureRequest{UserID: in.UserID, FeedbackID: in.FeedbackID, Message: in.Message, Points: in.Points}
+	req := fan.GestureRequest{UserID: in.UserID, FeedbackID: in.FeedbackID, Message: in.Message, Points: in.Points}
 	if in.Offer != nil {
 		req.OfferTitle = in.Offer.Title
 		if strings.TrimSpace(req.OfferTitle) == "" {
-			return &hyperlieu.Error{Kind: hyperlieu.Invalid, Message: "invalid offer.title",
-				Fields: []hyperlieu.FieldError{{Field: "offer.title", Detail: "is required"}}}
+			return hyperlieu.InvalidField("offer.title", "is required")
 		}
 	}
 	g, err := s.svc.Fans.MakeGesture(c.Context(), actor(c), c.Params("id"), req)

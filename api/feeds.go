@@ -12,8 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v3"
-
-	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/shop"
 )
 
 // feedRoutes carry a shop's events to other sites: calendar and JSON feeds
@@ -32,7 +31,7 @@ func (s *Server) feedRoutes() []route {
 }
 
 // feedEvents returns a shop and its events that have not ended.
-func (s *Server) feedEvents(c fiber.Ctx) (hyperlieu.Shop, []hyperlieu.Event, error) {
+func (s *Server) feedEvents(c fiber.Ctx) (shop.Shop, []shop.Event, error) {
 	return s.svc.Events.ShopEvents(c.Context(), c.Params("id"), time.Now())
 }
 
@@ -42,7 +41,7 @@ func (s *Server) getEventICS(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendICS(c, sh, []hyperlieu.Event{e}, e.Title)
+	return sendICS(c, sh, []shop.Event{e}, e.Title)
 }
 
 // getShopICS handles GET /feeds/shops/:id/events.ics.
@@ -54,7 +53,7 @@ func (s *Server) getShopICS(c fiber.Ctx) error {
 	return sendICS(c, sh, evs, sh.Name)
 }
 
-func sendICS(c fiber.Ctx, sh hyperlieu.Shop, evs []hyperlieu.Event, name string) error {
+func sendICS(c fiber.Ctx, sh shop.Shop, evs []shop.Event, name string) error {
 	c.Set(fiber.HeaderContentType, "text/calendar; charset=utf-8")
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	c.Set(fiber.HeaderAccessControlAllowOrigin, "*")
@@ -64,7 +63,7 @@ func sendICS(c fiber.Ctx, sh hyperlieu.Shop, evs []hyperlieu.Event, name string)
 // ICalendar renders events of a shop as an RFC 5545 calendar: CRLF line
 // ends, lines folded at 75 octets, TEXT escaped, times in UTC (exact in any
 // time zone, so no VTIMEZONE is needed), one UID per event for ever.
-func ICalendar(sh hyperlieu.Shop, evs []hyperlieu.Event, name string, now time.Time) []byte {
+func ICalendar(sh shop.Shop, evs []shop.Event, name string, now time.Time) []byte {
 	var b bytes.Buffer
 	line := func(name, value string) { writeFolded(&b, name+":"+value) }
 	line("BEGIN", "VCALENDAR")

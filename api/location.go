@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -37,8 +37,8 @@ type locationRequest struct {
 	Points     []locationPoint `json:"points,omitempty"`
 }
 
-func (p locationPoint) report() hyperlieu.LocationReport {
-	r := hyperlieu.LocationReport{Point: geo.Point{Lat: math.NaN(), Lng: math.NaN()}, AccuracyM: p.AccuracyM}
+func (p locationPoint) report() campaign.LocationReport {
+	r := campaign.LocationReport{Point: geo.Point{Lat: math.NaN(), Lng: math.NaN()}, AccuracyM: p.AccuracyM}
 	if p.Lat != nil {
 		r.Point.Lat = *p.Lat
 	}
@@ -78,7 +78,7 @@ type locationResponse struct {
 	Nearby    nearbyJSON      `json:"nearby"`
 }
 
-func problemsJSON(ps []hyperlieu.ReportProblem) []reportProblem {
+func problemsJSON(ps []campaign.ReportProblem) []reportProblem {
 	out := make([]reportProblem, len(ps))
 	for i, p := range ps {
 		out[i] = reportProblem(p)
@@ -93,13 +93,13 @@ func (s *Server) postLocation(c fiber.Ctx) error {
 		return err
 	}
 	batch := in.Points != nil
-	var reports []hyperlieu.LocationReport
+	var reports []campaign.LocationReport
 	if batch {
 		for _, p := range in.Points {
 			reports = append(reports, p.report())
 		}
 	} else {
-		reports = []hyperlieu.LocationReport{locationPoint{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RecordedAt: in.RecordedAt}.report()}
+		reports = []campaign.LocationReport{locationPoint{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RecordedAt: in.RecordedAt}.report()}
 	}
 	res, err := s.svc.Location.Report(c.Context(), userID(c), reports, batch)
 	if err != nil {

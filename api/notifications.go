@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/notify"
 )
 
 // notificationRoutes are the caller's devices and inbox, and the admins'
@@ -74,7 +75,7 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func newNotificationResponse(n hyperlieu.Notification) notificationResponse {
+func newNotificationResponse(n notify.Notification) notificationResponse {
 	r := notificationResponse{
 		ID: n.ID, UserID: n.UserID, Kind: string(n.Kind), Category: n.Category, Title: n.Title, Body: n.Body,
 		Data: n.Data, CreatedAt: n.CreatedAt, NotBefore: n.NotBefore, ExpiresAt: n.ExpiresAt,
@@ -90,7 +91,7 @@ func newNotificationResponse(n hyperlieu.Notification) notificationResponse {
 	return r
 }
 
-func newNotificationPage(p hyperlieu.NotificationPage) notificationPage {
+func newNotificationPage(p notify.Page) notificationPage {
 	out := notificationPage{Items: make([]notificationResponse, len(p.Items)), NextCursor: p.Next}
 	for i, n := range p.Items {
 		out.Items[i] = newNotificationResponse(n)
@@ -104,7 +105,7 @@ func (s *Server) postDevice(c fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	d, err := s.svc.Notifications.RegisterDevice(c.Context(), userID(c), hyperlieu.DeviceInput(in))
+	d, err := s.svc.Notifications.RegisterDevice(c.Context(), userID(c), notify.DeviceInput(in))
 	if err != nil {
 		return err
 	}
@@ -125,8 +126,7 @@ func pageParams(c fiber.Ctx) (cursor string, limit int, err error) {
 	cursor = strings.Clone(c.Query("cursor"))
 	if l := c.Query("limit"); l != "" {
 		if limit, err = strconv.Atoi(l); err != nil {
-			return "", 0, &hyperlieu.Error{Kind: hyperlieu.Invalid, Message: "invalid limit",
-				Fields: []hyperlieu.FieldError{{Field: "limit", Detail: "must be a whole number"}}}
+			return "", 0, hyperlieu.InvalidField("limit", "must be a whole number")
 		}
 	}
 	return cursor, limit, nil

@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 )
 
 // offerRoutes are the customers' wallet and redemption at the till.
@@ -33,7 +34,7 @@ type offerResponse struct {
 	ShopID     string     `json:"shopId,omitempty"`
 }
 
-func newOfferResponse(o hyperlieu.Offer, now time.Time) offerResponse {
+func newOfferResponse(o campaign.Offer, now time.Time) offerResponse {
 	r := offerResponse{
 		ID: o.ID, Code: o.Code, CampaignID: o.CampaignID, Title: o.Title, Body: o.Body, Value: o.Value,
 		State: o.State(now), IssuedAt: o.IssuedAt, ExpiresAt: o.ExpiresAt, ShopID: o.ShopID,

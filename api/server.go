@@ -13,6 +13,11 @@ import (
 	"github.com/gofiber/fiber/v3/middleware/requestid"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
+	"github.com/hyperlieu/hyperlieu/campaign"
+	"github.com/hyperlieu/hyperlieu/fan"
+	"github.com/hyperlieu/hyperlieu/notify"
+	"github.com/hyperlieu/hyperlieu/shop"
 	"github.com/hyperlieu/hyperlieu/token"
 )
 
@@ -23,19 +28,19 @@ type Verifier interface {
 
 // Services are the use cases the API exposes.
 type Services struct {
-	Accounts *hyperlieu.AccountService
+	Accounts *account.Service
 	// Shops and events (shops.go, events.go, feeds.go).
-	Shops  *hyperlieu.ShopService
-	Events *hyperlieu.EventService
+	Shops  *shop.Service
+	Events *shop.EventService
 	// fans
-	Fans    *hyperlieu.FanService
+	Fans    *fan.Service
 	Privacy *hyperlieu.PrivacyService
 	// Campaigns, location and offers: geofenced campaigns (issue #5).
-	Campaigns *hyperlieu.CampaignService
-	Location  *hyperlieu.LocationService
-	Offers    *hyperlieu.OfferService
+	Campaigns *campaign.Service
+	Location  *campaign.LocationService
+	Offers    *campaign.OfferService
 	// Notifications: devices, the inbox and the admins' outbox view.
-	Notifications *hyperlieu.NotificationService
+	Notifications *notify.Service
 }
 
 // Sessions tells whether the session behind an access token is still live.

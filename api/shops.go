@@ -12,6 +12,7 @@ import (
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/shop"
 )
 
 // shopRoutes are shops, their managers and nearby search.
@@ -107,7 +108,7 @@ type shopResponse struct {
 	DeletedAt    *time.Time    `json:"deletedAt,omitempty"`
 }
 
-func newShopResponse(sh hyperlieu.Shop, a hyperlieu.Actor) shopResponse {
+func newShopResponse(sh shop.Shop, a hyperlieu.Actor) shopResponse {
 	r := shopResponse{
 		ID: sh.ID, Name: sh.Name, Address: sh.Address, Location: newPoint(sh.Location), Timezone: sh.Timezone,
 		OpeningHours: sh.OpeningHours, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt,
@@ -132,7 +133,7 @@ func (s *Server) postShop(c fiber.Ctx) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	sh, err := s.svc.Shops.CreateShop(c.Context(), actor(c), hyperlieu.ShopInput{
+	sh, err := s.svc.Shops.CreateShop(c.Context(), actor(c), shop.Input{
 		Name: in.Name, Address: in.Address, Location: loc, Timezone: in.Timezone, OpeningHours: in.OpeningHours,
 	})
 	if err != nil {
@@ -161,7 +162,7 @@ func (s *Server) patchShop(c fiber.Ctx) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	sh, err := s.svc.Shops.UpdateShop(c.Context(), actor(c), c.Params("id"), hyperlieu.ShopPatch{
+	sh, err := s.svc.Shops.UpdateShop(c.Context(), actor(c), c.Params("id"), shop.Patch{
 		Name: in.Name, Address: in.Address, Timezone: in.Timezone, OpeningHours: in.OpeningHours, Location: loc,
 	})
 	if err != nil {
@@ -245,7 +246,7 @@ type cursorJSON struct {
 	I string  `json:"i"`
 }
 
-func encodeCursor(c *hyperlieu.NearbyCursor) string {
+func encodeCursor(c *shop.NearbyCursor) string {
 	if c == nil {
 		return ""
 	}
@@ -253,19 +254,19 @@ func encodeCursor(c *hyperlieu.NearbyCursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (*hyperlieu.NearbyCursor, bool) {
+func decodeCursor(s string) (*shop.NearbyCursor, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	var cj cursorJSON
 	if err != nil || json.Unmarshal(b, &cj) != nil {
 		return nil, false
 	}
-	return &hyperlieu.NearbyCursor{DistanceM: cj.D, Kind: hyperlieu.PlaceKind(cj.K), ID: cj.I}, true
+	return &shop.NearbyCursor{DistanceM: cj.D, Kind: shop.PlaceKind(cj.K), ID: cj.I}, true
 }
 
 // getNearby handles GET /v1/nearby.
 func (s *Server) getNearby(c fiber.Ctx) error {
 	var p hyperlieu.Problems
-	q := hyperlieu.NearbyQuery{}
+	q := shop.NearbyQuery{}
 	lat, okLat := queryFloat(c, &p, "lat")
 	lng, okLng := queryFloat(c, &p, "lng")
 	if okLat && okLng {
@@ -281,7 +282,7 @@ func (s *Server) getNearby(c fiber.Ctx) error {
 	if r, ok := queryFloat(c, &p, "radius"); ok {
 		q.RadiusM = r
 		if r == 0 {
-			p.Add("radius", "must be between 1 and %d metres", hyperlieu.MaxNearbyRadiusM)
+			p.Add("radius", "must be between 1 and %d metres", shop.MaxNearbyRadiusM)
 		}
 	}
 	if l, ok := queryFloat(c, &p, "limit"); ok {

@@ -10,7 +10,11 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
+	"github.com/hyperlieu/hyperlieu/campaign"
+	"github.com/hyperlieu/hyperlieu/fan"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/shop"
 )
 
 // Password is the password of every demo account. Demo data is for local
@@ -20,16 +24,16 @@ const Password = "hyperlieu-demo"
 // Services are the use cases the demo data is created through, so that it
 // obeys the same rules as data created over the API.
 type Services struct {
-	Accounts *hyperlieu.AccountService
-	Shops    *hyperlieu.ShopService  // nil: no shops or events
-	Events   *hyperlieu.EventService // nil: no events
+	Accounts *account.Service
+	Shops    *shop.Service      // nil: no shops or events
+	Events   *shop.EventService // nil: no events
 	// fans
-	Fans *hyperlieu.FanService
+	Fans *fan.Service
 	// AccountsAt returns account use cases whose clock says at, so that demo
 	// customers can have signed up long ago.
-	AccountsAt func(at time.Time) *hyperlieu.AccountService
+	AccountsAt func(at time.Time) *account.Service
 	// Campaigns: nil, no demo campaigns.
-	Campaigns *hyperlieu.CampaignService
+	Campaigns *campaign.Service
 }
 
 // Account is one demo login.
@@ -97,7 +101,7 @@ func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.Use
 		return nil
 	}
 	admin := hyperlieu.Actor{UserID: users["admin@demo.hyperlieu.test"].ID, Roles: []hyperlieu.Role{hyperlieu.RoleAdmin}}
-	if found, err := svc.Events.Events(ctx, hyperlieu.EventFilter{Category: "launch"}, &demoShops[0].At, 50); err == nil && len(found) > 0 {
+	if found, err := svc.Events.Events(ctx, shop.EventFilter{Category: "launch"}, &demoShops[0].At, 50); err == nil && len(found) > 0 {
 		return nil // loaded before
 	}
 	manager := users["manager@demo.hyperlieu.test"]
@@ -110,7 +114,7 @@ func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.Use
 	}
 	for i, d := range demoShops {
 		loc := d.At
-		sh, err := svc.Shops.CreateShop(ctx, admin, hyperlieu.ShopInput{Name: d.Name, Address: d.Address, Location: &loc,
+		sh, err := svc.Shops.CreateShop(ctx, admin, shop.Input{Name: d.Name, Address: d.Address, Location: &loc,
 			Timezone: "Europe/Paris", OpeningHours: "Mon-Sat 10:00-19:00"})
 		if err != nil {
 			return fmt.Errorf("demo shop %s: %w", d.Name, err)
@@ -120,7 +124,7 @@ func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.Use
 				return fmt.Errorf("demo shop manager: %w", err)
 			}
 		}
-		events := []hyperlieu.EventInput{
+		events := []shop.EventInput{
 			{Title: str("Spring collection launch"), Category: str("launch"), Description: str("Be the first to try it on."),
 				StartsAt: at(i, 16), EndsAt: at(i, 18), Capacity: num(3)},
 			{Title: str("Repair workshop"), Category: str("workshop"), Description: str("Bring a garment, leave with it mended."),
@@ -168,22 +172,22 @@ func loadCampaigns(ctx context.Context, svc Services, users map[string]hyperlieu
 	square := geo.Polygon{{{Lat: m.Lat - d, Lng: m.Lng - d}, {Lat: m.Lat - d, Lng: m.Lng + d}, {Lat: m.Lat + d, Lng: m.Lng + d},
 		{Lat: m.Lat + d, Lng: m.Lng - d}, {Lat: m.Lat - d, Lng: m.Lng - d}}}
 	name1, name2 := "Coffee in the Marais", "Linger on Saint-Germain"
-	demo := []hyperlieu.CampaignInput{
-		{Name: &name1, Geofence: &hyperlieu.Geofence{Type: "Polygon", Polygons: []geo.Polygon{square}},
-			Trigger: &hyperlieu.Trigger{Kind: hyperlieu.TriggerEnter}, Audience: &hyperlieu.Audience{Newcomers: true},
-			Offer: &hyperlieu.OfferTemplate{Value: "1 coffee", Validity: 24 * time.Hour, Budget: 500, Texts: []hyperlieu.OfferText{
+	demo := []campaign.Input{
+		{Name: &name1, Geofence: &campaign.Geofence{Type: "Polygon", Polygons: []geo.Polygon{square}},
+			Trigger: &campaign.Trigger{Kind: campaign.TriggerEnter}, Audience: &campaign.Audience{Newcomers: true},
+			Offer: &campaign.OfferTemplate{Value: "1 coffee", Validity: 24 * time.Hour, Budget: 500, Texts: []campaign.OfferText{
 				{Locale: "en", Formality: hyperlieu.Formal, Title: "A coffee on us", Body: "Show this code at Hyperlieu Marais."},
 				{Locale: "fr", Formality: hyperlieu.Formal, Title: "Un café offert", Body: "Présentez ce code chez Hyperlieu Marais."},
 				{Locale: "fr", Formality: hyperlieu.Familiar, Title: "Un café pour toi", Body: "Montre ce code chez Hyperlieu Marais."},
 			}},
-			Caps: &hyperlieu.Caps{PerCustomer: 1}},
-		{Name: &name2, Geofence: &hyperlieu.Geofence{Type: "circles", Circles: []geo.Circle{{Center: sg, RadiusM: 150}}},
-			Trigger: &hyperlieu.Trigger{Kind: hyperlieu.TriggerDwell, DwellSeconds: 300},
-			Offer: &hyperlieu.OfferTemplate{Value: "-15%", Validity: 72 * time.Hour, Texts: []hyperlieu.OfferText{
+			Caps: &campaign.Caps{PerCustomer: 1}},
+		{Name: &name2, Geofence: &campaign.Geofence{Type: "circles", Circles: []geo.Circle{{Center: sg, RadiusM: 150}}},
+			Trigger: &campaign.Trigger{Kind: campaign.TriggerDwell, DwellSeconds: 300},
+			Offer: &campaign.OfferTemplate{Value: "-15%", Validity: 72 * time.Hour, Texts: []campaign.OfferText{
 				{Locale: "en", Formality: hyperlieu.Formal, Title: "15% off today", Body: "Since you are nearby."},
 				{Locale: "fr", Formality: hyperlieu.Formal, Title: "-15 % aujourd'hui", Body: "Puisque vous êtes dans le quartier."},
 			}},
-			Caps: &hyperlieu.Caps{PerCustomer: 3, Cooldown: 7 * 24 * time.Hour}},
+			Caps: &campaign.Caps{PerCustomer: 3, Cooldown: 7 * 24 * time.Hour}},
 	}
 	for _, in := range demo {
 		c, err := svc.Campaigns.CreateCampaign(ctx, marketer, in)

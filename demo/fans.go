@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
+	"github.com/hyperlieu/hyperlieu/fan"
 )
 
 // demoFan is a demo customer whose history puts them in one segment.
@@ -42,9 +44,9 @@ func loadFans(ctx context.Context, svc Services, users map[string]hyperlieu.User
 			return fmt.Errorf("demo fan %s: %w", f.Email, err)
 		}
 		users[f.Email] = u
-		in := hyperlieu.Registration{}
+		in := account.Registration{}
 		if f.ReferredBy != "" {
-			in.ReferralCode = hyperlieu.ReferralCodeOf(users[f.ReferredBy].ID)
+			in.ReferralCode = fan.ReferralCodeOf(users[f.ReferredBy].ID)
 		}
 		_ = svc.Fans.OnRegister(ctx, u, in) // a second load finds the referral already attributed
 		for i, ago := range f.Activities {
@@ -68,7 +70,7 @@ func loadFans(ctx context.Context, svc Services, users map[string]hyperlieu.User
 	for _, r := range existing {
 		have[r.Name] = true
 	}
-	for _, r := range []hyperlieu.Reward{
+	for _, r := range []fan.Reward{
 		{Name: "Coffee at the counter", Description: "A coffee in any shop", Cost: 100},
 		{Name: "Tote bag", Description: "The brand's canvas tote", Cost: 300},
 		{Name: "Workshop seat", Description: "A free seat at a paid workshop", Cost: 600},

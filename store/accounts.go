@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
 )
 
 func accountIndexes() []indexSpec {
@@ -139,18 +140,18 @@ type sessionDoc struct {
 }
 
 // CreateSession stores a new session.
-func (db *DB) CreateSession(ctx context.Context, s hyperlieu.Session) error {
+func (db *DB) CreateSession(ctx context.Context, s account.Session) error {
 	_, err := db.c("sessions").InsertOne(ctx, sessionDoc{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt})
 	return translate(err, "session")
 }
 
 // FindSession returns the session with id, or NotFound.
-func (db *DB) FindSession(ctx context.Context, id string) (hyperlieu.Session, error) {
+func (db *DB) FindSession(ctx context.Context, id string) (account.Session, error) {
 	var d sessionDoc
 	if err := db.c("sessions").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-		return hyperlieu.Session{}, translate(err, "session")
+		return account.Session{}, translate(err, "session")
 	}
-	s := hyperlieu.Session{ID: d.ID, UserID: d.UserID, CreatedAt: d.CreatedAt.UTC()}
+	s := account.Session{ID: d.ID, UserID: d.UserID, CreatedAt: d.CreatedAt.UTC()}
 	if d.RevokedAt != nil {
 		s.RevokedAt = d.RevokedAt.UTC()
 	}
@@ -175,19 +176,19 @@ type refreshDoc struct {
 }
 
 // CreateRefreshToken stores a refresh token by its hash.
-func (db *DB) CreateRefreshToken(ctx context.Context, t hyperlieu.RefreshToken) error {
+func (db *DB) CreateRefreshToken(ctx context.Context, t account.RefreshToken) error {
 	_, err := db.c("refresh_tokens").InsertOne(ctx, refreshDoc(t))
 	return translate(err, "refresh token")
 }
 
 // FindRefreshToken returns the token with hash, or NotFound.
-func (db *DB) FindRefreshToken(ctx context.Context, hash string) (hyperlieu.RefreshToken, error) {
+func (db *DB) FindRefreshToken(ctx context.Context, hash string) (account.RefreshToken, error) {
 	var d refreshDoc
 	if err := db.c("refresh_tokens").FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d); err != nil {
-		return hyperlieu.RefreshToken{}, translate(err, "refresh token")
+		return account.RefreshToken{}, translate(err, "refresh token")
 	}
 	d.CreatedAt, d.ExpiresAt = d.CreatedAt.UTC(), d.ExpiresAt.UTC()
-	return hyperlieu.RefreshToken(d), nil
+	return account.RefreshToken(d), nil
 }
 
 // UseRefreshToken records that the token was used. The record is an insert

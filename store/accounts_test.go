@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
 )
 
 func TestUsers(t *testing.T) {
@@ -85,7 +86,7 @@ func TestUseRefreshTokenOnce(t *testing.T) {
 func TestSessions(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()
-	s := hyperlieu.Session{ID: "s1", UserID: "u1", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	s := account.Session{ID: "s1", UserID: "u1", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if err := db.CreateSession(ctx, s); err != nil {
 		t.Fatal(err)
 	}

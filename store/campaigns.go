@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -170,7 +171,7 @@ func timeOf(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-func toCampaignDoc(c hyperlieu.Campaign) campaignDoc {
+func toCampaignDoc(c campaign.Campaign) campaignDoc {
 	g := c.Geofence
 	d := campaignDoc{
 		ID: c.ID, Name: c.Name, Status: string(c.Status),
@@ -207,24 +208,24 @@ func toCampaignDoc(c hyperlieu.Campaign) campaignDoc {
 	return d
 }
 
-func (d campaignDoc) campaign() hyperlieu.Campaign {
+func (d campaignDoc) campaign() campaign.Campaign {
 	g := d.Geofence
-	c := hyperlieu.Campaign{
-		ID: d.ID, Name: d.Name, Status: hyperlieu.CampaignStatus(d.Status),
-		Geofence: hyperlieu.Geofence{
+	c := campaign.Campaign{
+		ID: d.ID, Name: d.Name, Status: campaign.Status(d.Status),
+		Geofence: campaign.Geofence{
 			Type: g.Type, Polygons: polygonsOf(g.Polygons), Circles: circlesOf(g.Circles),
 			ShopIDs: g.ShopIDs, ShopRadiusM: g.ShopRadiusM,
 			Fence: geo.Fence{Polygons: polygonsOf(g.Fence.Polygons), Circles: circlesOf(g.Fence.Circles)},
 		},
-		Trigger: hyperlieu.Trigger{Kind: hyperlieu.TriggerKind(d.Trigger.Kind), DwellSeconds: d.Trigger.DwellSeconds},
-		Schedule: hyperlieu.Schedule{
+		Trigger: campaign.Trigger{Kind: campaign.TriggerKind(d.Trigger.Kind), DwellSeconds: d.Trigger.DwellSeconds},
+		Schedule: campaign.Schedule{
 			StartsAt: timeOf(d.Schedule.StartsAt), EndsAt: timeOf(d.Schedule.EndsAt), Timezone: d.Schedule.Timezone,
 		},
-		Audience: hyperlieu.Audience{Newcomers: d.Audience.Newcomers},
-		Offer: hyperlieu.OfferTemplate{
+		Audience: campaign.Audience{Newcomers: d.Audience.Newcomers},
+		Offer: campaign.OfferTemplate{
 			Value: d.Offer.Value, Validity: time.Duration(d.Offer.ValiditySeconds) * time.Second, Budget: d.Offer.Budget,
 		},
-		Caps:      hyperlieu.Caps{PerCustomer: d.Caps.PerCustomer, Cooldown: time.Duration(d.Caps.CooldownSeconds) * time.Second},
+		Caps:      campaign.Caps{PerCustomer: d.Caps.PerCustomer, Cooldown: time.Duration(d.Caps.CooldownSeconds) * time.Second},
 		CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
 		BudgetSpentAt: timeOf(d.BudgetSpentAt),
 	}
@@ -238,13 +239,13 @@ func (d campaignDoc) campaign() hyperlieu.Campaign {
 		c.Audience.Segments = append(c.Audience.Segments, hyperlieu.Segment(s))
 	}
 	for _, t := range d.Offer.Texts {
-		c.Offer.Texts = append(c.Offer.Texts, hyperlieu.OfferText{Locale: t.Locale, Formality: hyperlieu.Formality(t.Formality), Title: t.Title, Body: t.Body})
+		c.Offer.Texts = append(c.Offer.Texts, campaign.OfferText{Locale: t.Locale, Formality: hyperlieu.Formality(t.Formality), Title: t.Title, Body: t.Body})
 	}
 	return c
 }
 
 // CreateCampaign stores a new campaign.
-func (db *DB) CreateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
+func (db *DB) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
 	if _, err := db.c("campaigns").InsertOne(ctx, toCampaignDoc(c)); err != nil {
 		return translate(err, "campaign")
 	}
@@ -252,17 +253,17 @@ func (db *DB) CreateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
 }
 
 // FindCampaign returns the campaign with id, or NotFound.
-func (db *DB) FindCampaign(ctx context.Context, id string) (hyperlieu.Campaign, error) {
+func (db *DB) FindCampaign(ctx context.Context, id string) (campaign.Campaign, error) {
 	var d campaignDoc
 	if err := db.c("campaigns").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-		return hyperlieu.Campaign{}, translate(err, "campaign")
+		return campaign.Campaign{}, translate(err, "campaign")
 	}
 	return d.campaign(), nil
 }
 
 // FindCampaigns returns the campaigns, newest first, only those with one of
 // statuses when some are given.
-func (db *DB) FindCampaigns(ctx context.Context, statuses ...hyperlieu.CampaignStatus) ([]hyperlieu.Campaign, error) {
+func (db *DB) FindCampaigns(ctx context.Context, statuses ...campaign.Status) ([]campaign.Campaign, error) {
 	filter := bson.D{}
 	if len(statuses) > 0 {
 		sts := make([]string, len(statuses))
@@ -308,8 +309,8 @@ func (db *DB) FindCampaignStamps(ctx context.Context, since time.Time) (map[stri
 
 // FindCampaignsByID returns the campaigns among ids that exist, one lookup
 // by _id each (the fast path on every backend).
-func (db *DB) FindCampaignsByID(ctx context.Context, ids []string) ([]hyperlieu.Campaign, error) {
-	var out []hyperlieu.Campaign
+func (db *DB) FindCampaignsByID(ctx context.Context, ids []string) ([]campaign.Campaign, error) {
+	var out []campaign.Campaign
 	for _, id := range ids {
 		c, err := db.FindCampaign(ctx, id)
 		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
@@ -325,7 +326,7 @@ func (db *DB) FindCampaignsByID(ctx context.Context, ids []string) ([]hyperlieu.
 
 // UpdateCampaign replaces the stored campaign; NotFound if it is gone. The
 // budget mark is kept: it is set by redemptions, not by marketers.
-func (db *DB) UpdateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
+func (db *DB) UpdateCampaign(ctx context.Context, c campaign.Campaign) error {
 	d := toCampaignDoc(c)
 	set := bson.D{}
 	raw, err := bson.Marshal(d)

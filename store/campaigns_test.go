@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -19,15 +20,15 @@ func TestCampaignRoundTrip(t *testing.T) {
 		return geo.Ring{{Lat: lat - d, Lng: lng - d}, {Lat: lat - d, Lng: lng + d}, {Lat: lat + d, Lng: lng + d}, {Lat: lat + d, Lng: lng - d}, {Lat: lat - d, Lng: lng - d}}
 	}
 	polys := []geo.Polygon{{sq(48.85, 2.35, 0.01), sq(48.85, 2.35, 0.002)}, {sq(48.9, 2.4, 0.003)}}
-	c := hyperlieu.Campaign{
-		ID: "c1", Name: "Donut", Status: hyperlieu.CampaignActive,
-		Geofence: hyperlieu.Geofence{Type: "MultiPolygon", Polygons: polys, Fence: geo.Fence{Polygons: polys}},
-		Trigger:  hyperlieu.Trigger{Kind: hyperlieu.TriggerDwell, DwellSeconds: 120},
-		Schedule: hyperlieu.Schedule{StartsAt: now, Timezone: "Europe/Paris", Days: []time.Weekday{time.Monday}, Hours: &hyperlieu.ClockWindow{From: "08:00", To: "12:00"}},
-		Audience: hyperlieu.Audience{Segments: []hyperlieu.Segment{hyperlieu.SegmentDevoted}, Newcomers: true},
-		Offer: hyperlieu.OfferTemplate{Texts: []hyperlieu.OfferText{{Locale: "fr", Formality: hyperlieu.Familiar, Title: "Salut", Body: "Un café ?"}},
+	c := campaign.Campaign{
+		ID: "c1", Name: "Donut", Status: campaign.Active,
+		Geofence: campaign.Geofence{Type: "MultiPolygon", Polygons: polys, Fence: geo.Fence{Polygons: polys}},
+		Trigger:  campaign.Trigger{Kind: campaign.TriggerDwell, DwellSeconds: 120},
+		Schedule: campaign.Schedule{StartsAt: now, Timezone: "Europe/Paris", Days: []time.Weekday{time.Monday}, Hours: &hyperlieu.ClockWindow{From: "08:00", To: "12:00"}},
+		Audience: campaign.Audience{Segments: []hyperlieu.Segment{hyperlieu.SegmentDevoted}, Newcomers: true},
+		Offer: campaign.OfferTemplate{Texts: []campaign.OfferText{{Locale: "fr", Formality: hyperlieu.Familiar, Title: "Salut", Body: "Un café ?"}},
 			Value: "1 café", Validity: 48 * time.Hour, Budget: 10},
-		Caps:      hyperlieu.Caps{PerCustomer: 2, Cooldown: time.Hour},
+		Caps:      campaign.Caps{PerCustomer: 2, Cooldown: time.Hour},
 		CreatedBy: "m", CreatedAt: now, UpdatedAt: now,
 	}
 	if err := db.CreateCampaign(ctx, c); err != nil {
@@ -58,12 +59,12 @@ func TestClaimsAreUnique(t *testing.T) {
 		claim func() error
 	}{
 		{"trigger", func() error {
-			return db.ClaimTrigger(ctx, hyperlieu.TriggerClaim{Key: hyperlieu.TriggerKey("c", "u", 1), CampaignID: "c", UserID: "u", N: 1, At: now})
+			return db.ClaimTrigger(ctx, campaign.TriggerClaim{Key: campaign.TriggerKey("c", "u", 1), CampaignID: "c", UserID: "u", N: 1, At: now})
 		}},
-		{"redemption", func() error { return db.ClaimRedemption(ctx, hyperlieu.Redemption{OfferID: "o1", At: now}) }},
+		{"redemption", func() error { return db.ClaimRedemption(ctx, campaign.Redemption{OfferID: "o1", At: now}) }},
 		{"budget slot", func() error { return db.ClaimBudgetSlot(ctx, "c", 1, "o1") }},
 		{"offer code", func() error {
-			return db.CreateOffer(ctx, hyperlieu.Offer{ID: hyperlieu.NewID(), Code: "ABCDEFGHJK0", UserID: "u", IssuedAt: now, ExpiresAt: now})
+			return db.CreateOffer(ctx, campaign.Offer{ID: hyperlieu.NewID(), Code: "ABCDEFGHJK0", UserID: "u", IssuedAt: now, ExpiresAt: now})
 		}},
 	}
 	for _, c := range claims {
@@ -74,7 +75,7 @@ func TestClaimsAreUnique(t *testing.T) {
 			t.Errorf("second %s claim: %v, want Conflict", c.name, err)
 		}
 	}
-	tr, err := db.FindTrigger(ctx, hyperlieu.TriggerKey("c", "u", 1))
+	tr, err := db.FindTrigger(ctx, campaign.TriggerKey("c", "u", 1))
 	if err != nil || tr.N != 1 {
 		t.Errorf("FindTrigger = %+v, %v", tr, err)
 	}
@@ -90,7 +91,7 @@ func TestLocationStateAndStats(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	p := geo.Point{Lat: 48.85, Lng: 2.35}
 	cell, _ := geo.CellOf(p)
-	st := hyperlieu.LocationState{UserID: "u1", Cell: cell, Point: p, At: now, AccuracyM: 12,
+	st := campaign.LocationState{UserID: "u1", Cell: cell, Point: p, At: now, AccuracyM: 12,
 		Inside: map[string]time.Time{"c1": now}, Dwelled: map[string]time.Time{"c1": now}, Issued: map[string]int{"c1": 2}}
 	if err := db.SaveLocationState(ctx, st); err != nil {
 		t.Fatal(err)

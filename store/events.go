@@ -10,6 +10,7 @@ import (
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/shop"
 )
 
 type eventDoc struct {
@@ -32,7 +33,7 @@ type eventDoc struct {
 	CancelReason    string     `bson:"cancelReason,omitempty"`
 }
 
-func toEventDoc(e hyperlieu.Event) eventDoc {
+func toEventDoc(e shop.Event) eventDoc {
 	d := eventDoc{
 		ID: e.ID, ShopID: e.ShopID, Title: e.Title, Description: e.Description, Category: e.Category,
 		StartsAt: e.StartsAt, EndsAt: e.EndsAt, Capacity: e.Capacity, MaxWaitlist: e.MaxWaitlist,
@@ -45,8 +46,8 @@ func toEventDoc(e hyperlieu.Event) eventDoc {
 	return d
 }
 
-func (d eventDoc) event() hyperlieu.Event {
-	e := hyperlieu.Event{
+func (d eventDoc) event() shop.Event {
+	e := shop.Event{
 		ID: d.ID, ShopID: d.ShopID, Title: d.Title, Description: d.Description, Category: d.Category,
 		StartsAt: d.StartsAt.UTC(), EndsAt: d.EndsAt.UTC(), Capacity: d.Capacity, MaxWaitlist: d.MaxWaitlist,
 		Location: geo.Point(d.Location), AnnounceRadiusM: d.AnnounceRadiusM, CreatedBy: d.CreatedBy,
@@ -59,22 +60,22 @@ func (d eventDoc) event() hyperlieu.Event {
 }
 
 // CreateEvent stores a new event.
-func (db *DB) CreateEvent(ctx context.Context, e hyperlieu.Event) error {
+func (db *DB) CreateEvent(ctx context.Context, e shop.Event) error {
 	_, err := db.c("events").InsertOne(ctx, toEventDoc(e))
 	return translate(err, "event")
 }
 
 // FindEvent returns the event with id, or NotFound.
-func (db *DB) FindEvent(ctx context.Context, id string) (hyperlieu.Event, error) {
+func (db *DB) FindEvent(ctx context.Context, id string) (shop.Event, error) {
 	var d eventDoc
 	if err := db.c("events").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-		return hyperlieu.Event{}, translate(err, "event")
+		return shop.Event{}, translate(err, "event")
 	}
 	return d.event(), nil
 }
 
 // UpdateEvent replaces the stored event. NotFound if it is gone.
-func (db *DB) UpdateEvent(ctx context.Context, e hyperlieu.Event) error {
+func (db *DB) UpdateEvent(ctx context.Context, e shop.Event) error {
 	r, err := db.c("events").ReplaceOne(ctx, bson.D{{Key: "_id", Value: e.ID}}, toEventDoc(e))
 	if err != nil {
 		return translate(err, "event")
@@ -85,7 +86,7 @@ func (db *DB) UpdateEvent(ctx context.Context, e hyperlieu.Event) error {
 	return nil
 }
 
-func (db *DB) findEvents(ctx context.Context, filter bson.D, sort bson.D, limit int) ([]hyperlieu.Event, error) {
+func (db *DB) findEvents(ctx context.Context, filter bson.D, sort bson.D, limit int) ([]shop.Event, error) {
 	opts := options.Find().SetSort(sort)
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
@@ -95,7 +96,7 @@ func (db *DB) findEvents(ctx context.Context, filter bson.D, sort bson.D, limit 
 
 // FindEvents returns the events matching f, by start time, at most f.Limit
 // of them (0: all).
-func (db *DB) FindEvents(ctx context.Context, f hyperlieu.EventFilter) ([]hyperlieu.Event, error) {
+func (db *DB) FindEvents(ctx context.Context, f shop.EventFilter) ([]shop.Event, error) {
 	filter := bson.D{}
 	if f.ShopID != "" {
 		filter = append(filter, bson.E{Key: "shopId", Value: f.ShopID})
@@ -116,7 +117,7 @@ func (db *DB) FindEvents(ctx context.Context, f hyperlieu.EventFilter) ([]hyperl
 }
 
 // FindEventsChangedSince returns the events updated after t, oldest change first.
-func (db *DB) FindEventsChangedSince(ctx context.Context, t time.Time) ([]hyperlieu.Event, error) {
+func (db *DB) FindEventsChangedSince(ctx context.Context, t time.Time) ([]shop.Event, error) {
 	return db.findEvents(ctx, bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gt", Value: t}}}},
 		bson.D{{Key: "updatedAt", Value: 1}}, 0)
 }
@@ -160,11 +161,11 @@ func (db *DB) ReleasePosition(ctx context.Context, eventID string, n int, at tim
 }
 
 // Queue returns the event's live positions in order.
-func (db *DB) Queue(ctx context.Context, eventID string) ([]hyperlieu.QueueEntry, error) {
+func (db *DB) Queue(ctx context.Context, eventID string) ([]shop.QueueEntry, error) {
 	return findMany(ctx, db.c("event_queue"),
 		bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}},
 		options.Find().SetSort(bson.D{{Key: "n", Value: 1}}).SetProjection(bson.D{{Key: "n", Value: 1}, {Key: "userId", Value: 1}}),
-		"queue", func(d queueDoc) hyperlieu.QueueEntry { return hyperlieu.QueueEntry{N: d.N, UserID: d.UserID} })
+		"queue", func(d queueDoc) shop.QueueEntry { return shop.QueueEntry{N: d.N, UserID: d.UserID} })
 }
 
 // CountLive returns how many live positions of the event lie below n (all
@@ -192,7 +193,7 @@ type rsvpDoc struct {
 
 func rsvpID(eventID, userID string) string { return "rsvp:" + eventID + ":" + userID }
 
-func toRSVPDoc(r hyperlieu.RSVP) rsvpDoc {
+func toRSVPDoc(r shop.RSVP) rsvpDoc {
 	d := rsvpDoc{ID: rsvpID(r.EventID, r.UserID), EventID: r.EventID, UserID: r.UserID, Position: r.Position,
 		TicketCode: r.TicketCode, JoinedWaitlisted: r.JoinedWaitlisted, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if !r.CancelledAt.IsZero() {
@@ -201,8 +202,8 @@ func toRSVPDoc(r hyperlieu.RSVP) rsvpDoc {
 	return d
 }
 
-func (d rsvpDoc) rsvp() hyperlieu.RSVP {
-	r := hyperlieu.RSVP{EventID: d.EventID, UserID: d.UserID, Position: d.Position, TicketCode: d.TicketCode,
+func (d rsvpDoc) rsvp() shop.RSVP {
+	r := shop.RSVP{EventID: d.EventID, UserID: d.UserID, Position: d.Position, TicketCode: d.TicketCode,
 		JoinedWaitlisted: d.JoinedWaitlisted, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	if d.CancelledAt != nil {
 		r.CancelledAt = d.CancelledAt.UTC()
@@ -212,41 +213,41 @@ func (d rsvpDoc) rsvp() hyperlieu.RSVP {
 
 // CreateRSVP stores a user's first answer to an event; Conflict if they
 // already have one (the key is the event and the user).
-func (db *DB) CreateRSVP(ctx context.Context, r hyperlieu.RSVP) error {
+func (db *DB) CreateRSVP(ctx context.Context, r shop.RSVP) error {
 	_, err := db.c("rsvps").InsertOne(ctx, toRSVPDoc(r))
 	return translate(err, "rsvp")
 }
 
 // FindRSVP returns the user's RSVP to the event, or NotFound.
-func (db *DB) FindRSVP(ctx context.Context, eventID, userID string) (hyperlieu.RSVP, error) {
+func (db *DB) FindRSVP(ctx context.Context, eventID, userID string) (shop.RSVP, error) {
 	var d rsvpDoc
 	if err := db.c("rsvps").FindOne(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, userID)}}).Decode(&d); err != nil {
-		return hyperlieu.RSVP{}, translate(err, "rsvp")
+		return shop.RSVP{}, translate(err, "rsvp")
 	}
 	return d.rsvp(), nil
 }
 
 // UpdateRSVP replaces the stored RSVP.
-func (db *DB) UpdateRSVP(ctx context.Context, r hyperlieu.RSVP) error {
+func (db *DB) UpdateRSVP(ctx context.Context, r shop.RSVP) error {
 	_, err := db.c("rsvps").ReplaceOne(ctx, bson.D{{Key: "_id", Value: rsvpID(r.EventID, r.UserID)}}, toRSVPDoc(r))
 	return translate(err, "rsvp")
 }
 
 // FindRSVPs returns every RSVP to the event, cancelled ones too.
-func (db *DB) FindRSVPs(ctx context.Context, eventID string) ([]hyperlieu.RSVP, error) {
+func (db *DB) FindRSVPs(ctx context.Context, eventID string) ([]shop.RSVP, error) {
 	return db.findRSVPs(ctx, bson.D{{Key: "eventId", Value: eventID}})
 }
 
-func (db *DB) findRSVPs(ctx context.Context, filter bson.D) ([]hyperlieu.RSVP, error) {
+func (db *DB) findRSVPs(ctx context.Context, filter bson.D) ([]shop.RSVP, error) {
 	return findMany(ctx, db.c("rsvps"), filter, nil, "rsvps", rsvpDoc.rsvp)
 }
 
 // FindRSVPByTicket returns the RSVP holding the ticket code, or NotFound.
-func (db *DB) FindRSVPByTicket(ctx context.Context, eventID, code string) (hyperlieu.RSVP, error) {
+func (db *DB) FindRSVPByTicket(ctx context.Context, eventID, code string) (shop.RSVP, error) {
 	var d rsvpDoc
 	err := db.c("rsvps").FindOne(ctx, bson.D{{Key: "eventId", Value: eventID}, {Key: "ticketCode", Value: code}}).Decode(&d)
 	if err != nil {
-		return hyperlieu.RSVP{}, translate(err, "ticket")
+		return shop.RSVP{}, translate(err, "ticket")
 	}
 	return d.rsvp(), nil
 }
@@ -261,19 +262,19 @@ type checkInDoc struct {
 }
 
 // CreateCheckIn records a check-in; Conflict if the user already checked in.
-func (db *DB) CreateCheckIn(ctx context.Context, c hyperlieu.CheckIn) error {
+func (db *DB) CreateCheckIn(ctx context.Context, c shop.CheckIn) error {
 	_, err := db.c("checkins").InsertOne(ctx, checkInDoc{ID: "checkin:" + c.EventID + ":" + c.UserID,
 		EventID: c.EventID, UserID: c.UserID, Method: c.Method, By: c.By, At: c.At})
 	return translate(err, "check-in")
 }
 
 // FindCheckIn returns the user's check-in at the event, or NotFound.
-func (db *DB) FindCheckIn(ctx context.Context, eventID, userID string) (hyperlieu.CheckIn, error) {
+func (db *DB) FindCheckIn(ctx context.Context, eventID, userID string) (shop.CheckIn, error) {
 	var d checkInDoc
 	if err := db.c("checkins").FindOne(ctx, bson.D{{Key: "_id", Value: "checkin:" + eventID + ":" + userID}}).Decode(&d); err != nil {
-		return hyperlieu.CheckIn{}, translate(err, "check-in")
+		return shop.CheckIn{}, translate(err, "check-in")
 	}
-	return hyperlieu.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}, nil
+	return shop.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}, nil
 }
 
 type feedbackDoc struct {
@@ -287,14 +288,14 @@ type feedbackDoc struct {
 	UpdatedAt time.Time `bson:"updatedAt"`
 }
 
-func (d feedbackDoc) feedback() hyperlieu.Feedback {
-	return hyperlieu.Feedback{EventID: d.EventID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating,
+func (d feedbackDoc) feedback() shop.Feedback {
+	return shop.Feedback{EventID: d.EventID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating,
 		Comment: d.Comment, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 }
 
 // SaveFeedback creates or replaces the user's feedback on the event,
 // keeping the time it was first given.
-func (db *DB) SaveFeedback(ctx context.Context, f hyperlieu.Feedback) error {
+func (db *DB) SaveFeedback(ctx context.Context, f shop.Feedback) error {
 	_, err := db.c("feedback").UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: "feedback:" + f.EventID + ":" + f.UserID}},
 		bson.D{
@@ -307,7 +308,7 @@ func (db *DB) SaveFeedback(ctx context.Context, f hyperlieu.Feedback) error {
 }
 
 // FindFeedback returns the event's feedback.
-func (db *DB) FindFeedback(ctx context.Context, eventID string) ([]hyperlieu.Feedback, error) {
+func (db *DB) FindFeedback(ctx context.Context, eventID string) ([]shop.Feedback, error) {
 	return findMany(ctx, db.c("feedback"), bson.D{{Key: "eventId", Value: eventID}},
 		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}), "feedback", feedbackDoc.feedback)
 }

@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/shop"
 )
 
 // This file holds what the events area stores about one person, for the
@@ -18,17 +19,17 @@ import (
 func byUser(userID string) bson.D { return bson.D{{Key: "userId", Value: userID}} }
 
 // FindRSVPsBy returns every RSVP of the user, cancelled ones too, oldest first.
-func (db *DB) FindRSVPsBy(ctx context.Context, userID string) ([]hyperlieu.RSVP, error) {
+func (db *DB) FindRSVPsBy(ctx context.Context, userID string) ([]shop.RSVP, error) {
 	return findMany(ctx, db.c("rsvps"), byUser(userID), options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
 		"rsvps", rsvpDoc.rsvp)
 }
 
 // FindClaimsBy returns every queue position the user ever claimed, released
 // ones too, by event and position.
-func (db *DB) FindClaimsBy(ctx context.Context, userID string) ([]hyperlieu.QueueClaim, error) {
+func (db *DB) FindClaimsBy(ctx context.Context, userID string) ([]shop.QueueClaim, error) {
 	return findMany(ctx, db.c("event_queue"), byUser(userID), options.Find().SetSort(bson.D{{Key: "eventId", Value: 1}, {Key: "n", Value: 1}}),
-		"queue", func(d queueDoc) hyperlieu.QueueClaim {
-			c := hyperlieu.QueueClaim{EventID: d.EventID, N: d.N, UserID: d.UserID, At: d.At.UTC()}
+		"queue", func(d queueDoc) shop.QueueClaim {
+			c := shop.QueueClaim{EventID: d.EventID, N: d.N, UserID: d.UserID, At: d.At.UTC()}
 			if d.Released {
 				c.ReleasedAt = d.At.UTC() // released before releasedAt was kept
 				if d.ReleasedAt != nil {
@@ -40,15 +41,15 @@ func (db *DB) FindClaimsBy(ctx context.Context, userID string) ([]hyperlieu.Queu
 }
 
 // FindCheckInsBy returns the user's own check-ins, oldest first.
-func (db *DB) FindCheckInsBy(ctx context.Context, userID string) ([]hyperlieu.CheckIn, error) {
+func (db *DB) FindCheckInsBy(ctx context.Context, userID string) ([]shop.CheckIn, error) {
 	return findMany(ctx, db.c("checkins"), byUser(userID), options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
-		"check-ins", func(d checkInDoc) hyperlieu.CheckIn {
-			return hyperlieu.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}
+		"check-ins", func(d checkInDoc) shop.CheckIn {
+			return shop.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}
 		})
 }
 
 // FindFeedbackBy returns the feedback the user gave on events, oldest first.
-func (db *DB) FindFeedbackBy(ctx context.Context, userID string) ([]hyperlieu.Feedback, error) {
+func (db *DB) FindFeedbackBy(ctx context.Context, userID string) ([]shop.Feedback, error) {
 	return findMany(ctx, db.c("feedback"), byUser(userID), options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
 		"feedback", feedbackDoc.feedback)
 }
@@ -145,7 +146,7 @@ func (db *DB) reKey(ctx context.Context, coll, orig string, doc any) error {
 
 // FindShopsManagedBy returns the shops that list userID among their
 // managers, deleted ones too.
-func (db *DB) FindShopsManagedBy(ctx context.Context, userID string) ([]hyperlieu.Shop, error) {
+func (db *DB) FindShopsManagedBy(ctx context.Context, userID string) ([]shop.Shop, error) {
 	return findMany(ctx, db.c("shops"), bson.D{{Key: "managerIds", Value: userID}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}),
 		"shops", shopDoc.shop)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/shop"
 	"github.com/hyperlieu/hyperlieu/store"
 )
 
@@ -84,9 +85,9 @@ func collectionsWith(t testing.TB, database, needle string) []string {
 
 var start = time.Date(2030, 5, 1, 18, 0, 0, 0, time.UTC)
 
-func newEvent(t testing.TB, db *store.DB, shopID, createdBy string) hyperlieu.Event {
+func newEvent(t testing.TB, db *store.DB, shopID, createdBy string) shop.Event {
 	t.Helper()
-	e := hyperlieu.Event{ID: hyperlieu.NewID(), ShopID: shopID, Title: "Workshop", Category: "workshop",
+	e := shop.Event{ID: hyperlieu.NewID(), ShopID: shopID, Title: "Workshop", Category: "workshop",
 		StartsAt: start, EndsAt: start.Add(2 * time.Hour), Capacity: 5, MaxWaitlist: -1,
 		Location: geo.Point{Lat: 48.8566, Lng: 2.3522}, CreatedBy: createdBy, CreatedAt: start.Add(-48 * time.Hour), UpdatedAt: start.Add(-48 * time.Hour)}
 	if err := db.CreateEvent(context.Background(), e); err != nil {
@@ -215,7 +216,7 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 	db := dbs[0]
 	e := newEvent(t, db, "shop", "mgr")
 
-	first := hyperlieu.RSVP{EventID: e.ID, UserID: "ana", TicketCode: "first", CreatedAt: start, UpdatedAt: start}
+	first := shop.RSVP{EventID: e.ID, UserID: "ana", TicketCode: "first", CreatedAt: start, UpdatedAt: start}
 	if err := db.CreateRSVP(ctx, first); err != nil {
 		t.Fatal(err)
 	}
@@ -240,24 +241,24 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 	// Through the service: eight answers at once from one person, two instances.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	admin := hyperlieu.Actor{UserID: "admin", Roles: []hyperlieu.Role{hyperlieu.RoleAdmin}}
-	svcs := make([]*hyperlieu.EventService, len(dbs))
-	var shops *hyperlieu.ShopService
+	svcs := make([]*shop.EventService, len(dbs))
+	var shops *shop.Service
 	for i, d := range dbs {
-		shops = hyperlieu.NewShopService(d, d, hyperlieu.NewPlaces(nil), hyperlieu.ShopOptions{}, log)
-		svcs[i] = hyperlieu.NewEventService(d, shops, d, hyperlieu.EventOptions{}, log)
+		shops = shop.NewService(d, d, shop.NewPlaces(nil), shop.Options{}, log)
+		svcs[i] = shop.NewEventService(d, shops, d, shop.EventOptions{}, log)
 	}
 	loc := geo.Point{Lat: 48.8566, Lng: 2.3522}
-	sh, err := shops.CreateShop(ctx, admin, hyperlieu.ShopInput{Name: "Atelier", Address: "Paris", Location: &loc, Timezone: "Europe/Paris"})
+	sh, err := shops.CreateShop(ctx, admin, shop.Input{Name: "Atelier", Address: "Paris", Location: &loc, Timezone: "Europe/Paris"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	title, cat, capacity := "Launch", "launch", 1
 	from, to := time.Now().Add(24*time.Hour), time.Now().Add(26*time.Hour)
-	ev, err := svcs[1].CreateEvent(ctx, admin, sh.ID, hyperlieu.EventInput{Title: &title, Category: &cat, StartsAt: &from, EndsAt: &to, Capacity: &capacity})
+	ev, err := svcs[1].CreateEvent(ctx, admin, sh.ID, shop.EventInput{Title: &title, Category: &cat, StartsAt: &from, EndsAt: &to, Capacity: &capacity})
 	if err != nil {
 		t.Fatal(err)
 	}
-	states := make([]hyperlieu.RSVPState, 8)
+	states := make([]shop.RSVPState, 8)
 	var wg sync.WaitGroup
 	for i := range states {
 		wg.Add(1)
@@ -272,14 +273,14 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 	}
 	wg.Wait()
 	for _, st := range states[1:] {
-		if st.TicketCode != states[0].TicketCode || st.Position != states[0].Position || st.Status != hyperlieu.Going {
+		if st.TicketCode != states[0].TicketCode || st.Position != states[0].Position || st.Status != shop.Going {
 			t.Errorf("concurrent RSVPs by one person = %+v and %+v, want the same seat", states[0], st)
 		}
 	}
 	if live, err := db.CountLive(ctx, ev.ID, 0); live != 1 || err != nil {
 		t.Errorf("live positions = %d, %v; want 1", live, err)
 	}
-	if st, err := svcs[0].RSVP(ctx, "ben", ev.ID); err != nil || st.Status != hyperlieu.Waitlisted || st.WaitlistPosition != 1 {
+	if st, err := svcs[0].RSVP(ctx, "ben", ev.ID); err != nil || st.Status != shop.Waitlisted || st.WaitlistPosition != 1 {
 		t.Errorf("next RSVP = %+v, %v; want waitlisted first", st, err)
 	}
 }
@@ -290,20 +291,20 @@ func TestEventsFeedbackReplace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newDB(t)
-	f := hyperlieu.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 2, Comment: "Too loud", CreatedAt: start, UpdatedAt: start}
+	f := shop.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 2, Comment: "Too loud", CreatedAt: start, UpdatedAt: start}
 	if err := db.SaveFeedback(ctx, f); err != nil {
 		t.Fatal(err)
 	}
 	later := start.Add(time.Hour)
-	if err := db.SaveFeedback(ctx, hyperlieu.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 4, CreatedAt: later, UpdatedAt: later}); err != nil {
+	if err := db.SaveFeedback(ctx, shop.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 4, CreatedAt: later, UpdatedAt: later}); err != nil {
 		t.Fatal(err)
 	}
-	other := hyperlieu.Feedback{EventID: "e2", ShopID: "s1", UserID: "ana", Rating: 5, CreatedAt: later, UpdatedAt: later}
+	other := shop.Feedback{EventID: "e2", ShopID: "s1", UserID: "ana", Rating: 5, CreatedAt: later, UpdatedAt: later}
 	if err := db.SaveFeedback(ctx, other); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.FindFeedback(ctx, "e1")
-	want := hyperlieu.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 4, Comment: "", CreatedAt: start, UpdatedAt: later}
+	want := shop.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 4, Comment: "", CreatedAt: start, UpdatedAt: later}
 	if err != nil || len(got) != 1 || got[0] != want {
 		t.Errorf("FindFeedback after replacing = %+v, %v; want [%+v]", got, err, want)
 	}
@@ -326,18 +327,18 @@ func TestEventsEraseUser(t *testing.T) {
 		if err := db.ClaimPosition(ctx, e.ID, i+1, u, start); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.CreateRSVP(ctx, hyperlieu.RSVP{EventID: e.ID, UserID: u, Position: i + 1, TicketCode: "code-" + u, CreatedAt: start, UpdatedAt: start}); err != nil {
+		if err := db.CreateRSVP(ctx, shop.RSVP{EventID: e.ID, UserID: u, Position: i + 1, TicketCode: "code-" + u, CreatedAt: start, UpdatedAt: start}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.CreateCheckIn(ctx, hyperlieu.CheckIn{EventID: e.ID, UserID: u, Method: "location", By: u, At: start}); err != nil {
+		if err := db.CreateCheckIn(ctx, shop.CheckIn{EventID: e.ID, UserID: u, Method: "location", By: u, At: start}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SaveFeedback(ctx, hyperlieu.Feedback{EventID: e.ID, ShopID: "shop", UserID: u, Rating: 2 + i, Comment: "words of " + u, CreatedAt: start, UpdatedAt: start}); err != nil {
+		if err := db.SaveFeedback(ctx, shop.Feedback{EventID: e.ID, ShopID: "shop", UserID: u, Rating: 2 + i, Comment: "words of " + u, CreatedAt: start, UpdatedAt: start}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// She also scanned someone's ticket at another event, and gave up a seat there.
-	if err := db.CreateCheckIn(ctx, hyperlieu.CheckIn{EventID: e2.ID, UserID: "cy", Method: "ticket", By: ana, At: start}); err != nil {
+	if err := db.CreateCheckIn(ctx, shop.CheckIn{EventID: e2.ID, UserID: "cy", Method: "ticket", By: ana, At: start}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.ClaimPosition(ctx, e2.ID, 1, ana, start); err != nil {
@@ -401,7 +402,7 @@ func TestEventsFind(t *testing.T) {
 	if err := db.UpdateEvent(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.UpdateEvent(ctx, hyperlieu.Event{ID: "nope"}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+	if err := db.UpdateEvent(ctx, shop.Event{ID: "nope"}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("UpdateEvent(unknown) = %v, want NotFound", err)
 	}
 	if _, err := db.FindEvent(ctx, "nope"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
@@ -409,16 +410,16 @@ func TestEventsFind(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		f    hyperlieu.EventFilter
+		f    shop.EventFilter
 		want []string
 	}{
-		{"all", hyperlieu.EventFilter{}, []string{a.ID, b.ID}},
-		{"shop", hyperlieu.EventFilter{ShopID: "s2"}, []string{b.ID}},
-		{"category", hyperlieu.EventFilter{Category: "workshop"}, []string{a.ID}},
-		{"creator", hyperlieu.EventFilter{CreatedBy: "m1"}, []string{a.ID}},
-		{"ending after", hyperlieu.EventFilter{From: start.Add(2 * time.Hour)}, []string{b.ID}},
-		{"starting before", hyperlieu.EventFilter{To: start.Add(24 * time.Hour)}, []string{a.ID}},
-		{"limit", hyperlieu.EventFilter{Limit: 1}, []string{a.ID}},
+		{"all", shop.EventFilter{}, []string{a.ID, b.ID}},
+		{"shop", shop.EventFilter{ShopID: "s2"}, []string{b.ID}},
+		{"category", shop.EventFilter{Category: "workshop"}, []string{a.ID}},
+		{"creator", shop.EventFilter{CreatedBy: "m1"}, []string{a.ID}},
+		{"ending after", shop.EventFilter{From: start.Add(2 * time.Hour)}, []string{b.ID}},
+		{"starting before", shop.EventFilter{To: start.Add(24 * time.Hour)}, []string{a.ID}},
+		{"limit", shop.EventFilter{Limit: 1}, []string{a.ID}},
 	}
 	for _, tt := range tests {
 		evs, err := db.FindEvents(ctx, tt.f)

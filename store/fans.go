@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/fan"
 )
 
 // The fans area's collections. Claims are inserts with deterministic _ids:
@@ -95,17 +96,17 @@ type ledgerDoc struct {
 
 // AddLedgerEntry appends e; Conflict when its ID is taken (already paid, or
 // the spend number already used).
-func (db *DB) AddLedgerEntry(ctx context.Context, e hyperlieu.LedgerEntry) error {
+func (db *DB) AddLedgerEntry(ctx context.Context, e fan.LedgerEntry) error {
 	_, err := db.c("ledger").InsertOne(ctx, ledgerDoc(e))
 	return translate(err, "ledger entry")
 }
 
 // LedgerOf returns the user's ledger, oldest first.
-func (db *DB) LedgerOf(ctx context.Context, userID string) ([]hyperlieu.LedgerEntry, error) {
+func (db *DB) LedgerOf(ctx context.Context, userID string) ([]fan.LedgerEntry, error) {
 	return findMany(ctx, db.c("ledger"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
-		"ledger", func(d ledgerDoc) hyperlieu.LedgerEntry {
+		"ledger", func(d ledgerDoc) fan.LedgerEntry {
 			d.At = d.At.UTC()
-			return hyperlieu.LedgerEntry(d)
+			return fan.LedgerEntry(d)
 		})
 }
 
@@ -117,7 +118,7 @@ type fanProfileDoc struct {
 }
 
 // SaveFanProfile stores the customer's segment, replacing the previous one.
-func (db *DB) SaveFanProfile(ctx context.Context, p hyperlieu.FanProfile) error {
+func (db *DB) SaveFanProfile(ctx context.Context, p fan.Profile) error {
 	var err error
 	// Two racing upserts may both try to insert (FerretDB, and MongoDB
 	// without a retry); the loser finds the document there and replaces it.
@@ -132,12 +133,12 @@ func (db *DB) SaveFanProfile(ctx context.Context, p hyperlieu.FanProfile) error 
 }
 
 // FindFanProfile returns the stored segment, or NotFound.
-func (db *DB) FindFanProfile(ctx context.Context, userID string) (hyperlieu.FanProfile, error) {
+func (db *DB) FindFanProfile(ctx context.Context, userID string) (fan.Profile, error) {
 	var d fanProfileDoc
 	if err := db.c("fan_profiles").FindOne(ctx, byID(userID)).Decode(&d); err != nil {
-		return hyperlieu.FanProfile{}, translate(err, "fan profile")
+		return fan.Profile{}, translate(err, "fan profile")
 	}
-	return hyperlieu.FanProfile{UserID: d.UserID, Segment: hyperlieu.Segment(d.Segment), Reason: d.Reason, ComputedAt: d.ComputedAt.UTC()}, nil
+	return fan.Profile{UserID: d.UserID, Segment: hyperlieu.Segment(d.Segment), Reason: d.Reason, ComputedAt: d.ComputedAt.UTC()}, nil
 }
 
 // CountSegment counts the customers whose stored segment is s (one count
@@ -157,34 +158,34 @@ type rewardDoc struct {
 	UpdatedAt   time.Time `bson:"updatedAt"`
 }
 
-func (d rewardDoc) reward() hyperlieu.Reward {
+func (d rewardDoc) reward() fan.Reward {
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-	return hyperlieu.Reward(d)
+	return fan.Reward(d)
 }
 
 // CreateReward stores a new reward.
-func (db *DB) CreateReward(ctx context.Context, r hyperlieu.Reward) error {
+func (db *DB) CreateReward(ctx context.Context, r fan.Reward) error {
 	_, err := db.c("rewards").InsertOne(ctx, rewardDoc(r))
 	return translate(err, "reward")
 }
 
 // FindReward returns the reward, or NotFound.
-func (db *DB) FindReward(ctx context.Context, id string) (hyperlieu.Reward, error) {
+func (db *DB) FindReward(ctx context.Context, id string) (fan.Reward, error) {
 	var d rewardDoc
 	if err := db.c("rewards").FindOne(ctx, byID(id)).Decode(&d); err != nil {
-		return hyperlieu.Reward{}, translate(err, "reward")
+		return fan.Reward{}, translate(err, "reward")
 	}
 	return d.reward(), nil
 }
 
 // ListRewards returns the catalogue, cheapest first.
-func (db *DB) ListRewards(ctx context.Context) ([]hyperlieu.Reward, error) {
+func (db *DB) ListRewards(ctx context.Context) ([]fan.Reward, error) {
 	return findMany(ctx, db.c("rewards"), bson.D{}, options.Find().SetSort(bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}),
 		"rewards", rewardDoc.reward)
 }
 
 // UpdateReward replaces the reward; NotFound if it is gone.
-func (db *DB) UpdateReward(ctx context.Context, r hyperlieu.Reward) error {
+func (db *DB) UpdateReward(ctx context.Context, r fan.Reward) error {
 	res, err := db.c("rewards").ReplaceOne(ctx, byID(r.ID), rewardDoc(r))
 	if err != nil {
 		return translate(err, "reward")
@@ -228,38 +229,38 @@ type referralDoc struct {
 	RewardedAt *time.Time `bson:"rewardedAt,omitempty"`
 }
 
-func toReferralDoc(r hyperlieu.Referral) referralDoc {
+func toReferralDoc(r fan.Referral) referralDoc {
 	return referralDoc{r.RefereeID, r.ReferrerID, r.Code, r.Status, r.Reason, r.CreatedAt, tptr(r.RewardedAt)}
 }
 
-func (d referralDoc) referral() hyperlieu.Referral {
-	return hyperlieu.Referral{RefereeID: d.RefereeID, ReferrerID: d.ReferrerID, Code: d.Code, Status: d.Status,
+func (d referralDoc) referral() fan.Referral {
+	return fan.Referral{RefereeID: d.RefereeID, ReferrerID: d.ReferrerID, Code: d.Code, Status: d.Status,
 		Reason: d.Reason, CreatedAt: d.CreatedAt.UTC(), RewardedAt: tval(d.RewardedAt)}
 }
 
 // CreateReferral stores r; Conflict when the referee is already attributed.
-func (db *DB) CreateReferral(ctx context.Context, r hyperlieu.Referral) error {
+func (db *DB) CreateReferral(ctx context.Context, r fan.Referral) error {
 	_, err := db.c("referrals").InsertOne(ctx, toReferralDoc(r))
 	return translate(err, "referral")
 }
 
 // FindReferral returns the referee's referral, or NotFound.
-func (db *DB) FindReferral(ctx context.Context, refereeID string) (hyperlieu.Referral, error) {
+func (db *DB) FindReferral(ctx context.Context, refereeID string) (fan.Referral, error) {
 	var d referralDoc
 	if err := db.c("referrals").FindOne(ctx, byID(refereeID)).Decode(&d); err != nil {
-		return hyperlieu.Referral{}, translate(err, "referral")
+		return fan.Referral{}, translate(err, "referral")
 	}
 	return d.referral(), nil
 }
 
 // UpdateReferral replaces the referral.
-func (db *DB) UpdateReferral(ctx context.Context, r hyperlieu.Referral) error {
+func (db *DB) UpdateReferral(ctx context.Context, r fan.Referral) error {
 	_, err := db.c("referrals").ReplaceOne(ctx, byID(r.RefereeID), toReferralDoc(r))
 	return translate(err, "referral")
 }
 
 // ReferralsBy returns the referrals a referrer made, oldest first.
-func (db *DB) ReferralsBy(ctx context.Context, referrerID string) ([]hyperlieu.Referral, error) {
+func (db *DB) ReferralsBy(ctx context.Context, referrerID string) ([]fan.Referral, error) {
 	return findMany(ctx, db.c("referrals"), bson.D{{Key: "referrerId", Value: referrerID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
 		"referrals", referralDoc.referral)
 }
@@ -296,44 +297,44 @@ type shopFeedbackDoc struct {
 	GestureID      string     `bson:"gestureId,omitempty"`
 }
 
-func toShopFeedbackDoc(f hyperlieu.ShopFeedback) shopFeedbackDoc {
+func toShopFeedbackDoc(f fan.ShopFeedback) shopFeedbackDoc {
 	return shopFeedbackDoc{f.ID, f.ShopID, f.UserID, f.Rating, f.Comment, f.At, f.NeedsAttention(), tptr(f.AnsweredAt), f.GestureID}
 }
 
-func (d shopFeedbackDoc) feedback() hyperlieu.ShopFeedback {
-	return hyperlieu.ShopFeedback{ID: d.ID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating, Comment: d.Comment,
+func (d shopFeedbackDoc) feedback() fan.ShopFeedback {
+	return fan.ShopFeedback{ID: d.ID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating, Comment: d.Comment,
 		At: d.At.UTC(), AnsweredAt: tval(d.AnsweredAt), GestureID: d.GestureID}
 }
 
 // CreateShopFeedback stores new feedback.
-func (db *DB) CreateShopFeedback(ctx context.Context, f hyperlieu.ShopFeedback) error {
+func (db *DB) CreateShopFeedback(ctx context.Context, f fan.ShopFeedback) error {
 	_, err := db.c("shop_feedback").InsertOne(ctx, toShopFeedbackDoc(f))
 	return translate(err, "feedback")
 }
 
 // FindShopFeedback returns the feedback, or NotFound.
-func (db *DB) FindShopFeedback(ctx context.Context, id string) (hyperlieu.ShopFeedback, error) {
+func (db *DB) FindShopFeedback(ctx context.Context, id string) (fan.ShopFeedback, error) {
 	var d shopFeedbackDoc
 	if err := db.c("shop_feedback").FindOne(ctx, byID(id)).Decode(&d); err != nil {
-		return hyperlieu.ShopFeedback{}, translate(err, "feedback")
+		return fan.ShopFeedback{}, translate(err, "feedback")
 	}
 	return d.feedback(), nil
 }
 
 // UpdateShopFeedback replaces the feedback.
-func (db *DB) UpdateShopFeedback(ctx context.Context, f hyperlieu.ShopFeedback) error {
+func (db *DB) UpdateShopFeedback(ctx context.Context, f fan.ShopFeedback) error {
 	_, err := db.c("shop_feedback").ReplaceOne(ctx, byID(f.ID), toShopFeedbackDoc(f))
 	return translate(err, "feedback")
 }
 
-func (db *DB) shopFeedbackWhere(ctx context.Context, filter bson.D) ([]hyperlieu.ShopFeedback, error) {
+func (db *DB) shopFeedbackWhere(ctx context.Context, filter bson.D) ([]fan.ShopFeedback, error) {
 	return findMany(ctx, db.c("shop_feedback"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}),
 		"feedback", shopFeedbackDoc.feedback)
 }
 
 // FeedbackOfShop returns the shop's feedback, newest first; only what needs
 // attention (rating ≤ 2, unanswered) when needsAttention.
-func (db *DB) FeedbackOfShop(ctx context.Context, shopID string, needsAttention bool) ([]hyperlieu.ShopFeedback, error) {
+func (db *DB) FeedbackOfShop(ctx context.Context, shopID string, needsAttention bool) ([]fan.ShopFeedback, error) {
 	f := bson.D{{Key: "shopId", Value: shopID}}
 	if needsAttention {
 		f = append(f, bson.E{Key: "needsAttention", Value: true})
@@ -342,7 +343,7 @@ func (db *DB) FeedbackOfShop(ctx context.Context, shopID string, needsAttention 
 }
 
 // FeedbackBy returns the user's feedback, newest first.
-func (db *DB) FeedbackBy(ctx context.Context, userID string) ([]hyperlieu.ShopFeedback, error) {
+func (db *DB) FeedbackBy(ctx context.Context, userID string) ([]fan.ShopFeedback, error) {
 	return db.shopFeedbackWhere(ctx, bson.D{{Key: "userId", Value: userID}})
 }
 
@@ -361,26 +362,26 @@ type gestureDoc struct {
 }
 
 // CreateGesture stores a gesture.
-func (db *DB) CreateGesture(ctx context.Context, g hyperlieu.Gesture) error {
+func (db *DB) CreateGesture(ctx context.Context, g fan.Gesture) error {
 	_, err := db.c("gestures").InsertOne(ctx, gestureDoc(g))
 	return translate(err, "gesture")
 }
 
-func (db *DB) gesturesWhere(ctx context.Context, filter bson.D) ([]hyperlieu.Gesture, error) {
+func (db *DB) gesturesWhere(ctx context.Context, filter bson.D) ([]fan.Gesture, error) {
 	return findMany(ctx, db.c("gestures"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
-		"gestures", func(d gestureDoc) hyperlieu.Gesture {
+		"gestures", func(d gestureDoc) fan.Gesture {
 			d.At = d.At.UTC()
-			return hyperlieu.Gesture(d)
+			return fan.Gesture(d)
 		})
 }
 
 // GesturesOfShop returns the shop's gestures, oldest first.
-func (db *DB) GesturesOfShop(ctx context.Context, shopID string) ([]hyperlieu.Gesture, error) {
+func (db *DB) GesturesOfShop(ctx context.Context, shopID string) ([]fan.Gesture, error) {
 	return db.gesturesWhere(ctx, bson.D{{Key: "shopId", Value: shopID}})
 }
 
 // GesturesFor returns the gestures a customer received, oldest first.
-func (db *DB) GesturesFor(ctx context.Context, userID string) ([]hyperlieu.Gesture, error) {
+func (db *DB) GesturesFor(ctx context.Context, userID string) ([]fan.Gesture, error) {
 	return db.gesturesWhere(ctx, bson.D{{Key: "userId", Value: userID}})
 }
 

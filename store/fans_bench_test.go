@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/fan"
 )
 
 // BenchmarkFansRecordActivity pays one check-in (activity, ledger entry,
@@ -14,7 +15,7 @@ import (
 func BenchmarkFansRecordActivity(b *testing.B) {
 	db := newDB(b)
 	ctx := context.Background()
-	fans := newFans(b, db, hyperlieu.FanOptions{})
+	fans := newFans(b, db, fan.Options{})
 	u := newCustomer(b, db, time.Now().Add(-30*24*time.Hour))
 	b.ResetTimer()
 	for i := range b.N {
@@ -28,7 +29,7 @@ func BenchmarkFansRecordActivity(b *testing.B) {
 func BenchmarkFansClaimReward(b *testing.B) {
 	db := newDB(b)
 	ctx := context.Background()
-	fans := newFans(b, db, hyperlieu.FanOptions{Earn: hyperlieu.EarningRules{CheckIn: 1000}})
+	fans := newFans(b, db, fan.Options{Earn: fan.EarningRules{CheckIn: 1000}})
 	u := newCustomer(b, db, time.Now().Add(-30*24*time.Hour))
 	for i := range 200 {
 		if err := fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: fmt.Sprintf("c%d", i)}); err != nil {

@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
+	"github.com/hyperlieu/hyperlieu/fan"
 	"github.com/hyperlieu/hyperlieu/geo"
 	"github.com/hyperlieu/hyperlieu/store"
 )
 
-func newFans(t testing.TB, db *store.DB, opts hyperlieu.FanOptions) *hyperlieu.FanService {
+func newFans(t testing.TB, db *store.DB, opts fan.Options) *fan.Service {
 	t.Helper()
-	return hyperlieu.NewFanService(db, nil, nil, nil, opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return fan.NewService(db, nil, nil, nil, opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func newCustomer(t testing.TB, db *store.DB, created time.Time) hyperlieu.User {
@@ -52,7 +54,7 @@ func ledgerSum(t testing.TB, db *store.DB, userID string) int {
 func TestFansLedgerConcurrent(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()
-	fans := newFans(t, db, hyperlieu.FanOptions{Earn: hyperlieu.EarningRules{CheckIn: 50}})
+	fans := newFans(t, db, fan.Options{Earn: fan.EarningRules{CheckIn: 50}})
 	u := newCustomer(t, db, time.Now().Add(-30*24*time.Hour))
 	r, err := fans.CreateReward(ctx, "Coffee", "", 40)
 	if err != nil {
@@ -131,16 +133,16 @@ func TestFansLedgerConcurrent(t *testing.T) {
 func TestFansReferralCapExact(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()
-	fans := newFans(t, db, hyperlieu.FanOptions{ReferralCapPerMonth: 2, Earn: hyperlieu.EarningRules{ReferralReferrer: 100, ReferralReferee: 10}})
+	fans := newFans(t, db, fan.Options{ReferralCapPerMonth: 2, Earn: fan.EarningRules{ReferralReferrer: 100, ReferralReferee: 10}})
 	referrer := newCustomer(t, db, time.Now())
-	if err := fans.OnRegister(ctx, referrer, hyperlieu.Registration{}); err != nil {
+	if err := fans.OnRegister(ctx, referrer, account.Registration{}); err != nil {
 		t.Fatal(err)
 	}
-	code := hyperlieu.ReferralCodeOf(referrer.ID)
+	code := fan.ReferralCodeOf(referrer.ID)
 	var friends []hyperlieu.User
 	for range 5 {
 		f := newCustomer(t, db, time.Now())
-		if err := fans.OnRegister(ctx, f, hyperlieu.Registration{ReferralCode: code}); err != nil {
+		if err := fans.OnRegister(ctx, f, account.Registration{ReferralCode: code}); err != nil {
 			t.Fatal(err)
 		}
 		friends = append(friends, f)
@@ -169,7 +171,7 @@ func TestFansReferralCapExact(t *testing.T) {
 	for _, r := range info.Referrals {
 		count[r.Status]++
 	}
-	if count[hyperlieu.ReferralRewarded] != 2 || count[hyperlieu.ReferralRefused] != 3 {
+	if count[fan.ReferralRewarded] != 2 || count[fan.ReferralRefused] != 3 {
 		t.Errorf("referral statuses = %v, want 2 rewarded, 3 refused", count)
 	}
 }
@@ -177,9 +179,9 @@ func TestFansReferralCapExact(t *testing.T) {
 func TestFansEraseLeavesNoTrace(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()
-	fans := newFans(t, db, hyperlieu.FanOptions{})
+	fans := newFans(t, db, fan.Options{})
 	u := newCustomer(t, db, time.Now().Add(-time.Hour))
-	if err := fans.OnRegister(ctx, u, hyperlieu.Registration{}); err != nil {
+	if err := fans.OnRegister(ctx, u, account.Registration{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "checkin:e1:" + u.ID}); err != nil {
@@ -202,7 +204,7 @@ func TestFansEraseLeavesNoTrace(t *testing.T) {
 	if _, err := db.FindUserByEmail(ctx, u.Email); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("FindUserByEmail after erase = %v, want NotFound", err)
 	}
-	if _, err := db.FindReferralCode(ctx, hyperlieu.ReferralCodeOf(u.ID)); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+	if _, err := db.FindReferralCode(ctx, fan.ReferralCodeOf(u.ID)); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("referral code after erase = %v, want NotFound", err)
 	}
 }
@@ -280,7 +282,7 @@ func TestFansFeedbackGestureFlow(t *testing.T) {
 	ana := newCustomer(t, db, now)
 	n := &fakeNotifier{}
 	clock := now
-	fans := hyperlieu.NewFanService(db, fakeShops{"shop1", manager.ID}, n, nil, hyperlieu.FanOptions{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fans := fan.NewService(db, fakeShops{"shop1", manager.ID}, n, nil, fan.Options{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	if _, err := fans.GiveFeedback(ctx, ana.ID, "nope", 3, ""); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("GiveFeedback(unknown shop) = %v, want NotFound", err)
@@ -303,14 +305,14 @@ func TestFansFeedbackGestureFlow(t *testing.T) {
 	if fs, err := fans.ShopFeedback(ctx, mgr, "shop1", true); err != nil || len(fs) != 1 {
 		t.Fatalf("ShopFeedback(needs attention) = %v, %v, want the low rating", fs, err)
 	}
-	if _, err := fans.MakeGesture(ctx, mgr, "shop1", hyperlieu.GestureRequest{UserID: other.ID, FeedbackID: low.ID, Message: "Sorry", Points: 5}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+	if _, err := fans.MakeGesture(ctx, mgr, "shop1", fan.GestureRequest{UserID: other.ID, FeedbackID: low.ID, Message: "Sorry", Points: 5}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("MakeGesture(feedback of someone else) = %v, want NotFound", err)
 	}
-	g, err := fans.MakeGesture(ctx, mgr, "shop1", hyperlieu.GestureRequest{UserID: ana.ID, FeedbackID: low.ID, Message: "Sorry", OfferTitle: "A hot coffee on us"})
+	g, err := fans.MakeGesture(ctx, mgr, "shop1", fan.GestureRequest{UserID: ana.ID, FeedbackID: low.ID, Message: "Sorry", OfferTitle: "A hot coffee on us"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hyperlieu.ValidRewardCode(g.Code) {
+	if !fan.ValidRewardCode(g.Code) {
 		t.Errorf("gesture code %q is not a valid code", g.Code)
 	}
 	if fs, _ := fans.ShopFeedback(ctx, mgr, "shop1", true); len(fs) != 0 {
@@ -362,29 +364,29 @@ func TestFansReferralFraud(t *testing.T) {
 	ctx := context.Background()
 	a, b, c := newCustomer(t, db, time.Now()), newCustomer(t, db, time.Now()), newCustomer(t, db, time.Now())
 	devices := fakeDevices{a.ID: {"tok-a", "tok-shared"}, b.ID: {"tok-shared"}, c.ID: {"tok-c"}}
-	fans := hyperlieu.NewFanService(db, nil, nil, devices, hyperlieu.FanOptions{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fans := fan.NewService(db, nil, nil, devices, fan.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for _, u := range []hyperlieu.User{a, b, c} {
-		if err := fans.OnRegister(ctx, u, hyperlieu.Registration{}); err != nil {
+		if err := fans.OnRegister(ctx, u, account.Registration{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := fans.Attribute(ctx, a, hyperlieu.ReferralCodeOf(a.ID)); hyperlieu.KindOf(err) != hyperlieu.Invalid {
+	if err := fans.Attribute(ctx, a, fan.ReferralCodeOf(a.ID)); hyperlieu.KindOf(err) != hyperlieu.Invalid {
 		t.Errorf("Attribute(own code) = %v, want Invalid", err)
 	}
 	for _, u := range []hyperlieu.User{b, c} {
-		if err := fans.Attribute(ctx, u, hyperlieu.ReferralCodeOf(a.ID)); err != nil {
+		if err := fans.Attribute(ctx, u, fan.ReferralCodeOf(a.ID)); err != nil {
 			t.Fatal(err)
 		}
 		if err := fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "c:" + u.ID}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := fans.Attribute(ctx, c, hyperlieu.ReferralCodeOf(b.ID)); hyperlieu.KindOf(err) != hyperlieu.Conflict {
+	if err := fans.Attribute(ctx, c, fan.ReferralCodeOf(b.ID)); hyperlieu.KindOf(err) != hyperlieu.Conflict {
 		t.Errorf("Attribute(second referrer) = %v, want Conflict", err)
 	}
 	rb, _ := db.FindReferral(ctx, b.ID)
 	rc, _ := db.FindReferral(ctx, c.ID)
-	if rb.Status != hyperlieu.ReferralRefused || rc.Status != hyperlieu.ReferralRewarded {
+	if rb.Status != fan.ReferralRefused || rc.Status != fan.ReferralRewarded {
 		t.Errorf("statuses = %s (%s), %s; want refused (same device), rewarded", rb.Status, rb.Reason, rc.Status)
 	}
 	if got := ledgerSum(t, db, a.ID); got != 100 {
@@ -400,9 +402,9 @@ func TestFansJourney(t *testing.T) {
 	start := time.Now().UTC().Add(-time.Hour)
 	n := &fakeNotifier{}
 	clock := start
-	fans := hyperlieu.NewFanService(db, nil, n, nil, hyperlieu.FanOptions{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fans := fan.NewService(db, nil, n, nil, fan.Options{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	u := newCustomer(t, db, start)
-	if err := fans.OnRegister(ctx, u, hyperlieu.Registration{}); err != nil {
+	if err := fans.OnRegister(ctx, u, account.Registration{}); err != nil {
 		t.Fatal(err)
 	}
 	shy := newCustomer(t, db, start)

@@ -7,7 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -25,9 +25,9 @@ type locationStateDoc struct {
 	Issued    map[string]int       `bson:"issued,omitempty"`
 }
 
-func (d locationStateDoc) state() hyperlieu.LocationState {
+func (d locationStateDoc) state() campaign.LocationState {
 	c, _ := geo.ParseCell(d.Cell)
-	st := hyperlieu.LocationState{
+	st := campaign.LocationState{
 		UserID: d.UserID, Cell: c, Point: geo.Point{Lat: d.Lat, Lng: d.Lng}, At: d.At.UTC(), AccuracyM: d.AccuracyM,
 		Inside: d.Inside, Dwelled: d.Dwelled, Issued: d.Issued,
 	}
@@ -41,17 +41,17 @@ func (d locationStateDoc) state() hyperlieu.LocationState {
 }
 
 // FindLocationState returns a customer's state, or NotFound.
-func (db *DB) FindLocationState(ctx context.Context, userID string) (hyperlieu.LocationState, error) {
+func (db *DB) FindLocationState(ctx context.Context, userID string) (campaign.LocationState, error) {
 	var d locationStateDoc
 	if err := db.c("location_states").FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&d); err != nil {
-		return hyperlieu.LocationState{}, translate(err, "location state")
+		return campaign.LocationState{}, translate(err, "location state")
 	}
 	return d.state(), nil
 }
 
 // SaveLocationState replaces (or creates) a customer's state. The last
 // writer wins: what must happen once is claimed elsewhere, by unique inserts.
-func (db *DB) SaveLocationState(ctx context.Context, st hyperlieu.LocationState) error {
+func (db *DB) SaveLocationState(ctx context.Context, st campaign.LocationState) error {
 	d := locationStateDoc{
 		UserID: st.UserID, Cell: st.Cell.String(), Lat: st.Point.Lat, Lng: st.Point.Lng, At: st.At, AccuracyM: st.AccuracyM,
 		Inside: st.Inside, Dwelled: st.Dwelled, Issued: st.Issued,
@@ -62,7 +62,7 @@ func (db *DB) SaveLocationState(ctx context.Context, st hyperlieu.LocationState)
 
 // FindLocationStatesIn returns the states last seen in one of cells at or
 // after since.
-func (db *DB) FindLocationStatesIn(ctx context.Context, cells []geo.Cell, since time.Time) ([]hyperlieu.LocationState, error) {
+func (db *DB) FindLocationStatesIn(ctx context.Context, cells []geo.Cell, since time.Time) ([]campaign.LocationState, error) {
 	hexes := make([]string, len(cells))
 	for i, c := range cells {
 		hexes[i] = c.String()
@@ -92,19 +92,19 @@ type triggerClaimDoc struct {
 }
 
 // ClaimTrigger inserts the trigger keyed by its Key; Conflict when taken.
-func (db *DB) ClaimTrigger(ctx context.Context, t hyperlieu.TriggerClaim) error {
+func (db *DB) ClaimTrigger(ctx context.Context, t campaign.TriggerClaim) error {
 	_, err := db.c("triggers").InsertOne(ctx, triggerClaimDoc(t))
 	return translate(err, "trigger")
 }
 
 // FindTrigger returns the trigger with key, or NotFound.
-func (db *DB) FindTrigger(ctx context.Context, key string) (hyperlieu.TriggerClaim, error) {
+func (db *DB) FindTrigger(ctx context.Context, key string) (campaign.TriggerClaim, error) {
 	var d triggerClaimDoc
 	if err := db.c("triggers").FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d); err != nil {
-		return hyperlieu.TriggerClaim{}, translate(err, "trigger")
+		return campaign.TriggerClaim{}, translate(err, "trigger")
 	}
 	d.At = d.At.UTC()
-	return hyperlieu.TriggerClaim(d), nil
+	return campaign.TriggerClaim(d), nil
 }
 
 // EraseLocationData deletes a customer's location state, offers (and their

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/notify"
 )
 
 // Notifications live in five collections: notifications (inbox and outbox
@@ -63,7 +64,7 @@ type OutboxFields struct {
 	LeaseUntil time.Time  `bson:"leaseUntil"`
 }
 
-func toNotificationDoc(n hyperlieu.Notification) notificationDoc {
+func toNotificationDoc(n notify.Notification) notificationDoc {
 	return notificationDoc{
 		ID: n.ID, UserID: n.UserID, Kind: string(n.Kind), Category: n.Category,
 		Vars: n.Vars, Data: n.Data, CollapseKey: n.CollapseKey, DedupKey: n.DedupKey,
@@ -72,7 +73,7 @@ func toNotificationDoc(n hyperlieu.Notification) notificationDoc {
 	}
 }
 
-func toOutboxFields(n hyperlieu.Notification) OutboxFields {
+func toOutboxFields(n notify.Notification) OutboxFields {
 	f := OutboxFields{
 		Title: n.Title, Body: n.Body, Status: string(n.Status), Reason: n.Reason, Attempts: n.Attempts, LastError: n.LastError,
 		MessageIDs: n.MessageIDs, SentTo: n.SentTo, Waits: n.Waits, Claim: n.Claim, Parked: n.Parked,
@@ -90,12 +91,12 @@ func toOutboxFields(n hyperlieu.Notification) OutboxFields {
 	return f
 }
 
-func (d notificationDoc) notification() hyperlieu.Notification {
-	n := hyperlieu.Notification{
+func (d notificationDoc) notification() notify.Notification {
+	n := notify.Notification{
 		ID: d.ID, UserID: d.UserID, Kind: hyperlieu.NotificationKind(d.Kind), Category: d.Category,
 		Title: d.Title, Body: d.Body, Vars: d.Vars, Data: d.Data, CollapseKey: d.CollapseKey, DedupKey: d.DedupKey,
 		CreatedAt: d.CreatedAt.UTC(), NotBefore: d.NotBefore.UTC(), ExpiresAt: d.ExpiresAt.UTC(),
-		Status: hyperlieu.NotificationStatus(d.Status), Reason: d.Reason, Attempts: d.Attempts, LastError: d.LastError,
+		Status: notify.Status(d.Status), Reason: d.Reason, Attempts: d.Attempts, LastError: d.LastError,
 		MessageIDs: d.MessageIDs, SentTo: d.SentTo, Waits: d.Waits, Claim: d.Claim, Parked: d.Parked,
 		LeaseOwner: d.LeaseOwner, LeaseUntil: d.LeaseUntil.UTC(),
 	}
@@ -141,7 +142,7 @@ func (db *DB) insertMany(ctx context.Context, coll string, docs []any) ([]bool, 
 }
 
 // CreateNotifications inserts ns; those whose _id exists are skipped.
-func (db *DB) CreateNotifications(ctx context.Context, ns []hyperlieu.Notification) error {
+func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification) error {
 	docs := make([]any, len(ns))
 	for i, n := range ns {
 		docs[i] = toNotificationDoc(n)
@@ -167,7 +168,7 @@ func (db *DB) ExistingNotifications(ctx context.Context, ids []string) ([]string
 // inserts the first free one of each request (one unordered insert), and
 // retries, one request at a time, those that lost a race to another
 // instance. The unique _id decides every race.
-func (db *DB) ClaimSlots(ctx context.Context, reqs []hyperlieu.SlotRequest, at time.Time) ([]bool, error) {
+func (db *DB) ClaimSlots(ctx context.Context, reqs []notify.SlotRequest, at time.Time) ([]bool, error) {
 	var all []string
 	for _, r := range reqs {
 		all = append(all, r.Slots...)
@@ -241,7 +242,7 @@ type deviceDoc struct {
 
 // SaveDevice creates or refreshes the device keyed by its token, moving it
 // to d.UserID; a refresh by the same user keeps its creation time.
-func (db *DB) SaveDevice(ctx context.Context, d hyperlieu.Device) error {
+func (db *DB) SaveDevice(ctx context.Context, d notify.Device) error {
 	var old deviceDoc
 	err := db.c("devices").FindOne(ctx, bson.D{{Key: "_id", Value: d.Token}}).Decode(&old)
 	if err == nil && old.UserID == d.UserID {
@@ -254,15 +255,15 @@ func (db *DB) SaveDevice(ctx context.Context, d hyperlieu.Device) error {
 }
 
 // FindDevices returns the devices of the users, most recently refreshed first.
-func (db *DB) FindDevices(ctx context.Context, userIDs ...string) ([]hyperlieu.Device, error) {
+func (db *DB) FindDevices(ctx context.Context, userIDs ...string) ([]notify.Device, error) {
 	if len(userIDs) == 0 {
 		return nil, nil
 	}
 	return findMany(ctx, db.c("devices"), bson.D{{Key: "userId", Value: bson.D{{Key: "$in", Value: userIDs}}}},
 		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: -1}, {Key: "_id", Value: 1}}),
-		"devices", func(d deviceDoc) hyperlieu.Device {
+		"devices", func(d deviceDoc) notify.Device {
 			d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-			return hyperlieu.Device(d)
+			return notify.Device(d)
 		})
 }
 
@@ -288,14 +289,14 @@ func (db *DB) DeleteDeviceTokens(ctx context.Context, tokens []string) error {
 }
 
 // FindNotification returns the notification with its first open, or NotFound.
-func (db *DB) FindNotification(ctx context.Context, id string) (hyperlieu.Notification, error) {
+func (db *DB) FindNotification(ctx context.Context, id string) (notify.Notification, error) {
 	var d notificationDoc
 	if err := db.c("notifications").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-		return hyperlieu.Notification{}, translate(err, "notification")
+		return notify.Notification{}, translate(err, "notification")
 	}
-	ns := []hyperlieu.Notification{d.notification()}
+	ns := []notify.Notification{d.notification()}
 	if err := db.withOpens(ctx, ns); err != nil {
-		return hyperlieu.Notification{}, err
+		return notify.Notification{}, err
 	}
 	return ns[0], nil
 }
@@ -304,8 +305,8 @@ func (db *DB) FindNotification(ctx context.Context, id string) (hyperlieu.Notifi
 // order of ids. It reads them one by one: on the embedded FerretDB a lookup
 // by _id uses an index (see Embedded.IndexIDs) but `$in` scans the whole
 // collection, which grows with every notification ever sent.
-func (db *DB) FindNotifications(ctx context.Context, ids []string) ([]hyperlieu.Notification, error) {
-	out := make([]hyperlieu.Notification, 0, len(ids))
+func (db *DB) FindNotifications(ctx context.Context, ids []string) ([]notify.Notification, error) {
+	out := make([]notify.Notification, 0, len(ids))
 	for _, id := range ids {
 		var d notificationDoc
 		err := db.c("notifications").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
@@ -320,12 +321,12 @@ func (db *DB) FindNotifications(ctx context.Context, ids []string) ([]hyperlieu.
 	return out, nil
 }
 
-func (db *DB) findNotifications(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]hyperlieu.Notification, error) {
+func (db *DB) findNotifications(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]notify.Notification, error) {
 	return findMany(ctx, db.c("notifications"), filter, opts, "notifications", notificationDoc.notification)
 }
 
 // withOpens fills OpenedAt from notification_opens, in one query.
-func (db *DB) withOpens(ctx context.Context, ns []hyperlieu.Notification) error {
+func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 	if len(ns) == 0 {
 		return nil
 	}
@@ -355,7 +356,7 @@ func (db *DB) withOpens(ctx context.Context, ns []hyperlieu.Notification) error 
 }
 
 // ListNotifications returns a page of q, newest first, with opens.
-func (db *DB) ListNotifications(ctx context.Context, q hyperlieu.NotificationQuery) ([]hyperlieu.Notification, error) {
+func (db *DB) ListNotifications(ctx context.Context, q notify.Query) ([]notify.Notification, error) {
 	f := bson.D{}
 	if q.UserID != "" {
 		f = append(f, bson.E{Key: "userId", Value: q.UserID})
@@ -385,7 +386,7 @@ func (db *DB) ListNotifications(ctx context.Context, q hyperlieu.NotificationQue
 }
 
 // OpenNotification records the first open of n; Conflict if it was opened.
-func (db *DB) OpenNotification(ctx context.Context, n hyperlieu.Notification, at time.Time) error {
+func (db *DB) OpenNotification(ctx context.Context, n notify.Notification, at time.Time) error {
 	_, err := db.c("notification_opens").InsertOne(ctx, bson.D{
 		{Key: "_id", Value: n.ID}, {Key: "userId", Value: n.UserID}, {Key: "at", Value: at},
 		{Key: "campaignId", Value: n.Data["campaignId"]},
@@ -410,10 +411,10 @@ func (db *DB) EraseNotificationData(ctx context.Context, userID string) error {
 
 // FindDueNotifications returns pending notifications due by now and sending
 // ones whose lease ended, oldest due first.
-func (db *DB) FindDueNotifications(ctx context.Context, now time.Time, limit int) ([]hyperlieu.Notification, error) {
+func (db *DB) FindDueNotifications(ctx context.Context, now time.Time, limit int) ([]notify.Notification, error) {
 	f := bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: "status", Value: string(hyperlieu.StatusPending)}, {Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}},
-		bson.D{{Key: "status", Value: string(hyperlieu.StatusSending)}, {Key: "leaseUntil", Value: bson.D{{Key: "$lt", Value: now}}}},
+		bson.D{{Key: "status", Value: string(notify.StatusPending)}, {Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}},
+		bson.D{{Key: "status", Value: string(notify.StatusSending)}, {Key: "leaseUntil", Value: bson.D{{Key: "$lt", Value: now}}}},
 	}}}
 	return db.findNotifications(ctx, f, options.Find().SetSort(bson.D{{Key: "notBefore", Value: 1}}).SetLimit(int64(limit)))
 }
@@ -424,10 +425,10 @@ type claimDoc struct {
 	Until time.Time `bson:"until"`
 }
 
-func claimID(c hyperlieu.Claim) string { return c.NotificationID + "#" + strconv.Itoa(c.Seq) }
+func claimID(c notify.Claim) string { return c.NotificationID + "#" + strconv.Itoa(c.Seq) }
 
 // InsertClaims inserts the claims unordered and reports which were new.
-func (db *DB) InsertClaims(ctx context.Context, cs []hyperlieu.Claim) ([]bool, error) {
+func (db *DB) InsertClaims(ctx context.Context, cs []notify.Claim) ([]bool, error) {
 	docs := make([]any, len(cs))
 	for i, c := range cs {
 		docs[i] = claimDoc{ID: claimID(c), Owner: c.Owner, Until: c.Until}
@@ -436,7 +437,7 @@ func (db *DB) InsertClaims(ctx context.Context, cs []hyperlieu.Claim) ([]bool, e
 }
 
 // FindClaims returns the stored claims matching cs.
-func (db *DB) FindClaims(ctx context.Context, cs []hyperlieu.Claim) ([]hyperlieu.Claim, error) {
+func (db *DB) FindClaims(ctx context.Context, cs []notify.Claim) ([]notify.Claim, error) {
 	ids := make([]string, len(cs))
 	for i, c := range cs {
 		ids[i] = claimID(c)
@@ -449,14 +450,14 @@ func (db *DB) FindClaims(ctx context.Context, cs []hyperlieu.Claim) ([]hyperlieu
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, translate(err, "claims")
 	}
-	out := make([]hyperlieu.Claim, 0, len(docs))
+	out := make([]notify.Claim, 0, len(docs))
 	for _, d := range docs {
 		i := strings.LastIndexByte(d.ID, '#')
 		seq, err := strconv.Atoi(d.ID[i+1:])
 		if i < 0 || err != nil {
 			continue
 		}
-		out = append(out, hyperlieu.Claim{NotificationID: d.ID[:i], Seq: seq, Owner: d.Owner, Until: d.Until.UTC()})
+		out = append(out, notify.Claim{NotificationID: d.ID[:i], Seq: seq, Owner: d.Owner, Until: d.Until.UTC()})
 	}
 	return out, nil
 }
@@ -466,7 +467,7 @@ func (db *DB) FindClaims(ctx context.Context, cs []hyperlieu.Claim) ([]hyperlieu
 // FerretDB scan the whole collection (see UpdateOutbox).
 func (db *DB) MarkSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error {
 	update := bson.D{
-		{Key: "$set", Value: bson.D{{Key: "status", Value: string(hyperlieu.StatusSending)}, {Key: "leaseOwner", Value: owner}, {Key: "leaseUntil", Value: until}}},
+		{Key: "$set", Value: bson.D{{Key: "status", Value: string(notify.StatusSending)}, {Key: "leaseOwner", Value: owner}, {Key: "leaseUntil", Value: until}}},
 		{Key: "$inc", Value: bson.D{{Key: "attempts", Value: 1}, {Key: "claim", Value: claimDelta}}},
 	}
 	for start := 0; start < len(ids); start += maxUpdateBatch {
@@ -489,7 +490,7 @@ const maxUpdateBatch = 50
 // UpdateOutbox sets the outbox fields of ns in bulk writes of at most
 // maxUpdateBatch. Each filters on _id alone: FerretDB scans the collection
 // for any other condition.
-func (db *DB) UpdateOutbox(ctx context.Context, ns []hyperlieu.Notification) error {
+func (db *DB) UpdateOutbox(ctx context.Context, ns []notify.Notification) error {
 	for start := 0; start < len(ns); start += maxUpdateBatch {
 		chunk := ns[start:min(start+maxUpdateBatch, len(ns))]
 		models := make([]mongo.WriteModel, len(chunk))
@@ -513,7 +514,7 @@ func (db *DB) Name() string { return db.db.Name() }
 // due. Idempotent, so a racing outbox update needs no atomicity.
 func (db *DB) UnparkNotifications(ctx context.Context, userID string, due time.Time) error {
 	_, err := db.c("notifications").UpdateMany(ctx,
-		bson.D{{Key: "userId", Value: userID}, {Key: "parked", Value: true}, {Key: "status", Value: string(hyperlieu.StatusPending)}},
+		bson.D{{Key: "userId", Value: userID}, {Key: "parked", Value: true}, {Key: "status", Value: string(notify.StatusPending)}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "parked", Value: false}, {Key: "notBefore", Value: due}}}})
 	return translate(err, "notifications")
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/notify"
 	"github.com/hyperlieu/hyperlieu/push"
 	"github.com/hyperlieu/hyperlieu/push/fcmfake"
 	"github.com/hyperlieu/hyperlieu/store"
@@ -15,10 +16,10 @@ import (
 var benchUsers = 500
 
 // benchSetup creates benchUsers customers with one device each.
-func benchSetup(b testing.TB) (*store.DB, *hyperlieu.NotificationService, []string) {
+func benchSetup(b testing.TB) (*store.DB, *notify.Service, []string) {
 	b.Helper()
 	db, ctx := newDB(b), context.Background()
-	svc := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{}, quiet)
+	svc := notify.NewService(db, notify.Options{}, quiet)
 	ids := make([]string, benchUsers)
 	for i := range ids {
 		now := time.Now().UTC()
@@ -28,7 +29,7 @@ func benchSetup(b testing.TB) (*store.DB, *hyperlieu.NotificationService, []stri
 		if err := db.CreateUser(ctx, u); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := svc.RegisterDevice(ctx, u.ID, hyperlieu.DeviceInput{Token: "bench-" + u.ID, Platform: "android"}); err != nil {
+		if _, err := svc.RegisterDevice(ctx, u.ID, notify.DeviceInput{Token: "bench-" + u.ID, Platform: "android"}); err != nil {
 			b.Fatal(err)
 		}
 		ids[i] = u.ID
@@ -74,7 +75,7 @@ func BenchmarkOutboxToFakeFCM(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ob := hyperlieu.NewOutbox(db, client, hyperlieu.OutboxOptions{BatchSize: batch}, quiet)
+			ob := notify.NewOutbox(db, client, notify.OutboxOptions{BatchSize: batch}, quiet)
 			ctx, round := context.Background(), 0
 			var busy time.Duration
 			for b.Loop() {

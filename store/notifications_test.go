@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/notify"
 	"github.com/hyperlieu/hyperlieu/push"
 	"github.com/hyperlieu/hyperlieu/store"
 )
@@ -60,7 +61,7 @@ func newUser(t *testing.T, db *store.DB, name string, edit func(*hyperlieu.Prefe
 	return u
 }
 
-func statusOf(t *testing.T, db *store.DB, id string) hyperlieu.Notification {
+func statusOf(t *testing.T, db *store.DB, id string) notify.Notification {
 	t.Helper()
 	n, err := db.FindNotification(context.Background(), id)
 	if err != nil {
@@ -72,7 +73,7 @@ func statusOf(t *testing.T, db *store.DB, id string) hyperlieu.Notification {
 func TestNotificationsNotify(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()
-	svc := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{}, quiet)
+	svc := notify.NewService(db, notify.Options{}, quiet)
 	u := newUser(t, db, "Ana", func(p *hyperlieu.Preferences) {
 		p.Locale, p.Formality, p.MaxNotificationsPerDay = "fr", hyperlieu.Familiar, 2
 		p.Categories = []string{hyperlieu.CategoryEvents}
@@ -94,18 +95,18 @@ func TestNotificationsNotify(t *testing.T) {
 	if err := svc.Notify(ctx, reqs...); err != nil {
 		t.Fatalf("Notify again: %v", err)
 	}
-	all, err := db.ListNotifications(ctx, hyperlieu.NotificationQuery{UserID: u.ID, Limit: 100})
+	all, err := db.ListNotifications(ctx, notify.Query{UserID: u.ID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]hyperlieu.NotificationStatus{}
+	got := map[string]notify.Status{}
 	for _, n := range all {
 		got[n.DedupKey] = n.Status
 		if n.DedupKey == "gesture" && (n.Title != "Un geste de la boutique Lyon pour toi" || n.Body != "Un café offert") {
 			t.Errorf("gesture rendered %q / %q, want the familiar French text", n.Title, n.Body)
 		}
 	}
-	want := map[string]hyperlieu.NotificationStatus{"ev:0": "pending", "ev:1": "pending", "ev:2": "suppressed", "offer": "suppressed", "gesture": "pending"}
+	want := map[string]notify.Status{"ev:0": "pending", "ev:1": "pending", "ev:2": "suppressed", "offer": "suppressed", "gesture": "pending"}
 	if len(all) != len(want) {
 		t.Errorf("stored %d notifications, want %d", len(all), len(want))
 	}
@@ -128,9 +129,9 @@ func TestNotificationsReserveContactIsExact(t *testing.T) {
 	}
 	defer db2.Close(ctx)
 	u := newUser(t, db1, "Ana", func(p *hyperlieu.Preferences) { p.MaxNotificationsPerDay = 3; p.Timezone = "Europe/Paris" })
-	svcs := []*hyperlieu.NotificationService{
-		hyperlieu.NewNotificationService(db1, hyperlieu.NotificationOptions{}, quiet),
-		hyperlieu.NewNotificationService(db2, hyperlieu.NotificationOptions{}, quiet),
+	svcs := []*notify.Service{
+		notify.NewService(db1, notify.Options{}, quiet),
+		notify.NewService(db2, notify.Options{}, quiet),
 	}
 	at := time.Date(2025, 6, 1, 21, 30, 0, 0, time.UTC) // 23:30 in Paris
 	var wg sync.WaitGroup
@@ -163,10 +164,10 @@ func TestNotificationsDevices(t *testing.T) {
 	db, ctx := newDB(t), context.Background()
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
-	svc := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{MaxDevices: 2, Now: clock}, quiet)
+	svc := notify.NewService(db, notify.Options{MaxDevices: 2, Now: clock}, quiet)
 	a, b := newUser(t, db, "A", nil), newUser(t, db, "B", nil)
 	for _, tok := range []string{"t1", "t2", "t3"} {
-		if _, err := svc.RegisterDevice(ctx, a.ID, hyperlieu.DeviceInput{Token: tok, Platform: "android"}); err != nil {
+		if _, err := svc.RegisterDevice(ctx, a.ID, notify.DeviceInput{Token: tok, Platform: "android"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -184,7 +185,7 @@ func TestNotificationsDevices(t *testing.T) {
 	if got := fmt.Sprint(tokens(a)); got != "[t3 t2]" {
 		t.Errorf("devices of A = %v, want [t3 t2] (oldest dropped)", got)
 	}
-	if _, err := svc.RegisterDevice(ctx, b.ID, hyperlieu.DeviceInput{Token: "t2", Platform: "ios"}); err != nil {
+	if _, err := svc.RegisterDevice(ctx, b.ID, notify.DeviceInput{Token: "t2", Platform: "ios"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(tokens(a), tokens(b)); got != "[t3] [t2]" {
@@ -193,7 +194,7 @@ func TestNotificationsDevices(t *testing.T) {
 	if err := svc.DeleteDevice(ctx, a.ID, "t2"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("DeleteDevice(someone else's) = %v, want NotFound", err)
 	}
-	if _, err := svc.RegisterDevice(ctx, a.ID, hyperlieu.DeviceInput{Token: "", Platform: "nokia"}); hyperlieu.KindOf(err) != hyperlieu.Invalid {
+	if _, err := svc.RegisterDevice(ctx, a.ID, notify.DeviceInput{Token: "", Platform: "nokia"}); hyperlieu.KindOf(err) != hyperlieu.Invalid {
 		t.Errorf("RegisterDevice(bad) = %v, want Invalid", err)
 	}
 }
@@ -205,7 +206,7 @@ func TestNotificationsOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db2.Close(ctx)
-	svc := hyperlieu.NewNotificationService(db1, hyperlieu.NotificationOptions{}, quiet)
+	svc := notify.NewService(db1, notify.Options{}, quiet)
 	sender := &fakeSender{errs: map[string]error{
 		"dead":  fmt.Errorf("gone: %w", push.ErrUnregistered),
 		"flaky": &push.TemporaryError{Code: "UNAVAILABLE"},
@@ -216,19 +217,19 @@ func TestNotificationsOutbox(t *testing.T) {
 	for i := range users {
 		u := newUser(t, db1, fmt.Sprint("U", i), nil)
 		ids = append(ids, u)
-		if _, err := svc.RegisterDevice(ctx, u.ID, hyperlieu.DeviceInput{Token: "tok-" + u.ID, Platform: "android"}); err != nil {
+		if _, err := svc.RegisterDevice(ctx, u.ID, notify.DeviceInput{Token: "tok-" + u.ID, Platform: "android"}); err != nil {
 			t.Fatal(err)
 		}
 		reqs = append(reqs, hyperlieu.NotificationRequest{UserID: u.ID, Kind: hyperlieu.KindReward, Vars: map[string]string{"points": "10"}, DedupKey: "r:" + u.ID})
 	}
 	// The first user also has a dead device; the second only a flaky one.
-	if _, err := svc.RegisterDevice(ctx, ids[0].ID, hyperlieu.DeviceInput{Token: "dead", Platform: "ios"}); err != nil {
+	if _, err := svc.RegisterDevice(ctx, ids[0].ID, notify.DeviceInput{Token: "dead", Platform: "ios"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db1.DeleteDeviceTokens(ctx, []string{"tok-" + ids[1].ID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.RegisterDevice(ctx, ids[1].ID, hyperlieu.DeviceInput{Token: "flaky", Platform: "web"}); err != nil {
+	if _, err := svc.RegisterDevice(ctx, ids[1].ID, notify.DeviceInput{Token: "flaky", Platform: "web"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.Notify(ctx, reqs...); err != nil {
@@ -236,12 +237,12 @@ func TestNotificationsOutbox(t *testing.T) {
 	}
 
 	// Two workers on two connections race for the same notifications.
-	opts := hyperlieu.OutboxOptions{BatchSize: 7, MaxAttempts: 3, RetryBase: time.Millisecond, MaxRetry: time.Millisecond}
+	opts := notify.OutboxOptions{BatchSize: 7, MaxAttempts: 3, RetryBase: time.Millisecond, MaxRetry: time.Millisecond}
 	var wg sync.WaitGroup
 	for i, db := range []*store.DB{db1, db2} {
 		o := opts
 		o.WorkerID = fmt.Sprint("w", i)
-		ob := hyperlieu.NewOutbox(db, sender, o, quiet)
+		ob := notify.NewOutbox(db, sender, o, quiet)
 		wg.Go(func() {
 			deadline := time.Now().Add(20 * time.Second)
 			for idle := 0; idle < 5 && time.Now().Before(deadline); {
@@ -275,14 +276,14 @@ func TestNotificationsOutbox(t *testing.T) {
 		t.Errorf("sent %d notifications, want %d", len(perID), users-1)
 	}
 	first := statusOf(t, db1, hyperlieuDedup(t, db1, ids[0]))
-	if first.Status != hyperlieu.StatusSent || len(first.MessageIDs) != 1 {
+	if first.Status != notify.StatusSent || len(first.MessageIDs) != 1 {
 		t.Errorf("first user's notification = %s with %v, want sent once", first.Status, first.MessageIDs)
 	}
 	if ds, _ := db1.FindDevices(ctx, ids[0].ID); len(ds) != 1 {
 		t.Errorf("first user has %d devices, want 1 (dead token deleted)", len(ds))
 	}
 	flaky := statusOf(t, db1, hyperlieuDedup(t, db1, ids[1]))
-	if flaky.Status != hyperlieu.StatusFailed || flaky.Attempts != 3 || flaky.LastError == "" {
+	if flaky.Status != notify.StatusFailed || flaky.Attempts != 3 || flaky.LastError == "" {
 		t.Errorf("flaky notification = %s after %d attempts (%q), want failed after 3 with an error", flaky.Status, flaky.Attempts, flaky.LastError)
 	}
 }
@@ -290,7 +291,7 @@ func TestNotificationsOutbox(t *testing.T) {
 // hyperlieuDedup returns the id of u's only notification.
 func hyperlieuDedup(t *testing.T, db *store.DB, u hyperlieu.User) string {
 	t.Helper()
-	ns, err := db.ListNotifications(context.Background(), hyperlieu.NotificationQuery{UserID: u.ID, Limit: 2})
+	ns, err := db.ListNotifications(context.Background(), notify.Query{UserID: u.ID, Limit: 2})
 	if err != nil || len(ns) != 1 {
 		t.Fatalf("notifications of %s = %v, %v; want one", u.ID, ns, err)
 	}
@@ -299,9 +300,9 @@ func hyperlieuDedup(t *testing.T, db *store.DB, u hyperlieu.User) string {
 
 func TestNotificationsOutboxTakesOverExpiredLease(t *testing.T) {
 	db, ctx := newDB(t), context.Background()
-	svc := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{}, quiet)
+	svc := notify.NewService(db, notify.Options{}, quiet)
 	u := newUser(t, db, "A", nil)
-	if _, err := svc.RegisterDevice(ctx, u.ID, hyperlieu.DeviceInput{Token: "tok", Platform: "android"}); err != nil {
+	if _, err := svc.RegisterDevice(ctx, u.ID, notify.DeviceInput{Token: "tok", Platform: "android"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.Notify(ctx, hyperlieu.NotificationRequest{UserID: u.ID, Kind: hyperlieu.KindWelcome}); err != nil {
@@ -309,12 +310,12 @@ func TestNotificationsOutboxTakesOverExpiredLease(t *testing.T) {
 	}
 	now := time.Now()
 	// A worker that dies mid-send: its sender never returns.
-	crashed := hyperlieu.NewOutbox(db, blockingSender{}, hyperlieu.OutboxOptions{WorkerID: "crashed", Lease: time.Minute, Now: func() time.Time { return now }}, quiet)
+	crashed := notify.NewOutbox(db, blockingSender{}, notify.OutboxOptions{WorkerID: "crashed", Lease: time.Minute, Now: func() time.Time { return now }}, quiet)
 	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	_, _ = crashed.RunOnce(cctx)
 	cancel()
 	id := hyperlieuDedup(t, db, u)
-	if n := statusOf(t, db, id); n.Status != hyperlieu.StatusSending || n.LeaseOwner != "crashed" {
+	if n := statusOf(t, db, id); n.Status != notify.StatusSending || n.LeaseOwner != "crashed" {
 		t.Fatalf("after the crash: %s owned by %q, want sending by crashed", n.Status, n.LeaseOwner)
 	}
 	sender := &fakeSender{}
@@ -322,7 +323,7 @@ func TestNotificationsOutboxTakesOverExpiredLease(t *testing.T) {
 		at   time.Duration
 		sent int
 	}{{30 * time.Second, 0}, {2 * time.Minute, 1}} {
-		ob := hyperlieu.NewOutbox(db, sender, hyperlieu.OutboxOptions{WorkerID: "next", Now: func() time.Time { return now.Add(tt.at) }}, quiet)
+		ob := notify.NewOutbox(db, sender, notify.OutboxOptions{WorkerID: "next", Now: func() time.Time { return now.Add(tt.at) }}, quiet)
 		if _, err := ob.RunOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -330,7 +331,7 @@ func TestNotificationsOutboxTakesOverExpiredLease(t *testing.T) {
 			t.Errorf("%v after the crash: sent %d, want %d", tt.at, got, tt.sent)
 		}
 	}
-	if n := statusOf(t, db, id); n.Status != hyperlieu.StatusSent || n.Claim != 2 {
+	if n := statusOf(t, db, id); n.Status != notify.StatusSent || n.Claim != 2 {
 		t.Errorf("after takeover: %s with claim %d, want sent with claim 2", n.Status, n.Claim)
 	}
 }
@@ -344,10 +345,10 @@ func (blockingSender) Send(ctx context.Context, _ []push.Message) ([]push.Result
 
 func TestNotificationsPersonalData(t *testing.T) {
 	db, ctx := newDB(t), context.Background()
-	svc := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{}, quiet)
+	svc := notify.NewService(db, notify.Options{}, quiet)
 	u, other := newUser(t, db, "A", nil), newUser(t, db, "B", nil)
 	for _, x := range []hyperlieu.User{u, other} {
-		if _, err := svc.RegisterDevice(ctx, x.ID, hyperlieu.DeviceInput{Token: "tok-" + x.ID, Platform: "ios"}); err != nil {
+		if _, err := svc.RegisterDevice(ctx, x.ID, notify.DeviceInput{Token: "tok-" + x.ID, Platform: "ios"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := svc.Notify(ctx, hyperlieu.NotificationRequest{UserID: x.ID, Kind: hyperlieu.KindReward, Category: hyperlieu.CategoryLoyalty, Capped: true}); err != nil {

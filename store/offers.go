@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 )
 
 type offerDoc struct {
@@ -26,8 +27,8 @@ type offerDoc struct {
 	TriggerKey string     `bson:"triggerKey"`
 }
 
-func (d offerDoc) offer() hyperlieu.Offer {
-	return hyperlieu.Offer{
+func (d offerDoc) offer() campaign.Offer {
+	return campaign.Offer{
 		ID: d.ID, Code: d.Code, CampaignID: d.CampaignID, UserID: d.UserID, Title: d.Title, Body: d.Body, Value: d.Value,
 		IssuedAt: d.IssuedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC(), RedeemedAt: timeOf(d.RedeemedAt), ShopID: d.ShopID,
 		TriggerKey: d.TriggerKey,
@@ -37,7 +38,7 @@ func (d offerDoc) offer() hyperlieu.Offer {
 // CreateOffer claims the offer's code (a document keyed by the code, so
 // uniqueness is decided by one insert) and stores the offer. Conflict when
 // the code is taken.
-func (db *DB) CreateOffer(ctx context.Context, o hyperlieu.Offer) error {
+func (db *DB) CreateOffer(ctx context.Context, o campaign.Offer) error {
 	if _, err := db.c("offer_codes").InsertOne(ctx, bson.D{{Key: "_id", Value: o.Code}, {Key: "offerId", Value: o.ID}}); err != nil {
 		return translate(err, "offer code")
 	}
@@ -49,16 +50,16 @@ func (db *DB) CreateOffer(ctx context.Context, o hyperlieu.Offer) error {
 }
 
 // FindOfferByCode returns the offer with the (normalised) code, or NotFound.
-func (db *DB) FindOfferByCode(ctx context.Context, code string) (hyperlieu.Offer, error) {
+func (db *DB) FindOfferByCode(ctx context.Context, code string) (campaign.Offer, error) {
 	var c struct {
 		OfferID string `bson:"offerId"`
 	}
 	if err := db.c("offer_codes").FindOne(ctx, bson.D{{Key: "_id", Value: code}}).Decode(&c); err != nil {
-		return hyperlieu.Offer{}, translate(err, "offer")
+		return campaign.Offer{}, translate(err, "offer")
 	}
 	var d offerDoc
 	if err := db.c("offers").FindOne(ctx, bson.D{{Key: "_id", Value: c.OfferID}}).Decode(&d); err != nil {
-		return hyperlieu.Offer{}, translate(err, "offer")
+		return campaign.Offer{}, translate(err, "offer")
 	}
 	o := d.offer()
 	// The redemption claim is the truth; the mark on the offer may lag it.
@@ -67,13 +68,13 @@ func (db *DB) FindOfferByCode(ctx context.Context, code string) (hyperlieu.Offer
 	if err == nil && o.RedeemedAt.IsZero() {
 		o.RedeemedAt, o.ShopID = r.At.UTC(), r.ShopID
 	} else if err != nil && hyperlieu.KindOf(translate(err, "")) != hyperlieu.NotFound {
-		return hyperlieu.Offer{}, translate(err, "redemption")
+		return campaign.Offer{}, translate(err, "redemption")
 	}
 	return o, nil
 }
 
 // FindOffersOf returns a customer's offers, newest first.
-func (db *DB) FindOffersOf(ctx context.Context, userID string) ([]hyperlieu.Offer, error) {
+func (db *DB) FindOffersOf(ctx context.Context, userID string) ([]campaign.Offer, error) {
 	return findMany(ctx, db.c("offers"), bson.D{{Key: "userId", Value: userID}},
 		options.Find().SetSort(bson.D{{Key: "issuedAt", Value: -1}}).SetLimit(500), "offers", offerDoc.offer)
 }
@@ -90,7 +91,7 @@ type redemptionDoc struct {
 
 // ClaimRedemption inserts "redeem:<offerId>": exactly one of racing
 // redemptions wins, on any instance; the others get Conflict.
-func (db *DB) ClaimRedemption(ctx context.Context, r hyperlieu.Redemption) error {
+func (db *DB) ClaimRedemption(ctx context.Context, r campaign.Redemption) error {
 	_, err := db.c("redemptions").InsertOne(ctx, redemptionDoc{
 		ID: "redeem:" + r.OfferID, OfferID: r.OfferID, CampaignID: r.CampaignID, UserID: r.UserID, ShopID: r.ShopID, By: r.By, At: r.At,
 	})
@@ -112,7 +113,7 @@ func (db *DB) ClaimBudgetSlot(ctx context.Context, campaignID string, n int, off
 }
 
 // MarkOfferRedeemed records the redemption on the offer, for the wallet.
-func (db *DB) MarkOfferRedeemed(ctx context.Context, r hyperlieu.Redemption) error {
+func (db *DB) MarkOfferRedeemed(ctx context.Context, r campaign.Redemption) error {
 	_, err := db.c("offers").UpdateOne(ctx, bson.D{{Key: "_id", Value: r.OfferID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "redeemedAt", Value: r.At}, {Key: "shopId", Value: r.ShopID}}}})
 	return translate(err, "offer")

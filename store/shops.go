@@ -9,6 +9,7 @@ import (
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/shop"
 )
 
 func shopIndexes() []indexSpec {
@@ -55,7 +56,7 @@ func cellOf(p geo.Point) string {
 	return c.String()
 }
 
-func toShopDoc(s hyperlieu.Shop) shopDoc {
+func toShopDoc(s shop.Shop) shopDoc {
 	d := shopDoc{
 		ID: s.ID, Name: s.Name, Address: s.Address, Location: pointDoc(s.Location), Cell: cellOf(s.Location),
 		Timezone: s.Timezone, OpeningHours: s.OpeningHours, ManagerIDs: s.ManagerIDs,
@@ -70,8 +71,8 @@ func toShopDoc(s hyperlieu.Shop) shopDoc {
 	return d
 }
 
-func (d shopDoc) shop() hyperlieu.Shop {
-	s := hyperlieu.Shop{
+func (d shopDoc) shop() shop.Shop {
+	s := shop.Shop{
 		ID: d.ID, Name: d.Name, Address: d.Address, Location: geo.Point(d.Location),
 		Timezone: d.Timezone, OpeningHours: d.OpeningHours, ManagerIDs: d.ManagerIDs,
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
@@ -83,22 +84,22 @@ func (d shopDoc) shop() hyperlieu.Shop {
 }
 
 // CreateShop stores a new shop. Conflict if the ID is taken.
-func (db *DB) CreateShop(ctx context.Context, s hyperlieu.Shop) error {
+func (db *DB) CreateShop(ctx context.Context, s shop.Shop) error {
 	_, err := db.c("shops").InsertOne(ctx, toShopDoc(s))
 	return translate(err, "shop")
 }
 
 // FindShop returns the shop with id, deleted or not, or NotFound.
-func (db *DB) FindShop(ctx context.Context, id string) (hyperlieu.Shop, error) {
+func (db *DB) FindShop(ctx context.Context, id string) (shop.Shop, error) {
 	var d shopDoc
 	if err := db.c("shops").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
-		return hyperlieu.Shop{}, translate(err, "shop")
+		return shop.Shop{}, translate(err, "shop")
 	}
 	return d.shop(), nil
 }
 
 // UpdateShop replaces the stored shop. NotFound if it is gone.
-func (db *DB) UpdateShop(ctx context.Context, s hyperlieu.Shop) error {
+func (db *DB) UpdateShop(ctx context.Context, s shop.Shop) error {
 	r, err := db.c("shops").ReplaceOne(ctx, bson.D{{Key: "_id", Value: s.ID}}, toShopDoc(s))
 	if err != nil {
 		return translate(err, "shop")
@@ -111,7 +112,7 @@ func (db *DB) UpdateShop(ctx context.Context, s hyperlieu.Shop) error {
 
 // FindShopsChangedSince returns the shops updated after t, deleted ones
 // included, oldest change first.
-func (db *DB) FindShopsChangedSince(ctx context.Context, t time.Time) ([]hyperlieu.Shop, error) {
+func (db *DB) FindShopsChangedSince(ctx context.Context, t time.Time) ([]shop.Shop, error) {
 	return findMany(ctx, db.c("shops"), bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gt", Value: t}}}},
 		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}), "shops", shopDoc.shop)
 }

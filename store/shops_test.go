@@ -9,6 +9,7 @@ import (
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/shop"
 )
 
 // TestShopsStore: shops round-trip, Conflict and NotFound as documented,
@@ -18,11 +19,11 @@ func TestShopsStore(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
 	t0 := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
-	a := hyperlieu.Shop{ID: "a", Name: "Atelier", Address: "Paris", Location: geo.Point{Lat: 48.8566, Lng: 2.3522},
+	a := shop.Shop{ID: "a", Name: "Atelier", Address: "Paris", Location: geo.Point{Lat: 48.8566, Lng: 2.3522},
 		Timezone: "Europe/Paris", OpeningHours: "Mon-Sat", ManagerIDs: []string{"m1", "m2"}, CreatedAt: t0, UpdatedAt: t0}
-	b := hyperlieu.Shop{ID: "b", Name: "Boutique", Address: "Lyon", Location: geo.Point{Lat: 45.76, Lng: 4.83},
+	b := shop.Shop{ID: "b", Name: "Boutique", Address: "Lyon", Location: geo.Point{Lat: 45.76, Lng: 4.83},
 		Timezone: "Europe/Paris", ManagerIDs: []string{}, CreatedAt: t0, UpdatedAt: t0.Add(time.Hour)}
-	for _, s := range []hyperlieu.Shop{a, b} {
+	for _, s := range []shop.Shop{a, b} {
 		if err := db.CreateShop(ctx, s); err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +38,7 @@ func TestShopsStore(t *testing.T) {
 	if _, err := db.FindShop(ctx, "nope"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("FindShop(unknown) = %v, want NotFound", err)
 	}
-	if err := db.UpdateShop(ctx, hyperlieu.Shop{ID: "nope"}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+	if err := db.UpdateShop(ctx, shop.Shop{ID: "nope"}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("UpdateShop(unknown) = %v, want NotFound", err)
 	}
 	b.DeletedAt, b.UpdatedAt, b.ManagerIDs = t0.Add(2*time.Hour), t0.Add(2*time.Hour), []string{"m2"}

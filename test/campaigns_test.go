@@ -64,7 +64,9 @@ func (s *server) launch(t testing.TB, token string, body map[string]any) string 
 func (s *server) consenting(t testing.TB, name string) user {
 	t.Helper()
 	u := s.register(t, name)
-	want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{"locationConsent": true, "maxNotificationsPerDay": 20}), http.StatusOK)
+	// No quiet hours: the tests run at any hour, and a default 21:00–08:00
+	// window would suppress pushes only at night.
+	want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{"locationConsent": true, "maxNotificationsPerDay": 20, "quietHours": nil}), http.StatusOK)
 	return u
 }
 

@@ -22,11 +22,16 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
 	"github.com/hyperlieu/hyperlieu/api"
+	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/config"
 	"github.com/hyperlieu/hyperlieu/demo"
+	"github.com/hyperlieu/hyperlieu/fan"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/notify"
 	"github.com/hyperlieu/hyperlieu/push"
+	"github.com/hyperlieu/hyperlieu/shop"
 	"github.com/hyperlieu/hyperlieu/store"
 	"github.com/hyperlieu/hyperlieu/token"
 )
@@ -106,9 +111,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// Notifications: queued by every area, sent by the outbox worker.
 	var campaignsOpened func(ctx context.Context, data map[string]string) // set once campaigns exist
-	notes := hyperlieu.NewNotificationService(db, hyperlieu.NotificationOptions{
+	notes := notify.NewService(db, notify.Options{
 		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
-		OnOpened: func(ctx context.Context, n hyperlieu.Notification) error {
+		OnOpened: func(ctx context.Context, n notify.Notification) error {
 			if campaignsOpened != nil {
 				campaignsOpened(ctx, n.Data)
 			}
@@ -120,7 +125,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	if cfg.Outbox.Workers > 0 {
-		outbox := hyperlieu.NewOutbox(db, sender, hyperlieu.OutboxOptions{
+		outbox := notify.NewOutbox(db, sender, notify.OutboxOptions{
 			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
 			Lease: cfg.Outbox.Lease, MaxAttempts: cfg.Outbox.MaxAttempts, RetryBase: cfg.Outbox.RetryBase,
 			DeviceGrace: cfg.Outbox.DeviceGrace,
@@ -133,18 +138,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// Shops and events: the in-memory map behind nearby search is filled
 	// before serving, then follows other instances' writes.
-	places := hyperlieu.NewPlaces(nil)
+	places := shop.NewPlaces(nil)
 	if err := places.Sync(ctx, db); err != nil {
 		return err
 	}
 	offerSource := &lateOffers{}
-	shops := hyperlieu.NewShopService(db, db, places, hyperlieu.ShopOptions{Offers: offerSource}, log)
+	shops := shop.NewService(db, db, places, shop.Options{Offers: offerSource}, log)
 
 	// Fans: loyalty, segments, referrals, service recovery, the welcome journey.
-	fans := hyperlieu.NewFanService(db, shops, notes, notes, fanOptions(cfg), log)
+	fans := fan.NewService(db, shops, notes, notes, fanOptions(cfg), log)
 	// Geofenced campaigns, the location engine and offers. Shops list their
 	// offers through the location engine, built after them (offerSource).
-	campaigns := hyperlieu.NewCampaignService(db, shops, hyperlieu.CampaignOptions{
+	campaigns := campaign.NewService(db, shops, campaign.Options{
 		Limits: geo.Limits{MaxAreaM2: float64(cfg.Campaigns.MaxAreaKm2) * 1e6, MaxCells: cfg.Campaigns.MaxCells},
 		Poll:   cfg.Campaigns.Poll,
 	}, log)
@@ -152,19 +157,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("load campaigns: %w", err)
 	}
 	campaignsOpened = campaigns.NotificationOpened
-	offers := hyperlieu.NewOfferService(db, campaigns, shops, fans, hyperlieu.OfferOptions{}, log)
-	location := hyperlieu.NewLocationService(db, campaigns, offers, notes, fans, hyperlieu.LocationOptions{
+	offers := campaign.NewOfferService(db, campaigns, shops, fans, campaign.OfferOptions{}, log)
+	location := campaign.NewLocationService(db, campaigns, offers, notes, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 	}, log)
 	offerSource.l = location
 	go campaigns.Watch(ctx)
 	go sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log)
-	events := hyperlieu.NewEventService(db, shops, db, hyperlieu.EventOptions{Notifier: notes, Activity: fans, Audience: campaigns}, log)
+	events := shop.NewEventService(db, shops, db, shop.EventOptions{Notifier: notes, Activity: fans, Audience: campaigns}, log)
 
-	onRegister := func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
+	onRegister := func(ctx context.Context, u hyperlieu.User, in account.Registration) error {
 		return errors.Join(notes.Welcome(ctx, u), fans.OnRegister(ctx, u, in))
 	}
-	accounts := hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister}, log)
+	accounts := account.NewService(db, issuer, account.Options{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister}, log)
 	// Export and erase visit every area; the account itself (db) comes last,
 	// as it erases the identity, then the live-session cache (accounts).
 	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db, accounts)
@@ -175,8 +180,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("admin account ensured", "email", cfg.AdminEmail)
 	}
 	if cfg.Demo {
-		backdated := func(at time.Time) *hyperlieu.AccountService {
-			return hyperlieu.NewAccountService(db, issuer, hyperlieu.AccountOptions{Now: func() time.Time { return at }, OnRegister: onRegister}, log)
+		backdated := func(at time.Time) *account.Service {
+			return account.NewService(db, issuer, account.Options{Now: func() time.Time { return at }, OnRegister: onRegister}, log)
 		}
 		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, AccountsAt: backdated, Campaigns: campaigns}, stdout); err != nil {
 			return err
@@ -219,7 +224,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 // lateOffers forwards shops' nearby search to the location engine, which is
 // built after the shops it needs.
-type lateOffers struct{ l *hyperlieu.LocationService }
+type lateOffers struct{ l *campaign.LocationService }
 
 func (o *lateOffers) OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]hyperlieu.NearbyOffer, error) {
 	if o.l == nil {
@@ -241,22 +246,22 @@ func sweepLocations(ctx context.Context, db *store.DB, retention time.Duration, 
 }
 
 // fanOptions turns the configuration into the fans use cases' options.
-func fanOptions(cfg config.Config) hyperlieu.FanOptions {
+func fanOptions(cfg config.Config) fan.Options {
 	f := cfg.Fans
-	o := hyperlieu.FanOptions{
-		Earn: hyperlieu.EarningRules{
+	o := fan.Options{
+		Earn: fan.EarningRules{
 			CheckIn: f.PointsCheckIn, Redemption: f.PointsRedemption, Feedback: f.PointsFeedback,
 			ReferralReferrer: f.PointsReferrer, ReferralReferee: f.PointsReferee,
 		},
 		TierWindow: f.TierWindow, NewcomerPeriod: cfg.NewcomerPeriod, DevotedWindow: f.DevotedWindow,
 		DevotedMin: f.DevotedMin, DormantAfter: f.DormantAfter, ReferralCapPerMonth: f.ReferralCap,
-		ReferralBaseURL: f.ReferralBaseURL, MaxGesturePoints: f.GestureMaxPoints, Journey: []hyperlieu.JourneyStep{},
+		ReferralBaseURL: f.ReferralBaseURL, MaxGesturePoints: f.GestureMaxPoints, Journey: []fan.JourneyStep{},
 	}
 	for _, t := range f.Tiers {
-		o.Tiers = append(o.Tiers, hyperlieu.Tier{Name: t.Name, Min: t.Min})
+		o.Tiers = append(o.Tiers, fan.Tier{Name: t.Name, Min: t.Min})
 	}
 	for _, j := range f.Journey {
-		o.Journey = append(o.Journey, hyperlieu.JourneyStep(j))
+		o.Journey = append(o.Journey, fan.JourneyStep(j))
 	}
 	return o
 }

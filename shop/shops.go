@@ -1,4 +1,4 @@
-package hyperlieu
+package shop
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -30,17 +31,14 @@ func (s Shop) Deleted() bool { return !s.DeletedAt.IsZero() }
 
 // Zone returns the shop's time zone, or UTC if the stored name is unknown.
 func (s Shop) Zone() *time.Location {
-	if loc, err := time.LoadLocation(s.Timezone); err == nil {
-		return loc
-	}
-	return time.UTC
+	return hyperlieu.Zone(s.Timezone)
 }
 
 // ManagedBy reports whether userID is one of the shop's managers.
 func (s Shop) ManagedBy(userID string) bool { return slices.Contains(s.ManagerIDs, userID) }
 
 // ShopStore is what the shop use cases need from the database.
-type ShopStore interface {
+type Store interface {
 	// CreateShop returns Conflict if the ID is taken.
 	CreateShop(ctx context.Context, s Shop) error
 	// FindShop returns the shop, deleted or not, or NotFound.
@@ -57,32 +55,32 @@ type ShopStore interface {
 
 // ShopService holds the shop use cases and the in-memory map of shops and
 // upcoming events behind nearby search.
-type ShopService struct {
-	store  ShopStore
-	users  UserFinder
+type Service struct {
+	store  Store
+	users  hyperlieu.UserFinder
 	places *Places
-	offers OfferSource // nil: no offers in nearby results
+	offers hyperlieu.OfferSource // nil: no offers in nearby results
 	now    func() time.Time
 	log    *slog.Logger
 }
 
 // ShopOptions are the shop use cases' optional collaborators.
-type ShopOptions struct {
-	Offers OfferSource      // nil until campaigns are wired
-	Now    func() time.Time // default time.Now
+type Options struct {
+	Offers hyperlieu.OfferSource // nil until campaigns are wired
+	Now    func() time.Time      // default time.Now
 }
 
 // NewShopService returns the shop use cases. places is the in-memory index
 // shared with the event use cases.
-func NewShopService(store ShopStore, users UserFinder, places *Places, opts ShopOptions, log *slog.Logger) *ShopService {
+func NewService(store Store, users hyperlieu.UserFinder, places *Places, opts Options, log *slog.Logger) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &ShopService{store: store, users: users, places: places, offers: opts.Offers, now: opts.Now, log: log}
+	return &Service{store: store, users: users, places: places, offers: opts.Offers, now: opts.Now, log: log}
 }
 
 // ShopInput is what an admin sends to create a shop.
-type ShopInput struct {
+type Input struct {
 	Name, Address string
 	Location      *geo.Point
 	Timezone      string
@@ -90,12 +88,12 @@ type ShopInput struct {
 }
 
 // ShopPatch changes some of a shop's fields; nil fields stay as they are.
-type ShopPatch struct {
+type Patch struct {
 	Name, Address, Timezone, OpeningHours *string
 	Location                              *geo.Point
 }
 
-func validateText(p *Problems, field, s string, required bool, max int) {
+func validateText(p *hyperlieu.Problems, field, s string, required bool, max int) {
 	n := utf8.RuneCountInString(strings.TrimSpace(s))
 	switch {
 	case required && n == 0:
@@ -106,7 +104,7 @@ func validateText(p *Problems, field, s string, required bool, max int) {
 }
 
 // validatePoint checks an optional or required location field.
-func validatePoint(p *Problems, field string, pt *geo.Point, required bool) {
+func validatePoint(p *hyperlieu.Problems, field string, pt *geo.Point, required bool) {
 	if pt == nil {
 		if required {
 			p.Add(field, "is required")
@@ -120,28 +118,28 @@ func validatePoint(p *Problems, field string, pt *geo.Point, required bool) {
 
 // canManage reports whether the actor may run the shop: an admin, or a
 // manager of that very shop.
-func canManage(a Actor, s Shop) bool {
-	return a.Is(RoleAdmin) || (a.Is(RoleManager) && s.ManagedBy(a.UserID))
+func canManage(a hyperlieu.Actor, s Shop) bool {
+	return a.Is(hyperlieu.RoleAdmin) || (a.Is(hyperlieu.RoleManager) && s.ManagedBy(a.UserID))
 }
 
 // CreateShop creates a shop. Only admins may; Forbidden otherwise, Invalid
 // naming every bad field.
-func (s *ShopService) CreateShop(ctx context.Context, a Actor, in ShopInput) (Shop, error) {
-	if !a.Is(RoleAdmin) {
-		return Shop{}, Errorf(Forbidden, "only admins create shops")
+func (s *Service) CreateShop(ctx context.Context, a hyperlieu.Actor, in Input) (Shop, error) {
+	if !a.Is(hyperlieu.RoleAdmin) {
+		return Shop{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only admins create shops")
 	}
-	var p Problems
+	var p hyperlieu.Problems
 	validateText(&p, "name", in.Name, true, 120)
 	validateText(&p, "address", in.Address, true, 300)
 	validatePoint(&p, "location", in.Location, true)
-	validateTimezone(&p, "timezone", in.Timezone)
+	hyperlieu.ValidateTimezone(&p, "timezone", in.Timezone)
 	validateText(&p, "openingHours", in.OpeningHours, false, 500)
 	if err := p.Err(); err != nil {
 		return Shop{}, err
 	}
 	now := s.now().UTC()
 	sh := Shop{
-		ID: NewID(), Name: strings.TrimSpace(in.Name), Address: strings.TrimSpace(in.Address),
+		ID: hyperlieu.NewID(), Name: strings.TrimSpace(in.Name), Address: strings.TrimSpace(in.Address),
 		Location: *in.Location, Timezone: in.Timezone, OpeningHours: strings.TrimSpace(in.OpeningHours),
 		ManagerIDs: []string{}, CreatedAt: now, UpdatedAt: now,
 	}
@@ -153,24 +151,24 @@ func (s *ShopService) CreateShop(ctx context.Context, a Actor, in ShopInput) (Sh
 }
 
 // Shop returns a shop, deleted or not. NotFound if there is none.
-func (s *ShopService) Shop(ctx context.Context, id string) (Shop, error) {
+func (s *Service) Shop(ctx context.Context, id string) (Shop, error) {
 	return s.store.FindShop(ctx, id)
 }
 
 // UpdateShop changes a shop. Admins and the shop's own managers may;
 // Forbidden otherwise; NotFound for an unknown shop; Conflict for a deleted one.
-func (s *ShopService) UpdateShop(ctx context.Context, a Actor, id string, patch ShopPatch) (Shop, error) {
+func (s *Service) UpdateShop(ctx context.Context, a hyperlieu.Actor, id string, patch Patch) (Shop, error) {
 	sh, err := s.store.FindShop(ctx, id)
 	if err != nil {
 		return Shop{}, err
 	}
 	if !canManage(a, sh) {
-		return Shop{}, Errorf(Forbidden, "you do not manage this shop")
+		return Shop{}, hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
 	}
 	if sh.Deleted() {
-		return Shop{}, Errorf(Conflict, "the shop was deleted")
+		return Shop{}, hyperlieu.Errorf(hyperlieu.Conflict, "the shop was deleted")
 	}
-	var p Problems
+	var p hyperlieu.Problems
 	if patch.Name != nil {
 		validateText(&p, "name", *patch.Name, true, 120)
 		sh.Name = strings.TrimSpace(*patch.Name)
@@ -184,7 +182,7 @@ func (s *ShopService) UpdateShop(ctx context.Context, a Actor, id string, patch 
 		sh.Location = *patch.Location
 	}
 	if patch.Timezone != nil {
-		validateTimezone(&p, "timezone", *patch.Timezone)
+		hyperlieu.ValidateTimezone(&p, "timezone", *patch.Timezone)
 		sh.Timezone = *patch.Timezone
 	}
 	if patch.OpeningHours != nil {
@@ -197,7 +195,7 @@ func (s *ShopService) UpdateShop(ctx context.Context, a Actor, id string, patch 
 	return s.save(ctx, sh)
 }
 
-func (s *ShopService) save(ctx context.Context, sh Shop) (Shop, error) {
+func (s *Service) save(ctx context.Context, sh Shop) (Shop, error) {
 	sh.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateShop(ctx, sh); err != nil {
 		return Shop{}, fmt.Errorf("update shop %s: %w", sh.ID, err)
@@ -208,9 +206,9 @@ func (s *ShopService) save(ctx context.Context, sh Shop) (Shop, error) {
 
 // DeleteShop marks a shop deleted: it leaves nearby search, its events and
 // history stay readable. Admins only. Deleting twice is not an error.
-func (s *ShopService) DeleteShop(ctx context.Context, a Actor, id string) error {
-	if !a.Is(RoleAdmin) {
-		return Errorf(Forbidden, "only admins delete shops")
+func (s *Service) DeleteShop(ctx context.Context, a hyperlieu.Actor, id string) error {
+	if !a.Is(hyperlieu.RoleAdmin) {
+		return hyperlieu.Errorf(hyperlieu.Forbidden, "only admins delete shops")
 	}
 	sh, err := s.store.FindShop(ctx, id)
 	if err != nil || sh.Deleted() {
@@ -224,23 +222,23 @@ func (s *ShopService) DeleteShop(ctx context.Context, a Actor, id string) error 
 // AddManager makes a user a manager of the shop. Admins only. NotFound for
 // an unknown shop or user; Conflict if the user lacks the manager role (give
 // it first) or the shop was deleted. Adding twice is not an error.
-func (s *ShopService) AddManager(ctx context.Context, a Actor, shopID, userID string) (Shop, error) {
-	if !a.Is(RoleAdmin) {
-		return Shop{}, Errorf(Forbidden, "only admins appoint shop managers")
+func (s *Service) AddManager(ctx context.Context, a hyperlieu.Actor, shopID, userID string) (Shop, error) {
+	if !a.Is(hyperlieu.RoleAdmin) {
+		return Shop{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only admins appoint shop managers")
 	}
 	sh, err := s.store.FindShop(ctx, shopID)
 	if err != nil {
 		return Shop{}, err
 	}
 	if sh.Deleted() {
-		return Shop{}, Errorf(Conflict, "the shop was deleted")
+		return Shop{}, hyperlieu.Errorf(hyperlieu.Conflict, "the shop was deleted")
 	}
 	u, err := s.users.FindUser(ctx, userID)
 	if err != nil {
 		return Shop{}, err
 	}
-	if !u.HasRole(RoleManager) {
-		return Shop{}, Errorf(Conflict, "user %s does not have the manager role; grant it with POST /v1/admin/users/{id}/roles first", userID)
+	if !u.HasRole(hyperlieu.RoleManager) {
+		return Shop{}, hyperlieu.Errorf(hyperlieu.Conflict, "user %s does not have the manager role; grant it with POST /v1/admin/users/{id}/roles first", userID)
 	}
 	if sh.ManagedBy(userID) {
 		return sh, nil
@@ -251,16 +249,16 @@ func (s *ShopService) AddManager(ctx context.Context, a Actor, shopID, userID st
 
 // RemoveManager takes a user off the shop's managers. Admins only. NotFound
 // for an unknown shop, or a user who is not one of its managers.
-func (s *ShopService) RemoveManager(ctx context.Context, a Actor, shopID, userID string) error {
-	if !a.Is(RoleAdmin) {
-		return Errorf(Forbidden, "only admins remove shop managers")
+func (s *Service) RemoveManager(ctx context.Context, a hyperlieu.Actor, shopID, userID string) error {
+	if !a.Is(hyperlieu.RoleAdmin) {
+		return hyperlieu.Errorf(hyperlieu.Forbidden, "only admins remove shop managers")
 	}
 	sh, err := s.store.FindShop(ctx, shopID)
 	if err != nil {
 		return err
 	}
 	if !sh.ManagedBy(userID) {
-		return Errorf(NotFound, "user %s is not a manager of this shop", userID)
+		return hyperlieu.Errorf(hyperlieu.NotFound, "user %s is not a manager of this shop", userID)
 	}
 	sh.ManagerIDs = slices.DeleteFunc(sh.ManagerIDs, func(id string) bool { return id == userID })
 	_, err = s.save(ctx, sh)
@@ -269,7 +267,7 @@ func (s *ShopService) RemoveManager(ctx context.Context, a Actor, shopID, userID
 
 // ShopPlace returns where the shop is and its time zone, for other areas.
 // NotFound if there is no such shop; a deleted shop still answers.
-func (s *ShopService) ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error) {
+func (s *Service) ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error) {
 	if sh, ok := s.places.Shop(shopID); ok {
 		return sh.Location, sh.Timezone, nil
 	}
@@ -282,7 +280,7 @@ func (s *ShopService) ShopPlace(ctx context.Context, shopID string) (loc geo.Poi
 
 // ShopName returns the shop's name, for messages that mention it. NotFound
 // if there is no such shop; a deleted shop still answers.
-func (s *ShopService) ShopName(ctx context.Context, shopID string) (string, error) {
+func (s *Service) ShopName(ctx context.Context, shopID string) (string, error) {
 	if sh, ok := s.places.Shop(shopID); ok {
 		return sh.Name, nil
 	}
@@ -296,7 +294,7 @@ func (s *ShopService) ShopName(ctx context.Context, shopID string) (string, erro
 // ManagesShop reports whether userID is a manager of the shop (roles aside:
 // admins are not managers of every shop). NotFound if there is no such shop;
 // a deleted shop has no managers any more.
-func (s *ShopService) ManagesShop(ctx context.Context, userID, shopID string) (bool, error) {
+func (s *Service) ManagesShop(ctx context.Context, userID, shopID string) (bool, error) {
 	sh, err := s.store.FindShop(ctx, shopID)
 	if err != nil {
 		return false, err

@@ -1,8 +1,10 @@
-package hyperlieu
+package fan
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // SegmentThresholds are the configurable limits between segments.
@@ -14,10 +16,10 @@ type SegmentThresholds struct {
 }
 
 // FanFacts are what a segment is computed from.
-type FanFacts struct {
+type Facts struct {
 	CreatedAt  time.Time
 	Referred   bool
-	Activities []Activity
+	Activities []hyperlieu.Activity
 }
 
 // Classify returns the customer's segment at now and a sentence saying why.
@@ -31,10 +33,10 @@ type FanFacts struct {
 //   - wandering: a customer whose activity has dropped below that.
 //
 // Activities after now are ignored, so a timeline can be replayed.
-func Classify(f FanFacts, now time.Time, t SegmentThresholds) (Segment, string) {
+func Classify(f Facts, now time.Time, t SegmentThresholds) (hyperlieu.Segment, string) {
 	age := now.Sub(f.CreatedAt)
 	if age < t.NewcomerPeriod {
-		return SegmentNewcomer, fmt.Sprintf("account is %s old, newcomer for %s", days(age), days(t.NewcomerPeriod))
+		return hyperlieu.SegmentNewcomer, fmt.Sprintf("account is %s old, newcomer for %s", days(age), days(t.NewcomerPeriod))
 	}
 	var last time.Time
 	recent, bought := 0, false
@@ -58,20 +60,20 @@ func Classify(f FanFacts, now time.Time, t SegmentThresholds) (Segment, string) 
 	}
 	if idle := now.Sub(since); idle >= t.DormantAfter {
 		if last.IsZero() {
-			return SegmentDormant, fmt.Sprintf("no activity in %s since sign-up (dormant after %s)", days(idle), days(t.DormantAfter))
+			return hyperlieu.SegmentDormant, fmt.Sprintf("no activity in %s since sign-up (dormant after %s)", days(idle), days(t.DormantAfter))
 		}
-		return SegmentDormant, fmt.Sprintf("last activity %s ago (dormant after %s)", days(idle), days(t.DormantAfter))
+		return hyperlieu.SegmentDormant, fmt.Sprintf("last activity %s ago (dormant after %s)", days(idle), days(t.DormantAfter))
 	}
 	if !bought {
 		if f.Referred {
-			return SegmentProspect, "referred by a customer; no check-in or redemption yet"
+			return hyperlieu.SegmentProspect, "referred by a customer; no check-in or redemption yet"
 		}
-		return SegmentProspect, "no check-in or redemption yet"
+		return hyperlieu.SegmentProspect, "no check-in or redemption yet"
 	}
 	if recent >= t.DevotedMin {
-		return SegmentDevoted, fmt.Sprintf("%d activities in the last %s (devoted from %d)", recent, days(t.DevotedWindow), t.DevotedMin)
+		return hyperlieu.SegmentDevoted, fmt.Sprintf("%d activities in the last %s (devoted from %d)", recent, days(t.DevotedWindow), t.DevotedMin)
 	}
-	return SegmentWandering, fmt.Sprintf("a customer whose activity dropped: %d in the last %s (devoted from %d), last %s ago",
+	return hyperlieu.SegmentWandering, fmt.Sprintf("a customer whose activity dropped: %d in the last %s (devoted from %d), last %s ago",
 		recent, days(t.DevotedWindow), t.DevotedMin, days(now.Sub(last)))
 }
 

@@ -1,4 +1,4 @@
-package hyperlieu
+package campaign
 
 import (
 	"context"
@@ -13,18 +13,19 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
 // CampaignStatus is where a campaign is in its life: draft → active ⇄ paused
 // → ended. Only active campaigns are in the fence index.
-type CampaignStatus string
+type Status string
 
 const (
-	CampaignDraft  CampaignStatus = "draft"
-	CampaignActive CampaignStatus = "active"
-	CampaignPaused CampaignStatus = "paused"
-	CampaignEnded  CampaignStatus = "ended"
+	Draft  Status = "draft"
+	Active Status = "active"
+	Paused Status = "paused"
+	Ended  Status = "ended"
 )
 
 // TriggerKind says when a customer in the geofence gets the offer.
@@ -66,19 +67,6 @@ type Trigger struct {
 	DwellSeconds int // for TriggerDwell
 }
 
-// ClockWindow is a daily window "HH:MM"–"HH:MM"; From after To spans midnight.
-type ClockWindow struct{ From, To string }
-
-// contains reports whether the minute of day m is in the window [From, To).
-func (w ClockWindow) contains(m int) bool {
-	from, _ := ParseClock(w.From)
-	to, _ := ParseClock(w.To)
-	if from <= to {
-		return m >= from && m < to
-	}
-	return m >= from || m < to
-}
-
 // Schedule says when a campaign may fire, in its own time zone. Zero StartsAt
 // or EndsAt leave that side open; no Days means every day; nil Hours means
 // all day.
@@ -86,7 +74,7 @@ type Schedule struct {
 	StartsAt, EndsAt time.Time
 	Timezone         string
 	Days             []time.Weekday
-	Hours            *ClockWindow
+	Hours            *hyperlieu.ClockWindow
 }
 
 // Allows reports whether t is inside the schedule.
@@ -97,15 +85,12 @@ func (s Schedule) Allows(t time.Time) bool {
 	if !s.EndsAt.IsZero() && !t.Before(s.EndsAt) {
 		return false
 	}
-	loc, err := time.LoadLocation(s.Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := hyperlieu.Zone(s.Timezone)
 	lt := t.In(loc)
 	if len(s.Days) > 0 && !slices.Contains(s.Days, lt.Weekday()) {
 		return false
 	}
-	if s.Hours != nil && !s.Hours.contains(lt.Hour()*60+lt.Minute()) {
+	if s.Hours != nil && !s.Hours.Contains(t, loc) {
 		return false
 	}
 	return true
@@ -115,14 +100,14 @@ func (s Schedule) Allows(t time.Time) bool {
 // Newcomers (accounts younger than the newcomer period) are left out unless
 // Newcomers is set or the newcomer segment is targeted (a welcome campaign).
 type Audience struct {
-	Segments  []Segment
+	Segments  []hyperlieu.Segment
 	Newcomers bool
 }
 
 // OfferText is the offer's wording in one locale and one formality.
 type OfferText struct {
 	Locale    string
-	Formality Formality
+	Formality hyperlieu.Formality
 	Title     string
 	Body      string
 }
@@ -137,7 +122,7 @@ type OfferTemplate struct {
 
 // Text returns the wording for a customer's locale and formality, falling
 // back to the same locale in the other formality, then English, then the first.
-func (o OfferTemplate) Text(locale string, f Formality) OfferText {
+func (o OfferTemplate) Text(locale string, f hyperlieu.Formality) OfferText {
 	best, score := OfferText{}, -1
 	for _, t := range o.Texts {
 		s := 0
@@ -170,7 +155,7 @@ type Caps struct {
 type Campaign struct {
 	ID        string
 	Name      string
-	Status    CampaignStatus
+	Status    Status
 	Geofence  Geofence
 	Trigger   Trigger
 	Schedule  Schedule
@@ -186,19 +171,19 @@ type Campaign struct {
 }
 
 // CampaignStats are a campaign's funnel counters.
-type CampaignStats struct {
+type Stats struct {
 	Entered, Triggered, Pushed, Opened, Redeemed int64
 	Suppressed                                   map[string]int64
 }
 
 // CampaignStore is what the campaign use cases need from the database.
-type CampaignStore interface {
+type Store interface {
 	// CreateCampaign stores a new campaign.
 	CreateCampaign(ctx context.Context, c Campaign) error
 	// FindCampaign returns NotFound when there is no such campaign.
 	FindCampaign(ctx context.Context, id string) (Campaign, error)
 	// FindCampaigns returns every campaign, newest first; with statuses, only those.
-	FindCampaigns(ctx context.Context, statuses ...CampaignStatus) ([]Campaign, error)
+	FindCampaigns(ctx context.Context, statuses ...Status) ([]Campaign, error)
 	// UpdateCampaign replaces the campaign; NotFound if it is gone.
 	UpdateCampaign(ctx context.Context, c Campaign) error
 	// FindCampaignStamps returns the id and UpdatedAt of the campaigns, of
@@ -224,7 +209,7 @@ type CampaignStore interface {
 // shop-radius geofences, and who manages it, for redemption.
 
 // CampaignOptions tunes the campaign use cases. Zero fields take defaults.
-type CampaignOptions struct {
+type Options struct {
 	Now        func() time.Time
 	Limits     geo.Limits    // geofence bounds; default 200 km², 50,000 cells
 	Poll       time.Duration // how often the change marker is read; default 1s
@@ -233,10 +218,10 @@ type CampaignOptions struct {
 
 // CampaignService holds the marketers' use cases and the in-memory fence
 // index every location report is matched against.
-type CampaignService struct {
-	store CampaignStore
-	shops ShopDirectory
-	opts  CampaignOptions
+type Service struct {
+	store Store
+	shops hyperlieu.ShopDirectory
+	opts  Options
 	log   *slog.Logger
 	snap  atomic.Pointer[campaignSnapshot]
 
@@ -267,7 +252,7 @@ type campaignSnapshot struct {
 
 // NewCampaignService returns the campaign use cases. shops may be nil: then
 // shop-radius geofences are refused. Call Refresh (or Watch) before serving.
-func NewCampaignService(store CampaignStore, shops ShopDirectory, opts CampaignOptions, log *slog.Logger) *CampaignService {
+func NewService(store Store, shops hyperlieu.ShopDirectory, opts Options, log *slog.Logger) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -278,9 +263,9 @@ func NewCampaignService(store CampaignStore, shops ShopDirectory, opts CampaignO
 		opts.Poll = time.Second
 	}
 	if opts.InstanceID == "" {
-		opts.InstanceID = NewID()
+		opts.InstanceID = hyperlieu.NewID()
 	}
-	s := &CampaignService{store: store, shops: shops, opts: opts, log: log,
+	s := &Service{store: store, shops: shops, opts: opts, log: log,
 		builder: geo.NewFenceIndexBuilder(geo.FenceResolution), built: map[string]time.Time{}, known: map[string]time.Time{}}
 	s.snap.Store(&campaignSnapshot{campaigns: map[string]Campaign{}, cells: map[geo.Cell][]string{}})
 	return s
@@ -288,7 +273,7 @@ func NewCampaignService(store CampaignStore, shops ShopDirectory, opts CampaignO
 
 // CampaignInput is a campaign as a marketer writes it. In a patch, nil
 // fields stay as they are.
-type CampaignInput struct {
+type Input struct {
 	Name     *string
 	Geofence *Geofence
 	Trigger  *Trigger
@@ -301,15 +286,15 @@ type CampaignInput struct {
 // CreateCampaign stores a new draft campaign. Name, geofence and offer are
 // required; the trigger defaults to enter, caps to one offer per customer.
 // It returns Invalid naming every bad field.
-func (s *CampaignService) CreateCampaign(ctx context.Context, a Actor, in CampaignInput) (Campaign, error) {
+func (s *Service) CreateCampaign(ctx context.Context, a hyperlieu.Actor, in Input) (Campaign, error) {
 	now := s.opts.Now().UTC()
 	c := Campaign{
-		ID: NewID(), Status: CampaignDraft, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now,
+		ID: hyperlieu.NewID(), Status: Draft, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now,
 		Trigger:  Trigger{Kind: TriggerEnter},
 		Schedule: Schedule{Timezone: "Europe/Paris"},
 		Caps:     Caps{PerCustomer: 1},
 	}
-	var p Problems
+	var p hyperlieu.Problems
 	if in.Name == nil {
 		p.Add("name", "is required")
 	}
@@ -332,8 +317,8 @@ func (s *CampaignService) CreateCampaign(ctx context.Context, a Actor, in Campai
 }
 
 // apply validates in and applies it to c, reporting every bad field.
-func (s *CampaignService) apply(ctx context.Context, c *Campaign, in CampaignInput) error {
-	var p Problems
+func (s *Service) apply(ctx context.Context, c *Campaign, in Input) error {
+	var p hyperlieu.Problems
 	if in.Name != nil {
 		name := strings.TrimSpace(*in.Name)
 		if n := utf8.RuneCountInString(name); n == 0 || n > 120 {
@@ -374,7 +359,7 @@ func (s *CampaignService) apply(ctx context.Context, c *Campaign, in CampaignInp
 		if sc.Timezone == "" {
 			sc.Timezone = "Europe/Paris"
 		}
-		validateTimezone(&p, "schedule.timezone", sc.Timezone)
+		hyperlieu.ValidateTimezone(&p, "schedule.timezone", sc.Timezone)
 		if !sc.StartsAt.IsZero() && !sc.EndsAt.IsZero() && !sc.EndsAt.After(sc.StartsAt) {
 			p.Add("schedule.endsAt", "must be after startsAt")
 		}
@@ -384,10 +369,10 @@ func (s *CampaignService) apply(ctx context.Context, c *Campaign, in CampaignInp
 			}
 		}
 		if sc.Hours != nil {
-			if _, err := ParseClock(sc.Hours.From); err != nil {
+			if _, err := hyperlieu.ParseClock(sc.Hours.From); err != nil {
 				p.Add("schedule.hours.from", "%v", err)
 			}
-			if _, err := ParseClock(sc.Hours.To); err != nil {
+			if _, err := hyperlieu.ParseClock(sc.Hours.To); err != nil {
 				p.Add("schedule.hours.to", "%v", err)
 			}
 			if sc.Hours.From == sc.Hours.To {
@@ -399,7 +384,7 @@ func (s *CampaignService) apply(ctx context.Context, c *Campaign, in CampaignInp
 	if in.Audience != nil {
 		au := *in.Audience
 		for i, sg := range au.Segments {
-			if !slices.Contains(Segments, sg) {
+			if !slices.Contains(hyperlieu.Segments, sg) {
 				p.Add(fmt.Sprintf("audience.segments[%d]", i), "must be one of %s", segmentList())
 			}
 		}
@@ -412,8 +397,8 @@ func (s *CampaignService) apply(ctx context.Context, c *Campaign, in CampaignInp
 		}
 		for i, t := range o.Texts {
 			f := fmt.Sprintf("offer.texts[%d]", i)
-			validateLocale(&p, f+".locale", t.Locale)
-			if t.Formality != Formal && t.Formality != Familiar {
+			hyperlieu.ValidateLocale(&p, f+".locale", t.Locale)
+			if t.Formality != hyperlieu.Formal && t.Formality != hyperlieu.Familiar {
 				p.Add(f+".formality", "must be formal or familiar")
 			}
 			if n := utf8.RuneCountInString(strings.TrimSpace(t.Title)); n == 0 || n > 80 {
@@ -463,8 +448,8 @@ func geofenceField(typ, field string) string {
 }
 
 func segmentList() string {
-	s := make([]string, len(Segments))
-	for i, sg := range Segments {
+	s := make([]string, len(hyperlieu.Segments))
+	for i, sg := range hyperlieu.Segments {
 		s[i] = string(sg)
 	}
 	return strings.Join(s, ", ")
@@ -472,8 +457,8 @@ func segmentList() string {
 
 // resolveGeofence turns the marketer's zone into a fence: shops become
 // circles around their places.
-func (s *CampaignService) resolveGeofence(ctx context.Context, g Geofence) (Geofence, error) {
-	var p Problems
+func (s *Service) resolveGeofence(ctx context.Context, g Geofence) (Geofence, error) {
+	var p hyperlieu.Problems
 	switch g.Type {
 	case "Polygon", "MultiPolygon":
 		g.Circles, g.ShopIDs, g.ShopRadiusM = nil, nil, 0
@@ -500,7 +485,7 @@ func (s *CampaignService) resolveGeofence(ctx context.Context, g Geofence) (Geof
 		for i, id := range g.ShopIDs {
 			pt, _, err := s.shops.ShopPlace(ctx, id)
 			if err != nil {
-				if KindOf(err) == NotFound {
+				if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 					p.Add(fmt.Sprintf("geofence.shops.shopIds[%d]", i), "no shop %q", id)
 					continue
 				}
@@ -515,7 +500,7 @@ func (s *CampaignService) resolveGeofence(ctx context.Context, g Geofence) (Geof
 }
 
 // Campaign returns one campaign. NotFound if there is none.
-func (s *CampaignService) Campaign(ctx context.Context, id string) (Campaign, error) {
+func (s *Service) Campaign(ctx context.Context, id string) (Campaign, error) {
 	c, err := s.store.FindCampaign(ctx, id)
 	if err != nil {
 		return Campaign{}, fmt.Errorf("campaign %s: %w", id, err)
@@ -524,12 +509,12 @@ func (s *CampaignService) Campaign(ctx context.Context, id string) (Campaign, er
 }
 
 // Campaigns lists every campaign, newest first; status filters when not "".
-func (s *CampaignService) Campaigns(ctx context.Context, status string) ([]Campaign, error) {
-	var sts []CampaignStatus
+func (s *Service) Campaigns(ctx context.Context, status string) ([]Campaign, error) {
+	var sts []Status
 	if status != "" {
-		st := CampaignStatus(status)
-		if !slices.Contains([]CampaignStatus{CampaignDraft, CampaignActive, CampaignPaused, CampaignEnded}, st) {
-			return nil, &Error{Kind: Invalid, Message: "invalid status", Fields: []FieldError{{"status", "must be draft, active, paused or ended"}}}
+		st := Status(status)
+		if !slices.Contains([]Status{Draft, Active, Paused, Ended}, st) {
+			return nil, hyperlieu.InvalidField("status", "must be draft, active, paused or ended")
 		}
 		sts = append(sts, st)
 	}
@@ -542,16 +527,16 @@ func (s *CampaignService) Campaigns(ctx context.Context, status string) ([]Campa
 
 // UpdateCampaign applies a patch. The geofence and the audience change only
 // in draft or paused (Conflict otherwise); an ended campaign changes no more.
-func (s *CampaignService) UpdateCampaign(ctx context.Context, a Actor, id string, in CampaignInput) (Campaign, error) {
+func (s *Service) UpdateCampaign(ctx context.Context, a hyperlieu.Actor, id string, in Input) (Campaign, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return Campaign{}, err
 	}
 	switch {
-	case c.Status == CampaignEnded:
-		return Campaign{}, Errorf(Conflict, "campaign %s has ended and can no longer change", id)
-	case (in.Geofence != nil || in.Audience != nil) && c.Status == CampaignActive:
-		return Campaign{}, Errorf(Conflict, "the geofence and the audience change only while the campaign is draft or paused; pause it first")
+	case c.Status == Ended:
+		return Campaign{}, hyperlieu.Errorf(hyperlieu.Conflict, "campaign %s has ended and can no longer change", id)
+	case (in.Geofence != nil || in.Audience != nil) && c.Status == Active:
+		return Campaign{}, hyperlieu.Errorf(hyperlieu.Conflict, "the geofence and the audience change only while the campaign is draft or paused; pause it first")
 	}
 	if err := s.apply(ctx, &c, in); err != nil {
 		return Campaign{}, err
@@ -565,19 +550,19 @@ func (s *CampaignService) UpdateCampaign(ctx context.Context, a Actor, id string
 
 // Transition moves a campaign in its lifecycle: to is "activate", "pause" or
 // "end". It returns Conflict when the move is not allowed from the status.
-func (s *CampaignService) Transition(ctx context.Context, a Actor, id, to string) (Campaign, error) {
+func (s *Service) Transition(ctx context.Context, a hyperlieu.Actor, id, to string) (Campaign, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return Campaign{}, err
 	}
-	from := map[string][]CampaignStatus{
-		"activate": {CampaignDraft, CampaignPaused},
-		"pause":    {CampaignActive},
-		"end":      {CampaignDraft, CampaignActive, CampaignPaused},
+	from := map[string][]Status{
+		"activate": {Draft, Paused},
+		"pause":    {Active},
+		"end":      {Draft, Active, Paused},
 	}
-	target := map[string]CampaignStatus{"activate": CampaignActive, "pause": CampaignPaused, "end": CampaignEnded}[to]
+	target := map[string]Status{"activate": Active, "pause": Paused, "end": Ended}[to]
 	if !slices.Contains(from[to], c.Status) {
-		return Campaign{}, Errorf(Conflict, "a %s campaign cannot %s", c.Status, to)
+		return Campaign{}, hyperlieu.Errorf(hyperlieu.Conflict, "a %s campaign cannot %s", c.Status, to)
 	}
 	if to == "activate" && c.Geofence.Type == "shops" && s.shops != nil {
 		// Shops may have moved since the draft was saved.
@@ -596,8 +581,8 @@ func (s *CampaignService) Transition(ctx context.Context, a Actor, id, to string
 }
 
 // changed tells every instance to reload the active campaigns, and reloads here.
-func (s *CampaignService) changed(ctx context.Context) error {
-	if err := s.store.SetCampaignsVersion(ctx, NewID()); err != nil {
+func (s *Service) changed(ctx context.Context) error {
+	if err := s.store.SetCampaignsVersion(ctx, hyperlieu.NewID()); err != nil {
 		return fmt.Errorf("mark campaigns changed: %w", err)
 	}
 	if err := s.Refresh(ctx); err != nil {
@@ -608,7 +593,7 @@ func (s *CampaignService) changed(ctx context.Context) error {
 
 // Refresh rebuilds the fence index from the active campaigns if the change
 // marker moved since the last build.
-func (s *CampaignService) Refresh(ctx context.Context) error {
+func (s *Service) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, err := s.store.CampaignsVersion(ctx)
@@ -621,7 +606,7 @@ func (s *CampaignService) Refresh(ctx context.Context) error {
 	old := s.snap.Load()
 	snap := &campaignSnapshot{version: v, campaigns: map[string]Campaign{}, cells: map[geo.Cell][]string{}}
 	if old.index == nil || time.Since(s.fullLoad) > fullReload {
-		cs, err := s.store.FindCampaigns(ctx, CampaignActive)
+		cs, err := s.store.FindCampaigns(ctx, Active)
 		if err != nil {
 			return err
 		}
@@ -629,7 +614,7 @@ func (s *CampaignService) Refresh(ctx context.Context) error {
 		for _, c := range cs {
 			snap.campaigns[c.ID] = c
 			s.known[c.ID] = c.UpdatedAt
-			s.seen = maxTime(s.seen, c.UpdatedAt)
+			s.seen = hyperlieu.Later(s.seen, c.UpdatedAt)
 		}
 		s.fullLoad = time.Now()
 	} else {
@@ -652,13 +637,13 @@ func (s *CampaignService) Refresh(ctx context.Context) error {
 				return err
 			}
 			for _, c := range cs {
-				if c.Status == CampaignActive {
+				if c.Status == Active {
 					snap.campaigns[c.ID] = c
 				} else {
 					delete(snap.campaigns, c.ID)
 				}
 				s.known[c.ID] = c.UpdatedAt
-				s.seen = maxTime(s.seen, c.UpdatedAt)
+				s.seen = hyperlieu.Later(s.seen, c.UpdatedAt)
 			}
 		}
 	}
@@ -692,24 +677,17 @@ func (s *CampaignService) Refresh(ctx context.Context) error {
 	return nil
 }
 
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
 // Watch refreshes the index every Poll until ctx is done, so that a change
 // made through any instance is live on this one within a few seconds.
-func (s *CampaignService) Watch(ctx context.Context) {
-	Every(ctx, s.opts.Poll, false, s.log, "refresh campaigns", s.Refresh)
+func (s *Service) Watch(ctx context.Context) {
+	hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "refresh campaigns", s.Refresh)
 }
 
 // active returns the current snapshot.
-func (s *CampaignService) active() *campaignSnapshot { return s.snap.Load() }
+func (s *Service) active() *campaignSnapshot { return s.snap.Load() }
 
 // CoverCell is one cell of a campaign's geofence cover, for a map preview.
-type CampaignCell struct {
+type Cell struct {
 	Cell     geo.Cell
 	Boundary []geo.Point
 	Inside   bool
@@ -717,7 +695,7 @@ type CampaignCell struct {
 }
 
 // Cells returns the cells that cover a campaign's geofence.
-func (s *CampaignService) Cells(ctx context.Context, id string) ([]CampaignCell, error) {
+func (s *Service) Cells(ctx context.Context, id string) ([]Cell, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return nil, err
@@ -726,22 +704,22 @@ func (s *CampaignService) Cells(ctx context.Context, id string) ([]CampaignCell,
 	if err != nil {
 		return nil, fmt.Errorf("cover campaign %s: %w", id, err)
 	}
-	out := make([]CampaignCell, 0, len(cover))
+	out := make([]Cell, 0, len(cover))
 	for _, cc := range cover {
 		b, err := geo.CellBoundary(cc.Cell)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, CampaignCell{Cell: cc.Cell, Boundary: b, Inside: cc.Inside, AreaM2: geo.CellAreaM2(cc.Cell)})
+		out = append(out, Cell{Cell: cc.Cell, Boundary: b, Inside: cc.Inside, AreaM2: geo.CellAreaM2(cc.Cell)})
 	}
 	return out, nil
 }
 
 // Reach counts the distinct consenting customers last seen inside the
 // campaign's geofence in the past days (1 to 90).
-func (s *CampaignService) Reach(ctx context.Context, id string, days int) (int, error) {
+func (s *Service) Reach(ctx context.Context, id string, days int) (int, error) {
 	if days < 1 || days > 90 {
-		return 0, &Error{Kind: Invalid, Message: "invalid days", Fields: []FieldError{{"days", "must be between 1 and 90"}}}
+		return 0, hyperlieu.InvalidField("days", "must be between 1 and 90")
 	}
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
@@ -761,7 +739,7 @@ func (s *CampaignService) Reach(ctx context.Context, id string, days int) (int, 
 
 // customersIn returns the consenting customers last seen in cells since,
 // at a point in.
-func (s *CampaignService) customersIn(ctx context.Context, cells []geo.Cell, since time.Time, in func(geo.Point) bool) ([]string, error) {
+func (s *Service) customersIn(ctx context.Context, cells []geo.Cell, since time.Time, in func(geo.Point) bool) ([]string, error) {
 	states, err := s.store.FindLocationStatesIn(ctx, cells, since)
 	if err != nil {
 		return nil, fmt.Errorf("customers in cells: %w", err)
@@ -780,9 +758,9 @@ func (s *CampaignService) customersIn(ctx context.Context, cells []geo.Cell, sin
 
 // CustomersNear returns the consenting customers last seen within radiusM of
 // p since a time. It implements the events area's NearbyAudience.
-func (s *CampaignService) CustomersNear(ctx context.Context, p geo.Point, radiusM float64, since time.Time) ([]string, error) {
+func (s *Service) CustomersNear(ctx context.Context, p geo.Point, radiusM float64, since time.Time) ([]string, error) {
 	if err := p.Valid(); err != nil {
-		return nil, Errorf(Invalid, "%v", err)
+		return nil, hyperlieu.Errorf(hyperlieu.Invalid, "%v", err)
 	}
 	c, err := geo.CellOf(p)
 	if err != nil {
@@ -802,15 +780,15 @@ func diskK(radiusM float64) int {
 }
 
 // Stats returns a campaign's counters.
-func (s *CampaignService) Stats(ctx context.Context, id string) (CampaignStats, error) {
+func (s *Service) Stats(ctx context.Context, id string) (Stats, error) {
 	if _, err := s.Campaign(ctx, id); err != nil {
-		return CampaignStats{}, err
+		return Stats{}, err
 	}
 	m, err := s.store.CampaignStats(ctx, id)
 	if err != nil {
-		return CampaignStats{}, fmt.Errorf("campaign stats: %w", err)
+		return Stats{}, fmt.Errorf("campaign stats: %w", err)
 	}
-	st := CampaignStats{
+	st := Stats{
 		Entered: m["entered"], Triggered: m["triggered"], Pushed: m["pushed"], Opened: m["opened"], Redeemed: m["redeemed"],
 		Suppressed: map[string]int64{},
 	}
@@ -822,7 +800,7 @@ func (s *CampaignService) Stats(ctx context.Context, id string) (CampaignStats, 
 
 // count adds to this instance's shard of a campaign's counters. A failure is
 // logged, not returned: counters must not undo what happened.
-func (s *CampaignService) count(ctx context.Context, campaignID string, names ...string) {
+func (s *Service) count(ctx context.Context, campaignID string, names ...string) {
 	d := make(map[string]int64, len(names))
 	for _, n := range names {
 		d[n]++
@@ -835,7 +813,7 @@ func (s *CampaignService) count(ctx context.Context, campaignID string, names ..
 // NotificationOpened counts an opened push for the campaign named in the
 // notification's data (key "campaignId"); others are ignored. Hook it to
 // the notification service's "opened" event.
-func (s *CampaignService) NotificationOpened(ctx context.Context, data map[string]string) {
+func (s *Service) NotificationOpened(ctx context.Context, data map[string]string) {
 	if id := data["campaignId"]; id != "" {
 		s.count(ctx, id, "opened")
 	}

@@ -1,4 +1,4 @@
-package hyperlieu_test
+package account_test
 
 import (
 	"context"
@@ -9,34 +9,35 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
 )
 
 // sessionStore is an AccountStore that knows sessions only, and counts reads.
 type sessionStore struct {
-	hyperlieu.AccountStore // unused methods panic
-	mu                     sync.Mutex
-	sessions               map[string]hyperlieu.Session
-	reads                  int
+	account.Store // unused methods panic
+	mu            sync.Mutex
+	sessions      map[string]account.Session
+	reads         int
 }
 
-func (f *sessionStore) FindSession(_ context.Context, id string) (hyperlieu.Session, error) {
+func (f *sessionStore) FindSession(_ context.Context, id string) (account.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
 	s, ok := f.sessions[id]
 	if !ok {
-		return hyperlieu.Session{}, hyperlieu.Errorf(hyperlieu.NotFound, "session not found")
+		return account.Session{}, hyperlieu.Errorf(hyperlieu.NotFound, "session not found")
 	}
 	return s, nil
 }
 
 func TestSessionActive(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	st := &sessionStore{sessions: map[string]hyperlieu.Session{
+	st := &sessionStore{sessions: map[string]account.Session{
 		"live":    {ID: "live", UserID: "u1"},
 		"revoked": {ID: "revoked", UserID: "u1", RevokedAt: now.Add(-time.Minute)},
 	}}
-	svc := hyperlieu.NewAccountService(st, nil, hyperlieu.AccountOptions{Now: func() time.Time { return now }},
+	svc := account.NewService(st, nil, account.Options{Now: func() time.Time { return now }},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -64,9 +65,9 @@ func TestSessionActive(t *testing.T) {
 		t.Errorf("SessionActive(live) after EraseUser = true, want false")
 	}
 	// Revoked elsewhere: seen after the cache's TTL.
-	st.sessions["other"] = hyperlieu.Session{ID: "other", UserID: "u2"}
+	st.sessions["other"] = account.Session{ID: "other", UserID: "u2"}
 	_, _ = svc.SessionActive(ctx, "other")
-	st.sessions["other"] = hyperlieu.Session{ID: "other", UserID: "u2", RevokedAt: now}
+	st.sessions["other"] = account.Session{ID: "other", UserID: "u2", RevokedAt: now}
 	now = now.Add(31 * time.Second)
 	if got, _ := svc.SessionActive(ctx, "other"); got {
 		t.Errorf("a session revoked elsewhere is still live after the cache TTL")

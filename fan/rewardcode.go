@@ -1,4 +1,4 @@
-package hyperlieu
+package fan
 
 import (
 	"crypto/rand"

@@ -1,10 +1,12 @@
-package hyperlieu
+package shop
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // ExportUser returns what the events area stores about the user: their
@@ -34,7 +36,7 @@ func (s *EventService) ExportUser(ctx context.Context, userID string) (map[strin
 		m := map[string]any{"eventId": r.EventID, "ticketCode": r.TicketCode, "position": r.Position,
 			"createdAt": r.CreatedAt, "updatedAt": r.UpdatedAt}
 		e, known, err := event(r.EventID)
-		if err != nil && KindOf(err) != NotFound {
+		if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 			return nil, fmt.Errorf("export rsvp %s: %w", r.EventID, err)
 		}
 		if known {
@@ -137,7 +139,7 @@ func (s *EventService) EraseUser(ctx context.Context, userID string) error {
 			continue
 		}
 		e, sh, err := s.EventWithShop(ctx, c.EventID)
-		if KindOf(err) == NotFound {
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 			continue
 		} else if err != nil {
 			return fmt.Errorf("erase events: %w", err)
@@ -147,7 +149,7 @@ func (s *EventService) EraseUser(ctx context.Context, userID string) error {
 		}
 		if _, err := s.store.FindCheckIn(ctx, e.ID, userID); err == nil {
 			continue // they came (check-in opens before the start): kept, anonymous
-		} else if KindOf(err) != NotFound {
+		} else if hyperlieu.KindOf(err) != hyperlieu.NotFound {
 			return fmt.Errorf("erase events: %w", err)
 		}
 		if err := s.store.ReleasePosition(ctx, e.ID, c.N, now); err != nil {

@@ -1,4 +1,4 @@
-package hyperlieu
+package shop
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -58,7 +59,7 @@ func TestSendReminders(t *testing.T) {
 				t.Fatalf("%s: SendReminders: %v", st.name, err)
 			}
 		}
-		if got := f.notes.to(KindEventReminder); !slices.Equal(got, st.want) {
+		if got := f.notes.to(hyperlieu.KindEventReminder); !slices.Equal(got, st.want) {
 			t.Errorf("%s: reminded %v, want %v", st.name, got, st.want)
 		}
 	}
@@ -92,7 +93,7 @@ func TestWaitlistPromotion(t *testing.T) {
 		if err := f.events.CancelRSVP(ctx, st.withdraw, e.ID); err != nil {
 			t.Fatalf("CancelRSVP(%s): %v", st.withdraw, err)
 		}
-		if got := f.notes.to(KindWaitlistPromoted); !slices.Equal(got, st.promoted) {
+		if got := f.notes.to(hyperlieu.KindWaitlistPromoted); !slices.Equal(got, st.promoted) {
 			t.Errorf("after %s withdrew: promoted %v, want %v", st.withdraw, got, st.promoted)
 		}
 		var going []string
@@ -105,7 +106,7 @@ func TestWaitlistPromotion(t *testing.T) {
 			t.Errorf("after %s withdrew: going %v, want %v", st.withdraw, going, st.going)
 		}
 	}
-	if err := f.events.CancelRSVP(ctx, "ben", e.ID); KindOf(err) != NotFound {
+	if err := f.events.CancelRSVP(ctx, "ben", e.ID); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("CancelRSVP twice = %v, want NotFound", err)
 	}
 }
@@ -144,7 +145,7 @@ func TestEventChangedNotifications(t *testing.T) {
 			if tt.told {
 				want = []string{"ana", "ben"}
 			}
-			if got := f.notes.to(KindEventChanged); !slices.Equal(got, want) {
+			if got := f.notes.to(hyperlieu.KindEventChanged); !slices.Equal(got, want) {
 				t.Errorf("UpdateEvent(%s) told %v, want %v", tt.name, got, want)
 			}
 		})
@@ -158,10 +159,10 @@ func TestEventChangedNotifications(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if got := f.notes.to(KindEventCancelled); !slices.Equal(got, []string{"ana", "ben"}) {
+		if got := f.notes.to(hyperlieu.KindEventCancelled); !slices.Equal(got, []string{"ana", "ben"}) {
 			t.Errorf("CancelEvent told %v, want ana and ben once", got)
 		}
-		if got := f.notes.to(KindEventChanged); got != nil {
+		if got := f.notes.to(hyperlieu.KindEventChanged); got != nil {
 			t.Errorf("CancelEvent sent changes to %v", got)
 		}
 	})
@@ -178,31 +179,31 @@ func TestCheckIn(t *testing.T) {
 		who  string
 		from geo.Point
 		prep func(f *fixture, e Event)
-		want Kind // Internal: accepted
+		want hyperlieu.Kind // Internal: accepted
 	}{
-		{"31 minutes before", start.Add(-CheckInOpensBefore - time.Second), "ana", shopAt, nil, Conflict},
-		{"30 minutes before", start.Add(-CheckInOpensBefore), "ana", shopAt, nil, Internal},
-		{"at the start", start, "ana", shopAt, nil, Internal},
-		{"at the end", end, "ana", shopAt, nil, Internal},
-		{"just after the end", end.Add(time.Nanosecond), "ana", shopAt, nil, Conflict},
-		{"149.99 m away", start, "ana", north(shopAt, 149.99), nil, Internal},
-		{"150.01 m away", start, "ana", north(shopAt, 150.01), nil, Conflict},
-		{"5 km away", start, "ana", north(shopAt, 5000), nil, Conflict},
-		{"bad point", start, "ana", geo.Point{Lat: 91, Lng: 0}, nil, Invalid},
-		{"waitlisted", start, "ben", shopAt, nil, Conflict},
-		{"no RSVP", start, "cy", shopAt, nil, Conflict},
+		{"31 minutes before", start.Add(-CheckInOpensBefore - time.Second), "ana", shopAt, nil, hyperlieu.Conflict},
+		{"30 minutes before", start.Add(-CheckInOpensBefore), "ana", shopAt, nil, hyperlieu.Internal},
+		{"at the start", start, "ana", shopAt, nil, hyperlieu.Internal},
+		{"at the end", end, "ana", shopAt, nil, hyperlieu.Internal},
+		{"just after the end", end.Add(time.Nanosecond), "ana", shopAt, nil, hyperlieu.Conflict},
+		{"149.99 m away", start, "ana", north(shopAt, 149.99), nil, hyperlieu.Internal},
+		{"150.01 m away", start, "ana", north(shopAt, 150.01), nil, hyperlieu.Conflict},
+		{"5 km away", start, "ana", north(shopAt, 5000), nil, hyperlieu.Conflict},
+		{"bad point", start, "ana", geo.Point{Lat: 91, Lng: 0}, nil, hyperlieu.Invalid},
+		{"waitlisted", start, "ben", shopAt, nil, hyperlieu.Conflict},
+		{"no RSVP", start, "cy", shopAt, nil, hyperlieu.Conflict},
 		{"withdrawn", start, "ana", shopAt, func(f *fixture, e Event) {
 			f.clock.Set(t0)
 			if err := f.events.CancelRSVP(ctx, "ana", e.ID); err != nil {
 				t.Fatal(err)
 			}
-		}, Conflict},
+		}, hyperlieu.Conflict},
 		{"cancelled event", start, "ana", shopAt, func(f *fixture, e Event) {
 			f.clock.Set(t0)
 			if _, err := f.events.CancelEvent(ctx, f.manager, e.ID, "flooded"); err != nil {
 				t.Fatal(err)
 			}
-		}, Conflict},
+		}, hyperlieu.Conflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,14 +217,14 @@ func TestCheckIn(t *testing.T) {
 			f.clock.Set(tt.at)
 			from := tt.from
 			c, err := f.events.CheckIn(ctx, tt.who, e.ID, &from)
-			if tt.want == Internal {
+			if tt.want == hyperlieu.Internal {
 				if err != nil {
 					t.Fatalf("CheckIn(%s at %v, %.2f m) = %v, want accepted", tt.who, tt.at.Sub(start), geo.Distance(from, shopAt), err)
 				}
 				if c.UserID != tt.who || c.Method != "location" || !c.At.Equal(tt.at) {
 					t.Errorf("CheckIn = %+v", c)
 				}
-				if _, err := f.events.CheckIn(ctx, tt.who, e.ID, &from); KindOf(err) != Conflict {
+				if _, err := f.events.CheckIn(ctx, tt.who, e.ID, &from); hyperlieu.KindOf(err) != hyperlieu.Conflict {
 					t.Errorf("CheckIn twice = %v, want Conflict", err)
 				}
 				if !f.acts.has("checkin:" + e.ID + ":" + tt.who) {
@@ -231,7 +232,7 @@ func TestCheckIn(t *testing.T) {
 				}
 				return
 			}
-			if KindOf(err) != tt.want {
+			if hyperlieu.KindOf(err) != tt.want {
 				t.Errorf("CheckIn(%s at %v, %.2f m) = %v, want %v", tt.who, tt.at.Sub(start), geo.Distance(from, shopAt), err, tt.want)
 			}
 			if f.acts.has("checkin:" + e.ID + ":" + tt.who) {
@@ -247,24 +248,24 @@ func TestScanTicket(t *testing.T) {
 	e := f.event(time.Hour, 1)
 	sts := f.rsvp(e, "ana", "ben")
 	f.clock.Set(e.StartsAt)
-	stranger := Actor{UserID: "zed", Roles: []Role{RoleManager}}
+	stranger := hyperlieu.Actor{UserID: "zed", Roles: []hyperlieu.Role{hyperlieu.RoleManager}}
 	tests := []struct {
 		name string
-		by   Actor
+		by   hyperlieu.Actor
 		code string
-		want Kind
+		want hyperlieu.Kind
 	}{
-		{"another shop's manager", stranger, sts[0].TicketCode, Forbidden},
-		{"the customer", Actor{UserID: "ana"}, sts[0].TicketCode, Forbidden},
-		{"unknown code", f.manager, "nope", NotFound},
-		{"empty code", f.manager, " ", Invalid},
-		{"waitlisted holder", f.manager, sts[1].TicketCode, Conflict},
-		{"going holder", f.manager, sts[0].TicketCode, Internal},
-		{"again", f.manager, sts[0].TicketCode, Conflict},
+		{"another shop's manager", stranger, sts[0].TicketCode, hyperlieu.Forbidden},
+		{"the customer", hyperlieu.Actor{UserID: "ana"}, sts[0].TicketCode, hyperlieu.Forbidden},
+		{"unknown code", f.manager, "nope", hyperlieu.NotFound},
+		{"empty code", f.manager, " ", hyperlieu.Invalid},
+		{"waitlisted holder", f.manager, sts[1].TicketCode, hyperlieu.Conflict},
+		{"going holder", f.manager, sts[0].TicketCode, hyperlieu.Internal},
+		{"again", f.manager, sts[0].TicketCode, hyperlieu.Conflict},
 	}
 	for _, tt := range tests {
 		c, err := f.events.ScanTicket(ctx, tt.by, e.ID, tt.code)
-		if KindOf(err) != tt.want || (tt.want == Internal && err != nil) {
+		if hyperlieu.KindOf(err) != tt.want || (tt.want == hyperlieu.Internal && err != nil) {
 			t.Errorf("%s: ScanTicket = %v, want %v", tt.name, err, tt.want)
 		}
 		if err == nil && (c.UserID != "ana" || c.Method != "ticket" || c.By != "mgr") {
@@ -283,19 +284,19 @@ func TestGiveFeedback(t *testing.T) {
 		who     string
 		rating  int
 		comment string
-		want    Kind
+		want    hyperlieu.Kind
 		alert   bool
 	}{
-		{"rating 0", start, "ana", 0, "", Invalid, false},
-		{"rating 6", start, "ana", 6, "", Invalid, false},
-		{"long comment", start, "ana", 4, strings.Repeat("x", 2001), Invalid, false},
-		{"before the start", start.Add(-time.Nanosecond), "ana", 4, "", Conflict, false},
-		{"no check-in", start, "ben", 4, "", Forbidden, false},
-		{"at the start", start, "ana", 4, "Nice", Internal, false},
-		{"days later", start.Add(72 * time.Hour), "ana", 5, "", Internal, false},
-		{"rating 3", start, "ana", 3, "", Internal, false},
-		{"rating 2", start, "ana", 2, "Too loud", Internal, true},
-		{"rating 1", start, "ana", 1, "", Internal, true},
+		{"rating 0", start, "ana", 0, "", hyperlieu.Invalid, false},
+		{"rating 6", start, "ana", 6, "", hyperlieu.Invalid, false},
+		{"long comment", start, "ana", 4, strings.Repeat("x", 2001), hyperlieu.Invalid, false},
+		{"before the start", start.Add(-time.Nanosecond), "ana", 4, "", hyperlieu.Conflict, false},
+		{"no check-in", start, "ben", 4, "", hyperlieu.Forbidden, false},
+		{"at the start", start, "ana", 4, "Nice", hyperlieu.Internal, false},
+		{"days later", start.Add(72 * time.Hour), "ana", 5, "", hyperlieu.Internal, false},
+		{"rating 3", start, "ana", 3, "", hyperlieu.Internal, false},
+		{"rating 2", start, "ana", 2, "Too loud", hyperlieu.Internal, true},
+		{"rating 1", start, "ana", 1, "", hyperlieu.Internal, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,14 +310,14 @@ func TestGiveFeedback(t *testing.T) {
 			}
 			f.clock.Set(tt.at)
 			fb, err := f.events.GiveFeedback(ctx, tt.who, e.ID, tt.rating, tt.comment)
-			if KindOf(err) != tt.want || (tt.want == Internal && err != nil) {
+			if hyperlieu.KindOf(err) != tt.want || (tt.want == hyperlieu.Internal && err != nil) {
 				t.Fatalf("GiveFeedback(%s, %d) = %v, want %v", tt.who, tt.rating, err, tt.want)
 			}
 			var alerted []string
 			if tt.alert {
 				alerted = []string{"mgr"}
 			}
-			if got := f.notes.to(KindLowRating); !slices.Equal(got, alerted) {
+			if got := f.notes.to(hyperlieu.KindLowRating); !slices.Equal(got, alerted) {
 				t.Errorf("GiveFeedback(rating %d) alerted %v, want %v", tt.rating, got, alerted)
 			}
 			if err != nil {
@@ -340,7 +341,7 @@ func TestGiveFeedback(t *testing.T) {
 			if !f.acts.has("feedback:event:" + e.ID + ":ana") {
 				t.Errorf("feedback activity not recorded")
 			}
-			if _, err := f.events.EventFeedback(ctx, Actor{UserID: "ana"}, e.ID); KindOf(err) != Forbidden {
+			if _, err := f.events.EventFeedback(ctx, hyperlieu.Actor{UserID: "ana"}, e.ID); hyperlieu.KindOf(err) != hyperlieu.Forbidden {
 				t.Errorf("EventFeedback by a customer = %v, want Forbidden", err)
 			}
 		})
@@ -371,7 +372,7 @@ func TestEraseUser(t *testing.T) {
 			t.Fatalf("EraseUser: %v", err)
 		}
 	}
-	if got := f.notes.to(KindWaitlistPromoted); !slices.Equal(got, []string{"ben"}) {
+	if got := f.notes.to(hyperlieu.KindWaitlistPromoted); !slices.Equal(got, []string{"ben"}) {
 		t.Errorf("promoted %v, want ben once", got)
 	}
 	seats := func(e Event) [2]int {
@@ -400,7 +401,7 @@ func TestEraseUser(t *testing.T) {
 	if _, err := f.events.UpdateEvent(ctx, f.manager, now.ID, EventInput{EndsAt: &later2}); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.notes.to(KindEventChanged); !slices.Equal(got, []string{"dan"}) {
+	if got := f.notes.to(hyperlieu.KindEventChanged); !slices.Equal(got, []string{"dan"}) {
 		t.Errorf("change told %v, want dan only", got)
 	}
 	for _, find := range []func() (int, error){
@@ -494,7 +495,7 @@ type countingNotifier struct {
 	calls, largest int
 }
 
-func (c *countingNotifier) Notify(ctx context.Context, reqs ...NotificationRequest) error {
+func (c *countingNotifier) Notify(ctx context.Context, reqs ...hyperlieu.NotificationRequest) error {
 	c.calls++
 	c.largest = max(c.largest, len(reqs))
 	return c.notifier.Notify(ctx, reqs...)
@@ -512,7 +513,7 @@ func TestAnnounceInBatches(t *testing.T) {
 	f.events = NewEventService(f.store, f.shops, f.store, EventOptions{Notifier: notes, Audience: crowd, Now: f.clock.Now},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.event(48*time.Hour, 10)
-	if got := len(notes.to(KindEventAnnounced)); got != len(crowd) {
+	if got := len(notes.to(hyperlieu.KindEventAnnounced)); got != len(crowd) {
 		t.Errorf("announced to %d customers, want %d", got, len(crowd))
 	}
 	if notes.calls != 3 || notes.largest != announceBatch {

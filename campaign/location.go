@@ -1,4 +1,4 @@
-package hyperlieu
+package campaign
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -59,7 +60,7 @@ func TriggerKey(campaignID, userID string, n int) string {
 
 // LocationStore is what the location engine needs from the database.
 type LocationStore interface {
-	FindUser(ctx context.Context, id string) (User, error)
+	FindUser(ctx context.Context, id string) (hyperlieu.User, error)
 	// FindLocationState returns NotFound when the customer has no state yet.
 	FindLocationState(ctx context.Context, userID string) (LocationState, error)
 	SaveLocationState(ctx context.Context, st LocationState) error
@@ -87,10 +88,10 @@ type LocationOptions struct {
 // campaigns whose rules allow it.
 type LocationService struct {
 	store     LocationStore
-	campaigns *CampaignService
+	campaigns *Service
 	offers    *OfferService
-	notifier  Notifier
-	segments  Segmenter
+	notifier  hyperlieu.Notifier
+	segments  hyperlieu.Segmenter
 	opts      LocationOptions
 	log       *slog.Logger
 	users     userCache
@@ -99,7 +100,7 @@ type LocationService struct {
 // NewLocationService returns the location engine. notifier and segments may
 // be nil: then nothing is pushed (offers still land in the wallet), no daily
 // cap applies, and only campaigns for everyone fire.
-func NewLocationService(store LocationStore, campaigns *CampaignService, offers *OfferService, notifier Notifier, segments Segmenter, opts LocationOptions, log *slog.Logger) *LocationService {
+func NewLocationService(store LocationStore, campaigns *Service, offers *OfferService, notifier hyperlieu.Notifier, segments hyperlieu.Segmenter, opts LocationOptions, log *slog.Logger) *LocationService {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -144,7 +145,7 @@ type ReportResult struct {
 	Rejected  []ReportProblem // refused reports
 	Ignored   []ReportProblem // kept or seen, but triggering nothing
 	Triggered []Offer         // offers issued now
-	Nearby    []NearbyOffer
+	Nearby    []hyperlieu.NearbyOffer
 }
 
 // MaxReportsPerRequest bounds a batch.
@@ -158,18 +159,17 @@ const MaxReportsPerRequest = 100
 // nothing costs one read and one write (the user is cached briefly).
 func (l *LocationService) Report(ctx context.Context, userID string, reports []LocationReport, batch bool) (ReportResult, error) {
 	if len(reports) == 0 || len(reports) > MaxReportsPerRequest {
-		return ReportResult{}, &Error{Kind: Invalid, Message: "invalid points",
-			Fields: []FieldError{{"points", fmt.Sprintf("must hold 1 to %d reports", MaxReportsPerRequest)}}}
+		return ReportResult{}, hyperlieu.InvalidField("points", fmt.Sprintf("must hold 1 to %d reports", MaxReportsPerRequest))
 	}
 	u, err := l.user(ctx, userID)
 	if err != nil {
 		return ReportResult{}, fmt.Errorf("location report: %w", err)
 	}
 	if !u.Prefs.LocationConsent {
-		return ReportResult{}, Errorf(Forbidden, `location sharing is off for this account: to share it, set "locationConsent": true with PATCH /v1/me`)
+		return ReportResult{}, hyperlieu.Errorf(hyperlieu.Forbidden, `location sharing is off for this account: to share it, set "locationConsent": true with PATCH /v1/me`)
 	}
 	st, err := l.store.FindLocationState(ctx, userID)
-	if err != nil && KindOf(err) != NotFound {
+	if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		return ReportResult{}, fmt.Errorf("location state: %w", err)
 	}
 	st.UserID = userID
@@ -189,7 +189,7 @@ func (l *LocationService) Report(ctx context.Context, userID string, reports []L
 		}
 		if field, detail := validateReport(r, now); field != "" {
 			if !batch {
-				return ReportResult{}, &Error{Kind: Invalid, Message: "invalid " + field, Fields: []FieldError{{field, detail}}}
+				return ReportResult{}, hyperlieu.InvalidField(field, detail)
 			}
 			res.Rejected = append(res.Rejected, ReportProblem{Index: i, Field: field, Reason: ReportInvalid, Detail: detail})
 			continue
@@ -268,7 +268,7 @@ func implausible(p geo.Point, t time.Time, r LocationReport, maxKmh float64) boo
 
 // match updates the customer's fence memberships for report r and fires
 // the campaigns whose trigger it meets.
-func (l *LocationService) match(ctx context.Context, snap *campaignSnapshot, u User, st *LocationState, r LocationReport) ([]Offer, error) {
+func (l *LocationService) match(ctx context.Context, snap *campaignSnapshot, u hyperlieu.User, st *LocationState, r LocationReport) ([]Offer, error) {
 	var ids []string
 	if snap.index != nil {
 		ids = snap.index.Lookup(r.Point)
@@ -330,7 +330,7 @@ func (l *LocationService) match(ctx context.Context, snap *campaignSnapshot, u U
 // fire applies a campaign's rules for a customer who met its trigger at at,
 // and issues the offer if they allow it. It returns nil and no error when
 // the offer is suppressed (the reason is counted in the campaign's stats).
-func (l *LocationService) fire(ctx context.Context, c Campaign, u User, st *LocationState, at time.Time) (*Offer, error) {
+func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User, st *LocationState, at time.Time) (*Offer, error) {
 	suppress := func(reason string) (*Offer, error) {
 		l.campaigns.count(ctx, c.ID, "suppressed."+reason)
 		return nil, nil
@@ -338,7 +338,7 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u User, st *Loca
 	if !c.Schedule.Allows(at) {
 		return suppress(ReasonSchedule)
 	}
-	welcome := slices.Contains(c.Audience.Segments, SegmentNewcomer)
+	welcome := slices.Contains(c.Audience.Segments, hyperlieu.SegmentNewcomer)
 	if l.opts.NewcomerPeriod > 0 && at.Sub(u.CreatedAt) < l.opts.NewcomerPeriod && !c.Audience.Newcomers && !welcome {
 		return suppress(ReasonNewcomer)
 	}
@@ -380,7 +380,7 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u User, st *Loca
 		if err == nil {
 			break
 		}
-		if KindOf(err) != Conflict || tries > 100 {
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict || tries > 100 {
 			return nil, fmt.Errorf("claim trigger: %w", err)
 		}
 		// Another instance fired meanwhile: judge again against its claim.
@@ -407,8 +407,8 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u User, st *Loca
 	}
 	if l.notifier != nil {
 		txt := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
-		err := l.notifier.Notify(ctx, NotificationRequest{
-			UserID: u.ID, Kind: KindOffer, Category: CategoryOffers,
+		err := l.notifier.Notify(ctx, hyperlieu.NotificationRequest{
+			UserID: u.ID, Kind: hyperlieu.KindOffer, Category: hyperlieu.CategoryOffers,
 			Vars:        map[string]string{"offer": txt.Title, "message": txt.Body, "code": o.Code, "value": c.Offer.Value},
 			Data:        map[string]string{"offerId": o.ID, "campaignId": c.ID},
 			CollapseKey: "campaign:" + c.ID, ExpiresAt: o.ExpiresAt, DedupKey: o.TriggerKey,
@@ -436,10 +436,10 @@ func (l *LocationService) nextSlot(ctx context.Context, c Campaign, userID strin
 		if n > 1 {
 			prev, err := l.store.FindTrigger(ctx, TriggerKey(c.ID, userID, n-1))
 			switch {
-			case KindOf(err) == NotFound:
+			case hyperlieu.KindOf(err) == hyperlieu.NotFound:
 				n-- // the hint ran ahead of the claims: step back
 				continue
-			case err != nil && KindOf(err) != NotFound:
+			case err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound:
 				return 0, "", fmt.Errorf("find trigger: %w", err)
 			case err == nil && c.Caps.Cooldown > 0 && at.Before(prev.At.Add(c.Caps.Cooldown)):
 				return 0, ReasonCooldown, nil
@@ -450,20 +450,19 @@ func (l *LocationService) nextSlot(ctx context.Context, c Campaign, userID strin
 }
 
 // inQuietHours reports whether t falls in the customer's quiet hours.
-func inQuietHours(p Preferences, t time.Time) bool {
+func inQuietHours(p hyperlieu.Preferences, t time.Time) bool {
 	if p.QuietHours == nil {
 		return false
 	}
-	lt := t.In(p.Location())
-	return ClockWindow{p.QuietHours.From, p.QuietHours.To}.contains(lt.Hour()*60 + lt.Minute())
+	return p.QuietHours.Contains(t, p.Location())
 }
 
 // OffersNear returns the active campaigns' offers within about radiusM of p
 // (to the nearest cell of their geofence), nearest first, worded for the
 // customer. It implements the events area's OfferSource.
-func (l *LocationService) OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]NearbyOffer, error) {
+func (l *LocationService) OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]hyperlieu.NearbyOffer, error) {
 	if err := p.Valid(); err != nil {
-		return nil, Errorf(Invalid, "%v", err)
+		return nil, hyperlieu.Errorf(hyperlieu.Invalid, "%v", err)
 	}
 	u, err := l.user(ctx, userID)
 	if err != nil {
@@ -472,8 +471,8 @@ func (l *LocationService) OffersNear(ctx context.Context, userID string, p geo.P
 	return l.nearby(l.campaigns.active(), u, p, radiusM), nil
 }
 
-func (l *LocationService) nearby(snap *campaignSnapshot, u User, p geo.Point, radiusM float64) []NearbyOffer {
-	out := []NearbyOffer{}
+func (l *LocationService) nearby(snap *campaignSnapshot, u hyperlieu.User, p geo.Point, radiusM float64) []hyperlieu.NearbyOffer {
+	out := []hyperlieu.NearbyOffer{}
 	c0, err := geo.CellOf(p)
 	if err != nil {
 		return out
@@ -498,7 +497,7 @@ func (l *LocationService) nearby(snap *campaignSnapshot, u User, p geo.Point, ra
 			}
 			t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
 			// Location is where the offer starts to apply: the nearest point of its zone.
-			n := NearbyOffer{ID: id, CampaignID: id, Title: t.Title, Location: at, DistanceM: math.Round(d)}
+			n := hyperlieu.NearbyOffer{ID: id, CampaignID: id, Title: t.Title, Location: at, DistanceM: math.Round(d)}
 			if len(c.Geofence.ShopIDs) == 1 {
 				n.ShopID = c.Geofence.ShopIDs[0]
 			}
@@ -555,14 +554,14 @@ func fenceDistance(f geo.Fence, p geo.Point) (float64, geo.Point) {
 // user returns the account, cached for UserCacheTTL when it consents to
 // location (so that a customer who just turned consent on is seen at once,
 // and one who turned it off within the TTL).
-func (l *LocationService) user(ctx context.Context, id string) (User, error) {
+func (l *LocationService) user(ctx context.Context, id string) (hyperlieu.User, error) {
 	now := time.Now()
 	if u, ok := l.users.get(id, now); ok {
 		return u, nil
 	}
 	u, err := l.store.FindUser(ctx, id)
 	if err != nil {
-		return User{}, err
+		return hyperlieu.User{}, err
 	}
 	if u.Prefs.LocationConsent {
 		l.users.put(u, now.Add(l.opts.UserCacheTTL))
@@ -571,7 +570,7 @@ func (l *LocationService) user(ctx context.Context, id string) (User, error) {
 }
 
 type cachedUser struct {
-	u       User
+	u       hyperlieu.User
 	expires time.Time
 }
 
@@ -581,17 +580,17 @@ type userCache struct {
 	m  map[string]cachedUser
 }
 
-func (c *userCache) get(id string, now time.Time) (User, bool) {
+func (c *userCache) get(id string, now time.Time) (hyperlieu.User, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[id]
 	if !ok || now.After(e.expires) {
-		return User{}, false
+		return hyperlieu.User{}, false
 	}
 	return e.u, true
 }
 
-func (c *userCache) put(u User, expires time.Time) {
+func (c *userCache) put(u hyperlieu.User, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= 200_000 { // bound memory: start over
@@ -610,7 +609,7 @@ func (l *LocationService) ExportUser(ctx context.Context, userID string) (map[st
 		out["lastLocation"] = map[string]any{
 			"lat": st.Point.Lat, "lng": st.Point.Lng, "cell": st.Cell.String(), "accuracyM": st.AccuracyM, "recordedAt": st.At,
 		}
-	case KindOf(err) != NotFound:
+	case hyperlieu.KindOf(err) != hyperlieu.NotFound:
 		return nil, fmt.Errorf("export location: %w", err)
 	}
 	offers, err := l.offers.Wallet(ctx, userID)

@@ -1,4 +1,4 @@
-package hyperlieu
+package notify
 
 import (
 	"context"
@@ -12,30 +12,32 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // NotificationStatus is where a notification stands in the outbox:
 // pending → sending → sent | failed | expired, or suppressed from the start.
-type NotificationStatus string
+type Status string
 
 const (
-	StatusPending    NotificationStatus = "pending"    // queued, due at NotBefore
-	StatusSending    NotificationStatus = "sending"    // claimed by a worker until its lease ends
-	StatusSent       NotificationStatus = "sent"       // delivered to FCM for at least one device
-	StatusFailed     NotificationStatus = "failed"     // gave up after the configured attempts; admins see it
-	StatusExpired    NotificationStatus = "expired"    // its validity ended before it could be sent
-	StatusSuppressed NotificationStatus = "suppressed" // the customer's own rules said no (category, daily cap, no device)
+	StatusPending    Status = "pending"    // queued, due at NotBefore
+	StatusSending    Status = "sending"    // claimed by a worker until its lease ends
+	StatusSent       Status = "sent"       // delivered to FCM for at least one device
+	StatusFailed     Status = "failed"     // gave up after the configured attempts; admins see it
+	StatusExpired    Status = "expired"    // its validity ended before it could be sent
+	StatusSuppressed Status = "suppressed" // the customer's own rules said no (category, daily cap, no device)
 )
 
 // NotificationStatuses lists every status.
-var NotificationStatuses = []NotificationStatus{StatusPending, StatusSending, StatusSent, StatusFailed, StatusExpired, StatusSuppressed}
+var Statuses = []Status{StatusPending, StatusSending, StatusSent, StatusFailed, StatusExpired, StatusSuppressed}
 
 // Notification is one message to one customer: what the inbox shows and
 // what the outbox sends.
 type Notification struct {
 	ID          string
 	UserID      string
-	Kind        NotificationKind
+	Kind        hyperlieu.NotificationKind
 	Category    string            // "" for service messages
 	Title, Body string            // rendered in the customer's language and tone
 	Vars        map[string]string // what the template was filled with, to render again at send time
@@ -45,7 +47,7 @@ type Notification struct {
 	CreatedAt   time.Time
 	NotBefore   time.Time // not pushed before (quiet hours move it)
 	ExpiresAt   time.Time // not pushed after; the push TTL never exceeds it
-	Status      NotificationStatus
+	Status      Status
 	Reason      string // why suppressed or expired
 	Attempts    int    // sends tried
 	LastError   string
@@ -80,10 +82,10 @@ type Device struct {
 var Platforms = []string{"android", "ios", "web"}
 
 // NotificationQuery selects a page of notifications, newest first.
-type NotificationQuery struct {
-	UserID   string               // "" for every user (admins)
-	Statuses []NotificationStatus // empty: any
-	DueBy    time.Time            // not zero: only those with NotBefore ≤ DueBy
+type Query struct {
+	UserID   string    // "" for every user (admins)
+	Statuses []Status  // empty: any
+	DueBy    time.Time // not zero: only those with NotBefore ≤ DueBy
 	// After continues from a previous page: strictly older than this point.
 	AfterCreated time.Time
 	AfterID      string
@@ -91,9 +93,9 @@ type NotificationQuery struct {
 }
 
 // NotificationStore is what the notification use cases need from the database.
-type NotificationStore interface {
+type Store interface {
 	// FindUsers returns those of ids that exist, in no particular order.
-	FindUsers(ctx context.Context, ids []string) ([]User, error)
+	FindUsers(ctx context.Context, ids []string) ([]hyperlieu.User, error)
 	// CreateNotifications inserts ns in one round trip; a notification whose
 	// ID exists already is skipped silently (DedupKey made it deterministic).
 	CreateNotifications(ctx context.Context, ns []Notification) error
@@ -111,7 +113,7 @@ type NotificationStore interface {
 	DeleteDevice(ctx context.Context, userID, token string) error
 	DeleteDeviceTokens(ctx context.Context, tokens []string) error
 	FindNotification(ctx context.Context, id string) (Notification, error)
-	ListNotifications(ctx context.Context, q NotificationQuery) ([]Notification, error)
+	ListNotifications(ctx context.Context, q Query) ([]Notification, error)
 	// OpenNotification records the first open; Conflict if already opened.
 	OpenNotification(ctx context.Context, n Notification, at time.Time) error
 	// EraseNotificationData deletes the user's devices, notifications, opens and contact slots.
@@ -127,7 +129,7 @@ type SlotRequest struct {
 }
 
 // NotificationOptions tunes the notification use cases. Zero fields take defaults.
-type NotificationOptions struct {
+type Options struct {
 	Now        func() time.Time
 	Brand      string        // signs the messages; default "Hyperlieu"
 	Validity   time.Duration // how long a message may wait when the producer gives no ExpiresAt; default 72h
@@ -141,7 +143,7 @@ type NotificationOptions struct {
 	OnOpened func(ctx context.Context, n Notification) error
 }
 
-func (o *NotificationOptions) defaults() {
+func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -162,19 +164,19 @@ func (o *NotificationOptions) defaults() {
 // NotificationService renders, queues and lists notifications, and manages
 // the devices they go to. It implements Notifier and PersonalData. Sending
 // is the Outbox's job.
-type NotificationService struct {
-	store NotificationStore
-	opts  NotificationOptions
+type Service struct {
+	store Store
+	opts  Options
 	log   *slog.Logger
 }
 
-var _ Notifier = (*NotificationService)(nil)
-var _ PersonalData = (*NotificationService)(nil)
+var _ hyperlieu.Notifier = (*Service)(nil)
+var _ hyperlieu.PersonalData = (*Service)(nil)
 
 // NewNotificationService returns the notification use cases over store.
-func NewNotificationService(store NotificationStore, opts NotificationOptions, log *slog.Logger) *NotificationService {
+func NewService(store Store, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
-	return &NotificationService{store: store, opts: opts, log: log}
+	return &Service{store: store, opts: opts, log: log}
 }
 
 // Suppression and expiry reasons.
@@ -194,11 +196,11 @@ const (
 // expiry; neither is an error. Requests for users that no longer exist are
 // skipped. Invalid is returned, before anything is written, when a request
 // lacks UserID or Kind or names an unknown category.
-func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRequest) error {
+func (s *Service) Notify(ctx context.Context, reqs ...hyperlieu.NotificationRequest) error {
 	if len(reqs) == 0 {
 		return nil
 	}
-	var p Problems
+	var p hyperlieu.Problems
 	ids := make([]string, 0, len(reqs))
 	var dedupIDs []string
 	for i, r := range reqs {
@@ -208,8 +210,8 @@ func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRe
 		if r.Kind == "" {
 			p.Add(fmt.Sprintf("[%d].kind", i), "is required")
 		}
-		if r.Category != "" && !slices.Contains(MessageCategories, r.Category) {
-			p.Add(fmt.Sprintf("[%d].category", i), "must be empty or one of %s", strings.Join(MessageCategories, ", "))
+		if r.Category != "" && !slices.Contains(hyperlieu.MessageCategories, r.Category) {
+			p.Add(fmt.Sprintf("[%d].category", i), "must be empty or one of %s", strings.Join(hyperlieu.MessageCategories, ", "))
 		}
 		if !slices.Contains(ids, r.UserID) {
 			ids = append(ids, r.UserID)
@@ -225,7 +227,7 @@ func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRe
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	byID := make(map[string]User, len(users))
+	byID := make(map[string]hyperlieu.User, len(users))
 	for _, u := range users {
 		byID[u.ID] = u
 	}
@@ -250,7 +252,7 @@ func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRe
 		if !ok {
 			continue
 		}
-		id := NewID()
+		id := hyperlieu.NewID()
 		if r.DedupKey != "" {
 			if id = dedupID(r.DedupKey); seen[id] {
 				continue
@@ -289,7 +291,7 @@ func (s *NotificationService) Notify(ctx context.Context, reqs ...NotificationRe
 // until the end of the device grace period, or until they register one
 // (RegisterDevice), so that the outbox does not pick them up again and
 // again in the meantime. One round trip for the whole batch.
-func (s *NotificationService) park(ctx context.Context, ns []Notification, now time.Time) error {
+func (s *Service) park(ctx context.Context, ns []Notification, now time.Time) error {
 	var users []string
 	for _, n := range ns {
 		if n.Status == StatusPending && !slices.Contains(users, n.UserID) {
@@ -310,7 +312,7 @@ func (s *NotificationService) park(ctx context.Context, ns []Notification, now t
 	for i := range ns {
 		if n := &ns[i]; n.Status == StatusPending && !has[n.UserID] {
 			n.Parked = true
-			n.NotBefore = maxTime(n.NotBefore, now.Add(s.opts.DeviceGrace))
+			n.NotBefore = hyperlieu.Later(n.NotBefore, now.Add(s.opts.DeviceGrace))
 		}
 	}
 	return nil
@@ -325,7 +327,7 @@ func dedupID(key string) string {
 
 // prepare renders r for u and applies the customer's categories and quiet
 // hours. It does not touch the daily cap.
-func (s *NotificationService) prepare(u User, r NotificationRequest, now time.Time) Notification {
+func (s *Service) prepare(u hyperlieu.User, r hyperlieu.NotificationRequest, now time.Time) Notification {
 	title, body := renderFor(u, r.Kind, r.Vars, s.opts.Brand)
 	n := Notification{
 		UserID: u.ID, Kind: r.Kind, Category: r.Category, Title: title, Body: body,
@@ -352,7 +354,7 @@ func (s *NotificationService) prepare(u User, r NotificationRequest, now time.Ti
 
 // renderFor renders kind for u, in their language and tone, with vars plus
 // their display name ("name") and the brand ("brand").
-func renderFor(u User, kind NotificationKind, vars map[string]string, brand string) (title, body string) {
+func renderFor(u hyperlieu.User, kind hyperlieu.NotificationKind, vars map[string]string, brand string) (title, body string) {
 	all := make(map[string]string, len(vars)+2)
 	all["name"], all["brand"] = u.DisplayName, brand
 	for k, v := range vars {
@@ -360,7 +362,7 @@ func renderFor(u User, kind NotificationKind, vars map[string]string, brand stri
 	}
 	formality := u.Prefs.Formality
 	if formality == "" {
-		formality = Formal
+		formality = hyperlieu.Formal
 	}
 	return render(kind, u.Prefs.Locale, formality, all)
 }
@@ -369,31 +371,11 @@ func renderFor(u User, kind NotificationKind, vars map[string]string, brand stri
 // loc, the end of those quiet hours: the next q.To on the customer's wall
 // clock, so that a DST change in between is accounted for. Nil or malformed
 // quiet hours change nothing.
-func AfterQuietHours(t time.Time, loc *time.Location, q *QuietHours) time.Time {
+func AfterQuietHours(t time.Time, loc *time.Location, q *hyperlieu.QuietHours) time.Time {
 	if q == nil {
 		return t
 	}
-	from, err1 := ParseClock(q.From)
-	to, err2 := ParseClock(q.To)
-	if err1 != nil || err2 != nil || from == to {
-		return t
-	}
-	lt := t.In(loc)
-	m := lt.Hour()*60 + lt.Minute()
-	var inside bool
-	day := lt
-	if from < to {
-		inside = m >= from && m < to
-	} else { // spans midnight
-		inside = m >= from || m < to
-		if m >= from {
-			day = lt.AddDate(0, 0, 1)
-		}
-	}
-	if !inside {
-		return t
-	}
-	return time.Date(day.Year(), day.Month(), day.Day(), to/60, to%60, 0, 0, loc)
+	return q.End(t, loc)
 }
 
 // ReserveContact claims one of u's daily contacts for the day at falls on in
@@ -401,7 +383,7 @@ func AfterQuietHours(t time.Time, loc *time.Location, q *QuietHours) time.Time {
 // taken (or the cap is 0). Each contact is a slot document keyed
 // contact:<user>:<day>:<n>, claimed by unique insert, so the cap is exact
 // across instances and on FerretDB.
-func (s *NotificationService) ReserveContact(ctx context.Context, u User, at time.Time) (bool, error) {
+func (s *Service) ReserveContact(ctx context.Context, u hyperlieu.User, at time.Time) (bool, error) {
 	req := contactSlots(u, at)
 	if len(req.Slots) == 0 {
 		return false, nil
@@ -414,7 +396,7 @@ func (s *NotificationService) ReserveContact(ctx context.Context, u User, at tim
 }
 
 // contactSlots are u's daily contacts for the day at falls on in their time zone.
-func contactSlots(u User, at time.Time) SlotRequest {
+func contactSlots(u hyperlieu.User, at time.Time) SlotRequest {
 	day := at.In(u.Prefs.Location()).Format(time.DateOnly)
 	req := SlotRequest{UserID: u.ID, Slots: make([]string, max(u.Prefs.MaxNotificationsPerDay, 0))}
 	for i := range req.Slots {
@@ -426,7 +408,7 @@ func contactSlots(u User, at time.Time) SlotRequest {
 // Welcome queues the message that greets a new customer and tells them what
 // the brand will send and how often. It is a service message (never capped
 // or refused) and idempotent per user. The welcome journey builds on it.
-func (s *NotificationService) Welcome(ctx context.Context, u User) error {
+func (s *Service) Welcome(ctx context.Context, u hyperlieu.User) error {
 	// Only what holds is said: no "at most 0 messages", no quiet hours the
 	// customer does not have (the templates do without them).
 	vars := map[string]string{}
@@ -436,8 +418,8 @@ func (s *NotificationService) Welcome(ctx context.Context, u User) error {
 	if q := u.Prefs.QuietHours; q != nil {
 		vars["quietFrom"], vars["quietTo"] = q.From, q.To
 	}
-	return s.Notify(ctx, NotificationRequest{
-		UserID: u.ID, Kind: KindWelcome, Vars: vars,
+	return s.Notify(ctx, hyperlieu.NotificationRequest{
+		UserID: u.ID, Kind: hyperlieu.KindWelcome, Vars: vars,
 		Data: map[string]string{"screen": "preferences"}, CollapseKey: "welcome",
 		DedupKey: "welcome:" + u.ID,
 	})
@@ -452,8 +434,8 @@ type DeviceInput struct {
 // for another account moves to this one (phones change hands). When the
 // account then has more than MaxDevices, the least recently refreshed are
 // dropped. Invalid names each bad field.
-func (s *NotificationService) RegisterDevice(ctx context.Context, userID string, in DeviceInput) (Device, error) {
-	var p Problems
+func (s *Service) RegisterDevice(ctx context.Context, userID string, in DeviceInput) (Device, error) {
+	var p hyperlieu.Problems
 	switch n := len(in.Token); {
 	case strings.TrimSpace(in.Token) == "":
 		p.Add("token", "is required")
@@ -511,7 +493,7 @@ func (s *NotificationService) RegisterDevice(ctx context.Context, userID string,
 }
 
 // DeleteDevice forgets the caller's device. NotFound unless it is theirs.
-func (s *NotificationService) DeleteDevice(ctx context.Context, userID, token string) error {
+func (s *Service) DeleteDevice(ctx context.Context, userID, token string) error {
 	if err := s.store.DeleteDevice(ctx, userID, token); err != nil {
 		return fmt.Errorf("delete device: %w", err)
 	}
@@ -520,7 +502,7 @@ func (s *NotificationService) DeleteDevice(ctx context.Context, userID, token st
 
 // NotificationPage is a page of notifications and the cursor of the next
 // one ("" on the last page).
-type NotificationPage struct {
+type Page struct {
 	Items []Notification
 	Next  string
 }
@@ -531,13 +513,13 @@ const MaxPageSize = 100
 // Inbox returns the customer's notifications, newest first: those already
 // due, whatever became of the push, except those suppressed by their rules
 // or expired unsent. Invalid for a bad cursor or limit.
-func (s *NotificationService) Inbox(ctx context.Context, userID, cursor string, limit int) (NotificationPage, error) {
+func (s *Service) Inbox(ctx context.Context, userID, cursor string, limit int) (Page, error) {
 	q, err := pageQuery(cursor, limit)
 	if err != nil {
-		return NotificationPage{}, err
+		return Page{}, err
 	}
 	q.UserID = userID
-	q.Statuses = []NotificationStatus{StatusPending, StatusSending, StatusSent, StatusFailed}
+	q.Statuses = []Status{StatusPending, StatusSending, StatusSent, StatusFailed}
 	q.DueBy = s.opts.Now().UTC()
 	return s.page(ctx, q)
 }
@@ -545,32 +527,31 @@ func (s *NotificationService) Inbox(ctx context.Context, userID, cursor string, 
 // ListNotifications is the admins' view of every notification with status
 // (or all, when empty), newest first. Forbidden unless actor is an admin;
 // Invalid for an unknown status, a bad cursor or limit.
-func (s *NotificationService) ListNotifications(ctx context.Context, actor Actor, status, cursor string, limit int) (NotificationPage, error) {
-	if !actor.Is(RoleAdmin) {
-		return NotificationPage{}, Errorf(Forbidden, "only admins see every notification")
+func (s *Service) ListNotifications(ctx context.Context, actor hyperlieu.Actor, status, cursor string, limit int) (Page, error) {
+	if !actor.Is(hyperlieu.RoleAdmin) {
+		return Page{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only admins see every notification")
 	}
 	q, err := pageQuery(cursor, limit)
 	if err != nil {
-		return NotificationPage{}, err
+		return Page{}, err
 	}
 	if status != "" {
-		if !slices.Contains(NotificationStatuses, NotificationStatus(status)) {
-			return NotificationPage{}, &Error{Kind: Invalid, Message: "invalid status",
-				Fields: []FieldError{{"status", "must be one of pending, sending, sent, failed, expired, suppressed"}}}
+		if !slices.Contains(Statuses, Status(status)) {
+			return Page{}, hyperlieu.InvalidField("status", "must be one of pending, sending, sent, failed, expired, suppressed")
 		}
-		q.Statuses = []NotificationStatus{NotificationStatus(status)}
+		q.Statuses = []Status{Status(status)}
 	}
 	return s.page(ctx, q)
 }
 
-func (s *NotificationService) page(ctx context.Context, q NotificationQuery) (NotificationPage, error) {
+func (s *Service) page(ctx context.Context, q Query) (Page, error) {
 	want := q.Limit
 	q.Limit++
 	ns, err := s.store.ListNotifications(ctx, q)
 	if err != nil {
-		return NotificationPage{}, fmt.Errorf("list notifications: %w", err)
+		return Page{}, fmt.Errorf("list notifications: %w", err)
 	}
-	page := NotificationPage{Items: ns}
+	page := Page{Items: ns}
 	if len(ns) > want {
 		page.Items = ns[:want]
 		last := page.Items[want-1]
@@ -579,9 +560,9 @@ func (s *NotificationService) page(ctx context.Context, q NotificationQuery) (No
 	return page, nil
 }
 
-func pageQuery(cursor string, limit int) (NotificationQuery, error) {
-	var p Problems
-	q := NotificationQuery{Limit: limit}
+func pageQuery(cursor string, limit int) (Query, error) {
+	var p hyperlieu.Problems
+	q := Query{Limit: limit}
 	if limit == 0 {
 		q.Limit = 20
 	} else if limit < 1 || limit > MaxPageSize {
@@ -616,20 +597,20 @@ func decodeCursor(c string) (time.Time, string, bool) {
 // Opened records that the customer opened their notification id. Opening
 // twice keeps the first time and is not an error; OnOpened runs once.
 // NotFound unless the notification is theirs and in their inbox.
-func (s *NotificationService) Opened(ctx context.Context, userID, id string) (Notification, error) {
+func (s *Service) Opened(ctx context.Context, userID, id string) (Notification, error) {
 	n, err := s.store.FindNotification(ctx, id)
-	if err != nil && KindOf(err) != NotFound {
+	if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		return Notification{}, fmt.Errorf("open notification: %w", err)
 	}
 	now := s.opts.Now().UTC().Truncate(time.Millisecond) // as stored
 	if err != nil || n.UserID != userID || n.Status == StatusSuppressed || n.Status == StatusExpired || n.NotBefore.After(now) {
-		return Notification{}, Errorf(NotFound, "notification not found")
+		return Notification{}, hyperlieu.Errorf(hyperlieu.NotFound, "notification not found")
 	}
 	if !n.OpenedAt.IsZero() {
 		return n, nil
 	}
 	switch err := s.store.OpenNotification(ctx, n, now); {
-	case KindOf(err) == Conflict: // a concurrent open won; it runs the hook
+	case hyperlieu.KindOf(err) == hyperlieu.Conflict: // a concurrent open won; it runs the hook
 		return n, nil
 	case err != nil:
 		return Notification{}, fmt.Errorf("open notification: %w", err)
@@ -644,7 +625,7 @@ func (s *NotificationService) Opened(ctx context.Context, userID, id string) (No
 }
 
 // ExportUser returns the user's devices and every notification about them.
-func (s *NotificationService) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
+func (s *Service) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
 	devs, err := s.store.FindDevices(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("export notifications: %w", err)
@@ -654,7 +635,7 @@ func (s *NotificationService) ExportUser(ctx context.Context, userID string) (ma
 		devices[i] = map[string]any{"token": d.Token, "platform": d.Platform, "appVersion": d.AppVersion, "createdAt": d.CreatedAt, "updatedAt": d.UpdatedAt}
 	}
 	var notes []any
-	q := NotificationQuery{UserID: userID, Limit: 1000}
+	q := Query{UserID: userID, Limit: 1000}
 	for {
 		ns, err := s.store.ListNotifications(ctx, q)
 		if err != nil {
@@ -681,7 +662,7 @@ func (s *NotificationService) ExportUser(ctx context.Context, userID string) (ma
 
 // EraseUser deletes the user's devices, notifications and contact slots.
 // Campaign open counts, kept by OnOpened's receiver, stay as aggregates.
-func (s *NotificationService) EraseUser(ctx context.Context, userID string) error {
+func (s *Service) EraseUser(ctx context.Context, userID string) error {
 	if err := s.store.EraseNotificationData(ctx, userID); err != nil {
 		return fmt.Errorf("erase notifications: %w", err)
 	}
@@ -690,7 +671,7 @@ func (s *NotificationService) EraseUser(ctx context.Context, userID string) erro
 
 // DeviceTokensOf returns the push tokens registered to the user, so that
 // referrals can refuse a newcomer on the referrer's own phone.
-func (s *NotificationService) DeviceTokensOf(ctx context.Context, userID string) ([]string, error) {
+func (s *Service) DeviceTokensOf(ctx context.Context, userID string) ([]string, error) {
 	ds, err := s.store.FindDevices(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("device tokens: %w", err)

@@ -1,4 +1,4 @@
-package hyperlieu
+package campaign
 
 import (
 	"math"

@@ -1,4 +1,4 @@
-package hyperlieu
+package shop
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -182,10 +183,10 @@ type EventStore interface {
 
 // EventOptions are the event use cases' optional collaborators.
 type EventOptions struct {
-	Notifier Notifier         // nil: nobody is told anything
-	Activity ActivityRecorder // nil: check-ins and feedback earn nothing
-	Audience NearbyAudience   // nil: new events are not announced
-	Now      func() time.Time // default time.Now
+	Notifier hyperlieu.Notifier         // nil: nobody is told anything
+	Activity hyperlieu.ActivityRecorder // nil: check-ins and feedback earn nothing
+	Audience hyperlieu.NearbyAudience   // nil: new events are not announced
+	Now      func() time.Time           // default time.Now
 	// AnnounceRecency is how recent a location must be for an announcement.
 	AnnounceRecency time.Duration // default 24h
 }
@@ -194,8 +195,8 @@ type EventOptions struct {
 // attendee lists, check-ins, feedback and the notifications they cause.
 type EventService struct {
 	store EventStore
-	shops *ShopService
-	users UserFinder
+	shops *Service
+	users hyperlieu.UserFinder
 	opts  EventOptions
 	log   *slog.Logger
 
@@ -213,7 +214,7 @@ type claimer struct {
 }
 
 // NewEventService returns the event use cases.
-func NewEventService(store EventStore, shops *ShopService, users UserFinder, opts EventOptions, log *slog.Logger) *EventService {
+func NewEventService(store EventStore, shops *Service, users hyperlieu.UserFinder, opts EventOptions, log *slog.Logger) *EventService {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -236,7 +237,7 @@ type EventInput struct {
 }
 
 // validate checks in and applies it to e; create says every required field must be there.
-func (in EventInput) apply(p *Problems, e *Event, now time.Time, create bool) {
+func (in EventInput) apply(p *hyperlieu.Problems, e *Event, now time.Time, create bool) {
 	if in.Title != nil || create {
 		validateText(p, "title", deref(in.Title), true, 120)
 		e.Title = strings.TrimSpace(deref(in.Title))
@@ -305,13 +306,13 @@ func deref[T any](p *T) T {
 
 // managedShop returns the shop of an event if the actor may run it;
 // Forbidden otherwise.
-func (s *EventService) managedShop(ctx context.Context, a Actor, shopID string) (Shop, error) {
+func (s *EventService) managedShop(ctx context.Context, a hyperlieu.Actor, shopID string) (Shop, error) {
 	sh, err := s.shops.store.FindShop(ctx, shopID)
 	if err != nil {
 		return Shop{}, err
 	}
 	if !canManage(a, sh) {
-		return Shop{}, Errorf(Forbidden, "you do not manage this shop")
+		return Shop{}, hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
 	}
 	return sh, nil
 }
@@ -320,18 +321,18 @@ func (s *EventService) managedShop(ctx context.Context, a Actor, shopID string) 
 // (Forbidden). The location defaults to the shop's. Invalid names every bad
 // field; Conflict if the shop was deleted. Customers near the event who
 // accept event messages are told (best effort: a failure is logged).
-func (s *EventService) CreateEvent(ctx context.Context, a Actor, shopID string, in EventInput) (Event, error) {
+func (s *EventService) CreateEvent(ctx context.Context, a hyperlieu.Actor, shopID string, in EventInput) (Event, error) {
 	sh, err := s.managedShop(ctx, a, shopID)
 	if err != nil {
 		return Event{}, err
 	}
 	if sh.Deleted() {
-		return Event{}, Errorf(Conflict, "the shop was deleted")
+		return Event{}, hyperlieu.Errorf(hyperlieu.Conflict, "the shop was deleted")
 	}
 	now := s.now()
-	e := Event{ID: NewID(), ShopID: sh.ID, Location: sh.Location, MaxWaitlist: -1,
+	e := Event{ID: hyperlieu.NewID(), ShopID: sh.ID, Location: sh.Location, MaxWaitlist: -1,
 		AnnounceRadiusM: DefaultAnnounceRadius, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
-	var p Problems
+	var p hyperlieu.Problems
 	in.apply(&p, &e, now, true)
 	if err := p.Err(); err != nil {
 		return Event{}, err
@@ -368,23 +369,23 @@ func (s *EventService) EventWithShop(ctx context.Context, id string) (Event, Sho
 // Conflict if it was cancelled or has ended, or if the capacity would drop
 // below the people already going. When the time or place moves, everyone
 // going or waitlisted is told.
-func (s *EventService) UpdateEvent(ctx context.Context, a Actor, id string, in EventInput) (Event, error) {
+func (s *EventService) UpdateEvent(ctx context.Context, a hyperlieu.Actor, id string, in EventInput) (Event, error) {
 	e, sh, err := s.EventWithShop(ctx, id)
 	if err != nil {
 		return Event{}, err
 	}
 	if !canManage(a, sh) {
-		return Event{}, Errorf(Forbidden, "you do not manage this shop")
+		return Event{}, hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
 	}
 	now := s.now()
 	switch {
 	case e.Cancelled():
-		return Event{}, Errorf(Conflict, "the event was cancelled")
+		return Event{}, hyperlieu.Errorf(hyperlieu.Conflict, "the event was cancelled")
 	case !e.EndsAt.After(now):
-		return Event{}, Errorf(Conflict, "the event has ended")
+		return Event{}, hyperlieu.Errorf(hyperlieu.Conflict, "the event has ended")
 	}
 	old := e
-	var p Problems
+	var p hyperlieu.Problems
 	in.apply(&p, &e, now, false)
 	if err := p.Err(); err != nil {
 		return Event{}, err
@@ -394,7 +395,7 @@ func (s *EventService) UpdateEvent(ctx context.Context, a Actor, id string, in E
 		return Event{}, err
 	}
 	if going := min(len(q), old.Capacity); e.Capacity < going {
-		return Event{}, Errorf(Conflict, "%d people are already going; capacity cannot drop below that", going)
+		return Event{}, hyperlieu.Errorf(hyperlieu.Conflict, "%d people are already going; capacity cannot drop below that", going)
 	}
 	e.UpdatedAt = now
 	if err := s.store.UpdateEvent(ctx, e); err != nil {
@@ -406,7 +407,7 @@ func (s *EventService) UpdateEvent(ctx context.Context, a Actor, id string, in E
 	}
 	if !e.StartsAt.Equal(old.StartsAt) || !e.EndsAt.Equal(old.EndsAt) || e.Location != old.Location {
 		key := fmt.Sprintf("changed:%s:%d", e.ID, now.UnixNano())
-		if err := s.tellEveryone(ctx, e, sh, KindEventChanged, key, nil); err != nil {
+		if err := s.tellEveryone(ctx, e, sh, hyperlieu.KindEventChanged, key, nil); err != nil {
 			s.log.WarnContext(ctx, "telling about an event change failed", "event", e.ID, "err", err)
 		}
 	}
@@ -416,32 +417,32 @@ func (s *EventService) UpdateEvent(ctx context.Context, a Actor, id string, in E
 // CancelEvent cancels an event and tells everyone going or waitlisted,
 // with the reason. The actor must manage its shop (Forbidden). Cancelling
 // twice is not an error; Conflict if it has ended.
-func (s *EventService) CancelEvent(ctx context.Context, a Actor, id, reason string) (Event, error) {
+func (s *EventService) CancelEvent(ctx context.Context, a hyperlieu.Actor, id, reason string) (Event, error) {
 	e, sh, err := s.EventWithShop(ctx, id)
 	if err != nil {
 		return Event{}, err
 	}
 	if !canManage(a, sh) {
-		return Event{}, Errorf(Forbidden, "you do not manage this shop")
+		return Event{}, hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
 	}
 	if e.Cancelled() {
 		return e, nil
 	}
-	var p Problems
+	var p hyperlieu.Problems
 	validateText(&p, "reason", reason, true, 500)
 	if err := p.Err(); err != nil {
 		return Event{}, err
 	}
 	now := s.now()
 	if !e.EndsAt.After(now) {
-		return Event{}, Errorf(Conflict, "the event has ended")
+		return Event{}, hyperlieu.Errorf(hyperlieu.Conflict, "the event has ended")
 	}
 	e.CancelledAt, e.CancelReason, e.UpdatedAt = now, strings.TrimSpace(reason), now
 	if err := s.store.UpdateEvent(ctx, e); err != nil {
 		return Event{}, fmt.Errorf("cancel event %s: %w", id, err)
 	}
 	s.shops.places.PutEvent(e)
-	if err := s.tellEveryone(ctx, e, sh, KindEventCancelled, "cancelled:"+e.ID, map[string]string{"reason": e.CancelReason}); err != nil {
+	if err := s.tellEveryone(ctx, e, sh, hyperlieu.KindEventCancelled, "cancelled:"+e.ID, map[string]string{"reason": e.CancelReason}); err != nil {
 		s.log.WarnContext(ctx, "telling about a cancellation failed", "event", e.ID, "err", err)
 	}
 	return e, nil
@@ -450,7 +451,7 @@ func (s *EventService) CancelEvent(ctx context.Context, a Actor, id, reason stri
 // Events returns events matching the filter, ordered by start. When near
 // is set, only upcoming events within radiusM of it are searched, in memory.
 func (s *EventService) Events(ctx context.Context, f EventFilter, near *geo.Point, radiusM float64) ([]Event, error) {
-	var p Problems
+	var p hyperlieu.Problems
 	if f.Category != "" && !slices.Contains(EventCategories, f.Category) {
 		p.Add("category", "must be one of %s", strings.Join(EventCategories, ", "))
 	}
@@ -531,9 +532,9 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 	now := s.now()
 	r, err := s.store.FindRSVP(ctx, eventID, userID)
 	switch {
-	case KindOf(err) == NotFound:
-		r = RSVP{EventID: eventID, UserID: userID, TicketCode: RandomToken(10), CreatedAt: now, UpdatedAt: now}
-		if err := s.store.CreateRSVP(ctx, r); KindOf(err) == Conflict {
+	case hyperlieu.KindOf(err) == hyperlieu.NotFound:
+		r = RSVP{EventID: eventID, UserID: userID, TicketCode: hyperlieu.RandomToken(10), CreatedAt: now, UpdatedAt: now}
+		if err := s.store.CreateRSVP(ctx, r); hyperlieu.KindOf(err) == hyperlieu.Conflict {
 			if r, err = s.awaitClaim(ctx, eventID, userID); err != nil {
 				return RSVPState{}, err
 			}
@@ -557,7 +558,7 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 			return RSVPState{}, err
 		}
 		if live >= e.Capacity+e.MaxWaitlist {
-			return RSVPState{}, Errorf(Conflict, "the event is full and its waitlist is closed")
+			return RSVPState{}, hyperlieu.Errorf(hyperlieu.Conflict, "the event is full and its waitlist is closed")
 		}
 	}
 	n, err := s.claim(ctx, eventID, userID)
@@ -570,7 +571,7 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 	}
 	if e.MaxWaitlist >= 0 && st.WaitlistPosition > e.MaxWaitlist {
 		_ = s.store.ReleasePosition(context.WithoutCancel(ctx), eventID, n, now)
-		return RSVPState{}, Errorf(Conflict, "the event is full and its waitlist is closed")
+		return RSVPState{}, hyperlieu.Errorf(hyperlieu.Conflict, "the event is full and its waitlist is closed")
 	}
 	prev := r.Position
 	r.Position, r.CancelledAt, r.UpdatedAt = n, time.Time{}, s.now()
@@ -586,7 +587,7 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 		r = got
 	} else if err == nil && prev == 0 && s.opts.Activity != nil {
 		sh, _ := s.shops.places.Shop(e.ShopID)
-		a := Activity{UserID: userID, Kind: ActivityRSVP, SourceKey: "rsvp:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
+		a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityRSVP, SourceKey: "rsvp:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
 		if err := s.opts.Activity.RecordActivity(ctx, a); err != nil {
 			s.log.WarnContext(ctx, "recording an rsvp failed", "event", eventID, "err", err)
 		}
@@ -607,7 +608,7 @@ func (s *EventService) awaitClaim(ctx context.Context, eventID, userID string) (
 			return r, nil
 		}
 		if time.Now().After(deadline) {
-			return RSVP{}, &Error{Kind: Unavailable, Message: "your RSVP is being recorded; try again", RetryAfter: time.Second}
+			return RSVP{}, &hyperlieu.Error{Kind: hyperlieu.Unavailable, Message: "your RSVP is being recorded; try again", RetryAfter: time.Second}
 		}
 		select {
 		case <-ctx.Done():
@@ -644,11 +645,11 @@ func (s *EventService) claim(ctx context.Context, eventID, userID string) (int, 
 			c.next = n + 1
 			return n, nil
 		}
-		if KindOf(err) != Conflict {
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict {
 			return 0, fmt.Errorf("claim position %d: %w", n, err)
 		}
 		if tries > 10_000 {
-			return 0, &Error{Kind: Unavailable, Message: "too many people are answering at once; try again", RetryAfter: time.Second, Err: err}
+			return 0, &hyperlieu.Error{Kind: hyperlieu.Unavailable, Message: "too many people are answering at once; try again", RetryAfter: time.Second, Err: err}
 		}
 		n++
 		if tries%4 == 3 { // under contention, jump to where the free positions are now
@@ -676,11 +677,11 @@ func (s *EventService) stateOf(ctx context.Context, e Event, r RSVP) (RSVPState,
 func (s *EventService) open(e Event) error {
 	switch now := s.now(); {
 	case e.Cancelled():
-		return Errorf(Conflict, "the event was cancelled")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "the event was cancelled")
 	case !e.EndsAt.After(now):
-		return Errorf(Conflict, "the event is over")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "the event is over")
 	case !e.StartsAt.After(now):
-		return Errorf(Conflict, "the event has already started")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "the event has already started")
 	}
 	return nil
 }
@@ -694,7 +695,7 @@ func (s *EventService) MyRSVP(ctx context.Context, userID, eventID string) (RSVP
 	}
 	r, err := s.store.FindRSVP(ctx, eventID, userID)
 	if err == nil && !r.Live() {
-		err = Errorf(NotFound, "you have no RSVP for this event")
+		err = hyperlieu.Errorf(hyperlieu.NotFound, "you have no RSVP for this event")
 	}
 	if err != nil {
 		return RSVPState{}, err
@@ -712,13 +713,13 @@ func (s *EventService) CancelRSVP(ctx context.Context, userID, eventID string) e
 	}
 	r, err := s.store.FindRSVP(ctx, eventID, userID)
 	if err == nil && !r.Live() {
-		err = Errorf(NotFound, "you have no RSVP for this event")
+		err = hyperlieu.Errorf(hyperlieu.NotFound, "you have no RSVP for this event")
 	}
 	if err != nil {
 		return err
 	}
 	if !e.Cancelled() && !e.StartsAt.After(s.now()) {
-		return Errorf(Conflict, "the event has already started")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "the event has already started")
 	}
 	now := s.now()
 	if err := s.store.ReleasePosition(ctx, eventID, r.Position, now); err != nil {
@@ -755,13 +756,13 @@ func (s *EventService) promote(ctx context.Context, e Event, sh Shop) {
 	for _, r := range rsvps {
 		joined[r.UserID] = r
 	}
-	var reqs []NotificationRequest
+	var reqs []hyperlieu.NotificationRequest
 	for _, qe := range q[:min(len(q), e.Capacity)] {
 		r := joined[qe.UserID]
 		if !r.JoinedWaitlisted || r.Position != qe.N {
 			continue
 		}
-		req := s.request(e, sh, qe.UserID, KindWaitlistPromoted, nil)
+		req := s.request(e, sh, qe.UserID, hyperlieu.KindWaitlistPromoted, nil)
 		req.DedupKey = fmt.Sprintf("promoted:%s:%s:%d", e.ID, qe.UserID, qe.N)
 		reqs = append(reqs, req)
 	}
@@ -773,7 +774,7 @@ func (s *EventService) promote(ctx context.Context, e Event, sh Shop) {
 }
 
 // request builds a service notification about an event for one user.
-func (s *EventService) request(e Event, sh Shop, userID string, kind NotificationKind, vars map[string]string) NotificationRequest {
+func (s *EventService) request(e Event, sh Shop, userID string, kind hyperlieu.NotificationKind, vars map[string]string) hyperlieu.NotificationRequest {
 	v := map[string]string{
 		"event": e.Title, "shop": sh.Name,
 		"when": e.StartsAt.In(sh.Zone()).Format("Mon 2 Jan 2006 15:04 MST"),
@@ -783,7 +784,7 @@ func (s *EventService) request(e Event, sh Shop, userID string, kind Notificatio
 	for k, x := range vars {
 		v[k] = x
 	}
-	return NotificationRequest{
+	return hyperlieu.NotificationRequest{
 		UserID: userID, Kind: kind, Vars: v,
 		Data:        map[string]string{"eventId": e.ID, "shopId": e.ShopID},
 		CollapseKey: "event:" + e.ID,
@@ -791,7 +792,7 @@ func (s *EventService) request(e Event, sh Shop, userID string, kind Notificatio
 }
 
 // tellEveryone notifies everyone going or waitlisted, once per key.
-func (s *EventService) tellEveryone(ctx context.Context, e Event, sh Shop, kind NotificationKind, key string, vars map[string]string) error {
+func (s *EventService) tellEveryone(ctx context.Context, e Event, sh Shop, kind hyperlieu.NotificationKind, key string, vars map[string]string) error {
 	if s.opts.Notifier == nil {
 		return nil
 	}
@@ -799,7 +800,7 @@ func (s *EventService) tellEveryone(ctx context.Context, e Event, sh Shop, kind 
 	if err != nil {
 		return err
 	}
-	reqs := make([]NotificationRequest, 0, len(q))
+	reqs := make([]hyperlieu.NotificationRequest, 0, len(q))
 	for _, qe := range q {
 		if qe.UserID == "" {
 			continue // an anonymous seat: nobody to tell
@@ -827,10 +828,10 @@ func (s *EventService) announce(ctx context.Context, sh Shop, e Event) error {
 	// In batches, so that a crowded neighbourhood costs bounded memory and a
 	// few round trips per batch, whatever its size.
 	for batch := range slices.Chunk(ids, announceBatch) {
-		reqs := make([]NotificationRequest, 0, len(batch))
+		reqs := make([]hyperlieu.NotificationRequest, 0, len(batch))
 		for _, id := range batch {
-			req := s.request(e, sh, id, KindEventAnnounced, nil)
-			req.Category, req.Capped = CategoryEvents, true
+			req := s.request(e, sh, id, hyperlieu.KindEventAnnounced, nil)
+			req.Category, req.Capped = hyperlieu.CategoryEvents, true
 			req.DedupKey = "announce:" + e.ID + ":" + id
 			req.ExpiresAt = e.StartsAt
 			reqs = append(reqs, req)
@@ -864,7 +865,7 @@ func (s *EventService) SendReminders(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		var reqs []NotificationRequest
+		var reqs []hyperlieu.NotificationRequest
 		for _, qe := range q[:min(len(q), e.Capacity)] {
 			if qe.UserID == "" {
 				continue // an anonymous seat
@@ -876,7 +877,7 @@ func (s *EventService) SendReminders(ctx context.Context) error {
 			if done {
 				continue
 			}
-			req := s.request(e, sh, qe.UserID, KindEventReminder, nil)
+			req := s.request(e, sh, qe.UserID, hyperlieu.KindEventReminder, nil)
 			req.DedupKey, req.ExpiresAt = key, e.EndsAt
 			reqs = append(reqs, req)
 		}
@@ -898,7 +899,7 @@ func (s *EventService) SendReminders(ctx context.Context) error {
 
 // RunReminders calls SendReminders every interval until ctx is done.
 func (s *EventService) RunReminders(ctx context.Context, interval time.Duration) {
-	Every(ctx, interval, false, s.log, "event reminders", s.SendReminders)
+	hyperlieu.Every(ctx, interval, false, s.log, "event reminders", s.SendReminders)
 }
 
 // Attendee is one person in an event's list.
@@ -913,7 +914,7 @@ type Attendee struct {
 // everyone, waitlist included, with their IDs and check-ins. A customer who
 // is going sees the display names of the others going who chose to be
 // shown, and nothing else; anyone else gets Forbidden.
-func (s *EventService) Attendees(ctx context.Context, a Actor, eventID string) ([]Attendee, error) {
+func (s *EventService) Attendees(ctx context.Context, a hyperlieu.Actor, eventID string) ([]Attendee, error) {
 	e, sh, err := s.EventWithShop(ctx, eventID)
 	if err != nil {
 		return nil, err
@@ -926,7 +927,7 @@ func (s *EventService) Attendees(ctx context.Context, a Actor, eventID string) (
 	if !manager {
 		mine := slices.IndexFunc(q, func(x QueueEntry) bool { return x.UserID == a.UserID })
 		if mine < 0 || mine >= e.Capacity {
-			return nil, Errorf(Forbidden, "only people going to the event can see who else is going")
+			return nil, hyperlieu.Errorf(hyperlieu.Forbidden, "only people going to the event can see who else is going")
 		}
 		q = q[:min(len(q), e.Capacity)]
 	}
@@ -936,7 +937,7 @@ func (s *EventService) Attendees(ctx context.Context, a Actor, eventID string) (
 			continue // an anonymous seat
 		}
 		u, err := s.users.FindUser(ctx, qe.UserID)
-		if KindOf(err) == NotFound {
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 			continue // erased account
 		} else if err != nil {
 			return nil, err
@@ -964,7 +965,7 @@ func (s *EventService) Attendees(ctx context.Context, a Actor, eventID string) (
 // its end. Invalid for a bad point; Conflict, with the reason, otherwise
 // (already checked in included).
 func (s *EventService) CheckIn(ctx context.Context, userID, eventID string, at *geo.Point) (CheckIn, error) {
-	var p Problems
+	var p hyperlieu.Problems
 	validatePoint(&p, "lat,lng", at, true)
 	if err := p.Err(); err != nil {
 		return CheckIn{}, err
@@ -977,7 +978,7 @@ func (s *EventService) CheckIn(ctx context.Context, userID, eventID string, at *
 		return CheckIn{}, err
 	}
 	if d := geo.Distance(*at, e.Location); d > CheckInRadiusM {
-		return CheckIn{}, Errorf(Conflict, "you are %.0f m from the event; check in within %d m", d, CheckInRadiusM)
+		return CheckIn{}, hyperlieu.Errorf(hyperlieu.Conflict, "you are %.0f m from the event; check in within %d m", d, CheckInRadiusM)
 	}
 	return s.checkIn(ctx, e, sh, CheckIn{EventID: eventID, UserID: userID, Method: "location", By: userID})
 }
@@ -985,8 +986,8 @@ func (s *EventService) CheckIn(ctx context.Context, userID, eventID string, at *
 // ScanTicket checks in the holder of a ticket code, for a manager of the
 // event's shop (Forbidden otherwise). NotFound for an unknown code;
 // Conflict as for CheckIn.
-func (s *EventService) ScanTicket(ctx context.Context, a Actor, eventID, code string) (CheckIn, error) {
-	var p Problems
+func (s *EventService) ScanTicket(ctx context.Context, a hyperlieu.Actor, eventID, code string) (CheckIn, error) {
+	var p hyperlieu.Problems
 	validateText(&p, "ticketCode", code, true, 64)
 	if err := p.Err(); err != nil {
 		return CheckIn{}, err
@@ -996,7 +997,7 @@ func (s *EventService) ScanTicket(ctx context.Context, a Actor, eventID, code st
 		return CheckIn{}, err
 	}
 	if !canManage(a, sh) {
-		return CheckIn{}, Errorf(Forbidden, "you do not manage this shop")
+		return CheckIn{}, hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
 	}
 	r, err := s.store.FindRSVPByTicket(ctx, eventID, strings.TrimSpace(code))
 	if err != nil {
@@ -1013,15 +1014,15 @@ func (s *EventService) seated(ctx context.Context, e Event, userID string) error
 	now := s.now()
 	switch {
 	case e.Cancelled():
-		return Errorf(Conflict, "the event was cancelled")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "the event was cancelled")
 	case now.Before(e.StartsAt.Add(-CheckInOpensBefore)):
-		return Errorf(Conflict, "check-in opens %d minutes before the start", int(CheckInOpensBefore.Minutes()))
+		return hyperlieu.Errorf(hyperlieu.Conflict, "check-in opens %d minutes before the start", int(CheckInOpensBefore.Minutes()))
 	case now.After(e.EndsAt):
-		return Errorf(Conflict, "the event is over")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "the event is over")
 	}
 	r, err := s.store.FindRSVP(ctx, e.ID, userID)
-	if KindOf(err) == NotFound || (err == nil && !r.Live()) {
-		return Errorf(Conflict, "no seat is booked for this person")
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound || (err == nil && !r.Live()) {
+		return hyperlieu.Errorf(hyperlieu.Conflict, "no seat is booked for this person")
 	} else if err != nil {
 		return err
 	}
@@ -1030,7 +1031,7 @@ func (s *EventService) seated(ctx context.Context, e Event, userID string) error
 		return err
 	}
 	if st.Status != Going {
-		return Errorf(Conflict, "still on the waitlist (position %d)", st.WaitlistPosition)
+		return hyperlieu.Errorf(hyperlieu.Conflict, "still on the waitlist (position %d)", st.WaitlistPosition)
 	}
 	return nil
 }
@@ -1038,19 +1039,19 @@ func (s *EventService) seated(ctx context.Context, e Event, userID string) error
 func (s *EventService) checkIn(ctx context.Context, e Event, sh Shop, c CheckIn) (CheckIn, error) {
 	c.At = s.now()
 	err := s.store.CreateCheckIn(ctx, c)
-	if err != nil && KindOf(err) != Conflict {
+	if err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
 		return CheckIn{}, fmt.Errorf("check in: %w", err)
 	}
 	// Record the activity even on a repeat, so that a retry after a failed
 	// recording still pays; the recorder is idempotent by SourceKey.
 	if s.opts.Activity != nil {
-		a := Activity{UserID: c.UserID, Kind: ActivityCheckIn, SourceKey: "checkin:" + e.ID + ":" + c.UserID, ShopID: sh.ID, At: c.At}
+		a := hyperlieu.Activity{UserID: c.UserID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "checkin:" + e.ID + ":" + c.UserID, ShopID: sh.ID, At: c.At}
 		if rerr := s.opts.Activity.RecordActivity(ctx, a); rerr != nil {
 			return CheckIn{}, fmt.Errorf("record check-in: %w", rerr)
 		}
 	}
 	if err != nil {
-		return CheckIn{}, Errorf(Conflict, "already checked in")
+		return CheckIn{}, hyperlieu.Errorf(hyperlieu.Conflict, "already checked in")
 	}
 	return c, nil
 }
@@ -1060,7 +1061,7 @@ func (s *EventService) checkIn(ctx context.Context, e Event, sh Shop, c CheckIn)
 // outside 1..5 or a long comment; Forbidden without a check-in; Conflict
 // before the start. A low rating is sent to the shop's managers.
 func (s *EventService) GiveFeedback(ctx context.Context, userID, eventID string, rating int, comment string) (Feedback, error) {
-	var p Problems
+	var p hyperlieu.Problems
 	if rating < 1 || rating > 5 {
 		p.Add("rating", "must be between 1 and 5")
 	}
@@ -1074,10 +1075,10 @@ func (s *EventService) GiveFeedback(ctx context.Context, userID, eventID string,
 	}
 	now := s.now()
 	if now.Before(e.StartsAt) {
-		return Feedback{}, Errorf(Conflict, "feedback opens when the event starts")
+		return Feedback{}, hyperlieu.Errorf(hyperlieu.Conflict, "feedback opens when the event starts")
 	}
-	if _, err := s.store.FindCheckIn(ctx, eventID, userID); KindOf(err) == NotFound {
-		return Feedback{}, Errorf(Forbidden, "only people who checked in can give feedback")
+	if _, err := s.store.FindCheckIn(ctx, eventID, userID); hyperlieu.KindOf(err) == hyperlieu.NotFound {
+		return Feedback{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only people who checked in can give feedback")
 	} else if err != nil {
 		return Feedback{}, err
 	}
@@ -1087,15 +1088,15 @@ func (s *EventService) GiveFeedback(ctx context.Context, userID, eventID string,
 		return Feedback{}, fmt.Errorf("save feedback: %w", err)
 	}
 	if s.opts.Activity != nil {
-		a := Activity{UserID: userID, Kind: ActivityFeedback, SourceKey: "feedback:event:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
+		a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:event:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
 		if err := s.opts.Activity.RecordActivity(ctx, a); err != nil {
 			s.log.WarnContext(ctx, "recording feedback failed", "event", eventID, "err", err)
 		}
 	}
 	if f.NeedsAttention() && s.opts.Notifier != nil {
-		reqs := make([]NotificationRequest, 0, len(sh.ManagerIDs))
+		reqs := make([]hyperlieu.NotificationRequest, 0, len(sh.ManagerIDs))
 		for _, m := range sh.ManagerIDs {
-			req := s.request(e, sh, m, KindLowRating, map[string]string{"rating": fmt.Sprint(rating), "comment": f.Comment})
+			req := s.request(e, sh, m, hyperlieu.KindLowRating, map[string]string{"rating": fmt.Sprint(rating), "comment": f.Comment})
 			req.Data["userId"] = userID
 			req.DedupKey = fmt.Sprintf("lowrating:%s:%s:%s", eventID, userID, m)
 			reqs = append(reqs, req)
@@ -1111,13 +1112,13 @@ func (s *EventService) GiveFeedback(ctx context.Context, userID, eventID string,
 
 // EventFeedback lists an event's feedback for the shop's managers
 // (Forbidden otherwise), lowest ratings first.
-func (s *EventService) EventFeedback(ctx context.Context, a Actor, eventID string) ([]Feedback, error) {
+func (s *EventService) EventFeedback(ctx context.Context, a hyperlieu.Actor, eventID string) ([]Feedback, error) {
 	_, sh, err := s.EventWithShop(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
 	if !canManage(a, sh) {
-		return nil, Errorf(Forbidden, "you do not manage this shop")
+		return nil, hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
 	}
 	fs, err := s.store.FindFeedback(ctx, eventID)
 	if err != nil {

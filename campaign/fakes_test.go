@@ -1,4 +1,4 @@
-package hyperlieu_test
+package campaign_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -16,22 +17,22 @@ import (
 type memStore struct {
 	mu        sync.Mutex
 	users     map[string]hyperlieu.User
-	campaigns map[string]hyperlieu.Campaign
+	campaigns map[string]campaign.Campaign
 	version   string
 	stats     map[string]map[string]int64
-	states    map[string]hyperlieu.LocationState
-	triggers  map[string]hyperlieu.TriggerClaim
-	offers    map[string]hyperlieu.Offer // by code
-	redeemed  map[string]hyperlieu.Redemption
+	states    map[string]campaign.LocationState
+	triggers  map[string]campaign.TriggerClaim
+	offers    map[string]campaign.Offer // by code
+	redeemed  map[string]campaign.Redemption
 	budget    map[string]bool
 	ops       int // store calls, each one database round trip
 }
 
 func newMemStore() *memStore {
 	return &memStore{
-		users: map[string]hyperlieu.User{}, campaigns: map[string]hyperlieu.Campaign{}, stats: map[string]map[string]int64{},
-		states: map[string]hyperlieu.LocationState{}, triggers: map[string]hyperlieu.TriggerClaim{},
-		offers: map[string]hyperlieu.Offer{}, redeemed: map[string]hyperlieu.Redemption{}, budget: map[string]bool{},
+		users: map[string]hyperlieu.User{}, campaigns: map[string]campaign.Campaign{}, stats: map[string]map[string]int64{},
+		states: map[string]campaign.LocationState{}, triggers: map[string]campaign.TriggerClaim{},
+		offers: map[string]campaign.Offer{}, redeemed: map[string]campaign.Redemption{}, budget: map[string]bool{},
 	}
 }
 
@@ -52,12 +53,12 @@ func (m *memStore) FindUser(_ context.Context, id string) (hyperlieu.User, error
 	}
 	return u, nil
 }
-func (m *memStore) CreateCampaign(_ context.Context, c hyperlieu.Campaign) error {
+func (m *memStore) CreateCampaign(_ context.Context, c campaign.Campaign) error {
 	defer m.lock()()
 	m.campaigns[c.ID] = c
 	return nil
 }
-func (m *memStore) FindCampaign(_ context.Context, id string) (hyperlieu.Campaign, error) {
+func (m *memStore) FindCampaign(_ context.Context, id string) (campaign.Campaign, error) {
 	defer m.lock()()
 	c, ok := m.campaigns[id]
 	if !ok {
@@ -65,9 +66,9 @@ func (m *memStore) FindCampaign(_ context.Context, id string) (hyperlieu.Campaig
 	}
 	return c, nil
 }
-func (m *memStore) FindCampaigns(_ context.Context, sts ...hyperlieu.CampaignStatus) ([]hyperlieu.Campaign, error) {
+func (m *memStore) FindCampaigns(_ context.Context, sts ...campaign.Status) ([]campaign.Campaign, error) {
 	defer m.lock()()
-	var out []hyperlieu.Campaign
+	var out []campaign.Campaign
 	for _, c := range m.campaigns {
 		for _, s := range sts {
 			if c.Status == s {
@@ -87,9 +88,9 @@ func (m *memStore) FindCampaignStamps(_ context.Context, since time.Time) (map[s
 	}
 	return out, nil
 }
-func (m *memStore) FindCampaignsByID(_ context.Context, ids []string) ([]hyperlieu.Campaign, error) {
+func (m *memStore) FindCampaignsByID(_ context.Context, ids []string) ([]campaign.Campaign, error) {
 	defer m.lock()()
-	var out []hyperlieu.Campaign
+	var out []campaign.Campaign
 	for _, id := range ids {
 		if c, ok := m.campaigns[id]; ok {
 			out = append(out, c)
@@ -97,7 +98,7 @@ func (m *memStore) FindCampaignsByID(_ context.Context, ids []string) ([]hyperli
 	}
 	return out, nil
 }
-func (m *memStore) UpdateCampaign(ctx context.Context, c hyperlieu.Campaign) error {
+func (m *memStore) UpdateCampaign(ctx context.Context, c campaign.Campaign) error {
 	return m.CreateCampaign(ctx, c)
 }
 func (m *memStore) CampaignsVersion(context.Context) (string, error) {
@@ -127,9 +128,9 @@ func (m *memStore) CampaignStats(_ context.Context, id string) (map[string]int64
 	}
 	return out, nil
 }
-func (m *memStore) FindLocationStatesIn(_ context.Context, cells []geo.Cell, since time.Time) ([]hyperlieu.LocationState, error) {
+func (m *memStore) FindLocationStatesIn(_ context.Context, cells []geo.Cell, since time.Time) ([]campaign.LocationState, error) {
 	defer m.lock()()
-	var out []hyperlieu.LocationState
+	var out []campaign.LocationState
 	for _, s := range m.states {
 		for _, c := range cells {
 			if s.Cell == c && !s.At.Before(since) {
@@ -149,7 +150,7 @@ func (m *memStore) FindConsentingUsers(_ context.Context, ids []string) ([]strin
 	}
 	return out, nil
 }
-func (m *memStore) FindLocationState(_ context.Context, id string) (hyperlieu.LocationState, error) {
+func (m *memStore) FindLocationState(_ context.Context, id string) (campaign.LocationState, error) {
 	defer m.lock()()
 	s, ok := m.states[id]
 	if !ok {
@@ -157,7 +158,7 @@ func (m *memStore) FindLocationState(_ context.Context, id string) (hyperlieu.Lo
 	}
 	return cloneState(s), nil
 }
-func cloneState(s hyperlieu.LocationState) hyperlieu.LocationState {
+func cloneState(s campaign.LocationState) campaign.LocationState {
 	c := s
 	c.Inside, c.Dwelled, c.Issued = map[string]time.Time{}, map[string]time.Time{}, map[string]int{}
 	for k, v := range s.Inside {
@@ -171,12 +172,12 @@ func cloneState(s hyperlieu.LocationState) hyperlieu.LocationState {
 	}
 	return c
 }
-func (m *memStore) SaveLocationState(_ context.Context, s hyperlieu.LocationState) error {
+func (m *memStore) SaveLocationState(_ context.Context, s campaign.LocationState) error {
 	defer m.lock()()
 	m.states[s.UserID] = cloneState(s)
 	return nil
 }
-func (m *memStore) ClaimTrigger(_ context.Context, t hyperlieu.TriggerClaim) error {
+func (m *memStore) ClaimTrigger(_ context.Context, t campaign.TriggerClaim) error {
 	defer m.lock()()
 	if _, ok := m.triggers[t.Key]; ok {
 		return errTaken
@@ -184,7 +185,7 @@ func (m *memStore) ClaimTrigger(_ context.Context, t hyperlieu.TriggerClaim) err
 	m.triggers[t.Key] = t
 	return nil
 }
-func (m *memStore) FindTrigger(_ context.Context, key string) (hyperlieu.TriggerClaim, error) {
+func (m *memStore) FindTrigger(_ context.Context, key string) (campaign.TriggerClaim, error) {
 	defer m.lock()()
 	t, ok := m.triggers[key]
 	if !ok {
@@ -192,7 +193,7 @@ func (m *memStore) FindTrigger(_ context.Context, key string) (hyperlieu.Trigger
 	}
 	return t, nil
 }
-func (m *memStore) CreateOffer(_ context.Context, o hyperlieu.Offer) error {
+func (m *memStore) CreateOffer(_ context.Context, o campaign.Offer) error {
 	defer m.lock()()
 	if _, ok := m.offers[o.Code]; ok {
 		return errTaken
@@ -200,7 +201,7 @@ func (m *memStore) CreateOffer(_ context.Context, o hyperlieu.Offer) error {
 	m.offers[o.Code] = o
 	return nil
 }
-func (m *memStore) FindOfferByCode(_ context.Context, code string) (hyperlieu.Offer, error) {
+func (m *memStore) FindOfferByCode(_ context.Context, code string) (campaign.Offer, error) {
 	defer m.lock()()
 	o, ok := m.offers[code]
 	if !ok {
@@ -211,9 +212,9 @@ func (m *memStore) FindOfferByCode(_ context.Context, code string) (hyperlieu.Of
 	}
 	return o, nil
 }
-func (m *memStore) FindOffersOf(_ context.Context, userID string) ([]hyperlieu.Offer, error) {
+func (m *memStore) FindOffersOf(_ context.Context, userID string) ([]campaign.Offer, error) {
 	defer m.lock()()
-	var out []hyperlieu.Offer
+	var out []campaign.Offer
 	for _, o := range m.offers {
 		if o.UserID == userID {
 			out = append(out, o)
@@ -221,7 +222,7 @@ func (m *memStore) FindOffersOf(_ context.Context, userID string) ([]hyperlieu.O
 	}
 	return out, nil
 }
-func (m *memStore) ClaimRedemption(_ context.Context, r hyperlieu.Redemption) error {
+func (m *memStore) ClaimRedemption(_ context.Context, r campaign.Redemption) error {
 	defer m.lock()()
 	if _, ok := m.redeemed[r.OfferID]; ok {
 		return errTaken
@@ -243,7 +244,7 @@ func (m *memStore) ClaimBudgetSlot(_ context.Context, c string, n int, _ string)
 	m.budget[k] = true
 	return nil
 }
-func (m *memStore) MarkOfferRedeemed(context.Context, hyperlieu.Redemption) error { return nil }
+func (m *memStore) MarkOfferRedeemed(context.Context, campaign.Redemption) error { return nil }
 func (m *memStore) MarkBudgetSpent(_ context.Context, id string, at time.Time) error {
 	defer m.lock()()
 	c := m.campaigns[id]

@@ -1,4 +1,4 @@
-package hyperlieu
+package shop
 
 import (
 	"cmp"
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -73,7 +74,7 @@ func (p *Places) Sync(ctx context.Context, st PlaceStore) error {
 
 // Run syncs every interval until ctx is done, logging failures.
 func (p *Places) Run(ctx context.Context, st PlaceStore, interval time.Duration, log *slog.Logger) {
-	Every(ctx, interval, false, log, "places sync", func(ctx context.Context) error { return p.Sync(ctx, st) })
+	hyperlieu.Every(ctx, interval, false, log, "places sync", func(ctx context.Context) error { return p.Sync(ctx, st) })
 }
 
 func (p *Places) advance(t time.Time) {
@@ -167,7 +168,7 @@ type NearbyItem struct {
 	DistanceM float64
 	Shop      *Shop
 	Event     *Event
-	Offer     *NearbyOffer
+	Offer     *hyperlieu.NearbyOffer
 }
 
 // MaxNearbyRadiusM is the largest radius of a nearby search.
@@ -239,8 +240,8 @@ type NearbyPage struct {
 // Nearby returns the shops, upcoming events and offers within the radius of
 // a point, each with its exact distance, nearest first. Invalid names a
 // missing or out-of-range point or radius.
-func (s *ShopService) Nearby(ctx context.Context, userID string, q NearbyQuery) (NearbyPage, error) {
-	var p Problems
+func (s *Service) Nearby(ctx context.Context, userID string, q NearbyQuery) (NearbyPage, error) {
+	var p hyperlieu.Problems
 	if q.Center == nil {
 		p.Add("lat", "is required")
 		p.Add("lng", "is required")

@@ -1,4 +1,4 @@
-package hyperlieu
+package fan
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // This file holds the fans use cases' options, store and service: the points
@@ -38,7 +40,7 @@ type JourneyStep struct {
 }
 
 // FanOptions tunes the fans use cases. Zero fields take the defaults below.
-type FanOptions struct {
+type Options struct {
 	Now  func() time.Time
 	Earn EarningRules
 	// Tiers in increasing Min; the first has Min 0.
@@ -63,11 +65,11 @@ var DefaultTiers = []Tier{{"member", 0}, {"silver", 200}, {"gold", 600}, {"plati
 
 // DefaultJourney is the welcome journey used when none is configured.
 var DefaultJourney = []JourneyStep{
-	{Name: "events_near_you", After: 3 * 24 * time.Hour, Category: CategoryEvents},
-	{Name: "first_offer", After: 7 * 24 * time.Hour, Category: CategoryOffers},
+	{Name: "events_near_you", After: 3 * 24 * time.Hour, Category: hyperlieu.CategoryEvents},
+	{Name: "first_offer", After: 7 * 24 * time.Hour, Category: hyperlieu.CategoryOffers},
 }
 
-func (o *FanOptions) defaults() {
+func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -112,26 +114,26 @@ func (o *FanOptions) defaults() {
 // FanStore is what the fans use cases need from the database. Every claim
 // (a payment, a spend, a referral slot) is an insert with a deterministic ID,
 // because unique inserts are the one atomic thing on every backend we run on.
-type FanStore interface {
-	FindUser(ctx context.Context, id string) (User, error)
+type Store interface {
+	FindUser(ctx context.Context, id string) (hyperlieu.User, error)
 	// UsersAfter pages through every user by ID (for the periodic loop).
-	UsersAfter(ctx context.Context, afterID string, limit int) ([]User, error)
+	UsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error)
 	// UserIDsWithRole lists the users holding role (managers are few).
-	UserIDsWithRole(ctx context.Context, role Role) ([]string, error)
+	UserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error)
 
 	// AddActivity stores a; Conflict when its SourceKey is already stored.
-	AddActivity(ctx context.Context, a Activity) error
-	ActivitiesOf(ctx context.Context, userID string) ([]Activity, error)
+	AddActivity(ctx context.Context, a hyperlieu.Activity) error
+	ActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error)
 
 	// AddLedgerEntry appends e; Conflict when e.ID is taken.
 	AddLedgerEntry(ctx context.Context, e LedgerEntry) error
 	// LedgerOf returns the user's entries, oldest first.
 	LedgerOf(ctx context.Context, userID string) ([]LedgerEntry, error)
 
-	SaveFanProfile(ctx context.Context, p FanProfile) error
+	SaveFanProfile(ctx context.Context, p Profile) error
 	// FindFanProfile returns NotFound when the segment was never computed.
-	FindFanProfile(ctx context.Context, userID string) (FanProfile, error)
-	CountSegment(ctx context.Context, s Segment) (int, error)
+	FindFanProfile(ctx context.Context, userID string) (Profile, error)
+	CountSegment(ctx context.Context, s hyperlieu.Segment) (int, error)
 
 	CreateReward(ctx context.Context, r Reward) error
 	FindReward(ctx context.Context, id string) (Reward, error)
@@ -170,30 +172,30 @@ type FanStore interface {
 
 // FanService holds the fans use cases. It implements ActivityRecorder,
 // Segmenter and PersonalData.
-type FanService struct {
-	store   FanStore
-	shops   ShopDirectory
-	notify  Notifier     // nil: nothing is sent
-	devices DeviceTokens // nil: no device check
-	opts    FanOptions
+type Service struct {
+	store   Store
+	shops   hyperlieu.ShopDirectory
+	notify  hyperlieu.Notifier     // nil: nothing is sent
+	devices hyperlieu.DeviceTokens // nil: no device check
+	opts    Options
 	log     *slog.Logger
 }
 
 var (
-	_ ActivityRecorder = (*FanService)(nil)
-	_ Segmenter        = (*FanService)(nil)
-	_ PersonalData     = (*FanService)(nil)
+	_ hyperlieu.ActivityRecorder = (*Service)(nil)
+	_ hyperlieu.Segmenter        = (*Service)(nil)
+	_ hyperlieu.PersonalData     = (*Service)(nil)
 )
 
 // NewFanService returns the fans use cases. notify and devices may be nil.
-func NewFanService(store FanStore, shops ShopDirectory, notify Notifier, devices DeviceTokens, opts FanOptions, log *slog.Logger) *FanService {
+func NewService(store Store, shops hyperlieu.ShopDirectory, notify hyperlieu.Notifier, devices hyperlieu.DeviceTokens, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
-	return &FanService{store: store, shops: shops, notify: notify, devices: devices, opts: opts, log: log}
+	return &Service{store: store, shops: shops, notify: notify, devices: devices, opts: opts, log: log}
 }
 
-func (s *FanService) now() time.Time { return s.opts.Now().UTC() }
+func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
-func (s *FanService) send(ctx context.Context, reqs ...NotificationRequest) {
+func (s *Service) send(ctx context.Context, reqs ...hyperlieu.NotificationRequest) {
 	if s.notify == nil || len(reqs) == 0 {
 		return
 	}
@@ -205,15 +207,17 @@ func (s *FanService) send(ctx context.Context, reqs ...NotificationRequest) {
 }
 
 // purchaseLike reports whether k makes someone a customer.
-func purchaseLike(k ActivityKind) bool { return k == ActivityCheckIn || k == ActivityRedemption }
+func purchaseLike(k hyperlieu.ActivityKind) bool {
+	return k == hyperlieu.ActivityCheckIn || k == hyperlieu.ActivityRedemption
+}
 
-func (s *FanService) pointsFor(k ActivityKind) int {
+func (s *Service) pointsFor(k hyperlieu.ActivityKind) int {
 	switch k {
-	case ActivityCheckIn:
+	case hyperlieu.ActivityCheckIn:
 		return s.opts.Earn.CheckIn
-	case ActivityRedemption:
+	case hyperlieu.ActivityRedemption:
 		return s.opts.Earn.Redemption
-	case ActivityFeedback:
+	case hyperlieu.ActivityFeedback:
 		return s.opts.Earn.Feedback
 	}
 	return 0
@@ -225,12 +229,12 @@ func (s *FanService) pointsFor(k ActivityKind) int {
 // Recording the same SourceKey again pays nothing more and is not an error,
 // so producers may retry. It returns Invalid for a missing field or an
 // unknown kind, NotFound when the user does not exist.
-func (s *FanService) RecordActivity(ctx context.Context, a Activity) error {
-	var p Problems
+func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) error {
+	var p hyperlieu.Problems
 	if a.UserID == "" {
 		p.Add("userId", "is required")
 	}
-	if !slices.Contains([]ActivityKind{ActivityCheckIn, ActivityRedemption, ActivityFeedback, ActivityRSVP}, a.Kind) {
+	if !slices.Contains([]hyperlieu.ActivityKind{hyperlieu.ActivityCheckIn, hyperlieu.ActivityRedemption, hyperlieu.ActivityFeedback, hyperlieu.ActivityRSVP}, a.Kind) {
 		p.Add("kind", "must be one of checkin, redemption, feedback, rsvp")
 	}
 	if a.SourceKey == "" || len(a.SourceKey) > 300 {
@@ -250,7 +254,7 @@ func (s *FanService) RecordActivity(ctx context.Context, a Activity) error {
 	if err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
-	if err := s.store.AddActivity(ctx, a); err != nil && KindOf(err) != Conflict {
+	if err := s.store.AddActivity(ctx, a); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
 		return fmt.Errorf("record activity: %w", err)
 	}
 	// Even when the activity was already stored, carry on: a crash between
@@ -260,7 +264,7 @@ func (s *FanService) RecordActivity(ctx context.Context, a Activity) error {
 			ID: "earn:" + string(a.Kind) + ":" + a.SourceKey, UserID: a.UserID, Amount: pts,
 			Reason: string(a.Kind), SourceKey: a.SourceKey, At: a.At,
 		}
-		if err := s.store.AddLedgerEntry(ctx, e); err != nil && KindOf(err) != Conflict {
+		if err := s.store.AddLedgerEntry(ctx, e); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
 			return fmt.Errorf("record activity: pay points: %w", err)
 		}
 	}
@@ -277,49 +281,49 @@ func (s *FanService) RecordActivity(ctx context.Context, a Activity) error {
 
 // FanProfile is the stored segment of a customer, with why, so that
 // marketers can read it and counts per segment are cheap.
-type FanProfile struct {
+type Profile struct {
 	UserID     string
-	Segment    Segment
+	Segment    hyperlieu.Segment
 	Reason     string
 	ComputedAt time.Time
 }
 
 // SegmentOf computes the customer's segment at the given time from their
 // activities and referral. It implements Segmenter.
-func (s *FanService) SegmentOf(ctx context.Context, u User, at time.Time) (Segment, error) {
+func (s *Service) SegmentOf(ctx context.Context, u hyperlieu.User, at time.Time) (hyperlieu.Segment, error) {
 	seg, _, err := s.classify(ctx, u, at)
 	return seg, err
 }
 
-func (s *FanService) classify(ctx context.Context, u User, at time.Time) (Segment, string, error) {
+func (s *Service) classify(ctx context.Context, u hyperlieu.User, at time.Time) (hyperlieu.Segment, string, error) {
 	acts, err := s.store.ActivitiesOf(ctx, u.ID)
 	if err != nil {
 		return "", "", fmt.Errorf("segment of %s: %w", u.ID, err)
 	}
 	_, err = s.store.FindReferral(ctx, u.ID)
-	if err != nil && KindOf(err) != NotFound {
+	if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		return "", "", fmt.Errorf("segment of %s: %w", u.ID, err)
 	}
-	seg, why := Classify(FanFacts{CreatedAt: u.CreatedAt, Referred: err == nil, Activities: acts}, at, s.thresholds())
+	seg, why := Classify(Facts{CreatedAt: u.CreatedAt, Referred: err == nil, Activities: acts}, at, s.thresholds())
 	return seg, why, nil
 }
 
-func (s *FanService) thresholds() SegmentThresholds {
+func (s *Service) thresholds() SegmentThresholds {
 	return SegmentThresholds{
 		NewcomerPeriod: s.opts.NewcomerPeriod, DevotedWindow: s.opts.DevotedWindow,
 		DevotedMin: s.opts.DevotedMin, DormantAfter: s.opts.DormantAfter,
 	}
 }
 
-func (s *FanService) refreshSegment(ctx context.Context, u User) (FanProfile, error) {
+func (s *Service) refreshSegment(ctx context.Context, u hyperlieu.User) (Profile, error) {
 	now := s.now()
 	seg, why, err := s.classify(ctx, u, now)
 	if err != nil {
-		return FanProfile{}, err
+		return Profile{}, err
 	}
-	p := FanProfile{UserID: u.ID, Segment: seg, Reason: why, ComputedAt: now}
+	p := Profile{UserID: u.ID, Segment: seg, Reason: why, ComputedAt: now}
 	if err := s.store.SaveFanProfile(ctx, p); err != nil {
-		return FanProfile{}, fmt.Errorf("save segment of %s: %w", u.ID, err)
+		return Profile{}, fmt.Errorf("save segment of %s: %w", u.ID, err)
 	}
 	return p, nil
 }
@@ -327,7 +331,7 @@ func (s *FanService) refreshSegment(ctx context.Context, u User) (FanProfile, er
 // RefreshSegments recomputes every customer's segment and sends the welcome
 // journey steps that are due. It is what the periodic loop runs; it returns
 // the number of customers visited.
-func (s *FanService) RefreshSegments(ctx context.Context) (int, error) {
+func (s *Service) RefreshSegments(ctx context.Context) (int, error) {
 	after, n := "", 0
 	for {
 		users, err := s.store.UsersAfter(ctx, after, 200)
@@ -349,8 +353,8 @@ func (s *FanService) RefreshSegments(ctx context.Context) (int, error) {
 }
 
 // Run recomputes segments every interval until ctx is done.
-func (s *FanService) Run(ctx context.Context, interval time.Duration) {
-	Every(ctx, interval, true, s.log, "refresh segments", func(ctx context.Context) error {
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	hyperlieu.Every(ctx, interval, true, s.log, "refresh segments", func(ctx context.Context) error {
 		n, err := s.RefreshSegments(ctx)
 		s.log.DebugContext(ctx, "segments refreshed", "customers", n)
 		return err
@@ -359,9 +363,9 @@ func (s *FanService) Run(ctx context.Context, interval time.Duration) {
 
 // SegmentCounts returns how many customers are in each segment, as last
 // computed.
-func (s *FanService) SegmentCounts(ctx context.Context) (map[Segment]int, error) {
-	out := map[Segment]int{}
-	for _, seg := range Segments {
+func (s *Service) SegmentCounts(ctx context.Context) (map[hyperlieu.Segment]int, error) {
+	out := map[hyperlieu.Segment]int{}
+	for _, seg := range hyperlieu.Segments {
 		n, err := s.store.CountSegment(ctx, seg)
 		if err != nil {
 			return nil, fmt.Errorf("count segment %s: %w", seg, err)
@@ -372,33 +376,33 @@ func (s *FanService) SegmentCounts(ctx context.Context) (map[Segment]int, error)
 }
 
 // FanView is what marketers see of one customer.
-type FanView struct {
-	User     User
-	Profile  FanProfile
+type View struct {
+	User     hyperlieu.User
+	Profile  Profile
 	Loyalty  Loyalty
 	Referral *Referral // who referred them, if anyone
 }
 
 // Fan returns a customer's segment (recomputed now, with why), loyalty and
 // referral. NotFound when there is no such user.
-func (s *FanService) Fan(ctx context.Context, userID string) (FanView, error) {
+func (s *Service) Fan(ctx context.Context, userID string) (View, error) {
 	u, err := s.store.FindUser(ctx, userID)
 	if err != nil {
-		return FanView{}, fmt.Errorf("fan %s: %w", userID, err)
+		return View{}, fmt.Errorf("fan %s: %w", userID, err)
 	}
 	p, err := s.refreshSegment(ctx, u)
 	if err != nil {
-		return FanView{}, err
+		return View{}, err
 	}
 	l, err := s.Loyalty(ctx, userID)
 	if err != nil {
-		return FanView{}, err
+		return View{}, err
 	}
-	v := FanView{User: u, Profile: p, Loyalty: l}
+	v := View{User: u, Profile: p, Loyalty: l}
 	if r, err := s.store.FindReferral(ctx, userID); err == nil {
 		v.Referral = &r
-	} else if KindOf(err) != NotFound {
-		return FanView{}, fmt.Errorf("fan %s: %w", userID, err)
+	} else if hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		return View{}, fmt.Errorf("fan %s: %w", userID, err)
 	}
 	return v, nil
 }

@@ -1,4 +1,4 @@
-package hyperlieu
+package account
 
 import (
 	"crypto/rand"

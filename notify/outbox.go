@@ -1,4 +1,4 @@
-package hyperlieu
+package notify
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/push"
 )
 
@@ -49,7 +50,7 @@ type OutboxStore interface {
 	UpdateOutbox(ctx context.Context, ns []Notification) error
 	FindDevices(ctx context.Context, userIDs ...string) ([]Device, error)
 	DeleteDeviceTokens(ctx context.Context, tokens []string) error
-	FindUsers(ctx context.Context, ids []string) ([]User, error)
+	FindUsers(ctx context.Context, ids []string) ([]hyperlieu.User, error)
 }
 
 // OutboxOptions tunes the outbox worker. Zero fields take defaults.
@@ -100,7 +101,7 @@ func (o *OutboxOptions) defaults() {
 	}
 	if o.WorkerID == "" {
 		host, _ := os.Hostname()
-		o.WorkerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), NewID()[:6])
+		o.WorkerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hyperlieu.NewID()[:6])
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -298,7 +299,7 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	if err != nil {
 		return fmt.Errorf("find users: %w", err)
 	}
-	prefs := make(map[string]User, len(us))
+	prefs := make(map[string]hyperlieu.User, len(us))
 	for _, u := range us {
 		prefs[u.ID] = u
 	}

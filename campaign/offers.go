@@ -1,4 +1,4 @@
-package hyperlieu
+package campaign
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // Offer is a campaign's offer issued to one customer: it sits in their
@@ -86,9 +88,9 @@ type OfferOptions struct {
 // OfferService holds the wallet, the issuing of offers and their redemption.
 type OfferService struct {
 	store     OfferStore
-	campaigns *CampaignService
-	shops     ShopDirectory
-	activity  ActivityRecorder
+	campaigns *Service
+	shops     hyperlieu.ShopDirectory
+	activity  hyperlieu.ActivityRecorder
 	opts      OfferOptions
 	log       *slog.Logger
 
@@ -98,7 +100,7 @@ type OfferService struct {
 
 // NewOfferService returns the offer use cases. shops and activity may be
 // nil: then redemption is refused (no shop is known) and loyalty hears nothing.
-func NewOfferService(store OfferStore, campaigns *CampaignService, shops ShopDirectory, activity ActivityRecorder, opts OfferOptions, log *slog.Logger) *OfferService {
+func NewOfferService(store OfferStore, campaigns *Service, shops hyperlieu.ShopDirectory, activity hyperlieu.ActivityRecorder, opts OfferOptions, log *slog.Logger) *OfferService {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -106,11 +108,11 @@ func NewOfferService(store OfferStore, campaigns *CampaignService, shops ShopDir
 }
 
 // issue creates the offer of campaign c for u, with a fresh code.
-func (s *OfferService) issue(ctx context.Context, c Campaign, u User, triggerKey string) (Offer, error) {
+func (s *OfferService) issue(ctx context.Context, c Campaign, u hyperlieu.User, triggerKey string) (Offer, error) {
 	now := s.opts.Now().UTC()
 	t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
 	o := Offer{
-		ID: NewID(), CampaignID: c.ID, UserID: u.ID, Title: t.Title, Body: t.Body, Value: c.Offer.Value,
+		ID: hyperlieu.NewID(), CampaignID: c.ID, UserID: u.ID, Title: t.Title, Body: t.Body, Value: c.Offer.Value,
 		IssuedAt: now, ExpiresAt: now.Add(c.Offer.Validity), TriggerKey: triggerKey,
 	}
 	for tries := 0; ; tries++ {
@@ -119,7 +121,7 @@ func (s *OfferService) issue(ctx context.Context, c Campaign, u User, triggerKey
 		if err == nil {
 			return o, nil
 		}
-		if KindOf(err) != Conflict || tries >= 5 {
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict || tries >= 5 {
 			return Offer{}, fmt.Errorf("issue offer: %w", err)
 		}
 	}
@@ -144,52 +146,51 @@ func (s *OfferService) Now() time.Time { return s.opts.Now() }
 // actor does not manage the shop, and Conflict when the offer was already
 // redeemed, has expired, is not valid at this shop, or the campaign's
 // redemption budget is spent.
-func (s *OfferService) Redeem(ctx context.Context, a Actor, shopID, code string) (Offer, error) {
+func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, code string) (Offer, error) {
 	norm, ok := NormalizeOfferCode(code)
 	if !ok {
-		return Offer{}, &Error{Kind: Invalid, Message: "invalid code",
-			Fields: []FieldError{{"code", "is not a valid offer code (11 characters; check for a typo)"}}}
+		return Offer{}, hyperlieu.InvalidField("code", "is not a valid offer code (11 characters; check for a typo)")
 	}
 	if s.shops == nil {
-		return Offer{}, Errorf(NotFound, "shop %s not found", shopID)
+		return Offer{}, hyperlieu.Errorf(hyperlieu.NotFound, "shop %s not found", shopID)
 	}
 	if _, _, err := s.shops.ShopPlace(ctx, shopID); err != nil {
 		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
-	if !a.Is(RoleAdmin) {
+	if !a.Is(hyperlieu.RoleAdmin) {
 		ok, err := s.shops.ManagesShop(ctx, a.UserID, shopID)
 		if err != nil {
 			return Offer{}, fmt.Errorf("redeem: %w", err)
 		}
 		if !ok {
-			return Offer{}, Errorf(Forbidden, "you do not manage shop %s", shopID)
+			return Offer{}, hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage shop %s", shopID)
 		}
 	}
 	o, err := s.store.FindOfferByCode(ctx, norm)
 	if err != nil {
-		if KindOf(err) == NotFound {
-			return Offer{}, Errorf(NotFound, "no offer has this code")
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+			return Offer{}, hyperlieu.Errorf(hyperlieu.NotFound, "no offer has this code")
 		}
 		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
 	now := s.opts.Now().UTC()
 	switch o.State(now) {
 	case OfferRedeemed:
-		return Offer{}, Errorf(Conflict, "this offer was already redeemed on %s", o.RedeemedAt.Format(time.RFC3339))
+		return Offer{}, hyperlieu.Errorf(hyperlieu.Conflict, "this offer was already redeemed on %s", o.RedeemedAt.Format(time.RFC3339))
 	case OfferExpired:
-		return Offer{}, Errorf(Conflict, "this offer expired on %s", o.ExpiresAt.Format(time.RFC3339))
+		return Offer{}, hyperlieu.Errorf(hyperlieu.Conflict, "this offer expired on %s", o.ExpiresAt.Format(time.RFC3339))
 	}
 	c, err := s.store.FindCampaign(ctx, o.CampaignID)
 	if err != nil {
 		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
 	if c.Geofence.Type == "shops" && !slices.Contains(c.Geofence.ShopIDs, shopID) {
-		return Offer{}, Errorf(Conflict, "this offer is valid only at the campaign's shops")
+		return Offer{}, hyperlieu.Errorf(hyperlieu.Conflict, "this offer is valid only at the campaign's shops")
 	}
 	r := Redemption{OfferID: o.ID, CampaignID: o.CampaignID, UserID: o.UserID, ShopID: shopID, By: a.UserID, At: now}
 	if err := s.store.ClaimRedemption(ctx, r); err != nil {
-		if KindOf(err) == Conflict {
-			return Offer{}, Errorf(Conflict, "this offer was already redeemed")
+		if hyperlieu.KindOf(err) == hyperlieu.Conflict {
+			return Offer{}, hyperlieu.Errorf(hyperlieu.Conflict, "this offer was already redeemed")
 		}
 		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
@@ -208,7 +209,7 @@ func (s *OfferService) Redeem(ctx context.Context, a Actor, shopID, code string)
 	o.RedeemedAt, o.ShopID = now, shopID
 	s.campaigns.count(ctx, c.ID, "redeemed")
 	if s.activity != nil {
-		err := s.activity.RecordActivity(ctx, Activity{UserID: o.UserID, Kind: ActivityRedemption, SourceKey: "redemption:" + o.ID, ShopID: shopID, At: now})
+		err := s.activity.RecordActivity(ctx, hyperlieu.Activity{UserID: o.UserID, Kind: hyperlieu.ActivityRedemption, SourceKey: "redemption:" + o.ID, ShopID: shopID, At: now})
 		if err != nil {
 			s.log.ErrorContext(ctx, "record redemption activity", "offer", o.ID, "err", err)
 		}
@@ -233,12 +234,12 @@ func (s *OfferService) claimBudget(ctx context.Context, c Campaign, offerID stri
 			}
 			return nil
 		}
-		if KindOf(err) != Conflict {
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict {
 			return fmt.Errorf("claim budget: %w", err)
 		}
 	}
 	s.budgetSpent(ctx, c.ID)
-	return Errorf(Conflict, "the campaign's redemption budget is spent")
+	return hyperlieu.Errorf(hyperlieu.Conflict, "the campaign's redemption budget is spent")
 }
 
 func (s *OfferService) budgetSpent(ctx context.Context, campaignID string) {

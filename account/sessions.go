@@ -1,10 +1,12 @@
-package hyperlieu
+package account
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // sessionCacheTTL bounds how long an instance may keep honouring the access
@@ -28,7 +30,7 @@ type checkedSession struct {
 // still live: not revoked by logout or token reuse, and its account not
 // erased. A revocation made on this instance applies at once; one made on
 // another within sessionCacheTTL.
-func (s *AccountService) SessionActive(ctx context.Context, sessionID string) (bool, error) {
+func (s *Service) SessionActive(ctx context.Context, sessionID string) (bool, error) {
 	now := s.opts.Now()
 	c := &s.sessions
 	c.mu.Lock()
@@ -39,7 +41,7 @@ func (s *AccountService) SessionActive(ctx context.Context, sessionID string) (b
 	}
 	sess, err := s.store.FindSession(ctx, sessionID)
 	switch {
-	case KindOf(err) == NotFound:
+	case hyperlieu.KindOf(err) == hyperlieu.NotFound:
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("check session: %w", err)
@@ -56,7 +58,7 @@ func (s *AccountService) SessionActive(ctx context.Context, sessionID string) (b
 	return true, nil
 }
 
-func (s *AccountService) forgetSession(id string) {
+func (s *Service) forgetSession(id string) {
 	s.sessions.mu.Lock()
 	defer s.sessions.mu.Unlock()
 	delete(s.sessions.checked, id)
@@ -65,14 +67,14 @@ func (s *AccountService) forgetSession(id string) {
 // ExportUser adds nothing: the account's data is exported by the store's
 // own PersonalData. It exists so that the account use cases can take part
 // in erasure (EraseUser).
-func (s *AccountService) ExportUser(context.Context, string) (map[string]any, error) {
+func (s *Service) ExportUser(context.Context, string) (map[string]any, error) {
 	return map[string]any{}, nil
 }
 
 // EraseUser forgets, on this instance, that the user's sessions were live,
 // so their access tokens stop working at once; other instances follow
 // within sessionCacheTTL. The sessions themselves are erased by the store.
-func (s *AccountService) EraseUser(_ context.Context, userID string) error {
+func (s *Service) EraseUser(_ context.Context, userID string) error {
 	s.sessions.mu.Lock()
 	defer s.sessions.mu.Unlock()
 	for id, seen := range s.sessions.checked {

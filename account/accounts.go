@@ -1,4 +1,4 @@
-package hyperlieu
+package account
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // Session is one signed-in device: a family of refresh tokens that rotate.
@@ -31,13 +33,13 @@ type RefreshToken struct {
 }
 
 // AccountStore is what the account use cases need from the database.
-type AccountStore interface {
+type Store interface {
 	// CreateUser returns Conflict when the email is taken.
-	CreateUser(ctx context.Context, u User) error
+	CreateUser(ctx context.Context, u hyperlieu.User) error
 	// FindUser and FindUserByEmail return NotFound when there is no such user.
-	FindUser(ctx context.Context, id string) (User, error)
-	FindUserByEmail(ctx context.Context, email string) (User, error)
-	UpdateUser(ctx context.Context, u User) error
+	FindUser(ctx context.Context, id string) (hyperlieu.User, error)
+	FindUserByEmail(ctx context.Context, email string) (hyperlieu.User, error)
+	UpdateUser(ctx context.Context, u hyperlieu.User) error
 	CreateSession(ctx context.Context, s Session) error
 	FindSession(ctx context.Context, id string) (Session, error)
 	RevokeSession(ctx context.Context, id string, at time.Time) error
@@ -55,14 +57,14 @@ type Tokens interface {
 
 // Auth is what a successful sign-up, sign-in or refresh returns.
 type Auth struct {
-	User         User
+	User         hyperlieu.User
 	AccessToken  string
 	RefreshToken string
 	ExpiresAt    time.Time
 }
 
 // AccountOptions tunes the account use cases. Zero fields take defaults.
-type AccountOptions struct {
+type Options struct {
 	Now             func() time.Time
 	RefreshTTL      time.Duration // default 30 days
 	DefaultLocale   string        // default "en"
@@ -73,10 +75,10 @@ type AccountOptions struct {
 	FailureWindow       time.Duration
 	// OnRegister, if set, is called after an account is created (welcome
 	// journey, referrals). Its error is logged, not returned: the account exists.
-	OnRegister func(ctx context.Context, u User, in Registration) error
+	OnRegister func(ctx context.Context, u hyperlieu.User, in Registration) error
 }
 
-func (o *AccountOptions) defaults() {
+func (o *Options) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -102,10 +104,10 @@ func (o *AccountOptions) defaults() {
 
 // AccountService holds the account use cases: sign-up, sign-in, token
 // rotation, profile and roles.
-type AccountService struct {
-	store    AccountStore
+type Service struct {
+	store    Store
 	tokens   Tokens
-	opts     AccountOptions
+	opts     Options
 	log      *slog.Logger
 	failures *failureCounter
 	sessions sessionCache
@@ -113,12 +115,12 @@ type AccountService struct {
 }
 
 // NewAccountService returns the account use cases over store and tokens.
-func NewAccountService(store AccountStore, tokens Tokens, opts AccountOptions, log *slog.Logger) *AccountService {
+func NewService(store Store, tokens Tokens, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
-	return &AccountService{
+	return &Service{
 		store: store, tokens: tokens, opts: opts, log: log,
 		failures: newFailureCounter(opts.FailureWindow),
-		dummy:    HashPassword(RandomToken(16)),
+		dummy:    HashPassword(hyperlieu.RandomToken(16)),
 	}
 }
 
@@ -131,31 +133,31 @@ type Registration struct {
 
 // Register creates a customer account and signs it in.
 // It returns Invalid naming every bad field, and Conflict when the email is taken.
-func (s *AccountService) Register(ctx context.Context, in Registration) (Auth, error) {
-	in.Email = NormalizeEmail(in.Email)
+func (s *Service) Register(ctx context.Context, in Registration) (Auth, error) {
+	in.Email = hyperlieu.NormalizeEmail(in.Email)
 	if in.Locale == "" {
 		in.Locale = s.opts.DefaultLocale
 	}
 	if in.Timezone == "" {
 		in.Timezone = s.opts.DefaultTimezone
 	}
-	var p Problems
-	validateEmail(&p, "email", in.Email)
-	validatePassword(&p, "password", in.Password)
-	validateDisplayName(&p, "displayName", in.DisplayName)
-	validateLocale(&p, "locale", in.Locale)
-	validateTimezone(&p, "timezone", in.Timezone)
+	var p hyperlieu.Problems
+	hyperlieu.ValidateEmail(&p, "email", in.Email)
+	hyperlieu.ValidatePassword(&p, "password", in.Password)
+	hyperlieu.ValidateDisplayName(&p, "displayName", in.DisplayName)
+	hyperlieu.ValidateLocale(&p, "locale", in.Locale)
+	hyperlieu.ValidateTimezone(&p, "timezone", in.Timezone)
 	if err := p.Err(); err != nil {
 		return Auth{}, err
 	}
 	now := s.opts.Now().UTC()
-	u := User{
-		ID:           NewID(),
+	u := hyperlieu.User{
+		ID:           hyperlieu.NewID(),
 		Email:        in.Email,
 		DisplayName:  strings.TrimSpace(in.DisplayName),
 		PasswordHash: HashPassword(in.Password),
-		Roles:        []Role{RoleCustomer},
-		Prefs:        DefaultPreferences(in.Locale, in.Timezone),
+		Roles:        []hyperlieu.Role{hyperlieu.RoleCustomer},
+		Prefs:        hyperlieu.DefaultPreferences(in.Locale, in.Timezone),
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
@@ -173,18 +175,18 @@ func (s *AccountService) Register(ctx context.Context, in Registration) (Auth, e
 // Login signs a user in. Wrong credentials give Unauthenticated with the same
 // message whether or not the email exists; repeated failures for one email or
 // one client address give TooManyRequests with a RetryAfter.
-func (s *AccountService) Login(ctx context.Context, email, password, clientAddr string) (Auth, error) {
-	email = NormalizeEmail(email)
+func (s *Service) Login(ctx context.Context, email, password, clientAddr string) (Auth, error) {
+	email = hyperlieu.NormalizeEmail(email)
 	keys := []string{"email:" + email, "addr:" + clientAddr}
 	limits := []int{s.opts.MaxFailuresPerEmail, s.opts.MaxFailuresPerAddr}
 	now := s.opts.Now()
 	for i, k := range keys {
 		if wait := s.failures.blocked(k, limits[i], now); wait > 0 {
-			return Auth{}, &Error{Kind: TooManyRequests, Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
+			return Auth{}, &hyperlieu.Error{Kind: hyperlieu.TooManyRequests, Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
 		}
 	}
 	u, err := s.store.FindUserByEmail(ctx, email)
-	if err != nil && KindOf(err) != NotFound {
+	if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		return Auth{}, fmt.Errorf("login: %w", err)
 	}
 	hash := u.PasswordHash
@@ -195,22 +197,22 @@ func (s *AccountService) Login(ctx context.Context, email, password, clientAddr 
 		for _, k := range keys {
 			s.failures.add(k, now)
 		}
-		return Auth{}, Errorf(Unauthenticated, "wrong email or password")
+		return Auth{}, hyperlieu.Errorf(hyperlieu.Unauthenticated, "wrong email or password")
 	}
 	s.failures.reset(keys[0])
 	return s.startSession(ctx, u)
 }
 
-func (s *AccountService) startSession(ctx context.Context, u User) (Auth, error) {
-	sess := Session{ID: NewID(), UserID: u.ID, CreatedAt: s.opts.Now().UTC()}
+func (s *Service) startSession(ctx context.Context, u hyperlieu.User) (Auth, error) {
+	sess := Session{ID: hyperlieu.NewID(), UserID: u.ID, CreatedAt: s.opts.Now().UTC()}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return Auth{}, fmt.Errorf("start session: %w", err)
 	}
 	return s.issue(ctx, u, sess.ID)
 }
 
-func (s *AccountService) issue(ctx context.Context, u User, sessionID string) (Auth, error) {
-	secret := RandomToken(32)
+func (s *Service) issue(ctx context.Context, u hyperlieu.User, sessionID string) (Auth, error) {
+	secret := hyperlieu.RandomToken(32)
 	now := s.opts.Now().UTC()
 	rt := RefreshToken{Hash: hashToken(secret), SessionID: sessionID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.opts.RefreshTTL)}
 	if err := s.store.CreateRefreshToken(ctx, rt); err != nil {
@@ -232,14 +234,14 @@ func hashToken(secret string) string {
 	return hex.EncodeToString(h[:])
 }
 
-var errBadRefresh = Errorf(Unauthenticated, "refresh token is invalid, expired or revoked")
+var errBadRefresh = hyperlieu.Errorf(hyperlieu.Unauthenticated, "refresh token is invalid, expired or revoked")
 
 // Refresh exchanges a refresh token for a new pair. Each token works once:
 // presenting a used one means it was stolen or replayed, so the whole session
 // is revoked and Unauthenticated returned.
-func (s *AccountService) Refresh(ctx context.Context, secret string) (Auth, error) {
+func (s *Service) Refresh(ctx context.Context, secret string) (Auth, error) {
 	if secret == "" {
-		return Auth{}, &Error{Kind: Invalid, Message: "refreshToken is required", Fields: []FieldError{{"refreshToken", "is required"}}}
+		return Auth{}, hyperlieu.InvalidField("refreshToken", "is required").WithMessage("refreshToken is required")
 	}
 	rt, sess, err := s.findRefresh(ctx, secret)
 	if err != nil {
@@ -247,7 +249,7 @@ func (s *AccountService) Refresh(ctx context.Context, secret string) (Auth, erro
 	}
 	now := s.opts.Now().UTC()
 	if err := s.store.UseRefreshToken(ctx, rt.Hash, now); err != nil {
-		if KindOf(err) == Conflict {
+		if hyperlieu.KindOf(err) == hyperlieu.Conflict {
 			s.forgetSession(sess.ID)
 			if err := s.store.RevokeSession(ctx, sess.ID, now); err != nil {
 				return Auth{}, fmt.Errorf("revoke reused session: %w", err)
@@ -259,7 +261,7 @@ func (s *AccountService) Refresh(ctx context.Context, secret string) (Auth, erro
 	}
 	u, err := s.store.FindUser(ctx, rt.UserID)
 	if err != nil {
-		if KindOf(err) == NotFound {
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 			return Auth{}, errBadRefresh
 		}
 		return Auth{}, fmt.Errorf("refresh: %w", err)
@@ -267,17 +269,17 @@ func (s *AccountService) Refresh(ctx context.Context, secret string) (Auth, erro
 	return s.issue(ctx, u, sess.ID)
 }
 
-func (s *AccountService) findRefresh(ctx context.Context, secret string) (RefreshToken, Session, error) {
+func (s *Service) findRefresh(ctx context.Context, secret string) (RefreshToken, Session, error) {
 	rt, err := s.store.FindRefreshToken(ctx, hashToken(secret))
 	if err != nil {
-		if KindOf(err) == NotFound {
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 			return RefreshToken{}, Session{}, errBadRefresh
 		}
 		return RefreshToken{}, Session{}, fmt.Errorf("find refresh token: %w", err)
 	}
 	sess, err := s.store.FindSession(ctx, rt.SessionID)
 	if err != nil {
-		if KindOf(err) == NotFound {
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 			return RefreshToken{}, Session{}, errBadRefresh
 		}
 		return RefreshToken{}, Session{}, fmt.Errorf("find session: %w", err)
@@ -290,10 +292,10 @@ func (s *AccountService) findRefresh(ctx context.Context, secret string) (Refres
 
 // Logout revokes the session the refresh token belongs to. Logging out twice
 // is not an error.
-func (s *AccountService) Logout(ctx context.Context, secret string) error {
+func (s *Service) Logout(ctx context.Context, secret string) error {
 	rt, err := s.store.FindRefreshToken(ctx, hashToken(secret))
 	if err != nil {
-		if KindOf(err) == NotFound {
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 			return errBadRefresh
 		}
 		return fmt.Errorf("logout: %w", err)
@@ -306,27 +308,27 @@ func (s *AccountService) Logout(ctx context.Context, secret string) error {
 }
 
 // Me returns the caller's account. NotFound if it was erased meanwhile.
-func (s *AccountService) Me(ctx context.Context, userID string) (User, error) {
+func (s *Service) Me(ctx context.Context, userID string) (hyperlieu.User, error) {
 	u, err := s.store.FindUser(ctx, userID)
 	if err != nil {
-		return User{}, fmt.Errorf("me: %w", err)
+		return hyperlieu.User{}, fmt.Errorf("me: %w", err)
 	}
 	return u, nil
 }
 
 // UpdateMe applies a profile and preferences patch. Invalid names every bad field
 // and nothing is stored.
-func (s *AccountService) UpdateMe(ctx context.Context, userID string, patch PreferencesPatch) (User, error) {
+func (s *Service) UpdateMe(ctx context.Context, userID string, patch hyperlieu.PreferencesPatch) (hyperlieu.User, error) {
 	u, err := s.store.FindUser(ctx, userID)
 	if err != nil {
-		return User{}, fmt.Errorf("update me: %w", err)
+		return hyperlieu.User{}, fmt.Errorf("update me: %w", err)
 	}
-	if err := patch.apply(&u); err != nil {
-		return User{}, err
+	if err := patch.Apply(&u); err != nil {
+		return hyperlieu.User{}, err
 	}
 	u.UpdatedAt = s.opts.Now().UTC()
 	if err := s.store.UpdateUser(ctx, u); err != nil {
-		return User{}, fmt.Errorf("update me: %w", err)
+		return hyperlieu.User{}, fmt.Errorf("update me: %w", err)
 	}
 	return u, nil
 }
@@ -334,12 +336,12 @@ func (s *AccountService) UpdateMe(ctx context.Context, userID string, patch Pref
 // SetRoles replaces the roles of user id. Every user keeps the customer role.
 // An admin cannot remove their own admin role (Conflict), so that the last
 // admin cannot lock everyone out by mistake.
-func (s *AccountService) SetRoles(ctx context.Context, actorID, id string, roles []string) (User, error) {
-	var p Problems
-	set := []Role{RoleCustomer}
+func (s *Service) SetRoles(ctx context.Context, actorID, id string, roles []string) (hyperlieu.User, error) {
+	var p hyperlieu.Problems
+	set := []hyperlieu.Role{hyperlieu.RoleCustomer}
 	for i, r := range roles {
-		role := Role(r)
-		if !slices.Contains(Roles, role) {
+		role := hyperlieu.Role(r)
+		if !slices.Contains(hyperlieu.Roles, role) {
 			p.Add(fmt.Sprintf("roles[%d]", i), "must be one of customer, manager, marketer, admin")
 			continue
 		}
@@ -348,20 +350,22 @@ func (s *AccountService) SetRoles(ctx context.Context, actorID, id string, roles
 		}
 	}
 	if err := p.Err(); err != nil {
-		return User{}, err
+		return hyperlieu.User{}, err
 	}
-	if actorID == id && !slices.Contains(set, RoleAdmin) {
-		return User{}, Errorf(Conflict, "an admin cannot remove their own admin role")
+	if actorID == id && !slices.Contains(set, hyperlieu.RoleAdmin) {
+		return hyperlieu.User{}, hyperlieu.Errorf(hyperlieu.Conflict, "an admin cannot remove their own admin role")
 	}
 	u, err := s.store.FindUser(ctx, id)
 	if err != nil {
-		return User{}, fmt.Errorf("set roles: %w", err)
+		return hyperlieu.User{}, fmt.Errorf("set roles: %w", err)
 	}
-	slices.SortFunc(set, func(a, b Role) int { return slices.Index(Roles, a) - slices.Index(Roles, b) })
+	slices.SortFunc(set, func(a, b hyperlieu.Role) int {
+		return slices.Index(hyperlieu.Roles, a) - slices.Index(hyperlieu.Roles, b)
+	})
 	u.Roles = set
 	u.UpdatedAt = s.opts.Now().UTC()
 	if err := s.store.UpdateUser(ctx, u); err != nil {
-		return User{}, fmt.Errorf("set roles: %w", err)
+		return hyperlieu.User{}, fmt.Errorf("set roles: %w", err)
 	}
 	return u, nil
 }
@@ -369,13 +373,13 @@ func (s *AccountService) SetRoles(ctx context.Context, actorID, id string, roles
 // EnsureUser creates the account for email with password and roles, or, if it
 // exists, resets its password and adds the roles. It bootstraps the first
 // admin and the demo accounts.
-func (s *AccountService) EnsureUser(ctx context.Context, email, password, displayName string, roles ...Role) (User, error) {
-	email = NormalizeEmail(email)
-	var p Problems
-	validateEmail(&p, "email", email)
-	validatePassword(&p, "password", password)
+func (s *Service) EnsureUser(ctx context.Context, email, password, displayName string, roles ...hyperlieu.Role) (hyperlieu.User, error) {
+	email = hyperlieu.NormalizeEmail(email)
+	var p hyperlieu.Problems
+	hyperlieu.ValidateEmail(&p, "email", email)
+	hyperlieu.ValidatePassword(&p, "password", password)
 	if err := p.Err(); err != nil {
-		return User{}, err
+		return hyperlieu.User{}, err
 	}
 	now := s.opts.Now().UTC()
 	u, err := s.store.FindUserByEmail(ctx, email)
@@ -389,21 +393,21 @@ func (s *AccountService) EnsureUser(ctx context.Context, email, password, displa
 		}
 		u.UpdatedAt = now
 		if err := s.store.UpdateUser(ctx, u); err != nil {
-			return User{}, fmt.Errorf("ensure user: %w", err)
+			return hyperlieu.User{}, fmt.Errorf("ensure user: %w", err)
 		}
 		return u, nil
-	case KindOf(err) != NotFound:
-		return User{}, fmt.Errorf("ensure user: %w", err)
+	case hyperlieu.KindOf(err) != hyperlieu.NotFound:
+		return hyperlieu.User{}, fmt.Errorf("ensure user: %w", err)
 	}
-	u = User{
-		ID: NewID(), Email: email, DisplayName: displayName,
+	u = hyperlieu.User{
+		ID: hyperlieu.NewID(), Email: email, DisplayName: displayName,
 		PasswordHash: HashPassword(password),
-		Roles:        append([]Role{RoleCustomer}, roles...),
-		Prefs:        DefaultPreferences(s.opts.DefaultLocale, s.opts.DefaultTimezone),
+		Roles:        append([]hyperlieu.Role{hyperlieu.RoleCustomer}, roles...),
+		Prefs:        hyperlieu.DefaultPreferences(s.opts.DefaultLocale, s.opts.DefaultTimezone),
 		CreatedAt:    now, UpdatedAt: now,
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
-		return User{}, fmt.Errorf("ensure user: %w", err)
+		return hyperlieu.User{}, fmt.Errorf("ensure user: %w", err)
 	}
 	return u, nil
 }

@@ -1,4 +1,4 @@
-package hyperlieu_test
+package campaign_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -21,21 +22,21 @@ var (
 type engine struct {
 	store     *memStore
 	clock     *clock
-	campaigns *hyperlieu.CampaignService
-	location  *hyperlieu.LocationService
-	offers    *hyperlieu.OfferService
+	campaigns *campaign.Service
+	location  *campaign.LocationService
+	offers    *campaign.OfferService
 }
 
 // newEngine builds the three services over st, as one instance would.
 func newEngine(t *testing.T, st *memStore, clk *clock, n hyperlieu.Notifier, shops hyperlieu.ShopDirectory) *engine {
 	t.Helper()
-	cs := hyperlieu.NewCampaignService(st, shops, hyperlieu.CampaignOptions{Now: clk.Now}, discard)
-	os := hyperlieu.NewOfferService(st, cs, shops, nil, hyperlieu.OfferOptions{Now: clk.Now}, discard)
-	ls := hyperlieu.NewLocationService(st, cs, os, n, nil, hyperlieu.LocationOptions{Now: clk.Now, NewcomerPeriod: 7 * 24 * time.Hour}, discard)
+	cs := campaign.NewService(st, shops, campaign.Options{Now: clk.Now}, discard)
+	os := campaign.NewOfferService(st, cs, shops, nil, campaign.OfferOptions{Now: clk.Now}, discard)
+	ls := campaign.NewLocationService(st, cs, os, n, nil, campaign.LocationOptions{Now: clk.Now, NewcomerPeriod: 7 * 24 * time.Hour}, discard)
 	return &engine{store: st, clock: clk, campaigns: cs, location: ls, offers: os}
 }
 
-func (e *engine) launch(t *testing.T, in hyperlieu.CampaignInput) hyperlieu.Campaign {
+func (e *engine) launch(t *testing.T, in campaign.Input) campaign.Campaign {
 	t.Helper()
 	ctx := context.Background()
 	admin := hyperlieu.Actor{UserID: "admin", Roles: []hyperlieu.Role{hyperlieu.RoleAdmin}}
@@ -44,10 +45,10 @@ func (e *engine) launch(t *testing.T, in hyperlieu.CampaignInput) hyperlieu.Camp
 		in.Name = &name
 	}
 	if in.Geofence == nil {
-		in.Geofence = &hyperlieu.Geofence{Type: "circles", Circles: []geo.Circle{{Center: zoneCenter, RadiusM: 100}}}
+		in.Geofence = &campaign.Geofence{Type: "circles", Circles: []geo.Circle{{Center: zoneCenter, RadiusM: 100}}}
 	}
 	if in.Offer == nil {
-		in.Offer = &hyperlieu.OfferTemplate{Texts: []hyperlieu.OfferText{{Locale: "en", Formality: hyperlieu.Formal, Title: "A coffee"}}, Validity: time.Hour}
+		in.Offer = &campaign.OfferTemplate{Texts: []campaign.OfferText{{Locale: "en", Formality: hyperlieu.Formal, Title: "A coffee"}}, Validity: time.Hour}
 	}
 	c, err := e.campaigns.CreateCampaign(ctx, admin, in)
 	if err != nil {
@@ -68,9 +69,9 @@ func (e *engine) customer(id string, maxPerDay int) hyperlieu.User {
 	return u
 }
 
-func (e *engine) walk(t *testing.T, userID string, p geo.Point, at time.Time) []hyperlieu.Offer {
+func (e *engine) walk(t *testing.T, userID string, p geo.Point, at time.Time) []campaign.Offer {
 	t.Helper()
-	res, err := e.location.Report(context.Background(), userID, []hyperlieu.LocationReport{{Point: p, AccuracyM: 10, RecordedAt: at}}, false)
+	res, err := e.location.Report(context.Background(), userID, []campaign.LocationReport{{Point: p, AccuracyM: 10, RecordedAt: at}}, false)
 	if err != nil {
 		t.Fatalf("Report(%v at %v): %v", p, at, err)
 	}
@@ -83,7 +84,7 @@ func TestDailyCapAcrossCampaigns(t *testing.T) {
 	e := newEngine(t, newMemStore(), clk, n, nil)
 	var ids []string
 	for range 3 {
-		ids = append(ids, e.launch(t, hyperlieu.CampaignInput{}).ID)
+		ids = append(ids, e.launch(t, campaign.Input{}).ID)
 	}
 	e.customer("u1", 2)
 	e.walk(t, "u1", outside, t0.Add(-time.Minute))
@@ -94,7 +95,7 @@ func TestDailyCapAcrossCampaigns(t *testing.T) {
 	capped := 0
 	for _, id := range ids {
 		st, _ := e.campaigns.Stats(context.Background(), id)
-		capped += int(st.Suppressed[hyperlieu.ReasonDailyCap])
+		capped += int(st.Suppressed[campaign.ReasonDailyCap])
 	}
 	if capped != 1 {
 		t.Errorf("suppressed by daily cap = %d, want 1", capped)
@@ -114,7 +115,7 @@ func TestDailyCapAcrossCampaigns(t *testing.T) {
 func TestTriggerOnceAcrossInstances(t *testing.T) {
 	st, clk := newMemStore(), &clock{t: t0}
 	a, b := newEngine(t, st, clk, nil, nil), newEngine(t, st, clk, nil, nil)
-	c := a.launch(t, hyperlieu.CampaignInput{Caps: &hyperlieu.Caps{PerCustomer: 1}})
+	c := a.launch(t, campaign.Input{Caps: &campaign.Caps{PerCustomer: 1}})
 	if err := b.campaigns.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestTriggerOnceAcrossInstances(t *testing.T) {
 	for i := range 8 {
 		e := []*engine{a, b}[i%2]
 		wg.Go(func() {
-			res, err := e.location.Report(context.Background(), "u1", []hyperlieu.LocationReport{{Point: zoneCenter, RecordedAt: t0}}, false)
+			res, err := e.location.Report(context.Background(), "u1", []campaign.LocationReport{{Point: zoneCenter, RecordedAt: t0}}, false)
 			if err != nil {
 				t.Error(err)
 				return
@@ -148,7 +149,7 @@ func TestTriggerOnceAcrossInstances(t *testing.T) {
 func TestCooldownIsExact(t *testing.T) {
 	clk := &clock{t: t0}
 	e := newEngine(t, newMemStore(), clk, nil, nil)
-	e.launch(t, hyperlieu.CampaignInput{Caps: &hyperlieu.Caps{Cooldown: 10 * time.Minute}})
+	e.launch(t, campaign.Input{Caps: &campaign.Caps{Cooldown: 10 * time.Minute}})
 	e.customer("u1", 50)
 	tests := []struct {
 		min  int // minutes after t0 of entering
@@ -171,9 +172,9 @@ func TestRedeem(t *testing.T) {
 	clk := &clock{t: t0}
 	shops := fakeShops{shop: "s1", at: zoneCenter, managers: map[string]bool{"m1": true, "m2": true}}
 	e := newEngine(t, newMemStore(), clk, nil, shops)
-	c := e.launch(t, hyperlieu.CampaignInput{Offer: &hyperlieu.OfferTemplate{
-		Texts: []hyperlieu.OfferText{{Locale: "en", Formality: hyperlieu.Formal, Title: "Two only"}}, Validity: time.Hour, Budget: 2,
-	}, Caps: &hyperlieu.Caps{}})
+	c := e.launch(t, campaign.Input{Offer: &campaign.OfferTemplate{
+		Texts: []campaign.OfferText{{Locale: "en", Formality: hyperlieu.Formal, Title: "Two only"}}, Validity: time.Hour, Budget: 2,
+	}, Caps: &campaign.Caps{}})
 	var codes []string
 	for i, u := range []string{"a", "b", "c", "d"} {
 		e.customer(u, 10)
@@ -233,12 +234,12 @@ func TestRedeem(t *testing.T) {
 func TestOfferCodes(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		c := hyperlieu.NewOfferCode()
-		if len(c) != hyperlieu.OfferCodeLength || seen[c] {
-			t.Fatalf("NewOfferCode() = %q: want %d characters, never twice", c, hyperlieu.OfferCodeLength)
+		c := campaign.NewOfferCode()
+		if len(c) != campaign.OfferCodeLength || seen[c] {
+			t.Fatalf("NewOfferCode() = %q: want %d characters, never twice", c, campaign.OfferCodeLength)
 		}
 		seen[c] = true
-		if got, ok := hyperlieu.NormalizeOfferCode(c); !ok || got != c {
+		if got, ok := campaign.NormalizeOfferCode(c); !ok || got != c {
 			t.Fatalf("NormalizeOfferCode(%q) = %q, %v; want itself", c, got, ok)
 		}
 		// Every single mistyped symbol is caught.
@@ -249,7 +250,7 @@ func TestOfferCodes(t *testing.T) {
 					continue
 				}
 				typo := c[:i] + string(r) + c[i+1:]
-				if _, ok := hyperlieu.NormalizeOfferCode(typo); ok {
+				if _, ok := campaign.NormalizeOfferCode(typo); ok {
 					t.Fatalf("NormalizeOfferCode(%q) accepted a typo of %q", typo, c)
 				}
 			}
@@ -262,13 +263,13 @@ func TestOfferCodes(t *testing.T) {
 		{"", false}, {"ABC", false}, {"ÀBCDEFGHJKM", false}, {"ABCDEFGHJKMN", false},
 	}
 	for _, tt := range tests {
-		if _, ok := hyperlieu.NormalizeOfferCode(tt.in); ok != tt.want {
+		if _, ok := campaign.NormalizeOfferCode(tt.in); ok != tt.want {
 			t.Errorf("NormalizeOfferCode(%q) ok = %v, want %v", tt.in, ok, tt.want)
 		}
 	}
-	c := hyperlieu.NewOfferCode()
+	c := campaign.NewOfferCode()
 	spaced := strings.ToLower(c[:5] + "-" + c[5:])
-	if got, ok := hyperlieu.NormalizeOfferCode(spaced); !ok || got != c {
+	if got, ok := campaign.NormalizeOfferCode(spaced); !ok || got != c {
 		t.Errorf("NormalizeOfferCode(%q) = %q, %v; want %q", spaced, got, ok, c)
 	}
 }
@@ -277,19 +278,19 @@ func TestScheduleAllows(t *testing.T) {
 	wed := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC) // 14:00 in Paris
 	tests := []struct {
 		name string
-		s    hyperlieu.Schedule
+		s    campaign.Schedule
 		at   time.Time
 		want bool
 	}{
-		{"open", hyperlieu.Schedule{Timezone: "Europe/Paris"}, wed, true},
-		{"before start", hyperlieu.Schedule{Timezone: "Europe/Paris", StartsAt: wed.Add(time.Hour)}, wed, false},
-		{"at end", hyperlieu.Schedule{Timezone: "Europe/Paris", EndsAt: wed}, wed, false},
-		{"weekday", hyperlieu.Schedule{Timezone: "Europe/Paris", Days: []time.Weekday{time.Wednesday}}, wed, true},
-		{"weekend only", hyperlieu.Schedule{Timezone: "Europe/Paris", Days: []time.Weekday{time.Saturday, time.Sunday}}, wed, false},
-		{"afternoon in Paris", hyperlieu.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "14:00", To: "18:00"}}, wed, true},
-		{"morning in Paris", hyperlieu.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "08:00", To: "14:00"}}, wed, false},
-		{"overnight window", hyperlieu.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "22:00", To: "15:00"}}, wed, true},
-		{"Tokyo's night", hyperlieu.Schedule{Timezone: "Asia/Tokyo", Hours: &hyperlieu.ClockWindow{From: "08:00", To: "20:00"}}, wed, false},
+		{"open", campaign.Schedule{Timezone: "Europe/Paris"}, wed, true},
+		{"before start", campaign.Schedule{Timezone: "Europe/Paris", StartsAt: wed.Add(time.Hour)}, wed, false},
+		{"at end", campaign.Schedule{Timezone: "Europe/Paris", EndsAt: wed}, wed, false},
+		{"weekday", campaign.Schedule{Timezone: "Europe/Paris", Days: []time.Weekday{time.Wednesday}}, wed, true},
+		{"weekend only", campaign.Schedule{Timezone: "Europe/Paris", Days: []time.Weekday{time.Saturday, time.Sunday}}, wed, false},
+		{"afternoon in Paris", campaign.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "14:00", To: "18:00"}}, wed, true},
+		{"morning in Paris", campaign.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "08:00", To: "14:00"}}, wed, false},
+		{"overnight window", campaign.Schedule{Timezone: "Europe/Paris", Hours: &hyperlieu.ClockWindow{From: "22:00", To: "15:00"}}, wed, true},
+		{"Tokyo's night", campaign.Schedule{Timezone: "Asia/Tokyo", Hours: &hyperlieu.ClockWindow{From: "08:00", To: "20:00"}}, wed, false},
 	}
 	for _, tt := range tests {
 		if got := tt.s.Allows(tt.at); got != tt.want {
@@ -303,7 +304,7 @@ func TestScheduleAllows(t *testing.T) {
 func TestRoundTripsPerReport(t *testing.T) {
 	clk := &clock{t: t0}
 	e := newEngine(t, newMemStore(), clk, nil, nil)
-	e.launch(t, hyperlieu.CampaignInput{})
+	e.launch(t, campaign.Input{})
 	e.customer("u1", 10)
 	e.walk(t, "u1", outside, t0) // first report: the user is read and cached
 	tests := []struct {
@@ -335,7 +336,7 @@ func TestRoundTripsPerReport(t *testing.T) {
 func TestOffersNear(t *testing.T) {
 	clk := &clock{t: t0}
 	e := newEngine(t, newMemStore(), clk, nil, nil)
-	c := e.launch(t, hyperlieu.CampaignInput{}) // a 100 m circle around zoneCenter
+	c := e.launch(t, campaign.Input{}) // a 100 m circle around zoneCenter
 	e.customer("u1", 10)
 	tests := []struct {
 		name    string

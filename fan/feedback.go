@@ -1,4 +1,4 @@
-package hyperlieu
+package fan
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // ShopFeedback is a customer's rating of a shop. A rating of 2 or less needs
@@ -51,8 +53,8 @@ type GestureRequest struct {
 // GiveFeedback records a customer's rating of a shop. Ratings of 2 or less
 // alert the shop's managers at once. Feedback earns points once per shop and
 // day. Invalid names bad fields; NotFound when the shop does not exist.
-func (s *FanService) GiveFeedback(ctx context.Context, userID, shopID string, rating int, comment string) (ShopFeedback, error) {
-	var p Problems
+func (s *Service) GiveFeedback(ctx context.Context, userID, shopID string, rating int, comment string) (ShopFeedback, error) {
+	var p hyperlieu.Problems
 	if rating < 1 || rating > 5 {
 		p.Add("rating", "must be a whole number from 1 to 5")
 	}
@@ -67,7 +69,7 @@ func (s *FanService) GiveFeedback(ctx context.Context, userID, shopID string, ra
 		return ShopFeedback{}, err
 	}
 	now := s.now()
-	f := ShopFeedback{ID: NewID(), ShopID: shopID, UserID: userID, Rating: rating, Comment: comment, At: now}
+	f := ShopFeedback{ID: hyperlieu.NewID(), ShopID: shopID, UserID: userID, Rating: rating, Comment: comment, At: now}
 	if err := s.store.CreateShopFeedback(ctx, f); err != nil {
 		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
 	}
@@ -75,15 +77,15 @@ func (s *FanService) GiveFeedback(ctx context.Context, userID, shopID string, ra
 		s.alertManagers(ctx, f)
 	}
 	day := now.Format("2006-01-02")
-	if err := s.RecordActivity(ctx, Activity{UserID: userID, Kind: ActivityFeedback, SourceKey: "feedback:" + shopID + ":" + userID + ":" + day, ShopID: shopID, At: now}); err != nil {
+	if err := s.RecordActivity(ctx, hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:" + shopID + ":" + userID + ":" + day, ShopID: shopID, At: now}); err != nil {
 		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
 	}
 	return f, nil
 }
 
-func (s *FanService) shopExists(ctx context.Context, shopID string) error {
+func (s *Service) shopExists(ctx context.Context, shopID string) error {
 	if s.shops == nil {
-		return Errorf(NotFound, "shop not found")
+		return hyperlieu.Errorf(hyperlieu.NotFound, "shop not found")
 	}
 	if _, _, err := s.shops.ShopPlace(ctx, shopID); err != nil {
 		return fmt.Errorf("shop %s: %w", shopID, err)
@@ -93,14 +95,14 @@ func (s *FanService) shopExists(ctx context.Context, shopID string) error {
 
 // alertManagers pushes a low rating to every manager of the shop, at once
 // (a service message: not capped, and managers need it now).
-func (s *FanService) alertManagers(ctx context.Context, f ShopFeedback) {
-	ids, err := s.store.UserIDsWithRole(ctx, RoleManager)
+func (s *Service) alertManagers(ctx context.Context, f ShopFeedback) {
+	ids, err := s.store.UserIDsWithRole(ctx, hyperlieu.RoleManager)
 	if err != nil {
 		s.log.ErrorContext(ctx, "low rating: list managers", "shop", f.ShopID, "err", err)
 		return
 	}
 	vars := map[string]string{"rating": strconv.Itoa(f.Rating), "comment": f.Comment, "shop": s.shopName(ctx, f.ShopID)}
-	var reqs []NotificationRequest
+	var reqs []hyperlieu.NotificationRequest
 	for _, id := range ids {
 		ok, err := s.shops.ManagesShop(ctx, id, f.ShopID)
 		if err != nil {
@@ -108,8 +110,8 @@ func (s *FanService) alertManagers(ctx context.Context, f ShopFeedback) {
 			continue
 		}
 		if ok {
-			reqs = append(reqs, NotificationRequest{
-				UserID: id, Kind: KindLowRating,
+			reqs = append(reqs, hyperlieu.NotificationRequest{
+				UserID: id, Kind: hyperlieu.KindLowRating,
 				Vars:     vars,
 				Data:     map[string]string{"shopId": f.ShopID, "feedbackId": f.ID, "userId": f.UserID},
 				DedupKey: "low_rating:" + f.ID + ":" + id,
@@ -121,7 +123,7 @@ func (s *FanService) alertManagers(ctx context.Context, f ShopFeedback) {
 
 // shopName is the shop's name for a message, or "" (the templates then do
 // without it) when it cannot be read: a message is not worth failing for.
-func (s *FanService) shopName(ctx context.Context, shopID string) string {
+func (s *Service) shopName(ctx context.Context, shopID string) string {
 	name, err := s.shops.ShopName(ctx, shopID)
 	if err != nil {
 		s.log.WarnContext(ctx, "shop name for a message", "shop", shopID, "err", err)
@@ -131,26 +133,26 @@ func (s *FanService) shopName(ctx context.Context, shopID string) string {
 }
 
 // canManage returns Forbidden unless the actor is an admin or manages the shop.
-func (s *FanService) canManage(ctx context.Context, a Actor, shopID string) error {
+func (s *Service) canManage(ctx context.Context, a hyperlieu.Actor, shopID string) error {
 	if err := s.shopExists(ctx, shopID); err != nil {
 		return err
 	}
-	if a.Is(RoleAdmin) {
+	if a.Is(hyperlieu.RoleAdmin) {
 		return nil
 	}
 	ok, err := s.shops.ManagesShop(ctx, a.UserID, shopID)
 	if err != nil {
 		return fmt.Errorf("manages shop: %w", err)
 	}
-	if !ok || !a.Is(RoleManager) {
-		return Errorf(Forbidden, "you do not manage this shop")
+	if !ok || !a.Is(hyperlieu.RoleManager) {
+		return hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
 	}
 	return nil
 }
 
 // ShopFeedback lists a shop's feedback, newest first; only what needs
 // attention when asked. Forbidden unless a manager of the shop or an admin.
-func (s *FanService) ShopFeedback(ctx context.Context, a Actor, shopID string, needsAttention bool) ([]ShopFeedback, error) {
+func (s *Service) ShopFeedback(ctx context.Context, a hyperlieu.Actor, shopID string, needsAttention bool) ([]ShopFeedback, error) {
 	if err := s.canManage(ctx, a, shopID); err != nil {
 		return nil, err
 	}
@@ -166,8 +168,8 @@ func (s *FanService) ShopFeedback(ctx context.Context, a Actor, shopID string, n
 // marks the feedback it answers. Invalid names bad fields (exactly one of an
 // offer or points); Forbidden unless the actor manages the shop; NotFound
 // for an unknown customer or feedback of another shop or customer.
-func (s *FanService) MakeGesture(ctx context.Context, a Actor, shopID string, in GestureRequest) (Gesture, error) {
-	var p Problems
+func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID string, in GestureRequest) (Gesture, error) {
+	var p hyperlieu.Problems
 	in.Message, in.OfferTitle = trimmed(in.Message), trimmed(in.OfferTitle)
 	if in.UserID == "" {
 		p.Add("userId", "is required")
@@ -199,11 +201,11 @@ func (s *FanService) MakeGesture(ctx context.Context, a Actor, shopID string, in
 		var err error
 		fb, err = s.store.FindShopFeedback(ctx, in.FeedbackID)
 		if err != nil || fb.ShopID != shopID || fb.UserID != in.UserID {
-			return Gesture{}, Errorf(NotFound, "feedback not found for this shop and customer")
+			return Gesture{}, hyperlieu.Errorf(hyperlieu.NotFound, "feedback not found for this shop and customer")
 		}
 	}
 	g := Gesture{
-		ID: NewID(), ShopID: shopID, ManagerID: a.UserID, UserID: in.UserID, FeedbackID: in.FeedbackID,
+		ID: hyperlieu.NewID(), ShopID: shopID, ManagerID: a.UserID, UserID: in.UserID, FeedbackID: in.FeedbackID,
 		Message: in.Message, OfferTitle: in.OfferTitle, Points: in.Points, At: s.now(),
 	}
 	if g.OfferTitle != "" {
@@ -229,8 +231,8 @@ func (s *FanService) MakeGesture(ctx context.Context, a Actor, shopID string, in
 	} else {
 		vars["points"] = strconv.Itoa(g.Points)
 	}
-	s.send(ctx, NotificationRequest{
-		UserID: g.UserID, Kind: KindGesture, Vars: vars,
+	s.send(ctx, hyperlieu.NotificationRequest{
+		UserID: g.UserID, Kind: hyperlieu.KindGesture, Vars: vars,
 		Data: map[string]string{"shopId": shopID, "gestureId": g.ID}, DedupKey: "gesture:" + g.ID,
 	})
 	return g, nil
@@ -245,7 +247,7 @@ type GestureStats struct {
 
 // ShopGestureStats counts a shop's gestures and returning customers.
 // Forbidden unless a manager of the shop or an admin.
-func (s *FanService) ShopGestureStats(ctx context.Context, a Actor, shopID string) (GestureStats, error) {
+func (s *Service) ShopGestureStats(ctx context.Context, a hyperlieu.Actor, shopID string) (GestureStats, error) {
 	if err := s.canManage(ctx, a, shopID); err != nil {
 		return GestureStats{}, err
 	}
@@ -278,7 +280,7 @@ func (s *FanService) ShopGestureStats(ctx context.Context, a Actor, shopID strin
 	return st, nil
 }
 
-func (s *FanService) cameBack(ctx context.Context, g Gesture) (bool, error) {
+func (s *Service) cameBack(ctx context.Context, g Gesture) (bool, error) {
 	if g.Returned != nil {
 		return *g.Returned, nil
 	}

@@ -1,4 +1,4 @@
-package hyperlieu_test
+package fan_test
 
 import (
 	"strings"
@@ -6,17 +6,18 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/fan"
 )
 
 // TestClassifyTimeline replays one customer's life on a scripted clock.
 func TestClassifyTimeline(t *testing.T) {
 	day := 24 * time.Hour
 	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	th := hyperlieu.SegmentThresholds{NewcomerPeriod: 7 * day, DevotedWindow: 60 * day, DevotedMin: 3, DormantAfter: 180 * day}
+	th := fan.SegmentThresholds{NewcomerPeriod: 7 * day, DevotedWindow: 60 * day, DevotedMin: 3, DormantAfter: 180 * day}
 	act := func(kind hyperlieu.ActivityKind, d int) hyperlieu.Activity {
 		return hyperlieu.Activity{Kind: kind, At: start.Add(time.Duration(d) * day)}
 	}
-	facts := hyperlieu.FanFacts{CreatedAt: start, Referred: true, Activities: []hyperlieu.Activity{
+	facts := fan.Facts{CreatedAt: start, Referred: true, Activities: []hyperlieu.Activity{
 		act(hyperlieu.ActivityRSVP, 2),
 		act(hyperlieu.ActivityCheckIn, 20), act(hyperlieu.ActivityRedemption, 30), act(hyperlieu.ActivityCheckIn, 40),
 		act(hyperlieu.ActivityCheckIn, 300),
@@ -39,23 +40,23 @@ func TestClassifyTimeline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		at := start.Add(time.Duration(tt.day) * day)
-		got, why := hyperlieu.Classify(facts, at, th)
+		got, why := fan.Classify(facts, at, th)
 		if got != tt.want || !strings.Contains(why, tt.reason) {
 			t.Errorf("Classify(day %d) = %s (%q), want %s (%q)", tt.day, got, why, tt.want, tt.reason)
 		}
 	}
 	// Never active at all: prospect, then dormant.
-	idle := hyperlieu.FanFacts{CreatedAt: start}
-	if got, _ := hyperlieu.Classify(idle, start.Add(30*day), th); got != hyperlieu.SegmentProspect {
+	idle := fan.Facts{CreatedAt: start}
+	if got, _ := fan.Classify(idle, start.Add(30*day), th); got != hyperlieu.SegmentProspect {
 		t.Errorf("Classify(idle, day 30) = %s, want prospect", got)
 	}
-	if got, _ := hyperlieu.Classify(idle, start.Add(200*day), th); got != hyperlieu.SegmentDormant {
+	if got, _ := fan.Classify(idle, start.Add(200*day), th); got != hyperlieu.SegmentDormant {
 		t.Errorf("Classify(idle, day 200) = %s, want dormant", got)
 	}
 }
 
 func TestTierOf(t *testing.T) {
-	tiers := []hyperlieu.Tier{{"member", 0}, {"silver", 200}, {"gold", 600}}
+	tiers := []fan.Tier{{"member", 0}, {"silver", 200}, {"gold", 600}}
 	tests := []struct {
 		earned     int
 		tier, next string
@@ -67,7 +68,7 @@ func TestTierOf(t *testing.T) {
 		{5000, "gold", "", 0},
 	}
 	for _, tt := range tests {
-		tier, next, needs := hyperlieu.TierOf(tiers, tt.earned)
+		tier, next, needs := fan.TierOf(tiers, tt.earned)
 		if tier != tt.tier || next != tt.next || needs != tt.needs {
 			t.Errorf("TierOf(%d) = %s, %s, %d, want %s, %s, %d", tt.earned, tier, next, needs, tt.tier, tt.next, tt.needs)
 		}
@@ -77,8 +78,8 @@ func TestTierOf(t *testing.T) {
 func TestRewardCode(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
-		c := hyperlieu.NewRewardCode()
-		if !hyperlieu.ValidRewardCode(c) || seen[c] {
+		c := fan.NewRewardCode()
+		if !fan.ValidRewardCode(c) || seen[c] {
 			t.Fatalf("NewRewardCode() = %q: invalid or repeated", c)
 		}
 		seen[c] = true
@@ -89,11 +90,11 @@ func TestRewardCode(t *testing.T) {
 		} else {
 			b[0] = '2'
 		}
-		if hyperlieu.ValidRewardCode(string(b)) {
+		if fan.ValidRewardCode(string(b)) {
 			t.Errorf("ValidRewardCode(%q) = true for a typo of %q", b, c)
 		}
 	}
-	if hyperlieu.ValidRewardCode("ABCD") {
+	if fan.ValidRewardCode("ABCD") {
 		t.Errorf("ValidRewardCode(short) = true")
 	}
 }

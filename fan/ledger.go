@@ -1,4 +1,4 @@
-package hyperlieu
+package fan
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // LedgerEntry is one line of a customer's points ledger, which is only ever
@@ -51,7 +53,7 @@ func TierOf(tiers []Tier, earned int) (tier, next string, needs int) {
 }
 
 // Loyalty returns the customer's balance, tier, progress and latest entries.
-func (s *FanService) Loyalty(ctx context.Context, userID string) (Loyalty, error) {
+func (s *Service) Loyalty(ctx context.Context, userID string) (Loyalty, error) {
 	entries, err := s.store.LedgerOf(ctx, userID)
 	if err != nil {
 		return Loyalty{}, fmt.Errorf("loyalty: %w", err)
@@ -96,7 +98,7 @@ type RewardPatch struct {
 }
 
 func (p RewardPatch) apply(r *Reward) error {
-	var pr Problems
+	var pr hyperlieu.Problems
 	if p.Name != nil {
 		r.Name = trimmed(*p.Name)
 		if n := utf8.RuneCountInString(r.Name); n == 0 || n > 80 {
@@ -122,9 +124,9 @@ func (p RewardPatch) apply(r *Reward) error {
 }
 
 // CreateReward adds a reward to the catalogue. Invalid names every bad field.
-func (s *FanService) CreateReward(ctx context.Context, name, description string, cost int) (Reward, error) {
+func (s *Service) CreateReward(ctx context.Context, name, description string, cost int) (Reward, error) {
 	now := s.now()
-	r := Reward{ID: NewID(), Active: true, CreatedAt: now, UpdatedAt: now}
+	r := Reward{ID: hyperlieu.NewID(), Active: true, CreatedAt: now, UpdatedAt: now}
 	active := true
 	if err := (RewardPatch{Name: &name, Description: &description, Cost: &cost, Active: &active}).apply(&r); err != nil {
 		return Reward{}, err
@@ -136,7 +138,7 @@ func (s *FanService) CreateReward(ctx context.Context, name, description string,
 }
 
 // UpdateReward changes a reward. NotFound, or Invalid naming every bad field.
-func (s *FanService) UpdateReward(ctx context.Context, id string, p RewardPatch) (Reward, error) {
+func (s *Service) UpdateReward(ctx context.Context, id string, p RewardPatch) (Reward, error) {
 	r, err := s.store.FindReward(ctx, id)
 	if err != nil {
 		return Reward{}, fmt.Errorf("update reward: %w", err)
@@ -152,7 +154,7 @@ func (s *FanService) UpdateReward(ctx context.Context, id string, p RewardPatch)
 }
 
 // Rewards lists the catalogue; withInactive is for marketers.
-func (s *FanService) Rewards(ctx context.Context, withInactive bool) ([]Reward, error) {
+func (s *Service) Rewards(ctx context.Context, withInactive bool) ([]Reward, error) {
 	all, err := s.store.ListRewards(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list rewards: %w", err)
@@ -170,24 +172,24 @@ func (s *FanService) Rewards(ctx context.Context, withInactive bool) ([]Reward, 
 // entry is the claim (one insert: nothing half-written). It returns NotFound
 // for an unknown or inactive reward and Conflict when the balance is short,
 // in which case nothing is spent.
-func (s *FanService) ClaimReward(ctx context.Context, userID, rewardID string) (LedgerEntry, int, error) {
+func (s *Service) ClaimReward(ctx context.Context, userID, rewardID string) (LedgerEntry, int, error) {
 	r, err := s.store.FindReward(ctx, rewardID)
 	if err != nil {
 		return LedgerEntry{}, 0, fmt.Errorf("claim reward: %w", err)
 	}
 	if !r.Active {
-		return LedgerEntry{}, 0, Errorf(NotFound, "reward not found")
+		return LedgerEntry{}, 0, hyperlieu.Errorf(hyperlieu.NotFound, "reward not found")
 	}
 	e := LedgerEntry{
 		UserID: userID, Amount: -r.Cost, Reason: "reward: " + r.Name, RewardID: r.ID,
-		Code: NewRewardCode(), SourceKey: "claim:" + NewID(),
+		Code: NewRewardCode(), SourceKey: "claim:" + hyperlieu.NewID(),
 	}
 	e, bal, err := s.spend(ctx, e)
 	if err != nil {
 		return LedgerEntry{}, 0, fmt.Errorf("claim reward: %w", err)
 	}
-	s.send(ctx, NotificationRequest{
-		UserID: userID, Kind: KindReward, Vars: map[string]string{"for": "claim", "code": e.Code, "offer": r.Name},
+	s.send(ctx, hyperlieu.NotificationRequest{
+		UserID: userID, Kind: hyperlieu.KindReward, Vars: map[string]string{"for": "claim", "code": e.Code, "offer": r.Name},
 		Data: map[string]string{"rewardId": r.ID}, DedupKey: "reward:" + e.ID,
 	})
 	return e, bal, nil
@@ -199,7 +201,7 @@ func (s *FanService) ClaimReward(ctx context.Context, userID, rewardID string) (
 // number re-reads the ledger and checks the balance again. Earnings only
 // raise the balance, so they need no number. Returns the entry and the
 // balance after it, or Conflict when the balance is short.
-func (s *FanService) spend(ctx context.Context, e LedgerEntry) (LedgerEntry, int, error) {
+func (s *Service) spend(ctx context.Context, e LedgerEntry) (LedgerEntry, int, error) {
 	for range 100 {
 		entries, err := s.store.LedgerOf(ctx, e.UserID)
 		if err != nil {
@@ -211,7 +213,7 @@ func (s *FanService) spend(ctx context.Context, e LedgerEntry) (LedgerEntry, int
 			seq = max(seq, x.Seq)
 		}
 		if bal+e.Amount < 0 {
-			return LedgerEntry{}, 0, Errorf(Conflict, "not enough points: balance %d, this costs %d", bal, -e.Amount)
+			return LedgerEntry{}, 0, hyperlieu.Errorf(hyperlieu.Conflict, "not enough points: balance %d, this costs %d", bal, -e.Amount)
 		}
 		e.Seq = seq + 1
 		e.ID = "ledger:" + e.UserID + ":" + strconv.Itoa(e.Seq)
@@ -220,21 +222,21 @@ func (s *FanService) spend(ctx context.Context, e LedgerEntry) (LedgerEntry, int
 		if err == nil {
 			return e, bal + e.Amount, nil
 		}
-		if KindOf(err) != Conflict {
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict {
 			return LedgerEntry{}, 0, err
 		}
 	}
-	return LedgerEntry{}, 0, &Error{Kind: Unavailable, Message: "too many concurrent spends; try again", RetryAfter: time.Second}
+	return LedgerEntry{}, 0, &hyperlieu.Error{Kind: hyperlieu.Unavailable, Message: "too many concurrent spends; try again", RetryAfter: time.Second}
 }
 
 // award pays points for a manager's gesture or another one-off reason,
 // once per sourceKey.
-func (s *FanService) award(ctx context.Context, userID string, points int, reason, sourceKey string) error {
+func (s *Service) award(ctx context.Context, userID string, points int, reason, sourceKey string) error {
 	e := LedgerEntry{
 		ID: "earn:" + strings.SplitN(sourceKey, ":", 2)[0] + ":" + sourceKey, UserID: userID, Amount: points,
 		Reason: reason, SourceKey: sourceKey, At: s.now(),
 	}
-	if err := s.store.AddLedgerEntry(ctx, e); err != nil && KindOf(err) != Conflict {
+	if err := s.store.AddLedgerEntry(ctx, e); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
 		return err
 	}
 	return nil

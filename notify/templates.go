@@ -1,8 +1,10 @@
-package hyperlieu
+package notify
 
 import (
 	"strings"
 	"time"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // template is the title and body of one message, with {var} placeholders
@@ -15,18 +17,18 @@ type template struct{ Title, Body string }
 // texts; some kinds have texts per variant, chosen by a variable (see
 // variantVars).
 type templateKey struct {
-	kind      NotificationKind
+	kind      hyperlieu.NotificationKind
 	variant   string
 	locale    string
-	formality Formality
+	formality hyperlieu.Formality
 }
 
 // variantVars names, per kind, the variable whose value selects the kind's
 // variant texts: each welcome-journey step has its own, and so has each way
 // of earning a reward. An unknown value gets the kind's generic texts.
-var variantVars = map[NotificationKind]string{
-	KindJourney: "step", // a JourneyStep's name
-	KindReward:  "for",  // "claim", "referrer" or "referee"
+var variantVars = map[hyperlieu.NotificationKind]string{
+	hyperlieu.KindJourney: "step", // a JourneyStep's name
+	hyperlieu.KindReward:  "for",  // "claim", "referrer" or "referee"
 }
 
 // templates holds every text the brand sends, as alternatives in order of
@@ -36,17 +38,17 @@ var variantVars = map[NotificationKind]string{
 // has no tu/vous, so it only has formal variants; the familiar lookup falls
 // back to them.
 var templates = map[templateKey][]template{
-	{KindWelcome, "", "en", Formal}: {
+	{hyperlieu.KindWelcome, "", "en", hyperlieu.Formal}: {
 		{"Welcome to {brand}, {name}", "We'll send you at most {max} messages a day: offers near you, local events and your rewards, never between {quietFrom} and {quietTo}. Change this any time in your settings."},
 		{"Welcome to {brand}", "We'll send you at most {max} messages a day: offers near you, local events and your rewards. Change this any time in your settings."},
 		{"", "Offers near you, local events and your rewards: choose what we send you, and when, in your settings."},
 	},
-	{KindWelcome, "", "fr", Formal}: {
+	{hyperlieu.KindWelcome, "", "fr", hyperlieu.Formal}: {
 		{"Bienvenue chez {brand}, {name}", "Nous vous enverrons au plus {max} messages par jour : des offres près de chez vous, nos événements et vos récompenses, jamais entre {quietFrom} et {quietTo}. Vous pouvez changer cela à tout moment dans vos réglages."},
 		{"Bienvenue chez {brand}", "Nous vous enverrons au plus {max} messages par jour : des offres près de chez vous, nos événements et vos récompenses. Vous pouvez changer cela à tout moment dans vos réglages."},
 		{"", "Des offres près de chez vous, nos événements et vos récompenses : choisissez ce que nous vous envoyons, et quand, dans vos réglages."},
 	},
-	{KindWelcome, "", "fr", Familiar}: {
+	{hyperlieu.KindWelcome, "", "fr", hyperlieu.Familiar}: {
 		{"Bienvenue chez {brand}, {name}", "On t'enverra au plus {max} messages par jour : des offres près de chez toi, nos événements et tes récompenses, jamais entre {quietFrom} et {quietTo}. Tu peux changer ça à tout moment dans tes réglages."},
 		{"Bienvenue chez {brand}", "On t'enverra au plus {max} messages par jour : des offres près de chez toi, nos événements et tes récompenses. Tu peux changer ça à tout moment dans tes réglages."},
 		{"", "Des offres près de chez toi, nos événements et tes récompenses : choisis ce qu'on t'envoie, et quand, dans tes réglages."},
@@ -54,134 +56,134 @@ var templates = map[templateKey][]template{
 
 	// The welcome journey: one text per configured step (HYPERLIEU_JOURNEY),
 	// and a generic one for steps without their own.
-	{KindJourney, "events_near_you", "en", Formal}: {
+	{hyperlieu.KindJourney, "events_near_you", "en", hyperlieu.Formal}: {
 		{"Events near you", "Workshops, tastings and meet-ups happen at {brand} shops near you. Open the app to see what's on this week."},
 	},
-	{KindJourney, "events_near_you", "fr", Formal}: {
+	{hyperlieu.KindJourney, "events_near_you", "fr", hyperlieu.Formal}: {
 		{"Des événements près de chez vous", "Ateliers, dégustations et rencontres ont lieu dans les boutiques {brand} près de chez vous. Ouvrez l'application pour voir le programme de la semaine."},
 	},
-	{KindJourney, "events_near_you", "fr", Familiar}: {
+	{hyperlieu.KindJourney, "events_near_you", "fr", hyperlieu.Familiar}: {
 		{"Des événements près de chez toi", "Ateliers, dégustations et rencontres ont lieu dans les boutiques {brand} près de chez toi. Ouvre l'application pour voir le programme de la semaine."},
 	},
-	{KindJourney, "first_offer", "en", Formal}: {
+	{hyperlieu.KindJourney, "first_offer", "en", hyperlieu.Formal}: {
 		{"Offers on your way", "When you pass by a {brand} shop, an offer may land in your wallet. Keep location on to get them."},
 	},
-	{KindJourney, "first_offer", "fr", Formal}: {
+	{hyperlieu.KindJourney, "first_offer", "fr", hyperlieu.Formal}: {
 		{"Des offres sur votre chemin", "Quand vous passez près d'une boutique {brand}, une offre peut arriver dans votre portefeuille. Gardez la localisation activée pour en profiter."},
 	},
-	{KindJourney, "first_offer", "fr", Familiar}: {
+	{hyperlieu.KindJourney, "first_offer", "fr", hyperlieu.Familiar}: {
 		{"Des offres sur ton chemin", "Quand tu passes près d'une boutique {brand}, une offre peut arriver dans ton portefeuille. Garde la localisation activée pour en profiter."},
 	},
-	{KindJourney, "", "en", Formal}: {
+	{hyperlieu.KindJourney, "", "en", hyperlieu.Formal}: {
 		{"Getting started with {brand}", "Discover what {brand} has for you: offers, events and rewards near you."},
 	},
-	{KindJourney, "", "fr", Formal}: {
+	{hyperlieu.KindJourney, "", "fr", hyperlieu.Formal}: {
 		{"Bien démarrer avec {brand}", "Découvrez ce que {brand} vous réserve : offres, événements et récompenses près de chez vous."},
 	},
-	{KindJourney, "", "fr", Familiar}: {
+	{hyperlieu.KindJourney, "", "fr", hyperlieu.Familiar}: {
 		{"Bien démarrer avec {brand}", "Découvre ce que {brand} te réserve : offres, événements et récompenses près de chez toi."},
 	},
 
 	// Offers: the campaign's own texts (already in the customer's language
 	// and tone) when it has them.
-	{KindOffer, "", "en", Formal}: {
+	{hyperlieu.KindOffer, "", "en", hyperlieu.Formal}: {
 		{"{offer}", "{message}"},
 		{"An offer for you", "{offer} is waiting in your wallet. Show code {code} at the counter."},
 		{"", "It's waiting in your wallet: open the app to see it."},
 	},
-	{KindOffer, "", "fr", Formal}: {
+	{hyperlieu.KindOffer, "", "fr", hyperlieu.Formal}: {
 		{"{offer}", "{message}"},
 		{"Une offre pour vous", "{offer} vous attend dans votre portefeuille. Présentez le code {code} en caisse."},
 		{"", "Elle vous attend dans votre portefeuille : ouvrez l'application pour la voir."},
 	},
-	{KindOffer, "", "fr", Familiar}: {
+	{hyperlieu.KindOffer, "", "fr", hyperlieu.Familiar}: {
 		{"{offer}", "{message}"},
 		{"Une offre pour toi", "{offer} t'attend dans ton portefeuille. Montre le code {code} en caisse."},
 		{"", "Elle t'attend dans ton portefeuille : ouvre l'application pour la voir."},
 	},
 
-	{KindEventAnnounced, "", "en", Formal}: {
+	{hyperlieu.KindEventAnnounced, "", "en", hyperlieu.Formal}: {
 		{"New near you: {event}", "{event} at {shop}, {when}. Would you like to come?"},
 		{"", "{event} at {shop}. Would you like to come?"},
 	},
-	{KindEventAnnounced, "", "fr", Formal}: {
+	{hyperlieu.KindEventAnnounced, "", "fr", hyperlieu.Formal}: {
 		{"Nouveau près de chez vous : {event}", "{event} chez {shop}, {when}. Vous venez ?"},
 		{"", "{event} chez {shop}. Vous venez ?"},
 	},
-	{KindEventAnnounced, "", "fr", Familiar}: {
+	{hyperlieu.KindEventAnnounced, "", "fr", hyperlieu.Familiar}: {
 		{"Nouveau près de chez toi : {event}", "{event} chez {shop}, {when}. Tu viens ?"},
 		{"", "{event} chez {shop}. Tu viens ?"},
 	},
 
-	{KindEventReminder, "", "en", Formal}: {
+	{hyperlieu.KindEventReminder, "", "en", hyperlieu.Formal}: {
 		{"{event} starts soon", "See you at {shop}, {when}."},
 		{"", "See you at {shop}."},
 	},
-	{KindEventReminder, "", "fr", Formal}: {
+	{hyperlieu.KindEventReminder, "", "fr", hyperlieu.Formal}: {
 		{"{event} commence bientôt", "Nous vous attendons chez {shop}, {when}."},
 		{"", "Nous vous attendons chez {shop}."},
 	},
-	{KindEventReminder, "", "fr", Familiar}: {
+	{hyperlieu.KindEventReminder, "", "fr", hyperlieu.Familiar}: {
 		{"{event} commence bientôt", "On t'attend chez {shop}, {when}."},
 		{"", "On t'attend chez {shop}."},
 	},
 
-	{KindEventChanged, "", "en", Formal}: {
+	{hyperlieu.KindEventChanged, "", "en", hyperlieu.Formal}: {
 		{"{event} has changed", "It now takes place at {shop}, {when}. We hope to see you there."},
 		{"", "It now takes place at {shop}. We hope to see you there."},
 	},
-	{KindEventChanged, "", "fr", Formal}: {
+	{hyperlieu.KindEventChanged, "", "fr", hyperlieu.Formal}: {
 		{"{event} a changé", "L'événement a désormais lieu chez {shop}, {when}. Nous comptons toujours sur vous."},
 		{"", "L'événement a désormais lieu chez {shop}. Nous comptons toujours sur vous."},
 	},
-	{KindEventChanged, "", "fr", Familiar}: {
+	{hyperlieu.KindEventChanged, "", "fr", hyperlieu.Familiar}: {
 		{"{event} a changé", "L'événement a maintenant lieu chez {shop}, {when}. On compte toujours sur toi !"},
 		{"", "L'événement a maintenant lieu chez {shop}. On compte toujours sur toi !"},
 	},
 
-	{KindEventCancelled, "", "en", Formal}: {
+	{hyperlieu.KindEventCancelled, "", "en", hyperlieu.Formal}: {
 		{"Cancelled: {event}", "We're sorry: {event} at {shop} will not take place. {reason} We'll keep you posted about the next ones."},
 		{"", "We're sorry: {event} at {shop} will not take place. We'll keep you posted about the next ones."},
 	},
-	{KindEventCancelled, "", "fr", Formal}: {
+	{hyperlieu.KindEventCancelled, "", "fr", hyperlieu.Formal}: {
 		{"Annulé : {event}", "Nous sommes désolés : {event} chez {shop} n'aura pas lieu. {reason} Nous vous tiendrons au courant des prochains événements."},
 		{"", "Nous sommes désolés : {event} chez {shop} n'aura pas lieu. Nous vous tiendrons au courant des prochains événements."},
 	},
-	{KindEventCancelled, "", "fr", Familiar}: {
+	{hyperlieu.KindEventCancelled, "", "fr", hyperlieu.Familiar}: {
 		{"Annulé : {event}", "Désolés : {event} chez {shop} n'aura pas lieu. {reason} On te tient au courant des prochains événements."},
 		{"", "Désolés : {event} chez {shop} n'aura pas lieu. On te tient au courant des prochains événements."},
 	},
 
-	{KindWaitlistPromoted, "", "en", Formal}: {
+	{hyperlieu.KindWaitlistPromoted, "", "en", hyperlieu.Formal}: {
 		{"A seat for you at {event}", "A seat freed up: you're in for {event} at {shop}, {when}."},
 		{"", "A seat freed up: you're in for {event} at {shop}."},
 	},
-	{KindWaitlistPromoted, "", "fr", Formal}: {
+	{hyperlieu.KindWaitlistPromoted, "", "fr", hyperlieu.Formal}: {
 		{"Une place pour vous à {event}", "Une place s'est libérée : elle est à vous pour {event} chez {shop}, {when}."},
 		{"", "Une place s'est libérée : elle est à vous pour {event} chez {shop}."},
 	},
-	{KindWaitlistPromoted, "", "fr", Familiar}: {
+	{hyperlieu.KindWaitlistPromoted, "", "fr", hyperlieu.Familiar}: {
 		{"Une place pour toi à {event}", "Une place s'est libérée : elle est à toi pour {event} chez {shop}, {when}."},
 		{"", "Une place s'est libérée : elle est à toi pour {event} chez {shop}."},
 	},
 
 	// Low ratings go to a shop's managers: about an event (events) or about
 	// the shop itself (fans), with or without a comment.
-	{KindLowRating, "", "en", Formal}: {
+	{hyperlieu.KindLowRating, "", "en", hyperlieu.Formal}: {
 		{"A customer is unhappy at {shop}", "{event} was rated {rating}/5: “{comment}” A gesture could turn this around."},
 		{"A customer is unhappy", "{event} was rated {rating}/5. A gesture could turn this around."},
 		{"", "Rated {rating}/5: “{comment}” A gesture could turn this around."},
 		{"", "Rated {rating}/5. A gesture could turn this around."},
 		{"", "A customer left a low rating. A gesture could turn this around."},
 	},
-	{KindLowRating, "", "fr", Formal}: {
+	{hyperlieu.KindLowRating, "", "fr", hyperlieu.Formal}: {
 		{"Un client est mécontent chez {shop}", "{event} a reçu la note de {rating}/5 : « {comment} » Un geste de votre part pourrait tout changer."},
 		{"Un client est mécontent", "{event} a reçu la note de {rating}/5. Un geste de votre part pourrait tout changer."},
 		{"", "Note de {rating}/5 : « {comment} » Un geste de votre part pourrait tout changer."},
 		{"", "Note de {rating}/5. Un geste de votre part pourrait tout changer."},
 		{"", "Un client a laissé une mauvaise note. Un geste de votre part pourrait tout changer."},
 	},
-	{KindLowRating, "", "fr", Familiar}: {
+	{hyperlieu.KindLowRating, "", "fr", hyperlieu.Familiar}: {
 		{"Un client est mécontent chez {shop}", "{event} a reçu la note de {rating}/5 : « {comment} » Un geste de ta part pourrait tout changer."},
 		{"Un client est mécontent", "{event} a reçu la note de {rating}/5. Un geste de ta part pourrait tout changer."},
 		{"", "Note de {rating}/5 : « {comment} » Un geste de ta part pourrait tout changer."},
@@ -190,19 +192,19 @@ var templates = map[templateKey][]template{
 	},
 
 	// A manager's gesture: their own message, with an offer or points.
-	{KindGesture, "", "en", Formal}: {
+	{hyperlieu.KindGesture, "", "en", hyperlieu.Formal}: {
 		{"A gesture from {shop}", "{message} Your offer: {offer}, code {code}."},
 		{"A gesture for you", "{message} {points} points have been added to your account."},
 		{"", "{message}"},
 		{"", "Open the app to see it."},
 	},
-	{KindGesture, "", "fr", Formal}: {
+	{hyperlieu.KindGesture, "", "fr", hyperlieu.Formal}: {
 		{"Un geste de la boutique {shop} pour vous", "{message} Votre offre : {offer}, code {code}."},
 		{"Un geste pour vous", "{message} {points} points ont été ajoutés à votre compte."},
 		{"", "{message}"},
 		{"", "Ouvrez l'application pour le découvrir."},
 	},
-	{KindGesture, "", "fr", Familiar}: {
+	{hyperlieu.KindGesture, "", "fr", hyperlieu.Familiar}: {
 		{"Un geste de la boutique {shop} pour toi", "{message} Ton offre : {offer}, code {code}."},
 		{"Un geste pour toi", "{message} {points} points ont été ajoutés à ton compte."},
 		{"", "{message}"},
@@ -211,45 +213,45 @@ var templates = map[templateKey][]template{
 
 	// Rewards: a claimed catalogue reward, a referral on either side, or
 	// points in general.
-	{KindReward, "claim", "en", Formal}: {
+	{hyperlieu.KindReward, "claim", "en", hyperlieu.Formal}: {
 		{"Your reward: {offer}", "Show code {code} at the counter to enjoy it."},
 		{"Your reward is ready", "Open your wallet to use it."},
 	},
-	{KindReward, "claim", "fr", Formal}: {
+	{hyperlieu.KindReward, "claim", "fr", hyperlieu.Formal}: {
 		{"Votre récompense : {offer}", "Présentez le code {code} en caisse pour en profiter."},
 		{"Votre récompense est prête", "Ouvrez votre portefeuille pour en profiter."},
 	},
-	{KindReward, "claim", "fr", Familiar}: {
+	{hyperlieu.KindReward, "claim", "fr", hyperlieu.Familiar}: {
 		{"Ta récompense : {offer}", "Montre le code {code} en caisse pour en profiter."},
 		{"Ta récompense est prête", "Ouvre ton portefeuille pour en profiter."},
 	},
-	{KindReward, "referrer", "en", Formal}: {
+	{hyperlieu.KindReward, "referrer", "en", hyperlieu.Formal}: {
 		{"A friend joined {brand}", "Thank you for spreading the word: you earned {points} points."},
 	},
-	{KindReward, "referrer", "fr", Formal}: {
+	{hyperlieu.KindReward, "referrer", "fr", hyperlieu.Formal}: {
 		{"Un ami a rejoint {brand}", "Merci d'avoir parlé de nous : vous avez gagné {points} points."},
 	},
-	{KindReward, "referrer", "fr", Familiar}: {
+	{hyperlieu.KindReward, "referrer", "fr", hyperlieu.Familiar}: {
 		{"Un ami a rejoint {brand}", "Merci d'avoir parlé de nous : tu as gagné {points} points."},
 	},
-	{KindReward, "referee", "en", Formal}: {
+	{hyperlieu.KindReward, "referee", "en", hyperlieu.Formal}: {
 		{"Welcome bonus: {points} points", "Thank you for joining through a friend. Your points are waiting in your account."},
 	},
-	{KindReward, "referee", "fr", Formal}: {
+	{hyperlieu.KindReward, "referee", "fr", hyperlieu.Formal}: {
 		{"Bonus de bienvenue : {points} points", "Merci de nous avoir rejoints grâce à un ami. Vos points vous attendent sur votre compte."},
 	},
-	{KindReward, "referee", "fr", Familiar}: {
+	{hyperlieu.KindReward, "referee", "fr", hyperlieu.Familiar}: {
 		{"Bonus de bienvenue : {points} points", "Merci de nous avoir rejoints grâce à un ami. Tes points t'attendent sur ton compte."},
 	},
-	{KindReward, "", "en", Formal}: {
+	{hyperlieu.KindReward, "", "en", hyperlieu.Formal}: {
 		{"You earned {points} points", "Thank you for being with us."},
 		{"A reward for you", ""},
 	},
-	{KindReward, "", "fr", Formal}: {
+	{hyperlieu.KindReward, "", "fr", hyperlieu.Formal}: {
 		{"Vous avez gagné {points} points", "Merci de votre fidélité."},
 		{"Une récompense pour vous", ""},
 	},
-	{KindReward, "", "fr", Familiar}: {
+	{hyperlieu.KindReward, "", "fr", hyperlieu.Familiar}: {
 		{"Tu as gagné {points} points", "Merci de ta fidélité."},
 		{"Une récompense pour toi", ""},
 	},
@@ -259,9 +261,9 @@ var templates = map[templateKey][]template{
 // are all given, so that no message is ever blank: their last title and
 // body need no variable at all.
 var fallbackTemplates = map[templateKey][]template{
-	{"", "", "en", Formal}:   {{"News from {brand}", "Open the app to see what's new for you."}, {"News for you", ""}},
-	{"", "", "fr", Formal}:   {{"Du nouveau chez {brand}", "Ouvrez l'application pour découvrir ce qui vous attend."}, {"Du nouveau pour vous", ""}},
-	{"", "", "fr", Familiar}: {{"Du nouveau chez {brand}", "Ouvre l'application pour découvrir ce qui t'attend."}, {"Du nouveau pour toi", ""}},
+	{"", "", "en", hyperlieu.Formal}:   {{"News from {brand}", "Open the app to see what's new for you."}, {"News for you", ""}},
+	{"", "", "fr", hyperlieu.Formal}:   {{"Du nouveau chez {brand}", "Ouvrez l'application pour découvrir ce qui vous attend."}, {"Du nouveau pour vous", ""}},
+	{"", "", "fr", hyperlieu.Familiar}: {{"Du nouveau chez {brand}", "Ouvre l'application pour découvrir ce qui t'attend."}, {"Du nouveau pour toi", ""}},
 }
 
 // lookup returns the variant for key, falling back on formality (to formal),
@@ -269,9 +271,9 @@ var fallbackTemplates = map[templateKey][]template{
 func lookup[T any](set map[templateKey]T, key templateKey) (T, bool) {
 	for _, k := range []templateKey{
 		key,
-		{key.kind, key.variant, key.locale, Formal},
+		{key.kind, key.variant, key.locale, hyperlieu.Formal},
 		{key.kind, key.variant, "en", key.formality},
-		{key.kind, key.variant, "en", Formal},
+		{key.kind, key.variant, "en", hyperlieu.Formal},
 	} {
 		if t, ok := set[k]; ok {
 			return t, true
@@ -288,7 +290,7 @@ func lookup[T any](set map[templateKey]T, key templateKey) (T, bool) {
 // given. So a missing variable never leaves a hole, and the result is never
 // empty (given a brand). A "startsAt" variable (RFC 3339, in the place's
 // offset) provides "when", written the locale's way.
-func render(kind NotificationKind, locale string, f Formality, vars map[string]string) (title, body string) {
+func render(kind hyperlieu.NotificationKind, locale string, f hyperlieu.Formality, vars map[string]string) (title, body string) {
 	vars = withWhen(vars, locale)
 	var alts []template
 	if name, ok := variantVars[kind]; ok && vars[name] != "" {

@@ -1,4 +1,4 @@
-package hyperlieu
+package fan
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
 )
 
 // Referral statuses.
@@ -47,7 +50,7 @@ type ReferralInfo struct {
 
 // MyReferral returns the caller's code, link and referrals, registering the
 // code on first use.
-func (s *FanService) MyReferral(ctx context.Context, userID string) (ReferralInfo, error) {
+func (s *Service) MyReferral(ctx context.Context, userID string) (ReferralInfo, error) {
 	code := ReferralCodeOf(userID)
 	if err := s.store.AddReferralCode(ctx, code, userID); err != nil {
 		return ReferralInfo{}, fmt.Errorf("referral code: %w", err)
@@ -68,10 +71,10 @@ func (s *FanService) MyReferral(ctx context.Context, userID string) (ReferralInf
 
 // CheckReferralCode returns Invalid naming referralCode when code is not a
 // customer's referral code, so that sign-up can refuse it up front.
-func (s *FanService) CheckReferralCode(ctx context.Context, code string) error {
+func (s *Service) CheckReferralCode(ctx context.Context, code string) error {
 	_, err := s.store.FindReferralCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
-	if KindOf(err) == NotFound {
-		return &Error{Kind: Invalid, Message: "unknown referral code", Fields: []FieldError{{"referralCode", "is not a known referral code"}}}
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+		return hyperlieu.InvalidField("referralCode", "is not a known referral code").WithMessage("unknown referral code")
 	}
 	return err
 }
@@ -79,17 +82,17 @@ func (s *FanService) CheckReferralCode(ctx context.Context, code string) error {
 // Attribute records that u signed up with code. An unknown code or the
 // customer's own is refused with Invalid naming referralCode; a customer
 // already attributed keeps their first referrer (Conflict).
-func (s *FanService) Attribute(ctx context.Context, u User, code string) error {
+func (s *Service) Attribute(ctx context.Context, u hyperlieu.User, code string) error {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	referrer, err := s.store.FindReferralCode(ctx, code)
-	if KindOf(err) == NotFound {
-		return &Error{Kind: Invalid, Message: "unknown referral code", Fields: []FieldError{{"referralCode", "is not a known referral code"}}}
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+		return hyperlieu.InvalidField("referralCode", "is not a known referral code").WithMessage("unknown referral code")
 	}
 	if err != nil {
 		return fmt.Errorf("attribute referral: %w", err)
 	}
 	if referrer == u.ID {
-		return &Error{Kind: Invalid, Message: "self-referral", Fields: []FieldError{{"referralCode", "is your own code"}}}
+		return hyperlieu.InvalidField("referralCode", "is your own code").WithMessage("self-referral")
 	}
 	r := Referral{RefereeID: u.ID, ReferrerID: referrer, Code: code, Status: ReferralPending, CreatedAt: s.now()}
 	if err := s.store.CreateReferral(ctx, r); err != nil {
@@ -101,9 +104,9 @@ func (s *FanService) Attribute(ctx context.Context, u User, code string) error {
 // rewardReferral pays a pending referral of u, once, on their first
 // purchase-like activity: unless the two accounts share a device, or the
 // referrer already had their monthly cap of rewarded referrals.
-func (s *FanService) rewardReferral(ctx context.Context, u User) error {
+func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 	r, err := s.store.FindReferral(ctx, u.ID)
-	if KindOf(err) == NotFound {
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 		return nil
 	}
 	if err != nil {
@@ -158,13 +161,13 @@ func (s *FanService) rewardReferral(ctx context.Context, u User) error {
 	}
 	// Each side hears of the points it was paid (the "for" variable picks
 	// the referral texts); a side paid nothing hears nothing.
-	var reqs []NotificationRequest
+	var reqs []hyperlieu.NotificationRequest
 	for _, side := range []struct {
 		userID, role string
 		points       int
 	}{{r.ReferrerID, "referrer", s.opts.Earn.ReferralReferrer}, {r.RefereeID, "referee", s.opts.Earn.ReferralReferee}} {
 		if side.points > 0 {
-			reqs = append(reqs, NotificationRequest{UserID: side.userID, Kind: KindReward, Category: CategoryLoyalty,
+			reqs = append(reqs, hyperlieu.NotificationRequest{UserID: side.userID, Kind: hyperlieu.KindReward, Category: hyperlieu.CategoryLoyalty,
 				Vars: map[string]string{"for": side.role, "points": fmt.Sprint(side.points)}, DedupKey: src + ":" + side.role})
 		}
 	}
@@ -172,7 +175,7 @@ func (s *FanService) rewardReferral(ctx context.Context, u User) error {
 	return nil
 }
 
-func (s *FanService) shareDevice(ctx context.Context, a, b string) (bool, error) {
+func (s *Service) shareDevice(ctx context.Context, a, b string) (bool, error) {
 	if s.devices == nil {
 		return false, nil
 	}
@@ -197,7 +200,7 @@ func (s *FanService) shareDevice(ctx context.Context, a, b string) (bool, error)
 // referrer whose code they gave and stores their first segment. The welcome
 // message itself is the notification service's (NotificationService.Welcome). A bad referral code does not undo the sign-up: its error
 // is returned for the log.
-func (s *FanService) OnRegister(ctx context.Context, u User, in Registration) error {
+func (s *Service) OnRegister(ctx context.Context, u hyperlieu.User, in account.Registration) error {
 	var errs []error
 	if err := s.store.AddReferralCode(ctx, ReferralCodeOf(u.ID), u.ID); err != nil {
 		errs = append(errs, err)

@@ -1,4 +1,4 @@
-package hyperlieu
+package shop
 
 import (
 	"cmp"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
@@ -23,7 +24,7 @@ import (
 type memStore struct {
 	mu       sync.Mutex
 	shops    map[string]Shop
-	users    map[string]User
+	users    map[string]hyperlieu.User
 	events   map[string]Event
 	queue    map[string]map[int]*QueueClaim // by event, then position
 	rsvps    map[string]RSVP                // by "<event>/<user>"
@@ -32,7 +33,7 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{shops: map[string]Shop{}, users: map[string]User{}, events: map[string]Event{},
+	return &memStore{shops: map[string]Shop{}, users: map[string]hyperlieu.User{}, events: map[string]Event{},
 		queue: map[string]map[int]*QueueClaim{}, rsvps: map[string]RSVP{}, checkins: map[string]CheckIn{}, feedback: map[string]Feedback{}}
 }
 
@@ -40,7 +41,7 @@ func (m *memStore) CreateShop(_ context.Context, s Shop) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.shops[s.ID]; ok {
-		return Errorf(Conflict, "shop exists")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "shop exists")
 	}
 	s.ManagerIDs = slices.Clone(s.ManagerIDs)
 	m.shops[s.ID] = s
@@ -52,7 +53,7 @@ func (m *memStore) FindShop(_ context.Context, id string) (Shop, error) {
 	defer m.mu.Unlock()
 	s, ok := m.shops[id]
 	if !ok {
-		return Shop{}, Errorf(NotFound, "shop not found")
+		return Shop{}, hyperlieu.Errorf(hyperlieu.NotFound, "shop not found")
 	}
 	s.ManagerIDs = slices.Clone(s.ManagerIDs)
 	return s, nil
@@ -62,7 +63,7 @@ func (m *memStore) UpdateShop(_ context.Context, s Shop) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.shops[s.ID]; !ok {
-		return Errorf(NotFound, "shop not found")
+		return hyperlieu.Errorf(hyperlieu.NotFound, "shop not found")
 	}
 	s.ManagerIDs = slices.Clone(s.ManagerIDs)
 	m.shops[s.ID] = s
@@ -84,12 +85,12 @@ func (m *memStore) FindShopsManagedBy(_ context.Context, userID string) ([]Shop,
 	return out, nil
 }
 
-func (m *memStore) FindUser(_ context.Context, id string) (User, error) {
+func (m *memStore) FindUser(_ context.Context, id string) (hyperlieu.User, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u, ok := m.users[id]
 	if !ok {
-		return User{}, Errorf(NotFound, "user not found")
+		return hyperlieu.User{}, hyperlieu.Errorf(hyperlieu.NotFound, "user not found")
 	}
 	return u, nil
 }
@@ -106,7 +107,7 @@ func (m *memStore) FindEvent(_ context.Context, id string) (Event, error) {
 	defer m.mu.Unlock()
 	e, ok := m.events[id]
 	if !ok {
-		return Event{}, Errorf(NotFound, "event not found")
+		return Event{}, hyperlieu.Errorf(hyperlieu.NotFound, "event not found")
 	}
 	return e, nil
 }
@@ -115,7 +116,7 @@ func (m *memStore) UpdateEvent(_ context.Context, e Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.events[e.ID]; !ok {
-		return Errorf(NotFound, "event not found")
+		return hyperlieu.Errorf(hyperlieu.NotFound, "event not found")
 	}
 	m.events[e.ID] = e
 	return nil
@@ -148,7 +149,7 @@ func (m *memStore) ClaimPosition(_ context.Context, eventID string, n int, userI
 		m.queue[eventID] = q
 	}
 	if _, taken := q[n]; taken {
-		return Errorf(Conflict, "queue position already exists")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "queue position already exists")
 	}
 	q[n] = &QueueClaim{EventID: eventID, N: n, UserID: userID, At: at}
 	return nil
@@ -204,7 +205,7 @@ func (m *memStore) CreateRSVP(_ context.Context, r RSVP) error {
 	defer m.mu.Unlock()
 	k := r.EventID + "/" + r.UserID
 	if _, ok := m.rsvps[k]; ok {
-		return Errorf(Conflict, "rsvp already exists")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "rsvp already exists")
 	}
 	m.rsvps[k] = r
 	return nil
@@ -215,7 +216,7 @@ func (m *memStore) FindRSVP(_ context.Context, eventID, userID string) (RSVP, er
 	defer m.mu.Unlock()
 	r, ok := m.rsvps[eventID+"/"+userID]
 	if !ok {
-		return RSVP{}, Errorf(NotFound, "rsvp not found")
+		return RSVP{}, hyperlieu.Errorf(hyperlieu.NotFound, "rsvp not found")
 	}
 	return r, nil
 }
@@ -248,7 +249,7 @@ func (m *memStore) FindRSVPByTicket(_ context.Context, eventID, code string) (RS
 	for _, r := range m.rsvpsWhere(func(r RSVP) bool { return r.EventID == eventID && r.TicketCode == code }) {
 		return r, nil
 	}
-	return RSVP{}, Errorf(NotFound, "ticket not found")
+	return RSVP{}, hyperlieu.Errorf(hyperlieu.NotFound, "ticket not found")
 }
 
 func (m *memStore) CreateCheckIn(_ context.Context, c CheckIn) error {
@@ -256,7 +257,7 @@ func (m *memStore) CreateCheckIn(_ context.Context, c CheckIn) error {
 	defer m.mu.Unlock()
 	k := c.EventID + "/" + c.UserID
 	if _, ok := m.checkins[k]; ok {
-		return Errorf(Conflict, "check-in already exists")
+		return hyperlieu.Errorf(hyperlieu.Conflict, "check-in already exists")
 	}
 	m.checkins[k] = c
 	return nil
@@ -267,7 +268,7 @@ func (m *memStore) FindCheckIn(_ context.Context, eventID, userID string) (Check
 	defer m.mu.Unlock()
 	c, ok := m.checkins[eventID+"/"+userID]
 	if !ok {
-		return CheckIn{}, Errorf(NotFound, "check-in not found")
+		return CheckIn{}, hyperlieu.Errorf(hyperlieu.NotFound, "check-in not found")
 	}
 	return c, nil
 }
@@ -380,12 +381,12 @@ func (m *memStore) EraseEventUser(_ context.Context, userID string) error {
 // outbox does.
 type notifier struct {
 	mu   sync.Mutex
-	sent []NotificationRequest
+	sent []hyperlieu.NotificationRequest
 	keys map[string]bool
 	raw  int // requests, duplicates included
 }
 
-func (n *notifier) Notify(_ context.Context, reqs ...NotificationRequest) error {
+func (n *notifier) Notify(_ context.Context, reqs ...hyperlieu.NotificationRequest) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.raw += len(reqs)
@@ -402,10 +403,12 @@ func (n *notifier) Notify(_ context.Context, reqs ...NotificationRequest) error 
 	return nil
 }
 
-func (n *notifier) ReserveContact(context.Context, User, time.Time) (bool, error) { return true, nil }
+func (n *notifier) ReserveContact(context.Context, hyperlieu.User, time.Time) (bool, error) {
+	return true, nil
+}
 
 // to returns who was sent a kind of notification, sorted, once per message.
-func (n *notifier) to(kind NotificationKind) []string {
+func (n *notifier) to(kind hyperlieu.NotificationKind) []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var out []string
@@ -428,14 +431,14 @@ func (n *notifier) reset() {
 // recorder records activities once per SourceKey.
 type recorder struct {
 	mu   sync.Mutex
-	seen map[string]Activity
+	seen map[string]hyperlieu.Activity
 }
 
-func (r *recorder) RecordActivity(_ context.Context, a Activity) error {
+func (r *recorder) RecordActivity(_ context.Context, a hyperlieu.Activity) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen == nil {
-		r.seen = map[string]Activity{}
+		r.seen = map[string]hyperlieu.Activity{}
 	}
 	if _, ok := r.seen[a.SourceKey]; !ok {
 		r.seen[a.SourceKey] = a
@@ -476,9 +479,9 @@ type fixture struct {
 	notes   *notifier
 	acts    *recorder
 	events  *EventService
-	shops   *ShopService
+	shops   *Service
 	shop    Shop
-	manager Actor
+	manager hyperlieu.Actor
 }
 
 // t0 is when every fixture starts.
@@ -492,26 +495,26 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, clock: &clock{t: t0}, store: newMemStore(), notes: &notifier{}, acts: &recorder{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	places := NewPlaces(f.clock.Now)
-	f.shops = NewShopService(f.store, f.store, places, ShopOptions{Now: f.clock.Now}, log)
+	f.shops = NewService(f.store, f.store, places, Options{Now: f.clock.Now}, log)
 	f.events = NewEventService(f.store, f.shops, f.store, EventOptions{Notifier: f.notes, Activity: f.acts, Now: f.clock.Now}, log)
-	admin := Actor{UserID: "admin", Roles: []Role{RoleAdmin}}
+	admin := hyperlieu.Actor{UserID: "admin", Roles: []hyperlieu.Role{hyperlieu.RoleAdmin}}
 	loc := shopAt
-	sh, err := f.shops.CreateShop(context.Background(), admin, ShopInput{Name: "Atelier", Address: "1 rue de Rivoli", Location: &loc, Timezone: "Europe/Paris"})
+	sh, err := f.shops.CreateShop(context.Background(), admin, Input{Name: "Atelier", Address: "1 rue de Rivoli", Location: &loc, Timezone: "Europe/Paris"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.addUser("mgr", RoleManager)
+	f.addUser("mgr", hyperlieu.RoleManager)
 	if f.shop, err = f.shops.AddManager(context.Background(), admin, sh.ID, "mgr"); err != nil {
 		t.Fatal(err)
 	}
-	f.manager = Actor{UserID: "mgr", Roles: []Role{RoleManager}}
+	f.manager = hyperlieu.Actor{UserID: "mgr", Roles: []hyperlieu.Role{hyperlieu.RoleManager}}
 	return f
 }
 
-func (f *fixture) addUser(id string, roles ...Role) {
+func (f *fixture) addUser(id string, roles ...hyperlieu.Role) {
 	f.store.mu.Lock()
 	defer f.store.mu.Unlock()
-	f.store.users[id] = User{ID: id, DisplayName: "Name of " + id, Roles: roles, Prefs: Preferences{ShowInAttendeeLists: true}}
+	f.store.users[id] = hyperlieu.User{ID: id, DisplayName: "Name of " + id, Roles: roles, Prefs: hyperlieu.Preferences{ShowInAttendeeLists: true}}
 }
 
 // event schedules an event starting `in` from now, lasting two hours.
