@@ -133,7 +133,13 @@ type PersonalData interface {
 type ShopDirectory interface {
 	// ShopPlace returns NotFound when there is no such shop.
 	ShopPlace(ctx context.Context, shopID string) (loc geo.Point, timezone string, err error)
+	// ManagesShop reports whether userID is one of the shop's managers
+	// (roles aside). NotFound when there is no such shop.
 	ManagesShop(ctx context.Context, userID, shopID string) (bool, error)
+	// MayManageShop is the one rule for "may this actor run this shop": nil
+	// for an admin or a manager of the shop, Forbidden for anyone else,
+	// NotFound when there is no such shop.
+	MayManageShop(ctx context.Context, a Actor, shopID string) error
 	// ShopName returns NotFound when there is no such shop.
 	ShopName(ctx context.Context, shopID string) (string, error)
 }

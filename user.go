@@ -252,3 +252,9 @@ type Actor struct {
 
 // Is reports whether the actor holds role r. Everyone is a customer.
 func (a Actor) Is(r Role) bool { return r == RoleCustomer || slices.Contains(a.Roles, r) }
+
+// CanManage is the one rule for running a shop: admins run every shop,
+// managers the shops they manage (managesIt). Everyone else runs none.
+func (a Actor) CanManage(managesIt bool) bool {
+	return a.Is(RoleAdmin) || (a.Is(RoleManager) && managesIt)
+}

@@ -276,6 +276,13 @@ func (f fakeShops) ManagesShop(_ context.Context, user, id string) (bool, error)
 	return id == f.shop && f.managers[user], nil
 }
 
+func (f fakeShops) MayManageShop(ctx context.Context, a hyperlieu.Actor, id string) error {
+	if ok, _ := f.ManagesShop(ctx, a.UserID, id); !a.CanManage(ok) {
+		return hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
+	}
+	return nil
+}
+
 // fakeNotifier counts contacts per user with a daily cap, as the
 // notification service does, and records requests.
 type fakeNotifier struct {

@@ -157,14 +157,8 @@ func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, co
 	if _, _, err := s.shops.ShopPlace(ctx, shopID); err != nil {
 		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
-	if !a.Is(hyperlieu.RoleAdmin) {
-		ok, err := s.shops.ManagesShop(ctx, a.UserID, shopID)
-		if err != nil {
-			return Offer{}, fmt.Errorf("redeem: %w", err)
-		}
-		if !ok {
-			return Offer{}, hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage shop %s", shopID)
-		}
+	if err := s.shops.MayManageShop(ctx, a, shopID); err != nil {
+		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
 	o, err := s.store.FindOfferByCode(ctx, norm)
 	if err != nil {

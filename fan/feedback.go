@@ -137,17 +137,7 @@ func (s *Service) canManage(ctx context.Context, a hyperlieu.Actor, shopID strin
 	if err := s.shopExists(ctx, shopID); err != nil {
 		return err
 	}
-	if a.Is(hyperlieu.RoleAdmin) {
-		return nil
-	}
-	ok, err := s.shops.ManagesShop(ctx, a.UserID, shopID)
-	if err != nil {
-		return fmt.Errorf("manages shop: %w", err)
-	}
-	if !ok || !a.Is(hyperlieu.RoleManager) {
-		return hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
-	}
-	return nil
+	return s.shops.MayManageShop(ctx, a, shopID)
 }
 
 // ShopFeedback lists a shop's feedback, newest first; only what needs

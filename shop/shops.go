@@ -119,7 +119,7 @@ func validatePoint(p *hyperlieu.Problems, field string, pt *geo.Point, required 
 // canManage reports whether the actor may run the shop: an admin, or a
 // manager of that very shop.
 func canManage(a hyperlieu.Actor, s Shop) bool {
-	return a.Is(hyperlieu.RoleAdmin) || (a.Is(hyperlieu.RoleManager) && s.ManagedBy(a.UserID))
+	return a.CanManage(s.ManagedBy(a.UserID))
 }
 
 // CreateShop creates a shop. Only admins may; Forbidden otherwise, Invalid
@@ -289,6 +289,22 @@ func (s *Service) ShopName(ctx context.Context, shopID string) (string, error) {
 		return "", err
 	}
 	return sh.Name, nil
+}
+
+// MayManageShop returns nil when the actor may run the shop (see canManage),
+// Forbidden otherwise, NotFound when there is no such shop.
+func (s *Service) MayManageShop(ctx context.Context, a hyperlieu.Actor, shopID string) error {
+	sh, err := s.store.FindShop(ctx, shopID)
+	if err != nil {
+		return err
+	}
+	if sh.Deleted() {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "shop %s not found", shopID)
+	}
+	if !canManage(a, sh) {
+		return hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
+	}
+	return nil
 }
 
 // ManagesShop reports whether userID is a manager of the shop (roles aside:

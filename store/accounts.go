@@ -122,14 +122,7 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (hyperlieu.User
 
 // UpdateUser replaces the stored user with u. NotFound if it is gone.
 func (db *DB) UpdateUser(ctx context.Context, u hyperlieu.User) error {
-	r, err := db.c("users").ReplaceOne(ctx, bson.D{{Key: "_id", Value: u.ID}}, toUserDoc(u))
-	if err != nil {
-		return translate(err, "user")
-	}
-	if r.MatchedCount == 0 {
-		return hyperlieu.Errorf(hyperlieu.NotFound, "user not found")
-	}
-	return nil
+	return db.replaceByID(ctx, "users", u.ID, toUserDoc(u), "user")
 }
 
 type sessionDoc struct {

@@ -342,12 +342,8 @@ func (db *DB) UpdateCampaign(ctx context.Context, c campaign.Campaign) error {
 			set = append(set, e)
 		}
 	}
-	r, err := db.c("campaigns").UpdateOne(ctx, bson.D{{Key: "_id", Value: c.ID}}, bson.D{{Key: "$set", Value: set}})
-	if err != nil {
-		return translate(err, "campaign")
-	}
-	if r.MatchedCount == 0 {
-		return hyperlieu.Errorf(hyperlieu.NotFound, "campaign not found")
+	if err := db.updateByID(ctx, "campaigns", c.ID, bson.D{{Key: "$set", Value: set}}, "campaign"); err != nil {
+		return err
 	}
 	return db.stamp(ctx, c.ID, c.UpdatedAt)
 }

@@ -150,9 +150,7 @@ func translate(err error, what string) error {
 		return nil
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return &hyperlieu.Error{Kind: hyperlieu.NotFound, Message: what + " not found", Err: err}
-	case mongo.IsDuplicateKeyError(err):
-		return &hyperlieu.Error{Kind: hyperlieu.Conflict, Message: what + " already exists", Err: err}
-	case isDuplicateFromUpdate(err):
+	case isDuplicate(err):
 		return &hyperlieu.Error{Kind: hyperlieu.Conflict, Message: what + " already exists", Err: err}
 	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.Is(err, context.DeadlineExceeded):
 		return &hyperlieu.Error{Kind: hyperlieu.Unavailable, Message: "database unavailable", Err: err}
@@ -160,8 +158,37 @@ func translate(err error, what string) error {
 	return err
 }
 
-// isDuplicateFromUpdate recognises FerretDB v1's generic error for an update
-// that violates a unique index (it lacks code 11000).
-func isDuplicateFromUpdate(err error) bool {
-	return strings.Contains(err.Error(), "E11000")
+// isDuplicate is the one duplicate-key check: the driver's, plus FerretDB
+// v1's generic error for an update that violates a unique index (it lacks
+// code 11000).
+func isDuplicate(err error) bool {
+	return mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "E11000")
 }
+
+// replaceByID replaces the document whose _id is id. Like every update in
+// this package, it returns NotFound when no document matched.
+func (db *DB) replaceByID(ctx context.Context, coll, id string, doc any, what string) error {
+	r, err := db.c(coll).ReplaceOne(ctx, byID(id), doc)
+	return matched(r, err, what)
+}
+
+// updateByID applies update to the document whose _id is id; NotFound when
+// none matched.
+func (db *DB) updateByID(ctx context.Context, coll, id string, update any, what string) error {
+	r, err := db.c(coll).UpdateOne(ctx, byID(id), update)
+	return matched(r, err, what)
+}
+
+// matched turns an update's outcome into this package's errors.
+func matched(r *mongo.UpdateResult, err error, what string) error {
+	if err != nil {
+		return translate(err, what)
+	}
+	if r.MatchedCount == 0 {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "%s not found", what)
+	}
+	return nil
+}
+
+// byID filters on _id, the one query the embedded database answers without a scan.
+func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }

@@ -8,7 +8,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 	"github.com/hyperlieu/hyperlieu/shop"
 )
@@ -76,14 +75,7 @@ func (db *DB) FindEvent(ctx context.Context, id string) (shop.Event, error) {
 
 // UpdateEvent replaces the stored event. NotFound if it is gone.
 func (db *DB) UpdateEvent(ctx context.Context, e shop.Event) error {
-	r, err := db.c("events").ReplaceOne(ctx, bson.D{{Key: "_id", Value: e.ID}}, toEventDoc(e))
-	if err != nil {
-		return translate(err, "event")
-	}
-	if r.MatchedCount == 0 {
-		return hyperlieu.Errorf(hyperlieu.NotFound, "event not found")
-	}
-	return nil
+	return db.replaceByID(ctx, "events", e.ID, toEventDoc(e), "event")
 }
 
 func (db *DB) findEvents(ctx context.Context, filter bson.D, sort bson.D, limit int) ([]shop.Event, error) {

@@ -32,7 +32,6 @@ func fanIndexes() []indexSpec {
 	}
 }
 
-func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
 
 func tptr(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -186,14 +185,7 @@ func (db *DB) ListRewards(ctx context.Context) ([]fan.Reward, error) {
 
 // UpdateReward replaces the reward; NotFound if it is gone.
 func (db *DB) UpdateReward(ctx context.Context, r fan.Reward) error {
-	res, err := db.c("rewards").ReplaceOne(ctx, byID(r.ID), rewardDoc(r))
-	if err != nil {
-		return translate(err, "reward")
-	}
-	if res.MatchedCount == 0 {
-		return hyperlieu.Errorf(hyperlieu.NotFound, "reward not found")
-	}
-	return nil
+	return db.replaceByID(ctx, "rewards", r.ID, rewardDoc(r), "reward")
 }
 
 // AddReferralCode maps code to userID; the same pair again is not an error.

@@ -230,6 +230,13 @@ func (f fakeShops) ManagesShop(ctx context.Context, userID, shopID string) (bool
 	return shopID == f.shopID && userID == f.managerID, nil
 }
 
+func (f fakeShops) MayManageShop(ctx context.Context, a hyperlieu.Actor, shopID string) error {
+	if ok, _ := f.ManagesShop(ctx, a.UserID, shopID); !a.CanManage(ok) {
+		return hyperlieu.Errorf(hyperlieu.Forbidden, "you do not manage this shop")
+	}
+	return nil
+}
+
 // fakeNotifier records what would be queued.
 type fakeNotifier struct {
 	mu   sync.Mutex

@@ -7,7 +7,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 	"github.com/hyperlieu/hyperlieu/shop"
 )
@@ -100,14 +99,7 @@ func (db *DB) FindShop(ctx context.Context, id string) (shop.Shop, error) {
 
 // UpdateShop replaces the stored shop. NotFound if it is gone.
 func (db *DB) UpdateShop(ctx context.Context, s shop.Shop) error {
-	r, err := db.c("shops").ReplaceOne(ctx, bson.D{{Key: "_id", Value: s.ID}}, toShopDoc(s))
-	if err != nil {
-		return translate(err, "shop")
-	}
-	if r.MatchedCount == 0 {
-		return hyperlieu.Errorf(hyperlieu.NotFound, "shop not found")
-	}
-	return nil
+	return db.replaceByID(ctx, "shops", s.ID, toShopDoc(s), "shop")
 }
 
 // FindShopsChangedSince returns the shops updated after t, deleted ones
