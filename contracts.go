@@ -11,7 +11,7 @@ import (
 // each other: events and campaigns cause notifications; check-ins and
 // redemptions feed loyalty; loyalty's segments feed campaign audiences.
 // Each area depends on these small interfaces, not on the others' services,
-// and a nil implementation means "that area is not wired".
+// and every one is wired: there is no "area absent" mode.
 
 // NotificationKind says what a message is about; templates are chosen by it.
 type NotificationKind string
@@ -146,7 +146,7 @@ type ShopDirectory interface {
 
 // DeviceTokens tells which push tokens a customer's devices have (the
 // notifications area); referrals use it to refuse self-referral from one
-// device. Nil: the device check is skipped.
+// device.
 type DeviceTokens interface {
 	DeviceTokensOf(ctx context.Context, userID string) ([]string, error)
 }
@@ -158,7 +158,7 @@ type UserFinder interface {
 }
 
 // NearbyAudience finds customers to announce a new event to. The
-// location area implements it; nil means no announcements.
+// location area implements it.
 type NearbyAudience interface {
 	// CustomersNear returns the IDs of customers who consented to location
 	// use and whose last known location, reported since since, lies within
@@ -175,7 +175,7 @@ type NearbyOffer struct {
 }
 
 // OfferSource lists the offers a customer can get around a point. The
-// campaigns area implements it; nil means no offers.
+// campaigns area implements it.
 type OfferSource interface {
 	// OffersNear returns offers within radiusM of p for userID, with their
 	// exact distance.

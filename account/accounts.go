@@ -32,7 +32,7 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 }
 
-// AccountStore is what the account use cases need from the database.
+// Store is what the account use cases need from the database.
 type Store interface {
 	// CreateUser returns Conflict when the email is taken.
 	CreateUser(ctx context.Context, u hyperlieu.User) error
@@ -42,12 +42,12 @@ type Store interface {
 	UpdateUser(ctx context.Context, u hyperlieu.User) error
 	CreateSession(ctx context.Context, s Session) error
 	FindSession(ctx context.Context, id string) (Session, error)
-	RevokeSession(ctx context.Context, id string, at time.Time) error
+	UpdateSessionRevoked(ctx context.Context, id string, at time.Time) error
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	FindRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
-	// UseRefreshToken marks a token used; it returns Conflict if it already was,
+	// UpdateRefreshTokenUsed marks a token used; it returns Conflict if it already was,
 	// atomically, so that two racing refreshes cannot both succeed.
-	UseRefreshToken(ctx context.Context, hash string, at time.Time) error
+	UpdateRefreshTokenUsed(ctx context.Context, hash string, at time.Time) error
 }
 
 // Tokens issues signed access tokens.
@@ -63,7 +63,7 @@ type Auth struct {
 	ExpiresAt    time.Time
 }
 
-// AccountOptions tunes the account use cases. Zero fields take defaults.
+// Options tunes the account use cases. Zero fields take defaults.
 type Options struct {
 	Now             func() time.Time
 	RefreshTTL      time.Duration // default 30 days
@@ -102,7 +102,7 @@ func (o *Options) defaults() {
 	}
 }
 
-// AccountService holds the account use cases: sign-up, sign-in, token
+// Service holds the account use cases: sign-up, sign-in, token
 // rotation, profile and roles.
 type Service struct {
 	store    Store
@@ -114,7 +114,7 @@ type Service struct {
 	dummy    string // a hash to check against when the email is unknown
 }
 
-// NewAccountService returns the account use cases over store and tokens.
+// NewService returns the account use cases over store and tokens.
 func NewService(store Store, tokens Tokens, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
 	return &Service{
@@ -248,10 +248,10 @@ func (s *Service) Refresh(ctx context.Context, secret string) (Auth, error) {
 		return Auth{}, err
 	}
 	now := s.opts.Now().UTC()
-	if err := s.store.UseRefreshToken(ctx, rt.Hash, now); err != nil {
+	if err := s.store.UpdateRefreshTokenUsed(ctx, rt.Hash, now); err != nil {
 		if hyperlieu.KindOf(err) == hyperlieu.Conflict {
 			s.forgetSession(sess.ID)
-			if err := s.store.RevokeSession(ctx, sess.ID, now); err != nil {
+			if err := s.store.UpdateSessionRevoked(ctx, sess.ID, now); err != nil {
 				return Auth{}, fmt.Errorf("revoke reused session: %w", err)
 			}
 			s.log.WarnContext(ctx, "refresh token reused; session revoked", "user", rt.UserID, "session", sess.ID)
@@ -301,7 +301,7 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 		return fmt.Errorf("logout: %w", err)
 	}
 	s.forgetSession(rt.SessionID)
-	if err := s.store.RevokeSession(ctx, rt.SessionID, s.opts.Now().UTC()); err != nil {
+	if err := s.store.UpdateSessionRevoked(ctx, rt.SessionID, s.opts.Now().UTC()); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	return nil

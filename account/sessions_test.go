@@ -12,7 +12,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/account"
 )
 
-// sessionStore is an AccountStore that knows sessions only, and counts reads.
+// sessionStore is a Store that knows sessions only, and counts reads.
 type sessionStore struct {
 	account.Store // unused methods panic
 	mu            sync.Mutex

@@ -39,7 +39,7 @@ type JourneyStep struct {
 	Category string
 }
 
-// FanOptions tunes the fans use cases. Zero fields take the defaults below.
+// Options tunes the fans use cases. Zero fields take the defaults below.
 type Options struct {
 	Now  func() time.Time
 	Earn EarningRules
@@ -111,72 +111,84 @@ func (o *Options) defaults() {
 	}
 }
 
-// FanStore is what the fans use cases need from the database. Every claim
+// Store is what the fans use cases need from the database. Every claim
 // (a payment, a spend, a referral slot) is an insert with a deterministic ID,
 // because unique inserts are the one atomic thing on every backend we run on.
 type Store interface {
+	PeopleStore
+	LedgerStore
+	ReferralStore
+	FeedbackStore
+	// DeleteFanData removes or anonymises every fans document about the user:
+	// ledger, activities, profile, referral code and referrals (the referrer's
+	// rewards stay, without the referee), feedback (rating kept, author and
+	// comment removed) and gestures (kept for stats, without the customer).
+	DeleteFanData(ctx context.Context, userID string, gestureReturned map[string]bool) error
+}
+
+// PeopleStore reads accounts and keeps each customer's segment.
+type PeopleStore interface {
 	FindUser(ctx context.Context, id string) (hyperlieu.User, error)
-	// UsersAfter pages through every user by ID (for the periodic loop).
-	UsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error)
-	// UserIDsWithRole lists the users holding role (managers are few).
-	UserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error)
-
-	// AddActivity stores a; Conflict when its SourceKey is already stored.
-	AddActivity(ctx context.Context, a hyperlieu.Activity) error
-	ActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error)
-
-	// AddLedgerEntry appends e; Conflict when e.ID is taken.
-	AddLedgerEntry(ctx context.Context, e LedgerEntry) error
-	// LedgerOf returns the user's entries, oldest first.
-	LedgerOf(ctx context.Context, userID string) ([]LedgerEntry, error)
-
-	SaveFanProfile(ctx context.Context, p Profile) error
+	// FindUsersAfter pages through every user by ID (for the periodic loop).
+	FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error)
+	// FindUserIDsWithRole lists the users holding role (managers are few).
+	FindUserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error)
+	UpdateFanProfile(ctx context.Context, p Profile) error
 	// FindFanProfile returns NotFound when the segment was never computed.
 	FindFanProfile(ctx context.Context, userID string) (Profile, error)
-	CountSegment(ctx context.Context, s hyperlieu.Segment) (int, error)
+	FindSegmentCount(ctx context.Context, s hyperlieu.Segment) (int, error)
+}
 
+// LedgerStore keeps activities, points and rewards.
+type LedgerStore interface {
+	// CreateActivity stores a; Conflict when its SourceKey is already stored.
+	CreateActivity(ctx context.Context, a hyperlieu.Activity) error
+	FindActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error)
+	// CreateLedgerEntry appends e; Conflict when e.ID is taken.
+	CreateLedgerEntry(ctx context.Context, e LedgerEntry) error
+	// FindLedgerOf returns the user's entries, oldest first.
+	FindLedgerOf(ctx context.Context, userID string) ([]LedgerEntry, error)
 	CreateReward(ctx context.Context, r Reward) error
 	FindReward(ctx context.Context, id string) (Reward, error)
-	ListRewards(ctx context.Context) ([]Reward, error)
+	FindRewards(ctx context.Context) ([]Reward, error)
 	UpdateReward(ctx context.Context, r Reward) error
+}
 
-	// AddReferralCode maps code to userID; adding the same pair again is not an error.
-	AddReferralCode(ctx context.Context, code, userID string) error
+// ReferralStore keeps referral codes and who referred whom.
+type ReferralStore interface {
+	// CreateReferralCode maps code to userID; adding the same pair again is not an error.
+	CreateReferralCode(ctx context.Context, code, userID string) error
 	// FindReferralCode returns the owner of code, or NotFound.
 	FindReferralCode(ctx context.Context, code string) (string, error)
 	// CreateReferral returns Conflict when the referee is already attributed.
 	CreateReferral(ctx context.Context, r Referral) error
 	FindReferral(ctx context.Context, refereeID string) (Referral, error)
 	UpdateReferral(ctx context.Context, r Referral) error
-	ReferralsBy(ctx context.Context, referrerID string) ([]Referral, error)
-	// ClaimReferralSlot inserts slot n of the referrer's month for referee.
+	FindReferralsBy(ctx context.Context, referrerID string) ([]Referral, error)
+	// CreateReferralSlot inserts slot n of the referrer's month for referee.
 	// It returns the referee holding the slot (referee itself if it won).
-	ClaimReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error)
+	CreateReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error)
+}
 
+// FeedbackStore keeps shop feedback and the gestures that answer it.
+type FeedbackStore interface {
 	CreateShopFeedback(ctx context.Context, f ShopFeedback) error
 	FindShopFeedback(ctx context.Context, id string) (ShopFeedback, error)
 	UpdateShopFeedback(ctx context.Context, f ShopFeedback) error
-	FeedbackOfShop(ctx context.Context, shopID string, needsAttention bool) ([]ShopFeedback, error)
-	FeedbackBy(ctx context.Context, userID string) ([]ShopFeedback, error)
-
+	FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool) ([]ShopFeedback, error)
+	FindShopFeedbackBy(ctx context.Context, userID string) ([]ShopFeedback, error)
 	CreateGesture(ctx context.Context, g Gesture) error
-	GesturesOfShop(ctx context.Context, shopID string) ([]Gesture, error)
-	GesturesFor(ctx context.Context, userID string) ([]Gesture, error)
-
-	// EraseFan removes or anonymises every fans document about the user:
-	// ledger, activities, profile, referral code and referrals (the referrer's
-	// rewards stay, without the referee), feedback (rating kept, author and
-	// comment removed) and gestures (kept for stats, without the customer).
-	EraseFan(ctx context.Context, userID string, gestureReturned map[string]bool) error
+	FindGesturesOfShop(ctx context.Context, shopID string) ([]Gesture, error)
+	FindGesturesFor(ctx context.Context, userID string) ([]Gesture, error)
 }
 
-// FanService holds the fans use cases. It implements ActivityRecorder,
+// Service holds the fans use cases. It implements ActivityRecorder,
 // Segmenter and PersonalData.
 type Service struct {
 	store   Store
 	shops   hyperlieu.ShopDirectory
-	notify  hyperlieu.Notifier     // nil: nothing is sent
-	devices hyperlieu.DeviceTokens // nil: no device check
+	notify  hyperlieu.Notifier
+	devices hyperlieu.DeviceTokens
 	opts    Options
 	log     *slog.Logger
 }
@@ -187,7 +199,7 @@ var (
 	_ hyperlieu.PersonalData     = (*Service)(nil)
 )
 
-// NewFanService returns the fans use cases. notify and devices may be nil.
+// NewService returns the fans use cases.
 func NewService(store Store, shops hyperlieu.ShopDirectory, notify hyperlieu.Notifier, devices hyperlieu.DeviceTokens, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
 	return &Service{store: store, shops: shops, notify: notify, devices: devices, opts: opts, log: log}
@@ -196,7 +208,7 @@ func NewService(store Store, shops hyperlieu.ShopDirectory, notify hyperlieu.Not
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
 func (s *Service) send(ctx context.Context, reqs ...hyperlieu.NotificationRequest) {
-	if s.notify == nil || len(reqs) == 0 {
+	if len(reqs) == 0 {
 		return
 	}
 	// A notification that could not be queued must not undo what the
@@ -254,7 +266,7 @@ func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) erro
 	if err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
-	if err := s.store.AddActivity(ctx, a); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
+	if err := s.store.CreateActivity(ctx, a); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
 		return fmt.Errorf("record activity: %w", err)
 	}
 	// Even when the activity was already stored, carry on: a crash between
@@ -264,7 +276,7 @@ func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) erro
 			ID: "earn:" + string(a.Kind) + ":" + a.SourceKey, UserID: a.UserID, Amount: pts,
 			Reason: string(a.Kind), SourceKey: a.SourceKey, At: a.At,
 		}
-		if err := s.store.AddLedgerEntry(ctx, e); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
+		if err := s.store.CreateLedgerEntry(ctx, e); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
 			return fmt.Errorf("record activity: pay points: %w", err)
 		}
 	}
@@ -279,7 +291,7 @@ func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) erro
 	return nil
 }
 
-// FanProfile is the stored segment of a customer, with why, so that
+// Profile is the stored segment of a customer, with why, so that
 // marketers can read it and counts per segment are cheap.
 type Profile struct {
 	UserID     string
@@ -296,7 +308,7 @@ func (s *Service) SegmentOf(ctx context.Context, u hyperlieu.User, at time.Time)
 }
 
 func (s *Service) classify(ctx context.Context, u hyperlieu.User, at time.Time) (hyperlieu.Segment, string, error) {
-	acts, err := s.store.ActivitiesOf(ctx, u.ID)
+	acts, err := s.store.FindActivitiesOf(ctx, u.ID)
 	if err != nil {
 		return "", "", fmt.Errorf("segment of %s: %w", u.ID, err)
 	}
@@ -322,7 +334,7 @@ func (s *Service) refreshSegment(ctx context.Context, u hyperlieu.User) (Profile
 		return Profile{}, err
 	}
 	p := Profile{UserID: u.ID, Segment: seg, Reason: why, ComputedAt: now}
-	if err := s.store.SaveFanProfile(ctx, p); err != nil {
+	if err := s.store.UpdateFanProfile(ctx, p); err != nil {
 		return Profile{}, fmt.Errorf("save segment of %s: %w", u.ID, err)
 	}
 	return p, nil
@@ -334,7 +346,7 @@ func (s *Service) refreshSegment(ctx context.Context, u hyperlieu.User) (Profile
 func (s *Service) RefreshSegments(ctx context.Context) (int, error) {
 	after, n := "", 0
 	for {
-		users, err := s.store.UsersAfter(ctx, after, 200)
+		users, err := s.store.FindUsersAfter(ctx, after, 200)
 		if err != nil {
 			return n, fmt.Errorf("refresh segments: %w", err)
 		}
@@ -366,7 +378,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 func (s *Service) SegmentCounts(ctx context.Context) (map[hyperlieu.Segment]int, error) {
 	out := map[hyperlieu.Segment]int{}
 	for _, seg := range hyperlieu.Segments {
-		n, err := s.store.CountSegment(ctx, seg)
+		n, err := s.store.FindSegmentCount(ctx, seg)
 		if err != nil {
 			return nil, fmt.Errorf("count segment %s: %w", seg, err)
 		}
@@ -375,7 +387,7 @@ func (s *Service) SegmentCounts(ctx context.Context) (map[hyperlieu.Segment]int,
 	return out, nil
 }
 
-// FanView is what marketers see of one customer.
+// View is what marketers see of one customer.
 type View struct {
 	User     hyperlieu.User
 	Profile  Profile

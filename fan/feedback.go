@@ -84,9 +84,6 @@ func (s *Service) GiveFeedback(ctx context.Context, userID, shopID string, ratin
 }
 
 func (s *Service) shopExists(ctx context.Context, shopID string) error {
-	if s.shops == nil {
-		return hyperlieu.Errorf(hyperlieu.NotFound, "shop not found")
-	}
 	if _, _, err := s.shops.ShopPlace(ctx, shopID); err != nil {
 		return fmt.Errorf("shop %s: %w", shopID, err)
 	}
@@ -96,7 +93,7 @@ func (s *Service) shopExists(ctx context.Context, shopID string) error {
 // alertManagers pushes a low rating to every manager of the shop, at once
 // (a service message: not capped, and managers need it now).
 func (s *Service) alertManagers(ctx context.Context, f ShopFeedback) {
-	ids, err := s.store.UserIDsWithRole(ctx, hyperlieu.RoleManager)
+	ids, err := s.store.FindUserIDsWithRole(ctx, hyperlieu.RoleManager)
 	if err != nil {
 		s.log.ErrorContext(ctx, "low rating: list managers", "shop", f.ShopID, "err", err)
 		return
@@ -146,7 +143,7 @@ func (s *Service) ShopFeedback(ctx context.Context, a hyperlieu.Actor, shopID st
 	if err := s.canManage(ctx, a, shopID); err != nil {
 		return nil, err
 	}
-	fs, err := s.store.FeedbackOfShop(ctx, shopID, needsAttention)
+	fs, err := s.store.FindShopFeedbackOf(ctx, shopID, needsAttention)
 	if err != nil {
 		return nil, fmt.Errorf("shop feedback: %w", err)
 	}
@@ -241,7 +238,7 @@ func (s *Service) ShopGestureStats(ctx context.Context, a hyperlieu.Actor, shopI
 	if err := s.canManage(ctx, a, shopID); err != nil {
 		return GestureStats{}, err
 	}
-	gs, err := s.store.GesturesOfShop(ctx, shopID)
+	gs, err := s.store.FindGesturesOfShop(ctx, shopID)
 	if err != nil {
 		return GestureStats{}, fmt.Errorf("gesture stats: %w", err)
 	}
@@ -277,7 +274,7 @@ func (s *Service) cameBack(ctx context.Context, g Gesture) (bool, error) {
 	if g.UserID == "" {
 		return false, nil
 	}
-	acts, err := s.store.ActivitiesOf(ctx, g.UserID)
+	acts, err := s.store.FindActivitiesOf(ctx, g.UserID)
 	if err != nil {
 		return false, fmt.Errorf("came back: %w", err)
 	}

@@ -54,7 +54,7 @@ func TierOf(tiers []Tier, earned int) (tier, next string, needs int) {
 
 // Loyalty returns the customer's balance, tier, progress and latest entries.
 func (s *Service) Loyalty(ctx context.Context, userID string) (Loyalty, error) {
-	entries, err := s.store.LedgerOf(ctx, userID)
+	entries, err := s.store.FindLedgerOf(ctx, userID)
 	if err != nil {
 		return Loyalty{}, fmt.Errorf("loyalty: %w", err)
 	}
@@ -155,7 +155,7 @@ func (s *Service) UpdateReward(ctx context.Context, id string, p RewardPatch) (R
 
 // Rewards lists the catalogue; withInactive is for marketers.
 func (s *Service) Rewards(ctx context.Context, withInactive bool) ([]Reward, error) {
-	all, err := s.store.ListRewards(ctx)
+	all, err := s.store.FindRewards(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list rewards: %w", err)
 	}
@@ -203,7 +203,7 @@ func (s *Service) ClaimReward(ctx context.Context, userID, rewardID string) (Led
 // balance after it, or Conflict when the balance is short.
 func (s *Service) spend(ctx context.Context, e LedgerEntry) (LedgerEntry, int, error) {
 	for range 100 {
-		entries, err := s.store.LedgerOf(ctx, e.UserID)
+		entries, err := s.store.FindLedgerOf(ctx, e.UserID)
 		if err != nil {
 			return LedgerEntry{}, 0, err
 		}
@@ -218,7 +218,7 @@ func (s *Service) spend(ctx context.Context, e LedgerEntry) (LedgerEntry, int, e
 		e.Seq = seq + 1
 		e.ID = "ledger:" + e.UserID + ":" + strconv.Itoa(e.Seq)
 		e.At = s.now()
-		err = s.store.AddLedgerEntry(ctx, e)
+		err = s.store.CreateLedgerEntry(ctx, e)
 		if err == nil {
 			return e, bal + e.Amount, nil
 		}
@@ -236,7 +236,7 @@ func (s *Service) award(ctx context.Context, userID string, points int, reason, 
 		ID: "earn:" + strings.SplitN(sourceKey, ":", 2)[0] + ":" + sourceKey, UserID: userID, Amount: points,
 		Reason: reason, SourceKey: sourceKey, At: s.now(),
 	}
-	if err := s.store.AddLedgerEntry(ctx, e); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
+	if err := s.store.CreateLedgerEntry(ctx, e); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
 		return err
 	}
 	return nil

@@ -13,7 +13,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (map[string]any
 	if err != nil {
 		return nil, err
 	}
-	entries, err := s.store.LedgerOf(ctx, userID)
+	entries, err := s.store.FindLedgerOf(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("export ledger: %w", err)
 	}
@@ -21,7 +21,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (map[string]any
 	for i, e := range entries {
 		ledger[i] = map[string]any{"id": e.ID, "amount": e.Amount, "reason": e.Reason, "sourceKey": e.SourceKey, "rewardId": e.RewardID, "code": e.Code, "at": e.At}
 	}
-	acts, err := s.store.ActivitiesOf(ctx, userID)
+	acts, err := s.store.FindActivitiesOf(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("export activities: %w", err)
 	}
@@ -29,7 +29,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (map[string]any
 	for i, a := range acts {
 		activities[i] = map[string]any{"kind": string(a.Kind), "sourceKey": a.SourceKey, "shopId": a.ShopID, "at": a.At}
 	}
-	refs, err := s.store.ReferralsBy(ctx, userID)
+	refs, err := s.store.FindReferralsBy(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("export referrals: %w", err)
 	}
@@ -37,7 +37,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (map[string]any
 	if r, err := s.store.FindReferral(ctx, userID); err == nil {
 		referrals["referredWithCode"], referrals["status"] = r.Code, r.Status
 	}
-	fbs, err := s.store.FeedbackBy(ctx, userID)
+	fbs, err := s.store.FindShopFeedbackBy(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("export feedback: %w", err)
 	}
@@ -45,7 +45,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (map[string]any
 	for i, f := range fbs {
 		feedback[i] = map[string]any{"id": f.ID, "shopId": f.ShopID, "rating": f.Rating, "comment": f.Comment, "at": f.At, "answered": !f.AnsweredAt.IsZero()}
 	}
-	gs, err := s.store.GesturesFor(ctx, userID)
+	gs, err := s.store.FindGesturesFor(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("export gestures: %w", err)
 	}
@@ -66,7 +66,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (map[string]any
 // EraseUser removes the fans data about the user; shop ratings and gesture
 // outcomes stay, without the customer. It implements PersonalData.
 func (s *Service) EraseUser(ctx context.Context, userID string) error {
-	gs, err := s.store.GesturesFor(ctx, userID)
+	gs, err := s.store.FindGesturesFor(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("erase fan: %w", err)
 	}
@@ -78,7 +78,7 @@ func (s *Service) EraseUser(ctx context.Context, userID string) error {
 		}
 		returned[g.ID] = back
 	}
-	if err := s.store.EraseFan(ctx, userID, returned); err != nil {
+	if err := s.store.DeleteFanData(ctx, userID, returned); err != nil {
 		return fmt.Errorf("erase fan: %w", err)
 	}
 	return nil

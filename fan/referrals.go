@@ -52,10 +52,10 @@ type ReferralInfo struct {
 // code on first use.
 func (s *Service) MyReferral(ctx context.Context, userID string) (ReferralInfo, error) {
 	code := ReferralCodeOf(userID)
-	if err := s.store.AddReferralCode(ctx, code, userID); err != nil {
+	if err := s.store.CreateReferralCode(ctx, code, userID); err != nil {
 		return ReferralInfo{}, fmt.Errorf("referral code: %w", err)
 	}
-	rs, err := s.store.ReferralsBy(ctx, userID)
+	rs, err := s.store.FindReferralsBy(ctx, userID)
 	if err != nil {
 		return ReferralInfo{}, fmt.Errorf("referrals: %w", err)
 	}
@@ -129,7 +129,7 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 	// Slots are claimed by unique insert, so the cap is exact across
 	// instances; a retry finds the slot it already holds.
 	for n := 1; n <= s.opts.ReferralCapPerMonth; n++ {
-		holder, err := s.store.ClaimReferralSlot(ctx, r.ReferrerID, month, n, r.RefereeID)
+		holder, err := s.store.CreateReferralSlot(ctx, r.ReferrerID, month, n, r.RefereeID)
 		if err != nil {
 			return fmt.Errorf("claim referral slot: %w", err)
 		}
@@ -176,9 +176,6 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 }
 
 func (s *Service) shareDevice(ctx context.Context, a, b string) (bool, error) {
-	if s.devices == nil {
-		return false, nil
-	}
 	ta, err := s.devices.DeviceTokensOf(ctx, a)
 	if err != nil {
 		return false, fmt.Errorf("devices of %s: %w", a, err)
@@ -202,7 +199,7 @@ func (s *Service) shareDevice(ctx context.Context, a, b string) (bool, error) {
 // is returned for the log.
 func (s *Service) OnRegister(ctx context.Context, u hyperlieu.User, in account.Registration) error {
 	var errs []error
-	if err := s.store.AddReferralCode(ctx, ReferralCodeOf(u.ID), u.ID); err != nil {
+	if err := s.store.CreateReferralCode(ctx, ReferralCodeOf(u.ID), u.ID); err != nil {
 		errs = append(errs, err)
 	}
 	if strings.TrimSpace(in.ReferralCode) != "" {

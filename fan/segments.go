@@ -15,7 +15,7 @@ type SegmentThresholds struct {
 	DormantAfter   time.Duration
 }
 
-// FanFacts are what a segment is computed from.
+// Facts are what a segment is computed from.
 type Facts struct {
 	CreatedAt  time.Time
 	Referred   bool

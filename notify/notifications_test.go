@@ -136,7 +136,7 @@ func TestBackoff(t *testing.T) {
 
 // TestRenderProducerRequests renders what each producer actually queues
 // (the Vars each one sends, as in events.go, feedback.go, journey.go,
-// ledger.go, referrals.go, location.go and NotificationService.Welcome) in
+// ledger.go, referrals.go, location.go and Service.Welcome) in
 // every locale and tone: no placeholder may remain, no text may be empty,
 // and no ID from the deep-link data may be shown.
 func TestRenderProducerRequests(t *testing.T) {

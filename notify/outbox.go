@@ -31,17 +31,17 @@ type OutboxStore interface {
 	// pending with NotBefore ≤ now, or sending with a lease ended before now,
 	// oldest due first.
 	FindDueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
-	// InsertClaims inserts the claims in one round trip and reports, for
+	// CreateClaims inserts the claims in one round trip and reports, for
 	// each, whether it was inserted (false: that sequence number is taken).
-	InsertClaims(ctx context.Context, cs []Claim) ([]bool, error)
+	CreateClaims(ctx context.Context, cs []Claim) ([]bool, error)
 	// FindClaims returns the stored claims with the same notification and
 	// sequence as cs (those that exist).
 	FindClaims(ctx context.Context, cs []Claim) ([]Claim, error)
 	// FindNotifications returns those of ids that exist.
 	FindNotifications(ctx context.Context, ids []string) ([]Notification, error)
-	// MarkSending marks the notifications ids sending by owner until until,
+	// UpdateSending marks the notifications ids sending by owner until until,
 	// adds one to their attempts and claimDelta to their claim, in one update.
-	MarkSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error
+	UpdateSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error
 	// UpdateOutbox writes the outbox fields of ns (status, reason, attempts,
 	// last error, message ids, sent to, sent at, not before, waits, claim,
 	// lease, title and body) in bulk. It does not check the stored claim: a
@@ -192,47 +192,9 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 // claim returns the notifications of due this worker now holds, marked sending.
 func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) ([]Notification, error) {
 	until := now.Add(o.opts.Lease)
-	try := make([]Claim, len(due))
-	for i, n := range due {
-		try[i] = Claim{NotificationID: n.ID, Seq: n.Claim + 1, Owner: o.opts.WorkerID, Until: until}
-	}
-	won := map[string]int{}
-	// A claim won on the first try is the successor of the claim in our
-	// copy: as nobody else holds it, nobody has changed the notification
-	// since we read it (but a worker that outlived its lease, the bounded
-	// duplicate of the type comment), so the copy is current. A claim won
-	// by superseding a dead one was not taken from our copy, which may be
-	// stale: only those notifications are read again.
-	reread := map[string]bool{}
-	for round := 0; round < 3 && len(try) > 0; round++ {
-		ok, err := o.store.InsertClaims(ctx, try)
-		if err != nil {
-			return nil, fmt.Errorf("claim notifications: %w", err)
-		}
-		var lost []Claim
-		for i, c := range try {
-			if ok[i] {
-				won[c.NotificationID] = c.Seq
-				reread[c.NotificationID] = round > 0
-			} else {
-				lost = append(lost, c)
-			}
-		}
-		if len(lost) == 0 {
-			break
-		}
-		// A taken number whose lease ended belongs to a worker that died
-		// between claiming and marking the notification: supersede it.
-		existing, err := o.store.FindClaims(ctx, lost)
-		if err != nil {
-			return nil, fmt.Errorf("claim notifications: %w", err)
-		}
-		try = try[:0]
-		for _, e := range existing {
-			if e.Until.Before(now) {
-				try = append(try, Claim{NotificationID: e.NotificationID, Seq: e.Seq + 1, Owner: o.opts.WorkerID, Until: until})
-			}
-		}
+	won, reread, err := o.insertClaims(ctx, due, now, until)
+	if err != nil {
+		return nil, err
 	}
 	if len(won) == 0 {
 		return nil, nil
@@ -271,16 +233,97 @@ func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) (
 		claimed = append(claimed, n)
 	}
 	for delta, ids := range byDelta {
-		if err := o.store.MarkSending(ctx, ids, delta, o.opts.WorkerID, until); err != nil {
+		if err := o.store.UpdateSending(ctx, ids, delta, o.opts.WorkerID, until); err != nil {
 			return nil, fmt.Errorf("mark notifications sending: %w", err)
 		}
 	}
 	return claimed, nil
 }
 
+// insertClaims claims due by unique insert, in up to three rounds, and
+// returns the claim number won for each notification and whether its copy
+// must be read again.
+func (o *Outbox) insertClaims(ctx context.Context, due []Notification, now, until time.Time) (won map[string]int, reread map[string]bool, err error) {
+	try := make([]Claim, len(due))
+	for i, n := range due {
+		try[i] = Claim{NotificationID: n.ID, Seq: n.Claim + 1, Owner: o.opts.WorkerID, Until: until}
+	}
+	won = map[string]int{}
+	// A claim won on the first try is the successor of the claim in our
+	// copy: as nobody else holds it, nobody has changed the notification
+	// since we read it (but a worker that outlived its lease, the bounded
+	// duplicate of the type comment), so the copy is current. A claim won
+	// by superseding a dead one was not taken from our copy, which may be
+	// stale: only those notifications are read again.
+	reread = map[string]bool{}
+	for round := 0; round < 3 && len(try) > 0; round++ {
+		ok, err := o.store.CreateClaims(ctx, try)
+		if err != nil {
+			return nil, nil, fmt.Errorf("claim notifications: %w", err)
+		}
+		var lost []Claim
+		for i, c := range try {
+			if ok[i] {
+				won[c.NotificationID] = c.Seq
+				reread[c.NotificationID] = round > 0
+			} else {
+				lost = append(lost, c)
+			}
+		}
+		if len(lost) == 0 {
+			break
+		}
+		// A taken number whose lease ended belongs to a worker that died
+		// between claiming and marking the notification: supersede it.
+		existing, err := o.store.FindClaims(ctx, lost)
+		if err != nil {
+			return nil, nil, fmt.Errorf("claim notifications: %w", err)
+		}
+		try = try[:0]
+		for _, e := range existing {
+			if e.Until.Before(now) {
+				try = append(try, Claim{NotificationID: e.NotificationID, Seq: e.Seq + 1, Owner: o.opts.WorkerID, Until: until})
+			}
+		}
+	}
+	return won, reread, nil
+}
+
 // send pushes the claimed notifications to their devices and records the outcomes.
 func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	now := o.opts.Now().UTC()
+	byUser, prefs, err := o.recipients(ctx, ns)
+	if err != nil {
+		return err
+	}
+	msgs, owner := o.messages(ns, byUser, prefs, now)
+	var results []push.Result
+	var batchErr error
+	if len(msgs) > 0 {
+		results, batchErr = o.sender.Send(ctx, msgs)
+		if batchErr == nil && len(results) != len(msgs) {
+			batchErr = fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
+		}
+		if batchErr != nil {
+			o.log.Error("push batch failed; retrying later", "messages", len(msgs), "err", batchErr)
+		}
+	}
+	out, dead := tally(ns, msgs, owner, results, batchErr)
+	for i := range ns {
+		o.settle(&ns[i], out[i], now)
+	}
+	if err := o.store.DeleteDeviceTokens(ctx, dead); err != nil {
+		o.log.Error("delete unregistered tokens", "tokens", len(dead), "err", err)
+	}
+	if err := o.store.UpdateOutbox(ctx, ns); err != nil {
+		return fmt.Errorf("record push outcomes: %w", err)
+	}
+	return nil
+}
+
+// recipients returns the devices of the notifications' customers and the
+// customers themselves (their current tone and quiet hours).
+func (o *Outbox) recipients(ctx context.Context, ns []Notification) (map[string][]Device, map[string]hyperlieu.User, error) {
 	users := make([]string, 0, len(ns))
 	for _, n := range ns {
 		if !slices.Contains(users, n.UserID) {
@@ -289,7 +332,7 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	}
 	devs, err := o.store.FindDevices(ctx, users...)
 	if err != nil {
-		return fmt.Errorf("find devices: %w", err)
+		return nil, nil, fmt.Errorf("find devices: %w", err)
 	}
 	byUser := map[string][]Device{}
 	for _, d := range devs {
@@ -297,15 +340,19 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	}
 	us, err := o.store.FindUsers(ctx, users)
 	if err != nil {
-		return fmt.Errorf("find users: %w", err)
+		return nil, nil, fmt.Errorf("find users: %w", err)
 	}
 	prefs := make(map[string]hyperlieu.User, len(us))
 	for _, u := range us {
 		prefs[u.ID] = u
 	}
+	return byUser, prefs, nil
+}
 
-	var msgs []push.Message
-	var owner []int // owner[j]: index in ns of msgs[j]
+// messages renders the pushes to send now, one per device not yet reached;
+// owner[j] is the index in ns of msgs[j]. Notifications that expired or
+// fall in the customer's quiet hours are settled here instead.
+func (o *Outbox) messages(ns []Notification, byUser map[string][]Device, prefs map[string]hyperlieu.User, now time.Time) (msgs []push.Message, owner []int) {
 	for i := range ns {
 		n := &ns[i]
 		if !now.Before(n.ExpiresAt) {
@@ -335,30 +382,23 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 			owner = append(owner, i)
 		}
 	}
+	return msgs, owner
+}
 
-	var results []push.Result
-	var batchErr error
-	if len(msgs) > 0 {
-		results, batchErr = o.sender.Send(ctx, msgs)
-		if batchErr == nil && len(results) != len(msgs) {
-			batchErr = fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
-		}
-		if batchErr != nil {
-			o.log.Error("push batch failed; retrying later", "messages", len(msgs), "err", batchErr)
-		}
-	}
+// outcome is what one notification's pushes came to.
+type outcome struct {
+	sent, dead, permanent int
+	temporary             *push.TemporaryError
+	lastErr               error
+}
 
-	type outcome struct {
-		sent, dead, permanent int
-		temporary             *push.TemporaryError
-		lastErr               error
-		tried                 bool
-	}
+// tally folds the pushes' results into one outcome per notification, and
+// lists the tokens FCM says are dead.
+func tally(ns []Notification, msgs []push.Message, owner []int, results []push.Result, batchErr error) ([]outcome, []string) {
 	out := make([]outcome, len(ns))
 	var dead []string
 	for j, m := range msgs {
 		oc := &out[owner[j]]
-		oc.tried = true
 		if batchErr != nil {
 			oc.temporary, oc.lastErr = &push.TemporaryError{Code: "BATCH", Err: batchErr}, batchErr
 			continue
@@ -383,44 +423,39 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 			oc.lastErr = r.Err
 		}
 	}
+	return out, dead
+}
 
-	for i := range ns {
-		n, oc := &ns[i], out[i]
-		n.LeaseOwner, n.LeaseUntil = "", time.Time{}
-		if n.Status != StatusSending { // expired or deferred above
-			continue
+// settle moves a notification still sending to where its outcome puts it:
+// sent, failed, retried later, or waiting for a device.
+func (o *Outbox) settle(n *Notification, oc outcome, now time.Time) {
+	n.LeaseOwner, n.LeaseUntil = "", time.Time{}
+	if n.Status != StatusSending { // expired or deferred before sending
+		return
+	}
+	if oc.lastErr != nil {
+		n.LastError = oc.lastErr.Error()
+	}
+	switch {
+	case oc.temporary != nil:
+		o.retry(n, now, oc.temporary.RetryAfter)
+	case oc.permanent > 0 && len(n.SentTo) == 0:
+		n.Status = StatusFailed
+	case len(n.SentTo) > 0:
+		n.Status, n.SentAt = StatusSent, now
+	default: // no device, or only dead ones: wait for one, without counting an attempt
+		n.Attempts--
+		if now.Sub(n.CreatedAt) >= o.opts.DeviceGrace {
+			n.Status, n.Reason = StatusSuppressed, ReasonNoDevice
+			return
 		}
-		if oc.lastErr != nil {
-			n.LastError = oc.lastErr.Error()
-		}
-		switch {
-		case oc.temporary != nil:
-			o.retry(n, now, oc.temporary.RetryAfter)
-		case oc.permanent > 0 && len(n.SentTo) == 0:
-			n.Status = StatusFailed
-		case len(n.SentTo) > 0:
-			n.Status, n.SentAt = StatusSent, now
-		default: // no device, or only dead ones: wait for one, without counting an attempt
-			n.Attempts--
-			if now.Sub(n.CreatedAt) >= o.opts.DeviceGrace {
-				n.Status, n.Reason = StatusSuppressed, ReasonNoDevice
-				continue
-			}
-			n.Waits++
-			n.Status = StatusPending
-			n.NotBefore = now.Add(min(o.opts.RetryBase<<min(n.Waits-1, 16), o.opts.MaxRetry))
-			if !n.NotBefore.Before(n.ExpiresAt) {
-				n.Status, n.Reason = StatusSuppressed, ReasonNoDevice
-			}
+		n.Waits++
+		n.Status = StatusPending
+		n.NotBefore = now.Add(min(o.opts.RetryBase<<min(n.Waits-1, 16), o.opts.MaxRetry))
+		if !n.NotBefore.Before(n.ExpiresAt) {
+			n.Status, n.Reason = StatusSuppressed, ReasonNoDevice
 		}
 	}
-	if err := o.store.DeleteDeviceTokens(ctx, dead); err != nil {
-		o.log.Error("delete unregistered tokens", "tokens", len(dead), "err", err)
-	}
-	if err := o.store.UpdateOutbox(ctx, ns); err != nil {
-		return fmt.Errorf("record push outcomes: %w", err)
-	}
-	return nil
 }
 
 // retry puts n back in the queue after an exponential backoff with jitter,
@@ -439,20 +474,13 @@ func (o *Outbox) retry(n *Notification, now time.Time, retryAfter time.Duration)
 }
 
 // Backoff returns the delay before the attempt after attempt (1-based):
-// base·2^(attempt-1), capped at max, with jitter (r in [0,1) picks between
+// base·2^(attempt-1), capped at ceiling, with jitter (r in [0,1) picks between
 // half and all of it), and never less than retryAfter.
-func Backoff(base, max time.Duration, attempt int, retryAfter time.Duration, r float64) time.Duration {
-	d := max
-	if shift := attempt - 1; shift < 30 && base<<shift < max && base<<shift > 0 {
+func Backoff(base, ceiling time.Duration, attempt int, retryAfter time.Duration, r float64) time.Duration {
+	d := ceiling
+	if shift := attempt - 1; shift < 30 && base<<shift < ceiling && base<<shift > 0 {
 		d = base << shift
 	}
 	d = d/2 + time.Duration(r*float64(d/2))
-	return maxDuration(d, retryAfter)
-}
-
-func maxDuration(a, b time.Duration) time.Duration {
-	if a > b {
-		return a
-	}
-	return b
+	return max(d, retryAfter)
 }

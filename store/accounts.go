@@ -151,9 +151,9 @@ func (db *DB) FindSession(ctx context.Context, id string) (account.Session, erro
 	return s, nil
 }
 
-// RevokeSession marks the session revoked. Revoking twice keeps the first
+// UpdateSessionRevoked marks the session revoked. Revoking twice keeps the first
 // time; it is idempotent, so it needs no atomic read-modify-write.
-func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error {
+func (db *DB) UpdateSessionRevoked(ctx context.Context, id string, at time.Time) error {
 	_, err := db.c("sessions").UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}, {Key: "revokedAt", Value: bson.D{{Key: "$exists", Value: false}}}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "revokedAt", Value: at}}}})
@@ -184,10 +184,10 @@ func (db *DB) FindRefreshToken(ctx context.Context, hash string) (account.Refres
 	return account.RefreshToken(d), nil
 }
 
-// UseRefreshToken records that the token was used. The record is an insert
+// UpdateRefreshTokenUsed records that the token was used. The record is an insert
 // keyed by the token's hash, so exactly one of two racing uses wins, on
 // MongoDB and on FerretDB alike; the loser gets Conflict.
-func (db *DB) UseRefreshToken(ctx context.Context, hash string, at time.Time) error {
+func (db *DB) UpdateRefreshTokenUsed(ctx context.Context, hash string, at time.Time) error {
 	_, err := db.c("refresh_uses").InsertOne(ctx, bson.D{{Key: "_id", Value: hash}, {Key: "at", Value: at}})
 	return translate(err, "refresh token use")
 }

@@ -62,7 +62,7 @@ func TestUseRefreshTokenOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := db.UseRefreshToken(ctx, "h1", time.Now())
+			err := db.UpdateRefreshTokenUsed(ctx, "h1", time.Now())
 			mu.Lock()
 			defer mu.Unlock()
 			switch hyperlieu.KindOf(err) {
@@ -73,7 +73,7 @@ func TestUseRefreshTokenOnce(t *testing.T) {
 					wins++
 					return
 				}
-				t.Errorf("UseRefreshToken: %v", err)
+				t.Errorf("UpdateRefreshTokenUsed: %v", err)
 			}
 		}()
 	}
@@ -91,10 +91,10 @@ func TestSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := time.Now().UTC().Truncate(time.Millisecond)
-	if err := db.RevokeSession(ctx, "s1", first); err != nil {
+	if err := db.UpdateSessionRevoked(ctx, "s1", first); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RevokeSession(ctx, "s1", first.Add(time.Hour)); err != nil {
+	if err := db.UpdateSessionRevoked(ctx, "s1", first.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.FindSession(ctx, "s1")

@@ -32,7 +32,6 @@ func fanIndexes() []indexSpec {
 	}
 }
 
-
 func tptr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -47,14 +46,14 @@ func tval(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-// UsersAfter returns up to limit users whose ID sorts after afterID.
-func (db *DB) UsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
+// FindUsersAfter returns up to limit users whose ID sorts after afterID.
+func (db *DB) FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
 	return findMany(ctx, db.c("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)), "users", userDoc.user)
 }
 
-// UserIDsWithRole lists the IDs of the users holding role.
-func (db *DB) UserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error) {
+// FindUserIDsWithRole lists the IDs of the users holding role.
+func (db *DB) FindUserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error) {
 	return findMany(ctx, db.c("users"), bson.D{{Key: "roles", Value: string(role)}}, nil,
 		"users", func(d idDoc) string { return d.ID })
 }
@@ -67,14 +66,14 @@ type activityDoc struct {
 	At        time.Time `bson:"at"`
 }
 
-// AddActivity stores a, keyed by its SourceKey; Conflict if already stored.
-func (db *DB) AddActivity(ctx context.Context, a hyperlieu.Activity) error {
+// CreateActivity stores a, keyed by its SourceKey; Conflict if already stored.
+func (db *DB) CreateActivity(ctx context.Context, a hyperlieu.Activity) error {
 	_, err := db.c("fan_activity").InsertOne(ctx, activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At})
 	return translate(err, "activity")
 }
 
-// ActivitiesOf returns the user's activities, oldest first.
-func (db *DB) ActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error) {
+// FindActivitiesOf returns the user's activities, oldest first.
+func (db *DB) FindActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error) {
 	return findMany(ctx, db.c("fan_activity"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
 		"activities", func(d activityDoc) hyperlieu.Activity {
 			return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
@@ -93,15 +92,15 @@ type ledgerDoc struct {
 	At        time.Time `bson:"at"`
 }
 
-// AddLedgerEntry appends e; Conflict when its ID is taken (already paid, or
+// CreateLedgerEntry appends e; Conflict when its ID is taken (already paid, or
 // the spend number already used).
-func (db *DB) AddLedgerEntry(ctx context.Context, e fan.LedgerEntry) error {
+func (db *DB) CreateLedgerEntry(ctx context.Context, e fan.LedgerEntry) error {
 	_, err := db.c("ledger").InsertOne(ctx, ledgerDoc(e))
 	return translate(err, "ledger entry")
 }
 
-// LedgerOf returns the user's ledger, oldest first.
-func (db *DB) LedgerOf(ctx context.Context, userID string) ([]fan.LedgerEntry, error) {
+// FindLedgerOf returns the user's ledger, oldest first.
+func (db *DB) FindLedgerOf(ctx context.Context, userID string) ([]fan.LedgerEntry, error) {
 	return findMany(ctx, db.c("ledger"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
 		"ledger", func(d ledgerDoc) fan.LedgerEntry {
 			d.At = d.At.UTC()
@@ -116,8 +115,8 @@ type fanProfileDoc struct {
 	ComputedAt time.Time `bson:"computedAt"`
 }
 
-// SaveFanProfile stores the customer's segment, replacing the previous one.
-func (db *DB) SaveFanProfile(ctx context.Context, p fan.Profile) error {
+// UpdateFanProfile stores the customer's segment, replacing the previous one.
+func (db *DB) UpdateFanProfile(ctx context.Context, p fan.Profile) error {
 	var err error
 	// Two racing upserts may both try to insert (FerretDB, and MongoDB
 	// without a retry); the loser finds the document there and replaces it.
@@ -140,9 +139,9 @@ func (db *DB) FindFanProfile(ctx context.Context, userID string) (fan.Profile, e
 	return fan.Profile{UserID: d.UserID, Segment: hyperlieu.Segment(d.Segment), Reason: d.Reason, ComputedAt: d.ComputedAt.UTC()}, nil
 }
 
-// CountSegment counts the customers whose stored segment is s (one count
+// FindSegmentCount counts the customers whose stored segment is s (one count
 // per segment: no $group, which FerretDB gets wrong with several accumulators).
-func (db *DB) CountSegment(ctx context.Context, s hyperlieu.Segment) (int, error) {
+func (db *DB) FindSegmentCount(ctx context.Context, s hyperlieu.Segment) (int, error) {
 	n, err := db.c("fan_profiles").CountDocuments(ctx, bson.D{{Key: "segment", Value: string(s)}})
 	return int(n), translate(err, "fan profiles")
 }
@@ -177,8 +176,8 @@ func (db *DB) FindReward(ctx context.Context, id string) (fan.Reward, error) {
 	return d.reward(), nil
 }
 
-// ListRewards returns the catalogue, cheapest first.
-func (db *DB) ListRewards(ctx context.Context) ([]fan.Reward, error) {
+// FindRewards returns the catalogue, cheapest first.
+func (db *DB) FindRewards(ctx context.Context) ([]fan.Reward, error) {
 	return findMany(ctx, db.c("rewards"), bson.D{}, options.Find().SetSort(bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}),
 		"rewards", rewardDoc.reward)
 }
@@ -188,8 +187,8 @@ func (db *DB) UpdateReward(ctx context.Context, r fan.Reward) error {
 	return db.replaceByID(ctx, "rewards", r.ID, rewardDoc(r), "reward")
 }
 
-// AddReferralCode maps code to userID; the same pair again is not an error.
-func (db *DB) AddReferralCode(ctx context.Context, code, userID string) error {
+// CreateReferralCode maps code to userID; the same pair again is not an error.
+func (db *DB) CreateReferralCode(ctx context.Context, code, userID string) error {
 	_, err := db.c("referral_codes").InsertOne(ctx, bson.D{{Key: "_id", Value: code}, {Key: "userId", Value: userID}})
 	if hyperlieu.KindOf(translate(err, "")) == hyperlieu.Conflict {
 		owner, ferr := db.FindReferralCode(ctx, code)
@@ -251,15 +250,15 @@ func (db *DB) UpdateReferral(ctx context.Context, r fan.Referral) error {
 	return translate(err, "referral")
 }
 
-// ReferralsBy returns the referrals a referrer made, oldest first.
-func (db *DB) ReferralsBy(ctx context.Context, referrerID string) ([]fan.Referral, error) {
+// FindReferralsBy returns the referrals a referrer made, oldest first.
+func (db *DB) FindReferralsBy(ctx context.Context, referrerID string) ([]fan.Referral, error) {
 	return findMany(ctx, db.c("referrals"), bson.D{{Key: "referrerId", Value: referrerID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
 		"referrals", referralDoc.referral)
 }
 
-// ClaimReferralSlot inserts slot n of the referrer's month for the referee,
+// CreateReferralSlot inserts slot n of the referrer's month for the referee,
 // and returns who holds it: the referee if it won, else the earlier holder.
-func (db *DB) ClaimReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error) {
+func (db *DB) CreateReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error) {
 	id := fmt.Sprintf("%s:%s:%d", referrerID, month, n)
 	_, err := db.c("referral_slots").InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "referrerId", Value: referrerID}, {Key: "refereeId", Value: refereeID}})
 	if err == nil {
@@ -324,9 +323,9 @@ func (db *DB) shopFeedbackWhere(ctx context.Context, filter bson.D) ([]fan.ShopF
 		"feedback", shopFeedbackDoc.feedback)
 }
 
-// FeedbackOfShop returns the shop's feedback, newest first; only what needs
+// FindShopFeedbackOf returns the shop's feedback, newest first; only what needs
 // attention (rating ≤ 2, unanswered) when needsAttention.
-func (db *DB) FeedbackOfShop(ctx context.Context, shopID string, needsAttention bool) ([]fan.ShopFeedback, error) {
+func (db *DB) FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool) ([]fan.ShopFeedback, error) {
 	f := bson.D{{Key: "shopId", Value: shopID}}
 	if needsAttention {
 		f = append(f, bson.E{Key: "needsAttention", Value: true})
@@ -334,8 +333,8 @@ func (db *DB) FeedbackOfShop(ctx context.Context, shopID string, needsAttention 
 	return db.shopFeedbackWhere(ctx, f)
 }
 
-// FeedbackBy returns the user's feedback, newest first.
-func (db *DB) FeedbackBy(ctx context.Context, userID string) ([]fan.ShopFeedback, error) {
+// FindShopFeedbackBy returns the user's feedback, newest first.
+func (db *DB) FindShopFeedbackBy(ctx context.Context, userID string) ([]fan.ShopFeedback, error) {
 	return db.shopFeedbackWhere(ctx, bson.D{{Key: "userId", Value: userID}})
 }
 
@@ -367,20 +366,20 @@ func (db *DB) gesturesWhere(ctx context.Context, filter bson.D) ([]fan.Gesture, 
 		})
 }
 
-// GesturesOfShop returns the shop's gestures, oldest first.
-func (db *DB) GesturesOfShop(ctx context.Context, shopID string) ([]fan.Gesture, error) {
+// FindGesturesOfShop returns the shop's gestures, oldest first.
+func (db *DB) FindGesturesOfShop(ctx context.Context, shopID string) ([]fan.Gesture, error) {
 	return db.gesturesWhere(ctx, bson.D{{Key: "shopId", Value: shopID}})
 }
 
-// GesturesFor returns the gestures a customer received, oldest first.
-func (db *DB) GesturesFor(ctx context.Context, userID string) ([]fan.Gesture, error) {
+// FindGesturesFor returns the gestures a customer received, oldest first.
+func (db *DB) FindGesturesFor(ctx context.Context, userID string) ([]fan.Gesture, error) {
 	return db.gesturesWhere(ctx, bson.D{{Key: "userId", Value: userID}})
 }
 
-// EraseFan removes the fans documents about the user, keeping shop ratings,
+// DeleteFanData removes the fans documents about the user, keeping shop ratings,
 // referral caps and gesture outcomes without identity. returned freezes,
 // per gesture ID, whether the customer came back. Erasing twice is fine.
-func (db *DB) EraseFan(ctx context.Context, userID string, returned map[string]bool) error {
+func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[string]bool) error {
 	byUser := bson.D{{Key: "userId", Value: userID}}
 	for _, coll := range []string{"fan_activity", "ledger", "referral_codes"} {
 		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {

@@ -19,7 +19,7 @@ import (
 
 func newFans(t testing.TB, db *store.DB, opts fan.Options) *fan.Service {
 	t.Helper()
-	return fan.NewService(db, nil, nil, nil, opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return fan.NewService(db, fakeShops{}, &fakeNotifier{}, fakeDevices{}, opts, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func newCustomer(t testing.TB, db *store.DB, created time.Time) hyperlieu.User {
@@ -37,9 +37,9 @@ func newCustomer(t testing.TB, db *store.DB, created time.Time) hyperlieu.User {
 
 func ledgerSum(t testing.TB, db *store.DB, userID string) int {
 	t.Helper()
-	es, err := db.LedgerOf(context.Background(), userID)
+	es, err := db.FindLedgerOf(context.Background(), userID)
 	if err != nil {
-		t.Fatalf("LedgerOf: %v", err)
+		t.Fatalf("FindLedgerOf: %v", err)
 	}
 	sum := 0
 	for _, e := range es {
@@ -195,10 +195,10 @@ func TestFansEraseLeavesNoTrace(t *testing.T) {
 			t.Fatalf("store EraseUser: %v", err)
 		}
 	}
-	if es, _ := db.LedgerOf(ctx, u.ID); len(es) != 0 {
+	if es, _ := db.FindLedgerOf(ctx, u.ID); len(es) != 0 {
 		t.Errorf("ledger after erase = %v, want none", es)
 	}
-	if as, _ := db.ActivitiesOf(ctx, u.ID); len(as) != 0 {
+	if as, _ := db.FindActivitiesOf(ctx, u.ID); len(as) != 0 {
 		t.Errorf("activities after erase = %v, want none", as)
 	}
 	if _, err := db.FindUserByEmail(ctx, u.Email); hyperlieu.KindOf(err) != hyperlieu.NotFound {
@@ -289,7 +289,7 @@ func TestFansFeedbackGestureFlow(t *testing.T) {
 	ana := newCustomer(t, db, now)
 	n := &fakeNotifier{}
 	clock := now
-	fans := fan.NewService(db, fakeShops{"shop1", manager.ID}, n, nil, fan.Options{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fans := fan.NewService(db, fakeShops{"shop1", manager.ID}, n, fakeDevices{}, fan.Options{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	if _, err := fans.GiveFeedback(ctx, ana.ID, "nope", 3, ""); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("GiveFeedback(unknown shop) = %v, want NotFound", err)
@@ -371,7 +371,7 @@ func TestFansReferralFraud(t *testing.T) {
 	ctx := context.Background()
 	a, b, c := newCustomer(t, db, time.Now()), newCustomer(t, db, time.Now()), newCustomer(t, db, time.Now())
 	devices := fakeDevices{a.ID: {"tok-a", "tok-shared"}, b.ID: {"tok-shared"}, c.ID: {"tok-c"}}
-	fans := fan.NewService(db, nil, nil, devices, fan.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fans := fan.NewService(db, fakeShops{}, &fakeNotifier{}, devices, fan.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for _, u := range []hyperlieu.User{a, b, c} {
 		if err := fans.OnRegister(ctx, u, account.Registration{}); err != nil {
 			t.Fatal(err)
@@ -409,7 +409,7 @@ func TestFansJourney(t *testing.T) {
 	start := time.Now().UTC().Add(-time.Hour)
 	n := &fakeNotifier{}
 	clock := start
-	fans := fan.NewService(db, nil, n, nil, fan.Options{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fans := fan.NewService(db, fakeShops{}, n, fakeDevices{}, fan.Options{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	u := newCustomer(t, db, start)
 	if err := fans.OnRegister(ctx, u, account.Registration{}); err != nil {
 		t.Fatal(err)

@@ -151,8 +151,8 @@ func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification)
 	return err
 }
 
-// ExistingNotifications returns which of ids are stored.
-func (db *DB) ExistingNotifications(ctx context.Context, ids []string) ([]string, error) {
+// FindNotificationIDs returns which of ids are stored.
+func (db *DB) FindNotificationIDs(ctx context.Context, ids []string) ([]string, error) {
 	set, err := db.existing(ctx, "notifications", ids)
 	if err != nil {
 		return nil, err
@@ -164,11 +164,11 @@ func (db *DB) ExistingNotifications(ctx context.Context, ids []string) ([]string
 	return out, nil
 }
 
-// ClaimSlots reads which of the requested slots are taken (one query),
+// CreateSlots reads which of the requested slots are taken (one query),
 // inserts the first free one of each request (one unordered insert), and
 // retries, one request at a time, those that lost a race to another
 // instance. The unique _id decides every race.
-func (db *DB) ClaimSlots(ctx context.Context, reqs []notify.SlotRequest, at time.Time) ([]bool, error) {
+func (db *DB) CreateSlots(ctx context.Context, reqs []notify.SlotRequest, at time.Time) ([]bool, error) {
 	var all []string
 	for _, r := range reqs {
 		all = append(all, r.Slots...)
@@ -240,9 +240,9 @@ type deviceDoc struct {
 	UpdatedAt  time.Time `bson:"updatedAt"`
 }
 
-// SaveDevice creates or refreshes the device keyed by its token, moving it
+// UpdateDevice creates or refreshes the device keyed by its token, moving it
 // to d.UserID; a refresh by the same user keeps its creation time.
-func (db *DB) SaveDevice(ctx context.Context, d notify.Device) error {
+func (db *DB) UpdateDevice(ctx context.Context, d notify.Device) error {
 	var old deviceDoc
 	err := db.c("devices").FindOne(ctx, bson.D{{Key: "_id", Value: d.Token}}).Decode(&old)
 	if err == nil && old.UserID == d.UserID {
@@ -355,8 +355,8 @@ func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 	return nil
 }
 
-// ListNotifications returns a page of q, newest first, with opens.
-func (db *DB) ListNotifications(ctx context.Context, q notify.Query) ([]notify.Notification, error) {
+// FindNotificationPage returns a page of q, newest first, with opens.
+func (db *DB) FindNotificationPage(ctx context.Context, q notify.Query) ([]notify.Notification, error) {
 	f := bson.D{}
 	if q.UserID != "" {
 		f = append(f, bson.E{Key: "userId", Value: q.UserID})
@@ -385,8 +385,8 @@ func (db *DB) ListNotifications(ctx context.Context, q notify.Query) ([]notify.N
 	return ns, db.withOpens(ctx, ns)
 }
 
-// OpenNotification records the first open of n; Conflict if it was opened.
-func (db *DB) OpenNotification(ctx context.Context, n notify.Notification, at time.Time) error {
+// CreateOpen records the first open of n; Conflict if it was opened.
+func (db *DB) CreateOpen(ctx context.Context, n notify.Notification, at time.Time) error {
 	_, err := db.c("notification_opens").InsertOne(ctx, bson.D{
 		{Key: "_id", Value: n.ID}, {Key: "userId", Value: n.UserID}, {Key: "at", Value: at},
 		{Key: "campaignId", Value: n.Data["campaignId"]},
@@ -394,10 +394,10 @@ func (db *DB) OpenNotification(ctx context.Context, n notify.Notification, at ti
 	return translate(err, "notification open")
 }
 
-// EraseNotificationData deletes the user's devices, notifications, opens and
+// DeleteNotificationData deletes the user's devices, notifications, opens and
 // contact slots, and the notifications to others that are about the user
 // (data.userId: a manager's low-rating alert quoting their comment).
-func (db *DB) EraseNotificationData(ctx context.Context, userID string) error {
+func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
 	for _, coll := range []string{"devices", "notifications", "notification_opens", "contact_slots"} {
 		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
 			return translate(err, coll)
@@ -427,8 +427,8 @@ type claimDoc struct {
 
 func claimID(c notify.Claim) string { return c.NotificationID + "#" + strconv.Itoa(c.Seq) }
 
-// InsertClaims inserts the claims unordered and reports which were new.
-func (db *DB) InsertClaims(ctx context.Context, cs []notify.Claim) ([]bool, error) {
+// CreateClaims inserts the claims unordered and reports which were new.
+func (db *DB) CreateClaims(ctx context.Context, cs []notify.Claim) ([]bool, error) {
 	docs := make([]any, len(cs))
 	for i, c := range cs {
 		docs[i] = claimDoc{ID: claimID(c), Owner: c.Owner, Until: c.Until}
@@ -462,10 +462,10 @@ func (db *DB) FindClaims(ctx context.Context, cs []notify.Claim) ([]notify.Claim
 	return out, nil
 }
 
-// MarkSending marks ids sending in bulk writes of at most maxUpdateBatch
+// UpdateSending marks ids sending in bulk writes of at most maxUpdateBatch
 // updates, each filtered on _id alone: an update filtered on `$in` makes
 // FerretDB scan the whole collection (see UpdateOutbox).
-func (db *DB) MarkSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error {
+func (db *DB) UpdateSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error {
 	update := bson.D{
 		{Key: "$set", Value: bson.D{{Key: "status", Value: string(notify.StatusSending)}, {Key: "leaseOwner", Value: owner}, {Key: "leaseUntil", Value: until}}},
 		{Key: "$inc", Value: bson.D{{Key: "attempts", Value: 1}, {Key: "claim", Value: claimDelta}}},
@@ -510,9 +510,9 @@ func (db *DB) UpdateOutbox(ctx context.Context, ns []notify.Notification) error 
 // connection to it, as a second instance would.
 func (db *DB) Name() string { return db.db.Name() }
 
-// UnparkNotifications makes the user's parked pending notifications due at
+// UpdateParked makes the user's parked pending notifications due at
 // due. Idempotent, so a racing outbox update needs no atomicity.
-func (db *DB) UnparkNotifications(ctx context.Context, userID string, due time.Time) error {
+func (db *DB) UpdateParked(ctx context.Context, userID string, due time.Time) error {
 	_, err := db.c("notifications").UpdateMany(ctx,
 		bson.D{{Key: "userId", Value: userID}, {Key: "parked", Value: true}, {Key: "status", Value: string(notify.StatusPending)}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "parked", Value: false}, {Key: "notBefore", Value: due}}}})

@@ -95,7 +95,7 @@ func TestNotificationsNotify(t *testing.T) {
 	if err := svc.Notify(ctx, reqs...); err != nil {
 		t.Fatalf("Notify again: %v", err)
 	}
-	all, err := db.ListNotifications(ctx, notify.Query{UserID: u.ID, Limit: 100})
+	all, err := db.FindNotificationPage(ctx, notify.Query{UserID: u.ID, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestNotificationsOutbox(t *testing.T) {
 // hyperlieuDedup returns the id of u's only notification.
 func hyperlieuDedup(t *testing.T, db *store.DB, u hyperlieu.User) string {
 	t.Helper()
-	ns, err := db.ListNotifications(context.Background(), notify.Query{UserID: u.ID, Limit: 2})
+	ns, err := db.FindNotificationPage(context.Background(), notify.Query{UserID: u.ID, Limit: 2})
 	if err != nil || len(ns) != 1 {
 		t.Fatalf("notifications of %s = %v, %v; want one", u.ID, ns, err)
 	}
