@@ -41,13 +41,14 @@ func TestDecodeNamesTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var v body
-			err := decodeFailure([]byte(tt.body), &v, json.Unmarshal([]byte(tt.body), &v))
+			err := json.Unmarshal([]byte(tt.body), &v)
 			if tt.kind == 0 {
-				if json.Unmarshal([]byte(tt.body), &v) != nil {
-					t.Fatalf("the good body does not decode")
+				if err != nil {
+					t.Fatalf("the good body does not decode: %v", err)
 				}
 				return
 			}
+			err = decodeFailure([]byte(tt.body), &v, err)
 			var he *hyperlieu.Error
 			if !errors.As(err, &he) || he.Kind != tt.kind {
 				t.Fatalf("decode(%s) = %v, want kind %v", tt.body, err, tt.kind)

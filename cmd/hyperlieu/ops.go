@@ -50,7 +50,9 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	res, err := http.DefaultClient.Do(req)
+	// Straight to the server: an HTTP_PROXY of the container must not answer for it.
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	res, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("unhealthy: %w", err)
 	}
