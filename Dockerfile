@@ -12,6 +12,12 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 
 # Run: distroless base has glibc (for cgo), CA certificates and tzdata, and no shell.
 FROM gcr.io/distroless/base-debian12:nonroot
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="hyperlieu" \
+      org.opencontainers.image.description="Backend of a brand's mobile app: geofenced campaigns, shops and local events, push, loyalty" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="https://github.com/hyperlieu/hyperlieu" \
+      org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /out/hyperlieu /usr/local/bin/hyperlieu
 COPY --from=build --chown=65532:65532 /out/data /var/lib/hyperlieu
 ENV HYPERLIEU_ADDR=0.0.0.0:8080 \
@@ -20,5 +26,8 @@ ENV HYPERLIEU_ADDR=0.0.0.0:8080 \
 USER nonroot:nonroot
 WORKDIR /var/lib/hyperlieu
 EXPOSE 8080
+# No shell in the image: the binary checks itself (GET /healthz on HYPERLIEU_ADDR).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["/usr/local/bin/hyperlieu", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/hyperlieu"]
 CMD ["serve"]

@@ -6,11 +6,13 @@ require (
 	cloud.google.com/go/auth v0.16.1
 	firebase.google.com/go/v4 v4.19.0
 	github.com/FerretDB/FerretDB v1.24.2
+	github.com/arran4/golang-ical v0.3.4
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/go-cmp v0.7.0
 	github.com/prometheus/client_golang v1.22.0
 	github.com/uber/h3-go/v4 v4.5.0
+	github.com/valyala/fasthttp v1.69.0
 	go.mongodb.org/mongo-driver/v2 v2.10.0
 	golang.org/x/crypto v0.54.0
 	google.golang.org/api v0.231.0
@@ -36,7 +38,6 @@ require (
 	github.com/MicahParks/keyfunc v1.9.0 // indirect
 	github.com/SAP/go-hdb v1.13.6 // indirect
 	github.com/andybalholm/brotli v1.2.0 // indirect
-	github.com/arran4/golang-ical v0.3.4 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.2 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -81,7 +82,6 @@ require (
 	github.com/spiffe/go-spiffe/v2 v2.5.0 // indirect
 	github.com/tinylib/msgp v1.6.3 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
-	github.com/valyala/fasthttp v1.69.0 // indirect
 	github.com/xdg-go/scram v1.4.0 // indirect
 	github.com/xdg-go/stringprep v1.0.4 // indirect
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78 // indirect

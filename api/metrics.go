@@ -1,6 +1,7 @@
 package api
 
 import (
+	"runtime"
 	"strconv"
 	"time"
 
@@ -18,7 +19,9 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
+// newMetrics registers the HTTP series, the Go runtime's and
+// hyperlieu_build_info, a constant 1 whose labels say what is running.
+func newMetrics(version string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -29,7 +32,12 @@ func newMetrics() *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"method", "route", "status"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency,
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hyperlieu_build_info", Help: "Always 1; the labels say which version runs, built with which Go.",
+		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},
+	})
+	buildInfo.Set(1)
+	m.reg.MustRegister(m.requests, m.latency, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -3,6 +3,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -83,7 +84,7 @@ func New(svc Services, opts Options, log *slog.Logger) *Server {
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 15 * time.Second
 	}
-	s := &Server{svc: svc, opts: opts, log: log, metrics: newMetrics()}
+	s := &Server{svc: svc, opts: opts, log: log, metrics: newMetrics(cmp.Or(opts.Version, "dev"))}
 	cfg := fiber.Config{
 		AppName:      "hyperlieu",
 		ErrorHandler: s.handleError,
@@ -98,16 +99,21 @@ func New(svc Services, opts Options, log *slog.Logger) *Server {
 		cfg.TrustProxyConfig = fiber.TrustProxyConfig{Proxies: opts.TrustedProxies}
 	}
 	s.app = fiber.New(cfg)
+	s.app.Server().ErrorHandler = wireErrors(s.app.Server().ErrorHandler)
 	s.app.Use(requestid.New())
 	s.app.Use(s.deadline) // first, so that every later log line has the request id
 	s.app.Use(s.observe)
 	s.app.Use(recoverer.New(recoverer.Config{EnableStackTrace: true, StackTraceHandler: s.logPanic}))
-	s.app.Use("/v1", cors.New(cors.Config{
-		AllowOrigins:  opts.CORSOrigins,
-		AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
-		ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag"},
-		MaxAge:        600,
-	}))
+	// Fiber's CORS reads no origins as "*": with none configured, /v1 sends
+	// no CORS headers at all, so browsers keep it to same-origin pages.
+	if len(opts.CORSOrigins) > 0 {
+		s.app.Use("/v1", cors.New(cors.Config{
+			AllowOrigins:  opts.CORSOrigins,
+			AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
+			ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag"},
+			MaxAge:        600,
+		}))
+	}
 	s.routes = s.table()
 	s.known = map[string]bool{}
 	for _, r := range s.routes {
@@ -129,23 +135,38 @@ func (s *Server) deadline(c fiber.Ctx) error {
 }
 
 func (s *Server) logPanic(c fiber.Ctx, e any) {
-	s.log.ErrorContext(c.Context(), "panic", "path", c.Path(), "panic", e)
+	s.log.ErrorContext(c.Context(), "panic", "route", s.routeOf(c), "panic", e)
+}
+
+// routeOf is the route pattern that matched c, such as
+// /v1/me/devices/:token, or "unmatched". Logs and metrics name requests by
+// it, never by their path: paths carry device tokens and other secrets,
+// and would make the metrics' cardinality unbounded.
+func (s *Server) routeOf(c fiber.Ctx) string {
+	if r := c.Route(); r != nil && s.known[r.Method+" "+r.Path] {
+		return r.Path
+	}
+	return "unmatched"
 }
 
 // observe logs each request and records its metrics. It runs the error
-// handler itself so that the status it logs is the one sent.
+// handler itself so that the status it logs is the one sent. For a request
+// fasthttp could not read, no route runs: it only logs the error.
 func (s *Server) observe(c fiber.Ctx) error {
 	start := time.Now()
-	if err := c.Next(); err != nil {
+	var err error
+	if we := wireErrorOf(c); we != nil {
+		err = we
+	} else {
+		err = c.Next()
+	}
+	if err != nil {
 		if herr := s.handleError(c, err); herr != nil {
 			return herr
 		}
 	}
 	status := c.Response().StatusCode()
-	routePath := "unmatched" // keeps the metrics' cardinality bounded
-	if r := c.Route(); r != nil && s.known[r.Method+" "+r.Path] {
-		routePath = r.Path
-	}
+	routePath := s.routeOf(c)
 	elapsed := time.Since(start)
 	s.metrics.observe(c.Method(), routePath, status, elapsed)
 	level := slog.LevelInfo
@@ -153,7 +174,7 @@ func (s *Server) observe(c fiber.Ctx) error {
 		level = slog.LevelError
 	}
 	s.log.Log(c.Context(), level, "request",
-		"method", c.Method(), "path", c.Path(), "route", routePath, "status", status,
+		"method", c.Method(), "route", routePath, "status", status,
 		"duration_ms", float64(elapsed.Microseconds())/1000)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ type Config struct {
 	BodyLimit      int
 	RequestTimeout time.Duration
 	TrustedProxies []string
+	PprofAddr      string // loopback listener for net/http/pprof; empty: none
 	FCM            FCM
 	Outbox         Outbox
 	NewcomerPeriod time.Duration
@@ -116,10 +118,42 @@ type Outbox struct {
 // Load reads flags from args and, for every flag not given, the environment
 // variable named beside it. NAME_FILE may hold a secret instead of NAME.
 // It reports every problem at once, each naming its variable.
+// With --help it prints every flag and returns an error wrapping flag.ErrHelp.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c, _, err := load(args, getenv, stderr)
+	return c, err
+}
+
+// UnknownEnv returns, sorted, the names of the HYPERLIEU_* variables of
+// environ ("NAME=value" entries, as os.Environ gives) that no setting reads:
+// most likely typos, which would otherwise be silently ignored.
+func UnknownEnv(environ []string) []string {
+	_, l, _ := load(nil, func(string) string { return "" }, io.Discard)
+	known := map[string]bool{}
+	for _, n := range l.names {
+		known[n], known[n+"_FILE"] = true, true
+	}
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "HYPERLIEU_") && !known[name] && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func load(args []string, getenv func(string) string, stderr io.Writer) (Config, *loader, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	l := loader{fs: fs, getenv: getenv}
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: hyperlieu serve [flags]\n\n"+
+			"Every flag can be given instead as the environment variable named beside it\n"+
+			"(NAME_FILE=path reads a secret from a file); a flag given wins.\n\n")
+		fs.PrintDefaults()
+	}
+	l := &loader{fs: fs, getenv: getenv}
 	var c Config
 	var corsOrigins, trusted, logLevel string
 	l.str(&c.Addr, "addr", "HYPERLIEU_ADDR", "127.0.0.1:8080", "listen address")
@@ -142,6 +176,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.integer(&c.BodyLimit, "body-limit", "HYPERLIEU_BODY_LIMIT", 1<<20, "largest request body in bytes")
 	l.duration(&c.RequestTimeout, "request-timeout", "HYPERLIEU_REQUEST_TIMEOUT", 15*time.Second, "deadline of one request")
 	l.str(&trusted, "trusted-proxies", "HYPERLIEU_TRUSTED_PROXIES", "", "comma-separated proxy addresses whose X-Forwarded-For is believed")
+	l.str(&c.PprofAddr, "pprof-addr", "HYPERLIEU_PPROF_ADDR", "", "loopback host:port serving net/http/pprof for operators; empty: off")
 	l.str(&c.FCM.CredentialsFile, "fcm-credentials-file", "HYPERLIEU_FCM_CREDENTIALS_FILE", getenv("GOOGLE_APPLICATION_CREDENTIALS"), "service-account JSON for Firebase Cloud Messaging")
 	l.str(&c.FCM.ProjectID, "fcm-project-id", "HYPERLIEU_FCM_PROJECT_ID", "", "Firebase project id (default: from the credentials)")
 	l.str(&c.FCM.Endpoint, "fcm-endpoint", "HYPERLIEU_FCM_ENDPOINT", "", "FCM base URL override (tests, gateways)")
@@ -181,7 +216,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.duration(&c.Fans.SegmentInterval, "segment-interval", "HYPERLIEU_SEGMENT_INTERVAL", time.Hour, "how often every segment is recomputed and due journey steps sent")
 	l.str(&journey, "journey", "HYPERLIEU_JOURNEY", "events_near_you=72h/events,first_offer=168h/offers", "welcome journey steps as name=after/category, in order")
 	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+		return Config{}, l, err
 	}
 	if fs.NArg() > 0 {
 		l.fail("unexpected arguments: %s", strings.Join(fs.Args(), " "))
@@ -192,10 +227,10 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		l.fail("HYPERLIEU_LOG_LEVEL: %q is not debug, info, warn or error", logLevel)
 	}
-	c.Fans.Tiers = parseTiers(&l, tiers)
-	c.Fans.Journey = parseJourney(&l, journey)
-	c.validate(&l)
-	return c, errors.Join(l.errs...)
+	c.Fans.Tiers = parseTiers(l, tiers)
+	c.Fans.Journey = parseJourney(l, journey)
+	c.validate(l)
+	return c, l, errors.Join(l.errs...)
 }
 
 func (c *Config) validate(l *loader) {
@@ -235,6 +270,11 @@ func (c *Config) validate(l *loader) {
 	}
 	if c.RequestTimeout <= 0 {
 		l.fail("HYPERLIEU_REQUEST_TIMEOUT: must be positive")
+	}
+	if c.PprofAddr != "" {
+		if host, port, err := net.SplitHostPort(c.PprofAddr); err != nil || port == "" || !isLoopback(host) {
+			l.fail("HYPERLIEU_PPROF_ADDR: %q must be a loopback host:port, like 127.0.0.1:6060: profiles expose the process's memory", c.PprofAddr)
+		}
 	}
 	for _, o := range c.CORSOrigins {
 		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "") {
@@ -401,6 +441,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("logLevel", c.LogLevel.String()),
 		slog.Int("bodyLimit", c.BodyLimit),
 		slog.String("requestTimeout", c.RequestTimeout.String()),
+		slog.String("pprofAddr", c.PprofAddr),
 		slog.String("fcmCredentialsFile", c.FCM.CredentialsFile),
 		slog.String("fcmProjectID", c.FCM.ProjectID),
 		slog.String("fcmEndpoint", c.FCM.Endpoint),
@@ -442,6 +483,7 @@ type loader struct {
 	getenv  func(string) string
 	errs    []error
 	pending []func()
+	names   []string // every variable read, for UnknownEnv
 }
 
 func (l *loader) fail(format string, args ...any) {
@@ -466,6 +508,7 @@ func (l *loader) env(name string) (string, bool) {
 
 // bind registers a flag and, after parsing, falls back to env for it.
 func (l *loader) bind(flagName, envName, usage string, set func(string) error, def string) {
+	l.names = append(l.names, envName)
 	var given bool
 	var val string
 	l.fs.Func(flagName, fmt.Sprintf("%s (env %s, default %q)", usage, envName, def), func(s string) error {
@@ -497,14 +540,18 @@ func (l *loader) str(p *string, flagName, envName, def, usage string) {
 	l.bind(flagName, envName, usage, func(s string) error { *p = s; return nil }, def)
 }
 
+// boolean binds a flag that may be given alone (--demo) or with a value
+// (--demo=false); either way it wins over the environment.
 func (l *loader) boolean(p *bool, flagName, envName, usage string) {
+	l.names = append(l.names, envName)
+	var given bool
 	l.fs.BoolFunc(flagName, usage+" (env "+envName+")", func(s string) error {
 		b, err := strconv.ParseBool(s)
-		*p = b
+		*p, given = b, true
 		return err
 	})
 	l.pending = append(l.pending, func() {
-		if *p {
+		if given {
 			return
 		}
 		if v, ok := l.env(envName); ok {

@@ -1,10 +1,13 @@
 package config_test
 
 import (
+	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +103,63 @@ func TestLogValueRedactsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "db.example") {
 		t.Errorf("logged config lost the database host:\n%s", b.String())
+	}
+}
+
+func TestBoolFlagBeatsEnv(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  string
+		want bool
+	}{
+		{[]string{"--demo=false"}, "true", false},
+		{[]string{"--demo"}, "false", true},
+		{[]string{"--demo=true"}, "", true},
+		{nil, "true", true},
+		{nil, "", false},
+	} {
+		c, err := config.Load(tt.args, env(map[string]string{"HYPERLIEU_DEMO": tt.env}), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Demo != tt.want {
+			t.Errorf("Load(%v) with HYPERLIEU_DEMO=%q: Demo = %v, want %v", tt.args, tt.env, c.Demo, tt.want)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out strings.Builder
+	_, err := config.Load([]string{"--help"}, env(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("Load(--help) = %v, want flag.ErrHelp", err)
+	}
+	if !strings.Contains(out.String(), "HYPERLIEU_PPROF_ADDR") || !strings.Contains(out.String(), "flag given wins") {
+		t.Errorf("--help printed:\n%s", out.String())
+	}
+}
+
+func TestPprofAddr(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"": true, "127.0.0.1:6060": true, "localhost:6060": true, "[::1]:6060": true, "127.0.0.1:0": true,
+		"0.0.0.0:6060": false, ":6060": false, "10.0.0.1:6060": false, "127.0.0.1": false,
+	} {
+		c, err := config.Load(nil, env(map[string]string{"HYPERLIEU_PPROF_ADDR": addr}), io.Discard)
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "HYPERLIEU_PPROF_ADDR")) {
+			t.Errorf("HYPERLIEU_PPROF_ADDR=%q: err = %v, want ok %v", addr, err, ok)
+		}
+		if ok && c.PprofAddr != addr {
+			t.Errorf("PprofAddr = %q, want %q", c.PprofAddr, addr)
+		}
+	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	got := config.UnknownEnv([]string{
+		"HYPERLIEU_ADDR=127.0.0.1:1", "HYPERLIEU_ADMIN_PASSWORD_FILE=/run/secrets/pw", "HYPERLIEU_DEMO=1",
+		"HYPERLIEU_ADRR=typo", "HYPERLIEU_JWT_SECRET=s3cret", "MONGO_URI=mongodb://x", "PATH=/bin", "HYPERLIEU_ADRR=again",
+	})
+	if want := []string{"HYPERLIEU_ADRR", "HYPERLIEU_JWT_SECRET"}; !slices.Equal(got, want) {
+		t.Errorf("UnknownEnv = %v, want %v", got, want)
 	}
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // Log is a Sender that writes each message as one JSON line instead of
-// sending it, for development without Firebase credentials. It is safe for
+// sending it, for development without Firebase credentials. The line shows
+// only the last characters of the device token (see MaskToken): logs are
+// read by more people than may push to a customer's phone. It is safe for
 // concurrent use; lines of one batch are never interleaved with another's.
 type Log struct {
 	mu sync.Mutex
@@ -51,7 +53,7 @@ func (l *Log) Send(ctx context.Context, msgs []Message) ([]Result, error) {
 		line := logLine{
 			MessageID:   "log/" + strconv.FormatInt(l.n, 10),
 			ID:          m.ID,
-			Token:       m.Token,
+			Token:       MaskToken(m.Token),
 			Platform:    m.Platform,
 			Title:       m.Title,
 			Body:        m.Body,
@@ -74,4 +76,14 @@ func (l *Log) Send(ctx context.Context, msgs []Message) ([]Result, error) {
 		return nil, fmt.Errorf("push: write log: %w", err)
 	}
 	return results, nil
+}
+
+// MaskToken returns what logs may show of a device token: "…" and its last
+// four characters, enough to tell devices apart, or only "…" for a token
+// shorter than 20 characters, where four would be too much of it.
+func MaskToken(token string) string {
+	if r := []rune(token); len(r) >= 20 {
+		return "…" + string(r[len(r)-4:])
+	}
+	return "…"
 }

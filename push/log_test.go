@@ -19,7 +19,7 @@ func TestLogSend(t *testing.T) {
 	var buf bytes.Buffer
 	l := push.NewLog(&buf)
 	msgs := []push.Message{
-		{ID: "n1", Token: "tok-1", Platform: "android", Title: "50% off", Body: "Tonight",
+		{ID: "n1", Token: "fcm-device-token-0000-1234", Platform: "android", Title: "50% off", Body: "Tonight",
 			Data: map[string]string{"url": "hyperlieu://offers/7"}, CollapseKey: "c1", TTL: 90 * time.Minute},
 		{ID: "n2", Token: "tok-2"},
 	}
@@ -42,9 +42,9 @@ func TestLogSend(t *testing.T) {
 		lines = append(lines, m)
 	}
 	wantLines := []map[string]any{
-		{"messageId": "log/1", "id": "n1", "token": "tok-1", "platform": "android", "title": "50% off", "body": "Tonight",
+		{"messageId": "log/1", "id": "n1", "token": "…1234", "platform": "android", "title": "50% off", "body": "Tonight",
 			"data": map[string]any{"url": "hyperlieu://offers/7", "notificationId": "n1"}, "collapseKey": "c1", "ttl": "5400s"},
-		{"messageId": "log/2", "id": "n2", "token": "tok-2", "data": map[string]any{"notificationId": "n2"}},
+		{"messageId": "log/2", "id": "n2", "token": "…", "data": map[string]any{"notificationId": "n2"}},
 	}
 	if !reflect.DeepEqual(lines, wantLines) {
 		t.Errorf("lines =\n%v\nwant\n%v", lines, wantLines)
@@ -107,5 +107,21 @@ func TestLogSendFails(t *testing.T) {
 				t.Errorf("Send = %+v, %v; want nil results and an error", results, err)
 			}
 		})
+	}
+}
+
+func TestMaskToken(t *testing.T) {
+	tests := []struct{ token, want string }{
+		{"", "…"},
+		{"short-token", "…"},
+		{"nineteen-characters", "…"},
+		{"twenty-characters-ok", "…s-ok"},
+		{"dGhpcyBpcyBhIHJlYWwtbG9va2luZyBGQ00gdG9rZW4:APA91bHun4MxP5egoKMwt2KZFBaFUH", "…aFUH"},
+		{"ééééééééééééééééééééàç", "…ééàç"},
+	}
+	for _, tt := range tests {
+		if got := push.MaskToken(tt.token); got != tt.want {
+			t.Errorf("MaskToken(%q) = %q, want %q", tt.token, got, tt.want)
+		}
 	}
 }

@@ -28,11 +28,14 @@ type Embedded struct {
 	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
+	lock   *os.File // held while running: one process per folder
 }
 
 // StartEmbedded starts FerretDB with its files under dir, listening on addr
 // (a loopback address; port 0 picks a free one). It returns once the server
-// answers a ping. FerretDB's own log lines go to log at error level only: its warnings
+// answers a ping. It refuses a dir another process runs on (two FerretDBs
+// on one set of SQLite files would each cache and overwrite the other's
+// metadata). FerretDB's own log lines go to log at error level only: its warnings
 // are protocol chatter (commands it does not implement, such as endSessions).
 func StartEmbedded(ctx context.Context, dir, addr string, log *slog.Logger) (*Embedded, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -41,6 +44,15 @@ func StartEmbedded(ctx context.Context, dir, addr string, log *slog.Logger) (*Em
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded database: %w", err)
+	}
+	lock, err := lockDir(abs)
+	if err != nil {
+		return nil, err
+	}
+	unlock := func() {
+		if lock != nil {
+			lock.Close() // closing the file releases the flock
+		}
 	}
 	// FerretDB adds busy_timeout, WAL and auto_vacuum itself; synchronous(normal)
 	// is safe with WAL (a crash loses at most the last transactions, never
@@ -54,10 +66,11 @@ func StartEmbedded(ctx context.Context, dir, addr string, log *slog.Logger) (*Em
 		Logger:    quiet(log),
 	})
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("embedded database: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{uri: f.MongoDBURI(), dir: abs, log: log, cancel: cancel, done: make(chan struct{})}
+	e := &Embedded{uri: f.MongoDBURI(), dir: abs, log: log, cancel: cancel, done: make(chan struct{}), lock: lock}
 	ran := make(chan struct{})
 	go func() {
 		defer close(ran)
@@ -168,8 +181,12 @@ func (e *Embedded) waitReady(ctx context.Context) error {
 // URI is the mongodb:// address to connect to.
 func (e *Embedded) URI() string { return e.uri }
 
-// Close stops the server and waits for it to release its files.
+// Close stops the server, waits for it to release its files, then
+// releases the folder's lock.
 func (e *Embedded) Close() {
 	e.cancel()
 	<-e.done
+	if e.lock != nil {
+		e.lock.Close()
+	}
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/store"
 )
 
 // TestIndexIDs checks that lookups by _id in the embedded database use an
@@ -58,4 +60,26 @@ func TestIndexIDs(t *testing.T) {
 	if !found {
 		t.Errorf("no query plan for users by _id uses the _hyperlieu_id index")
 	}
+}
+
+// TestEmbeddedLocksItsFolder checks that a second embedded database on the
+// same folder is refused while the first runs, and starts once it closed.
+func TestEmbeddedLocksItsFolder(t *testing.T) {
+	dir, ctx, log := t.TempDir(), context.Background(), slog.New(slog.DiscardHandler)
+	first, err := store.StartEmbedded(ctx, dir, "127.0.0.1:0", log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := store.StartEmbedded(ctx, dir, "127.0.0.1:0", log); err == nil {
+		second.Close()
+		t.Fatal("a second embedded database started on the same folder")
+	} else if !strings.Contains(err.Error(), "in use by another hyperlieu process") {
+		t.Errorf("error = %v, want it to say the folder is in use", err)
+	}
+	first.Close()
+	third, err := store.StartEmbedded(ctx, dir, "127.0.0.1:0", log)
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	third.Close()
 }

@@ -1,6 +1,8 @@
 // Command hyperlieu runs the Hyperlieu API server.
 //
 //	hyperlieu serve [--demo] [flags]   start the API (see --help for every flag and variable)
+//	hyperlieu healthcheck [flags]      GET /healthz on the configured address; exit 0 if healthy, else 1
+//	hyperlieu version                  print the version and the Go release it was built with
 //	hyperlieu keygen                   print a new Ed25519 signing key (PEM) for the key ring
 package main
 
@@ -8,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,7 +58,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "serve":
-		return serve(ctx, args, getenv, stdout, stderr)
+		err := serve(ctx, args, getenv, stdout, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // --help printed the flags
+		}
+		return err
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
+	case "version":
+		return printVersion(stdout)
 	case "keygen":
 		pem, err := token.NewKeyPEM()
 		if err != nil {
@@ -64,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		_, err = stdout.Write(pem)
 		return err
 	}
-	return fmt.Errorf("unknown command %q; try serve or keygen", cmd)
+	return fmt.Errorf("unknown command %q; try serve, healthcheck, version or keygen", cmd)
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -74,6 +85,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := newLogger(cfg, stdout)
 	log.Info("starting", "version", version, "config", cfg)
+	warnUnknownEnv(log, os.Environ())
+	if cfg.PprofAddr != "" {
+		stopPprof, err := startPprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	mongoURI, poolSize := cfg.MongoURI, uint64(0)
 	var embedded *store.Embedded
@@ -275,7 +294,7 @@ func pushSender(ctx context.Context, cfg config.Config, stdout io.Writer, log *s
 	}
 	c, err := push.New(ctx, push.Options{CredentialsFile: cfg.FCM.CredentialsFile, ProjectID: cfg.FCM.ProjectID, Endpoint: cfg.FCM.Endpoint})
 	if err != nil {
-		return nil, fmt.Errorf("Firebase credentials %s (HYPERLIEU_FCM_CREDENTIALS_FILE or GOOGLE_APPLICATION_CREDENTIALS): %w", cfg.FCM.CredentialsFile, err)
+		return nil, fmt.Errorf("credentials for Firebase %s (HYPERLIEU_FCM_CREDENTIALS_FILE or GOOGLE_APPLICATION_CREDENTIALS): %w", cfg.FCM.CredentialsFile, err)
 	}
 	log.Info("pushes go through Firebase Cloud Messaging", "credentials", cfg.FCM.CredentialsFile, "endpoint", cmp.Or(cfg.FCM.Endpoint, "default"))
 	return c, nil
