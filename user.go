@@ -258,3 +258,11 @@ func (a Actor) Is(r Role) bool { return r == RoleCustomer || slices.Contains(a.R
 func (a Actor) CanManage(managesIt bool) bool {
 	return a.Is(RoleAdmin) || (a.Is(RoleManager) && managesIt)
 }
+
+// Registration is a sign-up request. The accounts area creates the account;
+// the fans area reads the referral code from it.
+type Registration struct {
+	Email, Password, DisplayName string
+	Locale, Timezone             string // optional
+	ReferralCode                 string // optional; see the loyalty use cases
+}

@@ -75,7 +75,7 @@ type Options struct {
 	FailureWindow       time.Duration
 	// OnRegister, if set, is called after an account is created (welcome
 	// journey, referrals). Its error is logged, not returned: the account exists.
-	OnRegister func(ctx context.Context, u hyperlieu.User, in Registration) error
+	OnRegister func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error
 }
 
 func (o *Options) defaults() {
@@ -124,16 +124,9 @@ func NewService(store Store, tokens Tokens, opts Options, log *slog.Logger) *Ser
 	}
 }
 
-// Registration is a sign-up request.
-type Registration struct {
-	Email, Password, DisplayName string
-	Locale, Timezone             string // optional
-	ReferralCode                 string // optional; see the loyalty use cases
-}
-
 // Register creates a customer account and signs it in.
 // It returns Invalid naming every bad field, and Conflict when the email is taken.
-func (s *Service) Register(ctx context.Context, in Registration) (Auth, error) {
+func (s *Service) Register(ctx context.Context, in hyperlieu.Registration) (Auth, error) {
 	in.Email = hyperlieu.NormalizeEmail(in.Email)
 	if in.Locale == "" {
 		in.Locale = s.opts.DefaultLocale

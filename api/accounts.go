@@ -107,7 +107,7 @@ func (s *Server) postRegister(c fiber.Ctx) error {
 			return err
 		}
 	}
-	a, err := s.svc.Accounts.Register(c.Context(), account.Registration(in))
+	a, err := s.svc.Accounts.Register(c.Context(), hyperlieu.Registration(in))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -125,6 +126,18 @@ func New(svc Services, opts Options, log *slog.Logger) *Server {
 
 // App returns the Fiber application, for serving and for app.Test.
 func (s *Server) App() *fiber.App { return s.app }
+
+// Serve answers requests on ln until Shutdown; it returns nil after a
+// Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+}
+
+// Shutdown stops accepting connections and waits, until ctx is done, for
+// in-flight requests to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.app.ShutdownWithContext(ctx)
+}
 
 // deadline gives every request a context with the configured timeout.
 func (s *Server) deadline(c fiber.Ctx) error {

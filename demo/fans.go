@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
-	"github.com/hyperlieu/hyperlieu/account"
 	"github.com/hyperlieu/hyperlieu/fan"
 )
 
@@ -44,7 +43,7 @@ func loadFans(ctx context.Context, svc Services, users map[string]hyperlieu.User
 			return fmt.Errorf("demo fan %s: %w", f.Email, err)
 		}
 		users[f.Email] = u
-		in := account.Registration{}
+		in := hyperlieu.Registration{}
 		if f.ReferredBy != "" {
 			in.ReferralCode = fan.ReferralCodeOf(users[f.ReferredBy].ID)
 		}

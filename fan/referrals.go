@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
-	"github.com/hyperlieu/hyperlieu/account"
 )
 
 // Referral statuses.
@@ -197,7 +196,7 @@ func (s *Service) shareDevice(ctx context.Context, a, b string) (bool, error) {
 // referrer whose code they gave and stores their first segment. The welcome
 // message itself is the notification service's (NotificationService.Welcome). A bad referral code does not undo the sign-up: its error
 // is returned for the log.
-func (s *Service) OnRegister(ctx context.Context, u hyperlieu.User, in account.Registration) error {
+func (s *Service) OnRegister(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
 	var errs []error
 	if err := s.store.CreateReferralCode(ctx, ReferralCodeOf(u.ID), u.ID); err != nil {
 		errs = append(errs, err)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
-	"github.com/hyperlieu/hyperlieu/account"
 	"github.com/hyperlieu/hyperlieu/fan"
 	"github.com/hyperlieu/hyperlieu/geo"
 	"github.com/hyperlieu/hyperlieu/store"
@@ -135,14 +134,14 @@ func TestFansReferralCapExact(t *testing.T) {
 	ctx := context.Background()
 	fans := newFans(t, db, fan.Options{ReferralCapPerMonth: 2, Earn: fan.EarningRules{ReferralReferrer: 100, ReferralReferee: 10}})
 	referrer := newCustomer(t, db, time.Now())
-	if err := fans.OnRegister(ctx, referrer, account.Registration{}); err != nil {
+	if err := fans.OnRegister(ctx, referrer, hyperlieu.Registration{}); err != nil {
 		t.Fatal(err)
 	}
 	code := fan.ReferralCodeOf(referrer.ID)
 	var friends []hyperlieu.User
 	for range 5 {
 		f := newCustomer(t, db, time.Now())
-		if err := fans.OnRegister(ctx, f, account.Registration{ReferralCode: code}); err != nil {
+		if err := fans.OnRegister(ctx, f, hyperlieu.Registration{ReferralCode: code}); err != nil {
 			t.Fatal(err)
 		}
 		friends = append(friends, f)
@@ -181,7 +180,7 @@ func TestFansEraseLeavesNoTrace(t *testing.T) {
 	ctx := context.Background()
 	fans := newFans(t, db, fan.Options{})
 	u := newCustomer(t, db, time.Now().Add(-time.Hour))
-	if err := fans.OnRegister(ctx, u, account.Registration{}); err != nil {
+	if err := fans.OnRegister(ctx, u, hyperlieu.Registration{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "checkin:e1:" + u.ID}); err != nil {
@@ -373,7 +372,7 @@ func TestFansReferralFraud(t *testing.T) {
 	devices := fakeDevices{a.ID: {"tok-a", "tok-shared"}, b.ID: {"tok-shared"}, c.ID: {"tok-c"}}
 	fans := fan.NewService(db, fakeShops{}, &fakeNotifier{}, devices, fan.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for _, u := range []hyperlieu.User{a, b, c} {
-		if err := fans.OnRegister(ctx, u, account.Registration{}); err != nil {
+		if err := fans.OnRegister(ctx, u, hyperlieu.Registration{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -411,7 +410,7 @@ func TestFansJourney(t *testing.T) {
 	clock := start
 	fans := fan.NewService(db, fakeShops{}, n, fakeDevices{}, fan.Options{Now: func() time.Time { return clock }}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	u := newCustomer(t, db, start)
-	if err := fans.OnRegister(ctx, u, account.Registration{}); err != nil {
+	if err := fans.OnRegister(ctx, u, hyperlieu.Registration{}); err != nil {
 		t.Fatal(err)
 	}
 	shy := newCustomer(t, db, start)

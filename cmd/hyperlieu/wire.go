@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
+	"github.com/hyperlieu/hyperlieu/api"
+	"github.com/hyperlieu/hyperlieu/campaign"
+	"github.com/hyperlieu/hyperlieu/config"
+	"github.com/hyperlieu/hyperlieu/demo"
+	"github.com/hyperlieu/hyperlieu/fan"
+	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/notify"
+	"github.com/hyperlieu/hyperlieu/push"
+	"github.com/hyperlieu/hyperlieu/shop"
+	"github.com/hyperlieu/hyperlieu/store"
+	"github.com/hyperlieu/hyperlieu/token"
+)
+
+// wire builds every area's use cases over db, loads what they keep in
+// memory, starts their background loops in bg and, with --demo, loads the
+// demo data. Areas talk to each other only through the root's contracts,
+// wired here.
+func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Issuer, sender push.Sender, bg *background, stdout io.Writer, log *slog.Logger) (api.Services, error) {
+	// Notifications: queued by every area, sent by the outbox worker.
+	opened := &lateOpened{}
+	notes := notify.NewService(db, notify.Options{
+		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
+		OnOpened: opened.opened,
+	}, log)
+	if cfg.Outbox.Workers > 0 {
+		outbox := notify.NewOutbox(db, sender, notify.OutboxOptions{
+			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
+			Lease: cfg.Outbox.Lease, MaxAttempts: cfg.Outbox.MaxAttempts, RetryBase: cfg.Outbox.RetryBase,
+			DeviceGrace: cfg.Outbox.DeviceGrace,
+		}, log)
+		bg.Go(outbox.Run)
+	}
+
+	// Shops and events: the in-memory map behind nearby search is filled
+	// before serving, then follows other instances' writes.
+	places := shop.NewPlaces(nil)
+	if err := places.Sync(ctx, db); err != nil {
+		return api.Services{}, err
+	}
+	offerSource := &lateOffers{}
+	shops := shop.NewService(db, db, places, shop.Options{Offers: offerSource}, log)
+
+	// Fans: loyalty, segments, referrals, service recovery, the welcome journey.
+	fans := fan.NewService(db, shops, notes, notes, fanOptions(cfg), log)
+	// Geofenced campaigns, the location engine and offers. Shops list their
+	// offers through the location engine, built after them (offerSource).
+	campaigns := campaign.NewService(db, shops, campaign.Options{
+		Limits: geo.Limits{MaxAreaM2: float64(cfg.Campaigns.MaxAreaKm2) * 1e6, MaxCells: cfg.Campaigns.MaxCells},
+		Poll:   cfg.Campaigns.Poll,
+	}, log)
+	if err := campaigns.Refresh(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("load campaigns: %w", err)
+	}
+	opened.campaigns = campaigns
+	offers := campaign.NewOfferService(db, campaigns, shops, fans, campaign.OfferOptions{}, log)
+	location := campaign.NewLocationService(db, campaigns, offers, notes, fans, campaign.LocationOptions{
+		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
+	}, log)
+	offerSource.l = location
+	events := shop.NewEventService(db, shops, db, shop.EventOptions{Notifier: notes, Activity: fans, Audience: campaigns}, log)
+
+	onRegister := func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
+		return errors.Join(notes.Welcome(ctx, u), fans.OnRegister(ctx, u, in))
+	}
+	accounts := account.NewService(db, issuer, account.Options{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister}, log)
+	// Export and erase visit every area; the account itself (db) comes last,
+	// as it erases the identity, then the live-session cache (accounts).
+	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db, accounts)
+	if cfg.AdminEmail != "" {
+		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
+			return api.Services{}, fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
+		}
+		log.Info("admin account ensured", "email", cfg.AdminEmail)
+	}
+	if cfg.Demo {
+		backdated := func(at time.Time) *account.Service {
+			return account.NewService(db, issuer, account.Options{Now: func() time.Time { return at }, OnRegister: onRegister}, log)
+		}
+		if err := demo.Load(ctx, demo.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, AccountsAt: backdated, Campaigns: campaigns}, stdout); err != nil {
+			return api.Services{}, err
+		}
+	}
+
+	bg.Go(campaigns.Watch)
+	bg.Go(func(ctx context.Context) { sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log) })
+	bg.Go(func(ctx context.Context) { places.Run(ctx, db, cfg.Events.PlacesSync, log) })
+	bg.Go(func(ctx context.Context) { events.RunReminders(ctx, cfg.Events.ReminderEvery) })
+	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
+
+	return api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy, Notifications: notes,
+		Campaigns: campaigns, Location: location, Offers: offers}, nil
+}
+
+// background runs the server's long-lived loops under one context and
+// waits for them on Stop, so that none still uses the database as it closes.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newBackground(ctx context.Context) *background {
+	ctx, cancel := context.WithCancel(ctx)
+	return &background{ctx: ctx, cancel: cancel}
+}
+
+// Go runs loop until Stop; loop must return once its context is done.
+func (b *background) Go(loop func(context.Context)) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		loop(b.ctx)
+	}()
+}
+
+// Stop ends every loop and waits for them.
+func (b *background) Stop() {
+	b.cancel()
+	b.wg.Wait()
+}
+
+// lateOpened tells the campaigns area about opened notifications; the
+// notification service is built before the campaigns it reports to.
+type lateOpened struct{ campaigns *campaign.Service }
+
+func (o *lateOpened) opened(ctx context.Context, n notify.Notification) error {
+	if o.campaigns != nil {
+		o.campaigns.NotificationOpened(ctx, n.Data)
+	}
+	return nil
+}
+
+// lateOffers forwards shops' nearby search to the location engine, which is
+// built after the shops it needs.
+type lateOffers struct{ l *campaign.LocationService }
+
+func (o *lateOffers) OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]hyperlieu.NearbyOffer, error) {
+	if o.l == nil {
+		return nil, nil
+	}
+	return o.l.OffersNear(ctx, userID, p, radiusM)
+}
+
+// sweepLocations erases, hourly, the last positions of customers not seen
+// for longer than retention.
+func sweepLocations(ctx context.Context, db *store.DB, retention time.Duration, log *slog.Logger) {
+	hyperlieu.Every(ctx, time.Hour, true, log, "sweep location states", func(ctx context.Context) error {
+		n, err := db.DeleteLocationStatesBefore(ctx, time.Now().Add(-retention))
+		if n > 0 {
+			log.InfoContext(ctx, "location states past retention erased", "count", n)
+		}
+		return err
+	})
+}
