@@ -330,6 +330,9 @@ func (s *Service) UpdateMe(ctx context.Context, userID string, patch hyperlieu.P
 // An admin cannot remove their own admin role (Conflict), so that the last
 // admin cannot lock everyone out by mistake.
 func (s *Service) SetRoles(ctx context.Context, actorID, id string, roles []string) (hyperlieu.User, error) {
+	if roles == nil {
+		return hyperlieu.User{}, hyperlieu.InvalidField("roles", "is required")
+	}
 	var p hyperlieu.Problems
 	set := []hyperlieu.Role{hyperlieu.RoleCustomer}
 	for i, r := range roles {

@@ -218,9 +218,6 @@ func (s *Server) postUserRoles(c fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if in.Roles == nil {
-		return hyperlieu.InvalidField("roles", "is required")
-	}
 	u, err := s.svc.Accounts.SetRoles(c.Context(), userID(c), c.Params("id"), in.Roles)
 	if err != nil {
 		return err

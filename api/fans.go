@@ -171,24 +171,9 @@ func (s *Server) postReward(c fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	var p hyperlieu.Problems
-	if in.Name == nil {
-		p.Add("name", "is required")
-	}
-	if in.Cost == nil {
-		p.Add("cost", "is required")
-	}
-	if err := p.Err(); err != nil {
-		return err
-	}
-	r, err := s.svc.Fans.CreateReward(c.Context(), *in.Name, deref(in.Description), *in.Cost)
+	r, err := s.svc.Fans.CreateReward(c.Context(), fan.RewardPatch{Name: in.Name, Description: in.Description, Cost: in.Cost, Active: in.Active})
 	if err != nil {
 		return err
-	}
-	if in.Active != nil && !*in.Active {
-		if r, err = s.svc.Fans.UpdateReward(c.Context(), r.ID, fan.RewardPatch{Active: in.Active}); err != nil {
-			return err
-		}
 	}
 	return c.Status(fiber.StatusCreated).JSON(newRewardResponse(r))
 }
@@ -394,10 +379,7 @@ func (s *Server) postGesture(c fiber.Ctx) error {
 	}
 	req := fan.GestureRequest{UserID: in.UserID, FeedbackID: in.FeedbackID, Message: in.Message, Points: in.Points}
 	if in.Offer != nil {
-		req.OfferTitle = in.Offer.Title
-		if strings.TrimSpace(req.OfferTitle) == "" {
-			return hyperlieu.InvalidField("offer.title", "is required")
-		}
+		req.Offer, req.OfferTitle = true, in.Offer.Title
 	}
 	g, err := s.svc.Fans.MakeGesture(c.Context(), actor(c), c.Params("id"), req)
 	if err != nil {

@@ -75,7 +75,7 @@ func loadFans(ctx context.Context, svc Services, users map[string]hyperlieu.User
 		{Name: "Workshop seat", Description: "A free seat at a paid workshop", Cost: 600},
 	} {
 		if !have[r.Name] {
-			if _, err := svc.Fans.CreateReward(ctx, r.Name, r.Description, r.Cost); err != nil {
+			if _, err := svc.Fans.CreateReward(ctx, fan.RewardPatch{Name: &r.Name, Description: &r.Description, Cost: &r.Cost}); err != nil {
 				return fmt.Errorf("demo reward %s: %w", r.Name, err)
 			}
 		}

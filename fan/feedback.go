@@ -46,8 +46,10 @@ type Gesture struct {
 
 // GestureRequest is what a manager sends.
 type GestureRequest struct {
-	UserID, FeedbackID, Message, OfferTitle string
-	Points                                  int
+	UserID, FeedbackID, Message string
+	Offer                       bool   // an offer is given: OfferTitle is then required
+	OfferTitle                  string // implies Offer
+	Points                      int
 }
 
 // GiveFeedback records a customer's rating of a shop. Ratings of 2 or less
@@ -165,6 +167,8 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 		p.Add("message", "is required, at most 500 characters")
 	}
 	switch {
+	case in.Offer && in.OfferTitle == "":
+		p.Add("offer.title", "is required")
 	case in.OfferTitle == "" && in.Points == 0:
 		p.Add("offer", "give an offer or points")
 	case in.OfferTitle != "" && in.Points != 0:

@@ -124,11 +124,20 @@ func (p RewardPatch) apply(r *Reward) error {
 }
 
 // CreateReward adds a reward to the catalogue. Invalid names every bad field.
-func (s *Service) CreateReward(ctx context.Context, name, description string, cost int) (Reward, error) {
+func (s *Service) CreateReward(ctx context.Context, in RewardPatch) (Reward, error) {
+	var p hyperlieu.Problems
+	if in.Name == nil {
+		p.Add("name", "is required")
+	}
+	if in.Cost == nil {
+		p.Add("cost", "is required")
+	}
+	if err := p.Err(); err != nil {
+		return Reward{}, err
+	}
 	now := s.now()
 	r := Reward{ID: hyperlieu.NewID(), Active: true, CreatedAt: now, UpdatedAt: now}
-	active := true
-	if err := (RewardPatch{Name: &name, Description: &description, Cost: &cost, Active: &active}).apply(&r); err != nil {
+	if err := in.apply(&r); err != nil {
 		return Reward{}, err
 	}
 	if err := s.store.CreateReward(ctx, r); err != nil {

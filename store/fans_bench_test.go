@@ -36,7 +36,7 @@ func BenchmarkFansClaimReward(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	r, err := fans.CreateReward(ctx, "Coffee", "", 1)
+	r, err := fans.CreateReward(ctx, reward("Coffee", 1))
 	if err != nil {
 		b.Fatal(err)
 	}

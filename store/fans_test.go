@@ -55,7 +55,7 @@ func TestFansLedgerConcurrent(t *testing.T) {
 	ctx := context.Background()
 	fans := newFans(t, db, fan.Options{Earn: fan.EarningRules{CheckIn: 50}})
 	u := newCustomer(t, db, time.Now().Add(-30*24*time.Hour))
-	r, err := fans.CreateReward(ctx, "Coffee", "", 40)
+	r, err := fans.CreateReward(ctx, reward("Coffee", 40))
 	if err != nil {
 		t.Fatalf("CreateReward: %v", err)
 	}
@@ -430,4 +430,9 @@ func TestFansJourney(t *testing.T) {
 	if got := n.kinds(shy.ID); slices.Contains(got, "journey:first_offer") || !slices.Contains(got, "journey:events_near_you") {
 		t.Errorf("notifications of a customer refusing offers = %v, want the events step only", got)
 	}
+}
+
+// reward asks for an active reward named name costing cost points.
+func reward(name string, cost int) fan.RewardPatch {
+	return fan.RewardPatch{Name: &name, Cost: &cost}
 }

@@ -456,3 +456,19 @@ func statSources(root string) error {
 		return nil
 	})
 }
+
+// inGoroutine lets helpers that stop a test on failure (do, want …) run in a
+// goroutine of the test's own: t.FailNow may only be called from the test's
+// goroutine, so a fatal failure here is reported with Error and ends only
+// the calling goroutine.
+type inGoroutine struct{ testing.TB }
+
+func (g inGoroutine) Fatal(args ...any) { g.Helper(); g.Error(args...); runtime.Goexit() }
+
+func (g inGoroutine) Fatalf(format string, args ...any) {
+	g.Helper()
+	g.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+func (g inGoroutine) FailNow() { g.Fail(); runtime.Goexit() }
