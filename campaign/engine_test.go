@@ -27,12 +27,20 @@ type engine struct {
 	offers    *campaign.OfferService
 }
 
-// newEngine builds the three services over st, as one instance would.
+// newEngine builds the three services over st, as one instance would. A
+// nil n or shops is a fresh fake: a notifier holding the daily cap, a
+// directory of no shop.
 func newEngine(t *testing.T, st *memStore, clk *clock, n hyperlieu.Notifier, shops hyperlieu.ShopDirectory) *engine {
 	t.Helper()
+	if n == nil {
+		n = &fakeNotifier{}
+	}
+	if shops == nil {
+		shops = fakeShops{}
+	}
 	cs := campaign.NewService(st, shops, campaign.Options{Now: clk.Now}, discard)
-	os := campaign.NewOfferService(st, cs, shops, nil, campaign.OfferOptions{Now: clk.Now}, discard)
-	ls := campaign.NewLocationService(st, cs, os, n, nil, campaign.LocationOptions{Now: clk.Now, NewcomerPeriod: 7 * 24 * time.Hour}, discard)
+	os := campaign.NewOfferService(st, cs, shops, &fakeActivity{}, campaign.OfferOptions{Now: clk.Now}, discard)
+	ls := campaign.NewLocationService(st, cs, os, n, fakeSegments(hyperlieu.SegmentDevoted), campaign.LocationOptions{Now: clk.Now, NewcomerPeriod: 7 * 24 * time.Hour}, discard)
 	return &engine{store: st, clock: clk, campaigns: cs, location: ls, offers: os}
 }
 
@@ -360,5 +368,43 @@ func TestOffersNear(t *testing.T) {
 		case tt.wantM >= 0 && (len(got) != 1 || got[0].CampaignID != c.ID || math.Abs(got[0].DistanceM-tt.wantM) > 2):
 			t.Errorf("%s: OffersNear = %+v, want campaign %s at %v m", tt.name, got, c.ID, tt.wantM)
 		}
+	}
+}
+
+// TestLoopsStopWithTheirContext: Run of the campaigns (index refresh) and
+// of the location engine (retention sweep) return once ctx is done, and the
+// sweep erases exactly the positions past retention.
+func TestLoopsStopWithTheirContext(t *testing.T) {
+	st, clk := newMemStore(), &clock{t: t0}
+	e := newEngine(t, st, clk, nil, nil)
+	st.states["old"] = campaign.LocationState{UserID: "old", At: t0.Add(-31 * 24 * time.Hour)}
+	st.states["new"] = campaign.LocationState{UserID: "new", At: t0.Add(-29 * 24 * time.Hour)}
+	ls := campaign.NewLocationService(st, e.campaigns, e.offers, &fakeNotifier{}, fakeSegments(hyperlieu.SegmentDevoted),
+		campaign.LocationOptions{Now: clk.Now, Retention: 30 * 24 * time.Hour, SweepEvery: time.Millisecond}, discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { e.campaigns.Run(ctx); done <- struct{}{} }()
+	go func() { ls.Run(ctx); done <- struct{}{} }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		st.mu.Lock()
+		_, old := st.states["old"]
+		st.mu.Unlock()
+		if !old {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sweep did not erase a position past retention")
+		}
+	}
+	cancel()
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a Run did not return after its context was done")
+		}
+	}
+	if _, ok := st.states["new"]; !ok {
+		t.Error("the sweep erased a position within retention")
 	}
 }

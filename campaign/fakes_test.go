@@ -12,7 +12,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
-// memStore is an in-memory CampaignStore, LocationStore and OfferStore.
+// memStore is an in-memory Store, LocationStore and OfferStore.
 // Its claims are exact, as the database's unique inserts are.
 type memStore struct {
 	mu        sync.Mutex
@@ -98,19 +98,24 @@ func (m *memStore) FindCampaignsByID(_ context.Context, ids []string) ([]campaig
 	}
 	return out, nil
 }
-func (m *memStore) UpdateCampaign(ctx context.Context, c campaign.Campaign) error {
-	return m.CreateCampaign(ctx, c)
+func (m *memStore) UpdateCampaign(_ context.Context, c campaign.Campaign) error {
+	defer m.lock()()
+	if _, ok := m.campaigns[c.ID]; !ok {
+		return errNotFound
+	}
+	m.campaigns[c.ID] = c
+	return nil
 }
-func (m *memStore) CampaignsVersion(context.Context) (string, error) {
+func (m *memStore) FindCampaignsVersion(context.Context) (string, error) {
 	defer m.lock()()
 	return m.version, nil
 }
-func (m *memStore) SetCampaignsVersion(_ context.Context, v string) error {
+func (m *memStore) UpdateCampaignsVersion(_ context.Context, v string) error {
 	defer m.lock()()
 	m.version = v
 	return nil
 }
-func (m *memStore) AddCampaignStats(_ context.Context, id, _ string, d map[string]int64) error {
+func (m *memStore) UpdateCampaignStats(_ context.Context, id, _ string, d map[string]int64) error {
 	defer m.lock()()
 	if m.stats[id] == nil {
 		m.stats[id] = map[string]int64{}
@@ -120,7 +125,7 @@ func (m *memStore) AddCampaignStats(_ context.Context, id, _ string, d map[strin
 	}
 	return nil
 }
-func (m *memStore) CampaignStats(_ context.Context, id string) (map[string]int64, error) {
+func (m *memStore) FindCampaignStats(_ context.Context, id string) (map[string]int64, error) {
 	defer m.lock()()
 	out := map[string]int64{}
 	for k, v := range m.stats[id] {
@@ -172,12 +177,12 @@ func cloneState(s campaign.LocationState) campaign.LocationState {
 	}
 	return c
 }
-func (m *memStore) SaveLocationState(_ context.Context, s campaign.LocationState) error {
+func (m *memStore) UpdateLocationState(_ context.Context, s campaign.LocationState) error {
 	defer m.lock()()
 	m.states[s.UserID] = cloneState(s)
 	return nil
 }
-func (m *memStore) ClaimTrigger(_ context.Context, t campaign.TriggerClaim) error {
+func (m *memStore) CreateTrigger(_ context.Context, t campaign.TriggerClaim) error {
 	defer m.lock()()
 	if _, ok := m.triggers[t.Key]; ok {
 		return errTaken
@@ -222,7 +227,7 @@ func (m *memStore) FindOffersOf(_ context.Context, userID string) ([]campaign.Of
 	}
 	return out, nil
 }
-func (m *memStore) ClaimRedemption(_ context.Context, r campaign.Redemption) error {
+func (m *memStore) CreateRedemption(_ context.Context, r campaign.Redemption) error {
 	defer m.lock()()
 	if _, ok := m.redeemed[r.OfferID]; ok {
 		return errTaken
@@ -230,12 +235,12 @@ func (m *memStore) ClaimRedemption(_ context.Context, r campaign.Redemption) err
 	m.redeemed[r.OfferID] = r
 	return nil
 }
-func (m *memStore) ReleaseRedemption(_ context.Context, id string) error {
+func (m *memStore) DeleteRedemption(_ context.Context, id string) error {
 	defer m.lock()()
 	delete(m.redeemed, id)
 	return nil
 }
-func (m *memStore) ClaimBudgetSlot(_ context.Context, c string, n int, _ string) error {
+func (m *memStore) CreateBudgetSlot(_ context.Context, c string, n int, _ string) error {
 	defer m.lock()()
 	k := c + ":" + string(rune('0'+n))
 	if m.budget[k] {
@@ -244,10 +249,23 @@ func (m *memStore) ClaimBudgetSlot(_ context.Context, c string, n int, _ string)
 	m.budget[k] = true
 	return nil
 }
-func (m *memStore) MarkOfferRedeemed(context.Context, campaign.Redemption) error { return nil }
-func (m *memStore) MarkBudgetSpent(_ context.Context, id string, at time.Time) error {
+func (m *memStore) UpdateOfferRedeemed(_ context.Context, r campaign.Redemption) error {
 	defer m.lock()()
-	c := m.campaigns[id]
+	for code, o := range m.offers {
+		if o.ID == r.OfferID {
+			o.RedeemedAt, o.ShopID = r.At, r.ShopID
+			m.offers[code] = o
+			return nil
+		}
+	}
+	return errNotFound
+}
+func (m *memStore) UpdateBudgetSpent(_ context.Context, id string, at time.Time) error {
+	defer m.lock()()
+	c, ok := m.campaigns[id]
+	if !ok {
+		return errNotFound
+	}
 	c.BudgetSpentAt, c.UpdatedAt = at, at
 	m.campaigns[id] = c
 	return nil
@@ -301,6 +319,9 @@ func (f *fakeNotifier) ReserveContact(_ context.Context, u hyperlieu.User, at ti
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k := u.ID + at.In(u.Prefs.Location()).Format("2006-01-02")
+	if f.contacts == nil {
+		f.contacts = map[string]int{}
+	}
 	if f.contacts[k] >= u.Prefs.MaxNotificationsPerDay {
 		return false, nil
 	}
@@ -319,8 +340,40 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func (m *memStore) EraseLocationData(_ context.Context, userID string) error {
+func (m *memStore) DeleteLocationData(_ context.Context, userID string) error {
 	defer m.lock()()
 	delete(m.states, userID)
+	return nil
+}
+
+func (m *memStore) DeleteLocationStatesBefore(_ context.Context, before time.Time) (int64, error) {
+	defer m.lock()()
+	var n int64
+	for id, s := range m.states {
+		if s.At.Before(before) {
+			delete(m.states, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// fakeSegments puts every customer in one segment.
+type fakeSegments hyperlieu.Segment
+
+func (f fakeSegments) SegmentOf(context.Context, hyperlieu.User, time.Time) (hyperlieu.Segment, error) {
+	return hyperlieu.Segment(f), nil
+}
+
+// fakeActivity records what loyalty is told.
+type fakeActivity struct {
+	mu   sync.Mutex
+	seen []hyperlieu.Activity
+}
+
+func (f *fakeActivity) RecordActivity(_ context.Context, a hyperlieu.Activity) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seen = append(f.seen, a)
 	return nil
 }

@@ -255,7 +255,7 @@ func (db *DB) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
 // FindCampaign returns the campaign with id, or NotFound.
 func (db *DB) FindCampaign(ctx context.Context, id string) (campaign.Campaign, error) {
 	var d campaignDoc
-	if err := db.c("campaigns").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	if err := db.c("campaigns").FindOne(ctx, byID(id)).Decode(&d); err != nil {
 		return campaign.Campaign{}, translate(err, "campaign")
 	}
 	return d.campaign(), nil
@@ -281,7 +281,7 @@ func (db *DB) FindCampaigns(ctx context.Context, statuses ...campaign.Status) ([
 // changes scan small documents, not whole campaigns (FerretDB filters
 // by scanning).
 func (db *DB) stamp(ctx context.Context, id string, at time.Time) error {
-	_, err := db.c("campaign_stamps").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+	_, err := db.c("campaign_stamps").UpdateOne(ctx, byID(id),
 		bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: at}}}}, options.UpdateOne().SetUpsert(true))
 	return translate(err, "campaign stamp")
 }
@@ -348,56 +348,60 @@ func (db *DB) UpdateCampaign(ctx context.Context, c campaign.Campaign) error {
 	return db.stamp(ctx, c.ID, c.UpdatedAt)
 }
 
-// MarkBudgetSpent records that a campaign's redemption budget is spent. It
-// moves updatedAt too, so that every instance's index reloads the campaign.
-func (db *DB) MarkBudgetSpent(ctx context.Context, id string, at time.Time) error {
-	_, err := db.c("campaigns").UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "budgetSpentAt", Value: at}, {Key: "updatedAt", Value: at}}}})
+// UpdateBudgetSpent records that a campaign's redemption budget is spent;
+// NotFound when there is no such campaign. It moves updatedAt too, so that
+// every instance's index reloads the campaign.
+func (db *DB) UpdateBudgetSpent(ctx context.Context, id string, at time.Time) error {
+	err := db.updateByID(ctx, "campaigns", id,
+		bson.D{{Key: "$set", Value: bson.D{{Key: "budgetSpentAt", Value: at}, {Key: "updatedAt", Value: at}}}}, "campaign")
 	if err != nil {
-		return translate(err, "campaign")
+		return err
 	}
 	return db.stamp(ctx, id, at)
 }
 
 const campaignsVersionID = "campaigns-version"
 
-// CampaignsVersion returns the campaigns' change marker, "" if never set.
-func (db *DB) CampaignsVersion(ctx context.Context) (string, error) {
+// FindCampaignsVersion returns the campaigns' change marker, "" if never set.
+func (db *DB) FindCampaignsVersion(ctx context.Context) (string, error) {
 	var d struct {
 		Value string `bson:"value"`
 	}
-	err := db.c("meta").FindOne(ctx, bson.D{{Key: "_id", Value: campaignsVersionID}}).Decode(&d)
+	err := db.c("meta").FindOne(ctx, byID(campaignsVersionID)).Decode(&d)
 	if hyperlieu.KindOf(translate(err, "")) == hyperlieu.NotFound {
 		return "", nil
 	}
 	return d.Value, translate(err, "campaigns version")
 }
 
-// SetCampaignsVersion writes a new change marker. Any new value will do, so
-// concurrent writers need no atomicity: each leaves a value nobody has built.
-func (db *DB) SetCampaignsVersion(ctx context.Context, v string) error {
-	_, err := db.c("meta").UpdateOne(ctx, bson.D{{Key: "_id", Value: campaignsVersionID}},
+// UpdateCampaignsVersion writes a new change marker. It is an upsert by
+// design, never NotFound: the marker exists from the first change on. Any
+// new value will do, so concurrent writers need no atomicity: each leaves a
+// value nobody has built.
+func (db *DB) UpdateCampaignsVersion(ctx context.Context, v string) error {
+	_, err := db.c("meta").UpdateOne(ctx, byID(campaignsVersionID),
 		bson.D{{Key: "$set", Value: bson.D{{Key: "value", Value: v}}}}, options.UpdateOne().SetUpsert(true))
 	return translate(err, "campaigns version")
 }
 
-// AddCampaignStats adds deltas to one instance's shard of a campaign's
-// counters. Each instance writes only its own shard, over one connection in
-// embedded mode, so the increments are exact even on FerretDB.
-func (db *DB) AddCampaignStats(ctx context.Context, campaignID, instanceID string, deltas map[string]int64) error {
+// UpdateCampaignStats adds deltas to one instance's shard of a campaign's
+// counters. It is an upsert by design, never NotFound: a shard is created by
+// its first count. Each instance writes only its own shard, over one
+// connection in embedded mode, so the increments are exact even on FerretDB.
+func (db *DB) UpdateCampaignStats(ctx context.Context, campaignID, instanceID string, deltas map[string]int64) error {
 	inc := bson.D{}
 	for k, v := range deltas {
 		inc = append(inc, bson.E{Key: "c." + strings.ReplaceAll(k, ".", "_"), Value: v})
 	}
 	_, err := db.c("campaign_stats").UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: "stat:" + campaignID + ":" + instanceID}},
+		byID("stat:"+campaignID+":"+instanceID),
 		bson.D{{Key: "$inc", Value: inc}, {Key: "$set", Value: bson.D{{Key: "campaignId", Value: campaignID}}}},
 		options.UpdateOne().SetUpsert(true))
 	return translate(err, "campaign stats")
 }
 
-// CampaignStats sums every shard of a campaign's counters.
-func (db *DB) CampaignStats(ctx context.Context, campaignID string) (map[string]int64, error) {
+// FindCampaignStats sums every shard of a campaign's counters.
+func (db *DB) FindCampaignStats(ctx context.Context, campaignID string) (map[string]int64, error) {
 	cur, err := db.c("campaign_stats").Find(ctx, bson.D{{Key: "campaignId", Value: campaignID}})
 	if err != nil {
 		return nil, translate(err, "campaign stats")

@@ -59,10 +59,10 @@ func TestClaimsAreUnique(t *testing.T) {
 		claim func() error
 	}{
 		{"trigger", func() error {
-			return db.ClaimTrigger(ctx, campaign.TriggerClaim{Key: campaign.TriggerKey("c", "u", 1), CampaignID: "c", UserID: "u", N: 1, At: now})
+			return db.CreateTrigger(ctx, campaign.TriggerClaim{Key: campaign.TriggerKey("c", "u", 1), CampaignID: "c", UserID: "u", N: 1, At: now})
 		}},
-		{"redemption", func() error { return db.ClaimRedemption(ctx, campaign.Redemption{OfferID: "o1", At: now}) }},
-		{"budget slot", func() error { return db.ClaimBudgetSlot(ctx, "c", 1, "o1") }},
+		{"redemption", func() error { return db.CreateRedemption(ctx, campaign.Redemption{OfferID: "o1", At: now}) }},
+		{"budget slot", func() error { return db.CreateBudgetSlot(ctx, "c", 1, "o1") }},
 		{"offer code", func() error {
 			return db.CreateOffer(ctx, campaign.Offer{ID: hyperlieu.NewID(), Code: "ABCDEFGHJK0", UserID: "u", IssuedAt: now, ExpiresAt: now})
 		}},
@@ -93,7 +93,7 @@ func TestLocationStateAndStats(t *testing.T) {
 	cell, _ := geo.CellOf(p)
 	st := campaign.LocationState{UserID: "u1", Cell: cell, Point: p, At: now, AccuracyM: 12,
 		Inside: map[string]time.Time{"c1": now}, Dwelled: map[string]time.Time{"c1": now}, Issued: map[string]int{"c1": 2}}
-	if err := db.SaveLocationState(ctx, st); err != nil {
+	if err := db.UpdateLocationState(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.FindLocationState(ctx, "u1")
@@ -108,12 +108,36 @@ func TestLocationStateAndStats(t *testing.T) {
 		t.Errorf("FindLocationStatesIn = %d states, %v; want 1", len(in), err)
 	}
 	for _, shard := range []string{"i1", "i2", "i1"} {
-		if err := db.AddCampaignStats(ctx, "c1", shard, map[string]int64{"entered": 1, "suppressed.cap": 2}); err != nil {
+		if err := db.UpdateCampaignStats(ctx, "c1", shard, map[string]int64{"entered": 1, "suppressed.cap": 2}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sum, err := db.CampaignStats(ctx, "c1")
+	sum, err := db.FindCampaignStats(ctx, "c1")
 	if err != nil || sum["entered"] != 3 || sum["suppressed.cap"] != 6 {
-		t.Errorf("CampaignStats = %v, %v; want entered 3, suppressed.cap 6", sum, err)
+		t.Errorf("FindCampaignStats = %v, %v; want entered 3, suppressed.cap 6", sum, err)
+	}
+}
+
+// TestCampaignUpdatesOfNothing: every update in the campaigns area that is
+// not an upsert by design returns NotFound when nothing matched.
+func TestCampaignUpdatesOfNothing(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	updates := []struct {
+		name   string
+		update func() error
+	}{
+		{"UpdateCampaign", func() error { return db.UpdateCampaign(ctx, campaign.Campaign{ID: "nope", UpdatedAt: now}) }},
+		{"UpdateBudgetSpent", func() error { return db.UpdateBudgetSpent(ctx, "nope", now) }},
+		{"UpdateOfferRedeemed", func() error { return db.UpdateOfferRedeemed(ctx, campaign.Redemption{OfferID: "nope", At: now}) }},
+	}
+	for _, u := range updates {
+		if err := u.update(); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+			t.Errorf("%s of nothing = %v, want NotFound", u.name, err)
+		}
+	}
+	if stamps, err := db.FindCampaignStamps(ctx, now.Add(-time.Minute)); err != nil || len(stamps) != 0 {
+		t.Errorf("FindCampaignStamps = %v, %v; want no stamp left by the failed updates", stamps, err)
 	}
 }

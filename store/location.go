@@ -43,20 +43,21 @@ func (d locationStateDoc) state() campaign.LocationState {
 // FindLocationState returns a customer's state, or NotFound.
 func (db *DB) FindLocationState(ctx context.Context, userID string) (campaign.LocationState, error) {
 	var d locationStateDoc
-	if err := db.c("location_states").FindOne(ctx, bson.D{{Key: "_id", Value: userID}}).Decode(&d); err != nil {
+	if err := db.c("location_states").FindOne(ctx, byID(userID)).Decode(&d); err != nil {
 		return campaign.LocationState{}, translate(err, "location state")
 	}
 	return d.state(), nil
 }
 
-// SaveLocationState replaces (or creates) a customer's state. The last
-// writer wins: what must happen once is claimed elsewhere, by unique inserts.
-func (db *DB) SaveLocationState(ctx context.Context, st campaign.LocationState) error {
+// UpdateLocationState replaces a customer's state, or creates it: an upsert
+// by design, never NotFound, as the first report creates it. The last writer
+// wins: what must happen once is claimed elsewhere, by unique inserts.
+func (db *DB) UpdateLocationState(ctx context.Context, st campaign.LocationState) error {
 	d := locationStateDoc{
 		UserID: st.UserID, Cell: st.Cell.String(), Lat: st.Point.Lat, Lng: st.Point.Lng, At: st.At, AccuracyM: st.AccuracyM,
 		Inside: st.Inside, Dwelled: st.Dwelled, Issued: st.Issued,
 	}
-	_, err := db.c("location_states").ReplaceOne(ctx, bson.D{{Key: "_id", Value: st.UserID}}, d, options.Replace().SetUpsert(true))
+	_, err := db.c("location_states").ReplaceOne(ctx, byID(st.UserID), d, options.Replace().SetUpsert(true))
 	return translate(err, "location state")
 }
 
@@ -91,8 +92,8 @@ type triggerClaimDoc struct {
 	At         time.Time `bson:"at"`
 }
 
-// ClaimTrigger inserts the trigger keyed by its Key; Conflict when taken.
-func (db *DB) ClaimTrigger(ctx context.Context, t campaign.TriggerClaim) error {
+// CreateTrigger inserts the trigger keyed by its Key; Conflict when taken.
+func (db *DB) CreateTrigger(ctx context.Context, t campaign.TriggerClaim) error {
 	_, err := db.c("triggers").InsertOne(ctx, triggerClaimDoc(t))
 	return translate(err, "trigger")
 }
@@ -100,22 +101,23 @@ func (db *DB) ClaimTrigger(ctx context.Context, t campaign.TriggerClaim) error {
 // FindTrigger returns the trigger with key, or NotFound.
 func (db *DB) FindTrigger(ctx context.Context, key string) (campaign.TriggerClaim, error) {
 	var d triggerClaimDoc
-	if err := db.c("triggers").FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d); err != nil {
+	if err := db.c("triggers").FindOne(ctx, byID(key)).Decode(&d); err != nil {
 		return campaign.TriggerClaim{}, translate(err, "trigger")
 	}
 	d.At = d.At.UTC()
 	return campaign.TriggerClaim(d), nil
 }
 
-// EraseLocationData deletes a customer's location state, offers (and their
-// codes) and trigger claims, and blanks their id in redemptions.
-func (db *DB) EraseLocationData(ctx context.Context, userID string) error {
+// DeleteLocationData deletes a customer's location state, offers (and their
+// codes) and trigger claims, and blanks their id in redemptions. Deleting
+// twice is not an error.
+func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
 	offers, err := db.FindOffersOf(ctx, userID)
 	if err != nil {
 		return err
 	}
 	for _, o := range offers {
-		if _, err := db.c("offer_codes").DeleteOne(ctx, bson.D{{Key: "_id", Value: o.Code}}); err != nil {
+		if _, err := db.c("offer_codes").DeleteOne(ctx, byID(o.Code)); err != nil {
 			return translate(err, "offer code")
 		}
 	}
@@ -123,7 +125,7 @@ func (db *DB) EraseLocationData(ctx context.Context, userID string) error {
 		coll   string
 		filter bson.D
 	}{
-		{"location_states", bson.D{{Key: "_id", Value: userID}}},
+		{"location_states", byID(userID)},
 		{"offers", bson.D{{Key: "userId", Value: userID}}},
 		{"triggers", bson.D{{Key: "userId", Value: userID}}},
 	}

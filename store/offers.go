@@ -54,17 +54,17 @@ func (db *DB) FindOfferByCode(ctx context.Context, code string) (campaign.Offer,
 	var c struct {
 		OfferID string `bson:"offerId"`
 	}
-	if err := db.c("offer_codes").FindOne(ctx, bson.D{{Key: "_id", Value: code}}).Decode(&c); err != nil {
+	if err := db.c("offer_codes").FindOne(ctx, byID(code)).Decode(&c); err != nil {
 		return campaign.Offer{}, translate(err, "offer")
 	}
 	var d offerDoc
-	if err := db.c("offers").FindOne(ctx, bson.D{{Key: "_id", Value: c.OfferID}}).Decode(&d); err != nil {
+	if err := db.c("offers").FindOne(ctx, byID(c.OfferID)).Decode(&d); err != nil {
 		return campaign.Offer{}, translate(err, "offer")
 	}
 	o := d.offer()
 	// The redemption claim is the truth; the mark on the offer may lag it.
 	var r redemptionDoc
-	err := db.c("redemptions").FindOne(ctx, bson.D{{Key: "_id", Value: "redeem:" + o.ID}}).Decode(&r)
+	err := db.c("redemptions").FindOne(ctx, byID("redeem:"+o.ID)).Decode(&r)
 	if err == nil && o.RedeemedAt.IsZero() {
 		o.RedeemedAt, o.ShopID = r.At.UTC(), r.ShopID
 	} else if err != nil && hyperlieu.KindOf(translate(err, "")) != hyperlieu.NotFound {
@@ -89,32 +89,32 @@ type redemptionDoc struct {
 	At         time.Time `bson:"at"`
 }
 
-// ClaimRedemption inserts "redeem:<offerId>": exactly one of racing
+// CreateRedemption inserts "redeem:<offerId>": exactly one of racing
 // redemptions wins, on any instance; the others get Conflict.
-func (db *DB) ClaimRedemption(ctx context.Context, r campaign.Redemption) error {
+func (db *DB) CreateRedemption(ctx context.Context, r campaign.Redemption) error {
 	_, err := db.c("redemptions").InsertOne(ctx, redemptionDoc{
 		ID: "redeem:" + r.OfferID, OfferID: r.OfferID, CampaignID: r.CampaignID, UserID: r.UserID, ShopID: r.ShopID, By: r.By, At: r.At,
 	})
 	return translate(err, "redemption")
 }
 
-// ReleaseRedemption deletes a redemption claim.
-func (db *DB) ReleaseRedemption(ctx context.Context, offerID string) error {
-	_, err := db.c("redemptions").DeleteOne(ctx, bson.D{{Key: "_id", Value: "redeem:" + offerID}})
+// DeleteRedemption deletes a redemption claim; no error when there is none.
+func (db *DB) DeleteRedemption(ctx context.Context, offerID string) error {
+	_, err := db.c("redemptions").DeleteOne(ctx, byID("redeem:"+offerID))
 	return translate(err, "redemption")
 }
 
-// ClaimBudgetSlot inserts "budget:<campaign>:<n>"; Conflict when taken.
-func (db *DB) ClaimBudgetSlot(ctx context.Context, campaignID string, n int, offerID string) error {
+// CreateBudgetSlot inserts "budget:<campaign>:<n>"; Conflict when taken.
+func (db *DB) CreateBudgetSlot(ctx context.Context, campaignID string, n int, offerID string) error {
 	_, err := db.c("budget_slots").InsertOne(ctx, bson.D{
 		{Key: "_id", Value: "budget:" + campaignID + ":" + strconv.Itoa(n)}, {Key: "offerId", Value: offerID},
 	})
 	return translate(err, "budget slot")
 }
 
-// MarkOfferRedeemed records the redemption on the offer, for the wallet.
-func (db *DB) MarkOfferRedeemed(ctx context.Context, r campaign.Redemption) error {
-	_, err := db.c("offers").UpdateOne(ctx, bson.D{{Key: "_id", Value: r.OfferID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "redeemedAt", Value: r.At}, {Key: "shopId", Value: r.ShopID}}}})
-	return translate(err, "offer")
+// UpdateOfferRedeemed records the redemption on the offer, for the wallet;
+// NotFound when there is no such offer.
+func (db *DB) UpdateOfferRedeemed(ctx context.Context, r campaign.Redemption) error {
+	return db.updateByID(ctx, "offers", r.OfferID,
+		bson.D{{Key: "$set", Value: bson.D{{Key: "redeemedAt", Value: r.At}, {Key: "shopId", Value: r.ShopID}}}}, "offer")
 }

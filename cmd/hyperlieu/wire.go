@@ -68,6 +68,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	offers := campaign.NewOfferService(db, campaigns, shops, fans, campaign.OfferOptions{}, log)
 	location := campaign.NewLocationService(db, campaigns, offers, notes, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
+		Retention: cfg.Campaigns.LocationRetention,
 	}, log)
 	offerSource.l = location
 	events := shop.NewEventService(db, shops, db, shop.EventOptions{Notifier: notes, Activity: fans, Audience: campaigns}, log)
@@ -94,8 +95,8 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		}
 	}
 
-	bg.Go(campaigns.Watch)
-	bg.Go(func(ctx context.Context) { sweepLocations(ctx, db, cfg.Campaigns.LocationRetention, log) })
+	bg.Go(campaigns.Run) // follows other instances' campaign changes
+	bg.Go(location.Run)  // erases last positions past retention
 	bg.Go(func(ctx context.Context) { places.Run(ctx, db, cfg.Events.PlacesSync, log) })
 	bg.Go(func(ctx context.Context) { events.RunReminders(ctx, cfg.Events.ReminderEvery) })
 	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
@@ -152,16 +153,4 @@ func (o *lateOffers) OffersNear(ctx context.Context, userID string, p geo.Point,
 		return nil, nil
 	}
 	return o.l.OffersNear(ctx, userID, p, radiusM)
-}
-
-// sweepLocations erases, hourly, the last positions of customers not seen
-// for longer than retention.
-func sweepLocations(ctx context.Context, db *store.DB, retention time.Duration, log *slog.Logger) {
-	hyperlieu.Every(ctx, time.Hour, true, log, "sweep location states", func(ctx context.Context) error {
-		n, err := db.DeleteLocationStatesBefore(ctx, time.Now().Add(-retention))
-		if n > 0 {
-			log.InfoContext(ctx, "location states past retention erased", "count", n)
-		}
-		return err
-	})
 }

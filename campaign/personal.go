@@ -1,0 +1,44 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+// ExportUser returns what the location engine keeps about a customer: the
+// last position kept and the wallet. It implements PersonalData.
+func (l *LocationService) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
+	out := map[string]any{}
+	st, err := l.store.FindLocationState(ctx, userID)
+	switch {
+	case err == nil:
+		out["lastLocation"] = map[string]any{
+			"lat": st.Point.Lat, "lng": st.Point.Lng, "cell": st.Cell.String(), "accuracyM": st.AccuracyM, "recordedAt": st.At,
+		}
+	case hyperlieu.KindOf(err) != hyperlieu.NotFound:
+		return nil, fmt.Errorf("export location: %w", err)
+	}
+	offers, err := l.offers.Wallet(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	list := make([]map[string]any, len(offers))
+	for i, o := range offers {
+		list[i] = map[string]any{"id": o.ID, "campaignId": o.CampaignID, "title": o.Title, "code": o.Code,
+			"issuedAt": o.IssuedAt, "expiresAt": o.ExpiresAt, "redeemedAt": o.RedeemedAt, "shopId": o.ShopID}
+	}
+	out["offers"] = list
+	return out, nil
+}
+
+// EraseUser deletes the customer's last position, offers and trigger
+// claims; campaign counters and redemptions are kept without identity. It
+// implements PersonalData; erasing twice is not an error.
+func (l *LocationService) EraseUser(ctx context.Context, userID string) error {
+	if err := l.store.DeleteLocationData(ctx, userID); err != nil {
+		return fmt.Errorf("erase location data: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+// TriggerClaim records that a campaign fired for a customer. Its Key is
+// "trigger:<campaign>:<user>:<n>", n counting from 1: inserting it is what
+// makes a trigger happen once, whichever instance sees the report.
+type TriggerClaim struct {
+	Key        string
+	CampaignID string
+	UserID     string
+	N          int
+	At         time.Time
+}
+
+// TriggerKey is the unique key of the n-th trigger of campaign for user.
+func TriggerKey(campaignID, userID string, n int) string {
+	return "trigger:" + campaignID + ":" + userID + ":" + strconv.Itoa(n)
+}
+
+// fire applies a campaign's rules for a customer who met its trigger at at,
+// and issues the offer if they allow it. It returns nil and no error when
+// the offer is suppressed (the reason is counted in the campaign's stats).
+func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User, st *LocationState, at time.Time) (*Offer, error) {
+	reason, err := l.admit(ctx, c, u, at)
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	if reason == "" {
+		n, reason, err = l.claim(ctx, c, u, st.Issued[c.ID]+1, at)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if reason != "" {
+		l.campaigns.count(ctx, c.ID, "suppressed."+reason)
+		return nil, nil
+	}
+	if st.Issued == nil {
+		st.Issued = map[string]int{}
+	}
+	st.Issued[c.ID] = n
+	o, err := l.offers.issue(ctx, c, u, TriggerKey(c.ID, u.ID, n))
+	if err != nil {
+		return nil, err
+	}
+	l.announce(ctx, c, u, o, at)
+	return &o, nil
+}
+
+// admit applies the campaign's schedule, audience and budget to the
+// customer at at: it returns the reason to suppress the offer, or "".
+func (l *LocationService) admit(ctx context.Context, c Campaign, u hyperlieu.User, at time.Time) (string, error) {
+	if !c.Schedule.Allows(at) {
+		return ReasonSchedule, nil
+	}
+	welcome := slices.Contains(c.Audience.Segments, hyperlieu.SegmentNewcomer)
+	if l.opts.NewcomerPeriod > 0 && at.Sub(u.CreatedAt) < l.opts.NewcomerPeriod && !c.Audience.Newcomers && !welcome {
+		return ReasonNewcomer, nil
+	}
+	if len(c.Audience.Segments) > 0 {
+		sg, err := l.segments.SegmentOf(ctx, u, at)
+		if err != nil {
+			return "", fmt.Errorf("segment of %s: %w", u.ID, err)
+		}
+		if !slices.Contains(c.Audience.Segments, sg) {
+			return ReasonAudience, nil
+		}
+	}
+	if !c.BudgetSpentAt.IsZero() {
+		return ReasonBudget, nil
+	}
+	return "", nil
+}
+
+// claim takes the customer's next trigger slot of campaign c, from n on,
+// and one of their daily contacts: it returns the slot, or the reason
+// (caps, cooldown, daily cap) why there is none.
+func (l *LocationService) claim(ctx context.Context, c Campaign, u hyperlieu.User, n int, at time.Time) (int, string, error) {
+	n, reason, err := l.nextSlot(ctx, c, u.ID, n, at)
+	if err != nil || reason != "" {
+		return 0, reason, err
+	}
+	// The daily cap is claimed before the campaign's slot: losing a race for
+	// the slot then wastes one of the day's contacts, never the campaign's cap.
+	ok, err := l.notifier.ReserveContact(ctx, u, at)
+	if err != nil {
+		return 0, "", fmt.Errorf("reserve contact: %w", err)
+	}
+	if !ok {
+		return 0, ReasonDailyCap, nil
+	}
+	for tries := 0; ; tries++ {
+		err := l.store.CreateTrigger(ctx, TriggerClaim{Key: TriggerKey(c.ID, u.ID, n), CampaignID: c.ID, UserID: u.ID, N: n, At: at})
+		if err == nil {
+			return n, "", nil
+		}
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict || tries > 100 {
+			return 0, "", fmt.Errorf("claim trigger: %w", err)
+		}
+		// Another instance fired meanwhile: judge again against its claim.
+		if n, reason, err = l.nextSlot(ctx, c, u.ID, n+1, at); err != nil || reason != "" {
+			return 0, reason, err
+		}
+	}
+}
+
+// nextSlot finds the first trigger slot from n that the campaign's caps
+// allow at at: it returns a reason instead when the count is reached or the
+// previous trigger is too recent.
+func (l *LocationService) nextSlot(ctx context.Context, c Campaign, userID string, n int, at time.Time) (int, string, error) {
+	for {
+		if c.Caps.PerCustomer > 0 && n > c.Caps.PerCustomer {
+			return 0, ReasonCap, nil
+		}
+		if n > 1 {
+			prev, err := l.store.FindTrigger(ctx, TriggerKey(c.ID, userID, n-1))
+			switch {
+			case hyperlieu.KindOf(err) == hyperlieu.NotFound:
+				n-- // the hint ran ahead of the claims: step back
+				continue
+			case err != nil:
+				return 0, "", fmt.Errorf("find trigger: %w", err)
+			case c.Caps.Cooldown > 0 && at.Before(prev.At.Add(c.Caps.Cooldown)):
+				return 0, ReasonCooldown, nil
+			}
+		}
+		return n, "", nil
+	}
+}
+
+// announce queues the push of offer o, issued to u at at, and counts it.
+// A failure to queue is logged: the offer is in the wallet, and the app
+// shows it even without a push.
+func (l *LocationService) announce(ctx context.Context, c Campaign, u hyperlieu.User, o Offer, at time.Time) {
+	counters := []string{"triggered"}
+	quiet := inQuietHours(u.Prefs, at)
+	if quiet {
+		// The notification service holds the push until the quiet hours
+		// end, or drops it if the offer expires first.
+		counters = append(counters, "suppressed."+ReasonQuietHours)
+	}
+	txt := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
+	err := l.notifier.Notify(ctx, hyperlieu.NotificationRequest{
+		UserID: u.ID, Kind: hyperlieu.KindOffer, Category: hyperlieu.CategoryOffers,
+		Vars:        map[string]string{"offer": txt.Title, "message": txt.Body, "code": o.Code, "value": c.Offer.Value},
+		Data:        map[string]string{"offerId": o.ID, "campaignId": c.ID},
+		CollapseKey: "campaign:" + c.ID, ExpiresAt: o.ExpiresAt, DedupKey: o.TriggerKey,
+	})
+	switch {
+	case err != nil:
+		l.log.ErrorContext(ctx, "offer notification", "campaign", c.ID, "user", u.ID, "err", err)
+	case !quiet:
+		counters = append(counters, "pushed")
+	}
+	l.campaigns.count(ctx, c.ID, counters...)
+}
+
+// inQuietHours reports whether t falls in the customer's quiet hours.
+func inQuietHours(p hyperlieu.Preferences, t time.Time) bool {
+	return p.QuietHours != nil && p.QuietHours.Contains(t, p.Location())
+}
