@@ -117,6 +117,31 @@ func BenchmarkBuildFenceIndex(b *testing.B) {
 	}
 }
 
+// BenchmarkFenceIndexBuilderBuild measures FenceIndexBuilder.Build alone,
+// the fences already added: what a campaign refresh pays on top of covering
+// the fences that changed.
+func BenchmarkFenceIndexBuilderBuild(b *testing.B) {
+	const n = 10_000
+	fences := geotest.New(1).Fences(n)
+	fb := geo.NewFenceIndexBuilder(geo.FenceResolution)
+	for id, f := range fences {
+		if err := fb.Add(id, f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("fences=10k/res=9", func(b *testing.B) {
+		var ix *geo.FenceIndex
+		b.ReportAllocs()
+		i, cpu := 0, cpuTime()
+		for b.Loop() {
+			ix = fb.Build()
+			i++
+		}
+		reportCPU(b, cpu, i)
+		runtime.KeepAlive(ix)
+	})
+}
+
 func BenchmarkPointIndexWithin(b *testing.B) {
 	for _, r := range []float64{200, 2_000, 20_000} {
 		b.Run(fmt.Sprintf("points=10k/r=%gm", r), func(b *testing.B) {

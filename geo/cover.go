@@ -43,22 +43,21 @@ func (f Fence) Cover(res int) ([]CoverCell, error) {
 	return cells, err
 }
 
-// cover is Cover, also returning the centres of the boundary cells.
-func (f Fence) cover(res int) ([]CoverCell, map[Cell]Point, error) {
+// cover is Cover, also returning the centres of the boundary cells, in
+// cover order: what the local tests of an index are computed from.
+//
+// Shapes append what they find to one slice, which is then sorted and
+// compacted (a cell inside any shape is inside the fence): a fence of one
+// shape, the common case, finds no cell twice, and no map is needed.
+func (f Fence) cover(res int) ([]CoverCell, []Point, error) {
 	if err := f.validateShape(); err != nil {
 		return nil, nil, err
 	}
 	if res < 0 || res > h3.MaxResolution {
 		return nil, nil, fmt.Errorf("cover: resolution %d is not in [0, %d]", res, h3.MaxResolution)
 	}
-	inside := make(map[Cell]bool)
-	centres := make(map[Cell]Point)
-	add := func(c Cell, in bool, centre Point) {
-		inside[c] = inside[c] || in
-		if !in {
-			centres[c] = centre
-		}
-	}
+	var found []coverFound
+	add := func(c Cell, in bool, centre Point) { found = append(found, coverFound{c, centre, in}) }
 	for i, poly := range f.Polygons {
 		if err := polygonCover(poly, res, add); err != nil {
 			return nil, nil, fmt.Errorf("cover polygon %d: %w", i, err)
@@ -69,12 +68,38 @@ func (f Fence) cover(res int) ([]CoverCell, map[Cell]Point, error) {
 			return nil, nil, fmt.Errorf("cover circle %d: %w", i, err)
 		}
 	}
-	out := make([]CoverCell, 0, len(inside))
-	for c, in := range inside {
-		out = append(out, CoverCell{c, in})
+	slices.SortFunc(found, func(a, b coverFound) int { return cmp.Compare(a.cell, b.cell) })
+	// Count first, so that what is kept is allocated to size.
+	var n, nb int
+	for i := 0; i < len(found); n++ {
+		in := false
+		for c := found[i].cell; i < len(found) && found[i].cell == c; i++ {
+			in = in || found[i].in
+		}
+		if !in {
+			nb++
+		}
 	}
-	slices.SortFunc(out, func(a, b CoverCell) int { return cmp.Compare(a.Cell, b.Cell) })
+	out, centres := make([]CoverCell, 0, n), make([]Point, 0, nb)
+	for i := 0; i < len(found); {
+		first := found[i]
+		cc := CoverCell{Cell: first.cell}
+		for ; i < len(found) && found[i].cell == cc.Cell; i++ {
+			cc.Inside = cc.Inside || found[i].in
+		}
+		out = append(out, cc)
+		if !cc.Inside {
+			centres = append(centres, first.centre)
+		}
+	}
 	return out, centres, nil
+}
+
+// coverFound is a cell a shape's cover found, with its centre.
+type coverFound struct {
+	cell   Cell
+	centre Point
+	in     bool
 }
 
 // cellMargin returns how far (metres) a cell's centre must be from a shape's

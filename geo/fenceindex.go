@@ -219,9 +219,20 @@ func (b *FenceIndexBuilder) Len() int { return len(b.fences) }
 
 // Build returns the index of the fences added so far. The builder may go on
 // being used; the index does not change with it. Adding a fence costs its
-// cover, about 0.1 ms for a fence of 1 km; Build itself only sorts.
+// cover, about 0.1 ms for a fence of 1 km; Build sorts the covers and
+// derives the local tests from what Add kept, on GOMAXPROCS goroutines
+// (about a sixth of the covers' cost).
 func (b *FenceIndexBuilder) Build() *FenceIndex {
-	return build(b.res, b.fences, b.preps)
+	ids := make([]string, 0, len(b.fences))
+	for id := range b.fences {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fences, preps := make([]Fence, len(ids)), make([]prepared, len(ids))
+	for i, id := range ids {
+		fences[i], preps[i] = b.fences[id], b.preps[id]
+	}
+	return build(b.res, ids, fences, preps)
 }
 
 // BuildFenceIndex builds the index of fences at resolution res, covering
@@ -230,6 +241,10 @@ func (b *FenceIndexBuilder) Build() *FenceIndex {
 // Validate without limits or cannot be covered, it returns an error naming
 // the first such id in sorted order, and no index. To skip bad fences
 // instead, use a FenceIndexBuilder and log what Add refuses.
+//
+// Besides the index and the caller's fences, it holds little more than
+// the covers at any time: building 100,000 fences peaks at about 1.2 times
+// the index's own heap (BENCHMARKS.md).
 func BuildFenceIndex(fences map[string]Fence, res int) (*FenceIndex, error) {
 	if res < 0 || res > h3.MaxResolution {
 		return nil, fmt.Errorf("build fence index: resolution %d is not in [0, %d]", res, h3.MaxResolution)
@@ -239,68 +254,93 @@ func BuildFenceIndex(fences map[string]Fence, res int) (*FenceIndex, error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	fs := make([]Fence, len(ids))
+	for i, id := range ids {
+		fs[i] = fences[id]
+	}
 	preps := make([]prepared, len(ids))
 	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), max(len(ids), 1))
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(ids); i += workers {
-				preps[i], errs[i] = prepare(fences[ids[i]], res)
-			}
-		})
-	}
-	wg.Wait()
-	byID := make(map[string]prepared, len(ids))
+	parallel(workers(len(ids)), len(ids), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			preps[i], errs[i] = prepare(fs[i], res)
+		}
+	})
 	for i, id := range ids {
 		if errs[i] != nil {
 			return nil, fmt.Errorf("build fence index: fence %s: %w", id, errs[i])
 		}
-		byID[id] = preps[i]
 	}
-	return build(res, fences, byID), nil
+	return build(res, ids, fs, preps), nil
 }
 
-// build lays out the index: fences numbered in id order, and for each cell
-// the fences covering it, in order, so that lookups return sorted ids
-// without sorting, each followed in locals by its local tests there.
-func build(res int, fences map[string]Fence, preps map[string]prepared) *FenceIndex {
-	ix := &FenceIndex{res: res, ids: make([]string, 0, len(fences))}
-	for id := range fences {
-		ix.ids = append(ix.ids, id)
+// workers returns how many goroutines to split n items among: GOMAXPROCS,
+// at most n and at least 1.
+func workers(n int) int { return max(min(runtime.GOMAXPROCS(0), n), 1) }
+
+// parallel splits [0, n) into parts [lo, hi), part w being
+// [w*n/parts, (w+1)*n/parts), calls f on each on its own goroutine, and
+// waits for them.
+func parallel(parts, n int, f func(w, lo, hi int)) {
+	var wg sync.WaitGroup
+	for w := range parts {
+		wg.Go(func() { f(w, w*n/parts, (w+1)*n/parts) })
 	}
-	slices.Sort(ix.ids)
-	type pair struct {
-		cell  Cell
-		fence uint32 // | insideRef
-		local uint32 // in the fence's prepared locals
-	}
-	var nPairs, nPts, nLocals, nEdges int
-	for id, f := range fences {
-		nPairs += len(preps[id].cover)
-		nLocals += len(preps[id].locals)
-		nEdges += len(preps[id].edges)
+	wg.Wait()
+}
+
+// build lays out the index of fences[i], whose id is ids[i] (sorted) and
+// whose cover and boundary centres are preps[i]: fences numbered in id
+// order, and for each cell the fences covering it, in order, so that
+// lookups return sorted ids without sorting, each followed in locals by its
+// local tests there, and those by their near edges.
+//
+// Every array is allocated once, to its exact size, and filled in place: a
+// pass counts what the next one stores. So the build holds, besides the
+// index, only the covers (as sorted pairs, then not at all) and the centres,
+// and makes almost no garbage while the index grows. build may clear the
+// covers of preps (the slice, not what a builder keeps).
+func build(res int, ids []string, fences []Fence, preps []prepared) *FenceIndex {
+	ix := &FenceIndex{res: res, ids: ids}
+	var nPairs, nPts, nShapes, nRings, nCircles int
+	for i, f := range fences {
+		nPairs += len(preps[i].cover)
+		nShapes += len(f.Polygons) + len(f.Circles)
+		nCircles += len(f.Circles)
 		for _, poly := range f.Polygons {
+			nRings += len(poly)
 			for _, r := range poly {
 				nPts += len(r)
 			}
 		}
 	}
-	pairs := make([]pair, 0, nPairs)
 	pts := make([]Point, nPts)
-	ix.fences = make([]fenceShapes, 0, len(ix.ids))
-	for i, id := range ix.ids {
-		pts = ix.addShapes(fences[id], pts)
-		nShapes := uint32(len(fences[id].Polygons) + len(fences[id].Circles))
-		var local uint32
-		for _, c := range preps[id].cover {
+	ix.fences = make([]fenceShapes, 0, len(ids))
+	ix.shapes = make([]shape, 0, nShapes)
+	ix.rings = make([]Ring, 0, nRings)
+	ix.circles = make([]Circle, 0, nCircles)
+	for _, f := range fences {
+		pts = ix.addShapes(f, pts)
+	}
+
+	// The (cell, fence) pairs, sorted; a boundary pair keeps its rank among
+	// the fence's boundary cells, which locates its centre.
+	type pair struct {
+		cell  Cell
+		fence uint32 // | insideRef
+		k     uint32 // in preps[fence].centres
+	}
+	pairs := make([]pair, 0, nPairs)
+	for i := range preps {
+		var k uint32
+		for _, c := range preps[i].cover {
 			if c.Inside {
 				pairs = append(pairs, pair{c.Cell, uint32(i) | insideRef, 0})
 				continue
 			}
-			pairs = append(pairs, pair{c.Cell, uint32(i), local})
-			local += nShapes
+			pairs = append(pairs, pair{c.Cell, uint32(i), k})
+			k++
 		}
+		preps[i].cover = nil
 	}
 	slices.SortFunc(pairs, func(a, b pair) int {
 		if c := cmp.Compare(a.cell, b.cell); c != 0 {
@@ -308,37 +348,89 @@ func build(res int, fences map[string]Fence, preps map[string]prepared) *FenceIn
 		}
 		return cmp.Compare(a.fence&^insideRef, b.fence&^insideRef)
 	})
+
+	// The refs and cells. A boundary ref's local is, for now, its pair's
+	// rank; the first local of each part of the refs the next pass splits
+	// among goroutines is noted on the way.
+	nCells := 0
+	for i := range pairs {
+		if i == 0 || pairs[i].cell != pairs[i-1].cell {
+			nCells++
+		}
+	}
 	ix.refs = make([]ref, len(pairs))
-	ix.locals = make([]local, 0, nLocals)
-	ix.edges = make([]localEdge, 0, nEdges)
-	ix.cells = make(map[Cell]span)
-	for i := 0; i < len(pairs); {
+	ix.cells = make(map[Cell]span, nCells)
+	parts := workers(len(pairs))
+	firstLocal := make([]uint32, parts)
+	var nLocals uint32
+	for i, part := 0, 0; i < len(pairs); {
 		j := i
 		for ; j < len(pairs) && pairs[j].cell == pairs[i].cell; j++ {
-			pr := pairs[j]
-			ix.refs[j] = ref{fence: pr.fence, local: uint32(len(ix.locals))}
-			if pr.fence&insideRef != 0 {
-				continue
+			for part < parts && j == part*len(pairs)/parts {
+				firstLocal[part] = nLocals
+				part++
 			}
-			fs := ix.fences[pr.fence]
-			prep := preps[ix.ids[pr.fence]]
-			for k := range fs.n {
-				l := prep.locals[pr.local+k]
-				l.shape += fs.off
-				switch l.kind &^ localLast {
-				case localCircle:
-					l.edge = ix.shapes[l.shape].i // the circle, for circleContains
-				case localPolygon:
-					edges := prep.edges[l.edge : l.edge+l.nedge]
-					l.edge = uint32(len(ix.edges))
-					ix.edges = append(ix.edges, edges...)
-				}
-				ix.locals = append(ix.locals, l)
+			pr := pairs[j]
+			ix.refs[j] = ref{fence: pr.fence, local: pr.k}
+			if pr.fence&insideRef == 0 {
+				nLocals += ix.fences[pr.fence].n
 			}
 		}
 		ix.cells[pairs[i].cell] = span{uint32(i), uint32(j - i)}
 		i = j
 	}
+	pairs = nil
+
+	// The local tests, each polygon's with its count of near edges.
+	margin := cellMargin(res)
+	ix.locals = make([]local, nLocals)
+	parallel(parts, len(ix.refs), func(w, lo, hi int) {
+		var scratch []localEdge
+		off := firstLocal[w]
+		for j := lo; j < hi; j++ {
+			r := &ix.refs[j]
+			if r.fence&insideRef != 0 {
+				r.local = off // unread; where the next local is, as ever
+				continue
+			}
+			fs := ix.fences[r.fence]
+			ls := ix.locals[off : off+fs.n]
+			scratch = fenceLocals(fences[r.fence], preps[r.fence].centres[r.local], margin, ls, scratch)
+			for k := range ls {
+				l := &ls[k]
+				l.shape += fs.off
+				if l.kind&^localLast == localCircle {
+					l.edge = ix.shapes[l.shape].i // the circle, for circleContains
+				}
+			}
+			r.local = off
+			off += fs.n
+		}
+	})
+	preps = nil
+
+	// The near edges, in the order of the local tests that read them.
+	var nEdges uint32
+	for i := range ix.locals {
+		if l := &ix.locals[i]; l.kind&^localLast == localPolygon {
+			l.edge = nEdges
+			nEdges += l.nedge
+		}
+	}
+	ix.edges = make([]localEdge, nEdges)
+	parallel(workers(len(ix.locals)), len(ix.locals), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			l := &ix.locals[i]
+			if l.kind&^localLast != localPolygon {
+				continue
+			}
+			sh := &ix.shapes[l.shape]
+			dst := ix.edges[l.edge : l.edge : l.edge+l.nedge]
+			if e, ok := nearEdges(Polygon(ix.rings[sh.i:sh.i+sh.n]), Point{l.v[0], l.v[1]}, margin, dst); !ok || len(e) != int(l.nedge) {
+				panic("geo: near edges differ between counting and storing")
+			}
+		}
+	})
 	return ix
 }
 

@@ -65,39 +65,40 @@ type localEdge struct {
 	ring           uint32
 }
 
-// prepared is a fence's cover and, for each boundary cell of it in order,
-// one local test per shape: its polygons, then its circles.
+// prepared is what an index needs of a fence, computed once: its cover and
+// the centres of its boundary cells, in cover order. The local tests are
+// derived from the centres when the index is laid out (fenceLocals), straight
+// into the index's arrays: kept per fence, they would be the size of the
+// index again.
 type prepared struct {
-	cover  []CoverCell
-	locals []local
-	edges  []localEdge
+	cover   []CoverCell
+	centres []Point
 }
 
-// prepare covers f at res and prepares its local tests.
+// prepare covers f at res.
 func prepare(f Fence, res int) (prepared, error) {
 	cover, centres, err := f.cover(res)
-	if err != nil {
-		return prepared{}, err
+	return prepared{cover, centres}, err
+}
+
+// fenceLocals sets dst, one entry per shape of f (its polygons, then its
+// circles), to the local tests of f in the boundary cell centred on c,
+// whose points are all within margin of c, the last marked localLast.
+// Shapes are numbered within f. A polygon's test gets its count of near
+// edges (nedge), not the edges: nearEdges finds them again where they are
+// to be stored. scratch is room for them, returned for reuse.
+func fenceLocals(f Fence, c Point, margin float64, dst []local, scratch []localEdge) []localEdge {
+	k := uint32(0)
+	for _, poly := range f.Polygons {
+		dst[k], scratch = polygonLocal(poly, k, c, margin, scratch)
+		k++
 	}
-	p := prepared{cover: cover}
-	margin := cellMargin(res)
-	for _, cc := range cover {
-		if cc.Inside {
-			continue
-		}
-		c := centres[cc.Cell]
-		k := uint32(0)
-		for _, poly := range f.Polygons {
-			p.locals = append(p.locals, p.polygonLocal(poly, k, c, margin))
-			k++
-		}
-		for _, ci := range f.Circles {
-			p.locals = append(p.locals, circleLocal(ci, k, c, margin))
-			k++
-		}
-		p.locals[len(p.locals)-1].kind |= localLast
+	for _, ci := range f.Circles {
+		dst[k] = circleLocal(ci, k, c, margin)
+		k++
 	}
-	return p, nil
+	dst[k-1].kind |= localLast
+	return scratch
 }
 
 // circleLocal returns the test of circle ci, shape k, in the cell centred on
@@ -116,31 +117,17 @@ func circleLocal(ci Circle, k uint32, c Point, margin float64) local {
 }
 
 // polygonLocal returns the test of poly, shape k, in the cell centred on c,
-// whose points are all within margin of c, appending its near edges to
-// p.edges.
-func (p *prepared) polygonLocal(poly Polygon, k uint32, c Point, margin float64) local {
+// whose points are all within margin of c, with the count of its near
+// edges; scratch is room for finding them, returned for reuse.
+func polygonLocal(poly Polygon, k uint32, c Point, margin float64, scratch []localEdge) (local, []localEdge) {
 	if math.Abs(c.Lat) > 80 || len(poly) > 64 {
-		return local{shape: k, kind: localFull}
+		return local{shape: k, kind: localFull}, scratch
 	}
-	l := local{v: [5]float64{c.Lat, c.Lng}, shape: k, edge: uint32(len(p.edges)), kind: localPolygon}
-	const mPerDeg = EarthRadiusM * math.Pi / 180
-	ky, kx := mPerDeg, mPerDeg*math.Cos(c.Lat*math.Pi/180)
-	for ri, r := range poly {
-		for i := 0; i+1 < len(r); i++ {
-			a, b := r[i], r[i+1]
-			if !edgeNear(a, b, c, kx, ky, margin) {
-				continue
-			}
-			e := localEdge{ax: a.Lng, ay: a.Lat, bx: b.Lng, by: b.Lat, ring: uint32(ri)}
-			ex, ey := e.bx-e.ax, e.by-e.ay
-			if o := ex*(c.Lat-e.ay) - ey*(c.Lng-e.ax); o*o <= localTol*localTol*(ex*ex+ey*ey) {
-				p.edges = p.edges[:l.edge]
-				return local{shape: k, kind: localFull}
-			}
-			p.edges = append(p.edges, e)
-		}
+	edges, ok := nearEdges(poly, c, margin, scratch[:0])
+	if !ok {
+		return local{shape: k, kind: localFull}, edges
 	}
-	l.nedge = uint32(len(p.edges)) - l.edge
+	l := local{v: [5]float64{c.Lat, c.Lng}, shape: k, nedge: uint32(len(edges)), kind: localPolygon}
 	// No edge is within localTol of c, nor any far edge within the cell's
 	// extent, so locate decides c's rings without a near thing.
 	for ri, r := range poly {
@@ -154,7 +141,33 @@ func (p *prepared) polygonLocal(poly Polygon, k uint32, c Point, margin float64)
 			l.kind = localIn
 		}
 	}
-	return l
+	return l, edges
+}
+
+// nearEdges appends to dst the edges of poly that come within margin of c,
+// in ring and edge order, and returns the extended slice. It returns ok
+// false if one of them passes within localTol of c, when the polygon's local
+// test cannot be trusted and the full test is used instead. It is a pure
+// function of its arguments: an index calls it twice for each local polygon
+// test, to count the edges and then to store them.
+func nearEdges(poly Polygon, c Point, margin float64, dst []localEdge) (_ []localEdge, ok bool) {
+	const mPerDeg = EarthRadiusM * math.Pi / 180
+	ky, kx := mPerDeg, mPerDeg*math.Cos(c.Lat*math.Pi/180)
+	for ri, r := range poly {
+		for i := 0; i+1 < len(r); i++ {
+			a, b := r[i], r[i+1]
+			if !edgeNear(a, b, c, kx, ky, margin) {
+				continue
+			}
+			e := localEdge{ax: a.Lng, ay: a.Lat, bx: b.Lng, by: b.Lat, ring: uint32(ri)}
+			ex, ey := e.bx-e.ax, e.by-e.ay
+			if o := ex*(c.Lat-e.ay) - ey*(c.Lng-e.ax); o*o <= localTol*localTol*(ex*ex+ey*ey) {
+				return dst, false
+			}
+			dst = append(dst, e)
+		}
+	}
+	return dst, true
 }
 
 // edgeNear reports whether segment a-b comes within d metres of c on the
