@@ -260,8 +260,10 @@ func BuildFenceIndex(fences map[string]Fence, res int) (*FenceIndex, error) {
 	}
 	preps := make([]prepared, len(ids))
 	errs := make([]error, len(ids))
-	parallel(workers(len(ids)), len(ids), func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
+	// Fences are dealt out in turn, as their sizes vary.
+	w := workers(len(ids))
+	parallel(w, w, func(k, _, _ int) {
+		for i := k; i < len(ids); i += w {
 			preps[i], errs[i] = prepare(fs[i], res)
 		}
 	})
@@ -379,7 +381,6 @@ func build(res int, ids []string, fences []Fence, preps []prepared) *FenceIndex 
 		ix.cells[pairs[i].cell] = span{uint32(i), uint32(j - i)}
 		i = j
 	}
-	pairs = nil
 
 	// The local tests, each polygon's with its count of near edges.
 	margin := cellMargin(res)
@@ -407,7 +408,6 @@ func build(res int, ids []string, fences []Fence, preps []prepared) *FenceIndex 
 			off += fs.n
 		}
 	})
-	preps = nil
 
 	// The near edges, in the order of the local tests that read them.
 	var nEdges uint32
