@@ -23,20 +23,22 @@ import (
 // generated fences (the caller's) already live and everything else
 // collected:
 //
-//   - index-MB: the heap the index holds once built, after a GC (its copies
+//   - index-MiB: the heap the index holds once built, after a GC (its copies
 //     of the fences included), as bytes/fence in BenchmarkBuildFenceIndex.
-//   - peak-MB: the most heap the build held at once, live and garbage
+//   - peak-MiB: the most heap the build held at once, live and garbage
 //     alike (Go's HeapAlloc: objects not yet swept count), at the default
 //     GOGC. A goroutine samples runtime/metrics every 100 µs; with
 //     GOMAXPROCS=1 it runs only when the build is preempted (every 10 ms or
 //     so), and at the build's end, so a peak may be missed by what 10 ms
 //     allocate. Big arrays, which make the peaks, stay until a GC and are
 //     not missed.
-//   - rss-peak-MB: the same from the kernel's side, which misses nothing:
-//     the growth of the process's peak resident set (VmHWM, reset just
-//     before the build through /proc/self/clear_refs), Linux only.
+//   - rss-peak-MiB: the kernel's view, which no sampling can miss: how much
+//     the process's peak resident set (VmHWM, reset just before the build
+//     through /proc/self/clear_refs) grew over the resident set before it.
+//     It also counts heap pages the runtime has freed but not yet returned,
+//     and pages that a large array could not reuse. Linux only.
 //
-// The target (issue 15) is peak-MB under twice index-MB at 100k fences.
+// The target (issue 15) is peak-MiB under twice index-MiB at 100k fences.
 func BenchmarkBuildFenceIndexMemory(b *testing.B) {
 	for _, bb := range []struct {
 		name    string
@@ -77,12 +79,12 @@ func BenchmarkBuildFenceIndexMemory(b *testing.B) {
 				peak = max(peak, float64(p)-float64(base))
 				b.StartTimer()
 			}
-			const mb = 1 << 20
-			b.ReportMetric(index/mb, "index-MB")
-			b.ReportMetric(peak/mb, "peak-MB")
+			const mib = 1 << 20
+			b.ReportMetric(index/mib, "index-MiB")
+			b.ReportMetric(peak/mib, "peak-MiB")
 			b.ReportMetric(peak/index, "peak/index")
 			if rss > 0 {
-				b.ReportMetric(rss/mb, "rss-peak-MB")
+				b.ReportMetric(rss/mib, "rss-peak-MiB")
 			}
 			runtime.KeepAlive(ix)
 			runtime.KeepAlive(fences)
