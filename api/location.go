@@ -13,7 +13,7 @@ import (
 // locationRoutes are the customers' location reports.
 func (s *Server) locationRoutes() []route {
 	return []route{
-		{method: "POST", path: "/v1/me/location", access: signedIn,
+		{method: "POST", path: "/v1/me/location", op: "reportLocation", access: signedIn,
 			summary: "Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.",
 			in:      locationRequest{}, out: locationResponse{}, errs: []int{403}, handler: s.postLocation},
 	}

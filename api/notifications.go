@@ -15,15 +15,15 @@ import (
 // view of the outbox.
 func (s *Server) notificationRoutes() []route {
 	return []route{
-		{method: "POST", path: "/v1/me/devices", access: signedIn, summary: "Register or refresh a push device (a token of another account moves to the caller)",
+		{method: "POST", path: "/v1/me/devices", op: "registerDevice", access: signedIn, summary: "Register or refresh a push device (a token of another account moves to the caller)",
 			in: deviceRequest{}, out: deviceResponse{}, handler: s.postDevice},
-		{method: "DELETE", path: "/v1/me/devices/:token", access: signedIn, summary: "Forget one of the caller's push devices",
+		{method: "DELETE", path: "/v1/me/devices/:token", op: "deleteDevice", access: signedIn, summary: "Forget one of the caller's push devices",
 			status: 204, handler: s.deleteDevice},
-		{method: "GET", path: "/v1/me/notifications", access: signedIn, summary: "The caller's inbox, newest first (query: cursor, limit ≤ 100)",
+		{method: "GET", path: "/v1/me/notifications", op: "listMyNotifications", access: signedIn, summary: "The caller's inbox, newest first (query: cursor, limit ≤ 100)",
 			out: notificationPage{}, errs: []int{422}, handler: s.getMyNotifications},
-		{method: "POST", path: "/v1/me/notifications/:id/opened", access: signedIn, summary: "Record that the caller opened a notification (idempotent)",
+		{method: "POST", path: "/v1/me/notifications/:id/opened", op: "markNotificationOpened", access: signedIn, summary: "Record that the caller opened a notification (idempotent)",
 			out: notificationResponse{}, handler: s.postNotificationOpened},
-		{method: "GET", path: "/v1/admin/notifications", access: only(hyperlieu.RoleAdmin), summary: "Every notification, newest first (query: status, e.g. failed; cursor; limit ≤ 100)",
+		{method: "GET", path: "/v1/admin/notifications", op: "listNotifications", access: only(hyperlieu.RoleAdmin), summary: "Every notification, newest first (query: status, e.g. failed; cursor; limit ≤ 100)",
 			out: notificationPage{}, errs: []int{422}, handler: s.getNotifications},
 	}
 }

@@ -12,9 +12,9 @@ import (
 // offerRoutes are the customers' wallet and redemption at the till.
 func (s *Server) offerRoutes() []route {
 	return []route{
-		{method: "GET", path: "/v1/me/offers", access: signedIn, summary: "The caller's wallet: active, redeemed and expired offers, newest first",
+		{method: "GET", path: "/v1/me/offers", op: "listMyOffers", access: signedIn, summary: "The caller's wallet: active, redeemed and expired offers, newest first",
 			out: []offerResponse{}, handler: s.getMyOffers},
-		{method: "POST", path: "/v1/shops/:id/redemptions", access: only(hyperlieu.RoleManager, hyperlieu.RoleAdmin),
+		{method: "POST", path: "/v1/shops/:id/redemptions", op: "redeemOffer", access: only(hyperlieu.RoleManager, hyperlieu.RoleAdmin),
 			summary: "Redeem an offer code at a shop the caller manages (once: a second scan gets 409)",
 			in:      redemptionRequest{}, out: offerResponse{}, errs: []int{403, 409}, handler: s.postRedemption},
 	}

@@ -5,6 +5,7 @@ package api
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"time"
@@ -75,6 +76,11 @@ type Server struct {
 	metrics *metrics
 	routes  []route
 	known   map[string]bool // "METHOD /path" of every route in the table
+	// The OpenAPI document, and the schemas in it that validate requests.
+	docSchemas *schemas
+	docJSON    []byte
+	check      *checker
+	declared   map[string][]int // "METHOD /path" → the statuses the document declares
 }
 
 // New builds the Fiber app with every route registered.
@@ -116,10 +122,20 @@ func New(svc Services, opts Options, log *slog.Logger) *Server {
 		}))
 	}
 	s.routes = s.table()
+	s.docSchemas = newSchemas()
+	doc, err := json.Marshal(s.buildOpenAPI())
+	if err != nil {
+		panic(err) // maps of plain values always marshal
+	}
+	s.docJSON = doc
+	s.check = &checker{comps: s.docSchemas.comps}
 	s.known = map[string]bool{}
+	s.declared = map[string][]int{}
 	for _, r := range s.routes {
-		s.known[r.method+" "+r.path] = true
-		s.app.Add([]string{r.method}, r.path, s.guard(r), r.handler)
+		k := r.method + " " + r.path
+		s.known[k] = true
+		s.declared[k] = r.declared(s.docSchemas.queryParams(r.query))
+		s.app.Add([]string{r.method}, r.path, s.guard(r), s.validate(r), r.handler)
 	}
 	return s
 }
