@@ -111,6 +111,7 @@ func (s *Server) postRegister(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Location("/v1/me")
 	return c.Status(fiber.StatusCreated).JSON(newAuthResponse(a))
 }
 

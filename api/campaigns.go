@@ -19,7 +19,7 @@ func (s *Server) campaignRoutes() []route {
 	mk := only(hyperlieu.RoleMarketer, hyperlieu.RoleAdmin)
 	return []route{
 		{method: "POST", path: "/v1/campaigns", op: "createCampaign", access: mk, summary: "Create a draft geofenced campaign",
-			in: campaignRequest{}, out: campaignResponse{}, status: 201, handler: s.postCampaign},
+			in: campaignRequest{}, out: campaignResponse{}, status: 201, headers: []string{"Location"}, handler: s.postCampaign},
 		{method: "GET", path: "/v1/campaigns", op: "listCampaigns", access: mk, summary: "List campaigns, newest first, optionally of one status",
 			query: campaignsQuery{}, out: []campaignResponse{}, handler: s.getCampaigns},
 		{method: "GET", path: "/v1/campaigns/:id", op: "getCampaign", access: mk, summary: "One campaign", out: campaignResponse{}, handler: s.getCampaign},
@@ -402,6 +402,7 @@ func (s *Server) postCampaign(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Location("/v1/campaigns/" + cp.ID)
 	return c.Status(fiber.StatusCreated).JSON(newCampaignResponse(cp))
 }
 

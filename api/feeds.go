@@ -23,10 +23,10 @@ func (s *Server) feedRoutes() []route {
 			content: "text/calendar", handler: s.getShopICS},
 		{method: "GET", path: "/feeds/shops/:id/events.json", op: "getShopFeed", access: public,
 			summary: "A shop's upcoming events as a JSON Feed 1.1 (CORS open, ETag, 304 on If-None-Match)",
-			out:     jsonFeed{}, errs: []int{304}, handler: s.getShopJSONFeed},
+			out:     jsonFeed{}, content: "application/feed+json", headers: []string{"ETag"}, errs: []int{304}, handler: s.getShopJSONFeed},
 		{method: "GET", path: "/widgets/shops/:id/events", op: "getShopWidget", access: public,
-			summary: "A self-contained HTML widget of a shop's upcoming events for an iframe; ?lang=en|fr",
-			content: "text/html", handler: s.getShopWidget},
+			summary: "A self-contained HTML widget of a shop's upcoming events for an iframe",
+			query:   widgetQuery{}, content: "text/html", handler: s.getShopWidget},
 	}
 }
 
@@ -264,6 +264,10 @@ type widgetEvent struct {
 	Title, When, ISO string
 	Capacity         int
 	Cancelled        bool
+}
+
+type widgetQuery struct {
+	Lang string `query:"lang" api:"enum=en|fr,default=en"`
 }
 
 // getShopWidget handles GET /widgets/shops/:id/events.

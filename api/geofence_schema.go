@@ -50,7 +50,7 @@ func (geofenceJSON) jsonSchema(g *schemas, m mode) map[string]any {
 			"properties": map[string]any{
 				"type":       map[string]any{"type": "string", "const": "Feature"},
 				"geometry":   geometry,
-				"properties": map[string]any{"type": []any{"object", "null"}, "description": "Ignored"},
+				"properties": map[string]any{"type": []any{"object", "null"}, "additionalProperties": map[string]any{}, "description": "Ignored"},
 			},
 		})
 		collection := comp("GeoJSONFeatureCollection", map[string]any{

@@ -27,7 +27,7 @@ type offerResponse struct {
 	Title      string     `json:"title"`
 	Body       string     `json:"body"`
 	Value      string     `json:"value"`
-	State      string     `json:"state"` // active, redeemed or expired
+	State      string     `json:"state" api:"enum=active|redeemed|expired"`
 	IssuedAt   time.Time  `json:"issuedAt"`
 	ExpiresAt  time.Time  `json:"expiresAt"`
 	RedeemedAt *time.Time `json:"redeemedAt,omitempty"`
@@ -61,7 +61,7 @@ func (s *Server) getMyOffers(c fiber.Ctx) error {
 }
 
 type redemptionRequest struct {
-	Code string `json:"code"`
+	Code string `json:"code" api:"required" doc:"The offer code the customer shows"`
 }
 
 // postRedemption handles POST /v1/shops/{id}/redemptions.

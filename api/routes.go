@@ -87,7 +87,7 @@ func (s *Server) table() []route {
 func (s *Server) accountRoutes() []route {
 	return []route{
 		{method: "POST", path: "/v1/auth/register", op: "register", access: public, summary: "Create a customer account and sign in",
-			in: registerRequest{}, out: authResponse{}, status: 201, errs: []int{409}, handler: s.postRegister},
+			in: registerRequest{}, out: authResponse{}, status: 201, headers: []string{"Location"}, errs: []int{409}, handler: s.postRegister},
 		{method: "POST", path: "/v1/auth/login", op: "login", access: public, summary: "Sign in",
 			in: loginRequest{}, out: authResponse{}, errs: []int{401, 429}, handler: s.postLogin},
 		{method: "POST", path: "/v1/auth/refresh", op: "refreshTokens", access: public, summary: "Exchange a refresh token for a new pair (rotation; reuse revokes the session)",

@@ -21,7 +21,8 @@ import (
 //	Status string `json:"status" api:"enum=draft|active|paused|ended"`
 //
 // Keys: required, min, max, minLength, maxLength, minItems, maxItems,
-// enum (| separated), default, format (date-time, email…), pattern. On a
+// enum (| separated), default, format (date-time, email…), and last
+// pattern. On a
 // slice, everything but minItems and maxItems applies to its items. A doc
 // tag describes the field. The same schema documents the field in
 // /openapi.json and validates it on every request (validate.go), so the two
@@ -254,7 +255,14 @@ func constrain(s map[string]any, tag string) (required bool, err error) {
 			}
 		}
 	}
-	for _, part := range strings.Split(tag, ",") {
+	parts := strings.Split(tag, ",")
+	for i, part := range parts {
+		if strings.HasPrefix(part, "pattern=") { // the last key: a pattern may hold commas
+			parts = append(parts[:i], strings.Join(parts[i:], ","))
+			break
+		}
+	}
+	for _, part := range parts {
 		key, val, _ := strings.Cut(part, "=")
 		switch key {
 		case "required":

@@ -21,7 +21,7 @@ func (s *Server) shopRoutes() []route {
 	admin := only(hyperlieu.RoleAdmin)
 	return []route{
 		{method: "POST", path: "/v1/shops", op: "createShop", access: admin, summary: "Create a shop",
-			in: shopRequest{}, out: shopResponse{}, status: 201, handler: s.postShop},
+			in: shopRequest{}, out: shopResponse{}, status: 201, headers: []string{"Location"}, handler: s.postShop},
 		{method: "GET", path: "/v1/shops/:id", op: "getShop", access: signedIn, summary: "A shop (deleted shops too, with deletedAt)",
 			out: shopResponse{}, handler: s.getShop},
 		{method: "PATCH", path: "/v1/shops/:id", op: "updateShop", access: manage, summary: "Change a shop (admins, or a manager of that shop)",
@@ -139,6 +139,7 @@ func (s *Server) postShop(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Location("/v1/shops/" + sh.ID)
 	return c.Status(fiber.StatusCreated).JSON(newShopResponse(sh, actor(c)))
 }
 

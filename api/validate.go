@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/mail"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,6 +101,7 @@ func (s *Server) validate(r route) fiber.Handler {
 				}
 			}
 		}
+		slices.SortStableFunc(p, func(a, b hyperlieu.FieldError) int { return strings.Compare(a.Field, b.Field) })
 		if err := p.Err(); err != nil {
 			return err
 		}
@@ -264,7 +267,8 @@ func (k *checker) value(s map[string]any, v any, path string, p *hyperlieu.Probl
 			}
 		}
 		props, _ := s["properties"].(map[string]any)
-		for name, fv := range x {
+		for _, name := range slices.Sorted(maps.Keys(x)) { // a stable order of problems
+			fv := x[name]
 			if ps, ok := props[name].(map[string]any); ok {
 				k.value(ps, fv, child(path, name), p)
 			} else if ap, ok := s["additionalProperties"].(map[string]any); ok {
@@ -287,7 +291,7 @@ func orBody(path string) string {
 // members and their constant values), or, when v has none's, says which
 // shapes are allowed.
 func (k *checker) oneOf(s map[string]any, alts []any, v any, path string, p *hyperlieu.Problems) {
-	var outlined map[string]any
+	var typed, outlined []map[string]any
 	for _, a := range alts {
 		as := k.resolve(a.(map[string]any))
 		var q hyperlieu.Problems
@@ -295,12 +299,19 @@ func (k *checker) oneOf(s map[string]any, alts []any, v any, path string, p *hyp
 		if len(q) == 0 {
 			return
 		}
-		if outlined == nil && k.outline(as, v) {
-			outlined = as
+		if k.typeMatches(as, v) {
+			typed = append(typed, as)
+			if k.outline(as, v) {
+				outlined = append(outlined, as)
+			}
 		}
 	}
-	if outlined != nil {
-		k.value(outlined, v, path, p)
+	switch {
+	case len(typed) == 1: // such as {…} against an object-or-null
+		k.value(typed[0], v, path, p)
+		return
+	case len(outlined) == 1:
+		k.value(outlined[0], v, path, p)
 		return
 	}
 	if d, ok := s["x-shapes"].(string); ok {
@@ -314,26 +325,31 @@ func (k *checker) oneOf(s map[string]any, alts []any, v any, path string, p *hyp
 	p.Add(orBody(path), "must be %s", strings.Join(words, " or "))
 }
 
-// outline tells whether v has the type, required members and constants of s.
+// outline tells whether the object v is meant as s: it has the values of
+// s's constant members (a GeoJSON type) or, when s has none, its required
+// members.
 func (k *checker) outline(s map[string]any, v any) bool {
-	if !k.typeMatches(s, v) {
-		return false
-	}
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return true
 	}
 	req, _ := s["required"].([]string)
 	props, _ := s["properties"].(map[string]any)
-	for _, name := range req {
-		mv, ok := obj[name]
-		if !ok {
-			return false
-		}
-		if ps, ok := props[name].(map[string]any); ok {
-			if c, ok := k.resolve(ps)["const"]; ok && mv != c {
+	consts := 0
+	for name, ps := range props {
+		if c, ok := k.resolve(ps.(map[string]any))["const"]; ok {
+			consts++
+			if obj[name] != c {
 				return false
 			}
+		}
+	}
+	if consts > 0 {
+		return true
+	}
+	for _, name := range req {
+		if _, ok := obj[name]; !ok {
+			return false
 		}
 	}
 	return true
