@@ -3,8 +3,8 @@ package api
 import (
 	"encoding/json"
 	"io"
-	"os"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 )

@@ -34,7 +34,7 @@ func (s *Server) shopRoutes() []route {
 			status: 204, handler: s.deleteShopManager},
 		{method: "GET", path: "/v1/nearby", op: "listNearby", access: signedIn,
 			summary: "Shops, upcoming events and offers within ?radius= metres (default 2000, at most 50000) of ?lat=&lng=, nearest first; ?cursor= for the next page, ?limit= (≤100)",
-			query: nearbyQuery{}, out: nearbyResponse{}, handler: s.getNearby},
+			query:   nearbyQuery{}, out: nearbyResponse{}, handler: s.getNearby},
 	}
 }
 
