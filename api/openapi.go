@@ -235,6 +235,16 @@ func (s *Server) operation(r route) (map[string]any, []int) {
 	ok["headers"] = okHeaders
 	ct := r.content
 	switch {
+	case len(r.contents) > 0:
+		content := map[string]any{}
+		for _, t := range r.contents {
+			if strings.HasPrefix(t, "text/") {
+				content[t] = map[string]any{"schema": map[string]any{"type": "string"}}
+			} else {
+				content[t] = map[string]any{"schema": g.of(reflect.TypeOf(r.out), outMode)}
+			}
+		}
+		ok["content"] = content
 	case r.out != nil:
 		if ct == "" {
 			ct = "application/json"

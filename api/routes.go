@@ -46,6 +46,7 @@ type route struct {
 	headers      []string // response headers of the success answer beyond X-Request-ID: ETag, Location
 	errs         []int    // error statuses beyond those implied by access, body, parameters and path
 	content      string   // media type of the success answer when not JSON
+	contents     []string // media types of the success answer when several: text/* ones are strings, the others out
 	handler      fiber.Handler
 }
 
@@ -74,7 +75,7 @@ func (s *Server) table() []route {
 	rs = append(rs, area("accounts", s.accountRoutes())...)
 	rs = append(rs, area("feeds", s.feedRoutes())...)
 	rs = append(rs, area("events", s.eventRoutes())...)
-	rs = append(rs, area("shops", s.shopRoutes())...)
+	rs = append(rs, area("shops", s.shopRoutes(), s.backOfficeRoutes())...)
 	rs = append(rs, area("fans", s.fanRoutes())...)
 	rs = append(rs, area("campaigns", s.campaignRoutes())...)
 	rs = append(rs, area("location", s.locationRoutes())...)
@@ -97,6 +98,9 @@ func (s *Server) accountRoutes() []route {
 		{method: "GET", path: "/v1/me", op: "getMe", access: signedIn, summary: "The caller's profile and preferences", out: userResponse{}, errs: []int{404}, handler: s.getMe},
 		{method: "PATCH", path: "/v1/me", op: "updateMe", access: signedIn, summary: "Change the caller's profile and preferences",
 			in: mePatchRequest{}, out: userResponse{}, errs: []int{404}, handler: s.patchMe},
+		{method: "GET", path: "/v1/admin/users", op: "listUsers", access: only(hyperlieu.RoleAdmin),
+			summary: "Users by id, optionally by email or name (q) and role; paginated",
+			query:   usersQuery{}, out: userPage{}, handler: s.getUsers},
 		{method: "POST", path: "/v1/admin/users/:id/roles", op: "setUserRoles", access: only(hyperlieu.RoleAdmin), summary: "Replace a user's roles",
 			in: rolesRequest{}, out: userResponse{}, errs: []int{404, 409}, handler: s.postUserRoles},
 	}

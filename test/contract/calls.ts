@@ -41,6 +41,10 @@ export async function everyOperation(): Promise<void> {
   await api.PATCH("/v1/me", { body: { quietHours: null } });
   await api.DELETE("/v1/me");
   await api.POST("/v1/admin/users/{id}/roles", { params: { path: { id } }, body: { roles: ["manager"] } });
+  const users = await api.GET("/v1/admin/users", { params: { query: { q: "ana@", role: "customer", limit: 50 } } });
+  if (users.data?.next) {
+    await api.GET("/v1/admin/users", { params: { query: { cursor: users.data.next } } });
+  }
 
   // feeds
   await api.GET("/feeds/shops/{id}/events.ics", { params: { path: { id } }, parseAs: "text" });
@@ -76,6 +80,23 @@ export async function everyOperation(): Promise<void> {
     body: { name: "Atelier", address: "1 rue de Rivoli, Paris", location: { lat: 48.85, lng: 2.35 }, timezone: "Europe/Paris", openingHours: "Mo-Sa 10:00-19:00" },
   });
   await api.GET("/v1/shops/{id}", { params: { path: { id } } });
+  const shops = await api.GET("/v1/shops", { params: { query: { q: "atelier", lat: 48.85, lng: 2.35, radiusM: 1000, managed: true, limit: 20 } } });
+  if (shops.data) {
+    const first: string | undefined = shops.data.items[0]?.name;
+    await api.GET("/v1/shops", { params: { query: { cursor: shops.data.next } } });
+    void first;
+  }
+  await api.POST("/v1/admin/shops/import", {
+    body: { type: "FeatureCollection", features: [{ type: "Feature", geometry: { type: "Point", coordinates: [2.35, 48.85] }, properties: { name: "Atelier", address: "1 rue de Rivoli", timezone: "Europe/Paris" } }] },
+    headers: { "Content-Type": "application/geo+json" },
+  });
+  await api.POST("/v1/admin/shops/import", {
+    body: "name,address,lat,lng,timezone\nAtelier,1 rue de Rivoli,48.85,2.35,Europe/Paris\n",
+    bodySerializer: (b: unknown) => String(b),
+    headers: { "Content-Type": "text/csv" },
+  });
+  await api.GET("/v1/admin/shops/export", { params: { query: { format: "geojson" } } });
+  await api.GET("/v1/admin/shops/export", { params: { query: { format: "csv" } }, parseAs: "text" });
   await api.PATCH("/v1/shops/{id}", { params: { path: { id } }, body: { name: "Atelier Rivoli" } });
   await api.DELETE("/v1/shops/{id}", { params: { path: { id } } });
   await api.POST("/v1/shops/{id}/managers", { params: { path: { id } }, body: { userId: id } });
