@@ -28,7 +28,7 @@ func (s *Server) backOfficeRoutes() []route {
 			query:   shopsQuery{}, out: shopPage{}, handler: s.getShops},
 		{method: "POST", path: "/v1/admin/shops/import", op: "importShops", access: admin,
 			summary: "Create and update shops from CSV (a header row: id,name,address,lat,lng,timezone,openingHours) or a GeoJSON FeatureCollection of points; rows with problems are skipped and reported",
-			in: shopFeatureCollection{}, inTypes: []string{"text/csv", "application/geo+json"}, out: importResponse{}, handler: s.postShopsImport},
+			in:      shopFeatureCollection{}, inTypes: []string{"text/csv", "application/geo+json"}, out: importResponse{}, handler: s.postShopsImport},
 		{method: "GET", path: "/v1/admin/shops/export", op: "exportShops", access: admin,
 			summary: "Every shop as CSV (the import's columns) or as a GeoJSON FeatureCollection of points",
 			query:   exportQuery{}, out: shopFeatureCollection{}, contents: []string{"text/csv", "application/geo+json"}, handler: s.getShopsExport},
