@@ -29,7 +29,7 @@ const MaxUserPage = 200
 
 // ListUsers returns users matching q, by id. Admins only (Forbidden);
 // Invalid names bad filters. The store answers with one query of at most
-// Limit+1 documents; see the store's SearchUsers for what it costs.
+// Limit+1 documents; see the store's FindUsersBy for what it costs.
 func (s *Service) ListUsers(ctx context.Context, a hyperlieu.Actor, q UserQuery) (UserPage, error) {
 	if !a.Is(hyperlieu.RoleAdmin) {
 		return UserPage{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only admins list users")
@@ -52,7 +52,7 @@ func (s *Service) ListUsers(ctx context.Context, a hyperlieu.Actor, q UserQuery)
 	}
 	want := q.Limit
 	q.Limit++ // one more tells whether there is a next page
-	us, err := s.store.SearchUsers(ctx, q)
+	us, err := s.store.FindUsersBy(ctx, q)
 	if err != nil {
 		return UserPage{}, fmt.Errorf("list users: %w", err)
 	}

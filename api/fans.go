@@ -179,13 +179,6 @@ func (s *Server) postReward(c fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(newRewardResponse(r))
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 // patchReward handles PATCH /v1/rewards/{id}.
 func (s *Server) patchReward(c fiber.Ctx) error {
 	var in rewardRequest

@@ -196,7 +196,7 @@ func (db *DB) UpdateRefreshTokenUsed(ctx context.Context, hash string, at time.T
 	return translate(err, "refresh token use")
 }
 
-// SearchUsers returns at most q.Limit users matching q with an id after
+// FindUsersBy returns at most q.Limit users matching q with an id after
 // q.After, in id order. On MongoDB the _id order, and the {roles, _id} index
 // for a role, bound the work by the page; a text (a case-insensitive
 // substring of email or display name) can only be checked document by
@@ -205,7 +205,7 @@ func (db *DB) UpdateRefreshTokenUsed(ctx context.Context, hash string, at time.T
 // the start of the address only, which the unique email index serves. The
 // embedded FerretDB reads every document for any query but by _id
 // (docs/ferretdb.md), so there this costs a scan of the users, once per page.
-func (db *DB) SearchUsers(ctx context.Context, q account.UserQuery) ([]hyperlieu.User, error) {
+func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) ([]hyperlieu.User, error) {
 	filter := bson.D{}
 	if q.After != "" {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: q.After}}})
