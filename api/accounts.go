@@ -12,7 +12,7 @@ import (
 )
 
 type registerRequest struct {
-	Email        string `json:"email" api:"required"`
+	Email        string `json:"email" api:"required,format=email"`
 	Password     string `json:"password" api:"required,minLength=10,maxLength=256"`
 	DisplayName  string `json:"displayName" api:"required"`
 	Locale       string `json:"locale,omitempty" api:"enum=en|fr"`
