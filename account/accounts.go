@@ -40,6 +40,9 @@ type Store interface {
 	FindUser(ctx context.Context, id string) (hyperlieu.User, error)
 	FindUserByEmail(ctx context.Context, email string) (hyperlieu.User, error)
 	UpdateUser(ctx context.Context, u hyperlieu.User) error
+	// FindUsersBy returns at most q.Limit users matching q with an id after
+	// q.After, by id.
+	FindUsersBy(ctx context.Context, q UserQuery) ([]hyperlieu.User, error)
 	CreateSession(ctx context.Context, s Session) error
 	FindSession(ctx context.Context, id string) (Session, error)
 	UpdateSessionRevoked(ctx context.Context, id string, at time.Time) error
@@ -53,6 +56,13 @@ type Store interface {
 // Tokens issues signed access tokens.
 type Tokens interface {
 	Issue(userID string, roles []string, sessionID string) (token string, expiresAt time.Time, err error)
+}
+
+// Observer hears what operators count.
+type Observer interface {
+	// SignInThrottled is called when a sign-in is refused for too many
+	// failures, per account or per client address (by).
+	SignInThrottled(by string)
 }
 
 // Auth is what a successful sign-up, sign-in or refresh returns.
@@ -73,6 +83,8 @@ type Options struct {
 	MaxFailuresPerEmail int // default 5
 	MaxFailuresPerAddr  int // default 20
 	FailureWindow       time.Duration
+	// Observer, if set, hears of sign-in throttles (metrics).
+	Observer Observer
 	// OnRegister, if set, is called after an account is created (welcome
 	// journey, referrals). Its error is logged, not returned: the account exists.
 	OnRegister func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error
@@ -175,6 +187,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	now := s.opts.Now()
 	for i, k := range keys {
 		if wait := s.failures.blocked(k, limits[i], now); wait > 0 {
+			if s.opts.Observer != nil {
+				s.opts.Observer.SignInThrottled([]string{"account", "address"}[i])
+			}
 			return Auth{}, &hyperlieu.Error{Kind: hyperlieu.TooManyRequests, Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
 		}
 	}

@@ -12,39 +12,39 @@ import (
 )
 
 type registerRequest struct {
-	Email        string `json:"email"`
-	Password     string `json:"password"`
-	DisplayName  string `json:"displayName"`
-	Locale       string `json:"locale,omitempty"`
-	Timezone     string `json:"timezone,omitempty"`
+	Email        string `json:"email" api:"required,format=email"`
+	Password     string `json:"password" api:"required,minLength=10,maxLength=256"`
+	DisplayName  string `json:"displayName" api:"required"`
+	Locale       string `json:"locale,omitempty" api:"enum=en|fr"`
+	Timezone     string `json:"timezone,omitempty" doc:"IANA time zone, such as Europe/Paris"`
 	ReferralCode string `json:"referralCode,omitempty"`
 }
 
 type loginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    string `json:"email" api:"required"`
+	Password string `json:"password" api:"required"`
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refreshToken"`
+	RefreshToken string `json:"refreshToken" api:"required"`
 }
 
 type rolesRequest struct {
-	Roles []string `json:"roles"`
+	Roles []string `json:"roles" api:"required,enum=customer|manager|marketer|admin"`
 }
 
 type quietHours struct {
-	From string `json:"from"`
-	To   string `json:"to"`
+	From string `json:"from" api:"required" doc:"HH:MM in the user's time zone"`
+	To   string `json:"to" api:"required" doc:"HH:MM in the user's time zone"`
 }
 
 type preferences struct {
-	Locale                 string      `json:"locale"`
+	Locale                 string      `json:"locale" api:"enum=en|fr"`
 	Timezone               string      `json:"timezone"`
-	Formality              string      `json:"formality"`
+	Formality              string      `json:"formality" api:"enum=formal|familiar"`
 	QuietHours             *quietHours `json:"quietHours"`
 	MaxNotificationsPerDay int         `json:"maxNotificationsPerDay"`
-	Categories             []string    `json:"categories"`
+	Categories             []string    `json:"categories" api:"enum=offers|events|loyalty|news"`
 	LocationConsent        bool        `json:"locationConsent"`
 	ShowInAttendeeLists    bool        `json:"showInAttendeeLists"`
 }
@@ -53,7 +53,7 @@ type userResponse struct {
 	ID          string    `json:"id"`
 	Email       string    `json:"email"`
 	DisplayName string    `json:"displayName"`
-	Roles       []string  `json:"roles"`
+	Roles       []string  `json:"roles" api:"enum=customer|manager|marketer|admin"`
 	CreatedAt   time.Time `json:"createdAt"`
 	preferences
 }
@@ -86,7 +86,7 @@ type authResponse struct {
 	AccessToken  string       `json:"accessToken"`
 	RefreshToken string       `json:"refreshToken"`
 	TokenType    string       `json:"tokenType"`
-	ExpiresIn    int          `json:"expiresIn"` // seconds until the access token expires
+	ExpiresIn    int          `json:"expiresIn" doc:"Seconds until the access token expires"`
 }
 
 func newAuthResponse(a account.Auth) authResponse {
@@ -111,6 +111,7 @@ func (s *Server) postRegister(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Location("/v1/me")
 	return c.Status(fiber.StatusCreated).JSON(newAuthResponse(a))
 }
 
@@ -165,12 +166,12 @@ func (s *Server) getMe(c fiber.Ctx) error {
 // quietHours: null removes the quiet hours.
 type mePatchRequest struct {
 	DisplayName            *string         `json:"displayName,omitempty"`
-	Locale                 *string         `json:"locale,omitempty"`
+	Locale                 *string         `json:"locale,omitempty" api:"enum=en|fr"`
 	Timezone               *string         `json:"timezone,omitempty"`
-	Formality              *string         `json:"formality,omitempty"`
-	QuietHours             json.RawMessage `json:"quietHours,omitempty" openapi:"quietHours"`
-	MaxNotificationsPerDay *int            `json:"maxNotificationsPerDay,omitempty"`
-	Categories             *[]string       `json:"categories,omitempty"`
+	Formality              *string         `json:"formality,omitempty" api:"enum=formal|familiar"`
+	QuietHours             json.RawMessage `json:"quietHours,omitempty" openapi:"quietHours" doc:"null removes the quiet hours"`
+	MaxNotificationsPerDay *int            `json:"maxNotificationsPerDay,omitempty" api:"min=0,max=50"`
+	Categories             *[]string       `json:"categories,omitempty" api:"enum=offers|events|loyalty|news"`
 	LocationConsent        *bool           `json:"locationConsent,omitempty"`
 	ShowInAttendeeLists    *bool           `json:"showInAttendeeLists,omitempty"`
 }

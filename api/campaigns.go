@@ -18,92 +18,102 @@ import (
 func (s *Server) campaignRoutes() []route {
 	mk := only(hyperlieu.RoleMarketer, hyperlieu.RoleAdmin)
 	return []route{
-		{method: "POST", path: "/v1/campaigns", access: mk, summary: "Create a draft geofenced campaign",
-			in: campaignRequest{}, out: campaignResponse{}, status: 201, handler: s.postCampaign},
-		{method: "GET", path: "/v1/campaigns", access: mk, summary: "List campaigns, newest first (?status=draft|active|paused|ended)",
-			out: []campaignResponse{}, handler: s.getCampaigns},
-		{method: "GET", path: "/v1/campaigns/:id", access: mk, summary: "One campaign", out: campaignResponse{}, handler: s.getCampaign},
-		{method: "PATCH", path: "/v1/campaigns/:id", access: mk, summary: "Change a campaign (geofence and audience only in draft or paused)",
+		{method: "POST", path: "/v1/campaigns", op: "createCampaign", access: mk, summary: "Create a draft geofenced campaign",
+			in: campaignRequest{}, out: campaignResponse{}, status: 201, headers: []string{"Location"}, handler: s.postCampaign},
+		{method: "GET", path: "/v1/campaigns", op: "listCampaigns", access: mk, summary: "List campaigns, newest first, optionally of one status",
+			query: campaignsQuery{}, out: []campaignResponse{}, handler: s.getCampaigns},
+		{method: "GET", path: "/v1/campaigns/:id", op: "getCampaign", access: mk, summary: "One campaign", out: campaignResponse{}, handler: s.getCampaign},
+		{method: "PATCH", path: "/v1/campaigns/:id", op: "updateCampaign", access: mk, summary: "Change a campaign (geofence and audience only in draft or paused)",
 			in: campaignRequest{}, out: campaignResponse{}, errs: []int{409}, handler: s.patchCampaign},
-		{method: "POST", path: "/v1/campaigns/:id/activate", access: mk, summary: "Start (or resume) a campaign",
+		{method: "POST", path: "/v1/campaigns/:id/activate", op: "activateCampaign", access: mk, summary: "Start (or resume) a campaign",
 			out: campaignResponse{}, errs: []int{409, 422}, handler: s.transition("activate")},
-		{method: "POST", path: "/v1/campaigns/:id/pause", access: mk, summary: "Pause an active campaign",
+		{method: "POST", path: "/v1/campaigns/:id/pause", op: "pauseCampaign", access: mk, summary: "Pause an active campaign",
 			out: campaignResponse{}, errs: []int{409}, handler: s.transition("pause")},
-		{method: "POST", path: "/v1/campaigns/:id/end", access: mk, summary: "End a campaign for good",
+		{method: "POST", path: "/v1/campaigns/:id/end", op: "endCampaign", access: mk, summary: "End a campaign for good",
 			out: campaignResponse{}, errs: []int{409}, handler: s.transition("end")},
-		{method: "GET", path: "/v1/campaigns/:id/cells", access: mk, summary: "GeoJSON FeatureCollection of the H3 cells covering the geofence, with count and area",
+		{method: "GET", path: "/v1/campaigns/:id/cells", op: "getCampaignCells", access: mk, summary: "GeoJSON FeatureCollection of the H3 cells covering the geofence, with count and area",
 			out: cellsResponse{}, handler: s.getCampaignCells},
-		{method: "GET", path: "/v1/campaigns/:id/reach", access: mk, summary: "Distinct consenting customers last seen inside the geofence in the past ?days=N (default 7)",
-			out: reachResponse{}, errs: []int{422}, handler: s.getCampaignReach},
-		{method: "GET", path: "/v1/campaigns/:id/stats", access: mk, summary: "The campaign's funnel counters",
+		{method: "GET", path: "/v1/campaigns/:id/reach", op: "getCampaignReach", access: mk, summary: "Distinct consenting customers last seen inside the geofence in the past ?days=N (default 7)",
+			query: reachQuery{}, out: reachResponse{}, handler: s.getCampaignReach},
+		{method: "GET", path: "/v1/campaigns/:id/stats", op: "getCampaignStats", access: mk, summary: "The campaign's funnel counters",
 			out: statsResponse{}, handler: s.getCampaignStats},
 	}
 }
 
 type centerJSON struct {
-	Lat float64 `json:"lat"`
-	Lng float64 `json:"lng"`
+	Lat float64 `json:"lat" api:"required,min=-90,max=90"`
+	Lng float64 `json:"lng" api:"required,min=-180,max=180"`
 }
 
 type circleJSON struct {
-	Center  centerJSON `json:"center"`
-	RadiusM float64    `json:"radiusM"`
+	Center  centerJSON `json:"center" api:"required"`
+	RadiusM float64    `json:"radiusM" api:"required,min=0"`
 }
 
 type shopsJSON struct {
-	ShopIDs []string `json:"shopIds"`
-	RadiusM float64  `json:"radiusM"`
+	ShopIDs []string `json:"shopIds" api:"required,minItems=1,maxItems=500"`
+	RadiusM float64  `json:"radiusM" api:"required,min=10,max=50000"`
 }
 
 // geofenceJSON is one of: a GeoJSON Polygon or MultiPolygon (type and
-// coordinates, positions [lng, lat]), circles, or shops.
+// coordinates, positions [lng, lat]), circles, or shops; on input also a
+// GeoJSON Feature or FeatureCollection of such polygons. Its schema is
+// written by hand (geofence_schema.go): reflection cannot say "one of".
 type geofenceJSON struct {
 	Type        string          `json:"type,omitempty"`
-	Coordinates json.RawMessage `json:"coordinates,omitempty" openapi:"coordinates"`
+	Coordinates json.RawMessage `json:"coordinates,omitempty"`
+	Geometry    *geofenceJSON   `json:"geometry,omitempty"` // Feature
+	Features    []featureJSON   `json:"features,omitempty"` // FeatureCollection
 	Circles     []circleJSON    `json:"circles,omitempty"`
 	Shops       *shopsJSON      `json:"shops,omitempty"`
 }
 
+// featureJSON is a GeoJSON Feature; its properties are ignored.
+type featureJSON struct {
+	Type     string        `json:"type"`
+	Geometry *geofenceJSON `json:"geometry"`
+}
+
 type triggerJSON struct {
-	Kind         string `json:"kind"`
-	DwellSeconds int    `json:"dwellSeconds,omitempty"`
+	Kind         string `json:"kind" api:"required,enum=enter|dwell"`
+	DwellSeconds int    `json:"dwellSeconds,omitempty" api:"min=0,max=86400" doc:"For a dwell trigger: 10 to 86400"`
 }
 
 type clockWindow struct {
-	From string `json:"from"`
-	To   string `json:"to"`
+	From string `json:"from" api:"required" doc:"HH:MM"`
+	To   string `json:"to" api:"required" doc:"HH:MM"`
 }
 
 type scheduleJSON struct {
 	StartsAt *time.Time   `json:"startsAt,omitempty"`
 	EndsAt   *time.Time   `json:"endsAt,omitempty"`
-	Timezone string       `json:"timezone,omitempty"`
-	Days     []string     `json:"days,omitempty"` // mon … sun
+	Timezone string       `json:"timezone,omitempty" doc:"IANA time zone of days and hours"`
+	Days     []string     `json:"days,omitempty" api:"enum=mon|tue|wed|thu|fri|sat|sun"`
 	Hours    *clockWindow `json:"hours,omitempty"`
 }
 
 type audienceJSON struct {
-	Segments  []string `json:"segments,omitempty"` // empty or ["all"]: everyone
+	Segments  []string `json:"segments,omitempty" api:"enum=all|newcomer|devoted|wandering|prospect|dormant" doc:"Empty or [all]: everyone"`
 	Newcomers bool     `json:"newcomers"`
 }
 
 type offerTextJSON struct {
-	Locale    string `json:"locale"`
-	Formality string `json:"formality"`
-	Title     string `json:"title"`
-	Body      string `json:"body"`
+	Locale    string `json:"locale" api:"required,enum=en|fr"`
+	Formality string `json:"formality" api:"required,enum=formal|familiar"`
+	Title     string `json:"title" api:"required,maxLength=80"`
+	Body      string `json:"body" api:"maxLength=500"`
 }
 
 type offerTemplateJSON struct {
-	Texts         []offerTextJSON `json:"texts"`
-	Value         string          `json:"value"`
-	ValidityHours int             `json:"validityHours"`
-	Budget        int             `json:"budget"` // redemptions; 0: unlimited
+	Texts         []offerTextJSON `json:"texts" api:"required,minItems=1"`
+	Value         string          `json:"value" api:"maxLength=60"`
+	ValidityHours int             `json:"validityHours" api:"required,min=1,max=8760"`
+	Budget        int             `json:"budget" api:"min=0,max=10000000" doc:"Redemptions; 0: unlimited"`
 }
 
 type capsJSON struct {
-	PerCustomer     int `json:"perCustomer"` // 0: no limit
-	CooldownSeconds int `json:"cooldownSeconds"`
+	PerCustomer     int `json:"perCustomer" api:"min=0,max=1000" doc:"0: no limit"`
+	CooldownSeconds int `json:"cooldownSeconds" api:"min=0,max=31536000"`
 }
 
 // campaignRequest creates a campaign, or patches one (absent fields stay).
@@ -177,10 +187,11 @@ func indexOf(list []string, s string) int {
 }
 
 // geofence reads the zone; shape problems are left to the domain, which
-// names them.
+// names them. A GeoJSON Feature or FeatureCollection (as geojson.io and QGIS
+// export) stands for the union of its Polygon and MultiPolygon geometries.
 func (g geofenceJSON) geofence(p *hyperlieu.Problems) campaign.Geofence {
 	kinds := 0
-	if g.Type != "" || g.Coordinates != nil {
+	if g.Type != "" || g.Coordinates != nil || g.Geometry != nil || g.Features != nil {
 		kinds++
 	}
 	if g.Circles != nil {
@@ -190,7 +201,7 @@ func (g geofenceJSON) geofence(p *hyperlieu.Problems) campaign.Geofence {
 		kinds++
 	}
 	if kinds != 1 {
-		p.Add("geofence", "give exactly one of: a GeoJSON Polygon or MultiPolygon (type, coordinates), circles, or shops")
+		p.Add("geofence", "give exactly one of: a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection (type, …), circles, or shops")
 		return campaign.Geofence{}
 	}
 	switch {
@@ -203,36 +214,65 @@ func (g geofenceJSON) geofence(p *hyperlieu.Problems) campaign.Geofence {
 	case g.Shops != nil:
 		return campaign.Geofence{Type: "shops", ShopIDs: g.Shops.ShopIDs, ShopRadiusM: g.Shops.RadiusM}
 	}
+	var polys []geo.Polygon
+	ok := true
+	switch g.Type {
+	case "Feature":
+		polys, ok = g.Geometry.polygons(p, "geofence.geometry")
+	case "FeatureCollection":
+		for i, f := range g.Features {
+			ps, fok := f.Geometry.polygons(p, fmt.Sprintf("geofence.features[%d].geometry", i))
+			polys, ok = append(polys, ps...), ok && fok
+		}
+		if ok && len(polys) == 0 {
+			p.Add("geofence.features", "must hold at least one Polygon or MultiPolygon feature")
+			ok = false
+		}
+	default:
+		polys, ok = g.polygons(p, "geofence")
+	}
+	if !ok {
+		return campaign.Geofence{}
+	}
+	if g.Type == "Polygon" || len(polys) == 1 && g.Type != "MultiPolygon" {
+		return campaign.Geofence{Type: "Polygon", Polygons: polys}
+	}
+	return campaign.Geofence{Type: "MultiPolygon", Polygons: polys}
+}
+
+// polygons reads a Polygon or MultiPolygon geometry named field.
+func (g *geofenceJSON) polygons(p *hyperlieu.Problems, field string) ([]geo.Polygon, bool) {
+	if g == nil {
+		p.Add(field, "is required")
+		return nil, false
+	}
 	switch g.Type {
 	case "Polygon":
 		var rings [][][]float64
 		if err := json.Unmarshal(g.Coordinates, &rings); err != nil {
-			p.Add("geofence.coordinates", "must be an array of rings, each an array of [lng, lat] positions")
-			return campaign.Geofence{}
+			p.Add(field+".coordinates", "must be an array of rings, each an array of [lng, lat] positions")
+			return nil, false
 		}
-		poly, ok := polygonOf(p, "geofence.coordinates", rings)
-		if !ok {
-			return campaign.Geofence{}
-		}
-		return campaign.Geofence{Type: "Polygon", Polygons: []geo.Polygon{poly}}
+		poly, ok := polygonOf(p, field+".coordinates", rings)
+		return []geo.Polygon{poly}, ok
 	case "MultiPolygon":
-		var polys [][][][]float64
-		if err := json.Unmarshal(g.Coordinates, &polys); err != nil {
-			p.Add("geofence.coordinates", "must be an array of polygons, each an array of rings of [lng, lat] positions")
-			return campaign.Geofence{}
+		var all [][][][]float64
+		if err := json.Unmarshal(g.Coordinates, &all); err != nil {
+			p.Add(field+".coordinates", "must be an array of polygons, each an array of rings of [lng, lat] positions")
+			return nil, false
 		}
-		out := campaign.Geofence{Type: "MultiPolygon"}
-		for i, rings := range polys {
-			poly, ok := polygonOf(p, fmt.Sprintf("geofence.coordinates[%d]", i), rings)
+		out := make([]geo.Polygon, 0, len(all))
+		for i, rings := range all {
+			poly, ok := polygonOf(p, fmt.Sprintf("%s.coordinates[%d]", field, i), rings)
 			if !ok {
-				return campaign.Geofence{}
+				return nil, false
 			}
-			out.Polygons = append(out.Polygons, poly)
+			out = append(out, poly)
 		}
-		return out
+		return out, true
 	}
-	p.Add("geofence.type", "must be Polygon or MultiPolygon")
-	return campaign.Geofence{}
+	p.Add(field+".type", "must be Polygon or MultiPolygon")
+	return nil, false
 }
 
 func polygonOf(p *hyperlieu.Problems, field string, rings [][][]float64) (geo.Polygon, bool) {
@@ -251,10 +291,18 @@ func polygonOf(p *hyperlieu.Problems, field string, rings [][][]float64) (geo.Po
 	return poly, true
 }
 
+type campaignsQuery struct {
+	Status string `query:"status" api:"enum=draft|active|paused|ended"`
+}
+
+type reachQuery struct {
+	Days int `query:"days" api:"min=1,max=90,default=7" doc:"Days to look back"`
+}
+
 type campaignResponse struct {
 	ID            string            `json:"id"`
 	Name          string            `json:"name"`
-	Status        string            `json:"status"`
+	Status        string            `json:"status" api:"enum=draft|active|paused|ended"`
 	Geofence      geofenceJSON      `json:"geofence"`
 	AreaM2        float64           `json:"areaM2"`
 	Trigger       triggerJSON       `json:"trigger"`
@@ -354,6 +402,7 @@ func (s *Server) postCampaign(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Location("/v1/campaigns/" + cp.ID)
 	return c.Status(fiber.StatusCreated).JSON(newCampaignResponse(cp))
 }
 

@@ -16,49 +16,64 @@ import (
 func (s *Server) eventRoutes() []route {
 	manage := only(hyperlieu.RoleManager, hyperlieu.RoleAdmin)
 	return []route{
-		{method: "POST", path: "/v1/shops/:id/events", access: manage, summary: "Schedule an event at a shop you manage; announced to opted-in customers nearby",
-			in: eventRequest{}, out: eventResponse{}, status: 201, errs: []int{409}, handler: s.postShopEvent},
-		{method: "GET", path: "/v1/shops/:id/events", access: signedIn, summary: "A shop's events that end after ?from= (default now), cancelled ones included",
-			out: []eventResponse{}, errs: []int{422}, handler: s.getShopEvents},
-		{method: "GET", path: "/v1/events", access: signedIn,
-			summary: "Events by start: ?near=lat,lng&radius= (upcoming only), ?from=&to= (RFC 3339), ?category=, ?shopId=",
-			out:     []eventResponse{}, errs: []int{422}, handler: s.getEvents},
-		{method: "GET", path: "/v1/events/:id.ics", access: public, summary: "The event as iCalendar (RFC 5545)",
+		{method: "POST", path: "/v1/shops/:id/events", op: "createShopEvent", access: manage, summary: "Schedule an event at a shop you manage; announced to opted-in customers nearby",
+			in: eventRequest{}, out: eventResponse{}, status: 201, headers: []string{"Location"}, errs: []int{409}, handler: s.postShopEvent},
+		{method: "GET", path: "/v1/shops/:id/events", op: "listShopEvents", access: signedIn, summary: "A shop's events that end after from (default now), cancelled ones included",
+			query: shopEventsQuery{}, out: []eventResponse{}, handler: s.getShopEvents},
+		{method: "GET", path: "/v1/events", op: "listEvents", access: signedIn,
+			summary: "Events by start: near a point (upcoming only), between from and to, of a category or a shop",
+			query:   eventsQuery{}, out: []eventResponse{}, handler: s.getEvents},
+		{method: "GET", path: "/v1/events/:id.ics", op: "getEventCalendar", access: public, summary: "The event as iCalendar (RFC 5545)",
 			content: "text/calendar", handler: s.getEventICS},
-		{method: "GET", path: "/v1/events/:id", access: signedIn, summary: "An event with its seats", out: eventResponse{}, handler: s.getEvent},
-		{method: "PATCH", path: "/v1/events/:id", access: manage, summary: "Change an event; RSVPs are told when its time or place moves",
+		{method: "GET", path: "/v1/events/:id", op: "getEvent", access: signedIn, summary: "An event with its seats", out: eventResponse{}, handler: s.getEvent},
+		{method: "PATCH", path: "/v1/events/:id", op: "updateEvent", access: manage, summary: "Change an event; RSVPs are told when its time or place moves",
 			in: eventRequest{}, out: eventResponse{}, errs: []int{409}, handler: s.patchEvent},
-		{method: "POST", path: "/v1/events/:id/cancel", access: manage, summary: "Cancel an event; RSVPs are told the reason",
+		{method: "POST", path: "/v1/events/:id/cancel", op: "cancelEvent", access: manage, summary: "Cancel an event; RSVPs are told the reason",
 			in: cancelRequest{}, out: eventResponse{}, errs: []int{409}, handler: s.postEventCancel},
-		{method: "POST", path: "/v1/events/:id/rsvp", access: signedIn, summary: "Answer going: a seat, or a place on the waitlist (idempotent)",
+		{method: "POST", path: "/v1/events/:id/rsvp", op: "rsvpToEvent", access: signedIn, summary: "Answer going: a seat, or a place on the waitlist (idempotent)",
 			out: rsvpResponse{}, errs: []int{409, 503}, handler: s.postRSVP},
-		{method: "GET", path: "/v1/events/:id/rsvp", access: signedIn, summary: "The caller's RSVP and where it stands", out: rsvpResponse{}, handler: s.getRSVP},
-		{method: "DELETE", path: "/v1/events/:id/rsvp", access: signedIn, summary: "Withdraw; the seat goes to the first on the waitlist",
+		{method: "GET", path: "/v1/events/:id/rsvp", op: "getMyRSVP", access: signedIn, summary: "The caller's RSVP and where it stands", out: rsvpResponse{}, handler: s.getRSVP},
+		{method: "DELETE", path: "/v1/events/:id/rsvp", op: "withdrawRSVP", access: signedIn, summary: "Withdraw; the seat goes to the first on the waitlist",
 			status: 204, errs: []int{409}, handler: s.deleteRSVP},
-		{method: "GET", path: "/v1/events/:id/attendees", access: signedIn,
+		{method: "GET", path: "/v1/events/:id/attendees", op: "listAttendees", access: signedIn,
 			summary: "Who is going: everything for the shop's managers; for people going, the names of others who chose to be shown",
 			out:     []attendeeResponse{}, errs: []int{403}, handler: s.getAttendees},
-		{method: "POST", path: "/v1/events/:id/checkin", access: signedIn, summary: "Check in from within 150 m, from 30 minutes before the start to the end",
-			in: checkInRequest{}, out: checkInResponse{}, errs: []int{409}, handler: s.postCheckIn},
-		{method: "POST", path: "/v1/events/:id/checkins", access: manage, summary: "Check an attendee in by their ticket code (the shop's managers)",
+		{method: "POST", path: "/v1/events/:id/checkin", op: "checkIn", access: signedIn, summary: "Check in from within 150 m, from 30 minutes before the start to the end",
+			in: checkInRequest{}, out: checkInResponse{}, status: 201, errs: []int{409}, handler: s.postCheckIn},
+		{method: "POST", path: "/v1/events/:id/checkins", op: "checkInTicket", access: manage, summary: "Check an attendee in by their ticket code (the shop's managers)",
 			in: ticketRequest{}, out: checkInResponse{}, status: 201, errs: []int{409}, handler: s.postTicketCheckIn},
-		{method: "POST", path: "/v1/events/:id/feedback", access: signedIn, summary: "Rate an event you checked in to (again: replaces)",
+		{method: "POST", path: "/v1/events/:id/feedback", op: "rateEvent", access: signedIn, summary: "Rate an event you checked in to (again: replaces)",
 			in: feedbackRequest{}, out: feedbackResponse{}, errs: []int{403, 409}, handler: s.postFeedback},
-		{method: "GET", path: "/v1/events/:id/feedback", access: manage, summary: "An event's feedback, lowest ratings first (the shop's managers)",
+		{method: "GET", path: "/v1/events/:id/feedback", op: "listEventFeedback", access: manage, summary: "An event's feedback, lowest ratings first (the shop's managers)",
 			out: []feedbackResponse{}, handler: s.getFeedback},
 	}
 }
 
+type shopEventsQuery struct {
+	From string `query:"from" api:"format=date-time" doc:"RFC 3339; default now"`
+}
+
+type eventsQuery struct {
+	Near     string  `query:"near" api:"pattern=^\\s*-?[0-9.]+\\s*,\\s*-?[0-9.]+\\s*$" doc:"lat,lng such as 48.8566,2.3522: upcoming events near it"`
+	Radius   float64 `query:"radius" api:"min=1,max=50000" doc:"Metres around near"`
+	From     string  `query:"from" api:"format=date-time" doc:"RFC 3339; default now"`
+	To       string  `query:"to" api:"format=date-time" doc:"RFC 3339"`
+	Category string  `query:"category" api:"enum=workshop|launch|barcamp|meetup|tasting|other"`
+	ShopID   string  `query:"shopId"`
+}
+
+// eventRequest creates an event (title, startsAt and endsAt required) or
+// patches one (absent fields stay).
 type eventRequest struct {
 	Title           *string  `json:"title"`
 	Description     *string  `json:"description"`
-	Category        *string  `json:"category"`
-	StartsAt        *string  `json:"startsAt"` // RFC 3339
-	EndsAt          *string  `json:"endsAt"`
-	Capacity        *int     `json:"capacity"`
-	MaxWaitlist     *int     `json:"maxWaitlist"` // -1 (default): no limit; 0: no waitlist
-	Location        *latLng  `json:"location"`    // default: the shop's
-	AnnounceRadiusM *float64 `json:"announceRadiusM"`
+	Category        *string  `json:"category" api:"enum=workshop|launch|barcamp|meetup|tasting|other"`
+	StartsAt        *string  `json:"startsAt" api:"format=date-time"`
+	EndsAt          *string  `json:"endsAt" api:"format=date-time"`
+	Capacity        *int     `json:"capacity" api:"min=1,max=100000"`
+	MaxWaitlist     *int     `json:"maxWaitlist" api:"min=-1,max=100000" doc:"-1 (default): no limit; 0: no waitlist"`
+	Location        *latLng  `json:"location" doc:"Default: the shop's"`
+	AnnounceRadiusM *float64 `json:"announceRadiusM" api:"min=0,max=50000"`
 }
 
 func parseTime(p *hyperlieu.Problems, field string, s *string) *time.Time {
@@ -85,7 +100,7 @@ func (in eventRequest) input() (shop.EventInput, error) {
 }
 
 type cancelRequest struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" doc:"Told to those going and waitlisted"`
 }
 
 type eventResponse struct {
@@ -93,17 +108,17 @@ type eventResponse struct {
 	ShopID          string        `json:"shopId"`
 	Title           string        `json:"title"`
 	Description     string        `json:"description"`
-	Category        string        `json:"category"`
+	Category        string        `json:"category" api:"enum=workshop|launch|barcamp|meetup|tasting|other"`
 	StartsAt        time.Time     `json:"startsAt"`
 	EndsAt          time.Time     `json:"endsAt"`
 	Capacity        int           `json:"capacity"`
 	MaxWaitlist     int           `json:"maxWaitlist"`
 	Location        pointResponse `json:"location"`
 	AnnounceRadiusM float64       `json:"announceRadiusM"`
-	Status          string        `json:"status"` // scheduled or cancelled
+	Status          string        `json:"status" api:"enum=scheduled|cancelled"`
 	CancelReason    string        `json:"cancelReason,omitempty"`
 	CancelledAt     *time.Time    `json:"cancelledAt,omitempty"`
-	Going           *int          `json:"going,omitempty"` // on single-event answers
+	Going           *int          `json:"going,omitempty" doc:"On single-event answers"`
 	Waitlisted      *int          `json:"waitlisted,omitempty"`
 	CreatedAt       time.Time     `json:"createdAt"`
 	UpdatedAt       time.Time     `json:"updatedAt"`
@@ -155,6 +170,7 @@ func (s *Server) postShopEvent(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Location("/v1/events/" + e.ID)
 	return s.withSeats(c, e, fiber.StatusCreated)
 }
 
@@ -257,8 +273,8 @@ func (s *Server) postEventCancel(c fiber.Ctx) error {
 
 type rsvpResponse struct {
 	EventID    string    `json:"eventId"`
-	Status     string    `json:"status"`             // going or waitlisted
-	Position   int       `json:"position,omitempty"` // place on the waitlist, 1 first
+	Status     string    `json:"status" api:"enum=going|waitlisted"`
+	Position   int       `json:"position,omitempty" doc:"Place on the waitlist, 1 first"`
 	TicketCode string    `json:"ticketCode"`
 	CreatedAt  time.Time `json:"createdAt"`
 }
@@ -295,9 +311,9 @@ func (s *Server) deleteRSVP(c fiber.Ctx) error {
 }
 
 type attendeeResponse struct {
-	UserID           string `json:"userId,omitempty"` // managers only
+	UserID           string `json:"userId,omitempty" doc:"Shown to the shop's managers only"`
 	DisplayName      string `json:"displayName"`
-	Status           string `json:"status"`
+	Status           string `json:"status" api:"enum=going|waitlisted"`
 	WaitlistPosition int    `json:"waitlistPosition,omitempty"`
 	CheckedIn        *bool  `json:"checkedIn,omitempty"` // managers only
 }
@@ -319,18 +335,18 @@ func (s *Server) getAttendees(c fiber.Ctx) error {
 }
 
 type checkInRequest struct {
-	Lat *float64 `json:"lat"`
-	Lng *float64 `json:"lng"`
+	Lat *float64 `json:"lat" api:"required,min=-90,max=90"`
+	Lng *float64 `json:"lng" api:"required,min=-180,max=180"`
 }
 
 type ticketRequest struct {
-	TicketCode string `json:"ticketCode"`
+	TicketCode string `json:"ticketCode" api:"required"`
 }
 
 type checkInResponse struct {
 	EventID string    `json:"eventId"`
 	UserID  string    `json:"userId"`
-	Method  string    `json:"method"` // location or ticket
+	Method  string    `json:"method" api:"enum=location|ticket"`
 	At      time.Time `json:"at"`
 }
 
@@ -371,8 +387,8 @@ func (s *Server) postTicketCheckIn(c fiber.Ctx) error {
 }
 
 type feedbackRequest struct {
-	Rating  int    `json:"rating"`
-	Comment string `json:"comment,omitempty"`
+	Rating  int    `json:"rating" api:"required,min=1,max=5"`
+	Comment string `json:"comment,omitempty" api:"maxLength=2000"`
 }
 
 type feedbackResponse struct {

@@ -16,35 +16,35 @@ func (s *Server) fanRoutes() []route {
 	staff := only(hyperlieu.RoleMarketer, hyperlieu.RoleAdmin)
 	shopStaff := only(hyperlieu.RoleManager, hyperlieu.RoleAdmin)
 	return []route{
-		{method: "GET", path: "/v1/me/loyalty", access: signedIn, summary: "The caller's points balance, tier, progress and latest ledger entries",
+		{method: "GET", path: "/v1/me/loyalty", op: "getMyLoyalty", access: signedIn, summary: "The caller's points balance, tier, progress and latest ledger entries",
 			out: loyaltyResponse{}, handler: s.getMyLoyalty},
-		{method: "GET", path: "/v1/me/referral", access: signedIn, summary: "The caller's referral code, link and referrals",
+		{method: "GET", path: "/v1/me/referral", op: "getMyReferral", access: signedIn, summary: "The caller's referral code, link and referrals",
 			out: referralResponse{}, handler: s.getMyReferral},
-		{method: "GET", path: "/v1/rewards", access: signedIn, summary: "The rewards catalogue (marketers also see inactive rewards)",
+		{method: "GET", path: "/v1/rewards", op: "listRewards", access: signedIn, summary: "The rewards catalogue (marketers also see inactive rewards)",
 			out: []rewardResponse{}, handler: s.getRewards},
-		{method: "POST", path: "/v1/rewards", access: staff, summary: "Add a reward to the catalogue",
+		{method: "POST", path: "/v1/rewards", op: "createReward", access: staff, summary: "Add a reward to the catalogue",
 			in: rewardRequest{}, out: rewardResponse{}, status: 201, handler: s.postReward},
-		{method: "PATCH", path: "/v1/rewards/:id", access: staff, summary: "Change a reward (name, description, cost, active)",
+		{method: "PATCH", path: "/v1/rewards/:id", op: "updateReward", access: staff, summary: "Change a reward (name, description, cost, active)",
 			in: rewardRequest{}, out: rewardResponse{}, handler: s.patchReward},
-		{method: "POST", path: "/v1/me/rewards/:id/claim", access: signedIn, summary: "Spend points on a reward and get its offer code (409 and nothing spent when the balance is short)",
+		{method: "POST", path: "/v1/me/rewards/:id/claim", op: "claimReward", access: signedIn, summary: "Spend points on a reward and get its offer code (409 and nothing spent when the balance is short)",
 			out: claimResponse{}, status: 201, errs: []int{409}, handler: s.postClaimReward},
-		{method: "POST", path: "/v1/admin/activities", access: only(hyperlieu.RoleAdmin), summary: "Record a customer activity (replays and back-office corrections; idempotent by sourceKey)",
-			in: activityRequest{}, status: 204, handler: s.postActivity},
-		{method: "GET", path: "/v1/admin/segments", access: staff, summary: "How many customers are in each segment",
+		{method: "POST", path: "/v1/admin/activities", op: "recordActivity", access: only(hyperlieu.RoleAdmin), summary: "Record a customer activity (replays and back-office corrections; idempotent by sourceKey)",
+			in: activityRequest{}, status: 204, errs: []int{404}, handler: s.postActivity},
+		{method: "GET", path: "/v1/admin/segments", op: "countSegments", access: staff, summary: "How many customers are in each segment",
 			out: segmentsResponse{}, handler: s.getSegments},
-		{method: "GET", path: "/v1/admin/users/:id", access: staff, summary: "A customer as marketers see them: segment and why, loyalty, referral",
+		{method: "GET", path: "/v1/admin/users/:id", op: "getCustomer", access: staff, summary: "A customer as marketers see them: segment and why, loyalty, referral",
 			out: fanResponse{}, handler: s.getFan},
-		{method: "POST", path: "/v1/shops/:id/feedback", access: signedIn, summary: "Rate a shop (1 to 5); 2 or less alerts its managers",
+		{method: "POST", path: "/v1/shops/:id/feedback", op: "rateShop", access: signedIn, summary: "Rate a shop (1 to 5); 2 or less alerts its managers",
 			in: shopFeedbackRequest{}, out: shopFeedbackResponse{}, status: 201, handler: s.postShopFeedback},
-		{method: "GET", path: "/v1/shops/:id/feedback", access: shopStaff, summary: "A shop's feedback, newest first (?needsAttention=true: low ratings not yet answered)",
-			out: []shopFeedbackResponse{}, handler: s.getShopFeedback},
-		{method: "POST", path: "/v1/shops/:id/gestures", access: shopStaff, summary: "A goodwill gesture to a customer: a personal message with an offer or points",
+		{method: "GET", path: "/v1/shops/:id/feedback", op: "listShopFeedback", access: shopStaff, summary: "A shop's feedback, newest first",
+			query: shopFeedbackQuery{}, out: []shopFeedbackResponse{}, handler: s.getShopFeedback},
+		{method: "POST", path: "/v1/shops/:id/gestures", op: "makeGesture", access: shopStaff, summary: "A goodwill gesture to a customer: a personal message with an offer or points",
 			in: gestureRequest{}, out: gestureResponse{}, status: 201, handler: s.postGesture},
-		{method: "GET", path: "/v1/shops/:id/gestures/stats", access: shopStaff, summary: "Customers who received a gesture and how many came back within 60 days",
+		{method: "GET", path: "/v1/shops/:id/gestures/stats", op: "getGestureStats", access: shopStaff, summary: "Customers who received a gesture and how many came back within 60 days",
 			out: gestureStatsResponse{}, handler: s.getGestureStats},
-		{method: "GET", path: "/v1/me/export", access: signedIn, summary: "Everything stored about the caller, as one JSON document",
-			errs: []int{404}, handler: s.getMyExport},
-		{method: "DELETE", path: "/v1/me", access: signedIn, summary: "Erase the caller's account and personal data (aggregates are kept without identity)",
+		{method: "GET", path: "/v1/me/export", op: "exportMyData", access: signedIn, summary: "Everything stored about the caller, as one JSON document",
+			out: map[string]any{}, errs: []int{404}, handler: s.getMyExport},
+		{method: "DELETE", path: "/v1/me", op: "eraseMe", access: signedIn, summary: "Erase the caller's account and personal data (aggregates are kept without identity)",
 			status: 204, handler: s.deleteMe},
 	}
 }
@@ -74,9 +74,9 @@ type nextTier struct {
 type loyaltyResponse struct {
 	Balance    int                   `json:"balance"`
 	Tier       string                `json:"tier"`
-	Earned     int                   `json:"earned"` // over the tier window
+	Earned     int                   `json:"earned" doc:"Points earned over the tier window"`
 	WindowDays int                   `json:"windowDays"`
-	Next       *nextTier             `json:"nextTier"` // null at the top tier
+	Next       *nextTier             `json:"nextTier" doc:"null at the top tier"`
 	Recent     []ledgerEntryResponse `json:"recent"`
 	Rewards    []ledgerEntryResponse `json:"rewards"`
 }
@@ -131,10 +131,11 @@ func (s *Server) getMyReferral(c fiber.Ctx) error {
 	return c.JSON(r)
 }
 
+// rewardRequest creates a reward (name and cost required) or patches one.
 type rewardRequest struct {
 	Name        *string `json:"name,omitempty"`
 	Description *string `json:"description,omitempty"`
-	Cost        *int    `json:"cost,omitempty"`
+	Cost        *int    `json:"cost,omitempty" api:"min=0" doc:"Points"`
 	Active      *bool   `json:"active,omitempty"`
 }
 
@@ -178,13 +179,6 @@ func (s *Server) postReward(c fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(newRewardResponse(r))
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 // patchReward handles PATCH /v1/rewards/{id}.
 func (s *Server) patchReward(c fiber.Ctx) error {
 	var in rewardRequest
@@ -216,9 +210,9 @@ func (s *Server) postClaimReward(c fiber.Ctx) error {
 }
 
 type activityRequest struct {
-	UserID    string     `json:"userId"`
-	Kind      string     `json:"kind"`
-	SourceKey string     `json:"sourceKey"`
+	UserID    string     `json:"userId" api:"required"`
+	Kind      string     `json:"kind" api:"required,enum=checkin|redemption|feedback|rsvp"`
+	SourceKey string     `json:"sourceKey" api:"required,maxLength=300" doc:"Idempotency key: the same key is recorded once"`
 	ShopID    string     `json:"shopId,omitempty"`
 	At        *time.Time `json:"at,omitempty"`
 }
@@ -288,8 +282,12 @@ func (s *Server) getFan(c fiber.Ctx) error {
 }
 
 type shopFeedbackRequest struct {
-	Rating  int    `json:"rating"`
-	Comment string `json:"comment,omitempty"`
+	Rating  int    `json:"rating" api:"required,min=1,max=5"`
+	Comment string `json:"comment,omitempty" api:"maxLength=2000"`
+}
+
+type shopFeedbackQuery struct {
+	NeedsAttention bool `query:"needsAttention" doc:"true: only low ratings not yet answered"`
 }
 
 type shopFeedbackResponse struct {
@@ -348,15 +346,16 @@ func (s *Server) getShopFeedback(c fiber.Ctx) error {
 }
 
 type gestureOffer struct {
-	Title string `json:"title"`
+	Title string `json:"title" api:"required,maxLength=120"`
 }
 
+// gestureRequest gives an offer or points, not both.
 type gestureRequest struct {
-	UserID     string        `json:"userId"`
+	UserID     string        `json:"userId" api:"required"`
 	FeedbackID string        `json:"feedbackId,omitempty"`
-	Message    string        `json:"message"`
+	Message    string        `json:"message" api:"required,maxLength=500"`
 	Offer      *gestureOffer `json:"offer,omitempty"`
-	Points     int           `json:"points,omitempty"`
+	Points     int           `json:"points,omitempty" api:"min=0"`
 }
 
 type gestureResponse struct {

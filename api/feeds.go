@@ -19,14 +19,14 @@ import (
 // and an embeddable widget. They are public: events are not secret.
 func (s *Server) feedRoutes() []route {
 	return []route{
-		{method: "GET", path: "/feeds/shops/:id/events.ics", access: public, summary: "A shop's upcoming events as an iCalendar feed (RFC 5545)",
+		{method: "GET", path: "/feeds/shops/:id/events.ics", op: "getShopCalendar", access: public, summary: "A shop's upcoming events as an iCalendar feed (RFC 5545)",
 			content: "text/calendar", handler: s.getShopICS},
-		{method: "GET", path: "/feeds/shops/:id/events.json", access: public,
+		{method: "GET", path: "/feeds/shops/:id/events.json", op: "getShopFeed", access: public,
 			summary: "A shop's upcoming events as a JSON Feed 1.1 (CORS open, ETag, 304 on If-None-Match)",
-			out:     jsonFeed{}, errs: []int{304}, handler: s.getShopJSONFeed},
-		{method: "GET", path: "/widgets/shops/:id/events", access: public,
-			summary: "A self-contained HTML widget of a shop's upcoming events for an iframe; ?lang=en|fr",
-			content: "text/html", handler: s.getShopWidget},
+			out:     jsonFeed{}, content: "application/feed+json", headers: []string{"ETag"}, errs: []int{304}, handler: s.getShopJSONFeed},
+		{method: "GET", path: "/widgets/shops/:id/events", op: "getShopWidget", access: public,
+			summary: "A self-contained HTML widget of a shop's upcoming events for an iframe",
+			query:   widgetQuery{}, content: "text/html", handler: s.getShopWidget},
 	}
 }
 
@@ -264,6 +264,10 @@ type widgetEvent struct {
 	Title, When, ISO string
 	Capacity         int
 	Cancelled        bool
+}
+
+type widgetQuery struct {
+	Lang string `query:"lang" api:"enum=en|fr,default=en"`
 }
 
 // getShopWidget handles GET /widgets/shops/:id/events.

@@ -13,17 +13,17 @@ import (
 // locationRoutes are the customers' location reports.
 func (s *Server) locationRoutes() []route {
 	return []route{
-		{method: "POST", path: "/v1/me/location", access: signedIn,
+		{method: "POST", path: "/v1/me/location", op: "reportLocation", access: signedIn,
 			summary: "Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.",
 			in:      locationRequest{}, out: locationResponse{}, errs: []int{403}, handler: s.postLocation},
 	}
 }
 
 type locationPoint struct {
-	Lat        *float64   `json:"lat"`
+	Lat        *float64   `json:"lat" doc:"A report without a valid position is rejected, not the request"`
 	Lng        *float64   `json:"lng"`
-	AccuracyM  float64    `json:"accuracyM,omitempty"`
-	RecordedAt *time.Time `json:"recordedAt,omitempty"` // default: now
+	AccuracyM  float64    `json:"accuracyM,omitempty" doc:"Metres, as the device reports it"`
+	RecordedAt *time.Time `json:"recordedAt,omitempty" doc:"Default: now"`
 }
 
 // locationRequest is one report, or a batch in points.
@@ -34,7 +34,7 @@ type locationRequest struct {
 	Lng        *float64        `json:"lng"`
 	AccuracyM  float64         `json:"accuracyM,omitempty"`
 	RecordedAt *time.Time      `json:"recordedAt,omitempty"`
-	Points     []locationPoint `json:"points,omitempty"`
+	Points     []locationPoint `json:"points,omitempty" doc:"At most 100: a batch, oldest first, instead of lat and lng"`
 }
 
 func (p locationPoint) report() campaign.LocationReport {
@@ -54,7 +54,7 @@ func (p locationPoint) report() campaign.LocationReport {
 type reportProblem struct {
 	Index  int    `json:"index"`
 	Field  string `json:"field,omitempty"`
-	Reason string `json:"reason"`
+	Reason string `json:"reason" api:"enum=invalid|stale|inaccurate|implausible"`
 	Detail string `json:"detail"`
 }
 

@@ -25,12 +25,12 @@ func newMetrics(version string) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hyperlieu_http_requests_total", Help: "HTTP requests by method, route and status.",
-		}, []string{"method", "route", "status"}),
+			Name: "hyperlieu_http_requests_total", Help: "HTTP requests by method, route (from the route table, or unmatched) and status class (2xx, 4xx…).",
+		}, []string{"method", "route", "status_class"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "hyperlieu_http_request_duration_seconds", Help: "HTTP request latency by method, route and status.",
+			Name: "hyperlieu_http_request_duration_seconds", Help: "HTTP request latency by method, route and status class.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"method", "route", "status"}),
+		}, []string{"method", "route", "status_class"}),
 	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "hyperlieu_build_info", Help: "Always 1; the labels say which version runs, built with which Go.",
@@ -43,7 +43,7 @@ func newMetrics(version string) *metrics {
 }
 
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
-	s := strconv.Itoa(status)
+	s := strconv.Itoa(status/100) + "xx" // status × route would multiply the series
 	m.requests.WithLabelValues(method, route, s).Inc()
 	m.latency.WithLabelValues(method, route, s).Observe(d.Seconds())
 }

@@ -15,28 +15,39 @@ import (
 // view of the outbox.
 func (s *Server) notificationRoutes() []route {
 	return []route{
-		{method: "POST", path: "/v1/me/devices", access: signedIn, summary: "Register or refresh a push device (a token of another account moves to the caller)",
+		{method: "POST", path: "/v1/me/devices", op: "registerDevice", access: signedIn, summary: "Register or refresh a push device (a token of another account moves to the caller)",
 			in: deviceRequest{}, out: deviceResponse{}, handler: s.postDevice},
-		{method: "DELETE", path: "/v1/me/devices/:token", access: signedIn, summary: "Forget one of the caller's push devices",
+		{method: "DELETE", path: "/v1/me/devices/:token", op: "deleteDevice", access: signedIn, summary: "Forget one of the caller's push devices",
 			status: 204, handler: s.deleteDevice},
-		{method: "GET", path: "/v1/me/notifications", access: signedIn, summary: "The caller's inbox, newest first (query: cursor, limit ≤ 100)",
-			out: notificationPage{}, errs: []int{422}, handler: s.getMyNotifications},
-		{method: "POST", path: "/v1/me/notifications/:id/opened", access: signedIn, summary: "Record that the caller opened a notification (idempotent)",
+		{method: "GET", path: "/v1/me/notifications", op: "listMyNotifications", access: signedIn, summary: "The caller's inbox, newest first",
+			query: pageQuery{}, out: notificationPage{}, handler: s.getMyNotifications},
+		{method: "POST", path: "/v1/me/notifications/:id/opened", op: "markNotificationOpened", access: signedIn, summary: "Record that the caller opened a notification (idempotent)",
 			out: notificationResponse{}, handler: s.postNotificationOpened},
-		{method: "GET", path: "/v1/admin/notifications", access: only(hyperlieu.RoleAdmin), summary: "Every notification, newest first (query: status, e.g. failed; cursor; limit ≤ 100)",
-			out: notificationPage{}, errs: []int{422}, handler: s.getNotifications},
+		{method: "GET", path: "/v1/admin/notifications", op: "listNotifications", access: only(hyperlieu.RoleAdmin), summary: "Every notification, newest first, optionally of one status (failed ones, say)",
+			query: notificationsQuery{}, out: notificationPage{}, handler: s.getNotifications},
 	}
 }
 
 type deviceRequest struct {
-	Token      string `json:"token"`
-	Platform   string `json:"platform"`
+	Token      string `json:"token" api:"required" doc:"The FCM registration token"`
+	Platform   string `json:"platform" api:"required,enum=android|ios|web"`
 	AppVersion string `json:"appVersion,omitempty"`
+}
+
+type pageQuery struct {
+	Cursor string `query:"cursor" doc:"nextCursor of the previous page"`
+	Limit  int    `query:"limit" api:"min=1,max=100,default=20"`
+}
+
+type notificationsQuery struct {
+	Status string `query:"status" api:"enum=pending|sending|sent|failed|expired|suppressed"`
+	Cursor string `query:"cursor" doc:"nextCursor of the previous page"`
+	Limit  int    `query:"limit" api:"min=1,max=100,default=20"`
 }
 
 type deviceResponse struct {
 	Token      string    `json:"token"`
-	Platform   string    `json:"platform"`
+	Platform   string    `json:"platform" api:"enum=android|ios|web"`
 	AppVersion string    `json:"appVersion,omitempty"`
 	CreatedAt  time.Time `json:"createdAt"`
 	UpdatedAt  time.Time `json:"updatedAt"`
@@ -53,7 +64,7 @@ type notificationResponse struct {
 	CreatedAt   time.Time         `json:"createdAt"`
 	NotBefore   time.Time         `json:"notBefore"`
 	ExpiresAt   time.Time         `json:"expiresAt"`
-	Status      string            `json:"status"`
+	Status      string            `json:"status" api:"enum=pending|sending|sent|failed|expired|suppressed"`
 	Reason      string            `json:"reason,omitempty"`
 	Attempts    int               `json:"attempts"`
 	LastError   string            `json:"lastError,omitempty"`

@@ -12,9 +12,9 @@ import (
 // offerRoutes are the customers' wallet and redemption at the till.
 func (s *Server) offerRoutes() []route {
 	return []route{
-		{method: "GET", path: "/v1/me/offers", access: signedIn, summary: "The caller's wallet: active, redeemed and expired offers, newest first",
+		{method: "GET", path: "/v1/me/offers", op: "listMyOffers", access: signedIn, summary: "The caller's wallet: active, redeemed and expired offers, newest first",
 			out: []offerResponse{}, handler: s.getMyOffers},
-		{method: "POST", path: "/v1/shops/:id/redemptions", access: only(hyperlieu.RoleManager, hyperlieu.RoleAdmin),
+		{method: "POST", path: "/v1/shops/:id/redemptions", op: "redeemOffer", access: only(hyperlieu.RoleManager, hyperlieu.RoleAdmin),
 			summary: "Redeem an offer code at a shop the caller manages (once: a second scan gets 409)",
 			in:      redemptionRequest{}, out: offerResponse{}, errs: []int{403, 409}, handler: s.postRedemption},
 	}
@@ -27,7 +27,7 @@ type offerResponse struct {
 	Title      string     `json:"title"`
 	Body       string     `json:"body"`
 	Value      string     `json:"value"`
-	State      string     `json:"state"` // active, redeemed or expired
+	State      string     `json:"state" api:"enum=active|redeemed|expired"`
 	IssuedAt   time.Time  `json:"issuedAt"`
 	ExpiresAt  time.Time  `json:"expiresAt"`
 	RedeemedAt *time.Time `json:"redeemedAt,omitempty"`
@@ -61,7 +61,7 @@ func (s *Server) getMyOffers(c fiber.Ctx) error {
 }
 
 type redemptionRequest struct {
-	Code string `json:"code"`
+	Code string `json:"code" api:"required" doc:"The offer code the customer shows"`
 }
 
 // postRedemption handles POST /v1/shops/{id}/redemptions.

@@ -28,48 +28,80 @@ func only(roles ...hyperlieu.Role) access { return access{roles: roles} }
 
 // route is one line of the API's table of contents; the same line documents
 // the route in /openapi.json.
+//
+// The shapes are Go values whose types are reflected: in and out are the
+// JSON bodies, query a struct whose fields, tagged `query:"name"`, are the
+// query parameters (see schema.go for the api tag). Requests are validated
+// against them before the handler runs.
 type route struct {
 	method, path string
+	op           string // operationId, read as a method name: listNearby
+	tag          string // the area, set by table
 	access       access
 	summary      string
-	in, out      any   // body shapes for the OpenAPI document; nil: none
-	status       int   // success status; 0 means 200
-	errs         []int // error statuses beyond those implied by access and body
-	content      string
+	query        any      // query parameters; nil: none
+	in, out      any      // body shapes; nil: none
+	inTypes      []string // media types of in; default application/json
+	status       int      // success status; 0 means 200
+	headers      []string // response headers of the success answer beyond X-Request-ID: ETag, Location
+	errs         []int    // error statuses beyond those implied by access, body, parameters and path
+	content      string   // media type of the success answer when not JSON
+	contents     []string // media types of the success answer when several: text/* ones are strings, the others out
 	handler      fiber.Handler
+}
+
+// area sets the tag of routes.
+func area(tag string, rs ...[]route) []route {
+	var out []route
+	for _, g := range rs {
+		for _, r := range g {
+			r.tag = tag
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // table is the API: every route, who may call it, and its handler.
 func (s *Server) table() []route {
-	rs := []route{
-		{method: "GET", path: "/healthz", access: public, summary: "The process is up", out: statusResponse{}, handler: s.getHealthz},
-		{method: "GET", path: "/readyz", access: public, summary: "The database answers", out: statusResponse{}, errs: []int{503}, handler: s.getReadyz},
-		{method: "GET", path: "/metrics", access: public, summary: "Prometheus metrics", content: "text/plain", handler: s.getMetrics()},
-		{method: "GET", path: "/openapi.json", access: public, summary: "This API's OpenAPI 3.1 document", handler: s.getOpenAPI},
+	service := []route{
+		{method: "GET", path: "/healthz", op: "getHealth", access: public, summary: "The process is up", out: statusResponse{}, handler: s.getHealthz},
+		{method: "GET", path: "/readyz", op: "getReadiness", access: public, summary: "The database answers", out: statusResponse{}, errs: []int{503}, handler: s.getReadyz},
+		{method: "GET", path: "/metrics", op: "getMetrics", access: public, summary: "Prometheus metrics", content: "text/plain", handler: s.getMetrics()},
+		{method: "GET", path: "/openapi.json", op: "getOpenAPI", access: public, summary: "This API's OpenAPI 3.1 document", out: map[string]any{}, handler: s.getOpenAPI},
 	}
-	rs = append(rs, s.accountRoutes()...)
-	rs = append(rs, append(append(s.feedRoutes(), s.eventRoutes()...), s.shopRoutes()...)...)
-	rs = append(rs, s.fanRoutes()...)
-	rs = append(rs, append(s.campaignRoutes(), append(s.locationRoutes(), s.offerRoutes()...)...)...)
-	rs = append(rs, s.notificationRoutes()...)
+	var rs []route
+	rs = append(rs, area("service", service)...)
+	rs = append(rs, area("accounts", s.accountRoutes())...)
+	rs = append(rs, area("feeds", s.feedRoutes())...)
+	rs = append(rs, area("events", s.eventRoutes())...)
+	rs = append(rs, area("shops", s.shopRoutes(), s.backOfficeRoutes())...)
+	rs = append(rs, area("fans", s.fanRoutes())...)
+	rs = append(rs, area("campaigns", s.campaignRoutes())...)
+	rs = append(rs, area("location", s.locationRoutes())...)
+	rs = append(rs, area("offers", s.offerRoutes())...)
+	rs = append(rs, area("notifications", s.notificationRoutes())...)
 	return rs
 }
 
 // accountRoutes are sign-up, sign-in, tokens, the caller's profile and roles.
 func (s *Server) accountRoutes() []route {
 	return []route{
-		{method: "POST", path: "/v1/auth/register", access: public, summary: "Create a customer account and sign in",
-			in: registerRequest{}, out: authResponse{}, status: 201, errs: []int{409}, handler: s.postRegister},
-		{method: "POST", path: "/v1/auth/login", access: public, summary: "Sign in",
+		{method: "POST", path: "/v1/auth/register", op: "register", access: public, summary: "Create a customer account and sign in",
+			in: registerRequest{}, out: authResponse{}, status: 201, headers: []string{"Location"}, errs: []int{409}, handler: s.postRegister},
+		{method: "POST", path: "/v1/auth/login", op: "login", access: public, summary: "Sign in",
 			in: loginRequest{}, out: authResponse{}, errs: []int{401, 429}, handler: s.postLogin},
-		{method: "POST", path: "/v1/auth/refresh", access: public, summary: "Exchange a refresh token for a new pair (rotation; reuse revokes the session)",
+		{method: "POST", path: "/v1/auth/refresh", op: "refreshTokens", access: public, summary: "Exchange a refresh token for a new pair (rotation; reuse revokes the session)",
 			in: refreshRequest{}, out: authResponse{}, errs: []int{401}, handler: s.postRefresh},
-		{method: "POST", path: "/v1/auth/logout", access: public, summary: "Revoke the session of a refresh token",
+		{method: "POST", path: "/v1/auth/logout", op: "logout", access: public, summary: "Revoke the session of a refresh token",
 			in: refreshRequest{}, status: 204, errs: []int{401}, handler: s.postLogout},
-		{method: "GET", path: "/v1/me", access: signedIn, summary: "The caller's profile and preferences", out: userResponse{}, errs: []int{404}, handler: s.getMe},
-		{method: "PATCH", path: "/v1/me", access: signedIn, summary: "Change the caller's profile and preferences",
+		{method: "GET", path: "/v1/me", op: "getMe", access: signedIn, summary: "The caller's profile and preferences", out: userResponse{}, errs: []int{404}, handler: s.getMe},
+		{method: "PATCH", path: "/v1/me", op: "updateMe", access: signedIn, summary: "Change the caller's profile and preferences",
 			in: mePatchRequest{}, out: userResponse{}, errs: []int{404}, handler: s.patchMe},
-		{method: "POST", path: "/v1/admin/users/:id/roles", access: only(hyperlieu.RoleAdmin), summary: "Replace a user's roles",
+		{method: "GET", path: "/v1/admin/users", op: "listUsers", access: only(hyperlieu.RoleAdmin),
+			summary: "Users by id, optionally by email or name (q) and role; paginated",
+			query:   usersQuery{}, out: userPage{}, handler: s.getUsers},
+		{method: "POST", path: "/v1/admin/users/:id/roles", op: "setUserRoles", access: only(hyperlieu.RoleAdmin), summary: "Replace a user's roles",
 			in: rolesRequest{}, out: userResponse{}, errs: []int{404, 409}, handler: s.postUserRoles},
 	}
 }

@@ -20,28 +20,28 @@ func (s *Server) shopRoutes() []route {
 	manage := only(hyperlieu.RoleManager, hyperlieu.RoleAdmin)
 	admin := only(hyperlieu.RoleAdmin)
 	return []route{
-		{method: "POST", path: "/v1/shops", access: admin, summary: "Create a shop",
-			in: shopRequest{}, out: shopResponse{}, status: 201, handler: s.postShop},
-		{method: "GET", path: "/v1/shops/:id", access: signedIn, summary: "A shop (deleted shops too, with deletedAt)",
+		{method: "POST", path: "/v1/shops", op: "createShop", access: admin, summary: "Create a shop",
+			in: shopRequest{}, out: shopResponse{}, status: 201, headers: []string{"Location"}, handler: s.postShop},
+		{method: "GET", path: "/v1/shops/:id", op: "getShop", access: signedIn, summary: "A shop (deleted shops too, with deletedAt)",
 			out: shopResponse{}, handler: s.getShop},
-		{method: "PATCH", path: "/v1/shops/:id", access: manage, summary: "Change a shop (admins, or a manager of that shop)",
+		{method: "PATCH", path: "/v1/shops/:id", op: "updateShop", access: manage, summary: "Change a shop (admins, or a manager of that shop)",
 			in: shopPatchRequest{}, out: shopResponse{}, errs: []int{409}, handler: s.patchShop},
-		{method: "DELETE", path: "/v1/shops/:id", access: admin, summary: "Delete a shop; its events and history stay readable",
+		{method: "DELETE", path: "/v1/shops/:id", op: "deleteShop", access: admin, summary: "Delete a shop; its events and history stay readable",
 			status: 204, handler: s.deleteShop},
-		{method: "POST", path: "/v1/shops/:id/managers", access: admin, summary: "Make a user (with the manager role) a manager of the shop",
+		{method: "POST", path: "/v1/shops/:id/managers", op: "addShopManager", access: admin, summary: "Make a user (with the manager role) a manager of the shop",
 			in: managerRequest{}, out: shopResponse{}, errs: []int{409}, handler: s.postShopManager},
-		{method: "DELETE", path: "/v1/shops/:id/managers/:userId", access: admin, summary: "Remove a manager from the shop",
+		{method: "DELETE", path: "/v1/shops/:id/managers/:userId", op: "removeShopManager", access: admin, summary: "Remove a manager from the shop",
 			status: 204, handler: s.deleteShopManager},
-		{method: "GET", path: "/v1/nearby", access: signedIn,
+		{method: "GET", path: "/v1/nearby", op: "listNearby", access: signedIn,
 			summary: "Shops, upcoming events and offers within ?radius= metres (default 2000, at most 50000) of ?lat=&lng=, nearest first; ?cursor= for the next page, ?limit= (≤100)",
-			out:     nearbyResponse{}, errs: []int{422}, handler: s.getNearby},
+			query:   nearbyQuery{}, out: nearbyResponse{}, handler: s.getNearby},
 	}
 }
 
 // latLng is a point on the wire; both members are required.
 type latLng struct {
-	Lat *float64 `json:"lat"`
-	Lng *float64 `json:"lng"`
+	Lat *float64 `json:"lat" api:"required,min=-90,max=90"`
+	Lng *float64 `json:"lng" api:"required,min=-180,max=180"`
 }
 
 // point returns the point, recording missing members under field.
@@ -64,7 +64,7 @@ func (l *latLng) point(p *hyperlieu.Problems, field string) *geo.Point {
 type pointResponse struct {
 	Lat  float64 `json:"lat"`
 	Lng  float64 `json:"lng"`
-	Cell string  `json:"cell"` // H3 cell at resolution 9
+	Cell string  `json:"cell" doc:"H3 cell at resolution 9"`
 }
 
 func newPoint(p geo.Point) pointResponse {
@@ -76,10 +76,10 @@ func newPoint(p geo.Point) pointResponse {
 }
 
 type shopRequest struct {
-	Name         string  `json:"name"`
-	Address      string  `json:"address"`
-	Location     *latLng `json:"location"`
-	Timezone     string  `json:"timezone"`
+	Name         string  `json:"name" api:"required"`
+	Address      string  `json:"address" api:"required"`
+	Location     *latLng `json:"location" api:"required"`
+	Timezone     string  `json:"timezone" api:"required" doc:"IANA time zone, such as Europe/Paris"`
 	OpeningHours string  `json:"openingHours,omitempty"`
 }
 
@@ -92,7 +92,7 @@ type shopPatchRequest struct {
 }
 
 type managerRequest struct {
-	UserID string `json:"userId"`
+	UserID string `json:"userId" api:"required"`
 }
 
 type shopResponse struct {
@@ -139,6 +139,7 @@ func (s *Server) postShop(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	c.Location("/v1/shops/" + sh.ID)
 	return c.Status(fiber.StatusCreated).JSON(newShopResponse(sh, actor(c)))
 }
 
@@ -205,8 +206,16 @@ func (s *Server) deleteShopManager(c fiber.Ctx) error {
 	return noContent(c)
 }
 
+type nearbyQuery struct {
+	Lat    float64 `query:"lat" api:"required,min=-90,max=90" doc:"Latitude of the centre (WGS 84)"`
+	Lng    float64 `query:"lng" api:"required,min=-180,max=180" doc:"Longitude of the centre (WGS 84)"`
+	Radius float64 `query:"radius" api:"min=1,max=50000,default=2000" doc:"Metres around the centre"`
+	Limit  int     `query:"limit" api:"min=1,max=100,default=20" doc:"Items per page"`
+	Cursor string  `query:"cursor" doc:"nextCursor of the previous page"`
+}
+
 type nearbyItem struct {
-	Kind       string        `json:"kind"` // shop, event or offer
+	Kind       string        `json:"kind" api:"enum=shop|event|offer"`
 	ID         string        `json:"id"`
 	DistanceM  float64       `json:"distanceM"`
 	Location   pointResponse `json:"location"`

@@ -38,6 +38,18 @@ type ReportResult struct {
 	Nearby    []hyperlieu.NearbyOffer
 }
 
+// Outcomes of a report for the metrics, beside the reasons above.
+const (
+	ReportAccepted = "accepted" // kept and matched against the campaigns
+	ReportRejected = "rejected" // refused: ReportInvalid
+)
+
+func (l *LocationService) observe(outcome string) {
+	if o := l.campaigns.opts.Observer; o != nil {
+		o.LocationReport(outcome)
+	}
+}
+
 // MaxReportsPerRequest bounds a batch.
 const MaxReportsPerRequest = 100
 
@@ -113,6 +125,7 @@ func (run *reportRun) take(ctx context.Context, i int, r LocationReport) error {
 		r.RecordedAt = run.now
 	}
 	if field, detail := validateReport(r, run.now); field != "" {
+		l.observe(ReportRejected)
 		if !run.batch {
 			return hyperlieu.InvalidField(field, detail)
 		}
@@ -120,11 +133,13 @@ func (run *reportRun) take(ctx context.Context, i int, r LocationReport) error {
 		return nil
 	}
 	if !st.At.IsZero() && r.RecordedAt.Before(st.At) {
+		l.observe(ReportStale)
 		run.res.Rejected = append(run.res.Rejected, ReportProblem{Index: i, Field: "recordedAt", Reason: ReportStale,
 			Detail: "is older than the last report received (" + st.At.UTC().Format(time.RFC3339) + ")"})
 		return nil
 	}
 	if !st.At.IsZero() && implausible(st.Point, st.At, r, l.opts.MaxSpeedKmh) {
+		l.observe(ReportImplausible)
 		run.res.Ignored = append(run.res.Ignored, ReportProblem{Index: i, Reason: ReportImplausible,
 			Detail: fmt.Sprintf("implies moving faster than %g km/h since the last report", l.opts.MaxSpeedKmh)})
 		return nil
@@ -137,10 +152,12 @@ func (run *reportRun) take(ctx context.Context, i int, r LocationReport) error {
 	run.res.Cell = cell
 	run.res.Accepted++
 	if r.AccuracyM > l.opts.MaxAccuracyM {
+		l.observe(ReportInaccurate)
 		run.res.Ignored = append(run.res.Ignored, ReportProblem{Index: i, Field: "accuracyM", Reason: ReportInaccurate,
 			Detail: fmt.Sprintf("is over %g m: the report is kept but triggers nothing", l.opts.MaxAccuracyM)})
 		return nil
 	}
+	l.observe(ReportAccepted)
 	offers, err := l.match(ctx, run.snap, run.u, st, r)
 	if err != nil {
 		return err

@@ -72,6 +72,18 @@ type Options struct {
 	Limits     geo.Limits    // geofence bounds; default 200 km², 50,000 cells
 	Poll       time.Duration // how often the change marker is read; default 1s
 	InstanceID string        // this process, for stats shards; default random
+	Observer   Observer      // nil: nobody counts (metrics)
+}
+
+// Observer hears what operators count: the campaigns' funnel, summed over
+// campaigns, and location reports by outcome.
+type Observer interface {
+	// CampaignEvent is called with what a campaign's stats count: entered,
+	// triggered, suppressed (with its reason), pushed, opened, redeemed.
+	CampaignEvent(event, reason string)
+	// LocationReport is called once per report with its outcome: accepted,
+	// inaccurate, stale, implausible or rejected.
+	LocationReport(outcome string)
 }
 
 // Service holds the marketers' use cases and the in-memory fence index

@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // suppressionReasons lists every Reason…, in the order stats show them.
@@ -33,6 +34,10 @@ func (s *Service) count(ctx context.Context, campaignID string, names ...string)
 	d := make(map[string]int64, len(names))
 	for _, n := range names {
 		d[n]++
+		if s.opts.Observer != nil {
+			event, reason, _ := strings.Cut(n, ".")
+			s.opts.Observer.CampaignEvent(event, reason)
+		}
 	}
 	if err := s.store.UpdateCampaignStats(ctx, campaignID, s.opts.InstanceID, d); err != nil {
 		s.log.WarnContext(ctx, "campaign stats", "campaign", campaignID, "err", err)

@@ -53,8 +53,23 @@ type OutboxStore interface {
 	FindUsers(ctx context.Context, ids []string) ([]hyperlieu.User, error)
 }
 
+// PushObserver hears the outcome of every message sent to FCM.
+type PushObserver interface {
+	// Pushed is called once per message (one device) with its result,
+	// PushSent, PushFailed or PushRetried, and FCM's error code, if any.
+	Pushed(result, code string)
+}
+
+// Results of a push, for PushObserver.
+const (
+	PushSent    = "sent"
+	PushFailed  = "failed"  // dead token or permanent error: not retried
+	PushRetried = "retried" // temporary error: the notification goes back in the queue
+)
+
 // OutboxOptions tunes the outbox worker. Zero fields take defaults.
 type OutboxOptions struct {
+	Observer     PushObserver  // nil: nobody counts (metrics)
 	Workers      int           // loops in this process; default 1
 	BatchSize    int           // notifications claimed per round; default 100
 	PollInterval time.Duration // pause when nothing is due; default 1s
@@ -308,7 +323,7 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 			o.log.Error("push batch failed; retrying later", "messages", len(msgs), "err", batchErr)
 		}
 	}
-	out, dead := tally(ns, msgs, owner, results, batchErr)
+	out, dead := tally(ns, msgs, owner, results, batchErr, o.opts.Observer)
 	for i := range ns {
 		o.settle(&ns[i], out[i], now)
 	}
@@ -393,14 +408,20 @@ type outcome struct {
 }
 
 // tally folds the pushes' results into one outcome per notification, and
-// lists the tokens FCM says are dead.
-func tally(ns []Notification, msgs []push.Message, owner []int, results []push.Result, batchErr error) ([]outcome, []string) {
+// lists the tokens FCM says are dead. obs, if not nil, hears every result.
+func tally(ns []Notification, msgs []push.Message, owner []int, results []push.Result, batchErr error, obs PushObserver) ([]outcome, []string) {
 	out := make([]outcome, len(ns))
 	var dead []string
+	pushed := func(result, code string) {
+		if obs != nil {
+			obs.Pushed(result, code)
+		}
+	}
 	for j, m := range msgs {
 		oc := &out[owner[j]]
 		if batchErr != nil {
 			oc.temporary, oc.lastErr = &push.TemporaryError{Code: "BATCH", Err: batchErr}, batchErr
+			pushed(PushRetried, "BATCH")
 			continue
 		}
 		n := &ns[owner[j]]
@@ -410,17 +431,21 @@ func tally(ns []Notification, msgs []push.Message, owner []int, results []push.R
 			oc.sent++
 			n.SentTo = append(n.SentTo, m.Token)
 			n.MessageIDs = append(n.MessageIDs, r.MessageID)
+			pushed(PushSent, "")
 		case errors.Is(r.Err, push.ErrUnregistered):
 			oc.dead++
 			dead = append(dead, m.Token)
+			pushed(PushFailed, "UNREGISTERED")
 		case errors.As(r.Err, &te):
 			if oc.temporary == nil || te.RetryAfter > oc.temporary.RetryAfter {
 				oc.temporary = te
 			}
 			oc.lastErr = r.Err
+			pushed(PushRetried, te.Code)
 		default:
 			oc.permanent++
 			oc.lastErr = r.Err
+			pushed(PushFailed, "PERMANENT")
 		}
 	}
 	return out, dead

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/account"
@@ -13,6 +16,7 @@ import (
 func accountIndexes() []indexSpec {
 	return []indexSpec{
 		{"users", unique(bson.D{{Key: "email", Value: 1}})},
+		{"users", index(bson.D{{Key: "roles", Value: 1}, {Key: "_id", Value: 1}})},
 		{"sessions", index(bson.D{{Key: "userId", Value: 1}})},
 		{"refresh_tokens", index(bson.D{{Key: "userId", Value: 1}})},
 	}
@@ -190,4 +194,36 @@ func (db *DB) FindRefreshToken(ctx context.Context, hash string) (account.Refres
 func (db *DB) UpdateRefreshTokenUsed(ctx context.Context, hash string, at time.Time) error {
 	_, err := db.c("refresh_uses").InsertOne(ctx, bson.D{{Key: "_id", Value: hash}, {Key: "at", Value: at}})
 	return translate(err, "refresh token use")
+}
+
+// FindUsersBy returns at most q.Limit users matching q with an id after
+// q.After, in id order. On MongoDB the _id order, and the {roles, _id} index
+// for a role, bound the work by the page; a text (a case-insensitive
+// substring of email or display name) can only be checked document by
+// document, so a rare text may read many users before it fills a page, and
+// the request's deadline bounds it. An email-like text ("@" in it) matches
+// the start of the address only, which the unique email index serves. The
+// embedded FerretDB reads every document for any query but by _id
+// (docs/ferretdb.md), so there this costs a scan of the users, once per page.
+func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) ([]hyperlieu.User, error) {
+	filter := bson.D{}
+	if q.After != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: q.After}}})
+	}
+	if q.Role != "" {
+		filter = append(filter, bson.E{Key: "roles", Value: string(q.Role)})
+	}
+	if t := q.Text; t != "" {
+		quoted := regexp.QuoteMeta(strings.ToLower(t))
+		if strings.Contains(t, "@") {
+			filter = append(filter, bson.E{Key: "email", Value: bson.D{{Key: "$regex", Value: "^" + quoted}}})
+		} else {
+			filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+				bson.D{{Key: "email", Value: bson.D{{Key: "$regex", Value: quoted}, {Key: "$options", Value: "i"}}}},
+				bson.D{{Key: "displayName", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(t)}, {Key: "$options", Value: "i"}}}},
+			}})
+		}
+	}
+	return findMany(ctx, db.c("users"), filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(q.Limit)), "users", userDoc.user)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -29,6 +30,14 @@ type Options struct {
 	// its updates are not atomic against concurrent ones on other connections.
 	MaxPoolSize uint64
 	AppName     string
+	// Observer, if set, hears every database command and how long it took.
+	Observer Observer
+}
+
+// Observer hears database commands (find, insert, update, …) as the driver
+// runs them, for latency metrics.
+type Observer interface {
+	Command(name string, d time.Duration, failed bool)
 }
 
 // Open connects to uri, checks the server answers, and creates the indexes
@@ -45,6 +54,12 @@ func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) 
 	}
 	if opts.AppName != "" {
 		co.SetAppName(opts.AppName)
+	}
+	if o := opts.Observer; o != nil {
+		co.SetMonitor(&event.CommandMonitor{
+			Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) { o.Command(e.CommandName, e.Duration, false) },
+			Failed:    func(_ context.Context, e *event.CommandFailedEvent) { o.Command(e.CommandName, e.Duration, true) },
+		})
 	}
 	client, err := mongo.Connect(co)
 	if err != nil {

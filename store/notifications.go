@@ -518,3 +518,27 @@ func (db *DB) UpdateParked(ctx context.Context, userID string, due time.Time) er
 		bson.D{{Key: "$set", Value: bson.D{{Key: "parked", Value: false}, {Key: "notBefore", Value: due}}}})
 	return translate(err, "notifications")
 }
+
+// OutboxBacklog returns how many notifications are pending and due by now,
+// and when the oldest of them fell due (zero when none is). The
+// {status, notBefore} index serves both on MongoDB; the embedded FerretDB
+// scans the notifications, so metrics scrapes cost a scan each.
+func (db *DB) OutboxBacklog(ctx context.Context, now time.Time) (int, time.Time, error) {
+	f := bson.D{{Key: "status", Value: string(notify.StatusPending)}, {Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}}
+	n, err := db.c("notifications").CountDocuments(ctx, f)
+	if err != nil {
+		return 0, time.Time{}, translate(err, "notifications")
+	}
+	if n == 0 {
+		return 0, time.Time{}, nil
+	}
+	var d struct {
+		NotBefore time.Time `bson:"notBefore"`
+	}
+	err = db.c("notifications").FindOne(ctx, f, options.FindOne().SetSort(bson.D{{Key: "notBefore", Value: 1}}).
+		SetProjection(bson.D{{Key: "notBefore", Value: 1}})).Decode(&d)
+	if err != nil {
+		return 0, time.Time{}, translate(err, "notifications")
+	}
+	return int(n), d.NotBefore.UTC(), nil
+}

@@ -99,8 +99,8 @@ func TestEdges(t *testing.T) {
 			method, path, token, body, field string
 		}{
 			{"POST", "/v1/me/location", u.Token, `{"lat": 48.85, "lng": 2.35, "recordedAt": "yesterday"}`, "recordedAt"},
-			{"POST", "/v1/me/location", u.Token, `{"points": [{"lat": 48.85, "lng": 2.35, "recordedAt": 17}]}`, "points.recordedAt"},
-			{"POST", "/v1/admin/activities", admin.Token, `{"userId": "` + u.ID + `", "kind": "check_in", "sourceKey": "k", "at": 12345}`, "at"},
+			{"POST", "/v1/me/location", u.Token, `{"points": [{"lat": 48.85, "lng": 2.35, "recordedAt": 17}]}`, "points[0].recordedAt"},
+			{"POST", "/v1/admin/activities", admin.Token, `{"userId": "` + u.ID + `", "kind": "checkin", "sourceKey": "k", "at": 12345}`, "at"},
 		} {
 			p := problemOf(t, s.do(t, tc.method, tc.path, tc.token, tc.body), http.StatusUnprocessableEntity)
 			if got := fields(p); !slices.Equal(got, []string{tc.field}) {

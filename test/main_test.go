@@ -196,6 +196,12 @@ func (s *server) Stop(t testing.TB) {
 		if err != nil {
 			t.Errorf("server exited with %v after SIGTERM:\n%s", err, tail(s.Logs(), 40))
 		}
+		// The API document must declare every status a route answered.
+		for _, line := range strings.Split(s.Logs(), "\n") {
+			if strings.Contains(line, "status not declared in the OpenAPI document") {
+				t.Errorf("%s", line)
+			}
+		}
 	case <-time.After(30 * time.Second):
 		_ = s.cmd.Process.Kill()
 		t.Errorf("server did not stop within 30s of SIGTERM")
@@ -444,7 +450,7 @@ func statSources(root string) error {
 			return err
 		}
 		if d.IsDir() {
-			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "data" || name == "testdata") {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "data" || name == "testdata" || name == "node_modules") {
 				return filepath.SkipDir
 			}
 			return nil

@@ -102,6 +102,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err := c.call(ctx, "PATCH", "/v1/me", a.AccessToken, map[string]any{"locationConsent": true}, nil); err != nil {
 			return fmt.Errorf("consent: %w", err)
 		}
+		// A device, so that triggered offers go through the outbox to the push sender.
+		if err := c.call(ctx, "POST", "/v1/me/devices", a.AccessToken, map[string]any{"token": fmt.Sprintf("load-%x-%d", run, i), "platform": "android"}, nil); err != nil {
+			return fmt.Errorf("device: %w", err)
+		}
 		walkers[i] = &walker{token: a.AccessToken, lat: 48.815 + rng.Float64()*0.085, lng: 2.255 + rng.Float64()*0.16, heading: rng.Float64() * 2 * math.Pi}
 	}
 

@@ -25,6 +25,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/api"
 	"github.com/hyperlieu/hyperlieu/config"
 	"github.com/hyperlieu/hyperlieu/fan"
+	"github.com/hyperlieu/hyperlieu/metrics"
 	"github.com/hyperlieu/hyperlieu/push"
 	"github.com/hyperlieu/hyperlieu/store"
 	"github.com/hyperlieu/hyperlieu/token"
@@ -85,7 +86,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		defer stopPprof()
 	}
 
-	db, closeDB, err := openDB(ctx, cfg, log)
+	meters := metrics.New() // the domain's series on /metrics; each area hears of it as its Observer
+	db, closeDB, err := openDB(ctx, cfg, meters, log)
 	if err != nil {
 		return err
 	}
@@ -105,7 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	svc, err := wire(ctx, cfg, db, issuer, sender, bg, stdout, log)
+	svc, err := wire(ctx, cfg, db, issuer, sender, meters, bg, stdout, log)
 	if err != nil {
 		return err
 	}
@@ -113,12 +115,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Verifier: issuer, Sessions: svc.Accounts, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
 	}, log)
+	meters.WatchOutbox(func(ctx context.Context) (int, time.Time, error) { return db.OutboxBacklog(ctx, time.Now()) })
+	if err := srv.Register(meters.Collectors()...); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	return listen(ctx, cfg.Addr, srv, log)
 }
 
 // openDB opens the configured MongoDB, or starts the embedded FerretDB
 // under the data folder when none is configured. close closes both.
-func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (db *store.DB, close func(), err error) {
+func openDB(ctx context.Context, cfg config.Config, obs store.Observer, log *slog.Logger) (db *store.DB, close func(), err error) {
 	mongoURI, poolSize := cfg.MongoURI, uint64(0)
 	var embedded *store.Embedded
 	if mongoURI == "" {
@@ -130,7 +136,7 @@ func openDB(ctx context.Context, cfg config.Config, log *slog.Logger) (db *store
 		log.Info("embedded FerretDB started: for development, demos and tests; set MONGO_URI for production",
 			"dir", dir, "uri", embedded.URI())
 	}
-	db, err = store.Open(ctx, mongoURI, cfg.MongoDatabase, store.Options{MaxPoolSize: poolSize, AppName: "hyperlieu"})
+	db, err = store.Open(ctx, mongoURI, cfg.MongoDatabase, store.Options{MaxPoolSize: poolSize, AppName: "hyperlieu", Observer: obs})
 	if err != nil {
 		if embedded != nil {
 			embedded.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/demo"
 	"github.com/hyperlieu/hyperlieu/fan"
 	"github.com/hyperlieu/hyperlieu/geo"
+	"github.com/hyperlieu/hyperlieu/metrics"
 	"github.com/hyperlieu/hyperlieu/notify"
 	"github.com/hyperlieu/hyperlieu/push"
 	"github.com/hyperlieu/hyperlieu/shop"
@@ -28,7 +29,7 @@ import (
 // memory, starts their background loops in bg and, with --demo, loads the
 // demo data. Areas talk to each other only through the root's contracts,
 // wired here.
-func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Issuer, sender push.Sender, bg *background, stdout io.Writer, log *slog.Logger) (api.Services, error) {
+func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Issuer, sender push.Sender, meters *metrics.Metrics, bg *background, stdout io.Writer, log *slog.Logger) (api.Services, error) {
 	// Notifications: queued by every area, sent by the outbox worker.
 	opened := &lateOpened{}
 	notes := notify.NewService(db, notify.Options{
@@ -39,7 +40,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		outbox := notify.NewOutbox(db, sender, notify.OutboxOptions{
 			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
 			Lease: cfg.Outbox.Lease, MaxAttempts: cfg.Outbox.MaxAttempts, RetryBase: cfg.Outbox.RetryBase,
-			DeviceGrace: cfg.Outbox.DeviceGrace,
+			DeviceGrace: cfg.Outbox.DeviceGrace, Observer: meters,
 		}, log)
 		bg.Go(outbox.Run)
 	}
@@ -59,7 +60,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	// offers through the location engine, built after them (offerSource).
 	campaigns := campaign.NewService(db, shops, campaign.Options{
 		Limits: geo.Limits{MaxAreaM2: float64(cfg.Campaigns.MaxAreaKm2) * 1e6, MaxCells: cfg.Campaigns.MaxCells},
-		Poll:   cfg.Campaigns.Poll,
+		Poll:   cfg.Campaigns.Poll, Observer: meters,
 	}, log)
 	if err := campaigns.Refresh(ctx); err != nil {
 		return api.Services{}, fmt.Errorf("load campaigns: %w", err)
@@ -76,7 +77,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	onRegister := func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
 		return errors.Join(notes.Welcome(ctx, u), fans.OnRegister(ctx, u, in))
 	}
-	accounts := account.NewService(db, issuer, account.Options{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister}, log)
+	accounts := account.NewService(db, issuer, account.Options{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister, Observer: meters}, log)
 	// Export and erase visit every area; the account itself (db) comes last,
 	// as it erases the identity, then the live-session cache (accounts).
 	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db, accounts)
