@@ -218,9 +218,9 @@ func (s *Server) getEvents(c fiber.Ctx) error {
 			near = &geo.Point{Lat: lat, Lng: lng}
 		}
 	}
-	radius, _ := queryFloat(c, &p, "radius")
-	if c.Query("radius") != "" && radius == 0 && len(p) == 0 {
-		p.Add("radius", "must be between 1 and %d metres", shop.MaxNearbyRadiusM)
+	var radius *float64
+	if r, ok := queryFloat(c, &p, "radius"); ok {
+		radius = &r
 	}
 	if err := p.Err(); err != nil {
 		return err

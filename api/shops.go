@@ -289,10 +289,7 @@ func (s *Server) getNearby(c fiber.Ctx) error {
 		}
 	}
 	if r, ok := queryFloat(c, &p, "radius"); ok {
-		q.RadiusM = r
-		if r == 0 {
-			p.Add("radius", "must be between 1 and %d metres", shop.MaxNearbyRadiusM)
-		}
+		q.RadiusM = &r
 	}
 	if l, ok := queryFloat(c, &p, "limit"); ok {
 		q.Limit = int(l)

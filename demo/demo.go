@@ -101,7 +101,8 @@ func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.Use
 		return nil
 	}
 	admin := hyperlieu.Actor{UserID: users["admin@demo.hyperlieu.test"].ID, Roles: []hyperlieu.Role{hyperlieu.RoleAdmin}}
-	if found, err := svc.Events.Events(ctx, shop.EventFilter{Category: "launch"}, &demoShops[0].At, 50); err == nil && len(found) > 0 {
+	radius := 50.0
+	if found, err := svc.Events.Events(ctx, shop.EventFilter{Category: "launch"}, &demoShops[0].At, &radius); err == nil && len(found) > 0 {
 		return nil // loaded before
 	}
 	manager := users["manager@demo.hyperlieu.test"]

@@ -11,6 +11,14 @@ import (
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
+// CheckInStore keeps who came to which event.
+type CheckInStore interface {
+	// CreateCheckIn returns Conflict if the user already checked in.
+	CreateCheckIn(ctx context.Context, c CheckIn) error
+	// FindCheckIn returns NotFound when the user did not check in.
+	FindCheckIn(ctx context.Context, eventID, userID string) (CheckIn, error)
+}
+
 // CheckIn records that an attendee was at the event. Method is "location"
 // (self check-in) or "ticket" (scanned by a manager, By).
 type CheckIn struct {
@@ -37,7 +45,7 @@ func (s *EventService) Attendees(ctx context.Context, a hyperlieu.Actor, eventID
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.store.Queue(ctx, eventID)
+	q, err := s.store.FindQueue(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -162,11 +170,9 @@ func (s *EventService) checkIn(ctx context.Context, e Event, sh Shop, c CheckIn)
 	}
 	// Record the activity even on a repeat, so that a retry after a failed
 	// recording still pays; the recorder is idempotent by SourceKey.
-	if s.opts.Activity != nil {
-		a := hyperlieu.Activity{UserID: c.UserID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "checkin:" + e.ID + ":" + c.UserID, ShopID: sh.ID, At: c.At}
-		if rerr := s.opts.Activity.RecordActivity(ctx, a); rerr != nil {
-			return CheckIn{}, fmt.Errorf("record check-in: %w", rerr)
-		}
+	a := hyperlieu.Activity{UserID: c.UserID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "checkin:" + e.ID + ":" + c.UserID, ShopID: sh.ID, At: c.At}
+	if rerr := s.activity.RecordActivity(ctx, a); rerr != nil {
+		return CheckIn{}, fmt.Errorf("record check-in: %w", rerr)
 	}
 	if err != nil {
 		return CheckIn{}, hyperlieu.Errorf(hyperlieu.Conflict, "already checked in")

@@ -10,6 +10,13 @@ import (
 	"github.com/hyperlieu/hyperlieu"
 )
 
+// FeedbackStore keeps attendees' ratings of events.
+type FeedbackStore interface {
+	// UpdateFeedback creates or replaces the user's feedback on the event.
+	UpdateFeedback(ctx context.Context, f Feedback) error
+	FindFeedback(ctx context.Context, eventID string) ([]Feedback, error)
+}
+
 // Feedback is an attendee's rating of an event; giving it again replaces it.
 type Feedback struct {
 	EventID, ShopID, UserID string
@@ -49,16 +56,14 @@ func (s *EventService) GiveFeedback(ctx context.Context, userID, eventID string,
 	}
 	f := Feedback{EventID: eventID, ShopID: e.ShopID, UserID: userID, Rating: rating,
 		Comment: strings.TrimSpace(comment), CreatedAt: now, UpdatedAt: now}
-	if err := s.store.SaveFeedback(ctx, f); err != nil {
+	if err := s.store.UpdateFeedback(ctx, f); err != nil {
 		return Feedback{}, fmt.Errorf("save feedback: %w", err)
 	}
-	if s.opts.Activity != nil {
-		a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:event:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
-		if err := s.opts.Activity.RecordActivity(ctx, a); err != nil {
-			s.log.WarnContext(ctx, "recording feedback failed", "event", eventID, "err", err)
-		}
+	a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:event:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
+	if err := s.activity.RecordActivity(ctx, a); err != nil {
+		s.log.WarnContext(ctx, "recording feedback failed", "event", eventID, "err", err)
 	}
-	if f.NeedsAttention() && s.opts.Notifier != nil {
+	if f.NeedsAttention() {
 		reqs := make([]hyperlieu.NotificationRequest, 0, len(sh.ManagerIDs))
 		for _, m := range sh.ManagerIDs {
 			req := s.request(e, sh, m, hyperlieu.KindLowRating, map[string]string{"rating": fmt.Sprint(rating), "comment": f.Comment})
@@ -67,7 +72,7 @@ func (s *EventService) GiveFeedback(ctx context.Context, userID, eventID string,
 			reqs = append(reqs, req)
 		}
 		if len(reqs) > 0 {
-			if err := s.opts.Notifier.Notify(ctx, reqs...); err != nil {
+			if err := s.notifier.Notify(ctx, reqs...); err != nil {
 				s.log.WarnContext(ctx, "telling managers about a low rating failed", "event", eventID, "err", err)
 			}
 		}

@@ -61,61 +61,31 @@ type EventFilter struct {
 	Limit     int
 }
 
-// EventStore is what the event use cases need from the database.
+// EventStore keeps the events themselves.
 type EventStore interface {
 	CreateEvent(ctx context.Context, e Event) error
 	// FindEvent returns NotFound when there is no such event.
 	FindEvent(ctx context.Context, id string) (Event, error)
+	// UpdateEvent replaces the stored event; NotFound if there is none.
 	UpdateEvent(ctx context.Context, e Event) error
 	// FindEvents returns matching events ordered by start time.
 	FindEvents(ctx context.Context, f EventFilter) ([]Event, error)
-
-	// ClaimPosition claims queue position n of an event for a user, by a
-	// unique insert. It returns Conflict when n is taken.
-	ClaimPosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error
-	// CountPositions returns how many positions were ever claimed.
-	CountPositions(ctx context.Context, eventID string) (int, error)
-	// ReleasePosition gives position n back (it stays claimed, not live).
-	ReleasePosition(ctx context.Context, eventID string, n int, at time.Time) error
-	// Queue returns the live positions in order.
-	Queue(ctx context.Context, eventID string) ([]QueueEntry, error)
-	// CountLive returns how many live positions there are below n (all of
-	// them when n is 0).
-	CountLive(ctx context.Context, eventID string, below int) (int, error)
-
-	// CreateRSVP returns Conflict if the user already has one for the event.
-	CreateRSVP(ctx context.Context, r RSVP) error
-	// FindRSVP returns NotFound when the user never answered.
-	FindRSVP(ctx context.Context, eventID, userID string) (RSVP, error)
-	UpdateRSVP(ctx context.Context, r RSVP) error
-	FindRSVPs(ctx context.Context, eventID string) ([]RSVP, error)
-	// FindRSVPByTicket returns NotFound for an unknown code.
-	FindRSVPByTicket(ctx context.Context, eventID, code string) (RSVP, error)
-
-	// CreateCheckIn returns Conflict if the user already checked in.
-	CreateCheckIn(ctx context.Context, c CheckIn) error
-	FindCheckIn(ctx context.Context, eventID, userID string) (CheckIn, error)
-	// SaveFeedback creates or replaces the user's feedback on the event.
-	SaveFeedback(ctx context.Context, f Feedback) error
-	FindFeedback(ctx context.Context, eventID string) ([]Feedback, error)
-
-	// What is stored about one person, for export and erasure.
-	FindRSVPsBy(ctx context.Context, userID string) ([]RSVP, error)
-	FindClaimsBy(ctx context.Context, userID string) ([]QueueClaim, error)
-	FindCheckInsBy(ctx context.Context, userID string) ([]CheckIn, error)
-	FindFeedbackBy(ctx context.Context, userID string) ([]Feedback, error)
-	// EraseEventUser deletes the user's RSVPs and ticket codes, and keeps
-	// their check-ins, feedback ratings and queue positions without them
-	// (a live position stays held, as an anonymous seat). Idempotent.
-	EraseEventUser(ctx context.Context, userID string) error
 }
 
-// EventOptions are the event use cases' optional collaborators.
+// EventServiceStore is everything the event use cases need from the
+// database: one role per use-case group, declared beside the code using it.
+type EventServiceStore interface {
+	EventStore
+	QueueStore
+	RSVPStore
+	CheckInStore
+	FeedbackStore
+	EventPersonalStore
+}
+
+// EventOptions are the event use cases' settings.
 type EventOptions struct {
-	Notifier hyperlieu.Notifier         // nil: nobody is told anything
-	Activity hyperlieu.ActivityRecorder // nil: check-ins and feedback earn nothing
-	Audience hyperlieu.NearbyAudience   // nil: new events are not announced
-	Now      func() time.Time           // default time.Now
+	Now func() time.Time // default time.Now
 	// AnnounceRecency is how recent a location must be for an announcement.
 	AnnounceRecency time.Duration // default 24h
 }
@@ -123,34 +93,35 @@ type EventOptions struct {
 // EventService holds the event use cases: scheduling, RSVPs and waitlists,
 // attendee lists, check-ins, feedback and the notifications they cause.
 type EventService struct {
-	store EventStore
-	shops *Service
-	users hyperlieu.UserFinder
-	opts  EventOptions
-	log   *slog.Logger
+	store    EventServiceStore
+	shops    *Service
+	users    hyperlieu.UserFinder
+	notifier hyperlieu.Notifier
+	activity hyperlieu.ActivityRecorder
+	audience hyperlieu.NearbyAudience
+	opts     EventOptions
+	log      *slog.Logger
 
-	mu       sync.Mutex
-	reminded map[string]bool // "<event>:<user>" reminders already queued by this instance
-	claims   map[string]*claimer
+	reminded   sentReminders // reminders already queued by this instance
+	announcing sync.WaitGroup
+
+	mu     sync.Mutex
+	claims map[string]*claimer // by event
 }
 
-// claimer serialises this instance's claims on one event's queue and
-// remembers where the free positions start. It only saves work: the unique
-// insert alone is what keeps positions exclusive, across instances too.
-type claimer struct {
-	sync.Mutex
-	next int // 0: unknown
-}
-
-// NewEventService returns the event use cases.
-func NewEventService(store EventStore, shops *Service, users hyperlieu.UserFinder, opts EventOptions, log *slog.Logger) *EventService {
+// NewEventService returns the event use cases. notifier tells people about
+// their events, activity pays check-ins and feedback, audience finds who to
+// announce a new event to; all are required.
+func NewEventService(store EventServiceStore, shops *Service, users hyperlieu.UserFinder, notifier hyperlieu.Notifier,
+	activity hyperlieu.ActivityRecorder, audience hyperlieu.NearbyAudience, opts EventOptions, log *slog.Logger) *EventService {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.AnnounceRecency == 0 {
 		opts.AnnounceRecency = 24 * time.Hour
 	}
-	return &EventService{store: store, shops: shops, users: users, opts: opts, log: log, reminded: map[string]bool{}, claims: map[string]*claimer{}}
+	return &EventService{store: store, shops: shops, users: users, notifier: notifier, activity: activity, audience: audience,
+		opts: opts, log: log, reminded: sentReminders{byEvent: map[string]*eventReminders{}}, claims: map[string]*claimer{}}
 }
 
 func (s *EventService) now() time.Time { return s.opts.Now().UTC() }
@@ -171,7 +142,8 @@ func (s *EventService) managedShop(ctx context.Context, a hyperlieu.Actor, shopI
 // CreateEvent schedules an event at a shop. The actor must manage the shop
 // (Forbidden). The location defaults to the shop's. Invalid names every bad
 // field; Conflict if the shop was deleted. Customers near the event who
-// accept event messages are told (best effort: a failure is logged).
+// accept event messages are told, in the background (best effort: a
+// failure is logged).
 func (s *EventService) CreateEvent(ctx context.Context, a hyperlieu.Actor, shopID string, in EventInput) (Event, error) {
 	sh, err := s.managedShop(ctx, a, shopID)
 	if err != nil {
@@ -192,9 +164,7 @@ func (s *EventService) CreateEvent(ctx context.Context, a hyperlieu.Actor, shopI
 		return Event{}, fmt.Errorf("create event: %w", err)
 	}
 	s.shops.places.PutEvent(e)
-	if err := s.announce(ctx, sh, e); err != nil {
-		s.log.WarnContext(ctx, "announcing event failed", "event", e.ID, "err", err)
-	}
+	s.announceLater(ctx, sh, e)
 	return e, nil
 }
 
@@ -241,7 +211,7 @@ func (s *EventService) UpdateEvent(ctx context.Context, a hyperlieu.Actor, id st
 	if err := p.Err(); err != nil {
 		return Event{}, err
 	}
-	q, err := s.store.Queue(ctx, id)
+	q, err := s.store.FindQueue(ctx, id)
 	if err != nil {
 		return Event{}, err
 	}
@@ -300,8 +270,9 @@ func (s *EventService) CancelEvent(ctx context.Context, a hyperlieu.Actor, id, r
 }
 
 // Events returns events matching the filter, ordered by start. When near
-// is set, only upcoming events within radiusM of it are searched, in memory.
-func (s *EventService) Events(ctx context.Context, f EventFilter, near *geo.Point, radiusM float64) ([]Event, error) {
+// is set, only upcoming events within radiusM of it (nil: the default
+// radius) are searched, in memory. Invalid names every bad field.
+func (s *EventService) Events(ctx context.Context, f EventFilter, near *geo.Point, radiusM *float64) ([]Event, error) {
 	var p hyperlieu.Problems
 	if f.Category != "" && !slices.Contains(EventCategories, f.Category) {
 		p.Add("category", "must be one of %s", strings.Join(EventCategories, ", "))
@@ -310,13 +281,8 @@ func (s *EventService) Events(ctx context.Context, f EventFilter, near *geo.Poin
 		if err := near.Valid(); err != nil {
 			p.Add("near", "%v", err)
 		}
-		if radiusM == 0 {
-			radiusM = DefaultNearbyRadiusM
-		}
-		if !(radiusM > 0 && radiusM <= MaxNearbyRadiusM) {
-			p.Add("radius", "must be between 1 and %d metres", MaxNearbyRadiusM)
-		}
 	}
+	radius := radiusOrDefault(&p, radiusM) // checked whenever given
 	if !f.To.IsZero() && !f.To.After(f.From) {
 		p.Add("to", "must be after from")
 	}
@@ -330,7 +296,7 @@ func (s *EventService) Events(ctx context.Context, f EventFilter, near *geo.Poin
 		return s.store.FindEvents(ctx, f)
 	}
 	var out []Event
-	for _, it := range s.shops.places.within(*near, radiusM) {
+	for _, it := range s.shops.places.within(*near, radius) {
 		e := it.Event
 		if e == nil || (f.Category != "" && e.Category != f.Category) || (f.ShopID != "" && e.ShopID != f.ShopID) ||
 			(!f.From.IsZero() && !e.EndsAt.After(f.From)) || (!f.To.IsZero() && !e.StartsAt.Before(f.To)) {

@@ -4,10 +4,22 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/hyperlieu/hyperlieu"
 )
+
+// EventPersonalStore finds and erases what is stored about one person,
+// for export and erasure.
+type EventPersonalStore interface {
+	FindRSVPsBy(ctx context.Context, userID string) ([]RSVP, error)
+	FindClaimsBy(ctx context.Context, userID string) ([]QueueClaim, error)
+	FindCheckInsBy(ctx context.Context, userID string) ([]CheckIn, error)
+	FindFeedbackBy(ctx context.Context, userID string) ([]Feedback, error)
+	// EraseEventUser deletes the user's RSVPs and ticket codes, and keeps
+	// their check-ins, feedback ratings and queue positions without them
+	// (a live position stays held, as an anonymous seat). Idempotent.
+	EraseEventUser(ctx context.Context, userID string) error
+}
 
 // ExportUser returns what the events area stores about the user: their
 // RSVPs (with where each stands and its ticket code), every queue position
@@ -152,7 +164,7 @@ func (s *EventService) EraseUser(ctx context.Context, userID string) error {
 		} else if hyperlieu.KindOf(err) != hyperlieu.NotFound {
 			return fmt.Errorf("erase events: %w", err)
 		}
-		if err := s.store.ReleasePosition(ctx, e.ID, c.N, now); err != nil {
+		if err := s.store.DeletePosition(ctx, e.ID, c.N, now); err != nil {
 			return fmt.Errorf("erase events: free seat at %s: %w", e.ID, err)
 		}
 		s.promote(ctx, e, sh)
@@ -170,12 +182,6 @@ func (s *EventService) EraseUser(ctx context.Context, userID string) error {
 			return fmt.Errorf("erase events: %w", err)
 		}
 	}
-	s.mu.Lock()
-	for k := range s.reminded {
-		if strings.HasSuffix(k, ":"+userID) {
-			delete(s.reminded, k)
-		}
-	}
-	s.mu.Unlock()
+	s.reminded.forgetUser(userID)
 	return nil
 }

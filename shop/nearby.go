@@ -209,7 +209,7 @@ func splitKey(k string) (kind, id string) {
 // NearbyQuery is a nearby search. After is the cursor of the previous page.
 type NearbyQuery struct {
 	Center  *geo.Point
-	RadiusM float64 // 0: DefaultNearbyRadiusM
+	RadiusM *float64 // nil: DefaultNearbyRadiusM
 	After   *NearbyCursor
 	Limit   int // 0: 20; at most 100
 	// Categories restricts event results to these categories; empty: all.
@@ -217,6 +217,20 @@ type NearbyQuery struct {
 
 // DefaultNearbyRadiusM is the radius of a nearby search that names none.
 const DefaultNearbyRadiusM = 2000
+
+// radiusOrDefault checks the radius of a search near a point (nearby
+// search, events near) and returns it, DefaultNearbyRadiusM when absent.
+// A radius that is given must be in (0, MaxNearbyRadiusM]: 0 is not "the
+// default".
+func radiusOrDefault(p *hyperlieu.Problems, radiusM *float64) float64 {
+	if radiusM == nil {
+		return DefaultNearbyRadiusM
+	}
+	if r := *radiusM; !(r > 0 && r <= MaxNearbyRadiusM) { // also rejects NaN
+		p.Add("radius", "must be between 1 and %d metres", MaxNearbyRadiusM)
+	}
+	return *radiusM
+}
 
 // NearbyCursor is where a page of nearby results ended: the last item's
 // distance and key. The next page starts strictly after it.
@@ -248,12 +262,7 @@ func (s *Service) Nearby(ctx context.Context, userID string, q NearbyQuery) (Nea
 	} else if err := q.Center.Valid(); err != nil {
 		p.Add("lat,lng", "%v", err)
 	}
-	if q.RadiusM == 0 {
-		q.RadiusM = DefaultNearbyRadiusM
-	}
-	if !(q.RadiusM > 0 && q.RadiusM <= MaxNearbyRadiusM) { // also rejects NaN
-		p.Add("radius", "must be between 1 and %d metres", MaxNearbyRadiusM)
-	}
+	radiusM := radiusOrDefault(&p, q.RadiusM)
 	if q.Limit == 0 {
 		q.Limit = 20
 	}
@@ -263,17 +272,14 @@ func (s *Service) Nearby(ctx context.Context, userID string, q NearbyQuery) (Nea
 	if err := p.Err(); err != nil {
 		return NearbyPage{}, err
 	}
-	items := s.places.within(*q.Center, q.RadiusM)
-	if s.offers != nil {
-		offers, err := s.offers.OffersNear(ctx, userID, *q.Center, q.RadiusM)
-		if err != nil {
-			return NearbyPage{}, fmt.Errorf("offers near: %w", err)
-		}
-		for _, o := range offers {
-			if o.DistanceM <= q.RadiusM {
-				o := o
-				items = append(items, NearbyItem{Kind: PlaceOffer, ID: o.ID, DistanceM: o.DistanceM, Offer: &o})
-			}
+	items := s.places.within(*q.Center, radiusM)
+	offers, err := s.offers.OffersNear(ctx, userID, *q.Center, radiusM)
+	if err != nil {
+		return NearbyPage{}, fmt.Errorf("offers near: %w", err)
+	}
+	for _, o := range offers {
+		if o.DistanceM <= radiusM {
+			items = append(items, NearbyItem{Kind: PlaceOffer, ID: o.ID, DistanceM: o.DistanceM, Offer: &o})
 		}
 	}
 	slices.SortFunc(items, func(a, b NearbyItem) int {

@@ -3,10 +3,41 @@ package shop
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
 )
+
+// QueueStore keeps each event's queue of positions.
+type QueueStore interface {
+	// CreatePosition claims queue position n of an event for a user, by a
+	// unique insert. It returns Conflict when n is taken.
+	CreatePosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error
+	// CountPositions returns how many positions were ever claimed.
+	CountPositions(ctx context.Context, eventID string) (int, error)
+	// DeletePosition releases position n: it stays claimed, no longer live.
+	// Releasing twice is not an error.
+	DeletePosition(ctx context.Context, eventID string, n int, at time.Time) error
+	// FindQueue returns the live positions in order.
+	FindQueue(ctx context.Context, eventID string) ([]QueueEntry, error)
+	// CountLive returns how many live positions there are below n (all of
+	// them when n is 0).
+	CountLive(ctx context.Context, eventID string, below int) (int, error)
+}
+
+// RSVPStore keeps people's answers to events.
+type RSVPStore interface {
+	// CreateRSVP returns Conflict if the user already has one for the event.
+	CreateRSVP(ctx context.Context, r RSVP) error
+	// FindRSVP returns NotFound when the user never answered.
+	FindRSVP(ctx context.Context, eventID, userID string) (RSVP, error)
+	// UpdateRSVP replaces the stored RSVP; NotFound if there is none.
+	UpdateRSVP(ctx context.Context, r RSVP) error
+	FindRSVPs(ctx context.Context, eventID string) ([]RSVP, error)
+	// FindRSVPByTicket returns NotFound for an unknown code.
+	FindRSVPByTicket(ctx context.Context, eventID, code string) (RSVP, error)
+}
 
 // RSVPStatus is where an RSVP stands.
 type RSVPStatus string
@@ -113,7 +144,7 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 			return RSVPState{}, hyperlieu.Errorf(hyperlieu.Conflict, "the event is full and its waitlist is closed")
 		}
 	}
-	n, err := s.claim(ctx, eventID, userID)
+	n, err := s.claim(ctx, e, userID)
 	if err != nil {
 		return RSVPState{}, err
 	}
@@ -122,25 +153,25 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 		return RSVPState{}, err
 	}
 	if e.MaxWaitlist >= 0 && st.WaitlistPosition > e.MaxWaitlist {
-		_ = s.store.ReleasePosition(context.WithoutCancel(ctx), eventID, n, now)
+		_ = s.store.DeletePosition(context.WithoutCancel(ctx), eventID, n, now)
 		return RSVPState{}, hyperlieu.Errorf(hyperlieu.Conflict, "the event is full and its waitlist is closed")
 	}
 	prev := r.Position
 	r.Position, r.CancelledAt, r.UpdatedAt = n, time.Time{}, s.now()
 	r.JoinedWaitlisted = st.Status == Waitlisted
 	if err := s.store.UpdateRSVP(ctx, r); err != nil {
-		_ = s.store.ReleasePosition(context.WithoutCancel(ctx), eventID, n, now)
+		_ = s.store.DeletePosition(context.WithoutCancel(ctx), eventID, n, now)
 		return RSVPState{}, fmt.Errorf("rsvp: %w", err)
 	}
 	// Two claims by the same person (a crash takeover, or a re-RSVP racing
 	// itself) leave one position unreferenced: give it back.
 	if got, err := s.store.FindRSVP(ctx, eventID, userID); err == nil && got.Position != n {
-		_ = s.store.ReleasePosition(ctx, eventID, n, now)
+		_ = s.store.DeletePosition(ctx, eventID, n, now)
 		r = got
-	} else if err == nil && prev == 0 && s.opts.Activity != nil {
+	} else if err == nil && prev == 0 {
 		sh, _ := s.shops.places.Shop(e.ShopID)
 		a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityRSVP, SourceKey: "rsvp:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
-		if err := s.opts.Activity.RecordActivity(ctx, a); err != nil {
+		if err := s.activity.RecordActivity(ctx, a); err != nil {
 			s.log.WarnContext(ctx, "recording an rsvp failed", "event", eventID, "err", err)
 		}
 	}
@@ -170,17 +201,42 @@ func (s *EventService) awaitClaim(ctx context.Context, eventID, userID string) (
 	}
 }
 
+// claimer serialises this instance's claims on one event's queue and
+// remembers where the free positions start. It only saves work: the unique
+// insert alone is what keeps positions exclusive, across instances too.
+type claimer struct {
+	sync.Mutex
+	next     int       // 0: unknown
+	startsAt time.Time // no claims after it: then the claimer can go
+}
+
+// claimerFor returns the event's claimer. Making a new one first drops those
+// of events that started, so that the map holds only events still taking
+// answers.
+func (s *EventService) claimerFor(e Event) *claimer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.claims[e.ID]
+	if c == nil {
+		now := s.now()
+		for id, old := range s.claims {
+			if !old.startsAt.After(now) {
+				delete(s.claims, id)
+			}
+		}
+		c = &claimer{}
+		s.claims[e.ID] = c
+	}
+	c.startsAt = e.StartsAt
+	return c
+}
+
 // claim takes the lowest free queue position. Positions are claimed densely
 // (every position below a claimed one is claimed), so the number claimed so
 // far, plus one, is where the free ones start.
-func (s *EventService) claim(ctx context.Context, eventID, userID string) (int, error) {
-	s.mu.Lock()
-	c := s.claims[eventID]
-	if c == nil {
-		c = &claimer{}
-		s.claims[eventID] = c
-	}
-	s.mu.Unlock()
+func (s *EventService) claim(ctx context.Context, e Event, userID string) (int, error) {
+	eventID := e.ID
+	c := s.claimerFor(e)
 	c.Lock()
 	defer c.Unlock()
 	n := c.next
@@ -192,7 +248,7 @@ func (s *EventService) claim(ctx context.Context, eventID, userID string) (int, 
 		n = count + 1
 	}
 	for tries := 0; ; tries++ {
-		err := s.store.ClaimPosition(ctx, eventID, n, userID, s.now())
+		err := s.store.CreatePosition(ctx, eventID, n, userID, s.now())
 		if err == nil {
 			c.next = n + 1
 			return n, nil
@@ -274,7 +330,7 @@ func (s *EventService) CancelRSVP(ctx context.Context, userID, eventID string) e
 		return hyperlieu.Errorf(hyperlieu.Conflict, "the event has already started")
 	}
 	now := s.now()
-	if err := s.store.ReleasePosition(ctx, eventID, r.Position, now); err != nil {
+	if err := s.store.DeletePosition(ctx, eventID, r.Position, now); err != nil {
 		return fmt.Errorf("cancel rsvp: %w", err)
 	}
 	r.CancelledAt, r.UpdatedAt = now, now
@@ -291,10 +347,7 @@ func (s *EventService) CancelRSVP(ctx context.Context, userID, eventID string) e
 // seat itself needs no write (the queue order decides it); the message is
 // deduplicated per person, so concurrent promoters tell each person once.
 func (s *EventService) promote(ctx context.Context, e Event, sh Shop) {
-	if s.opts.Notifier == nil {
-		return
-	}
-	q, err := s.store.Queue(ctx, e.ID)
+	q, err := s.store.FindQueue(ctx, e.ID)
 	if err != nil {
 		s.log.WarnContext(ctx, "promotion: reading the queue failed", "event", e.ID, "err", err)
 		return
@@ -319,7 +372,7 @@ func (s *EventService) promote(ctx context.Context, e Event, sh Shop) {
 		reqs = append(reqs, req)
 	}
 	if len(reqs) > 0 {
-		if err := s.opts.Notifier.Notify(ctx, reqs...); err != nil {
+		if err := s.notifier.Notify(ctx, reqs...); err != nil {
 			s.log.WarnContext(ctx, "promotion: notifying failed", "event", e.ID, "err", err)
 		}
 	}

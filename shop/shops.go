@@ -37,7 +37,7 @@ func (s Shop) Zone() *time.Location {
 // ManagedBy reports whether userID is one of the shop's managers.
 func (s Shop) ManagedBy(userID string) bool { return slices.Contains(s.ManagerIDs, userID) }
 
-// ShopStore is what the shop use cases need from the database.
+// Store is what the shop use cases need from the database.
 type Store interface {
 	// CreateShop returns Conflict if the ID is taken.
 	CreateShop(ctx context.Context, s Shop) error
@@ -53,33 +53,33 @@ type Store interface {
 	FindShopsManagedBy(ctx context.Context, userID string) ([]Shop, error)
 }
 
-// ShopService holds the shop use cases and the in-memory map of shops and
+// Service holds the shop use cases and the in-memory map of shops and
 // upcoming events behind nearby search.
 type Service struct {
 	store  Store
 	users  hyperlieu.UserFinder
 	places *Places
-	offers hyperlieu.OfferSource // nil: no offers in nearby results
+	offers hyperlieu.OfferSource
 	now    func() time.Time
 	log    *slog.Logger
 }
 
-// ShopOptions are the shop use cases' optional collaborators.
+// Options are the shop use cases' settings.
 type Options struct {
-	Offers hyperlieu.OfferSource // nil until campaigns are wired
-	Now    func() time.Time      // default time.Now
+	Now func() time.Time // default time.Now
 }
 
-// NewShopService returns the shop use cases. places is the in-memory index
-// shared with the event use cases.
-func NewService(store Store, users hyperlieu.UserFinder, places *Places, opts Options, log *slog.Logger) *Service {
+// NewService returns the shop use cases. places is the in-memory index
+// shared with the event use cases; offers lists the offers nearby search
+// shows beside shops and events.
+func NewService(store Store, users hyperlieu.UserFinder, places *Places, offers hyperlieu.OfferSource, opts Options, log *slog.Logger) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: store, users: users, places: places, offers: opts.Offers, now: opts.Now, log: log}
+	return &Service{store: store, users: users, places: places, offers: offers, now: opts.Now, log: log}
 }
 
-// ShopInput is what an admin sends to create a shop.
+// Input is what an admin sends to create a shop.
 type Input struct {
 	Name, Address string
 	Location      *geo.Point
@@ -87,7 +87,7 @@ type Input struct {
 	OpeningHours  string
 }
 
-// ShopPatch changes some of a shop's fields; nil fields stay as they are.
+// Patch changes some of a shop's fields; nil fields stay as they are.
 type Patch struct {
 	Name, Address, Timezone, OpeningHours *string
 	Location                              *geo.Point

@@ -129,9 +129,9 @@ type queueDoc struct {
 
 func posID(eventID string, n int) string { return fmt.Sprintf("pos:%s:%d", eventID, n) }
 
-// ClaimPosition claims position n of the event's queue for userID.
+// CreatePosition claims position n of the event's queue for userID.
 // Conflict if it is taken.
-func (db *DB) ClaimPosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error {
+func (db *DB) CreatePosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error {
 	_, err := db.c("event_queue").InsertOne(ctx, queueDoc{ID: posID(eventID, n), EventID: eventID, N: n, UserID: userID, At: at})
 	return translate(err, "queue position")
 }
@@ -142,18 +142,18 @@ func (db *DB) CountPositions(ctx context.Context, eventID string) (int, error) {
 	return int(n), translate(err, "queue")
 }
 
-// ReleasePosition marks position n no longer live. Releasing twice keeps
-// the first time; only the position's holder releases it, so the update
-// needs no atomicity.
-func (db *DB) ReleasePosition(ctx context.Context, eventID string, n int, at time.Time) error {
+// DeletePosition releases position n: the claim stays, no longer live.
+// Releasing twice keeps the first time and is not an error; only the
+// position's holder releases it, so the update needs no atomicity.
+func (db *DB) DeletePosition(ctx context.Context, eventID string, n int, at time.Time) error {
 	_, err := db.c("event_queue").UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: posID(eventID, n)}, {Key: "released", Value: false}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "released", Value: true}, {Key: "releasedAt", Value: at}}}})
 	return translate(err, "queue position")
 }
 
-// Queue returns the event's live positions in order.
-func (db *DB) Queue(ctx context.Context, eventID string) ([]shop.QueueEntry, error) {
+// FindQueue returns the event's live positions in order.
+func (db *DB) FindQueue(ctx context.Context, eventID string) ([]shop.QueueEntry, error) {
 	return findMany(ctx, db.c("event_queue"),
 		bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}},
 		options.Find().SetSort(bson.D{{Key: "n", Value: 1}}).SetProjection(bson.D{{Key: "n", Value: 1}, {Key: "userId", Value: 1}}),
@@ -219,10 +219,9 @@ func (db *DB) FindRSVP(ctx context.Context, eventID, userID string) (shop.RSVP, 
 	return d.rsvp(), nil
 }
 
-// UpdateRSVP replaces the stored RSVP.
+// UpdateRSVP replaces the stored RSVP; NotFound if there is none.
 func (db *DB) UpdateRSVP(ctx context.Context, r shop.RSVP) error {
-	_, err := db.c("rsvps").ReplaceOne(ctx, bson.D{{Key: "_id", Value: rsvpID(r.EventID, r.UserID)}}, toRSVPDoc(r))
-	return translate(err, "rsvp")
+	return db.replaceByID(ctx, "rsvps", rsvpID(r.EventID, r.UserID), toRSVPDoc(r), "rsvp")
 }
 
 // FindRSVPs returns every RSVP to the event, cancelled ones too.
@@ -285,9 +284,9 @@ func (d feedbackDoc) feedback() shop.Feedback {
 		Comment: d.Comment, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 }
 
-// SaveFeedback creates or replaces the user's feedback on the event,
+// UpdateFeedback creates or replaces the user's feedback on the event,
 // keeping the time it was first given.
-func (db *DB) SaveFeedback(ctx context.Context, f shop.Feedback) error {
+func (db *DB) UpdateFeedback(ctx context.Context, f shop.Feedback) error {
 	_, err := db.c("feedback").UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: "feedback:" + f.EventID + ":" + f.UserID}},
 		bson.D{

@@ -114,7 +114,7 @@ func TestEventsClaimPositions(t *testing.T) {
 			go func() {
 				defer wins.Done()
 				u := fmt.Sprintf("u%d", i)
-				err := dbs[i%len(dbs)].ClaimPosition(ctx, "solo", 1, u, start)
+				err := dbs[i%len(dbs)].CreatePosition(ctx, "solo", 1, u, start)
 				switch hyperlieu.KindOf(err) {
 				case hyperlieu.Conflict:
 				case hyperlieu.Internal:
@@ -126,7 +126,7 @@ func TestEventsClaimPositions(t *testing.T) {
 					}
 					fallthrough
 				default:
-					t.Errorf("ClaimPosition(%s) = %v, want nil or Conflict", u, err)
+					t.Errorf("CreatePosition(%s) = %v, want nil or Conflict", u, err)
 				}
 			}()
 		}
@@ -150,13 +150,13 @@ func TestEventsClaimPositions(t *testing.T) {
 				return
 			}
 			for pos := c + 1; ; pos++ {
-				err := db.ClaimPosition(ctx, e.ID, pos, fmt.Sprintf("u%02d", i), start)
+				err := db.CreatePosition(ctx, e.ID, pos, fmt.Sprintf("u%02d", i), start)
 				if err == nil {
 					got[i] = pos
 					return
 				}
 				if hyperlieu.KindOf(err) != hyperlieu.Conflict {
-					t.Errorf("ClaimPosition(%d) = %v, want nil or Conflict", pos, err)
+					t.Errorf("CreatePosition(%d) = %v, want nil or Conflict", pos, err)
 					return
 				}
 			}
@@ -172,7 +172,7 @@ func TestEventsClaimPositions(t *testing.T) {
 	if c, err := dbs[1].CountPositions(ctx, e.ID); c != n || err != nil {
 		t.Errorf("CountPositions = %d, %v; want %d", c, err, n)
 	}
-	q, err := dbs[2].Queue(ctx, e.ID)
+	q, err := dbs[2].FindQueue(ctx, e.ID)
 	if err != nil || len(q) != n {
 		t.Fatalf("Queue = %d entries, %v; want %d", len(q), err, n)
 	}
@@ -184,11 +184,11 @@ func TestEventsClaimPositions(t *testing.T) {
 
 	// Releasing: no longer live, still claimed; releasing twice keeps the first time.
 	for _, p := range []int{3, 7, 7} {
-		if err := dbs[p%3].ReleasePosition(ctx, e.ID, p, start.Add(time.Duration(p)*time.Minute)); err != nil {
+		if err := dbs[p%3].DeletePosition(ctx, e.ID, p, start.Add(time.Duration(p)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := dbs[0].ReleasePosition(ctx, e.ID, 7, start.Add(time.Hour)); err != nil {
+	if err := dbs[0].DeletePosition(ctx, e.ID, 7, start.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct{ below, want int }{{0, n - 2}, {1, 0}, {3, 2}, {4, 2}, {8, 5}, {n + 1, n - 2}}
@@ -244,8 +244,8 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 	svcs := make([]*shop.EventService, len(dbs))
 	var shops *shop.Service
 	for i, d := range dbs {
-		shops = shop.NewService(d, d, shop.NewPlaces(nil), shop.Options{}, log)
-		svcs[i] = shop.NewEventService(d, shops, d, shop.EventOptions{}, log)
+		shops = shop.NewService(d, d, shop.NewPlaces(nil), quietArea{}, shop.Options{}, log)
+		svcs[i] = shop.NewEventService(d, shops, d, quietArea{}, quietArea{}, quietArea{}, shop.EventOptions{}, log)
 	}
 	loc := geo.Point{Lat: 48.8566, Lng: 2.3522}
 	sh, err := shops.CreateShop(ctx, admin, shop.Input{Name: "Atelier", Address: "Paris", Location: &loc, Timezone: "Europe/Paris"})
@@ -292,15 +292,15 @@ func TestEventsFeedbackReplace(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
 	f := shop.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 2, Comment: "Too loud", CreatedAt: start, UpdatedAt: start}
-	if err := db.SaveFeedback(ctx, f); err != nil {
+	if err := db.UpdateFeedback(ctx, f); err != nil {
 		t.Fatal(err)
 	}
 	later := start.Add(time.Hour)
-	if err := db.SaveFeedback(ctx, shop.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 4, CreatedAt: later, UpdatedAt: later}); err != nil {
+	if err := db.UpdateFeedback(ctx, shop.Feedback{EventID: "e1", ShopID: "s1", UserID: "ana", Rating: 4, CreatedAt: later, UpdatedAt: later}); err != nil {
 		t.Fatal(err)
 	}
 	other := shop.Feedback{EventID: "e2", ShopID: "s1", UserID: "ana", Rating: 5, CreatedAt: later, UpdatedAt: later}
-	if err := db.SaveFeedback(ctx, other); err != nil {
+	if err := db.UpdateFeedback(ctx, other); err != nil {
 		t.Fatal(err)
 	}
 	got, err := db.FindFeedback(ctx, "e1")
@@ -324,7 +324,7 @@ func TestEventsEraseUser(t *testing.T) {
 	e := newEvent(t, db, "shop", ana) // she scheduled it, too
 	e2 := newEvent(t, db, "shop", "mgr")
 	for i, u := range []string{"ben", ana} {
-		if err := db.ClaimPosition(ctx, e.ID, i+1, u, start); err != nil {
+		if err := db.CreatePosition(ctx, e.ID, i+1, u, start); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.CreateRSVP(ctx, shop.RSVP{EventID: e.ID, UserID: u, Position: i + 1, TicketCode: "code-" + u, CreatedAt: start, UpdatedAt: start}); err != nil {
@@ -333,7 +333,7 @@ func TestEventsEraseUser(t *testing.T) {
 		if err := db.CreateCheckIn(ctx, shop.CheckIn{EventID: e.ID, UserID: u, Method: "location", By: u, At: start}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SaveFeedback(ctx, shop.Feedback{EventID: e.ID, ShopID: "shop", UserID: u, Rating: 2 + i, Comment: "words of " + u, CreatedAt: start, UpdatedAt: start}); err != nil {
+		if err := db.UpdateFeedback(ctx, shop.Feedback{EventID: e.ID, ShopID: "shop", UserID: u, Rating: 2 + i, Comment: "words of " + u, CreatedAt: start, UpdatedAt: start}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -341,10 +341,10 @@ func TestEventsEraseUser(t *testing.T) {
 	if err := db.CreateCheckIn(ctx, shop.CheckIn{EventID: e2.ID, UserID: "cy", Method: "ticket", By: ana, At: start}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ClaimPosition(ctx, e2.ID, 1, ana, start); err != nil {
+	if err := db.CreatePosition(ctx, e2.ID, 1, ana, start); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.ReleasePosition(ctx, e2.ID, 1, start); err != nil {
+	if err := db.DeletePosition(ctx, e2.ID, 1, start); err != nil {
 		t.Fatal(err)
 	}
 	if where := collectionsWith(t, name, ana); len(where) < 5 {
@@ -365,7 +365,7 @@ func TestEventsEraseUser(t *testing.T) {
 	if live, _ := db.CountLive(ctx, e.ID, 0); live != 2 {
 		t.Errorf("live positions = %d, want 2 (hers kept, anonymous)", live)
 	}
-	q, _ := db.Queue(ctx, e.ID)
+	q, _ := db.FindQueue(ctx, e.ID)
 	if len(q) != 2 || q[0].UserID != "ben" || q[1].UserID != "" {
 		t.Errorf("queue = %+v, want ben then an anonymous seat", q)
 	}
@@ -435,4 +435,20 @@ func TestEventsFind(t *testing.T) {
 	if err != nil || len(changed) != 1 || changed[0].ID != b.ID {
 		t.Errorf("FindEventsChangedSince = %v, %v; want b", changed, err)
 	}
+}
+
+// quietArea stands for the areas the event service talks to, here beside
+// the point: nobody nearby, no offers, nothing to tell or record.
+type quietArea struct{}
+
+func (quietArea) Notify(context.Context, ...hyperlieu.NotificationRequest) error { return nil }
+func (quietArea) ReserveContact(context.Context, hyperlieu.User, time.Time) (bool, error) {
+	return true, nil
+}
+func (quietArea) RecordActivity(context.Context, hyperlieu.Activity) error { return nil }
+func (quietArea) CustomersNear(context.Context, geo.Point, float64, time.Time) ([]string, error) {
+	return nil, nil
+}
+func (quietArea) OffersNear(context.Context, string, geo.Point, float64) ([]hyperlieu.NearbyOffer, error) {
+	return nil, nil
 }

@@ -159,11 +159,12 @@ func TestCrossAreaPushes(t *testing.T) {
 		shop := s.createShop(t, admin.Token, "Boutique Rivoli", at)
 		mgr := s.pushable(t, "Max", "fr", "familiar", "fcm:mgr-event", "manager")
 		want(t, s.do(t, "POST", "/v1/shops/"+shop+"/managers", admin.Token, map[string]any{"userId": mgr.ID}), http.StatusOK)
-		ev := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", mgr.Token, eventBody("Soirée dégustation", 2*time.Second, 5)), http.StatusCreated).JSON(t)
+		ev := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", mgr.Token, eventBody("Soirée dégustation", soon, 5)), http.StatusCreated).JSON(t)
 		id := ev["id"].(string)
 		c := s.pushable(t, "Zoe", "fr", "formal", "fcm:Zoe")
 		want(t, s.do(t, "POST", "/v1/events/"+id+"/rsvp", c.Token, nil), http.StatusOK)
 		want(t, s.do(t, "POST", "/v1/events/"+id+"/checkin", c.Token, map[string]any{"lat": at[0], "lng": at[1]}), http.StatusCreated)
+		s.startNow(t, mgr.Token, id)
 		deadline := time.Now().Add(15 * time.Second)
 		for { // feedback opens when the event starts
 			r := s.do(t, "POST", "/v1/events/"+id+"/feedback", c.Token, map[string]any{"rating": 1, "comment": "Trop bruyant"})

@@ -22,8 +22,9 @@ func TestEventsExportAndErase(t *testing.T) {
 	m := s.managerOf(t, admin, shop, "Mona")
 	ana, ben, cy := s.register(t, "Ana"), s.register(t, "Ben"), s.register(t, "Cy")
 
-	// Now: starts in a few seconds, check-in already open.
-	now := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", m.Token, eventBody("Now", 3*time.Second, 5)), http.StatusCreated).JSON(t)["id"].(string)
+	// Now: starts soon, check-in already open; started (startNow) once
+	// Ana and Ben have checked in.
+	now := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", m.Token, eventBody("Now", soon, 5)), http.StatusCreated).JSON(t)["id"].(string)
 	// Later: one seat, Ana holds it and Cy waits.
 	later := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", m.Token, eventBody("Later", 48*time.Hour, 1)), http.StatusCreated).JSON(t)["id"].(string)
 	var anaNow, benNow, anaLater, cyLater rsvp
@@ -50,6 +51,7 @@ func TestEventsExportAndErase(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	s.startNow(t, m.Token, now)
 	rate(ana, 2, "Ana says: too loud")
 	rate(ben, 4, "")
 

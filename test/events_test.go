@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,53 @@ func eventBody(title string, in time.Duration, capacity int) map[string]any {
 		"title": title, "description": "Bring your questions", "category": "workshop",
 		"startsAt": start.Format(time.RFC3339Nano), "endsAt": start.Add(2 * time.Hour).Format(time.RFC3339Nano), "capacity": capacity,
 	}
+}
+
+// soon is how far ahead an event is scheduled when the test starts it
+// itself (startNow): time enough for any setup on a busy machine, and
+// within the 30 minutes before the start when check-in is open.
+const soon = 10 * time.Minute
+
+// startNow moves an event's start to a second from now, once the test has
+// done what must happen before it; the end stays. It does not race the
+// machine's speed: a start already past when the server reads it is
+// refused (422) and simply asked for again.
+func (s *server) startNow(t testing.TB, token, eventID string) {
+	t.Helper()
+	for tries := 1; ; tries++ {
+		at := time.Now().Add(time.Second).Format(time.RFC3339Nano)
+		r := s.do(t, "PATCH", "/v1/events/"+eventID, token, map[string]any{"startsAt": at})
+		if r.Status == http.StatusOK {
+			return
+		}
+		if r.Status != http.StatusUnprocessableEntity || tries == 20 {
+			t.Fatalf("moving the start of %s to %s = %d %s, want 200", eventID, at, r.Status, r.Body)
+		}
+	}
+}
+
+// inGoroutine is the testing.TB a helper goroutine hands to the request
+// helpers: t.Fatal and t.FailNow may only be called from the test's own
+// goroutine, so here they report with Errorf and end only this goroutine
+// (runtime.Goexit runs its defers). The test goroutine checks t.Failed
+// after waiting.
+type inGoroutine struct{ testing.TB }
+
+func (g inGoroutine) Fatal(args ...any) {
+	g.Helper()
+	g.Error(args...)
+	runtime.Goexit()
+}
+
+func (g inGoroutine) Fatalf(format string, args ...any) {
+	g.Helper()
+	g.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+func (g inGoroutine) FailNow() {
+	g.Fail()
+	runtime.Goexit()
 }
 
 type rsvp struct {
@@ -40,10 +88,13 @@ func (s *server) registerMany(t *testing.T, n int, prefix string) []user {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			users[i] = s.register(t, fmt.Sprintf("%s%d", prefix, i))
+			users[i] = s.register(inGoroutine{t}, fmt.Sprintf("%s%d", prefix, i))
 		}()
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	return users
 }
 
@@ -59,11 +110,15 @@ func rsvpAll(t *testing.T, servers []*server, users []user, eventID string) []rs
 			defer wg.Done()
 			<-start
 			s := servers[i%len(servers)]
-			want(t, s.do(t, "POST", "/v1/events/"+eventID+"/rsvp", u.Token, nil), http.StatusOK).Decode(t, &out[i])
+			gt := inGoroutine{t}
+			want(gt, s.do(gt, "POST", "/v1/events/"+eventID+"/rsvp", u.Token, nil), http.StatusOK).Decode(gt, &out[i])
 		}()
 	}
 	close(start)
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 	return out
 }
 
@@ -265,8 +320,9 @@ func TestEventsCheckInAndFeedback(t *testing.T) {
 	shop := s.createShop(t, admin.Token, "Boutique", at)
 	m := s.managerOf(t, admin, shop, "Max")
 	other := s.managerOf(t, admin, s.createShop(t, admin.Token, "Elsewhere", paris), "Olga")
-	// Starts in a few seconds: check-in is already open (30 minutes before).
-	ev := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", m.Token, eventBody("Launch night", 3*time.Second, 5)), http.StatusCreated).JSON(t)
+	// Starts soon: check-in is already open (30 minutes before); the test
+	// moves the start to now once the seats are taken (startNow).
+	ev := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", m.Token, eventBody("Launch night", soon, 5)), http.StatusCreated).JSON(t)
 	id := ev["id"].(string)
 	a, b, c := s.register(t, "Ana"), s.register(t, "Ben"), s.register(t, "Cy")
 	var ra, rb rsvp
@@ -295,6 +351,7 @@ func TestEventsCheckInAndFeedback(t *testing.T) {
 	problemOf(t, s.do(t, "POST", "/v1/events/"+id+"/checkins", m.Token, map[string]any{"ticketCode": rb.TicketCode}), http.StatusConflict)
 
 	// Feedback opens at the start; wait for it rather than assume a clock.
+	s.startNow(t, m.Token, id)
 	problemOf(t, s.do(t, "POST", "/v1/events/"+id+"/feedback", a.Token, map[string]any{"rating": 6}), http.StatusUnprocessableEntity)
 	deadline := time.Now().Add(20 * time.Second)
 	for {

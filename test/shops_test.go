@@ -159,13 +159,16 @@ func TestShopsNearby(t *testing.T) {
 				d = 40_000
 			}
 			at := offset(paris, d*math.Cos(angle), d*math.Sin(angle))
-			id := s.createShop(t, admin.Token, fmt.Sprintf("Ring %d", i), at)
+			id := s.createShop(inGoroutine{t}, admin.Token, fmt.Sprintf("Ring %d", i), at)
 			mu.Lock()
 			shops = append(shops, placed{id, at})
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 
 	for _, radius := range []float64{1000, 500, 45_000} {
 		var wantIDs []string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -52,7 +53,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		return api.Services{}, err
 	}
 	offerSource := &lateOffers{}
-	shops := shop.NewService(db, db, places, shop.Options{Offers: offerSource}, log)
+	shops := shop.NewService(db, db, places, offerSource, shop.Options{}, log)
 
 	// Fans: loyalty, segments, referrals, service recovery, the welcome journey.
 	fans := fan.NewService(db, shops, notes, notes, fanOptions(cfg), log)
@@ -71,8 +72,8 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 		Retention: cfg.Campaigns.LocationRetention,
 	}, log)
-	offerSource.l = location
-	events := shop.NewEventService(db, shops, db, shop.EventOptions{Notifier: notes, Activity: fans, Audience: campaigns}, log)
+	offerSource.l.Store(location)
+	events := shop.NewEventService(db, shops, db, notes, fans, campaigns, shop.EventOptions{}, log)
 
 	onRegister := func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
 		return errors.Join(notes.Welcome(ctx, u), fans.OnRegister(ctx, u, in))
@@ -100,6 +101,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	bg.Go(location.Run)  // erases last positions past retention
 	bg.Go(func(ctx context.Context) { places.Run(ctx, db, cfg.Events.PlacesSync, log) })
 	bg.Go(func(ctx context.Context) { events.RunReminders(ctx, cfg.Events.ReminderEvery) })
+	bg.Go(func(ctx context.Context) { <-ctx.Done(); events.Wait() })             // announcements under way, detached from their requests
 	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
 
 	return api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy, Notifications: notes,
@@ -146,12 +148,16 @@ func (o *lateOpened) opened(ctx context.Context, n notify.Notification) error {
 }
 
 // lateOffers forwards shops' nearby search to the location engine, which is
-// built after the shops it needs.
-type lateOffers struct{ l *campaign.LocationService }
+// built after the shops it needs (it needs them too). It is set before the
+// server starts; a search before that is a wiring bug, reported as one.
+type lateOffers struct {
+	l atomic.Pointer[campaign.LocationService]
+}
 
 func (o *lateOffers) OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]hyperlieu.NearbyOffer, error) {
-	if o.l == nil {
-		return nil, nil
+	l := o.l.Load()
+	if l == nil {
+		return nil, errors.New("nearby offers asked for before the location engine was wired")
 	}
-	return o.l.OffersNear(ctx, userID, p, radiusM)
+	return l.OffersNear(ctx, userID, p, radiusM)
 }
