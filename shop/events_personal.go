@@ -27,49 +27,9 @@ type EventPersonalStore interface {
 // events they scheduled and the shops they manage. Every section is present,
 // empty when there is nothing. It implements PersonalData.
 func (s *EventService) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
-	rsvps, err := s.store.FindRSVPsBy(ctx, userID)
+	rs, err := s.exportRSVPs(ctx, userID)
 	if err != nil {
-		return nil, fmt.Errorf("export rsvps: %w", err)
-	}
-	events := map[string]Event{}
-	event := func(id string) (Event, bool, error) {
-		if e, ok := events[id]; ok {
-			return e, true, nil
-		}
-		e, err := s.store.FindEvent(ctx, id)
-		if err != nil {
-			return Event{}, false, err
-		}
-		events[id] = e
-		return e, true, nil
-	}
-	rs := make([]map[string]any, 0, len(rsvps))
-	for _, r := range rsvps {
-		m := map[string]any{"eventId": r.EventID, "ticketCode": r.TicketCode, "position": r.Position,
-			"createdAt": r.CreatedAt, "updatedAt": r.UpdatedAt}
-		e, known, err := event(r.EventID)
-		if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
-			return nil, fmt.Errorf("export rsvp %s: %w", r.EventID, err)
-		}
-		if known {
-			m["event"], m["startsAt"] = e.Title, e.StartsAt
-		}
-		switch {
-		case !r.CancelledAt.IsZero():
-			m["status"], m["withdrawnAt"] = "withdrawn", r.CancelledAt
-		case r.Position == 0 || !known:
-			m["status"] = "pending"
-		default:
-			st, err := s.stateOf(ctx, e, r)
-			if err != nil {
-				return nil, fmt.Errorf("export rsvp %s: %w", r.EventID, err)
-			}
-			m["status"] = string(st.Status)
-			if st.Status == Waitlisted {
-				m["waitlistPosition"] = st.WaitlistPosition
-			}
-		}
-		rs = append(rs, m)
+		return nil, err
 	}
 
 	claims, err := s.store.FindClaimsBy(ctx, userID)
@@ -124,6 +84,55 @@ func (s *EventService) ExportUser(ctx context.Context, userID string) (map[strin
 		"rsvps": rs, "queuePositions": qs, "checkIns": checkIns, "eventFeedback": feedback,
 		"eventsCreated": evs, "shopsManaged": managed,
 	}, nil
+}
+
+// exportRSVPs lists the user's RSVPs, each with where it stands now.
+func (s *EventService) exportRSVPs(ctx context.Context, userID string) ([]map[string]any, error) {
+	rsvps, err := s.store.FindRSVPsBy(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("export rsvps: %w", err)
+	}
+	events := map[string]Event{}
+	event := func(id string) (Event, bool, error) {
+		if e, ok := events[id]; ok {
+			return e, true, nil
+		}
+		e, err := s.store.FindEvent(ctx, id)
+		if err != nil {
+			return Event{}, false, err
+		}
+		events[id] = e
+		return e, true, nil
+	}
+	rs := make([]map[string]any, 0, len(rsvps))
+	for _, r := range rsvps {
+		m := map[string]any{"eventId": r.EventID, "ticketCode": r.TicketCode, "position": r.Position,
+			"createdAt": r.CreatedAt, "updatedAt": r.UpdatedAt}
+		e, known, err := event(r.EventID)
+		if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
+			return nil, fmt.Errorf("export rsvp %s: %w", r.EventID, err)
+		}
+		if known {
+			m["event"], m["startsAt"] = e.Title, e.StartsAt
+		}
+		switch {
+		case !r.CancelledAt.IsZero():
+			m["status"], m["withdrawnAt"] = "withdrawn", r.CancelledAt
+		case r.Position == 0 || !known:
+			m["status"] = "pending"
+		default:
+			st, err := s.stateOf(ctx, e, r)
+			if err != nil {
+				return nil, fmt.Errorf("export rsvp %s: %w", r.EventID, err)
+			}
+			m["status"] = string(st.Status)
+			if st.Status == Waitlisted {
+				m["waitlistPosition"] = st.WaitlistPosition
+			}
+		}
+		rs = append(rs, m)
+	}
+	return rs, nil
 }
 
 // EraseUser removes the user from the events area. It implements PersonalData.

@@ -218,7 +218,11 @@ func (m *memStore) FindRSVP(_ context.Context, eventID, userID string) (RSVP, er
 func (m *memStore) UpdateRSVP(_ context.Context, r RSVP) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.rsvps[r.EventID+"/"+r.UserID] = r
+	k := r.EventID + "/" + r.UserID
+	if _, ok := m.rsvps[k]; !ok {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "rsvp not found")
+	}
+	m.rsvps[k] = r
 	return nil
 }
 

@@ -99,6 +99,9 @@ func newEvent(t testing.TB, db *store.DB, shopID, createdBy string) shop.Event {
 // TestEventsClaimPositions: goroutines on three connections claim queue
 // positions the way the service does (next free one, on to the next on
 // Conflict); every position is claimed once, densely, in one order.
+//
+// It is long because it is one story on one queue: each part claims on top
+// of the last.
 func TestEventsClaimPositions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -236,6 +239,12 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 	}
 	if _, err := db.FindRSVP(ctx, e.ID, "ben"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("FindRSVP(nobody) = %v, want NotFound", err)
+	}
+	if err := db.UpdateRSVP(ctx, shop.RSVP{EventID: e.ID, UserID: "ben"}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("UpdateRSVP(nobody) = %v, want NotFound", err)
+	}
+	if err := db.UpdateEvent(ctx, shop.Event{ID: "no-such-event"}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("UpdateEvent(no such event) = %v, want NotFound", err)
 	}
 
 	// Through the service: eight answers at once from one person, two instances.
