@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -44,30 +43,6 @@ func (s *server) startNow(t testing.TB, token, eventID string) {
 			t.Fatalf("moving the start of %s to %s = %d %s, want 200", eventID, at, r.Status, r.Body)
 		}
 	}
-}
-
-// inGoroutine is the testing.TB a helper goroutine hands to the request
-// helpers: t.Fatal and t.FailNow may only be called from the test's own
-// goroutine, so here they report with Errorf and end only this goroutine
-// (runtime.Goexit runs its defers). The test goroutine checks t.Failed
-// after waiting.
-type inGoroutine struct{ testing.TB }
-
-func (g inGoroutine) Fatal(args ...any) {
-	g.Helper()
-	g.Error(args...)
-	runtime.Goexit()
-}
-
-func (g inGoroutine) Fatalf(format string, args ...any) {
-	g.Helper()
-	g.Errorf(format, args...)
-	runtime.Goexit()
-}
-
-func (g inGoroutine) FailNow() {
-	g.Fail()
-	runtime.Goexit()
 }
 
 type rsvp struct {
