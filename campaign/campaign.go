@@ -31,7 +31,7 @@ const (
 	TriggerDwell TriggerKind = "dwell" // inside for at least DwellSeconds
 )
 
-// Suppression reasons, as counted in CampaignStats.Suppressed.
+// Suppression reasons, as counted in Stats.Suppressed.
 const (
 	ReasonSchedule   = "schedule"
 	ReasonAudience   = "audience"

@@ -25,8 +25,8 @@ const Password = "hyperlieu-demo"
 // obeys the same rules as data created over the API.
 type Services struct {
 	Accounts *account.Service
-	Shops    *shop.Service      // nil: no shops or events
-	Events   *shop.EventService // nil: no events
+	Shops    *shop.Service
+	Events   *shop.EventService
 	// fans
 	Fans *fan.Service
 	// AccountsAt returns account use cases whose clock says at, so that demo
@@ -97,9 +97,6 @@ var demoShops = []demoShop{
 // loadShops creates the demo shops and their events once: if the first
 // shop already has events, the shops were loaded before.
 func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.User, out io.Writer) error {
-	if svc.Shops == nil || svc.Events == nil {
-		return nil
-	}
 	admin := hyperlieu.Actor{UserID: users["admin@demo.hyperlieu.test"].ID, Roles: []hyperlieu.Role{hyperlieu.RoleAdmin}}
 	radius := 50.0
 	if found, err := svc.Events.Events(ctx, shop.EventFilter{Category: "launch"}, &demoShops[0].At, &radius); err == nil && len(found) > 0 {
@@ -161,9 +158,6 @@ func loadShops(ctx context.Context, svc Services, users map[string]hyperlieu.Use
 // loadCampaigns starts two campaigns around the first demo shops, once: if
 // any campaign exists, they were loaded before.
 func loadCampaigns(ctx context.Context, svc Services, users map[string]hyperlieu.User) error {
-	if svc.Campaigns == nil {
-		return nil
-	}
 	if cs, err := svc.Campaigns.Campaigns(ctx, ""); err != nil || len(cs) > 0 {
 		return err
 	}

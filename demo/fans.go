@@ -33,9 +33,6 @@ var Fans = []demoFan{
 // loadFans creates the demo fans with their backdated history, and a small
 // rewards catalogue. Activities have fixed source keys: loading twice pays once.
 func loadFans(ctx context.Context, svc Services, users map[string]hyperlieu.User, out io.Writer) error {
-	if svc.Fans == nil || svc.AccountsAt == nil {
-		return nil
-	}
 	now := time.Now().UTC()
 	for _, f := range Fans {
 		u, err := svc.AccountsAt(now.Add(-f.Age)).EnsureUser(ctx, f.Email, Password, f.Name)

@@ -81,7 +81,7 @@ type OutboxOptions struct {
 	// device (an app registers its token just after sign-up) before it is
 	// suppressed for want of one; default 1h.
 	DeviceGrace time.Duration
-	Brand       string // signs the messages; default "Hyperlieu", as NotificationOptions
+	Brand       string // signs the messages; default "Hyperlieu", as Options
 	WorkerID    string // default host-pid-random
 	Now         func() time.Time
 }

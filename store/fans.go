@@ -32,19 +32,6 @@ func fanIndexes() []indexSpec {
 	}
 }
 
-func tptr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func tval(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
 
 // FindUsersAfter returns up to limit users whose ID sorts after afterID.
 func (db *DB) FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
@@ -221,12 +208,12 @@ type referralDoc struct {
 }
 
 func toReferralDoc(r fan.Referral) referralDoc {
-	return referralDoc{r.RefereeID, r.ReferrerID, r.Code, r.Status, r.Reason, r.CreatedAt, tptr(r.RewardedAt)}
+	return referralDoc{r.RefereeID, r.ReferrerID, r.Code, r.Status, r.Reason, r.CreatedAt, timePtr(r.RewardedAt)}
 }
 
 func (d referralDoc) referral() fan.Referral {
 	return fan.Referral{RefereeID: d.RefereeID, ReferrerID: d.ReferrerID, Code: d.Code, Status: d.Status,
-		Reason: d.Reason, CreatedAt: d.CreatedAt.UTC(), RewardedAt: tval(d.RewardedAt)}
+		Reason: d.Reason, CreatedAt: d.CreatedAt.UTC(), RewardedAt: timeOf(d.RewardedAt)}
 }
 
 // CreateReferral stores r; Conflict when the referee is already attributed.
@@ -289,12 +276,12 @@ type shopFeedbackDoc struct {
 }
 
 func toShopFeedbackDoc(f fan.ShopFeedback) shopFeedbackDoc {
-	return shopFeedbackDoc{f.ID, f.ShopID, f.UserID, f.Rating, f.Comment, f.At, f.NeedsAttention(), tptr(f.AnsweredAt), f.GestureID}
+	return shopFeedbackDoc{f.ID, f.ShopID, f.UserID, f.Rating, f.Comment, f.At, f.NeedsAttention(), timePtr(f.AnsweredAt), f.GestureID}
 }
 
 func (d shopFeedbackDoc) feedback() fan.ShopFeedback {
 	return fan.ShopFeedback{ID: d.ID, ShopID: d.ShopID, UserID: d.UserID, Rating: d.Rating, Comment: d.Comment,
-		At: d.At.UTC(), AnsweredAt: tval(d.AnsweredAt), GestureID: d.GestureID}
+		At: d.At.UTC(), AnsweredAt: timeOf(d.AnsweredAt), GestureID: d.GestureID}
 }
 
 // CreateShopFeedback stores new feedback.
