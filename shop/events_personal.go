@@ -15,10 +15,10 @@ type EventPersonalStore interface {
 	FindClaimsBy(ctx context.Context, userID string) ([]QueueClaim, error)
 	FindCheckInsBy(ctx context.Context, userID string) ([]CheckIn, error)
 	FindFeedbackBy(ctx context.Context, userID string) ([]Feedback, error)
-	// EraseEventUser deletes the user's RSVPs and ticket codes, and keeps
+	// DeleteEventUser deletes the user's RSVPs and ticket codes, and keeps
 	// their check-ins, feedback ratings and queue positions without them
 	// (a live position stays held, as an anonymous seat). Idempotent.
-	EraseEventUser(ctx context.Context, userID string) error
+	DeleteEventUser(ctx context.Context, userID string) error
 }
 
 // ExportUser returns what the events area stores about the user: their
@@ -178,7 +178,7 @@ func (s *EventService) EraseUser(ctx context.Context, userID string) error {
 		}
 		s.promote(ctx, e, sh)
 	}
-	if err := s.store.EraseEventUser(ctx, userID); err != nil {
+	if err := s.store.DeleteEventUser(ctx, userID); err != nil {
 		return err
 	}
 	shops, err := s.shops.store.FindShopsManagedBy(ctx, userID)

@@ -41,9 +41,9 @@ func (m *memStore) FindFeedbackBy(_ context.Context, userID string) ([]Feedback,
 	return m.feedbackWhere(func(f Feedback) bool { return f.UserID == userID }), nil
 }
 
-// EraseEventUser mirrors the store's: anonymous check-ins and ratings keyed
+// DeleteEventUser mirrors the store's: anonymous check-ins and ratings keyed
 // by the seat, positions without their user, RSVPs gone.
-func (m *memStore) EraseEventUser(_ context.Context, userID string) error {
+func (m *memStore) DeleteEventUser(_ context.Context, userID string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	seat := map[string]int{}

@@ -149,7 +149,7 @@ func (m *memStore) CreatePosition(_ context.Context, eventID string, n int, user
 	return nil
 }
 
-func (m *memStore) CountPositions(_ context.Context, eventID string) (int, error) {
+func (m *memStore) FindPositionCount(_ context.Context, eventID string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.queue[eventID]), nil
@@ -182,7 +182,7 @@ func (m *memStore) FindQueue(_ context.Context, eventID string) ([]QueueEntry, e
 	return m.live(eventID), nil
 }
 
-func (m *memStore) CountLive(_ context.Context, eventID string, below int) (int, error) {
+func (m *memStore) FindLiveCount(_ context.Context, eventID string, below int) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0

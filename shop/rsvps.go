@@ -14,16 +14,16 @@ type QueueStore interface {
 	// CreatePosition claims queue position n of an event for a user, by a
 	// unique insert. It returns Conflict when n is taken.
 	CreatePosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error
-	// CountPositions returns how many positions were ever claimed.
-	CountPositions(ctx context.Context, eventID string) (int, error)
+	// FindPositionCount returns how many positions were ever claimed.
+	FindPositionCount(ctx context.Context, eventID string) (int, error)
 	// DeletePosition releases position n: it stays claimed, no longer live.
 	// Releasing twice is not an error.
 	DeletePosition(ctx context.Context, eventID string, n int, at time.Time) error
 	// FindQueue returns the live positions in order.
 	FindQueue(ctx context.Context, eventID string) ([]QueueEntry, error)
-	// CountLive returns how many live positions there are below n (all of
+	// FindLiveCount returns how many live positions there are below n (all of
 	// them when n is 0).
-	CountLive(ctx context.Context, eventID string, below int) (int, error)
+	FindLiveCount(ctx context.Context, eventID string, below int) (int, error)
 }
 
 // RSVPStore keeps people's answers to events.
@@ -136,7 +136,7 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 	}
 	// The user has no position (new, abandoned or cancelled): claim one.
 	if e.MaxWaitlist >= 0 {
-		live, err := s.store.CountLive(ctx, eventID, 0)
+		live, err := s.store.FindLiveCount(ctx, eventID, 0)
 		if err != nil {
 			return RSVPState{}, err
 		}
@@ -241,7 +241,7 @@ func (s *EventService) claim(ctx context.Context, e Event, userID string) (int, 
 	defer c.Unlock()
 	n := c.next
 	if n == 0 {
-		count, err := s.store.CountPositions(ctx, eventID)
+		count, err := s.store.FindPositionCount(ctx, eventID)
 		if err != nil {
 			return 0, err
 		}
@@ -261,7 +261,7 @@ func (s *EventService) claim(ctx context.Context, e Event, userID string) (int, 
 		}
 		n++
 		if tries%4 == 3 { // under contention, jump to where the free positions are now
-			if c, err := s.store.CountPositions(ctx, eventID); err == nil && c+1 > n {
+			if c, err := s.store.FindPositionCount(ctx, eventID); err == nil && c+1 > n {
 				n = c + 1
 			}
 		}
@@ -270,7 +270,7 @@ func (s *EventService) claim(ctx context.Context, e Event, userID string) (int, 
 
 // stateOf says where a live RSVP stands: its rank among live positions.
 func (s *EventService) stateOf(ctx context.Context, e Event, r RSVP) (RSVPState, error) {
-	before, err := s.store.CountLive(ctx, e.ID, r.Position)
+	before, err := s.store.FindLiveCount(ctx, e.ID, r.Position)
 	if err != nil {
 		return RSVPState{}, err
 	}
@@ -380,7 +380,7 @@ func (s *EventService) promote(ctx context.Context, e Event, sh Shop) {
 
 // Seats returns how many people are going to the event and how many wait.
 func (s *EventService) Seats(ctx context.Context, e Event) (going, waitlisted int, err error) {
-	live, err := s.store.CountLive(ctx, e.ID, 0)
+	live, err := s.store.FindLiveCount(ctx, e.ID, 0)
 	if err != nil {
 		return 0, 0, err
 	}

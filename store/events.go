@@ -136,8 +136,8 @@ func (db *DB) CreatePosition(ctx context.Context, eventID string, n int, userID 
 	return translate(err, "queue position")
 }
 
-// CountPositions returns how many positions of the event were ever claimed.
-func (db *DB) CountPositions(ctx context.Context, eventID string) (int, error) {
+// FindPositionCount returns how many positions of the event were ever claimed.
+func (db *DB) FindPositionCount(ctx context.Context, eventID string) (int, error) {
 	n, err := db.c("event_queue").CountDocuments(ctx, bson.D{{Key: "eventId", Value: eventID}})
 	return int(n), translate(err, "queue")
 }
@@ -160,9 +160,9 @@ func (db *DB) FindQueue(ctx context.Context, eventID string) ([]shop.QueueEntry,
 		"queue", func(d queueDoc) shop.QueueEntry { return shop.QueueEntry{N: d.N, UserID: d.UserID} })
 }
 
-// CountLive returns how many live positions of the event lie below n (all
+// FindLiveCount returns how many live positions of the event lie below n (all
 // of them when n is 0).
-func (db *DB) CountLive(ctx context.Context, eventID string, below int) (int, error) {
+func (db *DB) FindLiveCount(ctx context.Context, eventID string, below int) (int, error) {
 	filter := bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}}
 	if below > 0 {
 		filter = append(filter, bson.E{Key: "n", Value: bson.D{{Key: "$lt", Value: below}}})

@@ -65,7 +65,7 @@ func anonKey(position int) string {
 	return fmt.Sprintf("#%d", position)
 }
 
-// EraseEventUser removes the user's identity from the events area's
+// DeleteEventUser removes the user's identity from the events area's
 // records, keeping the aggregates without it:
 //   - check-ins and feedback are re-keyed to an anonymous attendee of the
 //     event (attendance and ratings stay; feedback comments are dropped, as
@@ -79,7 +79,7 @@ func anonKey(position int) string {
 // Each step is idempotent, and the RSVPs (which give the anonymous keys)
 // go last, so running it again after a failure finishes the job. Erasing a
 // user with no events data is not an error.
-func (db *DB) EraseEventUser(ctx context.Context, userID string) error {
+func (db *DB) DeleteEventUser(ctx context.Context, userID string) error {
 	rsvps, err := db.FindRSVPsBy(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("erase events: %w", err)

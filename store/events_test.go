@@ -147,7 +147,7 @@ func TestEventsClaimPositions(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			db := dbs[i%len(dbs)]
-			c, err := db.CountPositions(ctx, e.ID)
+			c, err := db.FindPositionCount(ctx, e.ID)
 			if err != nil {
 				t.Error(err)
 				return
@@ -172,8 +172,8 @@ func TestEventsClaimPositions(t *testing.T) {
 			t.Fatalf("claimed positions %v, want 1..%d once each", sorted, n)
 		}
 	}
-	if c, err := dbs[1].CountPositions(ctx, e.ID); c != n || err != nil {
-		t.Errorf("CountPositions = %d, %v; want %d", c, err, n)
+	if c, err := dbs[1].FindPositionCount(ctx, e.ID); c != n || err != nil {
+		t.Errorf("FindPositionCount = %d, %v; want %d", c, err, n)
 	}
 	q, err := dbs[2].FindQueue(ctx, e.ID)
 	if err != nil || len(q) != n {
@@ -196,12 +196,12 @@ func TestEventsClaimPositions(t *testing.T) {
 	}
 	tests := []struct{ below, want int }{{0, n - 2}, {1, 0}, {3, 2}, {4, 2}, {8, 5}, {n + 1, n - 2}}
 	for _, tt := range tests {
-		if c, err := dbs[0].CountLive(ctx, e.ID, tt.below); c != tt.want || err != nil {
-			t.Errorf("CountLive(below %d) = %d, %v; want %d", tt.below, c, err, tt.want)
+		if c, err := dbs[0].FindLiveCount(ctx, e.ID, tt.below); c != tt.want || err != nil {
+			t.Errorf("FindLiveCount(below %d) = %d, %v; want %d", tt.below, c, err, tt.want)
 		}
 	}
-	if c, _ := dbs[0].CountPositions(ctx, e.ID); c != n {
-		t.Errorf("CountPositions after releases = %d, want %d", c, n)
+	if c, _ := dbs[0].FindPositionCount(ctx, e.ID); c != n {
+		t.Errorf("FindPositionCount after releases = %d, want %d", c, n)
 	}
 	claims, err := dbs[0].FindClaimsBy(ctx, fmt.Sprintf("u%02d", slices.Index(got, 7)))
 	if err != nil || len(claims) != 1 || !claims[0].ReleasedAt.Equal(start.Add(7*time.Minute)) {
@@ -286,7 +286,7 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 			t.Errorf("concurrent RSVPs by one person = %+v and %+v, want the same seat", states[0], st)
 		}
 	}
-	if live, err := db.CountLive(ctx, ev.ID, 0); live != 1 || err != nil {
+	if live, err := db.FindLiveCount(ctx, ev.ID, 0); live != 1 || err != nil {
 		t.Errorf("live positions = %d, %v; want 1", live, err)
 	}
 	if st, err := svcs[0].RSVP(ctx, "ben", ev.ID); err != nil || st.Status != shop.Waitlisted || st.WaitlistPosition != 1 {
@@ -361,8 +361,8 @@ func TestEventsEraseUser(t *testing.T) {
 	}
 
 	for range 2 {
-		if err := db.EraseEventUser(ctx, ana); err != nil {
-			t.Fatalf("EraseEventUser: %v", err)
+		if err := db.DeleteEventUser(ctx, ana); err != nil {
+			t.Fatalf("DeleteEventUser: %v", err)
 		}
 	}
 	if where := collectionsWith(t, name, ana); len(where) > 0 {
@@ -371,7 +371,7 @@ func TestEventsEraseUser(t *testing.T) {
 	if where := collectionsWith(t, name, "code-"+ana); len(where) > 0 {
 		t.Errorf("her ticket code is still in %v", where)
 	}
-	if live, _ := db.CountLive(ctx, e.ID, 0); live != 2 {
+	if live, _ := db.FindLiveCount(ctx, e.ID, 0); live != 2 {
 		t.Errorf("live positions = %d, want 2 (hers kept, anonymous)", live)
 	}
 	q, _ := db.FindQueue(ctx, e.ID)
@@ -395,8 +395,8 @@ func TestEventsEraseUser(t *testing.T) {
 	if r, err := db.FindRSVP(ctx, e.ID, "ben"); err != nil || r.TicketCode != "code-ben" {
 		t.Errorf("ben's RSVP = %+v, %v", r, err)
 	}
-	if err := db.EraseEventUser(ctx, "nobody"); err != nil {
-		t.Errorf("EraseEventUser(nobody) = %v", err)
+	if err := db.DeleteEventUser(ctx, "nobody"); err != nil {
+		t.Errorf("DeleteEventUser(nobody) = %v", err)
 	}
 }
 
