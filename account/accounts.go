@@ -378,6 +378,7 @@ func (s *Service) SetRoles(ctx context.Context, actorID, id string, roles []stri
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return hyperlieu.User{}, fmt.Errorf("set roles: %w", err)
 	}
+	s.forgetUser(u.ID) // the new roles hold at once on this instance
 	return u, nil
 }
 

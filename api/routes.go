@@ -122,12 +122,17 @@ func (s *Server) guard(r route) fiber.Handler {
 			return &hyperlieu.Error{Kind: hyperlieu.Unauthenticated, Message: "invalid or expired access token", Err: err}
 		}
 		if s.opts.Sessions != nil && claims.SessionID != "" {
-			live, err := s.opts.Sessions.SessionActive(c.Context(), claims.SessionID)
+			roles, live, err := s.opts.Sessions.SessionRoles(c.Context(), claims.SessionID)
 			if err != nil {
 				return err
 			}
 			if !live {
 				return hyperlieu.Errorf(hyperlieu.Unauthenticated, "this session has ended; sign in again")
+			}
+			// Roles changed since the token was issued hold now, not at its expiry.
+			claims.Roles = claims.Roles[:0:0]
+			for _, r := range roles {
+				claims.Roles = append(claims.Roles, string(r))
 			}
 		}
 		if len(r.access.roles) > 0 && !slices.ContainsFunc(r.access.roles, func(role hyperlieu.Role) bool {

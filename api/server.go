@@ -49,7 +49,9 @@ type Services struct {
 
 // Sessions tells whether the session behind an access token is still live.
 type Sessions interface {
-	SessionActive(ctx context.Context, sessionID string) (bool, error)
+	// SessionRoles reports whether the session is live and the roles its
+	// account holds now (a token's roles may be older).
+	SessionRoles(ctx context.Context, sessionID string) (roles []hyperlieu.Role, live bool, err error)
 }
 
 // Options tunes the HTTP server.
