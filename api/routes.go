@@ -81,6 +81,7 @@ func (s *Server) table() []route {
 	rs = append(rs, area("location", s.locationRoutes())...)
 	rs = append(rs, area("offers", s.offerRoutes())...)
 	rs = append(rs, area("notifications", s.notificationRoutes())...)
+	rs = append(rs, area("console", s.consoleRoutes())...)
 	return rs
 }
 

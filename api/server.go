@@ -68,6 +68,8 @@ type Options struct {
 	Ready func(ctx context.Context) error
 	// Version is reported by OpenAPI and the metrics.
 	Version string
+	// ConsoleTiles is the console's base map tile URL template; empty: no base map.
+	ConsoleTiles string
 }
 
 // Server is the HTTP API.

@@ -46,6 +46,7 @@ type Config struct {
 	Campaigns      Campaigns
 	Events         Events
 	Fans           Fans
+	ConsoleTiles   string // base map tile URL template of the console; empty: none
 }
 
 // Events configures the shops and events area.
@@ -175,6 +176,7 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.str(&c.LogFormat, "log-format", "HYPERLIEU_LOG_FORMAT", "json", "json or text")
 	l.integer(&c.BodyLimit, "body-limit", "HYPERLIEU_BODY_LIMIT", 1<<20, "largest request body in bytes")
 	l.duration(&c.RequestTimeout, "request-timeout", "HYPERLIEU_REQUEST_TIMEOUT", 15*time.Second, "deadline of one request")
+	l.str(&c.ConsoleTiles, "console-tiles", "HYPERLIEU_CONSOLE_TILES", "", "map tile URL template for the console, like https://tile.example.org/{z}/{x}/{y}.png; empty: no base map")
 	l.str(&trusted, "trusted-proxies", "HYPERLIEU_TRUSTED_PROXIES", "", "comma-separated proxy addresses whose X-Forwarded-For is believed")
 	l.str(&c.PprofAddr, "pprof-addr", "HYPERLIEU_PPROF_ADDR", "", "loopback host:port serving net/http/pprof for operators; empty: off")
 	l.str(&c.FCM.CredentialsFile, "fcm-credentials-file", "HYPERLIEU_FCM_CREDENTIALS_FILE", getenv("GOOGLE_APPLICATION_CREDENTIALS"), "service-account JSON for Firebase Cloud Messaging")
@@ -280,6 +282,9 @@ func (c *Config) validate(l *loader) {
 		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "") {
 			l.fail("HYPERLIEU_CORS_ORIGINS: %q is not an origin like https://app.example.com", o)
 		}
+	}
+	if u, err := url.Parse(strings.ReplaceAll(c.ConsoleTiles, "{s}", "a")); c.ConsoleTiles != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.Contains(c.ConsoleTiles, "{z}")) {
+		l.fail("HYPERLIEU_CONSOLE_TILES: %q is not a tile URL template like https://tile.example.org/{z}/{x}/{y}.png", c.ConsoleTiles)
 	}
 	if c.FCM.Endpoint != "" {
 		if u, err := url.Parse(c.FCM.Endpoint); err != nil || u.Host == "" {
@@ -440,6 +445,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("corsOrigins", c.CORSOrigins),
 		slog.String("logLevel", c.LogLevel.String()),
 		slog.Int("bodyLimit", c.BodyLimit),
+		slog.String("consoleTiles", c.ConsoleTiles),
 		slog.String("requestTimeout", c.RequestTimeout.String()),
 		slog.String("pprofAddr", c.PprofAddr),
 		slog.String("fcmCredentialsFile", c.FCM.CredentialsFile),

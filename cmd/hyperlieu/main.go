@@ -114,6 +114,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := api.New(svc, api.Options{
 		Verifier: issuer, Sessions: svc.Accounts, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		CORSOrigins: cfg.CORSOrigins, TrustedProxies: cfg.TrustedProxies, Ready: db.Ping, Version: version,
+		ConsoleTiles: cfg.ConsoleTiles,
 	}, log)
 	meters.WatchOutbox(func(ctx context.Context) (int, time.Time, error) { return db.OutboxBacklog(ctx, time.Now()) })
 	if err := srv.Register(meters.Collectors()...); err != nil {

@@ -1,0 +1,213 @@
+// The admin's screens: users and their roles, every shop (create, place on
+// the map, import, export, managers), and the notifications that failed.
+import { call, send, text, listShops, ApiError } from "./api.js";
+import { t, getLang } from "./i18n.js";
+import { h, mount, field, flash, when, readText } from "./ui.js";
+import { makeMap, drawShops, fit } from "./map.js";
+
+const ROLES = ["customer", "marketer", "manager", "admin"];
+const notYet = (endpoint) => h("p", { class: "hint" }, t("notYet", { endpoint }));
+const missing = (e) => e instanceof ApiError && (e.status === 404 || e.status === 405);
+
+/** #/admin/users */
+export async function users(el, query = {}) {
+  const q = h("input", { type: "search", name: "q", value: query.q || "" });
+  const role = h("select", { name: "role" }, h("option", { value: "" }, t("users.any")), ROLES.map((r) => h("option", { value: r }, r)));
+  /** @type {HTMLSelectElement} */ (role).value = query.role || "";
+  const results = h("div", {});
+  mount(
+    el,
+    h("h1", {}, t("users.title")),
+    h(
+      "form",
+      { class: "card row", role: "search", onsubmit: (ev) => (ev.preventDefault(), users(el, { q: /** @type {HTMLInputElement} */ (q).value, role: /** @type {HTMLSelectElement} */ (role).value })) },
+      field(t("common.search"), q),
+      field(t("users.role"), role),
+      h("button", { type: "submit", class: "primary" }, t("common.search")),
+    ),
+    results,
+  );
+  try {
+    const page = await call("GET", "/v1/admin/users", { params: { query: { q: query.q || undefined, role: query.role || undefined, limit: 50 } } });
+    mount(results, h("ul", { class: "cards" }, (page.items || []).map((u) => userCard(u))));
+  } catch (e) {
+    if (!missing(e)) throw e;
+    mount(results, notYet("GET /v1/admin/users"));
+  }
+}
+
+function userCard(u) {
+  const boxes = ROLES.map((r) => h("input", { type: "checkbox", name: "role", value: r, checked: (u.roles || []).includes(r) }));
+  return h(
+    "li",
+    { class: "card" },
+    h("h2", {}, u.displayName || u.email),
+    h("p", {}, u.email, " · ", h("code", {}, u.id)),
+    h(
+      "form",
+      {
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          const roles = boxes.filter((b) => /** @type {HTMLInputElement} */ (b).checked).map((b) => /** @type {HTMLInputElement} */ (b).value);
+          try {
+            await call("POST", "/v1/admin/users/{id}/roles", { params: { path: { id: u.id } }, body: { roles } });
+            flash(t("users.rolesSaved"), "ok");
+          } catch (e) {
+            flash(e.message, "bad");
+          }
+        },
+      },
+      h("fieldset", { class: "days" }, h("legend", {}, t("users.roles")), boxes.map((b, i) => h("label", { class: "check" }, b, ROLES[i]))),
+      h("button", { type: "submit" }, t("users.saveRoles")),
+    ),
+  );
+}
+
+/** #/admin/shops */
+export async function shops(el) {
+  const list = await listShops({});
+  const m = makeMap(t("ashops.title"));
+  const inp = (a) => h("input", a);
+  const name = inp({ name: "name", required: true });
+  const address = inp({ name: "address", required: true });
+  const tz = inp({ name: "timezone", value: "Europe/Paris", required: true });
+  const hours = inp({ name: "openingHours", placeholder: "Mon-Sat 10:00-19:00" });
+  const lat = inp({ type: "number", step: "any", name: "lat", required: true });
+  const lng = inp({ type: "number", step: "any", name: "lng", required: true });
+  const file = inp({ type: "file", name: "import", accept: ".csv,.geojson,.json,text/csv,application/geo+json" });
+  const report = h("div", { "aria-live": "polite" });
+  const v = (x) => /** @type {HTMLInputElement} */ (x).value;
+  mount(
+    el,
+    h("h1", {}, t("ashops.title")),
+    h(
+      "div",
+      { class: "split" },
+      h("div", { class: "col" }, m.el),
+      h(
+        "div",
+        { class: "col" },
+        h(
+          "form",
+          {
+            class: "card",
+            onsubmit: async (ev) => {
+              ev.preventDefault();
+              try {
+                await call("POST", "/v1/shops", { body: { name: v(name), address: v(address), timezone: v(tz), openingHours: v(hours), location: { lat: Number(v(lat)), lng: Number(v(lng)) } } });
+                flash(t("common.saved"), "ok");
+                shops(el);
+              } catch (e) {
+                flash(e.message, "bad");
+              }
+            },
+          },
+          h("h2", {}, t("ashops.new")),
+          field(t("common.name"), name),
+          field(t("ashops.address"), address),
+          h("div", { class: "row" }, field(t("ashops.timezone"), tz), field(t("ashops.hours"), hours)),
+          h("p", { class: "hint" }, t("ashops.place")),
+          h("div", { class: "row" }, field(t("ashops.lat"), lat), field(t("ashops.lng"), lng)),
+          h("button", { type: "submit", class: "primary" }, t("common.create")),
+        ),
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, t("ashops.import")),
+          field(t("ashops.import"), file, "CSV: name,address,lat,lng,timezone · GeoJSON: FeatureCollection of Points"),
+          report,
+          h("p", {}, t("ashops.export"), ": ", h("button", { type: "button", class: "ghost", onclick: () => download("csv") }, "CSV"), " ", h("button", { type: "button", class: "ghost", onclick: () => download("geojson") }, "GeoJSON")),
+        ),
+      ),
+    ),
+    h("h2", {}, t("ashops.title") + ` (${list.length})`),
+    h("ul", { class: "cards", "data-testid": "shop-list" }, list.map((s) => shopCard(s))),
+  );
+  file.addEventListener("change", async () => {
+    const f = /** @type {HTMLInputElement} */ (file).files?.[0];
+    if (!f) return;
+    const body = await readText(f);
+    const csv = /\.csv$/i.test(f.name) || f.type === "text/csv";
+    try {
+      const r = await send("POST", "/v1/admin/shops/import", {}, body, csv ? "text/csv" : "application/geo+json");
+      const errs = r.errors || [];
+      flash(t("ashops.imported", { created: r.created, updated: r.updated, errors: errs.length }), errs.length ? "bad" : "ok");
+      await shops(el);
+      el.querySelector("[data-testid=import-report]")?.remove();
+      if (errs.length) el.prepend(h("ul", { class: "error", "data-testid": "import-report" }, errs.map((e) => h("li", {}, typeof e === "string" ? e : JSON.stringify(e)))));
+    } catch (e) {
+      mount(report, missing(e) ? notYet("POST /v1/admin/shops/import") : h("p", { class: "error" }, e.message));
+    }
+  });
+  const map = await m.ready;
+  const layer = drawShops(map, list);
+  fit(map, [layer]);
+  let pin = null;
+  map.on("click", (e) => {
+    const L = /** @type {any} */ (window).L;
+    /** @type {HTMLInputElement} */ (lat).value = e.latlng.lat.toFixed(6);
+    /** @type {HTMLInputElement} */ (lng).value = e.latlng.lng.toFixed(6);
+    if (pin) pin.remove();
+    pin = L.circleMarker(e.latlng, { radius: 9, color: "#1d3557", fillColor: "#ffb703", fillOpacity: 1 }).addTo(map);
+  });
+}
+
+async function download(format) {
+  try {
+    const body = await text("/v1/admin/shops/export", { query: { format } });
+    const a = h("a", { href: URL.createObjectURL(new Blob([body], { type: format === "csv" ? "text/csv" : "application/geo+json" })), download: `shops.${format}` });
+    document.body.append(a);
+    /** @type {HTMLAnchorElement} */ (a).click();
+    a.remove();
+  } catch (e) {
+    flash(missing(e) ? t("notYet", { endpoint: "GET /v1/admin/shops/export" }) : e.message, "bad");
+  }
+}
+
+function shopCard(s) {
+  const who = h("input", { name: "userId", required: true });
+  return h(
+    "li",
+    { class: "card" },
+    h("h3", {}, h("a", { href: "#/shops/" + s.id }, s.name)),
+    h("p", {}, s.address),
+    h("p", { class: "hint" }, `${s.location.lat.toFixed(5)}, ${s.location.lng.toFixed(5)} · ${s.timezone}`),
+    h("p", { class: "hint" }, t("ashops.managers"), ": ", (s.managerIds || []).join(", ") || "—"),
+    h(
+      "form",
+      {
+        class: "row",
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          try {
+            await call("POST", "/v1/shops/{id}/managers", { params: { path: { id: s.id } }, body: { userId: /** @type {HTMLInputElement} */ (who).value.trim() } });
+            flash(t("ashops.managerAdded"), "ok");
+          } catch (e) {
+            flash(e.message, "bad");
+          }
+        },
+      },
+      field(t("ashops.addManager"), who),
+      h("button", { type: "submit" }, t("ashops.addManager")),
+    ),
+  );
+}
+
+/** #/admin/failed */
+export async function failed(el) {
+  const page = await call("GET", "/v1/admin/notifications", { params: { query: { status: "failed", limit: 100 } } });
+  const lang = getLang();
+  const items = page.items || [];
+  mount(
+    el,
+    h("h1", {}, t("fail.title")),
+    items.length === 0
+      ? h("p", {}, t("common.none"))
+      : h(
+          "table",
+          {},
+          h("thead", {}, h("tr", {}, [t("fail.at"), t("fail.kind"), t("fail.user"), t("camp.title"), t("fail.reason")].map((c) => h("th", { scope: "col" }, c)))),
+          h("tbody", {}, items.map((n) => h("tr", {}, h("td", {}, when(n.createdAt, lang)), h("td", {}, n.kind), h("td", {}, h("code", {}, n.userId)), h("td", {}, n.title), h("td", {}, n.reason || "")))),
+        ),
+  );
+}

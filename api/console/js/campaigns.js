@@ -1,0 +1,402 @@
+// The marketer's screens: the campaign list with its funnel, the editor with
+// the zone on the map, the live push preview, and the fan segments.
+import { call, listShops, ApiError } from "./api.js";
+import { t, num, getLang } from "./i18n.js";
+import { h, mount, field, flash, uid, readText, localInput } from "./ui.js";
+import { makeMap, drawCells, drawShops, fit } from "./map.js";
+
+const STAGES = ["entered", "triggered", "pushed", "opened", "redeemed"];
+
+/** The funnel as a bar chart, each bar labelled with its number. */
+export function funnel(stats, compact = false) {
+  const max = Math.max(1, ...STAGES.map((s) => stats[s] || 0));
+  const rows = STAGES.map((s) => bar(t("camp." + s), stats[s] || 0, max, s));
+  for (const [reason, n] of Object.entries(stats.suppressed || {})) {
+    if (!compact || n) rows.push(bar(t("camp.suppressed", { reason }), n, max, "suppressed"));
+  }
+  return h("dl", { class: "funnel" + (compact ? " compact" : ""), "data-testid": "funnel" }, rows);
+}
+
+function bar(label, n, max, kind) {
+  const fill = h("span", { class: "bar-fill " + kind });
+  fill.style.width = `${Math.round((100 * n) / max)}%`; // CSSOM, allowed by the CSP
+  return h("div", { class: "bar", "data-stage": kind }, h("dt", {}, label), h("dd", {}, h("span", { class: "bar-track" }, fill), h("b", { class: "bar-n" }, num(n))));
+}
+
+const statusBadge = (s) => h("span", { class: "badge " + s }, t("status." + s));
+
+/** #/campaigns */
+export async function list(el) {
+  const cs = await call("GET", "/v1/campaigns");
+  const stats = await Promise.all(cs.map((c) => call("GET", "/v1/campaigns/{id}/stats", { params: { path: { id: c.id } } }).catch(() => null)));
+  mount(
+    el,
+    h("div", { class: "head" }, h("h1", {}, t("camp.list")), h("a", { class: "button primary", href: "#/campaigns/new" }, t("camp.new"))),
+    cs.length === 0
+      ? h("p", {}, t("common.none"))
+      : h(
+          "ul",
+          { class: "cards" },
+          cs.map((c, i) =>
+            h(
+              "li",
+              { class: "card campaign" },
+              h("h2", {}, h("a", { href: "#/campaigns/" + c.id }, c.name), " ", statusBadge(c.status)),
+              stats[i] ? funnel(stats[i], true) : null,
+            ),
+          ),
+        ),
+  );
+}
+
+/** Reads the drawn zone into the API's geofence shape. */
+function zoneOf(map) {
+  const L = /** @type {any} */ (window).L;
+  const layers = map.pm.getGeomanLayers().filter((l) => l instanceof L.Polygon || l instanceof L.Circle);
+  const circles = layers.filter((l) => l instanceof L.Circle);
+  const polys = layers.filter((l) => !(l instanceof L.Circle));
+  if (!layers.length) return null;
+  if (circles.length && !polys.length) {
+    return { circles: circles.map((c) => ({ center: { lat: c.getLatLng().lat, lng: c.getLatLng().lng }, radiusM: Math.round(c.getRadius()) })) };
+  }
+  const coords = [];
+  for (const p of polys) {
+    const g = p.toGeoJSON().geometry;
+    if (g.type === "Polygon") coords.push(g.coordinates);
+    else if (g.type === "MultiPolygon") coords.push(...g.coordinates);
+  }
+  for (const c of circles) coords.push([circlePolygon(c)]); // mixed: circles become polygons
+  return coords.length === 1 ? { type: "Polygon", coordinates: coords[0] } : { type: "MultiPolygon", coordinates: coords };
+}
+
+function circlePolygon(c) {
+  const { lat, lng } = c.getLatLng();
+  const r = c.getRadius();
+  const ring = [];
+  for (let i = 0; i <= 32; i++) {
+    const a = (2 * Math.PI * i) / 32;
+    ring.push([lng + (r * Math.sin(a)) / (111320 * Math.cos((lat * Math.PI) / 180)), lat + (r * Math.cos(a)) / 110540]);
+  }
+  return ring;
+}
+
+/** Draws a geofence (API shape or GeoJSON geometry) as editable layers. */
+function drawZone(map, g) {
+  const L = /** @type {any} */ (window).L;
+  const out = [];
+  const ring = (r) => r.map(([lng, lat]) => [lat, lng]);
+  if (g.type === "Polygon") out.push(L.polygon(g.coordinates.map(ring)));
+  if (g.type === "MultiPolygon") for (const p of g.coordinates) out.push(L.polygon(p.map(ring)));
+  for (const c of g.circles || []) out.push(L.circle([c.center.lat, c.center.lng], { radius: c.radiusM }));
+  for (const l of out) l.addTo(map);
+  return out;
+}
+
+/** The geometry of an imported GeoJSON file: a geometry, a Feature, or a FeatureCollection of polygons. */
+function importedZone(json) {
+  const geoms = [];
+  const walk = (o) => {
+    if (!o) return;
+    if (o.type === "FeatureCollection") o.features.forEach(walk);
+    else if (o.type === "Feature") walk(o.geometry);
+    else if (o.type === "Polygon") geoms.push(o.coordinates);
+    else if (o.type === "MultiPolygon") geoms.push(...o.coordinates);
+  };
+  walk(json);
+  if (!geoms.length) throw new Error("no Polygon or MultiPolygon in this file");
+  return geoms.length === 1 ? { type: "Polygon", coordinates: geoms[0] } : { type: "MultiPolygon", coordinates: geoms };
+}
+
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const TEXTS = [
+  ["fr", "familiar"],
+  ["fr", "formal"],
+  ["en", "formal"],
+];
+
+/** #/campaigns/new and #/campaigns/:id */
+export async function edit(el, id) {
+  const c = id ? await call("GET", "/v1/campaigns/{id}", { params: { path: { id } } }) : null;
+  const segs = await call("GET", "/v1/admin/segments").catch(() => ({ counts: {} }));
+  const inp = (attrs) => h("input", attrs);
+  const name = inp({ name: "name", required: true, value: c ? c.name : "", maxlength: 120 });
+  const trigger = h("select", { name: "trigger" }, h("option", { value: "enter" }, t("camp.trigger.enter")), h("option", { value: "dwell" }, t("camp.trigger.dwell")));
+  trigger.value = c ? c.trigger.kind : "enter";
+  const dwell = inp({ type: "number", name: "dwell", min: 10, max: 86400, value: c && c.trigger.dwellSeconds ? c.trigger.dwellSeconds : 300 });
+  const sc = (c && c.schedule) || {};
+  const startsAt = inp({ type: "datetime-local", name: "startsAt", value: localInput(sc.startsAt) });
+  const endsAt = inp({ type: "datetime-local", name: "endsAt", value: localInput(sc.endsAt) });
+  const tz = inp({ name: "timezone", value: sc.timezone || Intl.DateTimeFormat().resolvedOptions().timeZone || "Europe/Paris" });
+  const days = DAYS.map((d) => inp({ type: "checkbox", name: "day", value: d, checked: (sc.days || []).includes(d) }));
+  const from = inp({ name: "from", pattern: "\\d\\d:\\d\\d", placeholder: "09:00", value: sc.hours ? sc.hours.from : "" });
+  const to = inp({ name: "to", pattern: "\\d\\d:\\d\\d", placeholder: "19:00", value: sc.hours ? sc.hours.to : "" });
+  const chosen = c ? c.audience.segments.filter((s) => s !== "all") : [];
+  const segBoxes = Object.entries(segs.counts || {}).map(([s, n]) => [s, n, inp({ type: "checkbox", name: "segment", value: s, checked: chosen.includes(s) })]);
+  const newcomers = inp({ type: "checkbox", name: "newcomers", checked: c ? c.audience.newcomers : false });
+  const o = (c && c.offer) || { texts: [], value: "", validityHours: 24, budget: 0 };
+  const value = inp({ name: "value", value: o.value, maxlength: 60 });
+  const validity = inp({ type: "number", name: "validity", min: 1, max: 8760, value: o.validityHours || 24 });
+  const budget = inp({ type: "number", name: "budget", min: 0, value: o.budget || 0 });
+  const perCustomer = inp({ type: "number", name: "perCustomer", min: 0, max: 1000, value: c ? c.caps.perCustomer : 1 });
+  const cooldown = inp({ type: "number", name: "cooldown", min: 0, value: c ? Math.round(c.caps.cooldownSeconds / 3600) : 0 });
+
+  // Texts per language and tone, each with its phone preview.
+  const texts = TEXTS.map(([locale, formality]) => {
+    const found = o.texts.find((x) => x.locale === locale && x.formality === formality) || { title: "", body: "" };
+    const title = inp({ name: `title-${locale}-${formality}`, value: found.title, maxlength: 80 });
+    const body = h("textarea", { name: `body-${locale}-${formality}`, rows: 2, maxlength: 240 }, found.body);
+    return { locale, formality, title, body };
+  });
+  const previews = h("div", { class: "previews", "aria-live": "polite" });
+  const preview = () =>
+    mount(
+      previews,
+      texts.map((x) =>
+        h(
+          "figure",
+          { class: "phone", "data-tone": `${x.locale}-${x.formality}` },
+          h("figcaption", {}, `${x.locale.toUpperCase()} · ${x.locale === "fr" ? t(x.formality === "familiar" ? "camp.tu" : "camp.vous") : x.formality}`),
+          h(
+            "div",
+            { class: "push" },
+            h("span", { class: "push-app" }, "Hyperlieu"),
+            h("strong", {}, /** @type {HTMLInputElement} */ (x.title).value || "…"),
+            h("p", {}, /** @type {HTMLTextAreaElement} */ (x.body).value || "…"),
+          ),
+        ),
+      ),
+    );
+  texts.forEach((x) => {
+    x.title.addEventListener("input", preview);
+    x.body.addEventListener("input", preview);
+  });
+  preview();
+
+  const m = makeMap(t("camp.zone"));
+  const info = h("div", { class: "zone-info", "aria-live": "polite" });
+  const fileIn = inp({ type: "file", accept: ".geojson,.json,application/geo+json,application/json", name: "zoneFile" });
+  const err = h("div", { class: "error", role: "alert" });
+  const actions = h("div", { class: "actions" });
+  const funnelBox = h("section", { class: "card" });
+
+  const form = h(
+    "form",
+    { class: "editor", novalidate: true },
+    h("div", { class: "head" }, h("h1", {}, c ? c.name : t("camp.new")), c ? statusBadge(c.status) : null, h("a", { href: "#/campaigns", class: "button ghost" }, t("common.back"))),
+    h(
+      "div",
+      { class: "split" },
+      h(
+        "section",
+        { class: "card zone" },
+        h("h2", {}, t("camp.zone")),
+        h("p", { class: "hint" }, t("camp.zoneHelp")),
+        m.el,
+        h("div", { class: "row" }, field(t("camp.importZone"), fileIn), h("button", { type: "button", class: "ghost", onclick: () => clearZone() }, t("camp.clearZone"))),
+        info,
+      ),
+      h(
+        "div",
+        { class: "col" },
+        h("section", { class: "card" }, field(t("common.name"), name), h("div", { class: "row" }, field(t("camp.trigger"), trigger), field(t("camp.dwell"), dwell))),
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, t("camp.schedule")),
+          h("div", { class: "row" }, field(t("camp.startsAt"), startsAt), field(t("camp.endsAt"), endsAt)),
+          field(t("camp.timezone"), tz),
+          h("fieldset", { class: "days" }, h("legend", {}, t("camp.days")), days.map((d, i) => h("label", { class: "check" }, d, t("day." + DAYS[i])))),
+          h("div", { class: "row" }, field(t("camp.hoursFrom"), from), field(t("camp.hoursTo"), to)),
+        ),
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, t("camp.audience")),
+          h("fieldset", {}, h("legend", {}, t("camp.segments")), segBoxes.map(([s, n, box]) => h("label", { class: "check" }, box, `${s} (${num(n)})`))),
+          h("label", { class: "check" }, newcomers, t("camp.newcomers")),
+        ),
+      ),
+    ),
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, t("camp.offer")),
+      h("div", { class: "row" }, field(t("camp.value"), value), field(t("camp.validity"), validity), field(t("camp.budget"), budget)),
+      h("h3", {}, t("camp.caps")),
+      h("div", { class: "row" }, field(t("camp.perCustomer"), perCustomer), field(t("camp.cooldown"), cooldown)),
+      h("h3", {}, t("camp.texts")),
+      h(
+        "div",
+        { class: "texts" },
+        texts.map((x) =>
+          h(
+            "fieldset",
+            {},
+            h("legend", {}, `${x.locale.toUpperCase()} · ${x.locale === "fr" ? t(x.formality === "familiar" ? "camp.tu" : "camp.vous") : x.formality}`),
+            field(t("camp.title"), x.title),
+            field(t("camp.body"), x.body),
+          ),
+        ),
+      ),
+      h("h3", {}, t("camp.preview")),
+      previews,
+    ),
+    err,
+    actions,
+    c ? funnelBox : null,
+  );
+  mount(el, form);
+
+  const map = await m.ready;
+  map.pm.addControls({
+    position: "topleft",
+    drawMarker: false,
+    drawCircleMarker: false,
+    drawPolyline: false,
+    drawText: false,
+    rotateMode: false,
+    dragMode: false,
+    drawRectangle: true,
+    drawPolygon: true,
+    drawCircle: true,
+    cutPolygon: true,
+    editMode: true,
+    removalMode: true,
+  });
+  map.pm.setLang(getLang() === "fr" ? "fr" : "en");
+  let cells = null;
+  const shopsLayer = await listShops({})
+    .then((list) => drawShops(map, list))
+    .catch(() => null);
+  const zone = c ? drawZone(map, c.geofence) : [];
+  fit(map, zone.length ? zone : [shopsLayer]);
+  const clearZone = () => {
+    map.pm.getGeomanLayers().forEach((l) => l.remove());
+    if (cells) cells.remove();
+  };
+  fileIn.addEventListener("change", async () => {
+    const f = /** @type {HTMLInputElement} */ (fileIn).files?.[0];
+    if (!f) return;
+    try {
+      clearZone();
+      fit(map, drawZone(map, importedZone(JSON.parse(await readText(f)))));
+    } catch (e) {
+      err.textContent = e.message;
+    }
+  });
+
+  async function showCells(cid, areaM2) {
+    const [cl, reach] = await Promise.all([
+      call("GET", "/v1/campaigns/{id}/cells", { params: { path: { id: cid } } }),
+      call("GET", "/v1/campaigns/{id}/reach", { params: { path: { id: cid }, query: { days: 7 } } }).catch(() => null),
+    ]);
+    if (cells) cells.remove();
+    cells = drawCells(map, cl);
+    cells.bringToBack();
+    const inside = cl.features.filter((f) => f.properties.inside).length;
+    mount(
+      info,
+      h("p", {}, t("camp.area", { km2: num((areaM2 || cl.areaM2) / 1e6, 3) })),
+      h("p", { "data-testid": "cells" }, t("camp.cells", { n: num(cl.count), inside: num(inside), edge: num(cl.count - inside) })),
+      reach ? h("p", { "data-testid": "reach" }, t("camp.reach", { n: num(reach.customers) })) : null,
+      h("p", { class: "legend" }, h("span", { class: "swatch inside" }), "inside ", h("span", { class: "swatch edge" }), "boundary"),
+    );
+  }
+
+  function body() {
+    const segments = segBoxes.filter(([, , b]) => /** @type {HTMLInputElement} */ (b).checked).map(([s]) => s);
+    const v = (x) => /** @type {HTMLInputElement} */ (x).value;
+    const schedule = { timezone: v(tz), days: days.filter((d) => /** @type {HTMLInputElement} */ (d).checked).map((d) => v(d)) };
+    if (v(startsAt)) schedule.startsAt = new Date(v(startsAt)).toISOString();
+    if (v(endsAt)) schedule.endsAt = new Date(v(endsAt)).toISOString();
+    if (v(from) || v(to)) schedule.hours = { from: v(from), to: v(to) };
+    const b = {
+      name: v(name),
+      trigger: v(trigger) === "dwell" ? { kind: "dwell", dwellSeconds: Number(v(dwell)) } : { kind: "enter" },
+      schedule,
+      audience: { segments, newcomers: /** @type {HTMLInputElement} */ (newcomers).checked },
+      offer: {
+        value: v(value),
+        validityHours: Number(v(validity)),
+        budget: Number(v(budget)),
+        texts: texts.filter((x) => v(x.title) || v(x.body)).map((x) => ({ locale: x.locale, formality: x.formality, title: v(x.title), body: v(x.body) })),
+      },
+      caps: { perCustomer: Number(v(perCustomer)), cooldownSeconds: Number(v(cooldown)) * 3600 },
+    };
+    const g = zoneOf(map);
+    if (g) b.geofence = g;
+    return b;
+  }
+
+  function showProblem(e) {
+    const p = e instanceof ApiError ? e.problem : {};
+    mount(err, h("p", {}, e.message), p.errors ? h("ul", {}, p.errors.map((x) => h("li", {}, `${x.field}: ${x.detail}`))) : null);
+  }
+
+  async function save() {
+    err.replaceChildren();
+    const b = body();
+    if (!b.geofence && !c) {
+      err.textContent = t("camp.needZone");
+      return null;
+    }
+    try {
+      const saved = c
+        ? await call("PATCH", "/v1/campaigns/{id}", { params: { path: { id: c.id } }, body: b })
+        : await call("POST", "/v1/campaigns", { body: b });
+      flash(c ? t("common.saved") : t("camp.created"), "ok");
+      return saved;
+    } catch (e) {
+      showProblem(e);
+      return null;
+    }
+  }
+
+  async function move(to) {
+    if (to === "end" && !confirm(t("camp.endConfirm"))) return;
+    err.replaceChildren();
+    try {
+      if (c && (c.status === "draft" || c.status === "paused") && !(await save())) return;
+      const r = await call("POST", `/v1/campaigns/{id}/${to}`, { params: { path: { id: c.id } } });
+      flash(t("camp.nowStatus", { status: t("status." + r.status) }), "ok");
+      edit(el, c.id);
+    } catch (e) {
+      showProblem(e);
+    }
+  }
+
+  const saveBtn = h("button", {
+    type: "button",
+    class: "primary",
+    onclick: async () => {
+      const s = await save();
+      if (s && !c) location.hash = "#/campaigns/" + s.id;
+      else if (s) showCells(s.id, s.areaM2);
+    },
+  }, t("common.save"));
+  mount(
+    actions,
+    c && c.status === "ended" ? null : saveBtn,
+    c && (c.status === "draft" || c.status === "paused") ? h("button", { type: "button", class: "go", onclick: () => move("activate") }, t("camp.activate")) : null,
+    c && c.status === "active" ? h("button", { type: "button", onclick: () => move("pause") }, t("camp.pause")) : null,
+    c && c.status !== "ended" ? h("button", { type: "button", class: "danger", onclick: () => move("end") }, t("camp.end")) : null,
+  );
+  if (c) {
+    await showCells(c.id, c.areaM2);
+    const st = await call("GET", "/v1/campaigns/{id}/stats", { params: { path: { id: c.id } } });
+    mount(funnelBox, h("h2", {}, t("camp.funnel")), funnel(st));
+  }
+}
+
+/** #/segments */
+export async function segments(el) {
+  const s = await call("GET", "/v1/admin/segments");
+  const entries = Object.entries(s.counts || {});
+  const max = Math.max(1, ...entries.map(([, n]) => n));
+  mount(
+    el,
+    h("h1", {}, t("seg.title")),
+    h("p", {}, t("seg.total", { n: num(s.total) })),
+    h("dl", { class: "funnel" }, entries.map(([k, n]) => bar(k, n, max, "segment"))),
+  );
+}
