@@ -267,7 +267,7 @@ export async function edit(el, id) {
   let cells = null;
   const shopsLayer = await listShops({})
     .then((list) => drawShops(map, list))
-    .catch(() => null);
+    .catch((e) => (console.warn("shops", e), null));
   const zone = c ? drawZone(map, c.geofence) : [];
   fit(map, zone.length ? zone : [shopsLayer]);
   const clearZone = () => {

@@ -76,12 +76,15 @@ async function route() {
     const m = s.re.exec(path);
     if (!m) continue;
     if (!hasRole(u, s.roles)) break;
-    mount(main, h("p", { class: "loading" }, t("common.loading")));
+    // Each visit draws into a fresh element: a slower earlier visit then
+    // finishes into a detached one instead of over the current screen.
+    const screen = h("div", { class: "screen" }, h("p", { class: "loading" }, t("common.loading")));
+    mount(main, screen);
     try {
-      await s.draw(main, ...m.slice(1));
+      await s.draw(screen, ...m.slice(1));
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return; // signed out meanwhile
-      mount(main, h("p", { class: "error", role: "alert" }, t("common.error", { msg: e.message })));
+      mount(screen, h("p", { class: "error", role: "alert" }, t("common.error", { msg: e.message })));
     }
     return;
   }
@@ -107,8 +110,9 @@ function login(reason) {
             err.textContent = t("signin.noRole");
             return;
           }
-          location.hash = home(u);
-          route();
+          const next = home(u);
+          if (location.hash === next) route();
+          else location.hash = next; // hashchange draws it
         } catch (e) {
           err.textContent = e.message;
         }
@@ -131,8 +135,8 @@ whenSignedOut((reason) => {
 
 document.getElementById("signout")?.addEventListener("click", async () => {
   await signOut();
-  location.hash = "#/login";
-  route();
+  if (location.hash === "#/login") route();
+  else location.hash = "#/login";
 });
 document.getElementById("lang")?.addEventListener("change", (e) => {
   setLang(/** @type {HTMLSelectElement} */ (e.target).value);
