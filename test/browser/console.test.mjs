@@ -194,6 +194,9 @@ test("a manager creates an event, checks a customer in by ticket and redeems the
   await page.getByRole("button", { name: "Redeem" }).click();
   await page.locator('[data-verdict="bad"]', { hasText: "Already redeemed" }).waitFor();
   await shoot(page, "manager-till-again");
+  await page.setViewportSize({ width: 820, height: 1180 }); // a tablet at the counter, upright
+  await shoot(page, "manager-till-tablet");
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.goto(`${server.url}/console/#/events/${eventId}`);
   await page.getByTestId("attendees").getByText("checked in").waitFor();
@@ -231,6 +234,30 @@ test("an admin imports shops from a GeoJSON file and sees them on the map", asyn
     await page.locator(".leaflet-tooltip", { hasText: n }).waitFor({ state: "attached" });
   }
   await shoot(page, "admin-shops-imported");
+  clean(p);
+  await page.close();
+});
+
+test("the other screens draw for their roles", async () => {
+  const p = await openPage(browser);
+  const { page } = p;
+  await signIn(page, server.url, "admin@demo.hyperlieu.test");
+  for (const [hash, heading, shot] of [
+    ["#/admin/shops", "All shops", "admin-shops"],
+    ["#/admin/users", "Users", "admin-users"],
+    ["#/admin/failed", "Failed notifications", "admin-failed"],
+    ["#/segments", "Fan segments", "marketer-segments"],
+  ]) {
+    await page.goto(server.url + "/console/" + hash);
+    await page.getByRole("heading", { name: heading, exact: true }).waitFor();
+    await page.waitForTimeout(300);
+    await shoot(page, shot);
+  }
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await signIn(page, server.url, "manager@demo.hyperlieu.test");
+  await page.getByRole("link", { name: "Feedback" }).click();
+  await page.getByRole("heading", { name: "Feedback needing attention" }).waitFor();
+  await shoot(page, "manager-feedback");
   clean(p);
   await page.close();
 });

@@ -79,7 +79,7 @@ export async function shop(el, id, weekStart) {
           h("button", { type: "button", class: "ghost", onclick: () => shop(el, id, end) }, t("ev.next") + " →")),
       ),
       h("ol", { class: "calendar" }, days),
-      later.length ? h("p", { class: "hint" }, later.map((e) => h("a", { href: "#/events/" + e.id, class: "chip" }, `${when(e.startsAt, lang, s.timezone)} ${e.title}`))) : null,
+      later.length ? h("p", { class: "hint" }, t("ev.later") + " ", later.map((e) => h("a", { href: "#/events/" + e.id, class: "chip" }, `${when(e.startsAt, lang, s.timezone)} ${e.title}`))) : null,
     ),
     eventForm(null, async (body) => {
       const e = await call("POST", "/v1/shops/{id}/events", { params: { path: { id } }, body });
