@@ -23,14 +23,15 @@ var consoleFiles embed.FS
 // public API like any other: the files are public, the data is not.
 func (s *Server) consoleRoutes() []route {
 	return []route{
-		{method: "GET", path: "/console", op: "getConsoleRoot", access: public, summary: "Redirect to the web console", status: 308, handler: s.getConsoleRoot},
-		{method: "GET", path: "/console/*", op: "getConsoleFile", access: public, summary: "The web console for marketers, store managers and admins (HTML, scripts, styles)",
-			content: "text/html", errs: []int{404}, handler: s.getConsoleFile},
+		{method: "GET", path: "/console/*", op: "getConsoleFile", access: public, summary: "The web console for marketers, store managers and admins (HTML, scripts, styles; /console redirects here)",
+			content: "text/html", errs: []int{404}, handler: s.getConsoleRoot},
 	}
 }
 
+// getConsoleRoot handles GET /console/*: /console itself redirects to
+// /console/, so that the page's relative links resolve.
 func (s *Server) getConsoleRoot(c fiber.Ctx) error {
-	if strings.HasSuffix(c.Path(), "/") { // routing is not strict: /console/ lands here too
+	if c.Path() != "/console" { // the wildcard matches /console itself too
 		return s.getConsoleFile(c)
 	}
 	return c.Redirect().Status(fiber.StatusPermanentRedirect).To("/console/")

@@ -4,23 +4,6 @@
  */
 
 export interface paths {
-    "/console": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Redirect to the web console */
-        get: operations["getConsole"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/console/*": {
         parameters: {
             query?: never;
@@ -28,8 +11,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The web console for marketers, store managers and admins (HTML, scripts, styles) */
-        get: operations["getConsole*"];
+        /**
+         * The web console for marketers, store managers and admins (HTML, scripts, styles; /console redirects here)
+         * @description The web console for marketers, store managers and admins (HTML, scripts, styles; /console redirects here).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getConsoleFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -45,8 +33,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A shop's upcoming events as an iCalendar feed (RFC 5545) */
-        get: operations["getFeedsShopsByidEventsIcs"];
+        /**
+         * A shop's upcoming events as an iCalendar feed (RFC 5545)
+         * @description A shop's upcoming events as an iCalendar feed (RFC 5545).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getShopCalendar"];
         put?: never;
         post?: never;
         delete?: never;
@@ -62,8 +55,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A shop's upcoming events as a JSON Feed 1.1 (CORS open, ETag, 304 on If-None-Match) */
-        get: operations["getFeedsShopsByidEventsJson"];
+        /**
+         * A shop's upcoming events as a JSON Feed 1.1 (CORS open, ETag, 304 on If-None-Match)
+         * @description A shop's upcoming events as a JSON Feed 1.1 (CORS open, ETag, 304 on If-None-Match).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getShopFeed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -79,8 +77,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process is up */
-        get: operations["getHealthz"];
+        /**
+         * The process is up
+         * @description The process is up.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -96,7 +99,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description Prometheus metrics.
+         *
+         *     Public: no token needed.
+         */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -113,8 +121,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This API's OpenAPI 3.1 document */
-        get: operations["getOpenapiJson"];
+        /**
+         * This API's OpenAPI 3.1 document
+         * @description This API's OpenAPI 3.1 document.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getOpenAPI"];
         put?: never;
         post?: never;
         delete?: never;
@@ -130,8 +143,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database answers */
-        get: operations["getReadyz"];
+        /**
+         * The database answers
+         * @description The database answers.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -149,8 +167,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record a customer activity (replays and back-office corrections; idempotent by sourceKey) */
-        post: operations["postAdminActivities"];
+        /**
+         * Record a customer activity (replays and back-office corrections; idempotent by sourceKey)
+         * @description Record a customer activity (replays and back-office corrections; idempotent by sourceKey).
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["recordActivity"];
         delete?: never;
         options?: never;
         head?: never;
@@ -164,8 +187,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every notification, newest first (query: status, e.g. failed; cursor; limit ≤ 100) */
-        get: operations["getAdminNotifications"];
+        /**
+         * Every notification, newest first, optionally of one status (failed ones, say)
+         * @description Every notification, newest first, optionally of one status (failed ones, say).
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        get: operations["listNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -181,8 +209,79 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How many customers are in each segment */
-        get: operations["getAdminSegments"];
+        /**
+         * How many customers are in each segment
+         * @description How many customers are in each segment.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        get: operations["countSegments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/shops/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every shop as CSV (the import's columns) or as a GeoJSON FeatureCollection of points
+         * @description Every shop as CSV (the import's columns) or as a GeoJSON FeatureCollection of points.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        get: operations["exportShops"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/shops/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create and update shops from CSV (a header row: id,name,address,lat,lng,timezone,openingHours) or a GeoJSON FeatureCollection of points; rows with problems are skipped and reported
+         * @description Create and update shops from CSV (a header row: id,name,address,lat,lng,timezone,openingHours) or a GeoJSON FeatureCollection of points; rows with problems are skipped and reported.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["importShops"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Users by id, optionally by email or name (q) and role; paginated
+         * @description Users by id, optionally by email or name (q) and role; paginated.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        get: operations["listUsers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -198,8 +297,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A customer as marketers see them: segment and why, loyalty, referral */
-        get: operations["getAdminUsersByid"];
+        /**
+         * A customer as marketers see them: segment and why, loyalty, referral
+         * @description A customer as marketers see them: segment and why, loyalty, referral.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        get: operations["getCustomer"];
         put?: never;
         post?: never;
         delete?: never;
@@ -217,8 +321,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replace a user's roles */
-        post: operations["postAdminUsersByidRoles"];
+        /**
+         * Replace a user's roles
+         * @description Replace a user's roles.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["setUserRoles"];
         delete?: never;
         options?: never;
         head?: never;
@@ -234,8 +343,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in */
-        post: operations["postAuthLogin"];
+        /**
+         * Sign in
+         * @description Sign in.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -251,8 +365,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the session of a refresh token */
-        post: operations["postAuthLogout"];
+        /**
+         * Revoke the session of a refresh token
+         * @description Revoke the session of a refresh token.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -268,8 +387,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a refresh token for a new pair (rotation; reuse revokes the session) */
-        post: operations["postAuthRefresh"];
+        /**
+         * Exchange a refresh token for a new pair (rotation; reuse revokes the session)
+         * @description Exchange a refresh token for a new pair (rotation; reuse revokes the session).
+         *
+         *     Public: no token needed.
+         */
+        post: operations["refreshTokens"];
         delete?: never;
         options?: never;
         head?: never;
@@ -285,8 +409,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a customer account and sign in */
-        post: operations["postAuthRegister"];
+        /**
+         * Create a customer account and sign in
+         * @description Create a customer account and sign in.
+         *
+         *     Public: no token needed.
+         */
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -300,11 +429,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List campaigns, newest first (?status=draft|active|paused|ended) */
-        get: operations["getCampaigns"];
+        /**
+         * List campaigns, newest first, optionally of one status
+         * @description List campaigns, newest first, optionally of one status.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        get: operations["listCampaigns"];
         put?: never;
-        /** Create a draft geofenced campaign */
-        post: operations["postCampaigns"];
+        /**
+         * Create a draft geofenced campaign
+         * @description Create a draft geofenced campaign.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        post: operations["createCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -318,15 +457,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One campaign */
-        get: operations["getCampaignsByid"];
+        /**
+         * One campaign
+         * @description One campaign.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        get: operations["getCampaign"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a campaign (geofence and audience only in draft or paused) */
-        patch: operations["patchCampaignsByid"];
+        /**
+         * Change a campaign (geofence and audience only in draft or paused)
+         * @description Change a campaign (geofence and audience only in draft or paused).
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        patch: operations["updateCampaign"];
         trace?: never;
     };
     "/v1/campaigns/{id}/activate": {
@@ -338,8 +487,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start (or resume) a campaign */
-        post: operations["postCampaignsByidActivate"];
+        /**
+         * Start (or resume) a campaign
+         * @description Start (or resume) a campaign.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        post: operations["activateCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -353,8 +507,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** GeoJSON FeatureCollection of the H3 cells covering the geofence, with count and area */
-        get: operations["getCampaignsByidCells"];
+        /**
+         * GeoJSON FeatureCollection of the H3 cells covering the geofence, with count and area
+         * @description GeoJSON FeatureCollection of the H3 cells covering the geofence, with count and area.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        get: operations["getCampaignCells"];
         put?: never;
         post?: never;
         delete?: never;
@@ -372,8 +531,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End a campaign for good */
-        post: operations["postCampaignsByidEnd"];
+        /**
+         * End a campaign for good
+         * @description End a campaign for good.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        post: operations["endCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -389,8 +553,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pause an active campaign */
-        post: operations["postCampaignsByidPause"];
+        /**
+         * Pause an active campaign
+         * @description Pause an active campaign.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        post: operations["pauseCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -404,8 +573,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Distinct consenting customers last seen inside the geofence in the past ?days=N (default 7) */
-        get: operations["getCampaignsByidReach"];
+        /**
+         * Distinct consenting customers last seen inside the geofence in the past ?days=N (default 7)
+         * @description Distinct consenting customers last seen inside the geofence in the past ?days=N (default 7).
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        get: operations["getCampaignReach"];
         put?: never;
         post?: never;
         delete?: never;
@@ -421,8 +595,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The campaign's funnel counters */
-        get: operations["getCampaignsByidStats"];
+        /**
+         * The campaign's funnel counters
+         * @description The campaign's funnel counters.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        get: operations["getCampaignStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -438,8 +617,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Events by start: ?near=lat,lng&radius= (upcoming only), ?from=&to= (RFC 3339), ?category=, ?shopId= */
-        get: operations["getEvents"];
+        /**
+         * Events by start: near a point (upcoming only), between from and to, of a category or a shop
+         * @description Events by start: near a point (upcoming only), between from and to, of a category or a shop.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -455,15 +639,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An event with its seats */
-        get: operations["getEventsByid"];
+        /**
+         * An event with its seats
+         * @description An event with its seats.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["getEvent"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Change an event; RSVPs are told when its time or place moves */
-        patch: operations["patchEventsByid"];
+        /**
+         * Change an event; RSVPs are told when its time or place moves
+         * @description Change an event; RSVPs are told when its time or place moves.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        patch: operations["updateEvent"];
         trace?: never;
     };
     "/v1/events/{id}.ics": {
@@ -473,8 +667,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The event as iCalendar (RFC 5545) */
-        get: operations["getEventsByidIcs"];
+        /**
+         * The event as iCalendar (RFC 5545)
+         * @description The event as iCalendar (RFC 5545).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getEventCalendar"];
         put?: never;
         post?: never;
         delete?: never;
@@ -490,8 +689,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who is going: everything for the shop's managers; for people going, the names of others who chose to be shown */
-        get: operations["getEventsByidAttendees"];
+        /**
+         * Who is going: everything for the shop's managers; for people going, the names of others who chose to be shown
+         * @description Who is going: everything for the shop's managers; for people going, the names of others who chose to be shown.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listAttendees"];
         put?: never;
         post?: never;
         delete?: never;
@@ -509,8 +713,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel an event; RSVPs are told the reason */
-        post: operations["postEventsByidCancel"];
+        /**
+         * Cancel an event; RSVPs are told the reason
+         * @description Cancel an event; RSVPs are told the reason.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        post: operations["cancelEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -526,8 +735,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check in from within 150 m, from 30 minutes before the start to the end */
-        post: operations["postEventsByidCheckin"];
+        /**
+         * Check in from within 150 m, from 30 minutes before the start to the end
+         * @description Check in from within 150 m, from 30 minutes before the start to the end.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["checkIn"];
         delete?: never;
         options?: never;
         head?: never;
@@ -543,8 +757,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check an attendee in by their ticket code (the shop's managers) */
-        post: operations["postEventsByidCheckins"];
+        /**
+         * Check an attendee in by their ticket code (the shop's managers)
+         * @description Check an attendee in by their ticket code (the shop's managers).
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        post: operations["checkInTicket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -558,11 +777,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An event's feedback, lowest ratings first (the shop's managers) */
-        get: operations["getEventsByidFeedback"];
+        /**
+         * An event's feedback, lowest ratings first (the shop's managers)
+         * @description An event's feedback, lowest ratings first (the shop's managers).
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        get: operations["listEventFeedback"];
         put?: never;
-        /** Rate an event you checked in to (again: replaces) */
-        post: operations["postEventsByidFeedback"];
+        /**
+         * Rate an event you checked in to (again: replaces)
+         * @description Rate an event you checked in to (again: replaces).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["rateEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -576,13 +805,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's RSVP and where it stands */
-        get: operations["getEventsByidRsvp"];
+        /**
+         * The caller's RSVP and where it stands
+         * @description The caller's RSVP and where it stands.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["getMyRSVP"];
         put?: never;
-        /** Answer going: a seat, or a place on the waitlist (idempotent) */
-        post: operations["postEventsByidRsvp"];
-        /** Withdraw; the seat goes to the first on the waitlist */
-        delete: operations["deleteEventsByidRsvp"];
+        /**
+         * Answer going: a seat, or a place on the waitlist (idempotent)
+         * @description Answer going: a seat, or a place on the waitlist (idempotent).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["rsvpToEvent"];
+        /**
+         * Withdraw; the seat goes to the first on the waitlist
+         * @description Withdraw; the seat goes to the first on the waitlist.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        delete: operations["withdrawRSVP"];
         options?: never;
         head?: never;
         patch?: never;
@@ -595,16 +839,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's profile and preferences */
+        /**
+         * The caller's profile and preferences
+         * @description The caller's profile and preferences.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
-        /** Erase the caller's account and personal data (aggregates are kept without identity) */
-        delete: operations["deleteMe"];
+        /**
+         * Erase the caller's account and personal data (aggregates are kept without identity)
+         * @description Erase the caller's account and personal data (aggregates are kept without identity).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        delete: operations["eraseMe"];
         options?: never;
         head?: never;
-        /** Change the caller's profile and preferences */
-        patch: operations["patchMe"];
+        /**
+         * Change the caller's profile and preferences
+         * @description Change the caller's profile and preferences.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        patch: operations["updateMe"];
         trace?: never;
     };
     "/v1/me/devices": {
@@ -616,8 +875,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Register or refresh a push device (a token of another account moves to the caller) */
-        post: operations["postMeDevices"];
+        /**
+         * Register or refresh a push device (a token of another account moves to the caller)
+         * @description Register or refresh a push device (a token of another account moves to the caller).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["registerDevice"];
         delete?: never;
         options?: never;
         head?: never;
@@ -634,8 +898,13 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Forget one of the caller's push devices */
-        delete: operations["deleteMeDevicesBytoken"];
+        /**
+         * Forget one of the caller's push devices
+         * @description Forget one of the caller's push devices.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        delete: operations["deleteDevice"];
         options?: never;
         head?: never;
         patch?: never;
@@ -648,8 +917,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Everything stored about the caller, as one JSON document */
-        get: operations["getMeExport"];
+        /**
+         * Everything stored about the caller, as one JSON document
+         * @description Everything stored about the caller, as one JSON document.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["exportMyData"];
         put?: never;
         post?: never;
         delete?: never;
@@ -667,8 +941,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent. */
-        post: operations["postMeLocation"];
+        /**
+         * Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.
+         * @description Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["reportLocation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -682,8 +961,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's points balance, tier, progress and latest ledger entries */
-        get: operations["getMeLoyalty"];
+        /**
+         * The caller's points balance, tier, progress and latest ledger entries
+         * @description The caller's points balance, tier, progress and latest ledger entries.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["getMyLoyalty"];
         put?: never;
         post?: never;
         delete?: never;
@@ -699,8 +983,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's inbox, newest first (query: cursor, limit ≤ 100) */
-        get: operations["getMeNotifications"];
+        /**
+         * The caller's inbox, newest first
+         * @description The caller's inbox, newest first.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listMyNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -718,8 +1007,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record that the caller opened a notification (idempotent) */
-        post: operations["postMeNotificationsByidOpened"];
+        /**
+         * Record that the caller opened a notification (idempotent)
+         * @description Record that the caller opened a notification (idempotent).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["markNotificationOpened"];
         delete?: never;
         options?: never;
         head?: never;
@@ -733,8 +1027,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's wallet: active, redeemed and expired offers, newest first */
-        get: operations["getMeOffers"];
+        /**
+         * The caller's wallet: active, redeemed and expired offers, newest first
+         * @description The caller's wallet: active, redeemed and expired offers, newest first.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listMyOffers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -750,8 +1049,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's referral code, link and referrals */
-        get: operations["getMeReferral"];
+        /**
+         * The caller's referral code, link and referrals
+         * @description The caller's referral code, link and referrals.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["getMyReferral"];
         put?: never;
         post?: never;
         delete?: never;
@@ -769,8 +1073,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Spend points on a reward and get its offer code (409 and nothing spent when the balance is short) */
-        post: operations["postMeRewardsByidClaim"];
+        /**
+         * Spend points on a reward and get its offer code (409 and nothing spent when the balance is short)
+         * @description Spend points on a reward and get its offer code (409 and nothing spent when the balance is short).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["claimReward"];
         delete?: never;
         options?: never;
         head?: never;
@@ -784,8 +1093,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Shops, upcoming events and offers within ?radius= metres (default 2000, at most 50000) of ?lat=&lng=, nearest first; ?cursor= for the next page, ?limit= (≤100) */
-        get: operations["getNearby"];
+        /**
+         * Shops, upcoming events and offers within ?radius= metres (default 2000, at most 50000) of ?lat=&lng=, nearest first; ?cursor= for the next page, ?limit= (≤100)
+         * @description Shops, upcoming events and offers within ?radius= metres (default 2000, at most 50000) of ?lat=&lng=, nearest first; ?cursor= for the next page, ?limit= (≤100).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listNearby"];
         put?: never;
         post?: never;
         delete?: never;
@@ -801,11 +1115,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The rewards catalogue (marketers also see inactive rewards) */
-        get: operations["getRewards"];
+        /**
+         * The rewards catalogue (marketers also see inactive rewards)
+         * @description The rewards catalogue (marketers also see inactive rewards).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listRewards"];
         put?: never;
-        /** Add a reward to the catalogue */
-        post: operations["postRewards"];
+        /**
+         * Add a reward to the catalogue
+         * @description Add a reward to the catalogue.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        post: operations["createReward"];
         delete?: never;
         options?: never;
         head?: never;
@@ -825,8 +1149,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a reward (name, description, cost, active) */
-        patch: operations["patchRewardsByid"];
+        /**
+         * Change a reward (name, description, cost, active)
+         * @description Change a reward (name, description, cost, active).
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        patch: operations["updateReward"];
         trace?: never;
     };
     "/v1/shops": {
@@ -836,10 +1165,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Shops by name, or nearest first near lat,lng; managed=true: the caller's own shops. From memory, paginated
+         * @description Shops by name, or nearest first near lat,lng; managed=true: the caller's own shops. From memory, paginated.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listShops"];
         put?: never;
-        /** Create a shop */
-        post: operations["postShops"];
+        /**
+         * Create a shop
+         * @description Create a shop.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["createShop"];
         delete?: never;
         options?: never;
         head?: never;
@@ -853,16 +1193,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A shop (deleted shops too, with deletedAt) */
-        get: operations["getShopsByid"];
+        /**
+         * A shop (deleted shops too, with deletedAt)
+         * @description A shop (deleted shops too, with deletedAt).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["getShop"];
         put?: never;
         post?: never;
-        /** Delete a shop; its events and history stay readable */
-        delete: operations["deleteShopsByid"];
+        /**
+         * Delete a shop; its events and history stay readable
+         * @description Delete a shop; its events and history stay readable.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        delete: operations["deleteShop"];
         options?: never;
         head?: never;
-        /** Change a shop (admins, or a manager of that shop) */
-        patch: operations["patchShopsByid"];
+        /**
+         * Change a shop (admins, or a manager of that shop)
+         * @description Change a shop (admins, or a manager of that shop).
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        patch: operations["updateShop"];
         trace?: never;
     };
     "/v1/shops/{id}/events": {
@@ -872,11 +1227,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A shop's events that end after ?from= (default now), cancelled ones included */
-        get: operations["getShopsByidEvents"];
+        /**
+         * A shop's events that end after from (default now), cancelled ones included
+         * @description A shop's events that end after from (default now), cancelled ones included.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listShopEvents"];
         put?: never;
-        /** Schedule an event at a shop you manage; announced to opted-in customers nearby */
-        post: operations["postShopsByidEvents"];
+        /**
+         * Schedule an event at a shop you manage; announced to opted-in customers nearby
+         * @description Schedule an event at a shop you manage; announced to opted-in customers nearby.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        post: operations["createShopEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -890,11 +1255,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A shop's feedback, newest first (?needsAttention=true: low ratings not yet answered) */
-        get: operations["getShopsByidFeedback"];
+        /**
+         * A shop's feedback, newest first
+         * @description A shop's feedback, newest first.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        get: operations["listShopFeedback"];
         put?: never;
-        /** Rate a shop (1 to 5); 2 or less alerts its managers */
-        post: operations["postShopsByidFeedback"];
+        /**
+         * Rate a shop (1 to 5); 2 or less alerts its managers
+         * @description Rate a shop (1 to 5); 2 or less alerts its managers.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["rateShop"];
         delete?: never;
         options?: never;
         head?: never;
@@ -910,8 +1285,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A goodwill gesture to a customer: a personal message with an offer or points */
-        post: operations["postShopsByidGestures"];
+        /**
+         * A goodwill gesture to a customer: a personal message with an offer or points
+         * @description A goodwill gesture to a customer: a personal message with an offer or points.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        post: operations["makeGesture"];
         delete?: never;
         options?: never;
         head?: never;
@@ -925,8 +1305,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Customers who received a gesture and how many came back within 60 days */
-        get: operations["getShopsByidGesturesStats"];
+        /**
+         * Customers who received a gesture and how many came back within 60 days
+         * @description Customers who received a gesture and how many came back within 60 days.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        get: operations["getGestureStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -944,8 +1329,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make a user (with the manager role) a manager of the shop */
-        post: operations["postShopsByidManagers"];
+        /**
+         * Make a user (with the manager role) a manager of the shop
+         * @description Make a user (with the manager role) a manager of the shop.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["addShopManager"];
         delete?: never;
         options?: never;
         head?: never;
@@ -962,8 +1352,13 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a manager from the shop */
-        delete: operations["deleteShopsByidManagersByuserId"];
+        /**
+         * Remove a manager from the shop
+         * @description Remove a manager from the shop.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        delete: operations["removeShopManager"];
         options?: never;
         head?: never;
         patch?: never;
@@ -978,8 +1373,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Redeem an offer code at a shop the caller manages (once: a second scan gets 409) */
-        post: operations["postShopsByidRedemptions"];
+        /**
+         * Redeem an offer code at a shop the caller manages (once: a second scan gets 409)
+         * @description Redeem an offer code at a shop the caller manages (once: a second scan gets 409).
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        post: operations["redeemOffer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -993,8 +1393,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A self-contained HTML widget of a shop's upcoming events for an iframe; ?lang=en|fr */
-        get: operations["getWidgetsShopsByidEvents"];
+        /**
+         * A self-contained HTML widget of a shop's upcoming events for an iframe
+         * @description A self-contained HTML widget of a shop's upcoming events for an iframe.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getShopWidget"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1007,55 +1412,955 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ActivityRequest: {
+            /** Format: date-time */
+            at?: string | null;
+            /** @enum {string} */
+            kind: "checkin" | "redemption" | "feedback" | "rsvp";
+            shopId?: string;
+            /** @description Idempotency key: the same key is recorded once */
+            sourceKey: string;
+            userId: string;
+        };
+        Attendee: {
+            checkedIn?: boolean;
+            displayName: string;
+            /** @enum {string} */
+            status: "going" | "waitlisted";
+            /** @description Shown to the shop's managers only */
+            userId?: string;
+            waitlistPosition?: number;
+        };
+        Audience: {
+            newcomers: boolean;
+            /** @description Empty or [all]: everyone */
+            segments?: ("all" | "newcomer" | "devoted" | "wandering" | "prospect" | "dormant")[];
+        };
+        AudienceInput: {
+            newcomers?: boolean;
+            /** @description Empty or [all]: everyone */
+            segments?: ("all" | "newcomer" | "devoted" | "wandering" | "prospect" | "dormant")[];
+        };
+        Auth: {
+            accessToken: string;
+            /** @description Seconds until the access token expires */
+            expiresIn: number;
+            refreshToken: string;
+            tokenType: string;
+            user: components["schemas"]["User"];
+        };
+        Campaign: {
+            areaM2: number;
+            audience: components["schemas"]["Audience"];
+            /** Format: date-time */
+            budgetSpentAt?: string;
+            caps: components["schemas"]["Caps"];
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+            geofence: components["schemas"]["Geofence"];
+            id: string;
+            name: string;
+            offer: components["schemas"]["OfferTemplate"];
+            schedule: components["schemas"]["Schedule"];
+            /** @enum {string} */
+            status: "draft" | "active" | "paused" | "ended";
+            trigger: components["schemas"]["Trigger"];
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        CampaignRequest: {
+            audience?: components["schemas"]["AudienceInput"] | null;
+            caps?: components["schemas"]["CapsInput"] | null;
+            geofence?: components["schemas"]["GeofenceInput"] | null;
+            name?: string | null;
+            offer?: components["schemas"]["OfferTemplateInput"] | null;
+            schedule?: components["schemas"]["ScheduleInput"] | null;
+            trigger?: components["schemas"]["Trigger"] | null;
+        };
+        CancelRequest: {
+            /** @description Told to those going and waitlisted */
+            reason?: string;
+        };
+        Caps: {
+            cooldownSeconds: number;
+            /** @description 0: no limit */
+            perCustomer: number;
+        };
+        CapsInput: {
+            cooldownSeconds?: number;
+            /** @description 0: no limit */
+            perCustomer?: number;
+        };
+        CellCollection: {
+            areaM2: number;
+            count: number;
+            features: components["schemas"]["CellFeature"][];
+            resolution: number;
+            type: string;
+        };
+        CellFeature: {
+            geometry: {
+                [key: string]: unknown;
+            };
+            properties: components["schemas"]["CellProperties"];
+            type: string;
+        };
+        CellProperties: {
+            areaM2: number;
+            cell: string;
+            inside: boolean;
+        };
+        CheckIn: {
+            /** Format: date-time */
+            at: string;
+            eventId: string;
+            /** @enum {string} */
+            method: "location" | "ticket";
+            userId: string;
+        };
+        CheckInRequest: {
+            lat: number | null;
+            lng: number | null;
+        };
+        Circle: {
+            center: components["schemas"]["LatLngPoint"];
+            radiusM: number;
+        };
+        /** circles */
+        CirclesZone: {
+            circles: components["schemas"]["Circle"][];
+        };
+        Claim: {
+            /** Format: date-time */
+            at: string;
+            balance: number;
+            code: string;
+            cost: number;
+            rewardId: string;
+        };
+        ClockWindow: {
+            /** @description HH:MM */
+            from: string;
+            /** @description HH:MM */
+            to: string;
+        };
+        CustomerView: {
+            /** Format: date-time */
+            createdAt: string;
+            displayName: string;
+            email: string;
+            id: string;
+            loyalty: components["schemas"]["Loyalty"];
+            referral?: components["schemas"]["ReferralItem"] | null;
+            referredBy?: string | null;
+            segment: string;
+            segmentReason: string;
+        };
+        Device: {
+            appVersion?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** @enum {string} */
+            platform: "android" | "ios" | "web";
+            token: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        DeviceRequest: {
+            appVersion?: string;
+            /** @enum {string} */
+            platform: "android" | "ios" | "web";
+            /** @description The FCM registration token */
+            token: string;
+        };
+        Event: {
+            announceRadiusM: number;
+            cancelReason?: string;
+            /** Format: date-time */
+            cancelledAt?: string;
+            capacity: number;
+            /** @enum {string} */
+            category: "workshop" | "launch" | "barcamp" | "meetup" | "tasting" | "other";
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            /** Format: date-time */
+            endsAt: string;
+            /** @description On single-event answers */
+            going?: number;
+            id: string;
+            location: components["schemas"]["Point"];
+            maxWaitlist: number;
+            shopId: string;
+            /** Format: date-time */
+            startsAt: string;
+            /** @enum {string} */
+            status: "scheduled" | "cancelled";
+            title: string;
+            /** Format: date-time */
+            updatedAt: string;
+            waitlisted?: number;
+        };
+        EventRequest: {
+            announceRadiusM?: number | null;
+            capacity?: number | null;
+            /** @enum {string|null} */
+            category?: "workshop" | "launch" | "barcamp" | "meetup" | "tasting" | "other" | null;
+            description?: string | null;
+            /** Format: date-time */
+            endsAt?: string | null;
+            /** @description Default: the shop's */
+            location?: components["schemas"]["LatLng"] | null;
+            /** @description -1 (default): no limit; 0: no waitlist */
+            maxWaitlist?: number | null;
+            /** Format: date-time */
+            startsAt?: string | null;
+            title?: string | null;
+        };
+        FeedEvent: {
+            cancelReason?: string;
+            capacity: number;
+            /** Format: date-time */
+            endsAt: string;
+            location: components["schemas"]["Point"];
+            /** Format: date-time */
+            startsAt: string;
+            status: string;
+        };
+        FeedShop: {
+            address: string;
+            id: string;
+            location: components["schemas"]["Point"];
+            name: string;
+            timezone: string;
+        };
+        Feedback: {
+            comment: string;
+            /** Format: date-time */
+            createdAt: string;
+            eventId: string;
+            needsAttention: boolean;
+            rating: number;
+            /** Format: date-time */
+            updatedAt: string;
+            userId: string;
+        };
+        FeedbackRequest: {
+            comment?: string;
+            rating: number;
+        };
+        FieldProblem: {
+            detail: string;
+            field: string;
+        };
+        /** a GeoJSON Feature */
+        GeoJSONFeature: {
+            geometry: components["schemas"]["GeoJSONPolygon"] | components["schemas"]["GeoJSONMultiPolygon"];
+            /** @description Ignored */
+            properties?: {
+                [key: string]: unknown;
+            } | null;
+            /** @constant */
+            type: "Feature";
+        };
+        /** a GeoJSON FeatureCollection */
+        GeoJSONFeatureCollection: {
+            features: components["schemas"]["GeoJSONFeature"][];
+            /** @constant */
+            type: "FeatureCollection";
+        };
+        /** a GeoJSON MultiPolygon */
+        GeoJSONMultiPolygon: {
+            coordinates: number[][][][];
+            /** @constant */
+            type: "MultiPolygon";
+        };
+        /** a GeoJSON Polygon */
+        GeoJSONPolygon: {
+            /** @description The outer ring, then any holes */
+            coordinates: number[][][];
+            /** @constant */
+            type: "Polygon";
+        };
+        /** @description The campaign's zone: a GeoJSON Polygon or MultiPolygon, {circles: [...]} or {shops: {shopIds, radiusM}}. Positions are [longitude, latitude]. */
+        Geofence: components["schemas"]["GeoJSONPolygon"] | components["schemas"]["GeoJSONMultiPolygon"] | components["schemas"]["CirclesZone"] | components["schemas"]["ShopsZone"];
+        /** @description The campaign's zone: a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection of polygons, {circles: [...]} or {shops: {shopIds, radiusM}}. Positions are [longitude, latitude]. */
+        GeofenceInput: components["schemas"]["GeoJSONPolygon"] | components["schemas"]["GeoJSONMultiPolygon"] | components["schemas"]["CirclesZone"] | components["schemas"]["ShopsZone"] | components["schemas"]["GeoJSONFeature"] | components["schemas"]["GeoJSONFeatureCollection"];
+        Gesture: {
+            /** Format: date-time */
+            at: string;
+            code?: string;
+            feedbackId?: string;
+            id: string;
+            message: string;
+            offer?: string;
+            points?: number;
+            shopId: string;
+            userId: string;
+        };
+        GestureOffer: {
+            title: string;
+        };
+        GestureRequest: {
+            feedbackId?: string;
+            message: string;
+            offer?: components["schemas"]["GestureOffer"] | null;
+            points?: number;
+            userId: string;
+        };
+        GestureStats: {
+            cameBack: number;
+            customers: number;
+            gestures: number;
+            windowDays: number;
+        };
+        Import: {
+            created: number;
+            errors: components["schemas"]["ImportProblem"][];
+            updated: number;
+        };
+        ImportProblem: {
+            detail: string;
+            /** @description GeoJSON: the index in features, from 0 */
+            feature?: number;
+            field: string;
+            /** @description CSV: the line, the header being 1 */
+            row?: number;
+        };
+        JSONFeed: {
+            _hyperlieu: components["schemas"]["FeedShop"];
+            description: string;
+            feed_url: string;
+            items: components["schemas"]["JSONFeedItem"][];
+            language?: string;
+            title: string;
+            version: string;
+        };
+        JSONFeedItem: {
+            _hyperlieu: components["schemas"]["FeedEvent"];
+            content_text: string;
+            /** Format: date-time */
+            date_modified: string;
+            /** Format: date-time */
+            date_published: string;
+            id: string;
+            tags: string[];
+            title: string;
+            url: string;
+        };
+        LatLng: {
+            lat: number | null;
+            lng: number | null;
+        };
+        LatLngPoint: {
+            lat: number;
+            lng: number;
+        };
+        LedgerEntry: {
+            amount: number;
+            /** Format: date-time */
+            at: string;
+            code?: string;
+            id: string;
+            reason: string;
+            rewardId?: string;
+        };
+        LocationPoint: {
+            /** @description Metres, as the device reports it */
+            accuracyM?: number;
+            /** @description A report without a valid position is rejected, not the request */
+            lat?: number | null;
+            lng?: number | null;
+            /**
+             * Format: date-time
+             * @description Default: now
+             */
+            recordedAt?: string | null;
+        };
+        LocationRequest: {
+            accuracyM?: number;
+            lat?: number | null;
+            lng?: number | null;
+            /** @description At most 100: a batch, oldest first, instead of lat and lng */
+            points?: components["schemas"]["LocationPoint"][];
+            /** Format: date-time */
+            recordedAt?: string | null;
+        };
+        LocationResult: {
+            accepted: number;
+            cell?: string;
+            ignored: components["schemas"]["ReportProblem"][];
+            nearby: components["schemas"]["NearbyOffers"];
+            rejected: components["schemas"]["ReportProblem"][];
+            triggered: components["schemas"]["Offer"][];
+        };
+        LoginRequest: {
+            email: string;
+            password: string;
+        };
+        Loyalty: {
+            balance: number;
+            /** @description Points earned over the tier window */
+            earned: number;
+            /** @description null at the top tier */
+            nextTier?: components["schemas"]["NextTier"] | null;
+            recent: components["schemas"]["LedgerEntry"][];
+            rewards: components["schemas"]["LedgerEntry"][];
+            tier: string;
+            windowDays: number;
+        };
+        ManagerRequest: {
+            userId: string;
+        };
+        MePatchRequest: {
+            categories?: ("offers" | "events" | "loyalty" | "news")[] | null;
+            displayName?: string | null;
+            /** @enum {string|null} */
+            formality?: "formal" | "familiar" | null;
+            /** @enum {string|null} */
+            locale?: "en" | "fr" | null;
+            locationConsent?: boolean | null;
+            maxNotificationsPerDay?: number | null;
+            /** @description null removes the quiet hours */
+            quietHours?: components["schemas"]["QuietHours"] | null;
+            showInAttendeeLists?: boolean | null;
+            timezone?: string | null;
+        };
+        NearbyItem: {
+            address?: string;
+            campaignId?: string;
+            category?: string;
+            distanceM: number;
+            /** Format: date-time */
+            endsAt?: string;
+            id: string;
+            /** @enum {string} */
+            kind: "shop" | "event" | "offer";
+            location: components["schemas"]["Point"];
+            name?: string;
+            shopId?: string;
+            /** Format: date-time */
+            startsAt?: string;
+            title?: string;
+        };
+        NearbyOffer: {
+            campaignId: string;
+            distanceM: number;
+            shopId?: string;
+            title: string;
+        };
+        NearbyOffers: {
+            offers: components["schemas"]["NearbyOffer"][];
+        };
+        NearbyPage: {
+            items: components["schemas"]["NearbyItem"][];
+            nextCursor?: string;
+        };
+        NextTier: {
+            name: string;
+            pointsNeeded: number;
+        };
+        Notification: {
+            attempts: number;
+            body: string;
+            category: string;
+            collapseKey?: string;
+            /** Format: date-time */
+            createdAt: string;
+            data: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            expiresAt: string;
+            id: string;
+            kind: string;
+            lastError?: string;
+            messageIds: string[];
+            /** Format: date-time */
+            notBefore: string;
+            /** Format: date-time */
+            openedAt?: string | null;
+            reason?: string;
+            /** Format: date-time */
+            sentAt?: string | null;
+            /** @enum {string} */
+            status: "pending" | "sending" | "sent" | "failed" | "expired" | "suppressed";
+            title: string;
+            userId: string;
+        };
+        NotificationPage: {
+            items: components["schemas"]["Notification"][];
+            nextCursor?: string;
+        };
+        Offer: {
+            body: string;
+            campaignId: string;
+            code: string;
+            /** Format: date-time */
+            expiresAt: string;
+            id: string;
+            /** Format: date-time */
+            issuedAt: string;
+            /** Format: date-time */
+            redeemedAt?: string;
+            shopId?: string;
+            /** @enum {string} */
+            state: "active" | "redeemed" | "expired";
+            title: string;
+            value: string;
+        };
+        OfferTemplate: {
+            /** @description Redemptions; 0: unlimited */
+            budget: number;
+            texts: components["schemas"]["OfferText"][];
+            validityHours: number;
+            value: string;
+        };
+        OfferTemplateInput: {
+            /** @description Redemptions; 0: unlimited */
+            budget?: number;
+            texts: components["schemas"]["OfferTextInput"][];
+            validityHours: number;
+            value?: string;
+        };
+        OfferText: {
+            body: string;
+            /** @enum {string} */
+            formality: "formal" | "familiar";
+            /** @enum {string} */
+            locale: "en" | "fr";
+            title: string;
+        };
+        OfferTextInput: {
+            body?: string;
+            /** @enum {string} */
+            formality: "formal" | "familiar";
+            /** @enum {string} */
+            locale: "en" | "fr";
+            title: string;
+        };
+        Point: {
+            /** @description H3 cell at resolution 9 */
+            cell: string;
+            lat: number;
+            lng: number;
+        };
+        PointGeometry: {
+            /** @description [longitude, latitude] */
+            coordinates: number[];
+            /** @enum {string} */
+            type: "Point";
+        };
+        PointGeometryInput: {
+            /** @description [longitude, latitude] */
+            coordinates?: number[];
+            /** @enum {string} */
+            type?: "Point";
+        };
         Problem: {
             detail?: string;
-            errors?: {
-                detail: string;
-                field: string;
-            }[];
+            errors?: components["schemas"]["FieldProblem"][];
             instance?: string;
             requestId?: string;
             status: number;
             title: string;
             type: string;
         };
+        QuietHours: {
+            /** @description HH:MM in the user's time zone */
+            from: string;
+            /** @description HH:MM in the user's time zone */
+            to: string;
+        };
+        RSVP: {
+            /** Format: date-time */
+            createdAt: string;
+            eventId: string;
+            /** @description Place on the waitlist, 1 first */
+            position?: number;
+            /** @enum {string} */
+            status: "going" | "waitlisted";
+            ticketCode: string;
+        };
+        Reach: {
+            campaignId: string;
+            customers: number;
+            days: number;
+        };
+        RedemptionRequest: {
+            /** @description The offer code the customer shows */
+            code: string;
+        };
+        Referral: {
+            code: string;
+            link: string;
+            monthlyCap: number;
+            referrals: components["schemas"]["ReferralItem"][];
+            rewardedThisMonth: number;
+        };
+        ReferralItem: {
+            /** Format: date-time */
+            createdAt: string;
+            reason?: string;
+            /** Format: date-time */
+            rewardedAt?: string;
+            status: string;
+        };
+        RefreshRequest: {
+            refreshToken: string;
+        };
+        RegisterRequest: {
+            displayName: string;
+            /** Format: email */
+            email: string;
+            /** @enum {string} */
+            locale?: "en" | "fr";
+            password: string;
+            referralCode?: string;
+            /** @description IANA time zone, such as Europe/Paris */
+            timezone?: string;
+        };
+        ReportProblem: {
+            detail: string;
+            field?: string;
+            index: number;
+            /** @enum {string} */
+            reason: "invalid" | "stale" | "inaccurate" | "implausible";
+        };
+        Reward: {
+            active: boolean;
+            cost: number;
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            id: string;
+            name: string;
+        };
+        RewardRequest: {
+            active?: boolean | null;
+            /** @description Points */
+            cost?: number | null;
+            description?: string | null;
+            name?: string | null;
+        };
+        RolesRequest: {
+            roles: ("customer" | "manager" | "marketer" | "admin")[];
+        };
+        Schedule: {
+            days?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            /** Format: date-time */
+            endsAt?: string;
+            hours?: components["schemas"]["ClockWindow"];
+            /** Format: date-time */
+            startsAt?: string;
+            /** @description IANA time zone of days and hours */
+            timezone?: string;
+        };
+        ScheduleInput: {
+            days?: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+            /** Format: date-time */
+            endsAt?: string | null;
+            hours?: components["schemas"]["ClockWindow"] | null;
+            /** Format: date-time */
+            startsAt?: string | null;
+            /** @description IANA time zone of days and hours */
+            timezone?: string;
+        };
+        Segments: {
+            counts: {
+                [key: string]: number;
+            };
+            total: number;
+        };
+        ServiceStatus: {
+            status: string;
+        };
+        Shop: {
+            address: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            deletedAt?: string;
+            id: string;
+            location: components["schemas"]["Point"];
+            managerIds?: string[];
+            name: string;
+            openingHours: string;
+            timezone: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ShopFeature: {
+            geometry?: components["schemas"]["PointGeometry"] | null;
+            properties: components["schemas"]["ShopProperties"];
+            /** @enum {string} */
+            type: "Feature";
+        };
+        ShopFeatureCollection: {
+            features: components["schemas"]["ShopFeature"][];
+            /** @enum {string} */
+            type: "FeatureCollection";
+        };
+        ShopFeatureCollectionInput: {
+            features: components["schemas"]["ShopFeatureInput"][];
+            /** @enum {string} */
+            type: "FeatureCollection";
+        };
+        ShopFeatureInput: {
+            geometry?: components["schemas"]["PointGeometryInput"] | null;
+            properties?: components["schemas"]["ShopPropertiesInput"];
+            /** @enum {string} */
+            type?: "Feature";
+        };
+        ShopFeedback: {
+            /** Format: date-time */
+            answeredAt?: string;
+            /** Format: date-time */
+            at: string;
+            comment: string;
+            gestureId?: string;
+            id: string;
+            needsAttention: boolean;
+            rating: number;
+            shopId: string;
+            userId?: string;
+        };
+        ShopFeedbackRequest: {
+            comment?: string;
+            rating: number;
+        };
+        ShopPage: {
+            items: components["schemas"]["Shop"][];
+            /** @description The cursor of the next page; absent on the last */
+            next?: string;
+        };
+        ShopPatchRequest: {
+            address?: string | null;
+            location?: components["schemas"]["LatLng"] | null;
+            name?: string | null;
+            openingHours?: string | null;
+            timezone?: string | null;
+        };
+        ShopProperties: {
+            address: string;
+            /** @description On import: the shop to update; absent: a new shop */
+            id?: string;
+            name: string;
+            openingHours?: string;
+            timezone: string;
+        };
+        ShopPropertiesInput: {
+            address?: string;
+            /** @description On import: the shop to update; absent: a new shop */
+            id?: string;
+            name?: string;
+            openingHours?: string;
+            timezone?: string;
+        };
+        ShopRequest: {
+            address: string;
+            location: components["schemas"]["LatLng"] | null;
+            name: string;
+            openingHours?: string;
+            /** @description IANA time zone, such as Europe/Paris */
+            timezone: string;
+        };
+        /** shops */
+        ShopsZone: {
+            shops: components["schemas"]["ShopsZoneShops"];
+        };
+        ShopsZoneShops: {
+            radiusM: number;
+            shopIds: string[];
+        };
+        Stats: {
+            entered: number;
+            opened: number;
+            pushed: number;
+            redeemed: number;
+            suppressed: {
+                [key: string]: number;
+            };
+            triggered: number;
+        };
+        TicketRequest: {
+            ticketCode: string;
+        };
+        Trigger: {
+            /** @description For a dwell trigger: 10 to 86400 */
+            dwellSeconds?: number;
+            /** @enum {string} */
+            kind: "enter" | "dwell";
+        };
+        User: {
+            categories: ("offers" | "events" | "loyalty" | "news")[];
+            /** Format: date-time */
+            createdAt: string;
+            displayName: string;
+            email: string;
+            /** @enum {string} */
+            formality: "formal" | "familiar";
+            id: string;
+            /** @enum {string} */
+            locale: "en" | "fr";
+            locationConsent: boolean;
+            maxNotificationsPerDay: number;
+            quietHours?: components["schemas"]["QuietHours"] | null;
+            roles: ("customer" | "manager" | "marketer" | "admin")[];
+            showInAttendeeLists: boolean;
+            timezone: string;
+        };
+        UserPage: {
+            items: components["schemas"]["User"][];
+            /** @description The cursor of the next page; absent on the last */
+            next?: string;
+        };
     };
-    responses: never;
+    responses: {
+        /** @description Bad Request: the body is not readable JSON */
+        BadRequest: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Conflict */
+        Conflict: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Forbidden */
+        Forbidden: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Internal Server Error */
+        InternalServerError: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not Found */
+        NotFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Request Entity Too Large: the body is larger than the server accepts */
+        RequestEntityTooLarge: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Request Header Fields Too Large: the request's headers are too large */
+        RequestHeaderFieldsTooLarge: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Service Unavailable: a dependency (the database) does not answer; try again after Retry-After */
+        ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Too Many Requests */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Unauthorized */
+        Unauthorized: {
+            headers: {
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Unprocessable Entity: a value is wrong; errors names each field */
+        UnprocessableEntity: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Unsupported Media Type: the body is not of a media type this operation reads */
+        UnsupportedMediaType: {
+            headers: {
+                "X-Request-ID": components["headers"]["XRequestID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description Entity tag of the representation; send it back in If-None-Match. */
+        ETag: string;
+        /** @description Where the created resource can be read. */
+        Location: string;
+        /** @description Seconds to wait before trying again. */
+        RetryAfter: number;
+        /** @description The authentication scheme: Bearer. */
+        WWWAuthenticate: string;
+        /** @description Identifies the request in the server's logs; echoed from the request's X-Request-ID when given. */
+        XRequestID: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    getConsole: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Permanent Redirect */
-            308: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    "getConsole*": {
+    getConsoleFile: {
         parameters: {
             query?: never;
             header?: never;
@@ -1067,33 +2372,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/html": string;
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getFeedsShopsByidEventsIcs: {
+    getShopCalendar: {
         parameters: {
             query?: never;
             header?: never;
@@ -1107,33 +2399,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/calendar": string;
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getFeedsShopsByidEventsJson: {
+    getShopFeed: {
         parameters: {
             query?: never;
             header?: never;
@@ -1147,84 +2426,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        _hyperlieu: {
-                            address: string;
-                            id: string;
-                            location: {
-                                cell: string;
-                                lat: number;
-                                lng: number;
-                            };
-                            name: string;
-                            timezone: string;
-                        };
-                        description: string;
-                        feed_url: string;
-                        items: {
-                            _hyperlieu: {
-                                cancelReason?: string;
-                                capacity: number;
-                                /** Format: date-time */
-                                endsAt: string;
-                                location: {
-                                    cell: string;
-                                    lat: number;
-                                    lng: number;
-                                };
-                                /** Format: date-time */
-                                startsAt: string;
-                                status: string;
-                            };
-                            content_text: string;
-                            /** Format: date-time */
-                            date_modified: string;
-                            /** Format: date-time */
-                            date_published: string;
-                            id: string;
-                            tags: string[];
-                            title: string;
-                            url: string;
-                        }[];
-                        language?: string;
-                        title: string;
-                        version: string;
-                    };
+                    "application/feed+json": components["schemas"]["JSONFeed"];
                 };
             };
-            /** @description Not Modified */
+            /** @description Not Modified: If-None-Match named the current ETag */
             304: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
+                content?: never;
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getHealthz: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -1236,23 +2461,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        status: string;
-                    };
+                    "application/json": components["schemas"]["ServiceStatus"];
                 };
             };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
         };
     };
     getMetrics: {
@@ -1267,24 +2484,18 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain": string;
                 };
             };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
         };
     };
-    getOpenapiJson: {
+    getOpenAPI: {
         parameters: {
             query?: never;
             header?: never;
@@ -1296,62 +2507,44 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    getReadyz: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        status: string;
+                        [key: string]: unknown;
                     };
                 };
             };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
         };
     };
-    postAdminActivities: {
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceStatus"];
+                };
+            };
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    recordActivity: {
         parameters: {
             query?: never;
             header?: never;
@@ -1360,90 +2553,63 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** Format: date-time */
-                    at?: string | null;
-                    kind: string;
-                    shopId?: string;
-                    sourceKey: string;
-                    userId: string;
-                };
+                "application/json": components["schemas"]["ActivityRequest"];
             };
         };
         responses: {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getAdminNotifications: {
+    listNotifications: {
+        parameters: {
+            query?: {
+                status?: "pending" | "sending" | "sent" | "failed" | "expired" | "suppressed";
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    countSegments: {
         parameters: {
             query?: never;
             header?: never;
@@ -1455,82 +2621,25 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            attempts: number;
-                            body: string;
-                            category: string;
-                            collapseKey?: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            data: {
-                                [key: string]: string;
-                            };
-                            /** Format: date-time */
-                            expiresAt: string;
-                            id: string;
-                            kind: string;
-                            lastError?: string;
-                            messageIds: string[];
-                            /** Format: date-time */
-                            notBefore: string;
-                            /** Format: date-time */
-                            openedAt?: string | null;
-                            reason?: string;
-                            /** Format: date-time */
-                            sentAt?: string | null;
-                            status: string;
-                            title: string;
-                            userId: string;
-                        }[];
-                        nextCursor?: string;
-                    };
+                    "application/json": components["schemas"]["Segments"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getAdminSegments: {
+    exportShops: {
         parameters: {
-            query?: never;
+            query?: {
+                format?: "csv" | "geojson";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1540,47 +2649,92 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        counts: {
-                            [key: string]: number;
-                        };
-                        total: number;
-                    };
+                    "application/geo+json": components["schemas"]["ShopFeatureCollection"];
+                    "text/csv": string;
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getAdminUsersByid: {
+    importShops: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/geo+json": components["schemas"]["ShopFeatureCollectionInput"];
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Import"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description In the email or the display name, ignoring case; with an @, the start of the email */
+                q?: string;
+                role?: "customer" | "manager" | "marketer" | "admin";
+                limit?: number;
+                /** @description next of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCustomer: {
         parameters: {
             query?: never;
             header?: never;
@@ -1594,96 +2748,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        createdAt: string;
-                        displayName: string;
-                        email: string;
-                        id: string;
-                        loyalty: {
-                            balance: number;
-                            earned: number;
-                            nextTier?: {
-                                name: string;
-                                pointsNeeded: number;
-                            } | null;
-                            recent: {
-                                amount: number;
-                                /** Format: date-time */
-                                at: string;
-                                code?: string;
-                                id: string;
-                                reason: string;
-                                rewardId?: string;
-                            }[];
-                            rewards: {
-                                amount: number;
-                                /** Format: date-time */
-                                at: string;
-                                code?: string;
-                                id: string;
-                                reason: string;
-                                rewardId?: string;
-                            }[];
-                            tier: string;
-                            windowDays: number;
-                        };
-                        referral?: {
-                            /** Format: date-time */
-                            createdAt: string;
-                            reason?: string;
-                            /** Format: date-time */
-                            rewardedAt?: string | null;
-                            status: string;
-                        } | null;
-                        referredBy?: string | null;
-                        segment: string;
-                        segmentReason: string;
-                    };
+                    "application/json": components["schemas"]["CustomerView"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postAdminUsersByidRoles: {
+    setUserRoles: {
         parameters: {
             query?: never;
             header?: never;
@@ -1694,123 +2774,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    roles: string[];
-                };
+                "application/json": components["schemas"]["RolesRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        categories: string[];
-                        /** Format: date-time */
-                        createdAt: string;
-                        displayName: string;
-                        email: string;
-                        formality: string;
-                        id: string;
-                        locale: string;
-                        locationConsent: boolean;
-                        maxNotificationsPerDay: number;
-                        quietHours?: {
-                            from: string;
-                            to: string;
-                        } | null;
-                        roles: string[];
-                        showInAttendeeLists: boolean;
-                        timezone: string;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postAuthLogin: {
+    login: {
         parameters: {
             query?: never;
             header?: never;
@@ -1819,112 +2810,32 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    email: string;
-                    password: string;
-                };
+                "application/json": components["schemas"]["LoginRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        accessToken: string;
-                        expiresIn: number;
-                        refreshToken: string;
-                        tokenType: string;
-                        user: {
-                            categories: string[];
-                            /** Format: date-time */
-                            createdAt: string;
-                            displayName: string;
-                            email: string;
-                            formality: string;
-                            id: string;
-                            locale: string;
-                            locationConsent: boolean;
-                            maxNotificationsPerDay: number;
-                            quietHours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            roles: string[];
-                            showInAttendeeLists: boolean;
-                            timezone: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Auth"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too Many Requests */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postAuthLogout: {
+    logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -1933,76 +2844,29 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    refreshToken: string;
-                };
+                "application/json": components["schemas"]["RefreshRequest"];
             };
         };
         responses: {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postAuthRefresh: {
+    refreshTokens: {
         parameters: {
             query?: never;
             header?: never;
@@ -2011,102 +2875,31 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    refreshToken: string;
-                };
+                "application/json": components["schemas"]["RefreshRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        accessToken: string;
-                        expiresIn: number;
-                        refreshToken: string;
-                        tokenType: string;
-                        user: {
-                            categories: string[];
-                            /** Format: date-time */
-                            createdAt: string;
-                            displayName: string;
-                            email: string;
-                            formality: string;
-                            id: string;
-                            locale: string;
-                            locationConsent: boolean;
-                            maxNotificationsPerDay: number;
-                            quietHours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            roles: string[];
-                            showInAttendeeLists: boolean;
-                            timezone: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Auth"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postAuthRegister: {
+    register: {
         parameters: {
             query?: never;
             header?: never;
@@ -2115,109 +2908,36 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    displayName: string;
-                    email: string;
-                    locale?: string;
-                    password: string;
-                    referralCode?: string;
-                    timezone?: string;
-                };
+                "application/json": components["schemas"]["RegisterRequest"];
             };
         };
         responses: {
             /** @description Created */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        accessToken: string;
-                        expiresIn: number;
-                        refreshToken: string;
-                        tokenType: string;
-                        user: {
-                            categories: string[];
-                            /** Format: date-time */
-                            createdAt: string;
-                            displayName: string;
-                            email: string;
-                            formality: string;
-                            id: string;
-                            locale: string;
-                            locationConsent: boolean;
-                            maxNotificationsPerDay: number;
-                            quietHours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            roles: string[];
-                            showInAttendeeLists: boolean;
-                            timezone: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Auth"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getCampaigns: {
+    listCampaigns: {
         parameters: {
-            query?: never;
+            query?: {
+                status?: "draft" | "active" | "paused" | "ended";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2227,104 +2947,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        areaM2: number;
-                        audience: {
-                            newcomers: boolean;
-                            segments?: string[];
-                        };
-                        /** Format: date-time */
-                        budgetSpentAt?: string | null;
-                        caps: {
-                            cooldownSeconds: number;
-                            perCustomer: number;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        createdBy: string;
-                        geofence: {
-                            circles?: {
-                                center: {
-                                    lat: number;
-                                    lng: number;
-                                };
-                                radiusM: number;
-                            }[];
-                            coordinates?: unknown;
-                            shops?: {
-                                radiusM: number;
-                                shopIds: string[];
-                            } | null;
-                            type?: string;
-                        };
-                        id: string;
-                        name: string;
-                        offer: {
-                            budget: number;
-                            texts: {
-                                body: string;
-                                formality: string;
-                                locale: string;
-                                title: string;
-                            }[];
-                            validityHours: number;
-                            value: string;
-                        };
-                        schedule: {
-                            days?: string[];
-                            /** Format: date-time */
-                            endsAt?: string | null;
-                            hours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            /** Format: date-time */
-                            startsAt?: string | null;
-                            timezone?: string;
-                        };
-                        status: string;
-                        trigger: {
-                            dwellSeconds?: number;
-                            kind: string;
-                        };
-                        /** Format: date-time */
-                        updatedAt: string;
-                    }[];
+                    "application/json": components["schemas"]["Campaign"][];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postCampaigns: {
+    createCampaign: {
         parameters: {
             query?: never;
             header?: never;
@@ -2333,199 +2971,33 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    audience?: {
-                        newcomers: boolean;
-                        segments?: string[];
-                    } | null;
-                    caps?: {
-                        cooldownSeconds: number;
-                        perCustomer: number;
-                    } | null;
-                    geofence?: {
-                        circles?: {
-                            center: {
-                                lat: number;
-                                lng: number;
-                            };
-                            radiusM: number;
-                        }[];
-                        coordinates?: unknown;
-                        shops?: {
-                            radiusM: number;
-                            shopIds: string[];
-                        } | null;
-                        type?: string;
-                    } | null;
-                    name?: string | null;
-                    offer?: {
-                        budget: number;
-                        texts: {
-                            body: string;
-                            formality: string;
-                            locale: string;
-                            title: string;
-                        }[];
-                        validityHours: number;
-                        value: string;
-                    } | null;
-                    schedule?: {
-                        days?: string[];
-                        /** Format: date-time */
-                        endsAt?: string | null;
-                        hours?: {
-                            from: string;
-                            to: string;
-                        } | null;
-                        /** Format: date-time */
-                        startsAt?: string | null;
-                        timezone?: string;
-                    } | null;
-                    trigger?: {
-                        dwellSeconds?: number;
-                        kind: string;
-                    } | null;
-                };
+                "application/json": components["schemas"]["CampaignRequest"];
             };
         };
         responses: {
             /** @description Created */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        areaM2: number;
-                        audience: {
-                            newcomers: boolean;
-                            segments?: string[];
-                        };
-                        /** Format: date-time */
-                        budgetSpentAt?: string | null;
-                        caps: {
-                            cooldownSeconds: number;
-                            perCustomer: number;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        createdBy: string;
-                        geofence: {
-                            circles?: {
-                                center: {
-                                    lat: number;
-                                    lng: number;
-                                };
-                                radiusM: number;
-                            }[];
-                            coordinates?: unknown;
-                            shops?: {
-                                radiusM: number;
-                                shopIds: string[];
-                            } | null;
-                            type?: string;
-                        };
-                        id: string;
-                        name: string;
-                        offer: {
-                            budget: number;
-                            texts: {
-                                body: string;
-                                formality: string;
-                                locale: string;
-                                title: string;
-                            }[];
-                            validityHours: number;
-                            value: string;
-                        };
-                        schedule: {
-                            days?: string[];
-                            /** Format: date-time */
-                            endsAt?: string | null;
-                            hours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            /** Format: date-time */
-                            startsAt?: string | null;
-                            timezone?: string;
-                        };
-                        status: string;
-                        trigger: {
-                            dwellSeconds?: number;
-                            kind: string;
-                        };
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Campaign"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getCampaignsByid: {
+    getCampaign: {
         parameters: {
             query?: never;
             header?: never;
@@ -2539,113 +3011,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        areaM2: number;
-                        audience: {
-                            newcomers: boolean;
-                            segments?: string[];
-                        };
-                        /** Format: date-time */
-                        budgetSpentAt?: string | null;
-                        caps: {
-                            cooldownSeconds: number;
-                            perCustomer: number;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        createdBy: string;
-                        geofence: {
-                            circles?: {
-                                center: {
-                                    lat: number;
-                                    lng: number;
-                                };
-                                radiusM: number;
-                            }[];
-                            coordinates?: unknown;
-                            shops?: {
-                                radiusM: number;
-                                shopIds: string[];
-                            } | null;
-                            type?: string;
-                        };
-                        id: string;
-                        name: string;
-                        offer: {
-                            budget: number;
-                            texts: {
-                                body: string;
-                                formality: string;
-                                locale: string;
-                                title: string;
-                            }[];
-                            validityHours: number;
-                            value: string;
-                        };
-                        schedule: {
-                            days?: string[];
-                            /** Format: date-time */
-                            endsAt?: string | null;
-                            hours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            /** Format: date-time */
-                            startsAt?: string | null;
-                            timezone?: string;
-                        };
-                        status: string;
-                        trigger: {
-                            dwellSeconds?: number;
-                            kind: string;
-                        };
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Campaign"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    patchCampaignsByid: {
+    updateCampaign: {
         parameters: {
             query?: never;
             header?: never;
@@ -2656,217 +3037,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    audience?: {
-                        newcomers: boolean;
-                        segments?: string[];
-                    } | null;
-                    caps?: {
-                        cooldownSeconds: number;
-                        perCustomer: number;
-                    } | null;
-                    geofence?: {
-                        circles?: {
-                            center: {
-                                lat: number;
-                                lng: number;
-                            };
-                            radiusM: number;
-                        }[];
-                        coordinates?: unknown;
-                        shops?: {
-                            radiusM: number;
-                            shopIds: string[];
-                        } | null;
-                        type?: string;
-                    } | null;
-                    name?: string | null;
-                    offer?: {
-                        budget: number;
-                        texts: {
-                            body: string;
-                            formality: string;
-                            locale: string;
-                            title: string;
-                        }[];
-                        validityHours: number;
-                        value: string;
-                    } | null;
-                    schedule?: {
-                        days?: string[];
-                        /** Format: date-time */
-                        endsAt?: string | null;
-                        hours?: {
-                            from: string;
-                            to: string;
-                        } | null;
-                        /** Format: date-time */
-                        startsAt?: string | null;
-                        timezone?: string;
-                    } | null;
-                    trigger?: {
-                        dwellSeconds?: number;
-                        kind: string;
-                    } | null;
-                };
+                "application/json": components["schemas"]["CampaignRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        areaM2: number;
-                        audience: {
-                            newcomers: boolean;
-                            segments?: string[];
-                        };
-                        /** Format: date-time */
-                        budgetSpentAt?: string | null;
-                        caps: {
-                            cooldownSeconds: number;
-                            perCustomer: number;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        createdBy: string;
-                        geofence: {
-                            circles?: {
-                                center: {
-                                    lat: number;
-                                    lng: number;
-                                };
-                                radiusM: number;
-                            }[];
-                            coordinates?: unknown;
-                            shops?: {
-                                radiusM: number;
-                                shopIds: string[];
-                            } | null;
-                            type?: string;
-                        };
-                        id: string;
-                        name: string;
-                        offer: {
-                            budget: number;
-                            texts: {
-                                body: string;
-                                formality: string;
-                                locale: string;
-                                title: string;
-                            }[];
-                            validityHours: number;
-                            value: string;
-                        };
-                        schedule: {
-                            days?: string[];
-                            /** Format: date-time */
-                            endsAt?: string | null;
-                            hours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            /** Format: date-time */
-                            startsAt?: string | null;
-                            timezone?: string;
-                        };
-                        status: string;
-                        trigger: {
-                            dwellSeconds?: number;
-                            kind: string;
-                        };
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Campaign"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postCampaignsByidActivate: {
+    activateCampaign: {
         parameters: {
             query?: never;
             header?: never;
@@ -2880,131 +3078,24 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        areaM2: number;
-                        audience: {
-                            newcomers: boolean;
-                            segments?: string[];
-                        };
-                        /** Format: date-time */
-                        budgetSpentAt?: string | null;
-                        caps: {
-                            cooldownSeconds: number;
-                            perCustomer: number;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        createdBy: string;
-                        geofence: {
-                            circles?: {
-                                center: {
-                                    lat: number;
-                                    lng: number;
-                                };
-                                radiusM: number;
-                            }[];
-                            coordinates?: unknown;
-                            shops?: {
-                                radiusM: number;
-                                shopIds: string[];
-                            } | null;
-                            type?: string;
-                        };
-                        id: string;
-                        name: string;
-                        offer: {
-                            budget: number;
-                            texts: {
-                                body: string;
-                                formality: string;
-                                locale: string;
-                                title: string;
-                            }[];
-                            validityHours: number;
-                            value: string;
-                        };
-                        schedule: {
-                            days?: string[];
-                            /** Format: date-time */
-                            endsAt?: string | null;
-                            hours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            /** Format: date-time */
-                            startsAt?: string | null;
-                            timezone?: string;
-                        };
-                        status: string;
-                        trigger: {
-                            dwellSeconds?: number;
-                            kind: string;
-                        };
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Campaign"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getCampaignsByidCells: {
+    getCampaignCells: {
         parameters: {
             query?: never;
             header?: never;
@@ -3018,67 +3109,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        areaM2: number;
-                        count: number;
-                        features: {
-                            geometry: {
-                                [key: string]: unknown;
-                            };
-                            properties: {
-                                areaM2: number;
-                                cell: string;
-                                inside: boolean;
-                            };
-                            type: string;
-                        }[];
-                        resolution: number;
-                        type: string;
-                    };
+                    "application/json": components["schemas"]["CellCollection"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postCampaignsByidEnd: {
+    endCampaign: {
         parameters: {
             query?: never;
             header?: never;
@@ -3092,122 +3138,23 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        areaM2: number;
-                        audience: {
-                            newcomers: boolean;
-                            segments?: string[];
-                        };
-                        /** Format: date-time */
-                        budgetSpentAt?: string | null;
-                        caps: {
-                            cooldownSeconds: number;
-                            perCustomer: number;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        createdBy: string;
-                        geofence: {
-                            circles?: {
-                                center: {
-                                    lat: number;
-                                    lng: number;
-                                };
-                                radiusM: number;
-                            }[];
-                            coordinates?: unknown;
-                            shops?: {
-                                radiusM: number;
-                                shopIds: string[];
-                            } | null;
-                            type?: string;
-                        };
-                        id: string;
-                        name: string;
-                        offer: {
-                            budget: number;
-                            texts: {
-                                body: string;
-                                formality: string;
-                                locale: string;
-                                title: string;
-                            }[];
-                            validityHours: number;
-                            value: string;
-                        };
-                        schedule: {
-                            days?: string[];
-                            /** Format: date-time */
-                            endsAt?: string | null;
-                            hours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            /** Format: date-time */
-                            startsAt?: string | null;
-                            timezone?: string;
-                        };
-                        status: string;
-                        trigger: {
-                            dwellSeconds?: number;
-                            kind: string;
-                        };
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Campaign"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postCampaignsByidPause: {
+    pauseCampaign: {
         parameters: {
             query?: never;
             header?: never;
@@ -3221,122 +3168,56 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        areaM2: number;
-                        audience: {
-                            newcomers: boolean;
-                            segments?: string[];
-                        };
-                        /** Format: date-time */
-                        budgetSpentAt?: string | null;
-                        caps: {
-                            cooldownSeconds: number;
-                            perCustomer: number;
-                        };
-                        /** Format: date-time */
-                        createdAt: string;
-                        createdBy: string;
-                        geofence: {
-                            circles?: {
-                                center: {
-                                    lat: number;
-                                    lng: number;
-                                };
-                                radiusM: number;
-                            }[];
-                            coordinates?: unknown;
-                            shops?: {
-                                radiusM: number;
-                                shopIds: string[];
-                            } | null;
-                            type?: string;
-                        };
-                        id: string;
-                        name: string;
-                        offer: {
-                            budget: number;
-                            texts: {
-                                body: string;
-                                formality: string;
-                                locale: string;
-                                title: string;
-                            }[];
-                            validityHours: number;
-                            value: string;
-                        };
-                        schedule: {
-                            days?: string[];
-                            /** Format: date-time */
-                            endsAt?: string | null;
-                            hours?: {
-                                from: string;
-                                to: string;
-                            } | null;
-                            /** Format: date-time */
-                            startsAt?: string | null;
-                            timezone?: string;
-                        };
-                        status: string;
-                        trigger: {
-                            dwellSeconds?: number;
-                            kind: string;
-                        };
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Campaign"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getCampaignsByidReach: {
+    getCampaignReach: {
+        parameters: {
+            query?: {
+                /** @description Days to look back */
+                days?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reach"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getCampaignStats: {
         parameters: {
             query?: never;
             header?: never;
@@ -3350,133 +3231,35 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        campaignId: string;
-                        customers: number;
-                        days: number;
-                    };
+                    "application/json": components["schemas"]["Stats"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getCampaignsByidStats: {
+    listEvents: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
+            query?: {
+                /** @description lat,lng such as 48.8566,2.3522: upcoming events near it */
+                near?: string;
+                /** @description Metres around near */
+                radius?: number;
+                /** @description RFC 3339; default now */
+                from?: string;
+                /** @description RFC 3339 */
+                to?: string;
+                category?: "workshop" | "launch" | "barcamp" | "meetup" | "tasting" | "other";
+                shopId?: string;
             };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        entered: number;
-                        opened: number;
-                        pushed: number;
-                        redeemed: number;
-                        suppressed: {
-                            [key: string]: number;
-                        };
-                        triggered: number;
-                    };
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    getEvents: {
-        parameters: {
-            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -3486,70 +3269,21 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        announceRadiusM: number;
-                        cancelReason?: string;
-                        /** Format: date-time */
-                        cancelledAt?: string | null;
-                        capacity: number;
-                        category: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        /** Format: date-time */
-                        endsAt: string;
-                        going?: number | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        maxWaitlist: number;
-                        shopId: string;
-                        /** Format: date-time */
-                        startsAt: string;
-                        status: string;
-                        title: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        waitlisted?: number | null;
-                    }[];
+                    "application/json": components["schemas"]["Event"][];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getEventsByid: {
+    getEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -3563,70 +3297,21 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        announceRadiusM: number;
-                        cancelReason?: string;
-                        /** Format: date-time */
-                        cancelledAt?: string | null;
-                        capacity: number;
-                        category: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        /** Format: date-time */
-                        endsAt: string;
-                        going?: number | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        maxWaitlist: number;
-                        shopId: string;
-                        /** Format: date-time */
-                        startsAt: string;
-                        status: string;
-                        title: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        waitlisted?: number | null;
-                    };
+                    "application/json": components["schemas"]["Event"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    patchEventsByid: {
+    updateEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -3637,144 +3322,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    announceRadiusM?: number | null;
-                    capacity?: number | null;
-                    category?: string | null;
-                    description?: string | null;
-                    endsAt?: string | null;
-                    location?: {
-                        lat?: number | null;
-                        lng?: number | null;
-                    } | null;
-                    maxWaitlist?: number | null;
-                    startsAt?: string | null;
-                    title?: string | null;
-                };
+                "application/json": components["schemas"]["EventRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        announceRadiusM: number;
-                        cancelReason?: string;
-                        /** Format: date-time */
-                        cancelledAt?: string | null;
-                        capacity: number;
-                        category: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        /** Format: date-time */
-                        endsAt: string;
-                        going?: number | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        maxWaitlist: number;
-                        shopId: string;
-                        /** Format: date-time */
-                        startsAt: string;
-                        status: string;
-                        title: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        waitlisted?: number | null;
-                    };
+                    "application/json": components["schemas"]["Event"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getEventsByidIcs: {
+    getEventCalendar: {
         parameters: {
             query?: never;
             header?: never;
@@ -3788,33 +3363,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/calendar": string;
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getEventsByidAttendees: {
+    listAttendees: {
         parameters: {
             query?: never;
             header?: never;
@@ -3828,57 +3390,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        checkedIn?: boolean | null;
-                        displayName: string;
-                        status: string;
-                        userId?: string;
-                        waitlistPosition?: number;
-                    }[];
+                    "application/json": components["schemas"]["Attendee"][];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postEventsByidCancel: {
+    cancelEvent: {
         parameters: {
             query?: never;
             header?: never;
@@ -3889,133 +3416,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    reason: string;
-                };
+                "application/json": components["schemas"]["CancelRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        announceRadiusM: number;
-                        cancelReason?: string;
-                        /** Format: date-time */
-                        cancelledAt?: string | null;
-                        capacity: number;
-                        category: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        /** Format: date-time */
-                        endsAt: string;
-                        going?: number | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        maxWaitlist: number;
-                        shopId: string;
-                        /** Format: date-time */
-                        startsAt: string;
-                        status: string;
-                        title: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        waitlisted?: number | null;
-                    };
+                    "application/json": components["schemas"]["Event"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postEventsByidCheckin: {
+    checkIn: {
         parameters: {
             query?: never;
             header?: never;
@@ -4026,286 +3454,33 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    lat?: number | null;
-                    lng?: number | null;
-                };
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        at: string;
-                        eventId: string;
-                        method: string;
-                        userId: string;
-                    };
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postEventsByidCheckins: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    ticketCode: string;
-                };
+                "application/json": components["schemas"]["CheckInRequest"];
             };
         };
         responses: {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        at: string;
-                        eventId: string;
-                        method: string;
-                        userId: string;
-                    };
+                    "application/json": components["schemas"]["CheckIn"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getEventsByidFeedback: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        comment: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        eventId: string;
-                        needsAttention: boolean;
-                        rating: number;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        userId: string;
-                    }[];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postEventsByidFeedback: {
+    checkInTicket: {
         parameters: {
             query?: never;
             header?: never;
@@ -4316,116 +3491,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    comment?: string;
-                    rating: number;
-                };
+                "application/json": components["schemas"]["TicketRequest"];
             };
         };
         responses: {
-            /** @description OK */
-            200: {
+            /** @description Created */
+            201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        comment: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        eventId: string;
-                        needsAttention: boolean;
-                        rating: number;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        userId: string;
-                    };
+                    "application/json": components["schemas"]["CheckIn"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getEventsByidRsvp: {
+    listEventFeedback: {
         parameters: {
             query?: never;
             header?: never;
@@ -4439,49 +3532,60 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        createdAt: string;
-                        eventId: string;
-                        position?: number;
-                        status: string;
-                        ticketCode: string;
-                    };
+                    "application/json": components["schemas"]["Feedback"][];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postEventsByidRsvp: {
+    rateEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMyRSVP: {
         parameters: {
             query?: never;
             header?: never;
@@ -4495,67 +3599,50 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        createdAt: string;
-                        eventId: string;
-                        position?: number;
-                        status: string;
-                        ticketCode: string;
-                    };
+                    "application/json": components["schemas"]["RSVP"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    deleteEventsByidRsvp: {
+    rsvpToEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RSVP"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    withdrawRSVP: {
         parameters: {
             query?: never;
             header?: never;
@@ -4569,46 +3656,17 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMe: {
@@ -4623,60 +3681,21 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        categories: string[];
-                        /** Format: date-time */
-                        createdAt: string;
-                        displayName: string;
-                        email: string;
-                        formality: string;
-                        id: string;
-                        locale: string;
-                        locationConsent: boolean;
-                        maxNotificationsPerDay: number;
-                        quietHours?: {
-                            from: string;
-                            to: string;
-                        } | null;
-                        roles: string[];
-                        showInAttendeeLists: boolean;
-                        timezone: string;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    deleteMe: {
+    eraseMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -4688,31 +3707,18 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    patchMe: {
+    updateMe: {
         parameters: {
             query?: never;
             header?: never;
@@ -4721,113 +3727,32 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    categories?: string[] | null;
-                    displayName?: string | null;
-                    formality?: string | null;
-                    locale?: string | null;
-                    locationConsent?: boolean | null;
-                    maxNotificationsPerDay?: number | null;
-                    quietHours?: unknown;
-                    showInAttendeeLists?: boolean | null;
-                    timezone?: string | null;
-                };
+                "application/json": components["schemas"]["MePatchRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        categories: string[];
-                        /** Format: date-time */
-                        createdAt: string;
-                        displayName: string;
-                        email: string;
-                        formality: string;
-                        id: string;
-                        locale: string;
-                        locationConsent: boolean;
-                        maxNotificationsPerDay: number;
-                        quietHours?: {
-                            from: string;
-                            to: string;
-                        } | null;
-                        roles: string[];
-                        showInAttendeeLists: boolean;
-                        timezone: string;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postMeDevices: {
+    registerDevice: {
         parameters: {
             query?: never;
             header?: never;
@@ -4836,88 +3761,31 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    appVersion?: string;
-                    platform: string;
-                    token: string;
-                };
+                "application/json": components["schemas"]["DeviceRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        appVersion?: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        platform: string;
-                        token: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Device"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    deleteMeDevicesBytoken: {
+    deleteDevice: {
         parameters: {
             query?: never;
             header?: never;
@@ -4931,40 +3799,19 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getMeExport: {
+    exportMyData: {
         parameters: {
             query?: never;
             header?: never;
@@ -4976,40 +3823,23 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postMeLocation: {
+    reportLocation: {
         parameters: {
             query?: never;
             header?: never;
@@ -5018,137 +3848,32 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    accuracyM?: number;
-                    lat?: number | null;
-                    lng?: number | null;
-                    points?: {
-                        accuracyM?: number;
-                        lat?: number | null;
-                        lng?: number | null;
-                        /** Format: date-time */
-                        recordedAt?: string | null;
-                    }[];
-                    /** Format: date-time */
-                    recordedAt?: string | null;
-                };
+                "application/json": components["schemas"]["LocationRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        accepted: number;
-                        cell?: string;
-                        ignored: {
-                            detail: string;
-                            field?: string;
-                            index: number;
-                            reason: string;
-                        }[];
-                        nearby: {
-                            offers: {
-                                campaignId: string;
-                                distanceM: number;
-                                shopId?: string;
-                                title: string;
-                            }[];
-                        };
-                        rejected: {
-                            detail: string;
-                            field?: string;
-                            index: number;
-                            reason: string;
-                        }[];
-                        triggered: {
-                            body: string;
-                            campaignId: string;
-                            code: string;
-                            /** Format: date-time */
-                            expiresAt: string;
-                            id: string;
-                            /** Format: date-time */
-                            issuedAt: string;
-                            /** Format: date-time */
-                            redeemedAt?: string | null;
-                            shopId?: string;
-                            state: string;
-                            title: string;
-                            value: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["LocationResult"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getMeLoyalty: {
+    getMyLoyalty: {
         parameters: {
             query?: never;
             header?: never;
@@ -5160,62 +3885,26 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        balance: number;
-                        earned: number;
-                        nextTier?: {
-                            name: string;
-                            pointsNeeded: number;
-                        } | null;
-                        recent: {
-                            amount: number;
-                            /** Format: date-time */
-                            at: string;
-                            code?: string;
-                            id: string;
-                            reason: string;
-                            rewardId?: string;
-                        }[];
-                        rewards: {
-                            amount: number;
-                            /** Format: date-time */
-                            at: string;
-                            code?: string;
-                            id: string;
-                            reason: string;
-                            rewardId?: string;
-                        }[];
-                        tier: string;
-                        windowDays: number;
-                    };
+                    "application/json": components["schemas"]["Loyalty"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getMeNotifications: {
+    listMyNotifications: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5225,71 +3914,21 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            attempts: number;
-                            body: string;
-                            category: string;
-                            collapseKey?: string;
-                            /** Format: date-time */
-                            createdAt: string;
-                            data: {
-                                [key: string]: string;
-                            };
-                            /** Format: date-time */
-                            expiresAt: string;
-                            id: string;
-                            kind: string;
-                            lastError?: string;
-                            messageIds: string[];
-                            /** Format: date-time */
-                            notBefore: string;
-                            /** Format: date-time */
-                            openedAt?: string | null;
-                            reason?: string;
-                            /** Format: date-time */
-                            sentAt?: string | null;
-                            status: string;
-                            title: string;
-                            userId: string;
-                        }[];
-                        nextCursor?: string;
-                    };
+                    "application/json": components["schemas"]["NotificationPage"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postMeNotificationsByidOpened: {
+    markNotificationOpened: {
         parameters: {
             query?: never;
             header?: never;
@@ -5303,68 +3942,21 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        attempts: number;
-                        body: string;
-                        category: string;
-                        collapseKey?: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        data: {
-                            [key: string]: string;
-                        };
-                        /** Format: date-time */
-                        expiresAt: string;
-                        id: string;
-                        kind: string;
-                        lastError?: string;
-                        messageIds: string[];
-                        /** Format: date-time */
-                        notBefore: string;
-                        /** Format: date-time */
-                        openedAt?: string | null;
-                        reason?: string;
-                        /** Format: date-time */
-                        sentAt?: string | null;
-                        status: string;
-                        title: string;
-                        userId: string;
-                    };
+                    "application/json": components["schemas"]["Notification"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getMeOffers: {
+    listMyOffers: {
         parameters: {
             query?: never;
             header?: never;
@@ -5376,48 +3968,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        body: string;
-                        campaignId: string;
-                        code: string;
-                        /** Format: date-time */
-                        expiresAt: string;
-                        id: string;
-                        /** Format: date-time */
-                        issuedAt: string;
-                        /** Format: date-time */
-                        redeemedAt?: string | null;
-                        shopId?: string;
-                        state: string;
-                        title: string;
-                        value: string;
-                    }[];
+                    "application/json": components["schemas"]["Offer"][];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getMeReferral: {
+    getMyReferral: {
         parameters: {
             query?: never;
             header?: never;
@@ -5429,46 +3993,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        code: string;
-                        link: string;
-                        monthlyCap: number;
-                        referrals: {
-                            /** Format: date-time */
-                            createdAt: string;
-                            reason?: string;
-                            /** Format: date-time */
-                            rewardedAt?: string | null;
-                            status: string;
-                        }[];
-                        rewardedThisMonth: number;
-                    };
+                    "application/json": components["schemas"]["Referral"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postMeRewardsByidClaim: {
+    claimReward: {
         parameters: {
             query?: never;
             header?: never;
@@ -5482,58 +4020,59 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        at: string;
-                        balance: number;
-                        code: string;
-                        cost: number;
-                        rewardId: string;
-                    };
+                    "application/json": components["schemas"]["Claim"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getNearby: {
+    listNearby: {
+        parameters: {
+            query: {
+                /** @description Latitude of the centre (WGS 84) */
+                lat: number;
+                /** @description Longitude of the centre (WGS 84) */
+                lng: number;
+                /** @description Metres around the centre */
+                radius?: number;
+                /** @description Items per page */
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NearbyPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRewards: {
         parameters: {
             query?: never;
             header?: never;
@@ -5545,110 +4084,20 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        items: {
-                            address?: string;
-                            campaignId?: string;
-                            category?: string;
-                            distanceM: number;
-                            /** Format: date-time */
-                            endsAt?: string | null;
-                            id: string;
-                            kind: string;
-                            location: {
-                                cell: string;
-                                lat: number;
-                                lng: number;
-                            };
-                            name?: string;
-                            shopId?: string;
-                            /** Format: date-time */
-                            startsAt?: string | null;
-                            title?: string;
-                        }[];
-                        nextCursor?: string;
-                    };
+                    "application/json": components["schemas"]["Reward"][];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getRewards: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        active: boolean;
-                        cost: number;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        id: string;
-                        name: string;
-                    }[];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postRewards: {
+    createReward: {
         parameters: {
             query?: never;
             header?: never;
@@ -5657,98 +4106,32 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    active?: boolean | null;
-                    cost?: number | null;
-                    description?: string | null;
-                    name?: string | null;
-                };
+                "application/json": components["schemas"]["RewardRequest"];
             };
         };
         responses: {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        active: boolean;
-                        cost: number;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        id: string;
-                        name: string;
-                    };
+                    "application/json": components["schemas"]["Reward"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    patchRewardsByid: {
+    updateReward: {
         parameters: {
             query?: never;
             header?: never;
@@ -5759,107 +4142,72 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    active?: boolean | null;
-                    cost?: number | null;
-                    description?: string | null;
-                    name?: string | null;
-                };
+                "application/json": components["schemas"]["RewardRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        active: boolean;
-                        cost: number;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        id: string;
-                        name: string;
-                    };
+                    "application/json": components["schemas"]["Reward"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postShops: {
+    listShops: {
+        parameters: {
+            query?: {
+                /** @description In the name or the address, ignoring case */
+                q?: string;
+                /** @description With lng: nearest first */
+                lat?: number;
+                lng?: number;
+                /** @description Metres around lat,lng */
+                radiusM?: number;
+                /** @description true: only the shops the caller manages */
+                managed?: boolean;
+                limit?: number;
+                /** @description next of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createShop: {
         parameters: {
             query?: never;
             header?: never;
@@ -5868,112 +4216,33 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    address: string;
-                    location?: {
-                        lat?: number | null;
-                        lng?: number | null;
-                    } | null;
-                    name: string;
-                    openingHours?: string;
-                    timezone: string;
-                };
+                "application/json": components["schemas"]["ShopRequest"];
             };
         };
         responses: {
             /** @description Created */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        address: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        deletedAt?: string | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        managerIds?: string[];
-                        name: string;
-                        openingHours: string;
-                        timezone: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Shop"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getShopsByid: {
+    getShop: {
         parameters: {
             query?: never;
             header?: never;
@@ -5987,60 +4256,21 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        address: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        deletedAt?: string | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        managerIds?: string[];
-                        name: string;
-                        openingHours: string;
-                        timezone: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Shop"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    deleteShopsByid: {
+    deleteShop: {
         parameters: {
             query?: never;
             header?: never;
@@ -6054,49 +4284,20 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    patchShopsByid: {
+    updateShop: {
         parameters: {
             query?: never;
             header?: never;
@@ -6107,130 +4308,211 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    address?: string | null;
-                    location?: {
-                        lat?: number | null;
-                        lng?: number | null;
-                    } | null;
-                    name?: string | null;
-                    openingHours?: string | null;
-                    timezone?: string | null;
-                };
+                "application/json": components["schemas"]["ShopPatchRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        address: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        deletedAt?: string | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        managerIds?: string[];
-                        name: string;
-                        openingHours: string;
-                        timezone: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Shop"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getShopsByidEvents: {
+    listShopEvents: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339; default now */
+                from?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createShopEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listShopFeedback: {
+        parameters: {
+            query?: {
+                /** @description true: only low ratings not yet answered */
+                needsAttention?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopFeedback"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rateShop: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShopFeedbackRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShopFeedback"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    makeGesture: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GestureRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Gesture"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getGestureStats: {
         parameters: {
             query?: never;
             header?: never;
@@ -6244,79 +4526,22 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        announceRadiusM: number;
-                        cancelReason?: string;
-                        /** Format: date-time */
-                        cancelledAt?: string | null;
-                        capacity: number;
-                        category: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        /** Format: date-time */
-                        endsAt: string;
-                        going?: number | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        maxWaitlist: number;
-                        shopId: string;
-                        /** Format: date-time */
-                        startsAt: string;
-                        status: string;
-                        title: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        waitlisted?: number | null;
-                    }[];
+                    "application/json": components["schemas"]["GestureStats"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postShopsByidEvents: {
+    addShopManager: {
         parameters: {
             query?: never;
             header?: never;
@@ -6327,625 +4552,34 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    announceRadiusM?: number | null;
-                    capacity?: number | null;
-                    category?: string | null;
-                    description?: string | null;
-                    endsAt?: string | null;
-                    location?: {
-                        lat?: number | null;
-                        lng?: number | null;
-                    } | null;
-                    maxWaitlist?: number | null;
-                    startsAt?: string | null;
-                    title?: string | null;
-                };
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        announceRadiusM: number;
-                        cancelReason?: string;
-                        /** Format: date-time */
-                        cancelledAt?: string | null;
-                        capacity: number;
-                        category: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        description: string;
-                        /** Format: date-time */
-                        endsAt: string;
-                        going?: number | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        maxWaitlist: number;
-                        shopId: string;
-                        /** Format: date-time */
-                        startsAt: string;
-                        status: string;
-                        title: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                        waitlisted?: number | null;
-                    };
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    getShopsByidFeedback: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        answeredAt?: string | null;
-                        /** Format: date-time */
-                        at: string;
-                        comment: string;
-                        gestureId?: string;
-                        id: string;
-                        needsAttention: boolean;
-                        rating: number;
-                        shopId: string;
-                        userId?: string;
-                    }[];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postShopsByidFeedback: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    comment?: string;
-                    rating: number;
-                };
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        answeredAt?: string | null;
-                        /** Format: date-time */
-                        at: string;
-                        comment: string;
-                        gestureId?: string;
-                        id: string;
-                        needsAttention: boolean;
-                        rating: number;
-                        shopId: string;
-                        userId?: string;
-                    };
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postShopsByidGestures: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    feedbackId?: string;
-                    message: string;
-                    offer?: {
-                        title: string;
-                    } | null;
-                    points?: number;
-                    userId: string;
-                };
-            };
-        };
-        responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        at: string;
-                        code?: string;
-                        feedbackId?: string;
-                        id: string;
-                        message: string;
-                        offer?: string;
-                        points?: number;
-                        shopId: string;
-                        userId: string;
-                    };
-                };
-            };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    getShopsByidGesturesStats: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        cameBack: number;
-                        customers: number;
-                        gestures: number;
-                        windowDays: number;
-                    };
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    postShopsByidManagers: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": {
-                    userId: string;
-                };
+                "application/json": components["schemas"]["ManagerRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        address: string;
-                        /** Format: date-time */
-                        createdAt: string;
-                        /** Format: date-time */
-                        deletedAt?: string | null;
-                        id: string;
-                        location: {
-                            cell: string;
-                            lat: number;
-                            lng: number;
-                        };
-                        managerIds?: string[];
-                        name: string;
-                        openingHours: string;
-                        timezone: string;
-                        /** Format: date-time */
-                        updatedAt: string;
-                    };
+                    "application/json": components["schemas"]["Shop"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    deleteShopsByidManagersByuserId: {
+    removeShopManager: {
         parameters: {
             query?: never;
             header?: never;
@@ -6960,49 +4594,20 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    postShopsByidRedemptions: {
+    redeemOffer: {
         parameters: {
             query?: never;
             header?: never;
@@ -7013,122 +4618,38 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    code: string;
-                };
+                "application/json": components["schemas"]["RedemptionRequest"];
             };
         };
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        body: string;
-                        campaignId: string;
-                        code: string;
-                        /** Format: date-time */
-                        expiresAt: string;
-                        id: string;
-                        /** Format: date-time */
-                        issuedAt: string;
-                        /** Format: date-time */
-                        redeemedAt?: string | null;
-                        shopId?: string;
-                        state: string;
-                        title: string;
-                        value: string;
-                    };
+                    "application/json": components["schemas"]["Offer"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
-    getWidgetsShopsByidEvents: {
+    getShopWidget: {
         parameters: {
-            query?: never;
+            query?: {
+                lang?: "en" | "fr";
+            };
             header?: never;
             path: {
                 id: string;
@@ -7140,30 +4661,18 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
                     [name: string]: unknown;
                 };
                 content: {
                     "text/html": string;
                 };
             };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }

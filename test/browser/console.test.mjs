@@ -215,6 +215,7 @@ test("an admin imports shops from a GeoJSON file and sees them on the map", asyn
   const p = await openPage(browser);
   const { page } = p;
   await signIn(page, server.url, "admin@demo.hyperlieu.test");
+  await page.getByRole("heading", { name: "Campaigns" }).waitFor(); // the admin's first screen
   await page.getByRole("link", { name: "All shops" }).click();
   await page.getByRole("heading", { name: "New shop" }).waitFor();
   const stamp = Date.now();

@@ -21,6 +21,7 @@ export async function everyOperation(): Promise<void> {
   await api.GET("/readyz");
   await api.GET("/metrics");
   await api.GET("/openapi.json");
+  await api.GET("/console/*");
 
   // accounts
   const reg = await api.POST("/v1/auth/register", {

@@ -27,6 +27,9 @@ const screens = [
   { re: /^admin\/failed$/, roles: ["admin"], nav: "nav.failed", draw: admin.failed },
 ];
 
+/** The hash path of a screen without parameters: its pattern as plain text. */
+const navPath = (s) => s.re.source.replace(/^\^|\$$/g, "").replace(/\\/g, "");
+
 const hasRole = (u, roles) => u && (u.roles || []).some((r) => roles.includes(r));
 
 function allowed(u) {
@@ -35,7 +38,7 @@ function allowed(u) {
 
 function home(u) {
   const first = allowed(u).find((s) => s.nav);
-  return first ? "#/" + first.re.source.replace(/^\^|\$$/g, "") : "#/login";
+  return first ? "#/" + navPath(first) : "#/login";
 }
 
 function chrome(u) {
@@ -51,16 +54,23 @@ function chrome(u) {
   /** @type {HTMLElement} */ (document.getElementById("who")).textContent = `${u.displayName} · ${(u.roles || []).join(", ")}`;
   const here = location.hash.slice(2);
   const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
-  mount(
-    nav,
-    allowed(u)
-      .filter((s) => s.nav)
-      .map((s) => {
-        const path = s.re.source.replace(/^\^|\$$/g, "");
-        const current = here === path || here.startsWith(path + "/");
-        return h("a", { href: "#/" + path, "aria-current": current ? "page" : null }, t(s.nav));
-      }),
-  );
+  // Rebuilt only when the user or the language changes, so that a link
+  // being clicked is never swapped for a new one under the pointer.
+  const key = `${u.id}|${(u.roles || []).join()}|${getLang()}`;
+  if (nav.dataset.key !== key) {
+    nav.dataset.key = key;
+    mount(
+      nav,
+      allowed(u)
+        .filter((s) => s.nav)
+        .map((s) => h("a", { href: "#/" + navPath(s) }, t(s.nav))),
+    );
+  }
+  for (const a of nav.querySelectorAll("a")) {
+    const path = (a.getAttribute("href") || "").slice(2);
+    if (here === path || here.startsWith(path + "/")) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
 }
 
 async function route() {
