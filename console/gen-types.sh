@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -d tools/node_modules ] || (cd tools && npm ci --no-audit --no-fund --loglevel=error)
-(cd .. && go run ./console/openapi) > tools/openapi.json
+# The document exactly as the server builds it (the test writes it to OPENAPI_OUT).
+(cd .. && OPENAPI_OUT="$PWD/console/tools/openapi.json" go test ./api -run '^TestOpenAPIDocument$' -count=1 >/dev/null)
 tools/node_modules/.bin/openapi-typescript tools/openapi.json -o openapi.d.ts

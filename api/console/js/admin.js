@@ -114,7 +114,7 @@ export async function shops(el) {
           "section",
           { class: "card" },
           h("h2", {}, t("ashops.import")),
-          field(t("ashops.import"), file, "CSV: name,address,lat,lng,timezone · GeoJSON: FeatureCollection of Points"),
+          field(t("ashops.import"), file, "CSV header: id,name,address,lat,lng,timezone,openingHours (id empty: a new shop) · GeoJSON: a FeatureCollection of Points"),
           report,
           h("p", {}, t("ashops.export"), ": ", h("button", { type: "button", class: "ghost", onclick: () => download("csv") }, "CSV"), " ", h("button", { type: "button", class: "ghost", onclick: () => download("geojson") }, "GeoJSON")),
         ),

@@ -151,21 +151,8 @@ export async function text(path, params) {
   return data;
 }
 
-/**
- * The shops: GET /v1/shops (q, managed=true for the caller's own). Until
- * that list is served, managers fall back to the shops around Paris that
- * name them among their managers.
- */
+/** The shops (GET /v1/shops): q searches, managed=true keeps the caller's own. */
 export async function listShops(query = {}) {
-  try {
-    const page = await call("GET", "/v1/shops", { params: { query: { limit: 200, ...query } } });
-    return page.items || [];
-  } catch (e) {
-    if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 405)) throw e;
-  }
-  const near = await call("GET", "/v1/nearby", { params: { query: { lat: 48.8566, lng: 2.3522, radius: 50000, limit: 100 } } });
-  const ids = (near.items || []).filter((i) => i.kind === "shop").map((i) => i.id);
-  const shops = await Promise.all(ids.map((id) => call("GET", "/v1/shops/{id}", { params: { path: { id } } })));
-  const me = currentUser();
-  return query.managed ? shops.filter((s) => (s.managerIds || []).includes(me.id)) : shops;
+  const page = await call("GET", "/v1/shops", { params: { query: { limit: 200, ...query } } });
+  return page.items || [];
 }
