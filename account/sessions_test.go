@@ -20,6 +20,11 @@ type sessionStore struct {
 	reads         int
 }
 
+// FindUser answers every session's account, as a customer.
+func (f *sessionStore) FindUser(_ context.Context, id string) (hyperlieu.User, error) {
+	return hyperlieu.User{ID: id, Roles: []hyperlieu.Role{hyperlieu.RoleCustomer}}, nil
+}
+
 func (f *sessionStore) FindSession(_ context.Context, id string) (account.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
