@@ -306,7 +306,8 @@ func (db *DB) findNotifications(ctx context.Context, filter bson.D, opts *option
 	return findMany(ctx, db.c("notifications"), filter, opts, "notifications", notificationDoc.notification)
 }
 
-// withOpens fills OpenedAt from notification_opens, in one query.
+// withOpens fills OpenedAt from notification_opens, one _id read each (a
+// page is bounded; `$in` would decode every open on the embedded database).
 func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 	if len(ns) == 0 {
 		return nil
@@ -315,16 +316,13 @@ func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 	for i, n := range ns {
 		ids[i] = n.ID
 	}
-	cur, err := db.c("notification_opens").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	if err != nil {
-		return translate(err, "notification opens")
-	}
-	var opens []struct {
+	type openDoc struct {
 		ID string    `bson:"_id"`
 		At time.Time `bson:"at"`
 	}
-	if err := cur.All(ctx, &opens); err != nil {
-		return translate(err, "notification opens")
+	opens, err := findByIDs(ctx, db.c("notification_opens"), ids, nil, "notification opens", func(d openDoc) openDoc { return d })
+	if err != nil {
+		return err
 	}
 	at := make(map[string]time.Time, len(opens))
 	for _, o := range opens {
@@ -417,19 +415,15 @@ func (db *DB) CreateClaims(ctx context.Context, cs []notify.Claim) ([]bool, erro
 	return db.insertMany(ctx, "notification_claims", docs)
 }
 
-// FindClaims returns the stored claims matching cs.
+// FindClaims returns the stored claims matching cs, by one _id read each.
 func (db *DB) FindClaims(ctx context.Context, cs []notify.Claim) ([]notify.Claim, error) {
 	ids := make([]string, len(cs))
 	for i, c := range cs {
 		ids[i] = claimID(c)
 	}
-	cur, err := db.c("notification_claims").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	docs, err := findByIDs(ctx, db.c("notification_claims"), ids, nil, "claims", func(d claimDoc) claimDoc { return d })
 	if err != nil {
-		return nil, translate(err, "claims")
-	}
-	var docs []claimDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "claims")
+		return nil, err
 	}
 	out := make([]notify.Claim, 0, len(docs))
 	for _, d := range docs {
