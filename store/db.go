@@ -32,6 +32,10 @@ type Options struct {
 	AppName     string
 	// Observer, if set, hears every database command and how long it took.
 	Observer Observer
+	// Monitor, if set, sees every command the driver starts and finishes.
+	// Tests use it to count a request's commands and check that each is a
+	// read, insert or update by _id (issue 15).
+	Monitor *event.CommandMonitor
 }
 
 // Observer hears database commands (find, insert, update, …) as the driver
@@ -55,11 +59,8 @@ func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) 
 	if opts.AppName != "" {
 		co.SetAppName(opts.AppName)
 	}
-	if o := opts.Observer; o != nil {
-		co.SetMonitor(&event.CommandMonitor{
-			Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) { o.Command(e.CommandName, e.Duration, false) },
-			Failed:    func(_ context.Context, e *event.CommandFailedEvent) { o.Command(e.CommandName, e.Duration, true) },
-		})
+	if m := monitor(opts); m != nil {
+		co.SetMonitor(m)
 	}
 	client, err := mongo.Connect(co)
 	if err != nil {
@@ -75,6 +76,58 @@ func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) 
 		return nil, err
 	}
 	return db, nil
+}
+
+// monitor joins the Observer and the Monitor into one, or nil for neither.
+func monitor(opts Options) *event.CommandMonitor {
+	o, m := opts.Observer, opts.Monitor
+	if o == nil {
+		return m
+	}
+	if m == nil {
+		m = &event.CommandMonitor{}
+	}
+	return &event.CommandMonitor{
+		Started: m.Started,
+		Succeeded: func(ctx context.Context, e *event.CommandSucceededEvent) {
+			o.Command(e.CommandName, e.Duration, false)
+			if m.Succeeded != nil {
+				m.Succeeded(ctx, e)
+			}
+		},
+		Failed: func(ctx context.Context, e *event.CommandFailedEvent) {
+			o.Command(e.CommandName, e.Duration, true)
+			if m.Failed != nil {
+				m.Failed(ctx, e)
+			}
+		},
+	}
+}
+
+// findByIDs reads the documents with these _ids one find each, skipping the
+// missing. On the embedded FerretDB an _id read uses an index (see
+// Embedded.IndexIDs) but `$in` decodes the whole collection, so N keyed
+// reads beat one `$in` as soon as the collection holds more than a few
+// hundred documents; the lists here are short (one request's users, slots).
+func findByIDs[D, T any](ctx context.Context, coll *mongo.Collection, ids []string, opts *options.FindOneOptionsBuilder, what string, conv func(D) T) ([]T, error) {
+	out := make([]T, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		var d D
+		err := coll.FindOne(ctx, byID(id), opts).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, translate(err, what)
+		}
+		out = append(out, conv(d))
+	}
+	return out, nil
 }
 
 // Close disconnects, waiting for in-flight operations until ctx is done.

@@ -52,6 +52,12 @@ var dbSeq atomic.Int64
 // newDB opens a fresh database for one test and drops it afterwards.
 func newDB(t testing.TB) *store.DB {
 	t.Helper()
+	return newDBWith(t, store.Options{})
+}
+
+// newDBWith is newDB with options (the pool size is set here).
+func newDBWith(t testing.TB, opts store.Options) *store.DB {
+	t.Helper()
 	name := fmt.Sprintf("t%d_%s", dbSeq.Add(1), strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
 	if len(name) > 60 {
 		name = name[:60]
@@ -62,7 +68,8 @@ func newDB(t testing.TB) *store.DB {
 	if embedded != nil {
 		pool = 1
 	}
-	db, err := store.Open(context.Background(), uri, name, store.Options{MaxPoolSize: pool})
+	opts.MaxPoolSize = pool
+	db, err := store.Open(context.Background(), uri, name, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

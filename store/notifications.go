@@ -111,7 +111,7 @@ func (db *DB) FindUsers(ctx context.Context, ids []string) ([]hyperlieu.User, er
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return findMany(ctx, db.c("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}, nil, "users", userDoc.user)
+	return findByIDs(ctx, db.c("users"), ids, nil, "users", userDoc.user)
 }
 
 // insertMany inserts docs unordered in one round trip and reports which
@@ -164,63 +164,44 @@ func (db *DB) FindNotificationIDs(ctx context.Context, ids []string) ([]string, 
 	return out, nil
 }
 
-// CreateSlots reads which of the requested slots are taken (one query),
-// inserts the first free one of each request (one unordered insert), and
-// retries, one request at a time, those that lost a race to another
-// instance. The unique _id decides every race.
+// CreateSlots claims, for each request, the first of its slots nobody holds,
+// by keyed inserts only: round k inserts, in one unordered command, the k-th
+// slot of every request still unserved; a duplicate key means taken, and
+// that request tries its next slot in the next round. No read precedes the
+// inserts (on the embedded FerretDB a `$in` read decodes the whole
+// collection), so a user with no contact today costs one insert. The
+// unique _id decides every race, between requests of one batch as between
+// instances.
 func (db *DB) CreateSlots(ctx context.Context, reqs []notify.SlotRequest, at time.Time) ([]bool, error) {
-	var all []string
-	for _, r := range reqs {
-		all = append(all, r.Slots...)
-	}
 	ok := make([]bool, len(reqs))
-	if len(all) == 0 {
-		return ok, nil
-	}
-	taken, err := db.existing(ctx, "contact_slots", all)
-	if err != nil {
-		return nil, err
-	}
-	var docs []any
-	var owner []int
-	for i, r := range reqs {
-		for _, s := range r.Slots {
-			if !taken[s] {
-				taken[s] = true // a second request of the same user takes the next one
-				docs = append(docs, bson.D{{Key: "_id", Value: s}, {Key: "userId", Value: r.UserID}, {Key: "at", Value: at}})
+	next := make([]int, len(reqs)) // the slot each request tries next
+	for {
+		var docs []any
+		var owner []int
+		for i, r := range reqs {
+			if !ok[i] && next[i] < len(r.Slots) {
+				docs = append(docs, bson.D{{Key: "_id", Value: r.Slots[next[i]]}, {Key: "userId", Value: r.UserID}, {Key: "at", Value: at}})
 				owner = append(owner, i)
-				break
+				next[i]++
 			}
 		}
-	}
-	inserted, err := db.insertMany(ctx, "contact_slots", docs)
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range owner {
-		if inserted[j] {
-			ok[i] = true
-			continue
+		if len(docs) == 0 {
+			return ok, nil
 		}
-		// Lost a race: walk this request's slots one by one.
-		for _, s := range reqs[i].Slots {
-			_, err := db.c("contact_slots").InsertOne(ctx, bson.D{{Key: "_id", Value: s}, {Key: "userId", Value: reqs[i].UserID}, {Key: "at", Value: at}})
-			if err == nil {
-				ok[i] = true
-				break
-			}
-			if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
-				return nil, translate(err, "contact slot")
-			}
+		inserted, err := db.insertMany(ctx, "contact_slots", docs)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range owner {
+			ok[i] = inserted[j]
 		}
 	}
-	return ok, nil
 }
 
-// existing returns which of ids exist in coll.
+// existing returns which of ids exist in coll, by one _id read each.
 func (db *DB) existing(ctx context.Context, coll string, ids []string) (map[string]bool, error) {
-	found, err := findMany(ctx, db.c(coll), bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}), coll, func(d idDoc) string { return d.ID })
+	found, err := findByIDs(ctx, db.c(coll), ids,
+		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}}), coll, func(d idDoc) string { return d.ID })
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +306,8 @@ func (db *DB) findNotifications(ctx context.Context, filter bson.D, opts *option
 	return findMany(ctx, db.c("notifications"), filter, opts, "notifications", notificationDoc.notification)
 }
 
-// withOpens fills OpenedAt from notification_opens, in one query.
+// withOpens fills OpenedAt from notification_opens, one _id read each (a
+// page is bounded; `$in` would decode every open on the embedded database).
 func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 	if len(ns) == 0 {
 		return nil
@@ -334,16 +316,13 @@ func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 	for i, n := range ns {
 		ids[i] = n.ID
 	}
-	cur, err := db.c("notification_opens").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
-	if err != nil {
-		return translate(err, "notification opens")
-	}
-	var opens []struct {
+	type openDoc struct {
 		ID string    `bson:"_id"`
 		At time.Time `bson:"at"`
 	}
-	if err := cur.All(ctx, &opens); err != nil {
-		return translate(err, "notification opens")
+	opens, err := findByIDs(ctx, db.c("notification_opens"), ids, nil, "notification opens", func(d openDoc) openDoc { return d })
+	if err != nil {
+		return err
 	}
 	at := make(map[string]time.Time, len(opens))
 	for _, o := range opens {
@@ -436,19 +415,15 @@ func (db *DB) CreateClaims(ctx context.Context, cs []notify.Claim) ([]bool, erro
 	return db.insertMany(ctx, "notification_claims", docs)
 }
 
-// FindClaims returns the stored claims matching cs.
+// FindClaims returns the stored claims matching cs, by one _id read each.
 func (db *DB) FindClaims(ctx context.Context, cs []notify.Claim) ([]notify.Claim, error) {
 	ids := make([]string, len(cs))
 	for i, c := range cs {
 		ids[i] = claimID(c)
 	}
-	cur, err := db.c("notification_claims").Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	docs, err := findByIDs(ctx, db.c("notification_claims"), ids, nil, "claims", func(d claimDoc) claimDoc { return d })
 	if err != nil {
-		return nil, translate(err, "claims")
-	}
-	var docs []claimDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "claims")
+		return nil, err
 	}
 	out := make([]notify.Claim, 0, len(docs))
 	for _, d := range docs {
