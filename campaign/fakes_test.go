@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -376,4 +377,17 @@ func (f *fakeActivity) RecordActivity(_ context.Context, a hyperlieu.Activity) e
 	defer f.mu.Unlock()
 	f.seen = append(f.seen, a)
 	return nil
+}
+
+// count returns the number of trigger claims whose key starts with prefix.
+func (m *memStore) count(prefix string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k := range m.triggers {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
 }

@@ -1,9 +1,11 @@
 package test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -224,5 +226,44 @@ func TestLocationDailyCap(t *testing.T) {
 	}
 	if suppressed != 1 {
 		t.Errorf("suppressed by the daily cap = %d, want 1", suppressed)
+	}
+}
+
+// TestOneStayOneOfferAcrossInstances sends the same report to two servers
+// on one database at once, for a campaign that allows any number of offers
+// and has no cooldown: the stay fires once, so one offer, not two.
+func TestOneStayOneOfferAcrossInstances(t *testing.T) {
+	t.Parallel()
+	s1 := startServer(t, map[string]string{"HYPERLIEU_NEWCOMER_PERIOD": "0s"})
+	s2 := startServer(t, map[string]string{"MONGO_URI": s1.MongoURI, "HYPERLIEU_NEWCOMER_PERIOD": "0s"})
+	m := s1.withRoles(t, "Max", "marketer")
+	id := s1.launch(t, m.Token, campaign("Many stays", map[string]any{"caps": map[string]any{"perCustomer": 0}}))
+	// A probe walks in and out on s2 until s2 has loaded the campaign.
+	probe := s1.consenting(t, "Probe")
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if len(s2.report(t, probe, in, time.Now(), 10).Triggered) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("s2 never fired the campaign made on s1")
+		}
+		s2.report(t, probe, out, time.Now(), 10)
+		time.Sleep(100 * time.Millisecond)
+	}
+	base := time.Now().Add(-time.Minute)
+	for i := range 3 {
+		u := s1.consenting(t, fmt.Sprintf("Twice %d", i))
+		body := map[string]any{"lat": in[0], "lng": in[1], "accuracyM": 10, "recordedAt": base.UTC().Format(time.RFC3339Nano)}
+		var wg sync.WaitGroup
+		for _, s := range []*server{s1, s2} {
+			wg.Go(func() { want(inGoroutine{t}, s.do(inGoroutine{t}, "POST", "/v1/me/location", u.Token, body), http.StatusOK) })
+		}
+		wg.Wait()
+		if w := s1.wallet(t, u); len(w) != 1 {
+			t.Errorf("customer %d: wallet after one stay seen twice = %d offers, want 1", i, len(w))
+		}
+	}
+	if st := s1.stats(t, m.Token, id); st.Triggered != 4 {
+		t.Errorf("triggered = %d, want 4 (one per stay, the probe's included)", st.Triggered)
 	}
 }
