@@ -14,7 +14,8 @@ import (
 // (or an admin). It succeeds once per offer, whoever asks and on whichever
 // instance. It returns Invalid for a malformed code or one whose checksum
 // fails (a typo), NotFound for an unknown code or shop, Forbidden when the
-// actor does not manage the shop, and Conflict when the offer was already
+// actor does not manage the shop or the offer is their own (staff do not
+// redeem for themselves), and Conflict when the offer was already
 // redeemed, has expired, is not valid at this shop, or the campaign's
 // redemption budget is spent.
 func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, code string) (Offer, error) {
@@ -32,6 +33,9 @@ func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, co
 	o, c, err := s.redeemable(ctx, norm, shopID, now)
 	if err != nil {
 		return Offer{}, err
+	}
+	if o.UserID == a.UserID {
+		return Offer{}, hyperlieu.Errorf(hyperlieu.Forbidden, "this offer was issued to you: another member of staff must redeem it")
 	}
 	r := Redemption{OfferID: o.ID, CampaignID: o.CampaignID, UserID: o.UserID, ShopID: shopID, By: a.UserID, At: now}
 	if err := s.store.CreateRedemption(ctx, r); err != nil {
