@@ -23,6 +23,7 @@ type memStore struct {
 	stats     map[string]map[string]int64
 	states    map[string]campaign.LocationState
 	triggers  map[string]campaign.TriggerClaim
+	answers   map[string]memAnswer
 	offers    map[string]campaign.Offer // by code
 	redeemed  map[string]campaign.Redemption
 	budget    map[string]bool
@@ -390,4 +391,52 @@ func (m *memStore) count(prefix string) int {
 		}
 	}
 	return n
+}
+
+type memAnswer struct {
+	answer []byte
+	at     time.Time
+}
+
+func (m *memStore) CreateReportAnswer(_ context.Context, key, _ string, at time.Time) error {
+	defer m.lock()()
+	if _, ok := m.answers[key]; ok {
+		return hyperlieu.Errorf(hyperlieu.Conflict, "taken")
+	}
+	if m.answers == nil {
+		m.answers = map[string]memAnswer{}
+	}
+	m.answers[key] = memAnswer{at: at}
+	return nil
+}
+func (m *memStore) FindReportAnswer(_ context.Context, key string) ([]byte, time.Time, error) {
+	defer m.lock()()
+	a, ok := m.answers[key]
+	if !ok {
+		return nil, time.Time{}, errNotFound
+	}
+	return a.answer, a.at, nil
+}
+func (m *memStore) UpdateReportAnswer(_ context.Context, key string, answer []byte) error {
+	defer m.lock()()
+	a := m.answers[key]
+	a.answer = answer
+	m.answers[key] = a
+	return nil
+}
+func (m *memStore) DeleteReportAnswer(_ context.Context, key string) error {
+	defer m.lock()()
+	delete(m.answers, key)
+	return nil
+}
+func (m *memStore) DeleteReportAnswersBefore(_ context.Context, before time.Time) (int64, error) {
+	defer m.lock()()
+	var n int64
+	for k, a := range m.answers {
+		if a.at.Before(before) {
+			delete(m.answers, k)
+			n++
+		}
+	}
+	return n, nil
 }
