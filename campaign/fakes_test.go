@@ -219,6 +219,15 @@ func (m *memStore) FindOfferByCode(_ context.Context, code string) (campaign.Off
 	}
 	return o, nil
 }
+func (m *memStore) FindOffer(_ context.Context, id string) (campaign.Offer, error) {
+	defer m.lock()()
+	for _, o := range m.offers {
+		if o.ID == id {
+			return o, nil
+		}
+	}
+	return campaign.Offer{}, errNotFound
+}
 func (m *memStore) FindOffersOf(_ context.Context, userID string) ([]campaign.Offer, error) {
 	defer m.lock()()
 	var out []campaign.Offer

@@ -259,7 +259,9 @@ func TestOneStayOneOfferAcrossInstances(t *testing.T) {
 			// replayed (see TestLocationRetryGetsFirstAnswer) but one stay
 			// seen twice.
 			body := map[string]any{"lat": in[0], "lng": in[1], "accuracyM": 10 + j, "recordedAt": base.UTC().Format(time.RFC3339Nano)}
-			wg.Go(func() { want(inGoroutine{t}, s.do(inGoroutine{t}, "POST", "/v1/me/location", u.Token, body), http.StatusOK) })
+			wg.Go(func() {
+				want(inGoroutine{t}, s.do(inGoroutine{t}, "POST", "/v1/me/location", u.Token, body), http.StatusOK)
+			})
 		}
 		wg.Wait()
 		if w := s1.wallet(t, u); len(w) != 1 {
