@@ -181,3 +181,30 @@ type OfferSource interface {
 	// exact distance.
 	OffersNear(ctx context.Context, userID string, p geo.Point, radiusM float64) ([]NearbyOffer, error)
 }
+
+// Offer sources: where a wallet offer comes from.
+const (
+	OfferFromCampaign = "campaign"
+	OfferFromReward   = "reward"
+	OfferFromGesture  = "gesture"
+)
+
+// WalletOffer is an offer the brand hands a customer outside a campaign: a
+// reward claimed for points, a manager's goodwill gesture.
+type WalletOffer struct {
+	UserID    string
+	Source    string // OfferFromReward or OfferFromGesture
+	SourceID  string // the reward or the gesture
+	Title     string
+	ShopIDs   []string // where it may be redeemed; empty: any shop
+	ExpiresAt time.Time
+	DedupKey  string // the same key issues one offer; "" for none
+}
+
+// Wallet issues offers into a customer's wallet, with the one code format
+// every till redeems. The campaigns area implements it.
+type Wallet interface {
+	// IssueOffer stores the offer and returns its code; with the DedupKey
+	// of an offer already issued, it returns that offer's code.
+	IssueOffer(ctx context.Context, o WalletOffer) (code string, err error)
+}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
 	"math"
 	"time"
 
@@ -14,8 +16,8 @@ import (
 func (s *Server) locationRoutes() []route {
 	return []route{
 		{method: "POST", path: "/v1/me/location", op: "reportLocation", access: signedIn,
-			summary: "Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.",
-			in:      locationRequest{}, out: locationResponse{}, errs: []int{403}, handler: s.postLocation},
+			summary: "Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent. A retry (same Idempotency-Key header, or the same reports with their recordedAt) within 24 h returns the first answer.",
+			in:      locationRequest{}, out: locationResponse{}, errs: []int{403, 409}, handler: s.postLocation},
 	}
 }
 
@@ -101,10 +103,29 @@ func (s *Server) postLocation(c fiber.Ctx) error {
 	} else {
 		reports = []campaign.LocationReport{locationPoint{Lat: in.Lat, Lng: in.Lng, AccuracyM: in.AccuracyM, RecordedAt: in.RecordedAt}.report()}
 	}
-	res, err := s.svc.Location.Report(c.Context(), userID(c), reports, batch)
+	// A retry (the same Idempotency-Key, or the same reports) gets the
+	// first answer, byte for byte, instead of being processed again.
+	key, err := campaign.ReportKey(c.Get("Idempotency-Key"), reports)
 	if err != nil {
 		return err
 	}
+	uid := userID(c)
+	answer, err := s.svc.Location.Once(c.Context(), uid, key, func(ctx context.Context) ([]byte, error) {
+		res, err := s.svc.Location.Report(ctx, uid, reports, batch)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(s.locationAnswer(res))
+	})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	return c.Send(answer)
+}
+
+// locationAnswer is the response to a location request that did res.
+func (s *Server) locationAnswer(res campaign.ReportResult) locationResponse {
 	now := s.svc.Offers.Now()
 	out := locationResponse{
 		Accepted: res.Accepted, Triggered: make([]offerResponse, len(res.Triggered)),
@@ -120,5 +141,5 @@ func (s *Server) postLocation(c fiber.Ctx) error {
 	for i, n := range res.Nearby {
 		out.Nearby.Offers[i] = nearbyOffer{CampaignID: n.CampaignID, Title: n.Title, ShopID: n.ShopID, DistanceM: n.DistanceM}
 	}
-	return c.JSON(out)
+	return out
 }

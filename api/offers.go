@@ -23,7 +23,8 @@ func (s *Server) offerRoutes() []route {
 type offerResponse struct {
 	ID         string     `json:"id"`
 	Code       string     `json:"code"`
-	CampaignID string     `json:"campaignId"`
+	CampaignID string     `json:"campaignId,omitempty" doc:"Set for a campaign's offer"`
+	Source     string     `json:"source" api:"enum=campaign|reward|gesture" doc:"What issued the offer: every code the brand hands out is a wallet offer"`
 	Title      string     `json:"title"`
 	Body       string     `json:"body"`
 	Value      string     `json:"value"`
@@ -36,8 +37,11 @@ type offerResponse struct {
 
 func newOfferResponse(o campaign.Offer, now time.Time) offerResponse {
 	r := offerResponse{
-		ID: o.ID, Code: o.Code, CampaignID: o.CampaignID, Title: o.Title, Body: o.Body, Value: o.Value,
+		ID: o.ID, Code: o.Code, CampaignID: o.CampaignID, Source: o.Source, Title: o.Title, Body: o.Body, Value: o.Value,
 		State: o.State(now), IssuedAt: o.IssuedAt, ExpiresAt: o.ExpiresAt, ShopID: o.ShopID,
+	}
+	if r.Source == "" {
+		r.Source = "campaign" // offers stored before sources were named
 	}
 	if !o.RedeemedAt.IsZero() {
 		t := o.RedeemedAt

@@ -121,7 +121,7 @@ func New(svc Services, opts Options, log *slog.Logger) *Server {
 	if len(opts.CORSOrigins) > 0 {
 		s.app.Use("/v1", cors.New(cors.Config{
 			AllowOrigins:  opts.CORSOrigins,
-			AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match"},
+			AllowHeaders:  []string{"Authorization", "Content-Type", "If-None-Match", "Idempotency-Key"},
 			ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag"},
 			MaxAge:        600,
 		}))

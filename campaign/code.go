@@ -42,7 +42,14 @@ func luhn32(symbols []byte) int {
 // NormalizeOfferCode reads a code as a person may type it: any case, with
 // spaces or dashes, O for 0 and I or L for 1. It reports false when the
 // result is not a code or its check symbol is wrong.
+//
+// Codes of the older XXXX-XXXX-XXXX-C format (rewards and gestures before
+// they became wallet offers) are read too, and come back as their 13
+// symbols without dashes, as the migration stored them (see LegacyOfferCode).
 func NormalizeOfferCode(s string) (string, bool) {
+	if c, ok := LegacyOfferCode(s); ok {
+		return c, true
+	}
 	var b []byte
 	for _, r := range strings.ToUpper(s) {
 		switch {
@@ -62,4 +69,31 @@ func NormalizeOfferCode(s string) (string, bool) {
 		return "", false
 	}
 	return string(b), true
+}
+
+// legacyAlphabet is the alphabet of the older reward codes.
+const legacyAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+// LegacyOfferCode reads a code of the older XXXX-XXXX-XXXX-C format: it
+// returns its 13 symbols, upper case and without dashes or spaces, and
+// reports false when s is not one or its check symbol is wrong.
+func LegacyOfferCode(s string) (string, bool) {
+	s = strings.NewReplacer("-", "", " ", "").Replace(strings.ToUpper(strings.TrimSpace(s)))
+	if len(s) != 13 {
+		return "", false
+	}
+	sum := 0
+	for i := 0; i < len(s); i++ {
+		v := strings.IndexByte(legacyAlphabet, s[i])
+		if v < 0 {
+			return "", false
+		}
+		if i < 12 {
+			sum += (i + 1) * v
+		}
+	}
+	if legacyAlphabet[sum%len(legacyAlphabet)] != s[12] {
+		return "", false
+	}
+	return s, true
 }

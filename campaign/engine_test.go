@@ -148,10 +148,46 @@ func TestTriggerOnceAcrossInstances(t *testing.T) {
 	if total != 1 {
 		t.Errorf("offers issued = %d, want exactly 1", total)
 	}
-	if n := len(st.triggers); n != 1 {
+	if n := st.count("trigger:"); n != 1 {
 		t.Errorf("trigger claims = %d, want 1", n)
 	}
 	_ = c
+}
+
+// TestOneStayFiresOnce races the same report on two instances for a
+// campaign that allows many offers and has no cooldown: the stay, not the
+// next free slot, decides, so one offer is issued.
+func TestOneStayFiresOnce(t *testing.T) {
+	st, clk := newMemStore(), &clock{t: t0}
+	a, b := newEngine(t, st, clk, nil, nil), newEngine(t, st, clk, nil, nil)
+	a.launch(t, campaign.Input{Caps: &campaign.Caps{PerCustomer: 5}})
+	if err := b.campaigns.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.customer("u1", 10)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for i := range 8 {
+		e := []*engine{a, b}[i%2]
+		wg.Go(func() {
+			res, err := e.location.Report(context.Background(), "u1", []campaign.LocationReport{{Point: zoneCenter, RecordedAt: t0}}, false)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			total += len(res.Triggered)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if total != 1 {
+		t.Errorf("offers issued for one stay = %d, want exactly 1", total)
+	}
+	if n := st.count("trigger:"); n != 1 {
+		t.Errorf("trigger slots taken = %d, want 1", n)
+	}
 }
 
 func TestCooldownIsExact(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ type memStore struct {
 	stats     map[string]map[string]int64
 	states    map[string]campaign.LocationState
 	triggers  map[string]campaign.TriggerClaim
+	answers   map[string]memAnswer
 	offers    map[string]campaign.Offer // by code
 	redeemed  map[string]campaign.Redemption
 	budget    map[string]bool
@@ -217,6 +219,15 @@ func (m *memStore) FindOfferByCode(_ context.Context, code string) (campaign.Off
 	}
 	return o, nil
 }
+func (m *memStore) FindOffer(_ context.Context, id string) (campaign.Offer, error) {
+	defer m.lock()()
+	for _, o := range m.offers {
+		if o.ID == id {
+			return o, nil
+		}
+	}
+	return campaign.Offer{}, errNotFound
+}
 func (m *memStore) FindOffersOf(_ context.Context, userID string) ([]campaign.Offer, error) {
 	defer m.lock()()
 	var out []campaign.Offer
@@ -376,4 +387,65 @@ func (f *fakeActivity) RecordActivity(_ context.Context, a hyperlieu.Activity) e
 	defer f.mu.Unlock()
 	f.seen = append(f.seen, a)
 	return nil
+}
+
+// count returns the number of trigger claims whose key starts with prefix.
+func (m *memStore) count(prefix string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k := range m.triggers {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+type memAnswer struct {
+	answer []byte
+	at     time.Time
+}
+
+func (m *memStore) CreateReportAnswer(_ context.Context, key, _ string, at time.Time) error {
+	defer m.lock()()
+	if _, ok := m.answers[key]; ok {
+		return hyperlieu.Errorf(hyperlieu.Conflict, "taken")
+	}
+	if m.answers == nil {
+		m.answers = map[string]memAnswer{}
+	}
+	m.answers[key] = memAnswer{at: at}
+	return nil
+}
+func (m *memStore) FindReportAnswer(_ context.Context, key string) ([]byte, time.Time, error) {
+	defer m.lock()()
+	a, ok := m.answers[key]
+	if !ok {
+		return nil, time.Time{}, errNotFound
+	}
+	return a.answer, a.at, nil
+}
+func (m *memStore) UpdateReportAnswer(_ context.Context, key string, answer []byte) error {
+	defer m.lock()()
+	a := m.answers[key]
+	a.answer = answer
+	m.answers[key] = a
+	return nil
+}
+func (m *memStore) DeleteReportAnswer(_ context.Context, key string) error {
+	defer m.lock()()
+	delete(m.answers, key)
+	return nil
+}
+func (m *memStore) DeleteReportAnswersBefore(_ context.Context, before time.Time) (int64, error) {
+	defer m.lock()()
+	var n int64
+	for k, a := range m.answers {
+		if a.at.Before(before) {
+			delete(m.answers, k)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -41,6 +41,7 @@ type LocationStore interface {
 	hyperlieu.UserFinder
 	LocationStateStore
 	TriggerStore
+	AnswerStore
 }
 
 // LocationStateStore keeps each customer's last position.
@@ -84,6 +85,7 @@ type LocationOptions struct {
 // campaigns whose rules allow it.
 type LocationService struct {
 	store     LocationStore
+	answers   AnswerStore
 	campaigns *Service
 	offers    *OfferService
 	notifier  hyperlieu.Notifier
@@ -119,7 +121,7 @@ func NewLocationService(store LocationStore, campaigns *Service, offers *OfferSe
 		opts.SweepEvery = time.Hour
 	}
 	return &LocationService{
-		store: store, campaigns: campaigns, offers: offers, notifier: notifier, segments: segments,
+		store: store, answers: store, campaigns: campaigns, offers: offers, notifier: notifier, segments: segments,
 		opts: opts, log: log, users: newUserCache(maxCachedUsers),
 	}
 }
@@ -137,5 +139,9 @@ func (l *LocationService) sweep(ctx context.Context) error {
 	if n > 0 {
 		l.log.InfoContext(ctx, "location states past retention erased", "count", n)
 	}
+	if err != nil {
+		return err
+	}
+	_, err = l.answers.DeleteReportAnswersBefore(ctx, l.opts.Now().Add(-answerLifetime))
 	return err
 }

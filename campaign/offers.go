@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -24,6 +26,13 @@ type Offer struct {
 	RedeemedAt time.Time // zero until redeemed
 	ShopID     string    // where it was redeemed
 	TriggerKey string
+	// Source says where the offer comes from: "campaign" (CampaignID set),
+	// "reward" or "gesture" (SourceID names it); "" reads as "campaign".
+	Source   string
+	SourceID string
+	// ShopIDs are the shops where it may be redeemed; empty: any shop (a
+	// campaign's offer is further bound by its campaign's shops).
+	ShopIDs []string
 }
 
 // Offer states, as the wallet shows them.
@@ -67,6 +76,8 @@ type WalletStore interface {
 	CreateOffer(ctx context.Context, o Offer) error
 	// FindOffersOf returns a customer's offers, newest first.
 	FindOffersOf(ctx context.Context, userID string) ([]Offer, error)
+	// FindOffer returns NotFound when there is no offer with id.
+	FindOffer(ctx context.Context, id string) (Offer, error)
 }
 
 // RedemptionStore is what redeeming an offer at the till needs.
@@ -122,7 +133,7 @@ func (s *OfferService) issue(ctx context.Context, c Campaign, u hyperlieu.User, 
 	t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
 	o := Offer{
 		ID: hyperlieu.NewID(), CampaignID: c.ID, UserID: u.ID, Title: t.Title, Body: t.Body, Value: c.Offer.Value,
-		IssuedAt: now, ExpiresAt: now.Add(c.Offer.Validity), TriggerKey: triggerKey,
+		IssuedAt: now, ExpiresAt: now.Add(c.Offer.Validity), TriggerKey: triggerKey, Source: hyperlieu.OfferFromCampaign,
 	}
 	for tries := 0; ; tries++ {
 		o.Code = NewOfferCode()
@@ -132,6 +143,54 @@ func (s *OfferService) issue(ctx context.Context, c Campaign, u hyperlieu.User, 
 		}
 		if hyperlieu.KindOf(err) != hyperlieu.Conflict || tries >= 5 {
 			return Offer{}, fmt.Errorf("issue offer: %w", err)
+		}
+	}
+}
+
+// IssueOffer puts a reward's or a gesture's offer in the customer's wallet,
+// with the same code format, redemption and expiry as a campaign's offer
+// (see hyperlieu.Wallet). It returns Invalid for a missing user, title or
+// expiry, or an unknown source.
+func (s *OfferService) IssueOffer(ctx context.Context, w hyperlieu.WalletOffer) (string, error) {
+	var p hyperlieu.Problems
+	if w.UserID == "" {
+		p.Add("userId", "is required")
+	}
+	if w.Title == "" {
+		p.Add("title", "is required")
+	}
+	if w.ExpiresAt.IsZero() {
+		p.Add("expiresAt", "is required")
+	}
+	if w.Source != hyperlieu.OfferFromReward && w.Source != hyperlieu.OfferFromGesture {
+		p.Add("source", "must be reward or gesture")
+	}
+	if err := p.Err(); err != nil {
+		return "", err
+	}
+	o := Offer{
+		ID: hyperlieu.NewID(), UserID: w.UserID, Title: w.Title, Source: w.Source, SourceID: w.SourceID,
+		ShopIDs: w.ShopIDs, IssuedAt: s.opts.Now().UTC(), ExpiresAt: w.ExpiresAt.UTC(),
+	}
+	if w.DedupKey != "" {
+		// One id per key: a second issue finds the first offer.
+		sum := sha256.Sum256([]byte(w.UserID + "\x00" + w.DedupKey))
+		o.ID = "w" + hex.EncodeToString(sum[:12])
+		if prev, err := s.store.FindOffer(ctx, o.ID); err == nil {
+			return prev.Code, nil
+		}
+	}
+	for tries := 0; ; tries++ {
+		o.Code = NewOfferCode()
+		err := s.store.CreateOffer(ctx, o)
+		if err == nil {
+			return o.Code, nil
+		}
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict || tries >= 5 {
+			return "", fmt.Errorf("issue offer: %w", err)
+		}
+		if prev, ferr := s.store.FindOffer(ctx, o.ID); ferr == nil {
+			return prev.Code, nil // a racing issue of the same key won
 		}
 	}
 }

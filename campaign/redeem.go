@@ -14,7 +14,8 @@ import (
 // (or an admin). It succeeds once per offer, whoever asks and on whichever
 // instance. It returns Invalid for a malformed code or one whose checksum
 // fails (a typo), NotFound for an unknown code or shop, Forbidden when the
-// actor does not manage the shop, and Conflict when the offer was already
+// actor does not manage the shop or the offer is their own (staff do not
+// redeem for themselves), and Conflict when the offer was already
 // redeemed, has expired, is not valid at this shop, or the campaign's
 // redemption budget is spent.
 func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, code string) (Offer, error) {
@@ -33,6 +34,9 @@ func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, co
 	if err != nil {
 		return Offer{}, err
 	}
+	if o.UserID == a.UserID {
+		return Offer{}, hyperlieu.Errorf(hyperlieu.Forbidden, "this offer was issued to you: another member of staff must redeem it")
+	}
 	r := Redemption{OfferID: o.ID, CampaignID: o.CampaignID, UserID: o.UserID, ShopID: shopID, By: a.UserID, At: now}
 	if err := s.store.CreateRedemption(ctx, r); err != nil {
 		if hyperlieu.KindOf(err) == hyperlieu.Conflict {
@@ -40,7 +44,7 @@ func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, co
 		}
 		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
-	if c.Offer.Budget > 0 {
+	if o.CampaignID != "" && c.Offer.Budget > 0 {
 		if err := s.claimBudget(ctx, c, o.ID); err != nil {
 			// The claim is ours: give it back so the offer stays as it was.
 			if rerr := s.store.DeleteRedemption(ctx, o.ID); rerr != nil {
@@ -53,7 +57,9 @@ func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, co
 		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
 	o.RedeemedAt, o.ShopID = now, shopID
-	s.campaigns.count(ctx, c.ID, "redeemed")
+	if o.CampaignID != "" {
+		s.campaigns.count(ctx, c.ID, "redeemed")
+	}
 	err = s.activity.RecordActivity(ctx, hyperlieu.Activity{UserID: o.UserID, Kind: hyperlieu.ActivityRedemption, SourceKey: "redemption:" + o.ID, ShopID: shopID, At: now})
 	if err != nil {
 		s.log.ErrorContext(ctx, "record redemption activity", "offer", o.ID, "err", err)
@@ -77,6 +83,12 @@ func (s *OfferService) redeemable(ctx context.Context, code, shopID string, now 
 		return Offer{}, Campaign{}, hyperlieu.Errorf(hyperlieu.Conflict, "this offer was already redeemed on %s", o.RedeemedAt.Format(time.RFC3339))
 	case OfferExpired:
 		return Offer{}, Campaign{}, hyperlieu.Errorf(hyperlieu.Conflict, "this offer expired on %s", o.ExpiresAt.Format(time.RFC3339))
+	}
+	if len(o.ShopIDs) > 0 && !slices.Contains(o.ShopIDs, shopID) {
+		return Offer{}, Campaign{}, hyperlieu.Errorf(hyperlieu.Conflict, "this offer is valid only at the shops it was given for")
+	}
+	if o.CampaignID == "" { // a reward's or a gesture's offer
+		return o, Campaign{}, nil
 	}
 	c, err := s.store.FindCampaign(ctx, o.CampaignID)
 	if err != nil {

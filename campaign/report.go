@@ -223,7 +223,7 @@ func (l *LocationService) match(ctx context.Context, snap *snapshot, u hyperlieu
 		if !ok || !l.triggered(ctx, c, st, at) {
 			continue
 		}
-		o, err := l.fire(ctx, c, u, st, at)
+		o, err := l.fire(ctx, c, u, st, st.Inside[c.ID], at)
 		if err != nil {
 			return nil, err
 		}

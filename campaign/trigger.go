@@ -21,20 +21,39 @@ type TriggerClaim struct {
 	At         time.Time
 }
 
+// StayKey is the unique key of one stay of user in campaign's geofence,
+// named by the time they entered it. Claiming it before a trigger slot is
+// what makes one stay fire once: two instances seeing the same report, or a
+// phone retrying it, compute the same entry time and so the same key.
+func StayKey(campaignID, userID string, entered time.Time) string {
+	return "stay:" + campaignID + ":" + userID + ":" + strconv.FormatInt(entered.UTC().UnixNano(), 10)
+}
+
 // TriggerKey is the unique key of the n-th trigger of campaign for user.
 func TriggerKey(campaignID, userID string, n int) string {
 	return "trigger:" + campaignID + ":" + userID + ":" + strconv.Itoa(n)
 }
 
 // fire applies a campaign's rules for a customer who met its trigger at at,
-// and issues the offer if they allow it. It returns nil and no error when
-// the offer is suppressed (the reason is counted in the campaign's stats).
-func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User, st *LocationState, at time.Time) (*Offer, error) {
+// in the stay that began at entered, and issues the offer if they allow it.
+// It returns nil and no error when the offer is suppressed (the reason is
+// counted in the campaign's stats) or when this stay was already judged,
+// here or on another instance (perCustomer thus counts stays).
+func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User, st *LocationState, entered, at time.Time) (*Offer, error) {
 	reason, err := l.admit(ctx, c, u, at)
 	if err != nil {
 		return nil, err
 	}
 	var n int
+	if reason == "" {
+		err := l.store.CreateTrigger(ctx, TriggerClaim{Key: StayKey(c.ID, u.ID, entered), CampaignID: c.ID, UserID: u.ID, At: at})
+		switch {
+		case hyperlieu.KindOf(err) == hyperlieu.Conflict:
+			return nil, nil // this stay already fired (or was refused) elsewhere
+		case err != nil:
+			return nil, fmt.Errorf("claim stay: %w", err)
+		}
+	}
 	if reason == "" {
 		n, reason, err = l.claim(ctx, c, u, st.Issued[c.ID]+1, at)
 		if err != nil {

@@ -58,6 +58,11 @@ type Options struct {
 	MaxGesturePoints int           // default 1000
 	ComebackWindow   time.Duration // default 60 days
 	Journey          []JourneyStep
+	// Wallet issues the offer codes of claimed rewards and gestures, so
+	// that they redeem at any till like campaign offers; nil keeps the old
+	// XXXX-XXXX-XXXX-C codes (tests of this package only).
+	Wallet        hyperlieu.Wallet
+	OfferValidity time.Duration // of a reward's or a gesture's offer; default 90 days
 }
 
 // DefaultTiers are the tiers used when none are configured.
@@ -202,6 +207,9 @@ var (
 // NewService returns the fans use cases.
 func NewService(store Store, shops hyperlieu.ShopDirectory, notify hyperlieu.Notifier, devices hyperlieu.DeviceTokens, opts Options, log *slog.Logger) *Service {
 	opts.defaults()
+	if opts.OfferValidity == 0 {
+		opts.OfferValidity = 90 * 24 * time.Hour
+	}
 	return &Service{store: store, shops: shops, notify: notify, devices: devices, opts: opts, log: log}
 }
 

@@ -199,8 +199,11 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 		ID: hyperlieu.NewID(), ShopID: shopID, ManagerID: a.UserID, UserID: in.UserID, FeedbackID: in.FeedbackID,
 		Message: in.Message, OfferTitle: in.OfferTitle, Points: in.Points, At: s.now(),
 	}
-	if g.OfferTitle != "" {
-		g.Code = NewRewardCode()
+	if g.OfferTitle != "" { // a wallet offer, redeemable at this shop
+		var err error
+		if g.Code, err = s.offerCode(ctx, g.UserID, hyperlieu.OfferFromGesture, g.ID, g.OfferTitle, []string{shopID}); err != nil {
+			return Gesture{}, fmt.Errorf("gesture: offer: %w", err)
+		}
 	}
 	if err := s.store.CreateGesture(ctx, g); err != nil {
 		return Gesture{}, fmt.Errorf("gesture: %w", err)

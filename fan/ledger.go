@@ -191,11 +191,15 @@ func (s *Service) ClaimReward(ctx context.Context, userID, rewardID string) (Led
 	}
 	e := LedgerEntry{
 		UserID: userID, Amount: -r.Cost, Reason: "reward: " + r.Name, RewardID: r.ID,
-		Code: NewRewardCode(), SourceKey: "claim:" + hyperlieu.NewID(),
+		SourceKey: "claim:" + hyperlieu.NewID(),
 	}
 	e, bal, err := s.spend(ctx, e)
 	if err != nil {
 		return LedgerEntry{}, 0, fmt.Errorf("claim reward: %w", err)
+	}
+	// The code is a wallet offer, issued once the points are spent.
+	if e.Code, err = s.offerCode(ctx, userID, hyperlieu.OfferFromReward, e.ID, r.Name, nil); err != nil {
+		return LedgerEntry{}, 0, fmt.Errorf("claim reward: offer: %w", err)
 	}
 	s.send(ctx, hyperlieu.NotificationRequest{
 		UserID: userID, Kind: hyperlieu.KindReward, Vars: map[string]string{"for": "claim", "code": e.Code, "offer": r.Name},

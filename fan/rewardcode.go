@@ -1,12 +1,28 @@
 package fan
 
 import (
+	"context"
 	"crypto/rand"
 	"strings"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
-// This file issues the offer codes of claimed rewards. The campaigns area has
-// its own offer codes; the two are meant to be unified into one generator.
+// This file issued the offer codes of claimed rewards and gestures before
+// they became wallet offers (Options.Wallet); it stays for servers built
+// without a wallet, and for reading the old codes.
+
+// offerCode asks the wallet for the code of an offer titled title, for
+// userID, redeemable at shopIDs (none: any shop).
+func (s *Service) offerCode(ctx context.Context, userID, source, sourceID, title string, shopIDs []string) (string, error) {
+	if s.opts.Wallet == nil {
+		return NewRewardCode(), nil
+	}
+	return s.opts.Wallet.IssueOffer(ctx, hyperlieu.WalletOffer{
+		UserID: userID, Source: source, SourceID: sourceID, Title: title, ShopIDs: shopIDs,
+		ExpiresAt: s.now().Add(s.opts.OfferValidity), DedupKey: source + ":" + sourceID,
+	})
+}
 
 // codeAlphabet has no 0/O, 1/I/L: codes are read aloud at the counter.
 const codeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

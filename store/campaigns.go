@@ -20,6 +20,7 @@ func campaignIndexes() []indexSpec {
 		{"campaign_stats", index(bson.D{{Key: "campaignId", Value: 1}})},
 		{"location_states", index(bson.D{{Key: "cell", Value: 1}, {Key: "at", Value: 1}})},
 		{"offers", index(bson.D{{Key: "userId", Value: 1}})},
+		{"report_answers", index(bson.D{{Key: "at", Value: 1}})},
 	}
 }
 

@@ -32,7 +32,6 @@ func fanIndexes() []indexSpec {
 	}
 }
 
-
 // FindUsersAfter returns up to limit users whose ID sorts after afterID.
 func (db *DB) FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
 	return findMany(ctx, db.c("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},

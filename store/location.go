@@ -128,6 +128,7 @@ func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
 		{"location_states", byID(userID)},
 		{"offers", bson.D{{Key: "userId", Value: userID}}},
 		{"triggers", bson.D{{Key: "userId", Value: userID}}},
+		{"report_answers", bson.D{{Key: "userId", Value: userID}}}, // they quote offers
 	}
 	for _, s := range steps {
 		if _, err := db.c(s.coll).DeleteMany(ctx, s.filter); err != nil {
@@ -137,4 +138,49 @@ func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
 	_, err = db.c("redemptions").UpdateMany(ctx, bson.D{{Key: "userId", Value: userID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "userId", Value: ""}}}})
 	return translate(err, "redemptions")
+}
+
+// reportAnswerDoc is the first answer to a location request, keyed by
+// "report:<user>:<key hash>" so that claiming it is one insert by _id.
+type reportAnswerDoc struct {
+	ID     string    `bson:"_id"`
+	UserID string    `bson:"userId"`
+	At     time.Time `bson:"at"`
+	Answer []byte    `bson:"answer,omitempty"`
+}
+
+// CreateReportAnswer claims key with no answer yet; Conflict when taken.
+func (db *DB) CreateReportAnswer(ctx context.Context, key, userID string, at time.Time) error {
+	_, err := db.c("report_answers").InsertOne(ctx, reportAnswerDoc{ID: key, UserID: userID, At: at})
+	return translate(err, "location report")
+}
+
+// FindReportAnswer returns the answer of key (nil while pending) and when
+// it was claimed, or NotFound.
+func (db *DB) FindReportAnswer(ctx context.Context, key string) ([]byte, time.Time, error) {
+	var d reportAnswerDoc
+	if err := db.c("report_answers").FindOne(ctx, byID(key)).Decode(&d); err != nil {
+		return nil, time.Time{}, translate(err, "location report")
+	}
+	return d.Answer, d.At.UTC(), nil
+}
+
+// UpdateReportAnswer stores the answer of key; NotFound when the claim is gone.
+func (db *DB) UpdateReportAnswer(ctx context.Context, key string, answer []byte) error {
+	return db.updateByID(ctx, "report_answers", key, bson.D{{Key: "$set", Value: bson.D{{Key: "answer", Value: answer}}}}, "location report")
+}
+
+// DeleteReportAnswer drops the claim of key; no error when there is none.
+func (db *DB) DeleteReportAnswer(ctx context.Context, key string) error {
+	_, err := db.c("report_answers").DeleteOne(ctx, byID(key))
+	return translate(err, "location report")
+}
+
+// DeleteReportAnswersBefore drops the claims made before a time.
+func (db *DB) DeleteReportAnswersBefore(ctx context.Context, before time.Time) (int64, error) {
+	r, err := db.c("report_answers").DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}})
+	if err != nil {
+		return 0, translate(err, "location reports")
+	}
+	return r.DeletedCount, nil
 }

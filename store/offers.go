@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,14 +26,26 @@ type offerDoc struct {
 	RedeemedAt *time.Time `bson:"redeemedAt,omitempty"`
 	ShopID     string     `bson:"shopId,omitempty"`
 	TriggerKey string     `bson:"triggerKey"`
+	Source     string     `bson:"source,omitempty"`
+	SourceID   string     `bson:"sourceId,omitempty"`
+	ShopIDs    []string   `bson:"shopIds,omitempty"`
 }
 
 func (d offerDoc) offer() campaign.Offer {
 	return campaign.Offer{
 		ID: d.ID, Code: d.Code, CampaignID: d.CampaignID, UserID: d.UserID, Title: d.Title, Body: d.Body, Value: d.Value,
 		IssuedAt: d.IssuedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC(), RedeemedAt: timeOf(d.RedeemedAt), ShopID: d.ShopID,
-		TriggerKey: d.TriggerKey,
+		TriggerKey: d.TriggerKey, Source: d.Source, SourceID: d.SourceID, ShopIDs: d.ShopIDs,
 	}
+}
+
+// FindOffer returns the offer with id, or NotFound.
+func (db *DB) FindOffer(ctx context.Context, id string) (campaign.Offer, error) {
+	var d offerDoc
+	if err := db.c("offers").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+		return campaign.Offer{}, translate(err, "offer")
+	}
+	return d.offer(), nil
 }
 
 // CreateOffer claims the offer's code (a document keyed by the code, so
@@ -45,7 +58,12 @@ func (db *DB) CreateOffer(ctx context.Context, o campaign.Offer) error {
 	_, err := db.c("offers").InsertOne(ctx, offerDoc{
 		ID: o.ID, Code: o.Code, CampaignID: o.CampaignID, UserID: o.UserID, Title: o.Title, Body: o.Body, Value: o.Value,
 		IssuedAt: o.IssuedAt, ExpiresAt: o.ExpiresAt, TriggerKey: o.TriggerKey,
+		Source: o.Source, SourceID: o.SourceID, ShopIDs: o.ShopIDs,
 	})
+	if err != nil {
+		// A taken offer id (an issue with the same dedup key): free the code.
+		_, _ = db.c("offer_codes").DeleteOne(ctx, byID(o.Code))
+	}
 	return translate(err, "offer")
 }
 
@@ -117,4 +135,45 @@ func (db *DB) CreateBudgetSlot(ctx context.Context, campaignID string, n int, of
 func (db *DB) UpdateOfferRedeemed(ctx context.Context, r campaign.Redemption) error {
 	return db.updateByID(ctx, "offers", r.OfferID,
 		bson.D{{Key: "$set", Value: bson.D{{Key: "redeemedAt", Value: r.At}, {Key: "shopId", Value: r.ShopID}}}}, "offer")
+}
+
+// MigrateLegacyCodes gives every reward and gesture code of the older
+// format (ledger entries and gestures with a code) a wallet offer under
+// the same code, redeemable like any other until expiresAt; a gesture's
+// only at its shop. It skips the codes that already have one, so it can
+// run at every start, and returns how many it adopted.
+func (db *DB) MigrateLegacyCodes(ctx context.Context, expiresAt time.Time) (int, error) {
+	hasCode := bson.D{{Key: "code", Value: bson.D{{Key: "$gt", Value: ""}}}}
+	var legacy []campaign.Offer
+	ledger, err := findMany(ctx, db.c("ledger"), hasCode, nil, "ledger", func(d ledgerDoc) ledgerDoc { return d })
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ledger {
+		legacy = append(legacy, campaign.Offer{UserID: e.UserID, Code: e.Code, Title: strings.TrimPrefix(e.Reason, "reward: "),
+			Source: hyperlieu.OfferFromReward, SourceID: e.ID, IssuedAt: e.At.UTC()})
+	}
+	gestures, err := findMany(ctx, db.c("gestures"), hasCode, nil, "gestures", func(d gestureDoc) gestureDoc { return d })
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range gestures {
+		legacy = append(legacy, campaign.Offer{UserID: g.UserID, Code: g.Code, Title: g.OfferTitle,
+			Source: hyperlieu.OfferFromGesture, SourceID: g.ID, ShopIDs: []string{g.ShopID}, IssuedAt: g.At.UTC()})
+	}
+	n := 0
+	for _, o := range legacy {
+		code, ok := campaign.LegacyOfferCode(o.Code)
+		if !ok {
+			continue // already a wallet code (issued through the wallet)
+		}
+		o.ID, o.Code, o.ExpiresAt = "legacy:"+code, code, expiresAt
+		switch err := db.CreateOffer(ctx, o); {
+		case err == nil:
+			n++
+		case hyperlieu.KindOf(err) != hyperlieu.Conflict:
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -401,6 +401,27 @@ func TestRedemption(t *testing.T) {
 	if code == "" {
 		t.Fatalf("entering the shop's circle triggered %v, want the shop campaign's offer", a.Triggered)
 	}
-	problemOf(t, s.do(t, "POST", "/v1/shops/"+far+"/redemptions", m1.Token, map[string]any{"code": code}), http.StatusConflict)
+	p = problemOf(t, s.do(t, "POST", "/v1/shops/"+far+"/redemptions", m1.Token, map[string]any{"code": code}), http.StatusConflict)
+	if !strings.Contains(fmt.Sprint(p["detail"]), "shops") {
+		t.Errorf("redemption at another shop: detail = %v, want the shops named", p["detail"])
+	}
 	want(t, s.do(t, "POST", "/v1/shops/"+shop+"/redemptions", m1.Token, map[string]any{"code": code}), http.StatusOK)
+
+	// A manager who got an offer as a customer does not redeem it themselves.
+	want(t, s.do(t, "PATCH", "/v1/me", m2.Token, map[string]any{"locationConsent": true, "maxNotificationsPerDay": 20, "quietHours": nil}), http.StatusOK)
+	s.report(t, m2, out, base.Add(6*time.Minute), 10)
+	own := ""
+	for _, o := range s.report(t, m2, in, base.Add(8*time.Minute), 10).Triggered {
+		if o.CampaignID == around {
+			own = o.Code
+		}
+	}
+	if own == "" {
+		t.Fatal("the manager's own entry triggered no offer of the shop campaign")
+	}
+	p = problemOf(t, s.do(t, "POST", "/v1/shops/"+shop+"/redemptions", m2.Token, map[string]any{"code": own}), http.StatusForbidden)
+	if !strings.Contains(fmt.Sprint(p["detail"]), "issued to you") {
+		t.Errorf("own redemption: detail = %v, want the reason", p["detail"])
+	}
+	want(t, s.do(t, "POST", "/v1/shops/"+shop+"/redemptions", m1.Token, map[string]any{"code": own}), http.StatusOK)
 }

@@ -102,8 +102,8 @@ func TestFansLoyaltyAndRewards(t *testing.T) {
 		Balance int
 	}
 	want(t, s.do(t, "POST", "/v1/me/rewards/"+coffee.ID+"/claim", ana.Token, nil), http.StatusCreated).Decode(t, &claim)
-	if claim.Balance != 40 || len(claim.Code) != 16 {
-		t.Errorf("claim = %+v, want balance 40 and a code XXXX-XXXX-XXXX-C", claim)
+	if claim.Balance != 40 || len(claim.Code) != 11 {
+		t.Errorf("claim = %+v, want balance 40 and an 11-symbol wallet code", claim)
 	}
 	problemOf(t, s.do(t, "POST", "/v1/me/rewards/"+bag.ID+"/claim", ana.Token, nil), http.StatusConflict)
 	if l := s.loyalty(t, ana); l.Balance != 40 {

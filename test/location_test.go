@@ -1,9 +1,11 @@
 package test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -224,5 +226,93 @@ func TestLocationDailyCap(t *testing.T) {
 	}
 	if suppressed != 1 {
 		t.Errorf("suppressed by the daily cap = %d, want 1", suppressed)
+	}
+}
+
+// TestOneStayOneOfferAcrossInstances sends the same report to two servers
+// on one database at once, for a campaign that allows any number of offers
+// and has no cooldown: the stay fires once, so one offer, not two.
+func TestOneStayOneOfferAcrossInstances(t *testing.T) {
+	t.Parallel()
+	s1 := startServer(t, map[string]string{"HYPERLIEU_NEWCOMER_PERIOD": "0s"})
+	s2 := startServer(t, map[string]string{"MONGO_URI": s1.MongoURI, "HYPERLIEU_NEWCOMER_PERIOD": "0s"})
+	m := s1.withRoles(t, "Max", "marketer")
+	id := s1.launch(t, m.Token, campaign("Many stays", map[string]any{"caps": map[string]any{"perCustomer": 0}}))
+	// A probe walks in and out on s2 until s2 has loaded the campaign.
+	probe := s1.consenting(t, "Probe")
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if len(s2.report(t, probe, in, time.Now(), 10).Triggered) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("s2 never fired the campaign made on s1")
+		}
+		s2.report(t, probe, out, time.Now(), 10)
+		time.Sleep(100 * time.Millisecond)
+	}
+	base := time.Now().Add(-time.Minute)
+	for i := range 3 {
+		u := s1.consenting(t, fmt.Sprintf("Twice %d", i))
+		var wg sync.WaitGroup
+		for j, s := range []*server{s1, s2} {
+			// The accuracy differs, so that the two are not one request
+			// replayed (see TestLocationRetryGetsFirstAnswer) but one stay
+			// seen twice.
+			body := map[string]any{"lat": in[0], "lng": in[1], "accuracyM": 10 + j, "recordedAt": base.UTC().Format(time.RFC3339Nano)}
+			wg.Go(func() {
+				want(inGoroutine{t}, s.do(inGoroutine{t}, "POST", "/v1/me/location", u.Token, body), http.StatusOK)
+			})
+		}
+		wg.Wait()
+		if w := s1.wallet(t, u); len(w) != 1 {
+			t.Errorf("customer %d: wallet after one stay seen twice = %d offers, want 1", i, len(w))
+		}
+	}
+	if st := s1.stats(t, m.Token, id); st.Triggered != 4 {
+		t.Errorf("triggered = %d, want 4 (one per stay, the probe's included)", st.Triggered)
+	}
+}
+
+// TestLocationRetryGetsFirstAnswer retries a location report, as a phone
+// whose first request timed out does: the same report, or the same
+// Idempotency-Key, returns the first answer (with its offer), and issues
+// no other offer, even for a campaign with no cap and no cooldown.
+func TestLocationRetryGetsFirstAnswer(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, map[string]string{"HYPERLIEU_NEWCOMER_PERIOD": "0s"})
+	m := s.withRoles(t, "Max", "marketer")
+	s.launch(t, m.Token, campaign("Retry", map[string]any{"caps": map[string]any{"perCustomer": 0}}))
+	u := s.consenting(t, "Rita")
+	at := time.Now().Add(-10 * time.Minute).UTC().Format(time.RFC3339Nano)
+	body := map[string]any{"lat": in[0], "lng": in[1], "accuracyM": 10, "recordedAt": at}
+	first := want(t, s.do(t, "POST", "/v1/me/location", u.Token, body), http.StatusOK)
+	var a locationAnswer
+	first.Decode(t, &a)
+	if len(a.Triggered) != 1 {
+		t.Fatalf("first report triggered %v, want one offer", a.Triggered)
+	}
+	again := want(t, s.do(t, "POST", "/v1/me/location", u.Token, body), http.StatusOK)
+	if string(again.Body) != string(first.Body) {
+		t.Errorf("retried report answered\n%s\nwant the first answer\n%s", again.Body, first.Body)
+	}
+
+	// A batch of new reports under one key: the retry, with other
+	// timestamps (the phone rebuilt it), still gets the first answer.
+	s.report(t, u, out, time.Now().Add(-5*time.Minute), 10)
+	key := map[string]string{"Idempotency-Key": "batch-1"}
+	batch := func(at time.Time) map[string]any {
+		return map[string]any{"points": []any{map[string]any{"lat": in[0], "lng": in[1], "accuracyM": 10, "recordedAt": at.UTC().Format(time.RFC3339Nano)}}}
+	}
+	k1 := want(t, s.doHeaders(t, "POST", "/v1/me/location", u.Token, batch(time.Now().Add(-4*time.Minute)), key), http.StatusOK)
+	k2 := want(t, s.doHeaders(t, "POST", "/v1/me/location", u.Token, batch(time.Now().Add(-3*time.Minute)), key), http.StatusOK)
+	if string(k2.Body) != string(k1.Body) {
+		t.Errorf("retry with the same Idempotency-Key answered\n%s\nwant\n%s", k2.Body, k1.Body)
+	}
+	if w := s.wallet(t, u); len(w) != 2 {
+		t.Errorf("wallet = %d offers, want 2 (one per stay, none per retry)", len(w))
+	}
+	long := map[string]string{"Idempotency-Key": strings.Repeat("k", 201)}
+	if p := problemOf(t, s.doHeaders(t, "POST", "/v1/me/location", u.Token, body, long), http.StatusUnprocessableEntity); !slices.Contains(fields(p), "Idempotency-Key") {
+		t.Errorf("too long a key: fields %v, want Idempotency-Key", fields(p))
 	}
 }

@@ -56,7 +56,10 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	shops := shop.NewService(db, db, places, offerSource, shop.Options{}, log)
 
 	// Fans: loyalty, segments, referrals, service recovery, the welcome journey.
-	fans := fan.NewService(db, shops, notes, notes, fanOptions(cfg), log)
+	wallet := &lateWallet{}
+	fanOpts := fanOptions(cfg)
+	fanOpts.Wallet = wallet // rewards' and gestures' codes are wallet offers
+	fans := fan.NewService(db, shops, notes, notes, fanOpts, log)
 	// Geofenced campaigns, the location engine and offers. Shops list their
 	// offers through the location engine, built after them (offerSource).
 	campaigns := campaign.NewService(db, shops, campaign.Options{
@@ -68,6 +71,14 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	}
 	opened.campaigns = campaigns
 	offers := campaign.NewOfferService(db, campaigns, shops, fans, campaign.OfferOptions{}, log)
+	wallet.offers = offers
+	// Reward and gesture codes of the older format become wallet offers
+	// under their own code, so that they keep redeeming at the till.
+	if n, err := db.MigrateLegacyCodes(ctx, time.Now().Add(90*24*time.Hour)); err != nil {
+		return api.Services{}, fmt.Errorf("migrate reward codes: %w", err)
+	} else if n > 0 {
+		log.Info("older reward and gesture codes adopted into the wallet", "count", n)
+	}
 	location := campaign.NewLocationService(db, campaigns, offers, notes, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 		Retention: cfg.Campaigns.LocationRetention,
@@ -160,4 +171,12 @@ func (o *lateOffers) OffersNear(ctx context.Context, userID string, p geo.Point,
 		return nil, errors.New("nearby offers asked for before the location engine was wired")
 	}
 	return l.OffersNear(ctx, userID, p, radiusM)
+}
+
+// lateWallet forwards the fans' offers to the offer service, which is built
+// after the fans it reports redemptions to.
+type lateWallet struct{ offers *campaign.OfferService }
+
+func (w *lateWallet) IssueOffer(ctx context.Context, o hyperlieu.WalletOffer) (string, error) {
+	return w.offers.IssueOffer(ctx, o)
 }
