@@ -1,6 +1,7 @@
 package test
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -40,5 +41,44 @@ func TestTrustOutboxSlowDeviceDoesNotRepeatItsBatchMates(t *testing.T) {
 	time.Sleep(time.Until(start.Add(10 * time.Second))) // time for a repeat, were there one
 	if got := len(messagesTo(fake, "healthy")); got != 1 {
 		t.Errorf("healthy device got %d copies in 10 s, want exactly 1", got)
+	}
+}
+
+// TestTrustOutboxStatsPushedCountsSentPushes: /stats `pushed` counts offers
+// whose push reached a device, when it did, not offers queued: a customer
+// with no device never gets one, and is not counted.
+func TestTrustOutboxStatsPushedCountsSentPushes(t *testing.T) {
+	t.Parallel()
+	fake, env := fcmEnv(t)
+	env["HYPERLIEU_NEWCOMER_PERIOD"] = "0s"
+	env["HYPERLIEU_OUTBOX_DEVICE_GRACE"] = "1s"
+	s := startServer(t, env)
+	m := s.withRoles(t, "Mara", "marketer")
+	id := s.launch(t, m.Token, campaign("Pushed", nil))
+	day := zoneWhere(t, daytime)
+
+	withDevice := s.registerIn(t, "Jo", "en", day)
+	s.addDevice(t, withDevice, "tok-jo")
+	noDevice := s.registerIn(t, "Kai", "en", day)
+	for _, u := range []user{withDevice, noDevice} {
+		want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{"locationConsent": true}), http.StatusOK)
+		s.report(t, u, out, time.Now().Add(-5*time.Minute), 10)
+		if a := s.report(t, u, in, time.Now().Add(-time.Minute), 10); len(a.Triggered) != 1 {
+			t.Fatalf("triggered %v, want the campaign", a.Triggered)
+		}
+	}
+	offerPushed := func() bool {
+		for _, msg := range messagesTo(fake, "tok-jo") {
+			if msg.Data["campaignId"] == id {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, s, 20*time.Second, "Jo's offer is pushed", offerPushed)
+	waitUntil(t, s, 20*time.Second, "pushed counts Jo's push", func() bool { return s.stats(t, m.Token, id).Pushed >= 1 })
+	time.Sleep(3 * time.Second) // Kai's offer is suppressed for want of a device meanwhile
+	if st := s.stats(t, m.Token, id); st.Triggered != 2 || st.Pushed != 1 {
+		t.Errorf("stats = %+v, want 2 triggered and 1 pushed (Kai has no device)", st)
 	}
 }
