@@ -2,6 +2,7 @@ package test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,5 +81,29 @@ func TestTrustOutboxStatsPushedCountsSentPushes(t *testing.T) {
 	time.Sleep(3 * time.Second) // Kai's offer is suppressed for want of a device meanwhile
 	if st := s.stats(t, m.Token, id); st.Triggered != 2 || st.Pushed != 1 {
 		t.Errorf("stats = %+v, want 2 triggered and 1 pushed (Kai has no device)", st)
+	}
+}
+
+// TestTrustOutboxWelcomeSaysTheLimitsOfWhenItIsSent: the welcome states the
+// quiet hours and daily limit the customer has when it goes out (here
+// changed before their first device arrived), and says it is outside that
+// limit.
+func TestTrustOutboxWelcomeSaysTheLimitsOfWhenItIsSent(t *testing.T) {
+	t.Parallel()
+	fake, env := fcmEnv(t)
+	s := startServer(t, env)
+	day := zoneWhere(t, daytime)
+	u := s.registerIn(t, "Lou", "en", day)
+	from, to := time.Now().In(day).Add(3*time.Hour).Format("15:04"), time.Now().In(day).Add(4*time.Hour).Format("15:04")
+	want(t, s.do(t, "PATCH", "/v1/me", u.Token, map[string]any{
+		"quietHours": map[string]any{"from": from, "to": to}, "maxNotificationsPerDay": 7,
+	}), http.StatusOK)
+	s.addDevice(t, u, "tok-lou")
+	waitUntil(t, s, 30*time.Second, "the welcome arrives", func() bool { return len(messagesTo(fake, "tok-lou")) > 0 })
+	body := messagesTo(fake, "tok-lou")[0].Body
+	for _, w := range []string{"at most 7 messages a day", "between " + from + " and " + to, "Besides this welcome"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("welcome %q does not say %q", body, w)
+		}
 	}
 }
