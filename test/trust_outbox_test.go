@@ -2,6 +2,7 @@ package test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,44 @@ func TestTrustOutboxWelcomeSaysTheLimitsOfWhenItIsSent(t *testing.T) {
 	for _, w := range []string{"at most 7 messages a day", "between " + from + " and " + to, "Besides this welcome"} {
 		if !strings.Contains(body, w) {
 			t.Errorf("welcome %q does not say %q", body, w)
+		}
+	}
+}
+
+// TestTrustOutboxEventSequenceGrowsOnEveryChange: two changes and a
+// cancellation within one second give three increasing ICS SEQUENCE values,
+// so calendars pick up each one.
+func TestTrustOutboxEventSequenceGrowsOnEveryChange(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	admin := s.admin(t)
+	shop := s.createShop(t, admin.Token, "Atelier", paris)
+	id := want(t, s.do(t, "POST", "/v1/shops/"+shop+"/events", admin.Token, eventBody("Soirée", 72*time.Hour, 5)), http.StatusCreated).JSON(t)["id"].(string)
+	sequence := func() int {
+		body := string(want(t, s.do(t, "GET", "/v1/events/"+id+".ics", "", nil), http.StatusOK).Body)
+		for _, line := range strings.Split(body, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "SEQUENCE:"); ok {
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					t.Fatalf("SEQUENCE %q", v)
+				}
+				return n
+			}
+		}
+		t.Fatalf("no SEQUENCE in %s", body)
+		return 0
+	}
+	seqs := []int{sequence()}
+	want(t, s.do(t, "PATCH", "/v1/events/"+id, admin.Token, map[string]any{"title": "Soirée jeux"}), http.StatusOK)
+	seqs = append(seqs, sequence())
+	want(t, s.do(t, "PATCH", "/v1/events/"+id, admin.Token, map[string]any{"capacity": 8}), http.StatusOK)
+	seqs = append(seqs, sequence())
+	want(t, s.do(t, "POST", "/v1/events/"+id+"/cancel", admin.Token, map[string]any{"reason": "Storm"}), http.StatusOK)
+	seqs = append(seqs, sequence())
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Errorf("SEQUENCE after each change = %v, want increasing", seqs)
+			break
 		}
 	}
 }
