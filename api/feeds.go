@@ -81,8 +81,8 @@ func ICalendar(sh shop.Shop, evs []shop.Event, name string, now time.Time) []byt
 		line("DTEND", icsTime(e.EndsAt))
 		line("CREATED", icsTime(e.CreatedAt))
 		line("LAST-MODIFIED", icsTime(e.UpdatedAt))
-		// SEQUENCE must grow with every change: seconds since creation do.
-		line("SEQUENCE", fmt.Sprint(max(0, int64(e.UpdatedAt.Sub(e.CreatedAt).Seconds()))))
+		// SEQUENCE must grow with every change, even two in one second.
+		line("SEQUENCE", fmt.Sprint(e.Revision))
 		line("SUMMARY", icsText(e.Title))
 		if e.Description != "" {
 			line("DESCRIPTION", icsText(e.Description))

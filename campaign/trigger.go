@@ -175,12 +175,10 @@ func (l *LocationService) announce(ctx context.Context, c Campaign, u hyperlieu.
 		Data:        map[string]string{"offerId": o.ID, "campaignId": c.ID},
 		CollapseKey: "campaign:" + c.ID, ExpiresAt: o.ExpiresAt, DedupKey: o.TriggerKey,
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		l.log.ErrorContext(ctx, "offer notification", "campaign", c.ID, "user", u.ID, "err", err)
-	case !quiet:
-		counters = append(counters, "pushed")
 	}
+	// "pushed" is counted by the outbox when the push is sent (NotificationPushed).
 	l.campaigns.count(ctx, c.ID, counters...)
 }
 

@@ -47,12 +47,13 @@ func contactSlots(u hyperlieu.User, at time.Time) SlotRequest {
 	return req
 }
 
-// Welcome queues the message that greets a new customer and tells them what
-// the brand will send and how often. It is a service message (never capped
-// or refused) and idempotent per user. The welcome journey builds on it.
-func (s *Service) Welcome(ctx context.Context, u hyperlieu.User) error {
-	// Only what holds is said: no "at most 0 messages", no quiet hours the
-	// customer does not have (the templates do without them).
+// welcomeVars are the welcome's limits as u's preferences say them. The
+// outbox renders the welcome again with them when it sends it, so that it
+// states the quiet hours and daily limit of then, not of sign-up. Only what
+// holds is said: no "at most 0 messages", no quiet hours the customer does
+// not have (the templates do without them). The welcome itself is a service
+// message, outside the daily limit, and its text says so.
+func welcomeVars(u hyperlieu.User) map[string]string {
 	vars := map[string]string{}
 	if n := u.Prefs.MaxNotificationsPerDay; n > 0 {
 		vars["max"] = strconv.Itoa(n)
@@ -60,6 +61,14 @@ func (s *Service) Welcome(ctx context.Context, u hyperlieu.User) error {
 	if q := u.Prefs.QuietHours; q != nil {
 		vars["quietFrom"], vars["quietTo"] = q.From, q.To
 	}
+	return vars
+}
+
+// Welcome queues the message that greets a new customer and tells them what
+// the brand will send and how often. It is a service message (never capped
+// or refused) and idempotent per user. The welcome journey builds on it.
+func (s *Service) Welcome(ctx context.Context, u hyperlieu.User) error {
+	vars := welcomeVars(u)
 	return s.Notify(ctx, hyperlieu.NotificationRequest{
 		UserID: u.ID, Kind: hyperlieu.KindWelcome, Vars: vars,
 		Data: map[string]string{"screen": "preferences"}, CollapseKey: "welcome",

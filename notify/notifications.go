@@ -377,6 +377,9 @@ func (s *Service) prepare(u hyperlieu.User, r hyperlieu.NotificationRequest, now
 func renderFor(u hyperlieu.User, kind hyperlieu.NotificationKind, vars map[string]string, brand string) (title, body string) {
 	all := make(map[string]string, len(vars)+2)
 	all["name"], all["brand"] = u.DisplayName, brand
+	if kind == hyperlieu.KindWelcome {
+		vars = welcomeVars(u) // the limits of now, not of when it was queued
+	}
 	for k, v := range vars {
 		all[k] = v
 	}

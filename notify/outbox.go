@@ -84,6 +84,9 @@ type OutboxOptions struct {
 	Brand       string // signs the messages; default "Hyperlieu", as Options
 	WorkerID    string // default host-pid-random
 	Now         func() time.Time
+	// OnSent, if set, is called once per notification that reached at least
+	// one device, with its Data, after its outcome is recorded.
+	OnSent func(ctx context.Context, data map[string]string)
 }
 
 func (o *OutboxOptions) defaults() {
@@ -304,6 +307,9 @@ func (o *Outbox) insertClaims(ctx context.Context, due []Notification, now, unti
 	return won, reread, nil
 }
 
+// recordTimeout bounds the writes that record a round's outcomes.
+const recordTimeout = 10 * time.Second
+
 // send pushes the claimed notifications to their devices and records the outcomes.
 func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	now := o.opts.Now().UTC()
@@ -312,6 +318,14 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 		return err
 	}
 	msgs, owner := o.messages(ns, byUser, prefs, now)
+	// Each message gets half the lease, the SDK's retries included, so its
+	// result (sent, or a temporary error for it alone) is back and recorded
+	// while the claim still holds: a slow device can neither hold back nor
+	// re-send its batch-mates.
+	deadline := time.Now().Add(o.opts.Lease / 2)
+	for j := range msgs {
+		msgs[j].Deadline = deadline
+	}
 	var results []push.Result
 	var batchErr error
 	if len(msgs) > 0 {
@@ -327,11 +341,23 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	for i := range ns {
 		o.settle(&ns[i], out[i], now)
 	}
-	if err := o.store.DeleteDeviceTokens(ctx, dead); err != nil {
+	// Recorded under a context of their own: the round's may have run out
+	// with the sends, and outcomes not recorded are sent again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := o.store.DeleteDeviceTokens(rctx, dead); err != nil {
 		o.log.Error("delete unregistered tokens", "tokens", len(dead), "err", err)
 	}
-	if err := o.store.UpdateOutbox(ctx, ns); err != nil {
+	if err := o.store.UpdateOutbox(rctx, ns); err != nil {
 		return fmt.Errorf("record push outcomes: %w", err)
+	}
+	if o.opts.OnSent != nil {
+		for i := range ns {
+			// Its first devices reached in this round: once per notification.
+			if out[i].sent > 0 && len(ns[i].SentTo) == out[i].sent {
+				o.opts.OnSent(rctx, ns[i].Data)
+			}
+		}
 	}
 	return nil
 }
@@ -463,7 +489,7 @@ func (o *Outbox) settle(n *Notification, oc outcome, now time.Time) {
 	}
 	switch {
 	case oc.temporary != nil:
-		o.retry(n, now, oc.temporary.RetryAfter)
+		o.retry(n, now, oc.temporary.RetryAt(now))
 	case oc.permanent > 0 && len(n.SentTo) == 0:
 		n.Status = StatusFailed
 	case len(n.SentTo) > 0:
@@ -484,15 +510,18 @@ func (o *Outbox) settle(n *Notification, oc outcome, now time.Time) {
 }
 
 // retry puts n back in the queue after an exponential backoff with jitter,
-// no sooner than FCM's Retry-After, or fails it when its attempts are spent
+// no sooner than retryAt (FCM's Retry-After, counted from its answer), or fails it when its attempts are spent
 // or expires it when the next try would come too late.
-func (o *Outbox) retry(n *Notification, now time.Time, retryAfter time.Duration) {
+func (o *Outbox) retry(n *Notification, now, retryAt time.Time) {
 	if n.Attempts >= o.opts.MaxAttempts {
 		n.Status = StatusFailed
 		return
 	}
 	n.Status = StatusPending
-	n.NotBefore = now.Add(Backoff(o.opts.RetryBase, o.opts.MaxRetry, n.Attempts, retryAfter, rand.Float64()))
+	n.NotBefore = now.Add(Backoff(o.opts.RetryBase, o.opts.MaxRetry, n.Attempts, 0, rand.Float64()))
+	if retryAt.After(n.NotBefore) {
+		n.NotBefore = retryAt.UTC()
+	}
 	if !n.NotBefore.Before(n.ExpiresAt) {
 		n.Status, n.Reason = StatusExpired, ReasonExpired
 	}

@@ -39,18 +39,18 @@ var variantVars = map[hyperlieu.NotificationKind]string{
 // back to them.
 var templates = map[templateKey][]template{
 	{hyperlieu.KindWelcome, "", "en", hyperlieu.Formal}: {
-		{"Welcome to {brand}, {name}", "We'll send you at most {max} messages a day: offers near you, local events and your rewards, never between {quietFrom} and {quietTo}. Change this any time in your settings."},
-		{"Welcome to {brand}", "We'll send you at most {max} messages a day: offers near you, local events and your rewards. Change this any time in your settings."},
+		{"Welcome to {brand}, {name}", "Besides this welcome, we'll send you at most {max} messages a day: offers near you, local events and your rewards, never between {quietFrom} and {quietTo}. Change this any time in your settings."},
+		{"Welcome to {brand}", "Besides this welcome, we'll send you at most {max} messages a day: offers near you, local events and your rewards. Change this any time in your settings."},
 		{"", "Offers near you, local events and your rewards: choose what we send you, and when, in your settings."},
 	},
 	{hyperlieu.KindWelcome, "", "fr", hyperlieu.Formal}: {
-		{"Bienvenue chez {brand}, {name}", "Nous vous enverrons au plus {max} messages par jour : des offres près de chez vous, nos événements et vos récompenses, jamais entre {quietFrom} et {quietTo}. Vous pouvez changer cela à tout moment dans vos réglages."},
-		{"Bienvenue chez {brand}", "Nous vous enverrons au plus {max} messages par jour : des offres près de chez vous, nos événements et vos récompenses. Vous pouvez changer cela à tout moment dans vos réglages."},
+		{"Bienvenue chez {brand}, {name}", "En plus de ce message de bienvenue, nous vous enverrons au plus {max} messages par jour : des offres près de chez vous, nos événements et vos récompenses, jamais entre {quietFrom} et {quietTo}. Vous pouvez changer cela à tout moment dans vos réglages."},
+		{"Bienvenue chez {brand}", "En plus de ce message de bienvenue, nous vous enverrons au plus {max} messages par jour : des offres près de chez vous, nos événements et vos récompenses. Vous pouvez changer cela à tout moment dans vos réglages."},
 		{"", "Des offres près de chez vous, nos événements et vos récompenses : choisissez ce que nous vous envoyons, et quand, dans vos réglages."},
 	},
 	{hyperlieu.KindWelcome, "", "fr", hyperlieu.Familiar}: {
-		{"Bienvenue chez {brand}, {name}", "On t'enverra au plus {max} messages par jour : des offres près de chez toi, nos événements et tes récompenses, jamais entre {quietFrom} et {quietTo}. Tu peux changer ça à tout moment dans tes réglages."},
-		{"Bienvenue chez {brand}", "On t'enverra au plus {max} messages par jour : des offres près de chez toi, nos événements et tes récompenses. Tu peux changer ça à tout moment dans tes réglages."},
+		{"Bienvenue chez {brand}, {name}", "En plus de ce message de bienvenue, on t'enverra au plus {max} messages par jour : des offres près de chez toi, nos événements et tes récompenses, jamais entre {quietFrom} et {quietTo}. Tu peux changer ça à tout moment dans tes réglages."},
+		{"Bienvenue chez {brand}", "En plus de ce message de bienvenue, on t'enverra au plus {max} messages par jour : des offres près de chez toi, nos événements et tes récompenses. Tu peux changer ça à tout moment dans tes réglages."},
 		{"", "Des offres près de chez toi, nos événements et tes récompenses : choisis ce qu'on t'envoie, et quand, dans tes réglages."},
 	},
 

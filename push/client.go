@@ -30,8 +30,9 @@ import (
 const (
 	// messagingScope is the only OAuth scope the FCM HTTP v1 API needs.
 	messagingScope = "https://www.googleapis.com/auth/firebase.messaging"
-	// maxBatch is the most messages messaging.SendEach takes at once.
-	maxBatch = 500
+	// maxConcurrent is the most messages in flight at once, as many as
+	// messaging.SendEach sends in one batch.
+	maxConcurrent = 500
 	// maxTTL is the longest TTL FCM accepts.
 	maxTTL = 28 * 24 * time.Hour
 )
@@ -174,8 +175,9 @@ func parseServiceAccount(key []byte) (serviceAccount, error) {
 	return sa, nil
 }
 
-// Send sends msgs with messaging.SendEach, at most 500 at a time, and
-// returns one Result per message in order; see Sender for the error.
+// Send sends msgs one by one, at most 500 at a time, each under ctx and its
+// own Deadline, and returns one Result per message in order; see Sender for
+// the error.
 //
 // Each message goes out with high priority and with the options of all three
 // platforms, since FCM applies only those of the token's platform; Platform is
@@ -188,10 +190,12 @@ func parseServiceAccount(key []byte) (serviceAccount, error) {
 // is not sent. The SDK itself retries UNAVAILABLE (HTTP 503) and network
 // failures of each message up to 4 times, waiting 0, 1, 2 and 4 s, or FCM's
 // Retry-After when longer (one over 2 minutes stops its retries at once), so
-// a *TemporaryError for those comes back only after that: give ctx a
-// deadline. The SDK does not retry QUOTA_EXCEEDED (429) or INTERNAL (500).
+// a *TemporaryError for those comes back only after that: give each message
+// a Deadline (or ctx one). A message still unanswered at its deadline is a
+// *TemporaryError "DEADLINE_EXCEEDED" carrying the last Retry-After seen.
+// The SDK does not retry QUOTA_EXCEEDED (429) or INTERNAL (500).
 //
-// Send fails the whole batch when ctx is done, when no OAuth token can be had
+// Send fails the whole batch when ctx is done before anything is sent, when no OAuth token can be had
 // for the service account, or when FCM answers UNAUTHENTICATED or
 // PERMISSION_DENIED for reasons other than the token (SENDER_ID_MISMATCH,
 // THIRD_PARTY_AUTH_ERROR), which means our credentials lack access.
@@ -222,27 +226,69 @@ func (c *Client) Send(ctx context.Context, msgs []Message) ([]Result, error) {
 		fcm = append(fcm, m.toFCM(now))
 	}
 
-	for start := 0; start < len(fcm); start += maxBatch {
-		end := min(start+maxBatch, len(fcm))
-		br, err := c.fcm.SendEach(ctx, fcm[start:end])
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("push: %w", ctx.Err())
-		}
-		if err != nil {
-			return nil, fmt.Errorf("push: send batch: %w", err)
-		}
-		for j, r := range br.Responses {
-			i := sent[start+j]
-			if r.Success {
-				results[i].MessageID = r.MessageID
-				continue
+	// One call per message, each under its own deadline: SendEach would
+	// hold every result until its slowest message (one device's Retry-After
+	// waits) and lose them all to ctx.
+	type answer struct {
+		j     int
+		id    string
+		err   error
+		batch bool
+	}
+	answers := make(chan answer)
+	jobs := make(chan int)
+	workers := min(len(fcm), maxConcurrent)
+	for range workers {
+		go func() {
+			for j := range jobs {
+				m := msgs[sent[j]]
+				mctx, cancel := ctx, context.CancelFunc(func() {})
+				if !m.Deadline.IsZero() {
+					mctx, cancel = context.WithDeadline(ctx, m.Deadline)
+				}
+				id, err := c.fcm.Send(mctx, fcm[j])
+				a := answer{j: j, id: id}
+				if err != nil {
+					if mctx.Err() != nil {
+						// Out of time, maybe in the SDK's wait for a Retry-After:
+						// temporary for this message, keeping the last answer's
+						// Retry-After if there was one.
+						te := &TemporaryError{Code: "DEADLINE_EXCEEDED", At: time.Now(), Err: err}
+						var last *TemporaryError
+						if e, _ := classify(err); errors.As(e, &last) {
+							te.RetryAfter, te.At = last.RetryAfter, last.At
+						}
+						a.err = te
+					} else {
+						a.err, a.batch = classify(err)
+					}
+				}
+				cancel()
+				answers <- a
 			}
-			err, batch := classify(r.Error)
-			if batch {
-				return nil, err
-			}
-			results[i].Err = err
+		}()
+	}
+	go func() {
+		for j := range fcm {
+			jobs <- j
 		}
+		close(jobs)
+	}()
+	var batchErr error
+	for range fcm {
+		a := <-answers
+		i := sent[a.j]
+		switch {
+		case a.batch:
+			batchErr = a.err
+		case a.err != nil:
+			results[i].Err = a.err
+		default:
+			results[i].MessageID = a.id
+		}
+	}
+	if batchErr != nil {
+		return nil, batchErr
 	}
 	return results, nil
 }
@@ -320,8 +366,9 @@ func classify(err error) (_ error, batch bool) {
 		body = parseGoogleError(hr.Body)
 		retryAfter = parseRetryAfter(hr.Header.Get("Retry-After"), time.Now())
 	}
+	at := time.Now() // the answer has just arrived: Retry-After counts from now
 	temporary := func(code string) error {
-		return &TemporaryError{Code: code, RetryAfter: retryAfter, Err: err}
+		return &TemporaryError{Code: code, RetryAfter: retryAfter, At: at, Err: err}
 	}
 	switch {
 	case messaging.IsUnregistered(err),

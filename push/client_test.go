@@ -305,7 +305,7 @@ func fail(code string, times int) func(*fcmfake.Server, string) {
 }
 
 func TestSendChunks(t *testing.T) {
-	const n = 1200 // three calls of SendEach: 500, 500, 200
+	const n = 1200 // more than the 500 in flight at once
 	srv := newFake(t)
 	c := newClient(t, srv)
 	msgs := make([]push.Message, n)
@@ -365,20 +365,6 @@ func TestSendBatchFailures(t *testing.T) {
 			is: context.Canceled,
 		},
 		{
-			name: "deadline while FCM is slow",
-			setup: func(t *testing.T, srv *fcmfake.Server, c *push.Client) (context.Context, *push.Client) {
-				if _, err := c.Send(t.Context(), msgs); err != nil { // fetch the OAuth token first
-					t.Fatalf("first Send: %v", err)
-				}
-				srv.Reset()
-				srv.SetLatency(5 * time.Second)
-				ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-				t.Cleanup(cancel)
-				return ctx, c
-			},
-			is: context.DeadlineExceeded,
-		},
-		{
 			name: "service account unknown to the token endpoint",
 			setup: func(t *testing.T, srv *fcmfake.Server, _ *push.Client) (context.Context, *push.Client) {
 				other := newFake(t)
@@ -424,6 +410,57 @@ func TestSendBatchFailures(t *testing.T) {
 				t.Errorf("Send error %q shows a secret", err)
 			}
 		})
+	}
+}
+
+// TestSendDeadlinePerMessage: a message past its own Deadline (here in the
+// SDK's wait for a Retry-After) is a temporary error for it alone; its
+// batch-mates come back sent, promptly, and so does ctx's deadline.
+func TestSendDeadlinePerMessage(t *testing.T) {
+	srv := newFake(t)
+	c := newClient(t, srv)
+	srv.FailToken("slow", fcmfake.Unavailable, -1)
+	srv.SetRetryAfter(3 * time.Second)
+	start := time.Now()
+	msgs := []push.Message{
+		{ID: "n1", Token: "slow", Title: "T", Deadline: start.Add(500 * time.Millisecond)},
+		{ID: "n2", Token: "healthy", Title: "T", Deadline: start.Add(500 * time.Millisecond)},
+	}
+	results, err := c.Send(t.Context(), msgs)
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Send took %v, want about the message's deadline", d)
+	}
+	var te *push.TemporaryError
+	if !errors.As(results[0].Err, &te) || te.Code != "DEADLINE_EXCEEDED" {
+		t.Errorf("slow device: %v, want DEADLINE_EXCEEDED", results[0].Err)
+	}
+	if results[1].Err != nil || results[1].MessageID == "" {
+		t.Errorf("healthy device: %+v, want sent", results[1])
+	}
+
+	// A Retry-After the SDK does not wait for (over 2 minutes) counts from
+	// the answer that carried it.
+	srv.SetRetryAfter(3 * time.Minute)
+	sent := time.Now()
+	results, err = c.Send(t.Context(), []push.Message{{ID: "n1", Token: "slow", Title: "T"}})
+	if err != nil || !errors.As(results[0].Err, &te) || te.Code != "UNAVAILABLE" {
+		t.Fatalf("Send = %+v, %v; want UNAVAILABLE", results, err)
+	}
+	if at := te.RetryAt(time.Now().Add(time.Hour)); at.Before(sent.Add(3*time.Minute)) || at.After(time.Now().Add(3*time.Minute)) {
+		t.Errorf("RetryAt = %v after the send, want 3m after the answer", at.Sub(sent))
+	}
+
+	// ctx's deadline is the messages' too: no batch error, nothing lost.
+	srv.Reset()
+	srv.SetLatency(5 * time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	results, err = c.Send(ctx, []push.Message{{ID: "n2", Token: "healthy", Title: "T"}})
+	if err != nil || !errors.As(results[0].Err, &te) || te.Code != "DEADLINE_EXCEEDED" {
+		t.Errorf("Send under a short ctx = %+v, %v; want a temporary error for the message", results, err)
 	}
 }
 

@@ -17,6 +17,10 @@ type Message struct {
 	Data        map[string]string // deep-link data; keys must not be reserved by FCM ("from", "google.…", "gcm.…")
 	CollapseKey string            // per campaign or event; a newer message with the same key replaces an undelivered older one
 	TTL         time.Duration     // at most the offer's validity; 0 means the FCM default (4 weeks); negative is invalid
+	// Deadline, if set, bounds this message alone, the SDK's retries
+	// included: past it the message comes back with a *TemporaryError while
+	// its batch-mates go on, so one slow device cannot hold back the others.
+	Deadline time.Time
 }
 
 // Result is the outcome of sending one Message.
@@ -28,8 +32,9 @@ type Result struct {
 // Sender sends a batch of messages.
 //
 // Send returns one Result per message, in the same order. Its error is only
-// for failures of the whole batch (the context is done, our credentials are
-// rejected); then the results are nil, and some messages may have been
+// for failures of the whole batch (no OAuth token, our credentials are
+// rejected); a message that runs out of time, its own Deadline or ctx's, is
+// a *TemporaryError for that message only. On a batch error the results are nil, and some messages may have been
 // delivered already, so a retry of the batch can deliver them twice: the app
 // drops duplicates by Data["notificationId"].
 type Sender interface {
@@ -47,6 +52,7 @@ var ErrUnregistered = errors.New("push: registration token is not registered")
 type TemporaryError struct {
 	Code       string        // "QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"; for a network failure "DEADLINE_EXCEEDED" or "UNKNOWN"; for another 5xx the code in its body or "HTTP 502" and the like
 	RetryAfter time.Duration // from FCM's Retry-After header; 0 when absent, and the caller picks its own backoff
+	At         time.Time     // when the answer carrying RetryAfter arrived, from which it counts; zero: unknown
 	Err        error         // the SDK's error
 }
 
@@ -58,3 +64,12 @@ func (e *TemporaryError) Error() string {
 }
 
 func (e *TemporaryError) Unwrap() error { return e.Err }
+
+// RetryAt returns the earliest time FCM allows a retry: RetryAfter counted
+// from the answer that carried it, or from now when that is unknown.
+func (e *TemporaryError) RetryAt(now time.Time) time.Time {
+	if e.At.IsZero() {
+		return now.Add(e.RetryAfter)
+	}
+	return e.At.Add(e.RetryAfter)
+}

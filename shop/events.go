@@ -30,8 +30,11 @@ type Event struct {
 	CreatedBy       string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
-	CancelledAt     time.Time // zero unless cancelled
-	CancelReason    string
+	// Revision counts the changes (updates and the cancellation): the ICS
+	// SEQUENCE, which must grow with every change, however close together.
+	Revision     int
+	CancelledAt  time.Time // zero unless cancelled
+	CancelReason string
 }
 
 // Cancelled reports whether the event was cancelled.
@@ -219,6 +222,7 @@ func (s *EventService) UpdateEvent(ctx context.Context, a hyperlieu.Actor, id st
 		return Event{}, hyperlieu.Errorf(hyperlieu.Conflict, "%d people are already going; capacity cannot drop below that", going)
 	}
 	e.UpdatedAt = now
+	e.Revision++
 	if err := s.store.UpdateEvent(ctx, e); err != nil {
 		return Event{}, fmt.Errorf("update event %s: %w", id, err)
 	}
@@ -259,6 +263,7 @@ func (s *EventService) CancelEvent(ctx context.Context, a hyperlieu.Actor, id, r
 		return Event{}, hyperlieu.Errorf(hyperlieu.Conflict, "the event has ended")
 	}
 	e.CancelledAt, e.CancelReason, e.UpdatedAt = now, strings.TrimSpace(reason), now
+	e.Revision++
 	if err := s.store.UpdateEvent(ctx, e); err != nil {
 		return Event{}, fmt.Errorf("cancel event %s: %w", id, err)
 	}

@@ -28,6 +28,7 @@ type eventDoc struct {
 	CreatedBy       string     `bson:"createdBy"`
 	CreatedAt       time.Time  `bson:"createdAt"`
 	UpdatedAt       time.Time  `bson:"updatedAt"`
+	Revision        int        `bson:"revision"` // absent (0) on events stored before it
 	CancelledAt     *time.Time `bson:"cancelledAt,omitempty"`
 	CancelReason    string     `bson:"cancelReason,omitempty"`
 }
@@ -38,6 +39,7 @@ func toEventDoc(e shop.Event) eventDoc {
 		StartsAt: e.StartsAt, EndsAt: e.EndsAt, Capacity: e.Capacity, MaxWaitlist: e.MaxWaitlist,
 		Location: pointDoc(e.Location), Cell: cellOf(e.Location), AnnounceRadiusM: e.AnnounceRadiusM,
 		CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, CancelReason: e.CancelReason,
+		Revision: e.Revision,
 	}
 	if !e.CancelledAt.IsZero() {
 		d.CancelledAt = &e.CancelledAt
@@ -51,6 +53,7 @@ func (d eventDoc) event() shop.Event {
 		StartsAt: d.StartsAt.UTC(), EndsAt: d.EndsAt.UTC(), Capacity: d.Capacity, MaxWaitlist: d.MaxWaitlist,
 		Location: geo.Point(d.Location), AnnounceRadiusM: d.AnnounceRadiusM, CreatedBy: d.CreatedBy,
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), CancelReason: d.CancelReason,
+		Revision: d.Revision,
 	}
 	if d.CancelledAt != nil {
 		e.CancelledAt = d.CancelledAt.UTC()

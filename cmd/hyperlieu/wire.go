@@ -37,13 +37,13 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
 		OnOpened: opened.opened,
 	}, log)
+	var outbox *notify.Outbox
 	if cfg.Outbox.Workers > 0 {
-		outbox := notify.NewOutbox(db, sender, notify.OutboxOptions{
+		outbox = notify.NewOutbox(db, sender, notify.OutboxOptions{
 			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
 			Lease: cfg.Outbox.Lease, MaxAttempts: cfg.Outbox.MaxAttempts, RetryBase: cfg.Outbox.RetryBase,
-			DeviceGrace: cfg.Outbox.DeviceGrace, Observer: meters,
+			DeviceGrace: cfg.Outbox.DeviceGrace, Observer: meters, OnSent: opened.sent,
 		}, log)
-		bg.Go(outbox.Run)
 	}
 
 	// Shops and events: the in-memory map behind nearby search is filled
@@ -70,6 +70,9 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		return api.Services{}, fmt.Errorf("load campaigns: %w", err)
 	}
 	opened.campaigns = campaigns
+	if outbox != nil {
+		bg.Go(outbox.Run) // once opened.sent reaches the campaigns
+	}
 	offers := campaign.NewOfferService(db, campaigns, shops, fans, campaign.OfferOptions{}, log)
 	wallet.offers = offers
 	// Reward and gesture codes of the older format become wallet offers
@@ -156,6 +159,13 @@ func (o *lateOpened) opened(ctx context.Context, n notify.Notification) error {
 		o.campaigns.NotificationOpened(ctx, n.Data)
 	}
 	return nil
+}
+
+// sent tells the campaigns area about pushes sent (their `pushed` count).
+func (o *lateOpened) sent(ctx context.Context, data map[string]string) {
+	if o.campaigns != nil {
+		o.campaigns.NotificationPushed(ctx, data)
+	}
 }
 
 // lateOffers forwards shops' nearby search to the location engine, which is
