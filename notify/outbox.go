@@ -84,6 +84,9 @@ type OutboxOptions struct {
 	Brand       string // signs the messages; default "Hyperlieu", as Options
 	WorkerID    string // default host-pid-random
 	Now         func() time.Time
+	// OnFailed, if set, is told of each notification that has just failed
+	// for good (webhooks publish notification.failed), after it is recorded.
+	OnFailed func(ctx context.Context, n Notification)
 }
 
 func (o *OutboxOptions) defaults() {
@@ -332,6 +335,11 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	}
 	if err := o.store.UpdateOutbox(ctx, ns); err != nil {
 		return fmt.Errorf("record push outcomes: %w", err)
+	}
+	for i := range ns {
+		if ns[i].Status == StatusFailed && o.opts.OnFailed != nil {
+			o.opts.OnFailed(ctx, ns[i])
+		}
 	}
 	return nil
 }

@@ -176,3 +176,10 @@ func now(f func() time.Time) time.Time {
 	}
 	return f()
 }
+
+// FailedNotification is the event of a notification that failed for good
+// (the outbox's OnFailed); kind is its NotificationKind.
+func FailedNotification(notificationID, userID, kind string, at time.Time) Keyed {
+	return Keyed{Key: "notification.failed:" + notificationID, Event: Event{Type: NotificationFailed, At: at.UTC(),
+		Data: map[string]string{"notificationId": notificationID, "userId": userID, "kind": kind}}}
+}
