@@ -82,6 +82,7 @@ func (s *Server) table() []route {
 	rs = append(rs, area("offers", s.offerRoutes())...)
 	rs = append(rs, area("notifications", s.notificationRoutes())...)
 	rs = append(rs, area("console", s.consoleRoutes())...)
+	rs = append(rs, area("webhooks", s.webhookRoutes())...)
 	return rs
 }
 

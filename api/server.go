@@ -23,6 +23,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/notify"
 	"github.com/hyperlieu/hyperlieu/shop"
 	"github.com/hyperlieu/hyperlieu/token"
+	"github.com/hyperlieu/hyperlieu/webhook"
 )
 
 // Verifier checks access tokens.
@@ -45,6 +46,8 @@ type Services struct {
 	Offers    *campaign.OfferService
 	// Notifications: devices, the inbox and the admins' outbox view.
 	Notifications *notify.Service
+	// Webhooks: domain events and their stream (webhooks.go).
+	Webhooks *webhook.Service
 }
 
 // Sessions tells whether the session behind an access token is still live.

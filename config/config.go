@@ -43,10 +43,14 @@ type Config struct {
 	FCM            FCM
 	Outbox         Outbox
 	NewcomerPeriod time.Duration
-	Campaigns      Campaigns
-	Events         Events
-	Fans           Fans
-	ConsoleTiles   string // base map tile URL template of the console; empty: none
+	// EventsStreamLag holds back the newest domain events from the stream
+	// (GET /v1/admin/events) so that readers skip none another instance is
+	// still writing; negative: none.
+	EventsStreamLag time.Duration
+	Campaigns       Campaigns
+	Events          Events
+	Fans            Fans
+	ConsoleTiles    string // base map tile URL template of the console; empty: none
 }
 
 // Events configures the shops and events area.
@@ -191,6 +195,7 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.duration(&c.Outbox.RetryBase, "outbox-retry-base", "HYPERLIEU_OUTBOX_RETRY_BASE", 5*time.Second, "first delay before a push is retried, doubled each attempt, with jitter")
 	l.duration(&c.Outbox.DeviceGrace, "outbox-device-grace", "HYPERLIEU_OUTBOX_DEVICE_GRACE", time.Hour, "how long a notification waits for the customer's first device")
 	l.duration(&c.Outbox.Validity, "notification-validity", "HYPERLIEU_NOTIFICATION_VALIDITY", 72*time.Hour, "how long a notification may wait to be pushed when its producer sets no expiry")
+	l.duration(&c.EventsStreamLag, "events-stream-lag", "HYPERLIEU_EVENTS_STREAM_LAG", 2*time.Second, "how long the newest domain events are held back from the event stream (negative: not at all)")
 	l.duration(&c.NewcomerPeriod, "newcomer-period", "HYPERLIEU_NEWCOMER_PERIOD", 7*24*time.Hour, "how long an account counts as a newcomer")
 	l.integer(&c.Campaigns.MaxAreaKm2, "fence-max-area-km2", "HYPERLIEU_FENCE_MAX_AREA_KM2", 200, "largest geofence area in km²")
 	l.integer(&c.Campaigns.MaxCells, "fence-max-cells", "HYPERLIEU_FENCE_MAX_CELLS", 50000, "most H3 cells covering one geofence")

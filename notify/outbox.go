@@ -87,6 +87,9 @@ type OutboxOptions struct {
 	// OnSent, if set, is called once per notification that reached at least
 	// one device, with its Data, after its outcome is recorded.
 	OnSent func(ctx context.Context, data map[string]string)
+	// OnFailed, if set, is told of each notification that has just failed
+	// for good (webhooks publish notification.failed), after it is recorded.
+	OnFailed func(ctx context.Context, n Notification)
 }
 
 func (o *OutboxOptions) defaults() {
@@ -351,12 +354,13 @@ func (o *Outbox) send(ctx context.Context, ns []Notification) error {
 	if err := o.store.UpdateOutbox(rctx, ns); err != nil {
 		return fmt.Errorf("record push outcomes: %w", err)
 	}
-	if o.opts.OnSent != nil {
-		for i := range ns {
-			// Its first devices reached in this round: once per notification.
-			if out[i].sent > 0 && len(ns[i].SentTo) == out[i].sent {
-				o.opts.OnSent(rctx, ns[i].Data)
-			}
+	for i := range ns {
+		// Its first devices reached in this round: once per notification.
+		if o.opts.OnSent != nil && out[i].sent > 0 && len(ns[i].SentTo) == out[i].sent {
+			o.opts.OnSent(rctx, ns[i].Data)
+		}
+		if ns[i].Status == StatusFailed && o.opts.OnFailed != nil {
+			o.opts.OnFailed(rctx, ns[i])
 		}
 	}
 	return nil

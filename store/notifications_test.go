@@ -237,7 +237,14 @@ func TestNotificationsOutbox(t *testing.T) {
 	}
 
 	// Two workers on two connections race for the same notifications.
-	opts := notify.OutboxOptions{BatchSize: 7, MaxAttempts: 3, RetryBase: time.Millisecond, MaxRetry: time.Millisecond}
+	var failedMu sync.Mutex
+	var failed []string
+	opts := notify.OutboxOptions{BatchSize: 7, MaxAttempts: 3, RetryBase: time.Millisecond, MaxRetry: time.Millisecond,
+		OnFailed: func(_ context.Context, n notify.Notification) {
+			failedMu.Lock()
+			defer failedMu.Unlock()
+			failed = append(failed, n.ID)
+		}}
 	var wg sync.WaitGroup
 	for i, db := range []*store.DB{db1, db2} {
 		o := opts
@@ -285,6 +292,9 @@ func TestNotificationsOutbox(t *testing.T) {
 	flaky := statusOf(t, db1, hyperlieuDedup(t, db1, ids[1]))
 	if flaky.Status != notify.StatusFailed || flaky.Attempts != 3 || flaky.LastError == "" {
 		t.Errorf("flaky notification = %s after %d attempts (%q), want failed after 3 with an error", flaky.Status, flaky.Attempts, flaky.LastError)
+	}
+	if len(failed) != 1 || failed[0] != flaky.ID {
+		t.Errorf("OnFailed told of %v, want only %s", failed, flaky.ID)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/shop"
 	"github.com/hyperlieu/hyperlieu/store"
 	"github.com/hyperlieu/hyperlieu/token"
+	"github.com/hyperlieu/hyperlieu/webhook"
 )
 
 // wire builds every area's use cases over db, loads what they keep in
@@ -33,6 +34,9 @@ import (
 func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Issuer, sender push.Sender, meters *metrics.Metrics, bg *background, stdout io.Writer, log *slog.Logger) (api.Services, error) {
 	// Notifications: queued by every area, sent by the outbox worker.
 	opened := &lateOpened{}
+	// Domain events: published as they cross the root's contracts
+	// (notifier, activity, personal data), then passed on.
+	domainEvents := webhook.NewService(db, webhook.Options{StreamLag: cfg.EventsStreamLag})
 	notes := notify.NewService(db, notify.Options{
 		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
 		OnOpened: opened.opened,
@@ -43,6 +47,12 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
 			Lease: cfg.Outbox.Lease, MaxAttempts: cfg.Outbox.MaxAttempts, RetryBase: cfg.Outbox.RetryBase,
 			DeviceGrace: cfg.Outbox.DeviceGrace, Observer: meters, OnSent: opened.sent,
+			OnFailed: func(ctx context.Context, n notify.Notification) {
+				k := webhook.FailedNotification(n.ID, n.UserID, string(n.Kind), time.Now())
+				if err := domainEvents.Publish(ctx, k); err != nil {
+					log.ErrorContext(ctx, "publish notification.failed", "notification", n.ID, "err", err)
+				}
+			},
 		}, log)
 	}
 
@@ -59,7 +69,9 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	wallet := &lateWallet{}
 	fanOpts := fanOptions(cfg)
 	fanOpts.Wallet = wallet // rewards' and gestures' codes are wallet offers
-	fans := fan.NewService(db, shops, notes, notes, fanOpts, log)
+	notifier := webhook.Notifier{Next: notes, Pub: domainEvents}
+	fans := fan.NewService(db, shops, notifier, notes, fanOpts, log)
+	activity := webhook.Activity{Next: fans, Pub: domainEvents}
 	// Geofenced campaigns, the location engine and offers. Shops list their
 	// offers through the location engine, built after them (offerSource).
 	campaigns := campaign.NewService(db, shops, campaign.Options{
@@ -73,7 +85,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	if outbox != nil {
 		bg.Go(outbox.Run) // once opened.sent reaches the campaigns
 	}
-	offers := campaign.NewOfferService(db, campaigns, shops, fans, campaign.OfferOptions{}, log)
+	offers := campaign.NewOfferService(db, campaigns, shops, activity, campaign.OfferOptions{}, log)
 	wallet.offers = offers
 	// Reward and gesture codes of the older format become wallet offers
 	// under their own code, so that they keep redeeming at the till.
@@ -82,12 +94,12 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	} else if n > 0 {
 		log.Info("older reward and gesture codes adopted into the wallet", "count", n)
 	}
-	location := campaign.NewLocationService(db, campaigns, offers, notes, fans, campaign.LocationOptions{
+	location := campaign.NewLocationService(db, campaigns, offers, notifier, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 		Retention: cfg.Campaigns.LocationRetention,
 	}, log)
 	offerSource.l.Store(location)
-	events := shop.NewEventService(db, shops, db, notes, fans, campaigns, shop.EventOptions{}, log)
+	events := shop.NewEventService(db, shops, db, notifier, activity, campaigns, shop.EventOptions{}, log)
 
 	onRegister := func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
 		return errors.Join(notes.Welcome(ctx, u), fans.OnRegister(ctx, u, in))
@@ -95,7 +107,8 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	accounts := account.NewService(db, issuer, account.Options{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister, Observer: meters}, log)
 	// Export and erase visit every area; the account itself (db) comes last,
 	// as it erases the identity, then the live-session cache (accounts).
-	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db, accounts)
+	// The events area comes after them: account.erased says it is done.
+	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
 	if cfg.AdminEmail != "" {
 		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
 			return api.Services{}, fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
@@ -118,7 +131,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	bg.Go(func(ctx context.Context) { <-ctx.Done(); events.Wait() })             // announcements under way, detached from their requests
 	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
 
-	return api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy, Notifications: notes,
+	return api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy, Notifications: notes, Webhooks: domainEvents,
 		Campaigns: campaigns, Location: location, Offers: offers}, nil
 }
 
