@@ -39,6 +39,7 @@ type Services struct {
 	Events *shop.EventService
 	// fans
 	Fans    *fan.Service
+	Reviews *fan.Reviews // public reviews (reviews.go)
 	Privacy *hyperlieu.PrivacyService
 	// Campaigns, location and offers: geofenced campaigns (issue #5).
 	Campaigns *campaign.Service

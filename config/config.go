@@ -76,6 +76,9 @@ type Fans struct {
 	GestureMaxPoints                                int
 	SegmentInterval                                 time.Duration
 	Journey                                         []JourneyStep
+	// Public reviews: a visit this recent allows one; per-shop and daily limits.
+	ReviewVisitWindow, ReviewPerShop time.Duration
+	ReviewPerDay                     int
 }
 
 // Tier is a loyalty level reached with Min points over the tier window.
@@ -221,6 +224,9 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.str(&c.Fans.ReferralBaseURL, "referral-base-url", "HYPERLIEU_REFERRAL_BASE_URL", "https://hyperlieu.app/r/", "referral links are this followed by the code")
 	l.integer(&c.Fans.GestureMaxPoints, "gesture-max-points", "HYPERLIEU_GESTURE_MAX_POINTS", 1000, "most points a manager's gesture may give")
 	l.duration(&c.Fans.SegmentInterval, "segment-interval", "HYPERLIEU_SEGMENT_INTERVAL", time.Hour, "how often every segment is recomputed and due journey steps sent")
+	l.duration(&c.Fans.ReviewVisitWindow, "review-visit-window", "HYPERLIEU_REVIEW_VISIT_WINDOW", 90*24*time.Hour, "a check-in or redemption at a shop this recent allows a public review of it")
+	l.duration(&c.Fans.ReviewPerShop, "review-per-shop", "HYPERLIEU_REVIEW_PER_SHOP", 30*24*time.Hour, "one public review per customer and shop per this")
+	l.integer(&c.Fans.ReviewPerDay, "review-per-day", "HYPERLIEU_REVIEW_PER_DAY", 5, "public reviews per customer per 24 hours")
 	l.str(&journey, "journey", "HYPERLIEU_JOURNEY", "events_near_you=72h/events,first_offer=168h/offers", "welcome journey steps as name=after/category, in order")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, l, err

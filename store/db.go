@@ -171,6 +171,7 @@ func indexes() []indexSpec {
 		notificationIndexes, // devices, notifications, contact slots
 		shopIndexes,         // shops, events, queues, RSVPs, check-ins, feedback
 		fanIndexes,          // fans
+		reviewIndexes,       // public reviews
 		campaignIndexes,     // campaigns, location states, triggers, offers
 	} {
 		all = append(all, f()...)

@@ -367,7 +367,7 @@ func (db *DB) FindGesturesFor(ctx context.Context, userID string) ([]fan.Gesture
 // per gesture ID, whether the customer came back. Erasing twice is fine.
 func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[string]bool) error {
 	byUser := bson.D{{Key: "userId", Value: userID}}
-	for _, coll := range []string{"fan_activity", "ledger", "referral_codes"} {
+	for _, coll := range []string{"fan_activity", "ledger", "referral_codes", "reviews", "review_reports"} {
 		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
 			return translate(err, coll)
 		}

@@ -72,6 +72,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	notifier := webhook.Notifier{Next: notes, Pub: domainEvents}
 	fans := fan.NewService(db, shops, notifier, notes, fanOpts, log)
 	activity := webhook.Activity{Next: fans, Pub: domainEvents}
+	reviews := fan.NewReviews(fans, db, fan.ReviewOptions{VisitWindow: cfg.Fans.ReviewVisitWindow, PerShop: cfg.Fans.ReviewPerShop, PerDay: cfg.Fans.ReviewPerDay})
 	// Geofenced campaigns, the location engine and offers. Shops list their
 	// offers through the location engine, built after them (offerSource).
 	campaigns := campaign.NewService(db, shops, campaign.Options{
@@ -131,7 +132,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	bg.Go(func(ctx context.Context) { <-ctx.Done(); events.Wait() })             // announcements under way, detached from their requests
 	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
 
-	return api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Privacy: privacy, Notifications: notes, Webhooks: domainEvents,
+	return api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Reviews: reviews, Privacy: privacy, Notifications: notes, Webhooks: domainEvents,
 		Campaigns: campaigns, Location: location, Offers: offers}, nil
 }
 
