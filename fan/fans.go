@@ -148,6 +148,8 @@ type PeopleStore interface {
 type LedgerStore interface {
 	// CreateActivity stores a; Conflict when its SourceKey is already stored.
 	CreateActivity(ctx context.Context, a hyperlieu.Activity) error
+	// FindActivity returns the activity stored under sourceKey, or NotFound.
+	FindActivity(ctx context.Context, sourceKey string) (hyperlieu.Activity, error)
 	FindActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error)
 	// CreateLedgerEntry appends e; Conflict when e.ID is taken.
 	CreateLedgerEntry(ctx context.Context, e LedgerEntry) error
@@ -246,8 +248,8 @@ func (s *Service) pointsFor(k hyperlieu.ActivityKind) int {
 // RecordActivity counts a customer action: it pays its points once (the
 // ledger entry's ID is derived from a.SourceKey), pays a pending referral on
 // the first check-in or redemption, and recomputes the customer's segment.
-// Recording the same SourceKey again pays nothing more and is not an error,
-// so producers may retry. It returns Invalid for a missing field or an
+// Recording the same SourceKey again, whatever its kind, pays nothing more
+// and is not an error, so producers may retry. It returns Invalid for a missing field or an
 // unknown kind, NotFound when the user does not exist.
 func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) error {
 	var p hyperlieu.Problems
@@ -274,7 +276,22 @@ func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) erro
 	if err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
-	if err := s.store.CreateActivity(ctx, a); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
+	err = s.store.CreateActivity(ctx, a)
+	if hyperlieu.KindOf(err) == hyperlieu.Conflict {
+		// The source is what makes an activity one: a replay under another
+		// kind (or for another user) carries on as the stored activity, so
+		// it pays what the first recording paid and nothing more.
+		first, ferr := s.store.FindActivity(ctx, a.SourceKey)
+		if ferr != nil {
+			return fmt.Errorf("record activity: %w", ferr)
+		}
+		if first.UserID != a.UserID {
+			if u, err = s.store.FindUser(ctx, first.UserID); err != nil {
+				return fmt.Errorf("record activity: %w", err)
+			}
+		}
+		a = first
+	} else if err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
 	// Even when the activity was already stored, carry on: a crash between

@@ -58,12 +58,23 @@ func (db *DB) CreateActivity(ctx context.Context, a hyperlieu.Activity) error {
 	return translate(err, "activity")
 }
 
+// FindActivity returns the activity stored under sourceKey, or NotFound.
+func (db *DB) FindActivity(ctx context.Context, sourceKey string) (hyperlieu.Activity, error) {
+	var d activityDoc
+	if err := db.c("fan_activity").FindOne(ctx, byID(sourceKey)).Decode(&d); err != nil {
+		return hyperlieu.Activity{}, translate(err, "activity")
+	}
+	return d.activity(), nil
+}
+
+func (d activityDoc) activity() hyperlieu.Activity {
+	return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
+}
+
 // FindActivitiesOf returns the user's activities, oldest first.
 func (db *DB) FindActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error) {
 	return findMany(ctx, db.c("fan_activity"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
-		"activities", func(d activityDoc) hyperlieu.Activity {
-			return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
-		})
+		"activities", activityDoc.activity)
 }
 
 type ledgerDoc struct {
