@@ -175,6 +175,8 @@ type ReferralStore interface {
 	// CreateReferralSlot inserts slot n of the referrer's month for referee.
 	// It returns the referee holding the slot (referee itself if it won).
 	CreateReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error)
+	// FindReferralSlotCount counts the slots claimed in the referrer's month.
+	FindReferralSlotCount(ctx context.Context, referrerID, month string) (int, error)
 }
 
 // FeedbackStore keeps shop feedback and the gestures that answer it.

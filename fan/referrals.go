@@ -59,12 +59,13 @@ func (s *Service) MyReferral(ctx context.Context, userID string) (ReferralInfo, 
 		return ReferralInfo{}, fmt.Errorf("referrals: %w", err)
 	}
 	info := ReferralInfo{Code: code, Link: s.opts.ReferralBaseURL + code, Referrals: rs, MonthlyCap: s.opts.ReferralCapPerMonth}
-	month := s.now().Format("2006-01")
-	for _, r := range rs {
-		if r.Status == ReferralRewarded && r.RewardedAt.Format("2006-01") == month {
-			info.RewardedThisMonth++
-		}
+	// The count is the cap's own: the month's claimed slots, which stay when
+	// a rewarded friend erases their account (and their referral with it).
+	n, err := s.store.FindReferralSlotCount(ctx, userID, s.now().Format("2006-01"))
+	if err != nil {
+		return ReferralInfo{}, fmt.Errorf("referral slots: %w", err)
 	}
+	info.RewardedThisMonth = min(n, s.opts.ReferralCapPerMonth)
 	return info, nil
 }
 
@@ -115,6 +116,15 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 		return nil
 	}
 	now := s.now()
+	// An erased referrer earns nothing and claims no slot: erasure blanks
+	// their ID in the referral, and slots under one empty ID would be
+	// shared by every erased referrer's friends.
+	if gone, err := s.erased(ctx, r.ReferrerID); err != nil {
+		return err
+	} else if gone {
+		r.Status, r.Reason = ReferralRefused, "the referrer's account was erased"
+		return s.store.UpdateReferral(ctx, r)
+	}
 	shared, err := s.shareDevice(ctx, r.ReferrerID, r.RefereeID)
 	if err != nil {
 		return err
@@ -172,6 +182,21 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 	}
 	s.send(ctx, reqs...)
 	return nil
+}
+
+// erased reports whether userID names no account (blank after erasure).
+func (s *Service) erased(ctx context.Context, userID string) (bool, error) {
+	if userID == "" {
+		return true, nil
+	}
+	_, err := s.store.FindUser(ctx, userID)
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("user %s: %w", userID, err)
+	}
+	return false, nil
 }
 
 func (s *Service) shareDevice(ctx context.Context, a, b string) (bool, error) {

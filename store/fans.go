@@ -273,6 +273,15 @@ func (db *DB) CreateReferralSlot(ctx context.Context, referrerID, month string, 
 	return d.RefereeID, nil
 }
 
+// FindReferralSlotCount counts the slots claimed in the referrer's month
+// (their _ids are <referrer>:<month>:<n>; ';' sorts right after ':').
+func (db *DB) FindReferralSlotCount(ctx context.Context, referrerID, month string) (int, error) {
+	prefix := referrerID + ":" + month + ":"
+	n, err := db.c("referral_slots").CountDocuments(ctx, bson.D{{Key: "referrerId", Value: referrerID},
+		{Key: "_id", Value: bson.D{{Key: "$gt", Value: prefix}, {Key: "$lt", Value: referrerID + ":" + month + ";"}}}})
+	return int(n), translate(err, "referral slots")
+}
+
 type shopFeedbackDoc struct {
 	ID             string     `bson:"_id"`
 	ShopID         string     `bson:"shopId"`
