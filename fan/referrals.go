@@ -200,13 +200,15 @@ func (s *Service) erased(ctx context.Context, userID string) (bool, error) {
 }
 
 func (s *Service) shareDevice(ctx context.Context, a, b string) (bool, error) {
-	ta, err := s.devices.DeviceTokensOf(ctx, a)
+	// Install ids, not push tokens: a token moves to whoever signs in on the
+	// phone, so two accounts never hold the same one at once.
+	ta, err := s.devices.InstallIDsOf(ctx, a)
 	if err != nil {
-		return false, fmt.Errorf("devices of %s: %w", a, err)
+		return false, fmt.Errorf("installs of %s: %w", a, err)
 	}
-	tb, err := s.devices.DeviceTokensOf(ctx, b)
+	tb, err := s.devices.InstallIDsOf(ctx, b)
 	if err != nil {
-		return false, fmt.Errorf("devices of %s: %w", b, err)
+		return false, fmt.Errorf("installs of %s: %w", b, err)
 	}
 	for _, t := range tb {
 		if slices.Contains(ta, t) {

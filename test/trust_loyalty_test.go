@@ -121,3 +121,37 @@ func countDocs(t testing.TB, uri, coll string, filter bson.D) int64 {
 	}
 	return n
 }
+
+func TestLoyaltySameDeviceReferralByInstallID(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	admin := s.admin(t)
+	rita := s.register(t, "Rita")
+	device := func(u user, token, install string) {
+		t.Helper()
+		want(t, s.do(t, "POST", "/v1/me/devices", u.Token, map[string]any{"token": token, "platform": "android", "installId": install}), http.StatusOK)
+	}
+	device(rita, "tok-rita-phone", "install-rita-phone")
+
+	// Fred signs up with Rita's code on her phone: the push token moves to
+	// his account, but the install is the same, so the referral is refused.
+	fred := s.referred(t, "Fred", s.referral(t, rita).Code)
+	device(fred, "tok-rita-phone", "install-rita-phone")
+	s.recordActivity(t, admin, fred.ID, "checkin", "checkin:e1:"+fred.ID, time.Time{})
+	info := s.referral(t, rita)
+	if len(info.Referrals) != 1 || info.Referrals[0].Status != "refused" || !strings.Contains(info.Referrals[0].Reason, "same device") {
+		t.Errorf("referral from the referrer's own phone = %+v, want refused for the same device", info.Referrals)
+	}
+	if l := s.loyalty(t, rita); l.Balance != 0 {
+		t.Errorf("referrer balance = %d, want 0", l.Balance)
+	}
+
+	// A friend on a phone of their own is rewarded.
+	flo := s.referred(t, "Flo", info.Code)
+	device(flo, "tok-flo-phone", "install-flo-phone")
+	s.recordActivity(t, admin, flo.ID, "checkin", "checkin:e1:"+flo.ID, time.Time{})
+	if l := s.loyalty(t, rita); l.Balance != 100 {
+		t.Errorf("referrer balance after a friend on their own phone = %d, want 100", l.Balance)
+	}
+	problemOf(t, s.do(t, "POST", "/v1/me/devices", flo.Token, map[string]any{"token": "t2", "platform": "ios", "installId": "has space"}), http.StatusUnprocessableEntity)
+}
