@@ -53,6 +53,9 @@ type Options struct {
 	DormantAfter   time.Duration // no activity for this long: dormant; default 180 days
 	// Referrals.
 	ReferralCapPerMonth int    // rewarded referrals per referrer per calendar month (UTC); default 5
+	// Referral sign-ups accepted per client address per ISO week (UTC);
+	// default 10. Beyond, the account is created and the referral refused.
+	ReferralsPerAddrWeek int
 	ReferralBaseURL     string // the referral link is this followed by the code
 	// Service recovery.
 	MaxGesturePoints int           // default 1000
@@ -101,6 +104,9 @@ func (o *Options) defaults() {
 	}
 	if o.ReferralCapPerMonth == 0 {
 		o.ReferralCapPerMonth = 5
+	}
+	if o.ReferralsPerAddrWeek == 0 {
+		o.ReferralsPerAddrWeek = 10
 	}
 	if o.ReferralBaseURL == "" {
 		o.ReferralBaseURL = "https://hyperlieu.app/r/"

@@ -83,6 +83,13 @@ func (s *Service) CheckReferralCode(ctx context.Context, code string) error {
 // customer's own is refused with Invalid naming referralCode; a customer
 // already attributed keeps their first referrer (Conflict).
 func (s *Service) Attribute(ctx context.Context, u hyperlieu.User, code string) error {
+	return s.attribute(ctx, u, code, "")
+}
+
+// attribute is Attribute from the client address addr: past
+// ReferralsPerAddrWeek referral sign-ups from addr this week, the referral
+// is recorded as refused.
+func (s *Service) attribute(ctx context.Context, u hyperlieu.User, code, addr string) error {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	referrer, err := s.store.FindReferralCode(ctx, code)
 	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
@@ -95,6 +102,15 @@ func (s *Service) Attribute(ctx context.Context, u hyperlieu.User, code string) 
 		return hyperlieu.InvalidField("referralCode", "is your own code").WithMessage("self-referral")
 	}
 	r := Referral{RefereeID: u.ID, ReferrerID: referrer, Code: code, Status: ReferralPending, CreatedAt: s.now()}
+	if addr != "" {
+		ok, err := s.claimAddrSlot(ctx, addr, u.ID)
+		if err != nil {
+			return fmt.Errorf("attribute referral: %w", err)
+		}
+		if !ok {
+			r.Status, r.Reason = ReferralRefused, fmt.Sprintf("more than %d referral sign-ups from one address this week", s.opts.ReferralsPerAddrWeek)
+		}
+	}
 	if err := s.store.CreateReferral(ctx, r); err != nil {
 		return fmt.Errorf("attribute referral: %w", err)
 	}
@@ -184,6 +200,25 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 	return nil
 }
 
+// claimAddrSlot claims one of the week's referral sign-up slots of the
+// client address (by unique insert, exact across instances), and reports
+// whether one was free. The address is stored hashed.
+func (s *Service) claimAddrSlot(ctx context.Context, addr, refereeID string) (bool, error) {
+	h := sha256.Sum256([]byte("hyperlieu-addr:" + addr))
+	y, w := s.now().ISOWeek()
+	owner, week := "addr:"+base32.StdEncoding.EncodeToString(h[:10]), fmt.Sprintf("%d-W%02d", y, w)
+	for n := 1; n <= s.opts.ReferralsPerAddrWeek; n++ {
+		holder, err := s.store.CreateReferralSlot(ctx, owner, week, n, refereeID)
+		if err != nil {
+			return false, fmt.Errorf("claim address slot: %w", err)
+		}
+		if holder == refereeID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // erased reports whether userID names no account (blank after erasure).
 func (s *Service) erased(ctx context.Context, userID string) (bool, error) {
 	if userID == "" {
@@ -229,7 +264,7 @@ func (s *Service) OnRegister(ctx context.Context, u hyperlieu.User, in hyperlieu
 		errs = append(errs, err)
 	}
 	if strings.TrimSpace(in.ReferralCode) != "" {
-		if err := s.Attribute(ctx, u, in.ReferralCode); err != nil {
+		if err := s.attribute(ctx, u, in.ReferralCode, in.ClientAddr); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -155,3 +155,23 @@ func TestLoyaltySameDeviceReferralByInstallID(t *testing.T) {
 	}
 	problemOf(t, s.do(t, "POST", "/v1/me/devices", flo.Token, map[string]any{"token": "t2", "platform": "ios", "installId": "has space"}), http.StatusUnprocessableEntity)
 }
+
+func TestLoyaltyReferralSignUpsPerAddressWeek(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, map[string]string{"HYPERLIEU_REFERRALS_PER_ADDR_WEEK": "2"})
+	rita := s.register(t, "Rita")
+	code := s.referral(t, rita).Code
+	// Every sign-up succeeds; past 2 from this address, the referral is refused.
+	for _, name := range []string{"Fred", "Flo", "Fay"} {
+		s.referred(t, name, code)
+	}
+	var refused []string
+	for _, r := range s.referral(t, rita).Referrals {
+		if r.Status == "refused" {
+			refused = append(refused, r.Reason)
+		}
+	}
+	if len(refused) != 1 || !strings.Contains(refused[0], "address") {
+		t.Errorf("refused referrals = %v, want one, for the address limit", refused)
+	}
+}
