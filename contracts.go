@@ -149,6 +149,9 @@ type ShopDirectory interface {
 // device.
 type DeviceTokens interface {
 	DeviceTokensOf(ctx context.Context, userID string) ([]string, error)
+	// InstallIDsOf returns the app installs the user ever registered from
+	// (tokens move between accounts; install ids stay in each one's history).
+	InstallIDsOf(ctx context.Context, userID string) ([]string, error)
 }
 
 // UserFinder looks accounts up; the account store implements it.

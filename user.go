@@ -265,4 +265,5 @@ type Registration struct {
 	Email, Password, DisplayName string
 	Locale, Timezone             string // optional
 	ReferralCode                 string // optional; see the loyalty use cases
+	ClientAddr                   string // the client's address, for the referral sign-ups limit
 }

@@ -107,7 +107,10 @@ func (s *Server) postRegister(c fiber.Ctx) error {
 			return err
 		}
 	}
-	a, err := s.svc.Accounts.Register(c.Context(), hyperlieu.Registration(in))
+	a, err := s.svc.Accounts.Register(c.Context(), hyperlieu.Registration{
+		Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Locale: in.Locale,
+		Timezone: in.Timezone, ReferralCode: in.ReferralCode, ClientAddr: c.IP(),
+	})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ type deviceRequest struct {
 	Token      string `json:"token" api:"required" doc:"The FCM registration token"`
 	Platform   string `json:"platform" api:"required,enum=android|ios|web"`
 	AppVersion string `json:"appVersion,omitempty"`
+	InstallID  string `json:"installId,omitempty" doc:"The app's install identifier; kept in the account's install history for the same-device referral check"`
 }
 
 type pageQuery struct {

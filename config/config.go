@@ -72,6 +72,7 @@ type Fans struct {
 	DevotedMin                                      int
 	DormantAfter                                    time.Duration
 	ReferralCap                                     int
+	ReferralsPerAddrWeek                            int
 	ReferralBaseURL                                 string
 	GestureMaxPoints                                int
 	SegmentInterval                                 time.Duration
@@ -221,6 +222,7 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.integer(&c.Fans.DevotedMin, "devoted-min", "HYPERLIEU_DEVOTED_MIN", 3, "activities in the devoted window to be devoted")
 	l.duration(&c.Fans.DormantAfter, "dormant-after", "HYPERLIEU_DORMANT_AFTER", 180*24*time.Hour, "no activity for this long makes a customer dormant")
 	l.integer(&c.Fans.ReferralCap, "referral-cap", "HYPERLIEU_REFERRAL_CAP", 5, "rewarded referrals per referrer per month")
+	l.integer(&c.Fans.ReferralsPerAddrWeek, "referrals-per-addr-week", "HYPERLIEU_REFERRALS_PER_ADDR_WEEK", 10, "referral sign-ups accepted per client address per ISO week")
 	l.str(&c.Fans.ReferralBaseURL, "referral-base-url", "HYPERLIEU_REFERRAL_BASE_URL", "https://hyperlieu.app/r/", "referral links are this followed by the code")
 	l.integer(&c.Fans.GestureMaxPoints, "gesture-max-points", "HYPERLIEU_GESTURE_MAX_POINTS", 1000, "most points a manager's gesture may give")
 	l.duration(&c.Fans.SegmentInterval, "segment-interval", "HYPERLIEU_SEGMENT_INTERVAL", time.Hour, "how often every segment is recomputed and due journey steps sent")
@@ -356,6 +358,9 @@ func (f Fans) validate(l *loader) {
 	}
 	if f.DevotedMin < 1 {
 		l.fail("HYPERLIEU_DEVOTED_MIN: must be at least 1")
+	}
+	if f.ReferralsPerAddrWeek < 1 {
+		l.fail("HYPERLIEU_REFERRALS_PER_ADDR_WEEK: must be at least 1")
 	}
 	if f.ReferralCap < 1 {
 		l.fail("HYPERLIEU_REFERRAL_CAP: must be at least 1")

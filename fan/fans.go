@@ -53,6 +53,9 @@ type Options struct {
 	DormantAfter   time.Duration // no activity for this long: dormant; default 180 days
 	// Referrals.
 	ReferralCapPerMonth int    // rewarded referrals per referrer per calendar month (UTC); default 5
+	// Referral sign-ups accepted per client address per ISO week (UTC);
+	// default 10. Beyond, the account is created and the referral refused.
+	ReferralsPerAddrWeek int
 	ReferralBaseURL     string // the referral link is this followed by the code
 	// Service recovery.
 	MaxGesturePoints int           // default 1000
@@ -102,6 +105,9 @@ func (o *Options) defaults() {
 	if o.ReferralCapPerMonth == 0 {
 		o.ReferralCapPerMonth = 5
 	}
+	if o.ReferralsPerAddrWeek == 0 {
+		o.ReferralsPerAddrWeek = 10
+	}
 	if o.ReferralBaseURL == "" {
 		o.ReferralBaseURL = "https://hyperlieu.app/r/"
 	}
@@ -148,6 +154,8 @@ type PeopleStore interface {
 type LedgerStore interface {
 	// CreateActivity stores a; Conflict when its SourceKey is already stored.
 	CreateActivity(ctx context.Context, a hyperlieu.Activity) error
+	// FindActivity returns the activity stored under sourceKey, or NotFound.
+	FindActivity(ctx context.Context, sourceKey string) (hyperlieu.Activity, error)
 	FindActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error)
 	// CreateLedgerEntry appends e; Conflict when e.ID is taken.
 	CreateLedgerEntry(ctx context.Context, e LedgerEntry) error
@@ -173,6 +181,8 @@ type ReferralStore interface {
 	// CreateReferralSlot inserts slot n of the referrer's month for referee.
 	// It returns the referee holding the slot (referee itself if it won).
 	CreateReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error)
+	// FindReferralSlotCount counts the slots claimed in the referrer's month.
+	FindReferralSlotCount(ctx context.Context, referrerID, month string) (int, error)
 }
 
 // FeedbackStore keeps shop feedback and the gestures that answer it.
@@ -246,8 +256,8 @@ func (s *Service) pointsFor(k hyperlieu.ActivityKind) int {
 // RecordActivity counts a customer action: it pays its points once (the
 // ledger entry's ID is derived from a.SourceKey), pays a pending referral on
 // the first check-in or redemption, and recomputes the customer's segment.
-// Recording the same SourceKey again pays nothing more and is not an error,
-// so producers may retry. It returns Invalid for a missing field or an
+// Recording the same SourceKey again, whatever its kind, pays nothing more
+// and is not an error, so producers may retry. It returns Invalid for a missing field or an
 // unknown kind, NotFound when the user does not exist.
 func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) error {
 	var p hyperlieu.Problems
@@ -274,7 +284,22 @@ func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) erro
 	if err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
-	if err := s.store.CreateActivity(ctx, a); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
+	err = s.store.CreateActivity(ctx, a)
+	if hyperlieu.KindOf(err) == hyperlieu.Conflict {
+		// The source is what makes an activity one: a replay under another
+		// kind (or for another user) carries on as the stored activity, so
+		// it pays what the first recording paid and nothing more.
+		first, ferr := s.store.FindActivity(ctx, a.SourceKey)
+		if ferr != nil {
+			return fmt.Errorf("record activity: %w", ferr)
+		}
+		if first.UserID != a.UserID {
+			if u, err = s.store.FindUser(ctx, first.UserID); err != nil {
+				return fmt.Errorf("record activity: %w", err)
+			}
+		}
+		a = first
+	} else if err != nil {
 		return fmt.Errorf("record activity: %w", err)
 	}
 	// Even when the activity was already stored, carry on: a crash between

@@ -245,6 +245,12 @@ func (s *Service) spend(ctx context.Context, e LedgerEntry) (LedgerEntry, int, e
 // award pays points for a manager's gesture or another one-off reason,
 // once per sourceKey.
 func (s *Service) award(ctx context.Context, userID string, points int, reason, sourceKey string) error {
+	// Points go to accounts only: never to an erased (blank or gone) one.
+	if gone, err := s.erased(ctx, userID); err != nil {
+		return err
+	} else if gone {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "no such user")
+	}
 	e := LedgerEntry{
 		ID: "earn:" + strings.SplitN(sourceKey, ":", 2)[0] + ":" + sourceKey, UserID: userID, Amount: points,
 		Reason: reason, SourceKey: sourceKey, At: s.now(),

@@ -59,12 +59,13 @@ func (s *Service) MyReferral(ctx context.Context, userID string) (ReferralInfo, 
 		return ReferralInfo{}, fmt.Errorf("referrals: %w", err)
 	}
 	info := ReferralInfo{Code: code, Link: s.opts.ReferralBaseURL + code, Referrals: rs, MonthlyCap: s.opts.ReferralCapPerMonth}
-	month := s.now().Format("2006-01")
-	for _, r := range rs {
-		if r.Status == ReferralRewarded && r.RewardedAt.Format("2006-01") == month {
-			info.RewardedThisMonth++
-		}
+	// The count is the cap's own: the month's claimed slots, which stay when
+	// a rewarded friend erases their account (and their referral with it).
+	n, err := s.store.FindReferralSlotCount(ctx, userID, s.now().Format("2006-01"))
+	if err != nil {
+		return ReferralInfo{}, fmt.Errorf("referral slots: %w", err)
 	}
+	info.RewardedThisMonth = min(n, s.opts.ReferralCapPerMonth)
 	return info, nil
 }
 
@@ -82,6 +83,13 @@ func (s *Service) CheckReferralCode(ctx context.Context, code string) error {
 // customer's own is refused with Invalid naming referralCode; a customer
 // already attributed keeps their first referrer (Conflict).
 func (s *Service) Attribute(ctx context.Context, u hyperlieu.User, code string) error {
+	return s.attribute(ctx, u, code, "")
+}
+
+// attribute is Attribute from the client address addr: past
+// ReferralsPerAddrWeek referral sign-ups from addr this week, the referral
+// is recorded as refused.
+func (s *Service) attribute(ctx context.Context, u hyperlieu.User, code, addr string) error {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	referrer, err := s.store.FindReferralCode(ctx, code)
 	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
@@ -94,6 +102,15 @@ func (s *Service) Attribute(ctx context.Context, u hyperlieu.User, code string) 
 		return hyperlieu.InvalidField("referralCode", "is your own code").WithMessage("self-referral")
 	}
 	r := Referral{RefereeID: u.ID, ReferrerID: referrer, Code: code, Status: ReferralPending, CreatedAt: s.now()}
+	if addr != "" {
+		ok, err := s.claimAddrSlot(ctx, addr, u.ID)
+		if err != nil {
+			return fmt.Errorf("attribute referral: %w", err)
+		}
+		if !ok {
+			r.Status, r.Reason = ReferralRefused, fmt.Sprintf("more than %d referral sign-ups from one address this week", s.opts.ReferralsPerAddrWeek)
+		}
+	}
 	if err := s.store.CreateReferral(ctx, r); err != nil {
 		return fmt.Errorf("attribute referral: %w", err)
 	}
@@ -115,6 +132,15 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 		return nil
 	}
 	now := s.now()
+	// An erased referrer earns nothing and claims no slot: erasure blanks
+	// their ID in the referral, and slots under one empty ID would be
+	// shared by every erased referrer's friends.
+	if gone, err := s.erased(ctx, r.ReferrerID); err != nil {
+		return err
+	} else if gone {
+		r.Status, r.Reason = ReferralRefused, "the referrer's account was erased"
+		return s.store.UpdateReferral(ctx, r)
+	}
 	shared, err := s.shareDevice(ctx, r.ReferrerID, r.RefereeID)
 	if err != nil {
 		return err
@@ -174,14 +200,50 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 	return nil
 }
 
-func (s *Service) shareDevice(ctx context.Context, a, b string) (bool, error) {
-	ta, err := s.devices.DeviceTokensOf(ctx, a)
-	if err != nil {
-		return false, fmt.Errorf("devices of %s: %w", a, err)
+// claimAddrSlot claims one of the week's referral sign-up slots of the
+// client address (by unique insert, exact across instances), and reports
+// whether one was free. The address is stored hashed.
+func (s *Service) claimAddrSlot(ctx context.Context, addr, refereeID string) (bool, error) {
+	h := sha256.Sum256([]byte("hyperlieu-addr:" + addr))
+	y, w := s.now().ISOWeek()
+	owner, week := "addr:"+base32.StdEncoding.EncodeToString(h[:10]), fmt.Sprintf("%d-W%02d", y, w)
+	for n := 1; n <= s.opts.ReferralsPerAddrWeek; n++ {
+		holder, err := s.store.CreateReferralSlot(ctx, owner, week, n, refereeID)
+		if err != nil {
+			return false, fmt.Errorf("claim address slot: %w", err)
+		}
+		if holder == refereeID {
+			return true, nil
+		}
 	}
-	tb, err := s.devices.DeviceTokensOf(ctx, b)
+	return false, nil
+}
+
+// erased reports whether userID names no account (blank after erasure).
+func (s *Service) erased(ctx context.Context, userID string) (bool, error) {
+	if userID == "" {
+		return true, nil
+	}
+	_, err := s.store.FindUser(ctx, userID)
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+		return true, nil
+	}
 	if err != nil {
-		return false, fmt.Errorf("devices of %s: %w", b, err)
+		return false, fmt.Errorf("user %s: %w", userID, err)
+	}
+	return false, nil
+}
+
+func (s *Service) shareDevice(ctx context.Context, a, b string) (bool, error) {
+	// Install ids, not push tokens: a token moves to whoever signs in on the
+	// phone, so two accounts never hold the same one at once.
+	ta, err := s.devices.InstallIDsOf(ctx, a)
+	if err != nil {
+		return false, fmt.Errorf("installs of %s: %w", a, err)
+	}
+	tb, err := s.devices.InstallIDsOf(ctx, b)
+	if err != nil {
+		return false, fmt.Errorf("installs of %s: %w", b, err)
 	}
 	for _, t := range tb {
 		if slices.Contains(ta, t) {
@@ -202,7 +264,7 @@ func (s *Service) OnRegister(ctx context.Context, u hyperlieu.User, in hyperlieu
 		errs = append(errs, err)
 	}
 	if strings.TrimSpace(in.ReferralCode) != "" {
-		if err := s.Attribute(ctx, u, in.ReferralCode); err != nil {
+		if err := s.attribute(ctx, u, in.ReferralCode, in.ClientAddr); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -22,9 +22,11 @@ type Device struct {
 	UpdatedAt  time.Time
 }
 
-// DeviceInput registers a device.
+// DeviceInput registers a device. InstallID is the app's install
+// identifier: unlike the token, it stays in the account's install history
+// when the token moves on, so referrals can tell two accounts on one phone.
 type DeviceInput struct {
-	Token, Platform, AppVersion string
+	Token, Platform, AppVersion, InstallID string
 }
 
 // RegisterDevice registers or refreshes the caller's device. A token known
@@ -45,6 +47,9 @@ func (s *Service) RegisterDevice(ctx context.Context, userID string, in DeviceIn
 	if len(in.AppVersion) > 64 {
 		p.Add("appVersion", "must be at most 64 bytes")
 	}
+	if len(in.InstallID) > 128 || !utf8.ValidString(in.InstallID) || strings.ContainsAny(in.InstallID, " \t\r\n") {
+		p.Add("installId", "must be at most 128 bytes, without spaces")
+	}
 	if err := p.Err(); err != nil {
 		return Device{}, err
 	}
@@ -52,6 +57,11 @@ func (s *Service) RegisterDevice(ctx context.Context, userID string, in DeviceIn
 	d := Device{Token: in.Token, UserID: userID, Platform: in.Platform, AppVersion: in.AppVersion, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.UpdateDevice(ctx, d); err != nil {
 		return Device{}, fmt.Errorf("register device: %w", err)
+	}
+	if in.InstallID != "" {
+		if err := s.store.UpdateInstallIDs(ctx, userID, in.InstallID); err != nil {
+			return Device{}, fmt.Errorf("register device: %w", err)
+		}
 	}
 	// What waited for a first device is due now, or when the customer's
 	// quiet hours end.
@@ -109,4 +119,15 @@ func (s *Service) DeviceTokensOf(ctx context.Context, userID string) ([]string, 
 		tokens[i] = d.Token
 	}
 	return tokens, nil
+}
+
+// InstallIDsOf returns the app installs the user ever registered a device
+// from (bounded), so that referrals can refuse a newcomer on the referrer's
+// own phone even after the push token moved between the accounts.
+func (s *Service) InstallIDsOf(ctx context.Context, userID string) ([]string, error) {
+	ids, err := s.store.FindInstallIDs(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("install ids: %w", err)
+	}
+	return ids, nil
 }

@@ -112,6 +112,11 @@ type DeviceStore interface {
 	// DeleteDevice returns NotFound unless userID owns token.
 	DeleteDevice(ctx context.Context, userID, token string) error
 	DeleteDeviceTokens(ctx context.Context, tokens []string) error
+	// UpdateInstallIDs adds installID to the user's install history (one
+	// document per user, at most MaxInstallIDs, the oldest dropped first).
+	UpdateInstallIDs(ctx context.Context, userID, installID string) error
+	// FindInstallIDs returns the user's install history (none: empty).
+	FindInstallIDs(ctx context.Context, userID string) ([]string, error)
 	// UpdateParked makes the user's parked pending notifications due at due.
 	UpdateParked(ctx context.Context, userID string, due time.Time) error
 }

@@ -58,12 +58,23 @@ func (db *DB) CreateActivity(ctx context.Context, a hyperlieu.Activity) error {
 	return translate(err, "activity")
 }
 
+// FindActivity returns the activity stored under sourceKey, or NotFound.
+func (db *DB) FindActivity(ctx context.Context, sourceKey string) (hyperlieu.Activity, error) {
+	var d activityDoc
+	if err := db.c("fan_activity").FindOne(ctx, byID(sourceKey)).Decode(&d); err != nil {
+		return hyperlieu.Activity{}, translate(err, "activity")
+	}
+	return d.activity(), nil
+}
+
+func (d activityDoc) activity() hyperlieu.Activity {
+	return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
+}
+
 // FindActivitiesOf returns the user's activities, oldest first.
 func (db *DB) FindActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error) {
 	return findMany(ctx, db.c("fan_activity"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
-		"activities", func(d activityDoc) hyperlieu.Activity {
-			return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
-		})
+		"activities", activityDoc.activity)
 }
 
 type ledgerDoc struct {
@@ -260,6 +271,15 @@ func (db *DB) CreateReferralSlot(ctx context.Context, referrerID, month string, 
 		return "", translate(err, "referral slot")
 	}
 	return d.RefereeID, nil
+}
+
+// FindReferralSlotCount counts the slots claimed in the referrer's month
+// (their _ids are <referrer>:<month>:<n>; ';' sorts right after ':').
+func (db *DB) FindReferralSlotCount(ctx context.Context, referrerID, month string) (int, error) {
+	prefix := referrerID + ":" + month + ":"
+	n, err := db.c("referral_slots").CountDocuments(ctx, bson.D{{Key: "referrerId", Value: referrerID},
+		{Key: "_id", Value: bson.D{{Key: "$gt", Value: prefix}, {Key: "$lt", Value: referrerID + ":" + month + ";"}}}})
+	return int(n), translate(err, "referral slots")
 }
 
 type shopFeedbackDoc struct {

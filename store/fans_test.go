@@ -271,6 +271,10 @@ func (d fakeDevices) DeviceTokensOf(ctx context.Context, userID string) ([]strin
 	return d[userID], nil
 }
 
+func (d fakeDevices) InstallIDsOf(ctx context.Context, userID string) ([]string, error) {
+	return d[userID], nil
+}
+
 func TestFansFeedbackGestureFlow(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()

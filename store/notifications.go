@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -373,6 +374,50 @@ func (db *DB) CreateOpen(ctx context.Context, n notify.Notification, at time.Tim
 	return translate(err, "notification open")
 }
 
+// MaxInstallIDs bounds a user's install history.
+const MaxInstallIDs = 20
+
+type installsDoc struct {
+	UserID     string   `bson:"_id"`
+	InstallIDs []string `bson:"installIds"`
+}
+
+// UpdateInstallIDs adds installID to the user's history in device_installs
+// (one document per user), keeping the MaxInstallIDs most recent.
+func (db *DB) UpdateInstallIDs(ctx context.Context, userID, installID string) error {
+	var err error
+	// Read, add, replace: two racing first registrations may both insert;
+	// the loser reads the winner's document and tries again.
+	for range 3 {
+		var d installsDoc
+		if ferr := db.c("device_installs").FindOne(ctx, byID(userID)).Decode(&d); ferr != nil && !errors.Is(ferr, mongo.ErrNoDocuments) {
+			return translate(ferr, "device installs")
+		}
+		if slices.Contains(d.InstallIDs, installID) {
+			return nil
+		}
+		ids := append(d.InstallIDs, installID)
+		if len(ids) > MaxInstallIDs {
+			ids = ids[len(ids)-MaxInstallIDs:]
+		}
+		_, err = db.c("device_installs").ReplaceOne(ctx, byID(userID), installsDoc{userID, ids}, options.Replace().SetUpsert(true))
+		if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
+			break
+		}
+	}
+	return translate(err, "device installs")
+}
+
+// FindInstallIDs returns the user's install history, oldest first.
+func (db *DB) FindInstallIDs(ctx context.Context, userID string) ([]string, error) {
+	var d installsDoc
+	err := db.c("device_installs").FindOne(ctx, byID(userID)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	return d.InstallIDs, translate(err, "device installs")
+}
+
 // DeleteNotificationData deletes the user's devices, notifications, opens and
 // contact slots, and the notifications to others that are about the user
 // (data.userId: a manager's low-rating alert quoting their comment).
@@ -384,6 +429,9 @@ func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
 	}
 	if _, err := db.c("notifications").DeleteMany(ctx, bson.D{{Key: "data.userId", Value: userID}}); err != nil {
 		return translate(err, "notifications")
+	}
+	if _, err := db.c("device_installs").DeleteOne(ctx, byID(userID)); err != nil {
+		return translate(err, "device installs")
 	}
 	return nil
 }

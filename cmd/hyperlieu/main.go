@@ -195,7 +195,7 @@ func fanOptions(cfg config.Config) fan.Options {
 			ReferralReferrer: f.PointsReferrer, ReferralReferee: f.PointsReferee,
 		},
 		TierWindow: f.TierWindow, NewcomerPeriod: cfg.NewcomerPeriod, DevotedWindow: f.DevotedWindow,
-		DevotedMin: f.DevotedMin, DormantAfter: f.DormantAfter, ReferralCapPerMonth: f.ReferralCap,
+		DevotedMin: f.DevotedMin, DormantAfter: f.DormantAfter, ReferralCapPerMonth: f.ReferralCap, ReferralsPerAddrWeek: f.ReferralsPerAddrWeek,
 		ReferralBaseURL: f.ReferralBaseURL, MaxGesturePoints: f.GestureMaxPoints, Journey: []fan.JourneyStep{},
 	}
 	for _, t := range f.Tiers {
