@@ -52,11 +52,11 @@ type Options struct {
 	DevotedMin     int           // activities in DevotedWindow to be devoted; default 3
 	DormantAfter   time.Duration // no activity for this long: dormant; default 180 days
 	// Referrals.
-	ReferralCapPerMonth int    // rewarded referrals per referrer per calendar month (UTC); default 5
+	ReferralCapPerMonth int // rewarded referrals per referrer per calendar month (UTC); default 5
 	// Referral sign-ups accepted per client address per ISO week (UTC);
 	// default 10. Beyond, the account is created and the referral refused.
 	ReferralsPerAddrWeek int
-	ReferralBaseURL     string // the referral link is this followed by the code
+	ReferralBaseURL      string // the referral link is this followed by the code
 	// Service recovery.
 	MaxGesturePoints int           // default 1000
 	ComebackWindow   time.Duration // default 60 days
