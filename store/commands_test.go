@@ -109,7 +109,7 @@ func TestHotPathCommandsAreKeyed(t *testing.T) {
 	cmds.take()
 
 	// A report that triggers nothing: read and write the location state.
-	st, err := db.FindLocationState(ctx, "u1")
+	_, err := db.FindLocationState(ctx, "u1")
 	if hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Fatalf("FindLocationState: %v", err)
 	}
@@ -117,7 +117,7 @@ func TestHotPathCommandsAreKeyed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st = campaign.LocationState{UserID: "u1", Cell: cell, At: now}
+	st := campaign.LocationState{UserID: "u1", Cell: cell, At: now}
 	if err := db.UpdateLocationState(ctx, st); err != nil {
 		t.Fatal(err)
 	}
