@@ -119,6 +119,16 @@ export async function everyOperation(): Promise<void> {
   await api.GET("/v1/admin/users/{id}", { params: { path: { id } } });
   await api.POST("/v1/shops/{id}/feedback", { params: { path: { id } }, body: { rating: 2, comment: "Long queue" } });
   await api.GET("/v1/shops/{id}/feedback", { params: { path: { id }, query: { needsAttention: true } } });
+
+  // public reviews
+  const rid = id;
+  await api.POST("/v1/shops/{id}/reviews", { params: { path: { id } }, body: { rating: 5, comment: "Lovely staff", displayName: "Ana" } });
+  await api.GET("/v1/shops/{id}/reviews", { params: { path: { id } } });
+  await api.POST("/v1/shops/{id}/reviews/{rid}/reports", { params: { path: { id, rid } }, body: { reason: "spam" } });
+  await api.PUT("/v1/shops/{id}/reviews/{rid}/answer", { params: { path: { id, rid } }, body: { text: "Thank you!" } });
+  await api.POST("/v1/shops/{id}/reviews/{rid}/hide", { params: { path: { id, rid } }, body: { reason: "off topic" } });
+  await api.GET("/feeds/shops/{id}/reviews.json", { params: { path: { id } } });
+  await api.GET("/widgets/shops/{id}/reviews", { params: { path: { id }, query: { lang: "fr" } }, parseAs: "text" });
   await api.POST("/v1/shops/{id}/gestures", { params: { path: { id } }, body: { userId: id, message: "Sorry about the wait", offer: { title: "A free coffee" } } });
   await api.GET("/v1/shops/{id}/gestures/stats", { params: { path: { id } } });
   await api.GET("/v1/me/export");
@@ -166,4 +176,5 @@ export async function everyOperation(): Promise<void> {
   await api.GET("/v1/me/notifications", { params: { query: { limit: 20 } } });
   await api.POST("/v1/me/notifications/{id}/opened", { params: { path: { id } } });
   await api.GET("/v1/admin/notifications", { params: { query: { status: "failed", limit: 100 } } });
+  await api.GET("/v1/admin/events", { params: { query: { after: "", limit: 100 } }, parseAs: "text" });
 }
