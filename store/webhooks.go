@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -36,8 +40,10 @@ func (d webhookEventDoc) event() webhook.Event {
 // CreateWebhookEvent inserts e under its id.
 func (db *DB) CreateWebhookEvent(ctx context.Context, e webhook.Event) error {
 	doc := webhookEventDoc{ID: e.ID, Type: string(e.Type), At: e.At.UTC(), Data: e.Data}
-	if u := e.Data["userId"]; u != "" {
-		doc.Users = []string{u}
+	for _, v := range e.Data { // any value may be a person's id (userId, managerId …)
+		if v != "" && !slices.Contains(doc.Users, v) {
+			doc.Users = append(doc.Users, v)
+		}
 	}
 	_, err := db.c(webhookEvents).InsertOne(ctx, doc)
 	return translate(err, "webhook event")
@@ -45,17 +51,24 @@ func (db *DB) CreateWebhookEvent(ctx context.Context, e webhook.Event) error {
 
 // CreateWebhookKey records key; Conflict when it is recorded already.
 func (db *DB) CreateWebhookKey(ctx context.Context, key string) error {
-	_, err := db.c(webhookKeys).InsertOne(ctx, idDoc{ID: key})
+	_, err := db.c(webhookKeys).InsertOne(ctx, idDoc{ID: webhookKeyID(key)})
 	return translate(err, "webhook key")
 }
 
 // FindWebhookKey reports whether key is recorded.
 func (db *DB) FindWebhookKey(ctx context.Context, key string) (bool, error) {
-	err := db.c(webhookKeys).FindOne(ctx, byID(key)).Err()
+	err := db.c(webhookKeys).FindOne(ctx, byID(webhookKeyID(key))).Err()
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, nil
 	}
 	return err == nil, translate(err, "webhook key")
+}
+
+// webhookKeyID stores a key by its hash: keys are made of ids (source keys
+// name the customer), which erasure must not leave behind.
+func webhookKeyID(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:])
 }
 
 // FindWebhookEventsBetween returns up to limit events with after < _id <
@@ -77,9 +90,7 @@ func (db *DB) EraseUserEvents(ctx context.Context, userID string) error {
 	}
 	for _, d := range docs {
 		for k, v := range d.Data {
-			if v == userID {
-				d.Data[k] = "erased"
-			}
+			d.Data[k] = strings.ReplaceAll(v, userID, "erased")
 		}
 		d.Users = nil
 		if err := db.replaceByID(ctx, webhookEvents, d.ID, d, "webhook event"); err != nil && !errors.Is(err, mongo.ErrNoDocuments) {

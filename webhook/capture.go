@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -147,7 +149,7 @@ func (p Personal) ExportUser(context.Context, string) (map[string]any, error) { 
 func (p Personal) EraseUser(ctx context.Context, userID string) error {
 	err := p.Store.EraseUserEvents(ctx, userID)
 	perr := p.Pub.Publish(ctx, Keyed{Key: "account.erased:" + userID, Event: Event{
-		Type: AccountErased, At: now(p.Now).UTC(), Data: map[string]string{"userId": userID},
+		Type: AccountErased, At: now(p.Now).UTC(), Data: map[string]string{"userRef": UserRef(userID)},
 	}})
 	return errors.Join(err, perr)
 }
@@ -182,4 +184,12 @@ func now(f func() time.Time) time.Time {
 func FailedNotification(notificationID, userID, kind string, at time.Time) Keyed {
 	return Keyed{Key: "notification.failed:" + notificationID, Event: Event{Type: NotificationFailed, At: at.UTC(),
 		Data: map[string]string{"notificationId": notificationID, "userId": userID, "kind": kind}}}
+}
+
+// UserRef is how account.erased names the person: the hex SHA-256 of their
+// id, so that a receiver holding the id can match it while the stream
+// itself keeps no trace of whom was erased.
+func UserRef(userID string) string {
+	h := sha256.Sum256([]byte(userID))
+	return hex.EncodeToString(h[:])
 }
