@@ -125,9 +125,9 @@ func TestNotificationsWelcomeInTheCustomersTone(t *testing.T) {
 		name, locale, formality string
 		title, inBody           string
 	}{
-		{"Ana", "fr", "familiar", "Bienvenue chez Hyperlieu, Ana", "On t'enverra au plus 3 messages par jour"},
-		{"Bruno", "fr", "formal", "Bienvenue chez Hyperlieu, Bruno", "Nous vous enverrons au plus 3 messages par jour"},
-		{"Cleo", "en", "familiar", "Welcome to Hyperlieu, Cleo", "We'll send you at most 3 messages a day"},
+		{"Ana", "fr", "familiar", "Bienvenue chez Hyperlieu, Ana", "on t'enverra au plus 3 messages par jour"},
+		{"Bruno", "fr", "formal", "Bienvenue chez Hyperlieu, Bruno", "nous vous enverrons au plus 3 messages par jour"},
+		{"Cleo", "en", "familiar", "Welcome to Hyperlieu, Cleo", "we'll send you at most 3 messages a day"},
 	}
 	users := map[string]user{}
 	for _, tt := range tests {
