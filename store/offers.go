@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -135,45 +134,4 @@ func (db *DB) CreateBudgetSlot(ctx context.Context, campaignID string, n int, of
 func (db *DB) UpdateOfferRedeemed(ctx context.Context, r campaign.Redemption) error {
 	return db.updateByID(ctx, "offers", r.OfferID,
 		bson.D{{Key: "$set", Value: bson.D{{Key: "redeemedAt", Value: r.At}, {Key: "shopId", Value: r.ShopID}}}}, "offer")
-}
-
-// MigrateLegacyCodes gives every reward and gesture code of the older
-// format (ledger entries and gestures with a code) a wallet offer under
-// the same code, redeemable like any other until expiresAt; a gesture's
-// only at its shop. It skips the codes that already have one, so it can
-// run at every start, and returns how many it adopted.
-func (db *DB) MigrateLegacyCodes(ctx context.Context, expiresAt time.Time) (int, error) {
-	hasCode := bson.D{{Key: "code", Value: bson.D{{Key: "$gt", Value: ""}}}}
-	var legacy []campaign.Offer
-	ledger, err := findMany(ctx, db.c("ledger"), hasCode, nil, "ledger", func(d ledgerDoc) ledgerDoc { return d })
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range ledger {
-		legacy = append(legacy, campaign.Offer{UserID: e.UserID, Code: e.Code, Title: strings.TrimPrefix(e.Reason, "reward: "),
-			Source: hyperlieu.OfferFromReward, SourceID: e.ID, IssuedAt: e.At.UTC()})
-	}
-	gestures, err := findMany(ctx, db.c("gestures"), hasCode, nil, "gestures", func(d gestureDoc) gestureDoc { return d })
-	if err != nil {
-		return 0, err
-	}
-	for _, g := range gestures {
-		legacy = append(legacy, campaign.Offer{UserID: g.UserID, Code: g.Code, Title: g.OfferTitle,
-			Source: hyperlieu.OfferFromGesture, SourceID: g.ID, ShopIDs: []string{g.ShopID}, IssuedAt: g.At.UTC()})
-	}
-	n := 0
-	for _, o := range legacy {
-		code, ok := campaign.LegacyOfferCode(o.Code)
-		if !ok {
-			continue // already a wallet code (issued through the wallet)
-		}
-		o.ID, o.Code, o.ExpiresAt = "legacy:"+code, code, expiresAt
-		switch err := db.CreateOffer(ctx, o); {
-		case err == nil:
-			n++
-		case hyperlieu.KindOf(err) != hyperlieu.Conflict:
-			return n, err
-		}
-	}
-	return n, nil
 }

@@ -12,7 +12,8 @@ import (
 
 // TestMigrateLegacyCodes adopts a reward code and a gesture code of the
 // older format into the wallet: the till finds them by the code as typed,
-// and a second run adopts nothing more.
+// and a second start neither adopts nor reads anything more: the migration
+// is recorded as done (no scan of the ledger at every start).
 func TestMigrateLegacyCodes(t *testing.T) {
 	t.Parallel()
 	db, ctx := newDB(t), context.Background()
@@ -28,8 +29,12 @@ func TestMigrateLegacyCodes(t *testing.T) {
 	if n, err := db.MigrateLegacyCodes(ctx, exp); err != nil || n != 2 {
 		t.Fatalf("MigrateLegacyCodes = %d, %v, want 2, nil", n, err)
 	}
+	late := fan.NewRewardCode() // cannot happen: codes are wallet codes now
+	if err := db.CreateLedgerEntry(ctx, fan.LedgerEntry{ID: "claim2", UserID: "u1", Amount: -10, Reason: "reward: Tea", Code: late, SourceKey: "claim:2", At: now}); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := db.MigrateLegacyCodes(ctx, exp); err != nil || n != 0 {
-		t.Fatalf("second MigrateLegacyCodes = %d, %v, want 0, nil", n, err)
+		t.Fatalf("second MigrateLegacyCodes = %d, %v, want 0, nil (done once)", n, err)
 	}
 	for _, tc := range []struct{ typed, source, title string }{{reward, hyperlieu.OfferFromReward, "Coffee"}, {gesture, hyperlieu.OfferFromGesture, "Cake"}} {
 		code, ok := campaign.NormalizeOfferCode(tc.typed)
