@@ -88,6 +88,15 @@ func parseTime(p *hyperlieu.Problems, field string, s *string) *time.Time {
 	return &t
 }
 
+// decodeEvent reads an eventRequest body as the events area's input.
+func decodeEvent(c fiber.Ctx) (shop.EventInput, error) {
+	var in eventRequest
+	if err := decode(c, &in); err != nil {
+		return shop.EventInput{}, err
+	}
+	return in.input()
+}
+
 func (in eventRequest) input() (shop.EventInput, error) {
 	var p hyperlieu.Problems
 	out := shop.EventInput{
@@ -158,11 +167,7 @@ func (s *Server) withSeats(c fiber.Ctx, e shop.Event, status int) error {
 
 // postShopEvent handles POST /v1/shops/:id/events.
 func (s *Server) postShopEvent(c fiber.Ctx) error {
-	var in eventRequest
-	if err := decode(c, &in); err != nil {
-		return err
-	}
-	ei, err := in.input()
+	ei, err := decodeEvent(c)
 	if err != nil {
 		return err
 	}
@@ -243,11 +248,7 @@ func (s *Server) getEvent(c fiber.Ctx) error {
 
 // patchEvent handles PATCH /v1/events/:id.
 func (s *Server) patchEvent(c fiber.Ctx) error {
-	var in eventRequest
-	if err := decode(c, &in); err != nil {
-		return err
-	}
-	ei, err := in.input()
+	ei, err := decodeEvent(c)
 	if err != nil {
 		return err
 	}
