@@ -87,6 +87,7 @@ type Activity struct {
 	Kind      ActivityKind
 	SourceKey string
 	ShopID    string
+	EventID   string // the event checked in to or answered; "" for other kinds
 	At        time.Time
 }
 
@@ -210,4 +211,15 @@ type Wallet interface {
 	// IssueOffer stores the offer and returns its code; with the DedupKey
 	// of an offer already issued, it returns that offer's code.
 	IssueOffer(ctx context.Context, o WalletOffer) (code string, err error)
+}
+
+// InviteReferrals attributes a newcomer who signed up through an event
+// invitation to the customer who invited them, under the referral rules
+// (caps, same-device and per-address checks). The fans area implements it.
+type InviteReferrals interface {
+	// AttributeInvite records that u signed up with inviterID's invitation
+	// code to eventID, from the client address addr; the pair is rewarded
+	// when u checks in at that event. A newcomer already attributed keeps
+	// their first referrer (Conflict).
+	AttributeInvite(ctx context.Context, u User, inviterID, eventID, code, addr string) error
 }

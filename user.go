@@ -64,6 +64,15 @@ func (u User) HasRole(r Role) bool {
 	return r == RoleCustomer || slices.Contains(u.Roles, r)
 }
 
+// FirstName is the first word of the display name: all that public pages
+// and personal feeds show of a person.
+func (u User) FirstName() string {
+	if f := strings.Fields(u.DisplayName); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
 // Preferences are the customer's own rules for how the brand may reach them.
 type Preferences struct {
 	Locale                 string
@@ -265,5 +274,6 @@ type Registration struct {
 	Email, Password, DisplayName string
 	Locale, Timezone             string // optional
 	ReferralCode                 string // optional; see the loyalty use cases
+	InviteCode                   string // optional; an event invitation (the events area)
 	ClientAddr                   string // the client's address, for the referral sign-ups limit
 }

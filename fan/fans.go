@@ -314,7 +314,7 @@ func (s *Service) RecordActivity(ctx context.Context, a hyperlieu.Activity) erro
 		}
 	}
 	if purchaseLike(a.Kind) {
-		if err := s.rewardReferral(ctx, u); err != nil {
+		if err := s.rewardReferral(ctx, u, a); err != nil {
 			return fmt.Errorf("record activity: %w", err)
 		}
 	}

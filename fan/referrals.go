@@ -29,6 +29,9 @@ type Referral struct {
 	Reason     string
 	CreatedAt  time.Time
 	RewardedAt time.Time
+	// EventID is set when the referee came through an invitation to an
+	// event: the pair is rewarded on the referee's check-in there only.
+	EventID string
 }
 
 // ReferralCodeOf returns the customer's referral code: derived from their ID
@@ -101,9 +104,28 @@ func (s *Service) attribute(ctx context.Context, u hyperlieu.User, code, addr st
 	if referrer == u.ID {
 		return hyperlieu.InvalidField("referralCode", "is your own code").WithMessage("self-referral")
 	}
-	r := Referral{RefereeID: u.ID, ReferrerID: referrer, Code: code, Status: ReferralPending, CreatedAt: s.now()}
+	return s.attributeTo(ctx, Referral{RefereeID: u.ID, ReferrerID: referrer, Code: code}, addr)
+}
+
+// AttributeInvite records that u signed up through inviterID's invitation
+// to eventID (code), from the client address addr: a referral like any
+// other (per-address limit now; same-device check and monthly cap when it
+// pays), paid on u's check-in at that event. It implements
+// hyperlieu.InviteReferrals. Invalid naming inviteCode for one's own
+// invitation; Conflict when u already has a referrer.
+func (s *Service) AttributeInvite(ctx context.Context, u hyperlieu.User, inviterID, eventID, code, addr string) error {
+	if inviterID == u.ID {
+		return hyperlieu.InvalidField("inviteCode", "is your own invitation").WithMessage("self-invitation")
+	}
+	return s.attributeTo(ctx, Referral{RefereeID: u.ID, ReferrerID: inviterID, Code: code, EventID: eventID}, addr)
+}
+
+// attributeTo stores the pending referral r, refused past
+// ReferralsPerAddrWeek referral sign-ups from addr this week.
+func (s *Service) attributeTo(ctx context.Context, r Referral, addr string) error {
+	r.Status, r.CreatedAt = ReferralPending, s.now()
 	if addr != "" {
-		ok, err := s.claimAddrSlot(ctx, addr, u.ID)
+		ok, err := s.claimAddrSlot(ctx, addr, r.RefereeID)
 		if err != nil {
 			return fmt.Errorf("attribute referral: %w", err)
 		}
@@ -118,9 +140,10 @@ func (s *Service) attribute(ctx context.Context, u hyperlieu.User, code, addr st
 }
 
 // rewardReferral pays a pending referral of u, once, on their first
-// purchase-like activity: unless the two accounts share a device, or the
-// referrer already had their monthly cap of rewarded referrals.
-func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
+// purchase-like activity a (for an invitation: their check-in at its
+// event): unless the two accounts share a device, or the referrer already
+// had their monthly cap of rewarded referrals.
+func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User, a hyperlieu.Activity) error {
 	r, err := s.store.FindReferral(ctx, u.ID)
 	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
 		return nil
@@ -130,6 +153,9 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User) error {
 	}
 	if r.Status != ReferralPending {
 		return nil
+	}
+	if r.EventID != "" && (a.Kind != hyperlieu.ActivityCheckIn || a.EventID != r.EventID) {
+		return nil // an invitation pays on the check-in at its event
 	}
 	now := s.now()
 	// An erased referrer earns nothing and claims no slot: erasure blanks

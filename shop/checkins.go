@@ -170,7 +170,7 @@ func (s *EventService) checkIn(ctx context.Context, e Event, sh Shop, c CheckIn)
 	}
 	// Record the activity even on a repeat, so that a retry after a failed
 	// recording still pays; the recorder is idempotent by SourceKey.
-	a := hyperlieu.Activity{UserID: c.UserID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "checkin:" + e.ID + ":" + c.UserID, ShopID: sh.ID, At: c.At}
+	a := hyperlieu.Activity{UserID: c.UserID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "checkin:" + e.ID + ":" + c.UserID, ShopID: sh.ID, EventID: e.ID, At: c.At}
 	if rerr := s.activity.RecordActivity(ctx, a); rerr != nil {
 		return CheckIn{}, fmt.Errorf("record check-in: %w", rerr)
 	}

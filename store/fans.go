@@ -50,11 +50,12 @@ type activityDoc struct {
 	Kind      string    `bson:"kind"`
 	ShopID    string    `bson:"shopId,omitempty"`
 	At        time.Time `bson:"at"`
+	EventID   string    `bson:"eventId,omitempty"`
 }
 
 // CreateActivity stores a, keyed by its SourceKey; Conflict if already stored.
 func (db *DB) CreateActivity(ctx context.Context, a hyperlieu.Activity) error {
-	_, err := db.c("fan_activity").InsertOne(ctx, activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At})
+	_, err := db.c("fan_activity").InsertOne(ctx, activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At, a.EventID})
 	return translate(err, "activity")
 }
 
@@ -68,7 +69,7 @@ func (db *DB) FindActivity(ctx context.Context, sourceKey string) (hyperlieu.Act
 }
 
 func (d activityDoc) activity() hyperlieu.Activity {
-	return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, At: d.At.UTC()}
+	return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, EventID: d.EventID, At: d.At.UTC()}
 }
 
 // FindActivitiesOf returns the user's activities, oldest first.
@@ -215,15 +216,16 @@ type referralDoc struct {
 	Reason     string     `bson:"reason,omitempty"`
 	CreatedAt  time.Time  `bson:"createdAt"`
 	RewardedAt *time.Time `bson:"rewardedAt,omitempty"`
+	EventID    string     `bson:"eventId,omitempty"` // an event invitation's
 }
 
 func toReferralDoc(r fan.Referral) referralDoc {
-	return referralDoc{r.RefereeID, r.ReferrerID, r.Code, r.Status, r.Reason, r.CreatedAt, timePtr(r.RewardedAt)}
+	return referralDoc{r.RefereeID, r.ReferrerID, r.Code, r.Status, r.Reason, r.CreatedAt, timePtr(r.RewardedAt), r.EventID}
 }
 
 func (d referralDoc) referral() fan.Referral {
 	return fan.Referral{RefereeID: d.RefereeID, ReferrerID: d.ReferrerID, Code: d.Code, Status: d.Status,
-		Reason: d.Reason, CreatedAt: d.CreatedAt.UTC(), RewardedAt: timeOf(d.RewardedAt)}
+		Reason: d.Reason, CreatedAt: d.CreatedAt.UTC(), RewardedAt: timeOf(d.RewardedAt), EventID: d.EventID}
 }
 
 // CreateReferral stores r; Conflict when the referee is already attributed.
