@@ -18,6 +18,7 @@ type registerRequest struct {
 	Locale       string `json:"locale,omitempty" api:"enum=en|fr"`
 	Timezone     string `json:"timezone,omitempty" doc:"IANA time zone, such as Europe/Paris"`
 	ReferralCode string `json:"referralCode,omitempty"`
+	InviteCode   string `json:"inviteCode,omitempty" api:"maxLength=64" doc:"The code of an event invitation's share link (not with referralCode)"`
 }
 
 type loginRequest struct {
@@ -102,6 +103,14 @@ func (s *Server) postRegister(c fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
+	if in.InviteCode != "" && in.ReferralCode != "" {
+		return hyperlieu.InvalidField("inviteCode", "cannot be given with referralCode: a newcomer has one referrer")
+	}
+	if in.InviteCode != "" && s.svc.Invitations != nil { // refuse a bad code before the account exists
+		if err := s.svc.Invitations.CheckInviteCode(c.Context(), in.InviteCode); err != nil {
+			return err
+		}
+	}
 	if in.ReferralCode != "" && s.svc.Fans != nil { // refuse a bad code before the account exists
 		if err := s.svc.Fans.CheckReferralCode(c.Context(), in.ReferralCode); err != nil {
 			return err
@@ -109,7 +118,7 @@ func (s *Server) postRegister(c fiber.Ctx) error {
 	}
 	a, err := s.svc.Accounts.Register(c.Context(), hyperlieu.Registration{
 		Email: in.Email, Password: in.Password, DisplayName: in.DisplayName, Locale: in.Locale,
-		Timezone: in.Timezone, ReferralCode: in.ReferralCode, ClientAddr: c.IP(),
+		Timezone: in.Timezone, ReferralCode: in.ReferralCode, InviteCode: in.InviteCode, ClientAddr: c.IP(),
 	})
 	if err != nil {
 		return err

@@ -74,31 +74,41 @@ func ICalendar(sh shop.Shop, evs []shop.Event, name string, now time.Time) []byt
 	line("X-WR-CALNAME", icsText(name))
 	line("X-WR-TIMEZONE", sh.Timezone)
 	for _, e := range evs {
-		line("BEGIN", "VEVENT")
-		line("UID", e.ID+"@hyperlieu")
-		line("DTSTAMP", icsTime(now))
-		line("DTSTART", icsTime(e.StartsAt))
-		line("DTEND", icsTime(e.EndsAt))
-		line("CREATED", icsTime(e.CreatedAt))
-		line("LAST-MODIFIED", icsTime(e.UpdatedAt))
-		// SEQUENCE must grow with every change, even two in one second.
-		line("SEQUENCE", fmt.Sprint(e.Revision))
-		line("SUMMARY", icsText(e.Title))
-		if e.Description != "" {
-			line("DESCRIPTION", icsText(e.Description))
-		}
-		line("LOCATION", icsText(sh.Name+", "+sh.Address))
-		line("GEO", fmt.Sprintf("%.6f;%.6f", e.Location.Lat, e.Location.Lng))
-		line("CATEGORIES", icsText(e.Category))
-		if e.Cancelled() {
-			line("STATUS", "CANCELLED")
-		} else {
-			line("STATUS", "CONFIRMED")
-		}
-		line("END", "VEVENT")
+		writeVEvent(&b, sh, e, now, false)
 	}
 	line("END", "VCALENDAR")
 	return b.Bytes()
+}
+
+// writeVEvent writes one event; a tentative one (a waitlist place in a
+// personal calendar) says so in its STATUS.
+func writeVEvent(b *bytes.Buffer, sh shop.Shop, e shop.Event, now time.Time, tentative bool) {
+	line := func(name, value string) { writeFolded(b, name+":"+value) }
+	line("BEGIN", "VEVENT")
+	line("UID", e.ID+"@hyperlieu")
+	line("DTSTAMP", icsTime(now))
+	line("DTSTART", icsTime(e.StartsAt))
+	line("DTEND", icsTime(e.EndsAt))
+	line("CREATED", icsTime(e.CreatedAt))
+	line("LAST-MODIFIED", icsTime(e.UpdatedAt))
+	// SEQUENCE must grow with every change, even two in one second.
+	line("SEQUENCE", fmt.Sprint(e.Revision))
+	line("SUMMARY", icsText(e.Title))
+	if e.Description != "" {
+		line("DESCRIPTION", icsText(e.Description))
+	}
+	line("LOCATION", icsText(sh.Name+", "+sh.Address))
+	line("GEO", fmt.Sprintf("%.6f;%.6f", e.Location.Lat, e.Location.Lng))
+	line("CATEGORIES", icsText(e.Category))
+	switch {
+	case e.Cancelled():
+		line("STATUS", "CANCELLED")
+	case tentative:
+		line("STATUS", "TENTATIVE")
+	default:
+		line("STATUS", "CONFIRMED")
+	}
+	line("END", "VEVENT")
 }
 
 func icsTime(t time.Time) string { return t.UTC().Format("20060102T150405Z") }

@@ -73,8 +73,8 @@ func (s *Server) table() []route {
 	var rs []route
 	rs = append(rs, area("service", service)...)
 	rs = append(rs, area("accounts", s.accountRoutes())...)
-	rs = append(rs, area("feeds", s.feedRoutes())...)
-	rs = append(rs, area("events", s.eventRoutes())...)
+	rs = append(rs, area("feeds", s.feedRoutes(), s.personalFeedRoutes())...)
+	rs = append(rs, area("events", s.eventRoutes(), s.invitationRoutes())...)
 	rs = append(rs, area("shops", s.shopRoutes(), s.backOfficeRoutes())...)
 	rs = append(rs, area("fans", s.fanRoutes(), s.reviewRoutes())...)
 	rs = append(rs, area("campaigns", s.campaignRoutes())...)

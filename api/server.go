@@ -37,10 +37,14 @@ type Services struct {
 	// Shops and events (shops.go, events.go, feeds.go).
 	Shops  *shop.Service
 	Events *shop.EventService
+	// Invitations to events and their public page (invitations.go).
+	Invitations *shop.InvitationService
 	// fans
 	Fans    *fan.Service
 	Reviews *fan.Reviews // public reviews (reviews.go)
 	Privacy *hyperlieu.PrivacyService
+	// PersonalFeeds are customers' secret feed URLs (personalfeeds.go).
+	PersonalFeeds *fan.PersonalFeeds
 	// Campaigns, location and offers: geofenced campaigns (issue #5).
 	Campaigns *campaign.Service
 	Location  *campaign.LocationService

@@ -37,10 +37,12 @@ func (db *DB) CreateFeedKey(ctx context.Context, k fan.FeedKey) error {
 	if _, err := db.c("feed_keys").InsertOne(ctx, feedKeyDoc(k)); err != nil {
 		return translate(err, "feed key")
 	}
+	id := k.UserID + ":" + k.Kind
 	var old feedOwnerDoc
-	err := db.c("feed_owners").FindOneAndReplace(ctx, byID(k.UserID+":"+k.Kind), feedOwnerDoc{k.UserID + ":" + k.Kind, k.Hash, k.CreatedAt},
-		options.FindOneAndReplace().SetUpsert(true)).Decode(&old)
-	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+	if err := db.c("feed_owners").FindOne(ctx, byID(id)).Decode(&old); err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return translate(err, "feed")
+	}
+	if _, err := db.c("feed_owners").ReplaceOne(ctx, byID(id), feedOwnerDoc{id, k.Hash, k.CreatedAt}, options.Replace().SetUpsert(true)); err != nil {
 		return translate(err, "feed")
 	}
 	if old.Hash != "" && old.Hash != k.Hash {
@@ -88,11 +90,14 @@ func (db *DB) FindFeedKeysOf(ctx context.Context, userID string, kinds []string)
 // which alone makes the secret dead, then the key.
 func (db *DB) DeleteFeedKey(ctx context.Context, userID, kind string) error {
 	var old feedOwnerDoc
-	err := db.c("feed_owners").FindOneAndDelete(ctx, byID(userID+":"+kind)).Decode(&old)
+	err := db.c("feed_owners").FindOne(ctx, byID(userID+":"+kind)).Decode(&old)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil
 	}
 	if err != nil {
+		return translate(err, "feed")
+	}
+	if _, err := db.c("feed_owners").DeleteOne(ctx, byID(userID+":"+kind)); err != nil {
 		return translate(err, "feed")
 	}
 	_, err = db.c("feed_keys").DeleteOne(ctx, bson.D{{Key: "_id", Value: old.Hash}})

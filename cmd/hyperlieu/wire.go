@@ -101,15 +101,20 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	}, log)
 	offerSource.l.Store(location)
 	events := shop.NewEventService(db, shops, db, notifier, activity, campaigns, shop.EventOptions{}, log)
+	invitations := shop.NewInvitationService(events, db, fans) // sign-ups through them are the fans' referrals
+	personalFeeds := fan.NewPersonalFeeds(db, nil)
 
 	onRegister := func(ctx context.Context, u hyperlieu.User, in hyperlieu.Registration) error {
-		return errors.Join(notes.Welcome(ctx, u), fans.OnRegister(ctx, u, in))
+		// The invitation first: the fans' part computes the segment from the referral it makes.
+		return errors.Join(notes.Welcome(ctx, u), invitations.OnRegister(ctx, u, in), fans.OnRegister(ctx, u, in))
 	}
 	accounts := account.NewService(db, issuer, account.Options{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister, Observer: meters}, log)
 	// Export and erase visit every area; the account itself (db) comes last,
 	// as it erases the identity, then the live-session cache (accounts).
 	// The events area comes after them: account.erased says it is done.
-	privacy := hyperlieu.NewPrivacyService(nil, fans, events, location, notes, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
+	// Invitations come before the events area, which forgets whose
+	// check-ins were whose.
+	privacy := hyperlieu.NewPrivacyService(nil, fans, invitations, events, personalFeeds, location, notes, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
 	if cfg.AdminEmail != "" {
 		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
 			return api.Services{}, fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
@@ -132,7 +137,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	bg.Go(func(ctx context.Context) { <-ctx.Done(); events.Wait() })             // announcements under way, detached from their requests
 	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
 
-	return api.Services{Accounts: accounts, Shops: shops, Events: events, Fans: fans, Reviews: reviews, Privacy: privacy, Notifications: notes, Webhooks: domainEvents,
+	return api.Services{Accounts: accounts, Shops: shops, Events: events, Invitations: invitations, Fans: fans, Reviews: reviews, Privacy: privacy, PersonalFeeds: personalFeeds, Notifications: notes, Webhooks: domainEvents,
 		Campaigns: campaigns, Location: location, Offers: offers}, nil
 }
 
