@@ -52,6 +52,28 @@ export async function everyOperation(): Promise<void> {
   await api.GET("/feeds/shops/{id}/events.json", { params: { path: { id } } });
   await api.GET("/widgets/shops/{id}/events", { params: { path: { id }, query: { lang: "fr" } }, parseAs: "text" });
 
+  // personal feeds: secret URLs
+  const cal = await api.POST("/v1/me/feeds/calendar");
+  if (cal.data) {
+    const webcal: string | undefined = cal.data.webcalUrl;
+    void webcal;
+  }
+  await api.DELETE("/v1/me/feeds/calendar");
+  const widget = await api.POST("/v1/me/feeds/widget");
+  if (widget.data) {
+    const json: string | undefined = widget.data.jsonUrl;
+    void json;
+  }
+  await api.DELETE("/v1/me/feeds/widget");
+  const secret = "s3cr3t";
+  await api.GET("/feeds/{secret}.ics", { params: { path: { secret } }, parseAs: "text" });
+  const mine = await api.GET("/feeds/{secret}.json", { params: { path: { secret } } });
+  if (mine.data) {
+    const points: number = mine.data.points;
+    void points;
+  }
+  await api.GET("/widgets/{secret}", { params: { path: { secret }, query: { lang: "en" } }, parseAs: "text" });
+
   // events
   await api.POST("/v1/shops/{id}/events", {
     params: { path: { id } },
@@ -75,6 +97,19 @@ export async function everyOperation(): Promise<void> {
   await api.POST("/v1/events/{id}/checkins", { params: { path: { id } }, body: { ticketCode: "abc" } });
   await api.POST("/v1/events/{id}/feedback", { params: { path: { id } }, body: { rating: 5, comment: "Great" } });
   await api.GET("/v1/events/{id}/feedback", { params: { path: { id } } });
+
+  // invitations
+  const inv = await api.POST("/v1/events/{id}/invitations", { params: { path: { id } } });
+  if (inv.data) {
+    const link: string = inv.data.link;
+    void link;
+  }
+  await api.GET("/v1/me/invitations");
+  await api.GET("/v1/events/{id}/invitations/stats", { params: { path: { id } } });
+  await api.GET("/e/{id}", { params: { path: { id }, query: { i: "abcdefghijklmnop" } }, parseAs: "text" });
+  await api.POST("/v1/auth/register", {
+    body: { email: "fred@example.com", password: "correct horse battery", displayName: "Fred", inviteCode: "abcdefghijklmnop" },
+  });
 
   // shops
   await api.POST("/v1/shops", {
