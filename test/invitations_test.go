@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,23 @@ func TestInvitationSignUpCheckInRewardsBoth(t *testing.T) {
 	if len(mine) != 1 || len(mine[0].Invitees) != 0 {
 		t.Errorf("Ana's invitations after Fred's erasure = %+v, want nobody named", mine)
 	}
+	if where := findInDatabase(t, s.MongoURI, fred.ID); len(where) > 0 {
+		t.Errorf("the erased invitee is still stored in %v", where)
+	}
+
+	// Erasing Ana: her link dies, her feeds go, the counts stay.
+	want(t, s.do(t, "POST", "/v1/me/feeds/calendar", ana.Token, nil), http.StatusCreated)
+	want(t, s.do(t, "DELETE", "/v1/me", ana.Token, nil), http.StatusNoContent)
+	for _, c := range findInDatabase(t, s.MongoURI, ana.ID) {
+		if slices.Contains([]string{"invitations", "invitation_owners", "invitation_counts", "invite_acceptances", "feed_keys", "feed_owners"}, c) {
+			t.Errorf("the erased inviter is still stored in %s", c)
+		}
+	}
+	want(t, s.do(t, "GET", "/v1/events/"+id+"/invitations/stats", m.Token, nil), http.StatusOK).Decode(t, &st)
+	if st.Sent != 1 || st.Accepted != 1 || st.CheckedIn != 1 {
+		t.Errorf("stats after the inviter's erasure = %+v, want 1, 1, 1", st)
+	}
+	problemOf(t, s.signUpWith(t, "Late", map[string]any{"inviteCode": inv.Code}, http.StatusUnprocessableEntity), http.StatusUnprocessableEntity)
 }
 
 func TestInvitationPageEscapesHostileTitle(t *testing.T) {
