@@ -163,10 +163,13 @@ type Campaign struct {
 	// BudgetSpentAt is set when the last budgeted redemption happened; the
 	// campaign then issues nothing more.
 	BudgetSpentAt time.Time
+	// Experiment splits customers between offer variants and a holdout.
+	Experiment Experiment
 }
 
 // Stats are a campaign's funnel counters.
 type Stats struct {
 	Entered, Triggered, Pushed, Opened, Redeemed int64
 	Suppressed                                   map[string]int64
+	Experiment                                   *ExperimentStats // nil without an experiment
 }

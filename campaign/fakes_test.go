@@ -28,6 +28,7 @@ type memStore struct {
 	redeemed  map[string]campaign.Redemption
 	budget    map[string]bool
 	ops       int // store calls, each one database round trip
+	exp       memExperiments
 }
 
 func newMemStore() *memStore {

@@ -33,6 +33,8 @@ type Offer struct {
 	// ShopIDs are the shops where it may be redeemed; empty: any shop (a
 	// campaign's offer is further bound by its campaign's shops).
 	ShopIDs []string
+	// Arm is the experiment arm the offer counts for; "" without one.
+	Arm string
 }
 
 // Offer states, as the wallet shows them.
@@ -129,11 +131,17 @@ func NewOfferService(store OfferStore, campaigns *Service, shops hyperlieu.ShopD
 
 // issue creates the offer of campaign c for u, with a fresh code.
 func (s *OfferService) issue(ctx context.Context, c Campaign, u hyperlieu.User, triggerKey string) (Offer, error) {
+	return s.issueArm(ctx, c, u, triggerKey, "")
+}
+
+// issueArm is issue for a customer in an experiment's arm.
+func (s *OfferService) issueArm(ctx context.Context, c Campaign, u hyperlieu.User, triggerKey, arm string) (Offer, error) {
 	now := s.opts.Now().UTC()
 	t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
 	o := Offer{
 		ID: hyperlieu.NewID(), CampaignID: c.ID, UserID: u.ID, Title: t.Title, Body: t.Body, Value: c.Offer.Value,
 		IssuedAt: now, ExpiresAt: now.Add(c.Offer.Validity), TriggerKey: triggerKey, Source: hyperlieu.OfferFromCampaign,
+		Arm: arm,
 	}
 	for tries := 0; ; tries++ {
 		o.Code = NewOfferCode()

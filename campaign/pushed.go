@@ -9,5 +9,8 @@ import "context"
 func (s *Service) NotificationPushed(ctx context.Context, data map[string]string) {
 	if id := data["campaignId"]; id != "" {
 		s.count(ctx, id, "pushed")
+		if arm := data["arm"]; arm != "" {
+			s.countArm(ctx, id, arm, "pushed")
+		}
 	}
 }

@@ -59,6 +59,7 @@ func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, co
 	o.RedeemedAt, o.ShopID = now, shopID
 	if o.CampaignID != "" {
 		s.campaigns.count(ctx, c.ID, "redeemed")
+		s.campaigns.redeemedArm(ctx, o)
 	}
 	err = s.activity.RecordActivity(ctx, hyperlieu.Activity{UserID: o.UserID, Kind: hyperlieu.ActivityRedemption, SourceKey: "redemption:" + o.ID, ShopID: shopID, At: now})
 	if err != nil {

@@ -245,6 +245,7 @@ func (l *LocationService) triggered(ctx context.Context, c Campaign, st *Locatio
 		}
 		st.Inside[c.ID], entered = at, at
 		l.campaigns.count(ctx, c.ID, "entered")
+		l.campaigns.experimentEntered(ctx, c, st.UserID, at)
 	}
 	switch c.Trigger.Kind {
 	case TriggerEnter:

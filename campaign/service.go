@@ -19,6 +19,7 @@ type Store interface {
 	IndexStore
 	StatsStore
 	AudienceStore
+	ExperimentStore
 }
 
 // CampaignStore keeps the campaigns the marketers edit.
@@ -134,6 +135,10 @@ type Input struct {
 	Audience *Audience
 	Offer    *OfferTemplate
 	Caps     *Caps
+	// The experiment's settings; they change only while the campaign is a draft.
+	Variants       *[]Variant
+	HoldoutPercent *int
+	ReturnDays     *int
 }
 
 // CreateCampaign stores a new draft campaign. Name, geofence and offer are

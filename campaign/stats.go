@@ -7,11 +7,12 @@ import (
 )
 
 // suppressionReasons lists every Reason…, in the order stats show them.
-var suppressionReasons = []string{ReasonSchedule, ReasonAudience, ReasonNewcomer, ReasonCap, ReasonCooldown, ReasonDailyCap, ReasonQuietHours, ReasonBudget}
+var suppressionReasons = []string{ReasonSchedule, ReasonAudience, ReasonNewcomer, ReasonCap, ReasonCooldown, ReasonDailyCap, ReasonQuietHours, ReasonBudget, ReasonVariantStopped}
 
 // Stats returns a campaign's counters.
 func (s *Service) Stats(ctx context.Context, id string) (Stats, error) {
-	if _, err := s.Campaign(ctx, id); err != nil {
+	c, err := s.Campaign(ctx, id)
+	if err != nil {
 		return Stats{}, err
 	}
 	m, err := s.store.FindCampaignStats(ctx, id)
@@ -25,6 +26,7 @@ func (s *Service) Stats(ctx context.Context, id string) (Stats, error) {
 	for _, r := range suppressionReasons {
 		st.Suppressed[r] = m["suppressed."+r]
 	}
+	st.Experiment = experimentStats(c.Experiment, m)
 	return st, nil
 }
 
@@ -50,5 +52,8 @@ func (s *Service) count(ctx context.Context, campaignID string, names ...string)
 func (s *Service) NotificationOpened(ctx context.Context, data map[string]string) {
 	if id := data["campaignId"]; id != "" {
 		s.count(ctx, id, "opened")
+		if arm := data["arm"]; arm != "" {
+			s.countArm(ctx, id, arm, "opened")
+		}
 	}
 }

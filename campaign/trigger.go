@@ -40,6 +40,9 @@ func TriggerKey(campaignID, userID string, n int) string {
 // counted in the campaign's stats) or when this stay was already judged,
 // here or on another instance (perCustomer thus counts stays).
 func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User, st *LocationState, entered, at time.Time) (*Offer, error) {
+	if c.Experiment.On() {
+		return l.fireArm(ctx, c, u, st, entered, at)
+	}
 	reason, err := l.admit(ctx, c, u, at)
 	if err != nil {
 		return nil, err
@@ -169,10 +172,14 @@ func (l *LocationService) announce(ctx context.Context, c Campaign, u hyperlieu.
 		counters = append(counters, "suppressed."+ReasonQuietHours)
 	}
 	txt := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
+	data := map[string]string{"offerId": o.ID, "campaignId": c.ID}
+	if o.Arm != "" {
+		data["arm"] = o.Arm // pushes and opens count for the experiment's arm
+	}
 	err := l.notifier.Notify(ctx, hyperlieu.NotificationRequest{
 		UserID: u.ID, Kind: hyperlieu.KindOffer, Category: hyperlieu.CategoryOffers,
 		Vars:        map[string]string{"offer": txt.Title, "message": txt.Body, "code": o.Code, "value": c.Offer.Value},
-		Data:        map[string]string{"offerId": o.ID, "campaignId": c.ID},
+		Data:        data,
 		CollapseKey: "campaign:" + c.ID, ExpiresAt: o.ExpiresAt, DedupKey: o.TriggerKey,
 	})
 	if err != nil {

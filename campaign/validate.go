@@ -42,6 +42,9 @@ func (s *Service) apply(ctx context.Context, c *Campaign, in Input) error {
 	if in.Caps != nil {
 		c.Caps = checkCaps(&p, *in.Caps)
 	}
+	if err := applyExperiment(&p, c, in); err != nil {
+		return err
+	}
 	return p.Err()
 }
 
