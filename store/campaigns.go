@@ -25,19 +25,20 @@ func campaignIndexes() []indexSpec {
 }
 
 type campaignDoc struct {
-	ID            string       `bson:"_id"`
-	Name          string       `bson:"name"`
-	Status        string       `bson:"status"`
-	Geofence      geofenceDoc  `bson:"geofence"`
-	Trigger       triggerDoc   `bson:"trigger"`
-	Schedule      scheduleDoc  `bson:"schedule"`
-	Audience      audienceDoc  `bson:"audience"`
-	Offer         offerTmplDoc `bson:"offer"`
-	Caps          capsDoc      `bson:"caps"`
-	CreatedBy     string       `bson:"createdBy"`
-	CreatedAt     time.Time    `bson:"createdAt"`
-	UpdatedAt     time.Time    `bson:"updatedAt"`
-	BudgetSpentAt *time.Time   `bson:"budgetSpentAt,omitempty"`
+	ID            string        `bson:"_id"`
+	Name          string        `bson:"name"`
+	Status        string        `bson:"status"`
+	Geofence      geofenceDoc   `bson:"geofence"`
+	Trigger       triggerDoc    `bson:"trigger"`
+	Schedule      scheduleDoc   `bson:"schedule"`
+	Audience      audienceDoc   `bson:"audience"`
+	Offer         offerTmplDoc  `bson:"offer"`
+	Caps          capsDoc       `bson:"caps"`
+	CreatedBy     string        `bson:"createdBy"`
+	CreatedAt     time.Time     `bson:"createdAt"`
+	UpdatedAt     time.Time     `bson:"updatedAt"`
+	BudgetSpentAt *time.Time    `bson:"budgetSpentAt,omitempty"`
+	Experiment    experimentDoc `bson:"experiment"`
 }
 
 // geofenceDoc keeps the marketer's zone and the resolved fence; positions
@@ -192,7 +193,7 @@ func toCampaignDoc(c campaign.Campaign) campaignDoc {
 		},
 		Caps:      capsDoc{PerCustomer: c.Caps.PerCustomer, CooldownSeconds: int64(c.Caps.Cooldown / time.Second)},
 		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		BudgetSpentAt: timePtr(c.BudgetSpentAt),
+		BudgetSpentAt: timePtr(c.BudgetSpentAt), Experiment: toExperimentDoc(c.Experiment),
 	}
 	for _, wd := range c.Schedule.Days {
 		d.Schedule.Days = append(d.Schedule.Days, int(wd))
@@ -228,7 +229,7 @@ func (d campaignDoc) campaign() campaign.Campaign {
 		},
 		Caps:      campaign.Caps{PerCustomer: d.Caps.PerCustomer, Cooldown: time.Duration(d.Caps.CooldownSeconds) * time.Second},
 		CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
-		BudgetSpentAt: timeOf(d.BudgetSpentAt),
+		BudgetSpentAt: timeOf(d.BudgetSpentAt), Experiment: d.Experiment.experiment(),
 	}
 	for _, wd := range d.Schedule.Days {
 		c.Schedule.Days = append(c.Schedule.Days, time.Weekday(wd))

@@ -135,6 +135,9 @@ func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
 			return translate(err, s.coll)
 		}
 	}
+	if err := db.deleteExperimentData(ctx, userID); err != nil {
+		return err
+	}
 	_, err = db.c("redemptions").UpdateMany(ctx, bson.D{{Key: "userId", Value: userID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "userId", Value: ""}}}})
 	return translate(err, "redemptions")

@@ -28,13 +28,14 @@ type offerDoc struct {
 	Source     string     `bson:"source,omitempty"`
 	SourceID   string     `bson:"sourceId,omitempty"`
 	ShopIDs    []string   `bson:"shopIds,omitempty"`
+	Arm        string     `bson:"arm,omitempty"`
 }
 
 func (d offerDoc) offer() campaign.Offer {
 	return campaign.Offer{
 		ID: d.ID, Code: d.Code, CampaignID: d.CampaignID, UserID: d.UserID, Title: d.Title, Body: d.Body, Value: d.Value,
 		IssuedAt: d.IssuedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC(), RedeemedAt: timeOf(d.RedeemedAt), ShopID: d.ShopID,
-		TriggerKey: d.TriggerKey, Source: d.Source, SourceID: d.SourceID, ShopIDs: d.ShopIDs,
+		TriggerKey: d.TriggerKey, Source: d.Source, SourceID: d.SourceID, ShopIDs: d.ShopIDs, Arm: d.Arm,
 	}
 }
 
@@ -57,7 +58,7 @@ func (db *DB) CreateOffer(ctx context.Context, o campaign.Offer) error {
 	_, err := db.c("offers").InsertOne(ctx, offerDoc{
 		ID: o.ID, Code: o.Code, CampaignID: o.CampaignID, UserID: o.UserID, Title: o.Title, Body: o.Body, Value: o.Value,
 		IssuedAt: o.IssuedAt, ExpiresAt: o.ExpiresAt, TriggerKey: o.TriggerKey,
-		Source: o.Source, SourceID: o.SourceID, ShopIDs: o.ShopIDs,
+		Source: o.Source, SourceID: o.SourceID, ShopIDs: o.ShopIDs, Arm: o.Arm,
 	})
 	if err != nil {
 		// A taken offer id (an issue with the same dedup key): free the code.
