@@ -125,6 +125,10 @@ type campaignRequest struct {
 	Audience *audienceJSON      `json:"audience,omitempty"`
 	Offer    *offerTemplateJSON `json:"offer,omitempty"`
 	Caps     *capsJSON          `json:"caps,omitempty"`
+	// The experiment: only while the campaign is a draft.
+	Variants       *[]variantJSON `json:"variants,omitempty" api:"maxItems=8" doc:"Offer variants (up to 8); each customer outside the holdout gets one, by weight"`
+	HoldoutPercent *int           `json:"holdoutPercent,omitempty" api:"min=0,max=50" doc:"Share of customers who are matched and counted but get nothing"`
+	ReturnDays     *int           `json:"returnDays,omitempty" api:"min=1,max=90" doc:"A visit this many days after the trigger counts as a return; default 7"`
 }
 
 var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
@@ -174,6 +178,7 @@ func (r campaignRequest) input() (campaign.Input, error) {
 	if c := r.Caps; c != nil {
 		in.Caps = &campaign.Caps{PerCustomer: c.PerCustomer, Cooldown: time.Duration(c.CooldownSeconds) * time.Second}
 	}
+	r.experimentInput(&in)
 	return in, p.Err()
 }
 
@@ -300,20 +305,24 @@ type reachQuery struct {
 }
 
 type campaignResponse struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name"`
-	Status        string            `json:"status" api:"enum=draft|active|paused|ended"`
-	Geofence      geofenceJSON      `json:"geofence"`
-	AreaM2        float64           `json:"areaM2"`
-	Trigger       triggerJSON       `json:"trigger"`
-	Schedule      scheduleJSON      `json:"schedule"`
-	Audience      audienceJSON      `json:"audience"`
-	Offer         offerTemplateJSON `json:"offer"`
-	Caps          capsJSON          `json:"caps"`
-	CreatedBy     string            `json:"createdBy"`
-	CreatedAt     time.Time         `json:"createdAt"`
-	UpdatedAt     time.Time         `json:"updatedAt"`
-	BudgetSpentAt *time.Time        `json:"budgetSpentAt,omitempty"`
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	Status         string            `json:"status" api:"enum=draft|active|paused|ended"`
+	Geofence       geofenceJSON      `json:"geofence"`
+	AreaM2         float64           `json:"areaM2"`
+	Trigger        triggerJSON       `json:"trigger"`
+	Schedule       scheduleJSON      `json:"schedule"`
+	Audience       audienceJSON      `json:"audience"`
+	Offer          offerTemplateJSON `json:"offer"`
+	Caps           capsJSON          `json:"caps"`
+	CreatedBy      string            `json:"createdBy"`
+	CreatedAt      time.Time         `json:"createdAt"`
+	UpdatedAt      time.Time         `json:"updatedAt"`
+	BudgetSpentAt  *time.Time        `json:"budgetSpentAt,omitempty"`
+	Variants       []variantJSON     `json:"variants"`
+	HoldoutPercent int               `json:"holdoutPercent"`
+	ReturnDays     int               `json:"returnDays"`
+	WinnerID       string            `json:"winnerId,omitempty"`
 }
 
 func positions(poly geo.Polygon) [][][]float64 {
@@ -385,6 +394,7 @@ func newCampaignResponse(c campaign.Campaign) campaignResponse {
 		t := c.BudgetSpentAt
 		r.BudgetSpentAt = &t
 	}
+	r.experiment(c.Experiment)
 	return r
 }
 
@@ -531,6 +541,8 @@ type statsResponse struct {
 	Pushed     int64            `json:"pushed"`
 	Opened     int64            `json:"opened"`
 	Redeemed   int64            `json:"redeemed"`
+	// Experiment has each arm's figures and lift; absent without an experiment.
+	Experiment *experimentStatsJSON `json:"experiment,omitempty"`
 }
 
 // getCampaignStats handles GET /v1/campaigns/{id}/stats.
@@ -540,5 +552,5 @@ func (s *Server) getCampaignStats(c fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(statsResponse{Entered: st.Entered, Triggered: st.Triggered, Suppressed: st.Suppressed,
-		Pushed: st.Pushed, Opened: st.Opened, Redeemed: st.Redeemed})
+		Pushed: st.Pushed, Opened: st.Opened, Redeemed: st.Redeemed, Experiment: newExperimentStats(st.Experiment)})
 }

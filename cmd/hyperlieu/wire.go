@@ -86,7 +86,10 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	if outbox != nil {
 		bg.Go(outbox.Run) // once opened.sent reaches the campaigns
 	}
-	offers := campaign.NewOfferService(db, campaigns, shops, activity, campaign.OfferOptions{}, log)
+	// Check-ins and redemptions are also returns for the experiments that
+	// triggered the customer.
+	returns := campaign.Returns{Next: activity, Campaigns: campaigns}
+	offers := campaign.NewOfferService(db, campaigns, shops, returns, campaign.OfferOptions{}, log)
 	wallet.offers = offers
 	// Reward and gesture codes of the older format become wallet offers
 	// under their own code, so that they keep redeeming at the till.
@@ -100,7 +103,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		Retention: cfg.Campaigns.LocationRetention,
 	}, log)
 	offerSource.l.Store(location)
-	events := shop.NewEventService(db, shops, db, notifier, activity, campaigns, shop.EventOptions{}, log)
+	events := shop.NewEventService(db, shops, db, notifier, returns, campaigns, shop.EventOptions{}, log)
 	invitations := shop.NewInvitationService(events, db, fans) // sign-ups through them are the fans' referrals
 	personalFeeds := fan.NewPersonalFeeds(db, nil)
 
