@@ -195,7 +195,25 @@ export async function everyOperation(): Promise<void> {
   await api.POST("/v1/campaigns/{id}/end", { params: { path: { id } } });
   await api.GET("/v1/campaigns/{id}/cells", { params: { path: { id } } });
   await api.GET("/v1/campaigns/{id}/reach", { params: { path: { id }, query: { days: 30 } } });
-  await api.GET("/v1/campaigns/{id}/stats", { params: { path: { id } } });
+  const st = await api.GET("/v1/campaigns/{id}/stats", { params: { path: { id } } });
+  if (st.data?.experiment) {
+    const low: number | undefined = st.data.experiment.arms[0].returnedLift?.low;
+    void low;
+  }
+  // experiments: variants with weights and a holdout, then decisions
+  await api.POST("/v1/campaigns", {
+    body: {
+      ...draft,
+      variants: [
+        { id: "a", weight: 1, texts: [{ locale: "en", formality: "formal", title: "A coffee" }], value: "coffee", validityHours: 24 },
+        { weight: 2, texts: [{ locale: "en", formality: "familiar", title: "-20%" }], validityHours: 48 },
+      ],
+      holdoutPercent: 10,
+      returnDays: 7,
+    },
+  });
+  await api.POST("/v1/campaigns/{id}/variants/{variantId}/stop", { params: { path: { id, variantId: "a" } } });
+  await api.POST("/v1/campaigns/{id}/variants/{variantId}/winner", { params: { path: { id, variantId: "v2" } } });
 
   // location
   await api.POST("/v1/me/location", { body: { lat: 48.85, lng: 2.35, accuracyM: 12, recordedAt: at } });
