@@ -18,6 +18,9 @@ const ReasonVariantStopped = "variantStopped"
 // return.
 const minVisitGap = time.Hour
 
+// maxReturnWindow is the longest return window a campaign may have.
+const maxReturnWindow = 90 * 24 * time.Hour
+
 // Assignment records the arm of a campaign's experiment a customer is in.
 type Assignment struct {
 	CampaignID, UserID, Arm string
@@ -158,6 +161,9 @@ func (s *Service) Returned(ctx context.Context, userID string, at time.Time) {
 		return
 	}
 	for id, e := range exps {
+		if at.Sub(e.At) > maxReturnWindow {
+			continue // past any window: no need to load the campaign
+		}
 		c, err := s.Campaign(ctx, id)
 		if err != nil {
 			continue // a campaign gone since: nothing to count

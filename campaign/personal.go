@@ -30,6 +30,15 @@ func (l *LocationService) ExportUser(ctx context.Context, userID string) (map[st
 			"issuedAt": o.IssuedAt, "expiresAt": o.ExpiresAt, "redeemedAt": o.RedeemedAt, "shopId": o.ShopID}
 	}
 	out["offers"] = list
+	exps, err := l.campaigns.store.FindExposures(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("export experiments: %w", err)
+	}
+	arms := make([]map[string]any, 0, len(exps))
+	for id, e := range exps {
+		arms = append(arms, map[string]any{"campaignId": id, "arm": e.Arm, "firstTriggeredAt": e.At})
+	}
+	out["experiments"] = arms
 	return out, nil
 }
 

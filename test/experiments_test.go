@@ -182,6 +182,7 @@ func TestExperimentLift(t *testing.T) {
 	base := time.Now().Add(-3 * time.Hour)
 	n := map[bool]int{}        // customers by holdout
 	returned := map[bool]int{} // returns by holdout
+	var leaving []user         // one who redeemed, one held out who came back
 	for i := range 40 {
 		u := s.consenting(t, fmt.Sprintf("Lift %d", i))
 		got := s.stay(t, u, base)
@@ -191,9 +192,15 @@ func TestExperimentLift(t *testing.T) {
 		case !held && n[held]%2 == 1: // every other treated customer
 			want(t, s.do(t, "POST", "/v1/shops/"+shop+"/redemptions", mgr.Token, map[string]any{"code": got[0].Code}), http.StatusOK)
 			returned[held]++
+			if returned[held] == 1 {
+				leaving = append(leaving, u)
+			}
 		case held && n[held]%5 == 1: // every fifth held-out one
 			s.stay(t, u, base.Add(2*time.Hour)) // a visit an hour or more after the would-be offer
 			returned[held]++
+			if returned[held] == 1 {
+				leaving = append(leaving, u)
+			}
 		}
 	}
 	if n[true] == 0 || n[false] == 0 || returned[true] == 0 {
@@ -212,6 +219,21 @@ func TestExperimentLift(t *testing.T) {
 	}
 	if h.ReturnedLift != nil {
 		t.Errorf("the holdout has a lift over itself: %+v", h.ReturnedLift)
+	}
+	// Their arms are personal data: exported, then erased with the account;
+	// the arms' counters stay.
+	for _, u := range leaving {
+		doc := want(t, s.do(t, "GET", "/v1/me/export", u.Token, nil), http.StatusOK).JSON(t)
+		if exps, _ := doc["experiments"].([]any); len(exps) != 1 {
+			t.Errorf("exported experiments = %v, want this campaign's arm", doc["experiments"])
+		}
+		want(t, s.do(t, "DELETE", "/v1/me", u.Token, nil), http.StatusNoContent)
+		if where := findInDatabase(t, s.MongoURI, u.ID); len(where) > 0 {
+			t.Errorf("%s still stored in %v", u.ID, where)
+		}
+	}
+	if after := s.experiment(t, m.Token, id); after["a"].Returned != a.Returned || after["holdout"].Returned != h.Returned {
+		t.Errorf("after erasure: %+v, want the counters kept", after)
 	}
 }
 
