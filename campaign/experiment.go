@@ -3,6 +3,8 @@ package campaign
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -79,8 +81,12 @@ func applyExperiment(p *hyperlieu.Problems, c *Campaign, in Input) error {
 // sight: the stored assignment wins over a racing one on another instance.
 // It returns "" (and records nothing) when every variant is stopped.
 func (s *Service) arm(ctx context.Context, c Campaign, userID string, at time.Time) (string, error) {
+	if arm, ok := s.arms.get(c.ID, userID); ok {
+		return arm, nil
+	}
 	a, err := s.store.FindAssignment(ctx, c.ID, userID)
 	if err == nil {
+		s.arms.put(c.ID, userID, a.Arm)
 		return a.Arm, nil
 	}
 	if hyperlieu.KindOf(err) != hyperlieu.NotFound {
@@ -93,13 +99,45 @@ func (s *Service) arm(ctx context.Context, c Campaign, userID string, at time.Ti
 	err = s.store.CreateAssignment(ctx, Assignment{CampaignID: c.ID, UserID: userID, Arm: arm, At: at})
 	if hyperlieu.KindOf(err) == hyperlieu.Conflict {
 		if a, err = s.store.FindAssignment(ctx, c.ID, userID); err == nil {
-			return a.Arm, nil
+			arm = a.Arm // another instance assigned first: theirs stands
 		}
 	}
 	if err != nil {
 		return "", fmt.Errorf("assign: %w", err)
 	}
+	s.arms.put(c.ID, userID, arm)
 	return arm, nil
+}
+
+// maxCachedArms bounds the assignments one instance remembers.
+const maxCachedArms = 100_000
+
+// armCache remembers assignments read or made here, so that a customer's
+// entry and trigger read theirs once. An assignment never changes once
+// recorded, so the cache is exact; when full it starts over. Erasure
+// forgets the customer here (other instances' entries age out with use).
+type armCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]string
+}
+
+func newArmCache(max int) *armCache { return &armCache{max: max, m: map[string]string{}} }
+
+func (a *armCache) get(campaignID, userID string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	arm, ok := a.m[campaignID+"."+userID]
+	return arm, ok
+}
+
+func (a *armCache) put(campaignID, userID, arm string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.m) >= a.max {
+		clear(a.m)
+	}
+	a.m[campaignID+"."+userID] = arm
 }
 
 // countArm adds to an arm's counters, kept in the campaign's stats shards
@@ -216,4 +254,15 @@ func (r Returns) RecordActivity(ctx context.Context, a hyperlieu.Activity) error
 		r.Campaigns.Returned(ctx, a.UserID, a.At)
 	}
 	return nil
+}
+
+// forget drops the customer's assignments, on erasure: a scan, but a rare one.
+func (a *armCache) forget(userID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k := range a.m {
+		if strings.HasSuffix(k, "."+userID) {
+			delete(a.m, k)
+		}
+	}
 }

@@ -49,5 +49,6 @@ func (l *LocationService) EraseUser(ctx context.Context, userID string) error {
 	if err := l.store.DeleteLocationData(ctx, userID); err != nil {
 		return fmt.Errorf("erase location data: %w", err)
 	}
+	l.campaigns.arms.forget(userID)
 	return nil
 }

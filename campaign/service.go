@@ -95,6 +95,7 @@ type Service struct {
 	opts  Options
 	log   *slog.Logger
 	snap  atomic.Pointer[snapshot]
+	arms  *armCache // assignments seen here; they never change once made
 
 	mu       sync.Mutex // serialises refreshes, and guards:
 	builder  *geo.FenceIndexBuilder
@@ -119,7 +120,7 @@ func NewService(store Store, shops hyperlieu.ShopDirectory, opts Options, log *s
 	if opts.InstanceID == "" {
 		opts.InstanceID = hyperlieu.NewID()
 	}
-	s := &Service{store: store, shops: shops, opts: opts, log: log,
+	s := &Service{store: store, shops: shops, opts: opts, log: log, arms: newArmCache(maxCachedArms),
 		builder: geo.NewFenceIndexBuilder(geo.FenceResolution), built: map[string]time.Time{}, known: map[string]time.Time{}}
 	s.snap.Store(&snapshot{campaigns: map[string]Campaign{}, cells: map[geo.Cell][]string{}})
 	return s
