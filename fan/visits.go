@@ -29,10 +29,12 @@ type VisitOptions struct {
 }
 
 func (o *VisitOptions) defaults() {
-	if o.AskEvery == 0 {
+	if o.AskEvery < time.Second {
 		o.AskEvery = 30 * 24 * time.Hour
 	}
-	if o.AskDelay == 0 {
+	if o.AskDelay < 0 {
+		o.AskDelay = 0
+	} else if o.AskDelay == 0 {
 		o.AskDelay = time.Hour
 	}
 	if o.Validity == 0 {
