@@ -167,7 +167,7 @@ func TestRecordVisitAsksOncePerPeriod(t *testing.T) {
 	visit("u1", "a", hyperlieu.VisitDetected, now.Add(-time.Hour))
 	visit("u1", "a", hyperlieu.VisitDetected, now.Add(-time.Hour)) // a retry
 	visit("u1", "b", hyperlieu.VisitCheckIn, now)                  // same period
-	visit("u2", "c", hyperlieu.VisitDetected, now)                  // refuses loyalty messages
+	visit("u2", "c", hyperlieu.VisitDetected, now)                 // refuses loyalty messages
 	if len(n.sent) != 1 {
 		t.Fatalf("asks sent = %+v, want one", n.sent)
 	}
@@ -212,7 +212,7 @@ func TestComebackAfterGestureCountsOnce(t *testing.T) {
 	g := Gesture{ID: "g1", At: now.Add(time.Hour)}
 	v.gestured(ctx, ShopFeedback{ID: ask.ID, Rating: 1}, g)
 	v.gestured(ctx, ShopFeedback{ID: ask.ID, Rating: 1}, g) // a second gesture counts nothing
-	for i, key := range []string{"b", "c"} {                 // two returns within the window
+	for i, key := range []string{"b", "c"} {                // two returns within the window
 		at := now.Add(time.Duration(i+2) * 24 * time.Hour)
 		if err := v.RecordVisit(ctx, hyperlieu.Visit{UserID: "u1", ShopID: "s1", Source: hyperlieu.VisitRedemption, At: at, Key: key}); err != nil {
 			t.Fatal(err)
