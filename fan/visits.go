@@ -2,9 +2,12 @@ package fan
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -54,7 +57,7 @@ type ShopVisit struct {
 
 // VisitAsk is one "how was your visit?".
 type VisitAsk struct {
-	ID             string // userID.shopID.period: one per period, whichever instance asks
+	ID             string // a hash of user, shop and period: one per period, whichever instance asks
 	UserID, ShopID string
 	Source         string // of the visit
 	VisitAt        time.Time
@@ -204,10 +207,13 @@ func (v *Visits) cameBack(ctx context.Context, sv *ShopVisit, at time.Time) erro
 	return nil
 }
 
-// askID is the ask's key: one per customer, shop and period.
+// askID is the ask's key: one per customer, shop and period. It is a hash,
+// as the rating's feedback takes it as its ID and outlives the customer's
+// erasure (anonymised): it must not name them.
 func (v *Visits) askID(userID, shopID string, at time.Time) string {
 	period := at.Unix() / int64(v.opts.AskEvery/time.Second)
-	return userID + "." + shopID + "." + strconv.FormatInt(period, 10)
+	h := sha256.Sum256([]byte("hyperlieu-visit-ask:" + userID + "." + shopID + "." + strconv.FormatInt(period, 10)))
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:16]))
 }
 
 // ask sends "how was your visit?" unless the customer refused the loyalty
@@ -351,7 +357,10 @@ func (v *Visits) gestured(ctx context.Context, f ShopFeedback, g Gesture) {
 		return // not a visit's rating, or not a low one
 	}
 	if err := v.store.CreateVisitMark(ctx, "gestured:"+a.ID, g.At); err != nil {
-		return // counted already (Conflict), or a figure lost (logged by nobody: it is one count)
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict { // Conflict: counted already
+			v.fans.log.ErrorContext(ctx, "visit gestured", "err", err)
+		}
+		return
 	}
 	v.count(ctx, a.ShopID, statLowGestured)
 	a.GesturedAt = g.At

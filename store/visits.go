@@ -13,8 +13,8 @@ import (
 )
 
 // Visits are keyed by the visit's own key (once across instances),
-// shop_visits by <user>.<shop>, visit_asks by the ask's ID (<user>.<shop>.
-// <period>), visit_marks by what they mark once; visit_stats holds one
+// shop_visits by <user>.<shop>, visit_asks by the ask's ID (a hash of user,
+// shop and period), visit_marks by what they mark once (ask IDs); visit_stats holds one
 // document of counters per shop, moved by $inc. Every hot read and write is
 // by _id; the userId indexes serve export and erasure only.
 func visitIndexes() []indexSpec {
@@ -161,19 +161,10 @@ func (db *DB) FindVisitsBy(ctx context.Context, userID string) ([]hyperlieu.Visi
 }
 
 // DeleteVisitData erases the customer's visits, asks and shop records. The
-// once-markers carry ask IDs; those that name the customer go with them.
+// once-markers stay: they name hashed asks, not the customer, and keep the
+// shop's figures from counting twice.
 func (db *DB) DeleteVisitData(ctx context.Context, userID string) error {
 	byUser := bson.D{{Key: "userId", Value: userID}}
-	asks, err := findMany(ctx, db.c("visit_asks"), byUser, nil, "visit asks", visitAskDoc.ask)
-	if err != nil {
-		return err
-	}
-	for _, a := range asks {
-		ids := bson.A{"back:" + a.ID, "gestured:" + a.ID}
-		if _, err := db.c("visit_marks").DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}); err != nil {
-			return translate(err, "visit marks")
-		}
-	}
 	for _, coll := range []string{"visits", "shop_visits", "visit_asks"} {
 		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
 			return translate(err, coll)
