@@ -198,6 +198,17 @@ func TestVisitAskAfterCheckIn(t *testing.T) {
 	if st := s.visitStats(t, m.Token, shop); st.Visits != 1 || st.Asked != 1 {
 		t.Errorf("visit stats = %+v, want one visit asked about", st)
 	}
+
+	// Her visits are hers: exported, then erased; the shop's figures stay.
+	var export map[string]any
+	want(t, s.do(t, "GET", "/v1/me/export", ana.Token, nil), http.StatusOK).Decode(t, &export)
+	if vs, _ := export["visits"].([]any); len(vs) != 1 {
+		t.Errorf("export visits = %v, want the check-in's", export["visits"])
+	}
+	want(t, s.do(t, "DELETE", "/v1/me", ana.Token, nil), http.StatusNoContent)
+	if st := s.visitStats(t, m.Token, shop); st.Visits != 1 || st.Asked != 1 {
+		t.Errorf("visit stats after erasure = %+v, want kept", st)
+	}
 }
 
 // An exit campaign fires on leaving after its minimum stay, once per the
