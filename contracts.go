@@ -28,6 +28,7 @@ const (
 	KindLowRating        NotificationKind = "low_rating"        // to a shop's managers
 	KindGesture          NotificationKind = "gesture"           // a manager's goodwill gesture
 	KindReward           NotificationKind = "reward"            // points or a reward earned
+	KindVisitAsk         NotificationKind = "visit_ask"         // "how was your visit?" after a visit
 )
 
 // NotificationRequest asks for one message to one user. The notification
@@ -222,4 +223,34 @@ type InviteReferrals interface {
 	// when u checks in at that event. A newcomer already attributed keeps
 	// their first referrer (Conflict).
 	AttributeInvite(ctx context.Context, u User, inviterID, eventID, code, addr string) error
+}
+
+// Visit sources: how the brand knows a customer was at a shop.
+const (
+	VisitDetected   = "location"   // a dwell then an exit around the shop
+	VisitCheckIn    = "checkin"    // at one of the shop's events
+	VisitRedemption = "redemption" // of an offer at the shop's till
+)
+
+// Visit is a customer's stay at a shop, as one area saw it.
+type Visit struct {
+	UserID, ShopID string
+	Source         string    // one of the Visit… sources
+	At             time.Time // arrival (a check-in's or redemption's time)
+	LeftAt         time.Time // zero unless detected
+	// Key identifies the visit uniquely, so that recording it twice (a
+	// retried report, two instances) counts it once.
+	Key string
+}
+
+// VisitRecorder is told about visits to shops (the fans area implements it:
+// the visit closes the loop with "how was your visit?").
+type VisitRecorder interface {
+	RecordVisit(ctx context.Context, v Visit) error
+}
+
+// ShopLocator finds shops around a point from memory (the shops area
+// implements it); the location engine detects visits with it.
+type ShopLocator interface {
+	ShopsWithin(ctx context.Context, p geo.Point, radiusM float64) ([]string, error)
 }

@@ -75,8 +75,9 @@ type featureJSON struct {
 }
 
 type triggerJSON struct {
-	Kind         string `json:"kind" api:"required,enum=enter|dwell"`
-	DwellSeconds int    `json:"dwellSeconds,omitempty" api:"min=0,max=86400" doc:"For a dwell trigger: 10 to 86400"`
+	Kind            string `json:"kind" api:"required,enum=enter|dwell|exit"`
+	DwellSeconds    int    `json:"dwellSeconds,omitempty" api:"min=0,max=86400" doc:"For a dwell trigger: 10 to 86400"`
+	MinDwellSeconds int    `json:"minDwellSeconds,omitempty" api:"min=0,max=86400" doc:"For an exit trigger: the stay needed before leaving fires it, 0 to 86400"`
 }
 
 type clockWindow struct {
@@ -141,7 +142,7 @@ func (r campaignRequest) input() (campaign.Input, error) {
 		in.Geofence = &g
 	}
 	if t := r.Trigger; t != nil {
-		in.Trigger = &campaign.Trigger{Kind: campaign.TriggerKind(t.Kind), DwellSeconds: t.DwellSeconds}
+		in.Trigger = &campaign.Trigger{Kind: campaign.TriggerKind(t.Kind), DwellSeconds: t.DwellSeconds, MinDwellSeconds: t.MinDwellSeconds}
 	}
 	if sc := r.Schedule; sc != nil {
 		s := campaign.Schedule{Timezone: sc.Timezone}
@@ -339,7 +340,7 @@ func positions(poly geo.Polygon) [][][]float64 {
 func newCampaignResponse(c campaign.Campaign) campaignResponse {
 	r := campaignResponse{
 		ID: c.ID, Name: c.Name, Status: string(c.Status), AreaM2: c.Geofence.Fence.AreaM2(),
-		Trigger:   triggerJSON{Kind: string(c.Trigger.Kind), DwellSeconds: c.Trigger.DwellSeconds},
+		Trigger:   triggerJSON{Kind: string(c.Trigger.Kind), DwellSeconds: c.Trigger.DwellSeconds, MinDwellSeconds: c.Trigger.MinDwellSeconds},
 		Schedule:  scheduleJSON{Timezone: c.Schedule.Timezone, Days: []string{}},
 		Audience:  audienceJSON{Segments: []string{}, Newcomers: c.Audience.Newcomers},
 		Offer:     offerTemplateJSON{Texts: []offerTextJSON{}, Value: c.Offer.Value, ValidityHours: int(c.Offer.Validity / time.Hour), Budget: c.Offer.Budget},

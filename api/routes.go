@@ -76,7 +76,7 @@ func (s *Server) table() []route {
 	rs = append(rs, area("feeds", s.feedRoutes(), s.personalFeedRoutes())...)
 	rs = append(rs, area("events", s.eventRoutes(), s.invitationRoutes())...)
 	rs = append(rs, area("shops", s.shopRoutes(), s.backOfficeRoutes())...)
-	rs = append(rs, area("fans", s.fanRoutes(), s.reviewRoutes())...)
+	rs = append(rs, area("fans", s.fanRoutes(), s.reviewRoutes(), s.visitRoutes())...)
 	rs = append(rs, area("campaigns", s.campaignRoutes(), s.experimentRoutes())...)
 	rs = append(rs, area("location", s.locationRoutes())...)
 	rs = append(rs, area("offers", s.offerRoutes())...)

@@ -42,6 +42,7 @@ type Services struct {
 	// fans
 	Fans    *fan.Service
 	Reviews *fan.Reviews // public reviews (reviews.go)
+	Visits  *fan.Visits  // visit asks and figures (visits.go)
 	Privacy *hyperlieu.PrivacyService
 	// PersonalFeeds are customers' secret feed URLs (personalfeeds.go).
 	PersonalFeeds *fan.PersonalFeeds

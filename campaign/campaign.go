@@ -29,6 +29,7 @@ type TriggerKind string
 const (
 	TriggerEnter TriggerKind = "enter" // on the transition from outside to inside
 	TriggerDwell TriggerKind = "dwell" // inside for at least DwellSeconds
+	TriggerExit  TriggerKind = "exit"  // leaving after at least MinDwellSeconds inside
 )
 
 // Suppression reasons, as counted in Stats.Suppressed.
@@ -58,8 +59,9 @@ type Geofence struct {
 
 // Trigger is when an offer goes out.
 type Trigger struct {
-	Kind         TriggerKind
-	DwellSeconds int // for TriggerDwell
+	Kind            TriggerKind
+	DwellSeconds    int // for TriggerDwell
+	MinDwellSeconds int // for TriggerExit: shorter stays fire nothing on exit
 }
 
 // Schedule says when a campaign may fire, in its own time zone. Zero StartsAt

@@ -34,6 +34,9 @@ type LocationState struct {
 	// Issued counts this campaign's offers to the customer; a hint for the
 	// next trigger slot, which the unique trigger keys make exact.
 	Issued map[string]int
+	// AtShops maps each shop the customer is at (within the visit radius)
+	// to the time they arrived: leaving after the minimum dwell is a visit.
+	AtShops map[string]time.Time
 }
 
 // LocationStore is what the location engine needs from the database.
@@ -78,6 +81,13 @@ type LocationOptions struct {
 	NearbyRadiusM  float64       // radius of "nearby" offers in a report's answer; default 1000
 	Retention      time.Duration // Run erases last positions unseen this long; default 30 days
 	SweepEvery     time.Duration // how often Run sweeps; default 1h
+	// Visits to shops: a stay within VisitRadiusM of a shop for at least
+	// VisitMinDwell, ended by a report beyond it, is told to Visits. Nil
+	// Shops or Visits detect none (this package's tests).
+	Shops         hyperlieu.ShopLocator
+	Visits        hyperlieu.VisitRecorder
+	VisitRadiusM  float64       // default 50
+	VisitMinDwell time.Duration // default 5 minutes
 }
 
 // LocationService turns location reports into offers: it matches each
@@ -119,6 +129,12 @@ func NewLocationService(store LocationStore, campaigns *Service, offers *OfferSe
 	}
 	if opts.SweepEvery == 0 {
 		opts.SweepEvery = time.Hour
+	}
+	if opts.VisitRadiusM == 0 {
+		opts.VisitRadiusM = 50
+	}
+	if opts.VisitMinDwell == 0 {
+		opts.VisitMinDwell = 5 * time.Minute
 	}
 	return &LocationService{
 		store: store, answers: store, campaigns: campaigns, offers: offers, notifier: notifier, segments: segments,

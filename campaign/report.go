@@ -205,6 +205,13 @@ func (l *LocationService) match(ctx context.Context, snap *snapshot, u hyperlieu
 	if snap.index != nil {
 		ids = snap.index.Lookup(r.Point)
 	}
+	if err := l.visitShops(ctx, u, st, r); err != nil {
+		return nil, err
+	}
+	offers, err := l.exits(ctx, snap, u, st, ids, r.RecordedAt.UTC())
+	if err != nil {
+		return nil, err
+	}
 	for id := range st.Inside {
 		if !slices.Contains(ids, id) {
 			delete(st.Inside, id)
@@ -217,7 +224,6 @@ func (l *LocationService) match(ctx context.Context, snap *snapshot, u hyperlieu
 		}
 	}
 	at := r.RecordedAt.UTC()
-	var offers []Offer
 	for _, id := range ids {
 		c, ok := snap.campaigns[id]
 		if !ok || !l.triggered(ctx, c, st, at) {
@@ -250,6 +256,8 @@ func (l *LocationService) triggered(ctx context.Context, c Campaign, st *Locatio
 	switch c.Trigger.Kind {
 	case TriggerEnter:
 		return !was
+	case TriggerExit:
+		return false // judged on leaving (exits)
 	case TriggerDwell:
 		if at.Sub(entered) < time.Duration(c.Trigger.DwellSeconds)*time.Second {
 			return false

@@ -62,13 +62,19 @@ func checkName(p *hyperlieu.Problems, name string) string {
 func checkTrigger(p *hyperlieu.Problems, t Trigger) Trigger {
 	switch t.Kind {
 	case TriggerEnter:
-		t.DwellSeconds = 0
+		t.DwellSeconds, t.MinDwellSeconds = 0, 0
 	case TriggerDwell:
 		if t.DwellSeconds < 10 || t.DwellSeconds > 86400 {
 			p.Add("trigger.dwellSeconds", "must be between 10 and 86400 for a dwell trigger")
 		}
+		t.MinDwellSeconds = 0
+	case TriggerExit:
+		t.DwellSeconds = 0
+		if t.MinDwellSeconds < 0 || t.MinDwellSeconds > 86400 {
+			p.Add("trigger.minDwellSeconds", "must be between 0 and 86400 for an exit trigger")
+		}
 	default:
-		p.Add("trigger.kind", "must be enter or dwell")
+		p.Add("trigger.kind", "must be enter, dwell or exit")
 	}
 	return t
 }

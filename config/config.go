@@ -80,6 +80,11 @@ type Fans struct {
 	// Public reviews: a visit this recent allows one; per-shop and daily limits.
 	ReviewVisitWindow, ReviewPerShop time.Duration
 	ReviewPerDay                     int
+	// Visits: a stay of VisitMinDwell within VisitRadiusM of a shop, then an
+	// exit, is a visit; one "how was your visit?" per shop per VisitAskEvery,
+	// VisitAskDelay after a check-in or redemption.
+	VisitAskEvery, VisitAskDelay, VisitMinDwell time.Duration
+	VisitRadiusM                                int
 }
 
 // Tier is a loyalty level reached with Min points over the tier window.
@@ -229,6 +234,10 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.duration(&c.Fans.ReviewVisitWindow, "review-visit-window", "HYPERLIEU_REVIEW_VISIT_WINDOW", 90*24*time.Hour, "a check-in or redemption at a shop this recent allows a public review of it")
 	l.duration(&c.Fans.ReviewPerShop, "review-per-shop", "HYPERLIEU_REVIEW_PER_SHOP", 30*24*time.Hour, "one public review per customer and shop per this")
 	l.integer(&c.Fans.ReviewPerDay, "review-per-day", "HYPERLIEU_REVIEW_PER_DAY", 5, "public reviews per customer per 24 hours")
+	l.duration(&c.Fans.VisitAskEvery, "visit-ask-every", "HYPERLIEU_VISIT_ASK_EVERY", 30*24*time.Hour, `one "how was your visit?" per customer and shop per this`)
+	l.duration(&c.Fans.VisitAskDelay, "visit-ask-delay", "HYPERLIEU_VISIT_ASK_DELAY", time.Hour, "how long after a check-in or redemption the visit ask goes out")
+	l.duration(&c.Fans.VisitMinDwell, "visit-min-dwell", "HYPERLIEU_VISIT_MIN_DWELL", 5*time.Minute, "a stay this long near a shop, then an exit, is a visit")
+	l.integer(&c.Fans.VisitRadiusM, "visit-radius-m", "HYPERLIEU_VISIT_RADIUS_M", 50, "metres around a shop that count as being at it (leaving is 1.5 times that)")
 	l.str(&journey, "journey", "HYPERLIEU_JOURNEY", "events_near_you=72h/events,first_offer=168h/offers", "welcome journey steps as name=after/category, in order")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, l, err

@@ -206,6 +206,9 @@ type Service struct {
 	devices hyperlieu.DeviceTokens
 	opts    Options
 	log     *slog.Logger
+	// onGestured is told when a gesture answers feedback (the visits'
+	// recovery stats); set once by NewVisits, before serving.
+	onGestured func(ctx context.Context, f ShopFeedback, g Gesture)
 }
 
 var (

@@ -56,6 +56,12 @@ type GestureRequest struct {
 // alert the shop's managers at once. Feedback earns points once per shop and
 // day. Invalid names bad fields; NotFound when the shop does not exist.
 func (s *Service) GiveFeedback(ctx context.Context, userID, shopID string, rating int, comment string) (ShopFeedback, error) {
+	return s.giveFeedback(ctx, hyperlieu.NewID(), userID, shopID, rating, comment)
+}
+
+// giveFeedback is GiveFeedback under a chosen ID: a rating answering a visit
+// ask takes the ask's ID, so that it is stored once (Conflict the second time).
+func (s *Service) giveFeedback(ctx context.Context, id, userID, shopID string, rating int, comment string) (ShopFeedback, error) {
 	var p hyperlieu.Problems
 	if rating < 1 || rating > 5 {
 		p.Add("rating", "must be a whole number from 1 to 5")
@@ -71,7 +77,7 @@ func (s *Service) GiveFeedback(ctx context.Context, userID, shopID string, ratin
 		return ShopFeedback{}, err
 	}
 	now := s.now()
-	f := ShopFeedback{ID: hyperlieu.NewID(), ShopID: shopID, UserID: userID, Rating: rating, Comment: comment, At: now}
+	f := ShopFeedback{ID: id, ShopID: shopID, UserID: userID, Rating: rating, Comment: comment, At: now}
 	if err := s.store.CreateShopFeedback(ctx, f); err != nil {
 		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
 	}
@@ -217,6 +223,9 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 		fb.AnsweredAt, fb.GestureID = g.At, g.ID
 		if err := s.store.UpdateShopFeedback(ctx, fb); err != nil {
 			return Gesture{}, fmt.Errorf("gesture: mark feedback answered: %w", err)
+		}
+		if s.onGestured != nil {
+			s.onGestured(ctx, fb, g)
 		}
 	}
 	vars := map[string]string{"message": g.Message, "shop": s.shopName(ctx, shopID)}

@@ -12,8 +12,8 @@ import (
 )
 
 // Public reviews: a shop rating with a public comment, written only by
-// customers who really came (a check-in at the shop's events or a redemption
-// at the shop in the last VisitWindow). The rating itself goes through
+// customers who really came (a check-in at the shop's events, a redemption
+// at the shop or a visit detected there in the last VisitWindow). The rating itself goes through
 // GiveFeedback, so a low one still alerts the managers and opens service
 // recovery; the review shares the feedback's ID. Staff never edit what a
 // customer wrote: they may answer under it or hide it with a reason (admins
@@ -80,6 +80,8 @@ type ReviewStore interface {
 	FindReviewsBy(ctx context.Context, userID string) ([]Review, error)
 	// CreateReviewReport returns Conflict when userID already reported the review.
 	CreateReviewReport(ctx context.Context, reviewID, userID, reason string, at time.Time) error
+	// FindShopVisit returns NotFound when no visit was recorded (visits.go).
+	FindShopVisit(ctx context.Context, userID, shopID string) (ShopVisit, error)
 }
 
 // Reviews holds the public review use cases, on top of the fans service.
@@ -156,14 +158,20 @@ func (r *Reviews) Write(ctx context.Context, userID, shopID string, in ReviewReq
 	return rv, nil
 }
 
-// lastVisit is the latest check-in or redemption at the shop within the
-// window, or the zero time.
+// lastVisit is the latest check-in, redemption or detected visit at the
+// shop within the window, or the zero time.
 func (r *Reviews) lastVisit(ctx context.Context, userID, shopID string, now time.Time) (time.Time, error) {
 	acts, err := r.fans.store.FindActivitiesOf(ctx, userID)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("review: visits: %w", err)
 	}
 	var last time.Time
+	switch sv, err := r.store.FindShopVisit(ctx, userID, shopID); {
+	case err == nil && !sv.LastAt.After(now) && now.Sub(sv.LastAt) <= r.opts.VisitWindow:
+		last = sv.LastAt
+	case err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound:
+		return time.Time{}, fmt.Errorf("review: visits: %w", err)
+	}
 	for _, a := range acts {
 		if a.ShopID != shopID || (a.Kind != hyperlieu.ActivityCheckIn && a.Kind != hyperlieu.ActivityRedemption) {
 			continue

@@ -180,6 +180,8 @@ func TestRenderProducerRequests(t *testing.T) {
 		{"ledger claimed reward", hyperlieu.KindReward, map[string]string{"for": "claim", "code": "K7Q2-M9XP", "offer": "Free croissant"}},
 		{"referrals referrer", hyperlieu.KindReward, map[string]string{"for": "referrer", "points": "100"}},
 		{"referrals referee", hyperlieu.KindReward, map[string]string{"for": "referee", "points": "50"}},
+		{"visits ask", hyperlieu.KindVisitAsk, map[string]string{"shop": "Le Comptoir"}},
+		{"visits ask, shop name unknown", hyperlieu.KindVisitAsk, map[string]string{"shop": ""}},
 	}
 	for _, tt := range tests {
 		for _, locale := range []string{"en", "fr"} {

@@ -211,6 +211,20 @@ var templates = map[templateKey][]template{
 		{"", "Ouvre l'application pour le découvrir."},
 	},
 
+	// After a visit to a shop: how was it? (fans' visits.go)
+	{hyperlieu.KindVisitAsk, "", "en", hyperlieu.Formal}: {
+		{"How was your visit to {shop}?", "Tell us in one tap: your rating goes straight to the team."},
+		{"How was your visit?", "Tell us in one tap: your rating goes straight to the team."},
+	},
+	{hyperlieu.KindVisitAsk, "", "fr", hyperlieu.Formal}: {
+		{"Comment s'est passée votre visite chez {shop} ?", "Dites-le-nous en un geste : votre note va directement à l'équipe."},
+		{"Comment s'est passée votre visite ?", "Dites-le-nous en un geste : votre note va directement à l'équipe."},
+	},
+	{hyperlieu.KindVisitAsk, "", "fr", hyperlieu.Familiar}: {
+		{"Comment s'est passée ta visite chez {shop} ?", "Dis-le-nous en un geste : ta note va directement à l'équipe."},
+		{"Comment s'est passée ta visite ?", "Dis-le-nous en un geste : ta note va directement à l'équipe."},
+	},
+
 	// Rewards: a claimed catalogue reward, a referral on either side, or
 	// points in general.
 	{hyperlieu.KindReward, "claim", "en", hyperlieu.Formal}: {

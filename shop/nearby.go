@@ -138,6 +138,23 @@ func (p *Places) Shop(id string) (Shop, bool) {
 	return s, ok
 }
 
+// ShopsWithin returns the IDs of the shops (not deleted) within radiusM of
+// center, from memory: the location engine detects visits with it on every
+// report, so it never reads the database.
+func (p *Places) ShopsWithin(_ context.Context, center geo.Point, radiusM float64) ([]string, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var out []string
+	for _, h := range p.idx.Within(center, radiusM) {
+		if kind, id := splitKey(h.ID); kind == "shop" {
+			if s, ok := p.shops[id]; ok && !s.Deleted() {
+				out = append(out, id)
+			}
+		}
+	}
+	return out, nil
+}
+
 // Upcoming returns the known upcoming events starting in [from, to).
 func (p *Places) Upcoming(from, to time.Time) []Event {
 	p.mu.RLock()

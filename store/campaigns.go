@@ -66,6 +66,7 @@ type circleDoc struct {
 type triggerDoc struct {
 	Kind         string `bson:"kind"`
 	DwellSeconds int    `bson:"dwellSeconds,omitempty"`
+	MinDwell     int    `bson:"minDwellSeconds,omitempty"`
 }
 
 type scheduleDoc struct {
@@ -182,7 +183,7 @@ func toCampaignDoc(c campaign.Campaign) campaignDoc {
 			ShopIDs: g.ShopIDs, ShopRadiusM: g.ShopRadiusM,
 			Fence: fenceDoc{Polygons: toPolygonsDoc(g.Fence.Polygons), Circles: toCirclesDoc(g.Fence.Circles)},
 		},
-		Trigger: triggerDoc{Kind: string(c.Trigger.Kind), DwellSeconds: c.Trigger.DwellSeconds},
+		Trigger: triggerDoc{Kind: string(c.Trigger.Kind), DwellSeconds: c.Trigger.DwellSeconds, MinDwell: c.Trigger.MinDwellSeconds},
 		Schedule: scheduleDoc{
 			StartsAt: timePtr(c.Schedule.StartsAt), EndsAt: timePtr(c.Schedule.EndsAt), Timezone: c.Schedule.Timezone,
 		},
@@ -219,7 +220,7 @@ func (d campaignDoc) campaign() campaign.Campaign {
 			ShopIDs: g.ShopIDs, ShopRadiusM: g.ShopRadiusM,
 			Fence: geo.Fence{Polygons: polygonsOf(g.Fence.Polygons), Circles: circlesOf(g.Fence.Circles)},
 		},
-		Trigger: campaign.Trigger{Kind: campaign.TriggerKind(d.Trigger.Kind), DwellSeconds: d.Trigger.DwellSeconds},
+		Trigger: campaign.Trigger{Kind: campaign.TriggerKind(d.Trigger.Kind), DwellSeconds: d.Trigger.DwellSeconds, MinDwellSeconds: d.Trigger.MinDwell},
 		Schedule: campaign.Schedule{
 			StartsAt: timeOf(d.Schedule.StartsAt), EndsAt: timeOf(d.Schedule.EndsAt), Timezone: d.Schedule.Timezone,
 		},

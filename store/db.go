@@ -172,6 +172,7 @@ func indexes() []indexSpec {
 		shopIndexes,         // shops, events, queues, RSVPs, check-ins, feedback
 		fanIndexes,          // fans
 		reviewIndexes,       // public reviews
+		visitIndexes,        // visits, asks and their counters
 		campaignIndexes,     // campaigns, location states, triggers, offers
 		variantIndexes,      // experiments' assignments and marks
 	} {

@@ -23,13 +23,17 @@ type locationStateDoc struct {
 	Inside    map[string]time.Time `bson:"inside,omitempty"`
 	Dwelled   map[string]time.Time `bson:"dwelled,omitempty"`
 	Issued    map[string]int       `bson:"issued,omitempty"`
+	AtShops   map[string]time.Time `bson:"atShops,omitempty"`
 }
 
 func (d locationStateDoc) state() campaign.LocationState {
 	c, _ := geo.ParseCell(d.Cell)
 	st := campaign.LocationState{
 		UserID: d.UserID, Cell: c, Point: geo.Point{Lat: d.Lat, Lng: d.Lng}, At: d.At.UTC(), AccuracyM: d.AccuracyM,
-		Inside: d.Inside, Dwelled: d.Dwelled, Issued: d.Issued,
+		Inside: d.Inside, Dwelled: d.Dwelled, Issued: d.Issued, AtShops: d.AtShops,
+	}
+	for k, v := range st.AtShops {
+		st.AtShops[k] = v.UTC()
 	}
 	for k, v := range st.Inside {
 		st.Inside[k] = v.UTC()
@@ -55,7 +59,7 @@ func (db *DB) FindLocationState(ctx context.Context, userID string) (campaign.Lo
 func (db *DB) UpdateLocationState(ctx context.Context, st campaign.LocationState) error {
 	d := locationStateDoc{
 		UserID: st.UserID, Cell: st.Cell.String(), Lat: st.Point.Lat, Lng: st.Point.Lng, At: st.At, AccuracyM: st.AccuracyM,
-		Inside: st.Inside, Dwelled: st.Dwelled, Issued: st.Issued,
+		Inside: st.Inside, Dwelled: st.Dwelled, Issued: st.Issued, AtShops: st.AtShops,
 	}
 	_, err := db.c("location_states").ReplaceOne(ctx, byID(st.UserID), d, options.Replace().SetUpsert(true))
 	return translate(err, "location state")

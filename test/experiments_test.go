@@ -67,9 +67,9 @@ func (s *server) experiment(t *testing.T, token, id string) map[string]armStatsJ
 	return out
 }
 
-// stay reports the customer outside, then inside, and returns the offers
+// enterZone reports the customer outside, then inside, and returns the offers
 // the entry triggered.
-func (s *server) stay(t *testing.T, u user, at time.Time) []offerJSON {
+func (s *server) enterZone(t *testing.T, u user, at time.Time) []offerJSON {
 	t.Helper()
 	s.report(t, u, out, at, 10)
 	return s.report(t, u, in, at.Add(3*time.Minute), 10).Triggered
@@ -100,7 +100,7 @@ func TestExperimentStableAcrossInstances(t *testing.T) {
 	check := func(s *server, u user, at time.Time, where string) {
 		t.Helper()
 		arm := armOf(id, u.ID, 30)
-		got := s.stay(t, u, at)
+		got := s.enterZone(t, u, at)
 		switch {
 		case arm == "holdout" && len(got) != 0:
 			t.Errorf("%s: holdout customer got %v", where, got)
@@ -189,7 +189,7 @@ func TestExperimentLift(t *testing.T) {
 	var leaving []user         // one who redeemed, one held out who came back
 	for i := range 40 {
 		u := s.consenting(t, fmt.Sprintf("Lift %d", i))
-		got := s.stay(t, u, base)
+		got := s.enterZone(t, u, base)
 		held := len(got) == 0
 		n[held]++
 		switch {
@@ -200,7 +200,7 @@ func TestExperimentLift(t *testing.T) {
 				leaving = append(leaving, u)
 			}
 		case held && n[held]%5 == 1: // every fifth held-out one
-			s.stay(t, u, base.Add(2*time.Hour)) // a visit an hour or more after the would-be offer
+			s.enterZone(t, u, base.Add(2*time.Hour)) // a visit an hour or more after the would-be offer
 			returned[held]++
 			if returned[held] == 1 {
 				leaving = append(leaving, u)
@@ -285,7 +285,7 @@ func TestExperimentDecisions(t *testing.T) {
 	if c.WinnerID != "b" {
 		t.Errorf("winnerId = %q, want b", c.WinnerID)
 	}
-	if got := s.stay(t, cust, time.Now().Add(-10*time.Minute)); len(got) != 1 || got[0].Title != "B" {
+	if got := s.enterZone(t, cust, time.Now().Add(-10*time.Minute)); len(got) != 1 || got[0].Title != "B" {
 		t.Errorf("after the winner, a customer got %v, want offer B", got)
 	}
 }

@@ -98,10 +98,12 @@ func messagesTo(fake *fcmfake.Server, token string) []fcmfake.Received {
 
 type notificationJSON struct {
 	ID, UserID, Kind, Title, Body, Status, LastError string
+	Category                                         string
 	Attempts                                         int
 	NotBefore, ExpiresAt                             time.Time
 	OpenedAt                                         *time.Time
 	MessageIDs                                       []string
+	Data                                             map[string]string
 }
 
 type pageJSON struct {

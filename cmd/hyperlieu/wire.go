@@ -71,7 +71,10 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	fanOpts.Wallet = wallet // rewards' and gestures' codes are wallet offers
 	notifier := webhook.Notifier{Next: notes, Pub: domainEvents}
 	fans := fan.NewService(db, shops, notifier, notes, fanOpts, log)
-	activity := webhook.Activity{Next: fans, Pub: domainEvents}
+	// Check-ins and redemptions reach the fans through the visits, which
+	// also ask "how was your visit?" after them.
+	visits := fan.NewVisits(fans, db, fan.VisitOptions{AskEvery: cfg.Fans.VisitAskEvery, AskDelay: cfg.Fans.VisitAskDelay})
+	activity := webhook.Activity{Next: visits, Pub: domainEvents}
 	reviews := fan.NewReviews(fans, db, fan.ReviewOptions{VisitWindow: cfg.Fans.ReviewVisitWindow, PerShop: cfg.Fans.ReviewPerShop, PerDay: cfg.Fans.ReviewPerDay})
 	// Geofenced campaigns, the location engine and offers. Shops list their
 	// offers through the location engine, built after them (offerSource).
@@ -101,6 +104,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	location := campaign.NewLocationService(db, campaigns, offers, notifier, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 		Retention: cfg.Campaigns.LocationRetention,
+		Shops:     places, Visits: visits, VisitRadiusM: float64(cfg.Fans.VisitRadiusM), VisitMinDwell: cfg.Fans.VisitMinDwell,
 	}, log)
 	offerSource.l.Store(location)
 	events := shop.NewEventService(db, shops, db, notifier, returns, campaigns, shop.EventOptions{}, log)
@@ -117,7 +121,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	// The events area comes after them: account.erased says it is done.
 	// Invitations come before the events area, which forgets whose
 	// check-ins were whose.
-	privacy := hyperlieu.NewPrivacyService(nil, fans, invitations, events, personalFeeds, location, notes, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
+	privacy := hyperlieu.NewPrivacyService(nil, fans, visits, invitations, events, personalFeeds, location, notes, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
 	if cfg.AdminEmail != "" {
 		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
 			return api.Services{}, fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
@@ -140,7 +144,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	bg.Go(func(ctx context.Context) { <-ctx.Done(); events.Wait() })             // announcements under way, detached from their requests
 	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
 
-	return api.Services{Accounts: accounts, Shops: shops, Events: events, Invitations: invitations, Fans: fans, Reviews: reviews, Privacy: privacy, PersonalFeeds: personalFeeds, Notifications: notes, Webhooks: domainEvents,
+	return api.Services{Accounts: accounts, Shops: shops, Events: events, Invitations: invitations, Fans: fans, Reviews: reviews, Visits: visits, Privacy: privacy, PersonalFeeds: personalFeeds, Notifications: notes, Webhooks: domainEvents,
 		Campaigns: campaigns, Location: location, Offers: offers}, nil
 }
 

@@ -166,6 +166,9 @@ export async function everyOperation(): Promise<void> {
   await api.GET("/widgets/shops/{id}/reviews", { params: { path: { id }, query: { lang: "fr" } }, parseAs: "text" });
   await api.POST("/v1/shops/{id}/gestures", { params: { path: { id } }, body: { userId: id, message: "Sorry about the wait", offer: { title: "A free coffee" } } });
   await api.GET("/v1/shops/{id}/gestures/stats", { params: { path: { id } } });
+  // visits: "how was your visit?" and the shop's figures
+  await api.POST("/v1/me/visit-asks/{id}/rating", { params: { path: { id } }, body: { rating: 4, comment: "Friendly" } });
+  await api.GET("/v1/shops/{id}/visit-stats", { params: { path: { id } } });
   await api.GET("/v1/me/export");
 
   // campaigns
