@@ -173,6 +173,7 @@ func indexes() []indexSpec {
 		fanIndexes,          // fans
 		reviewIndexes,       // public reviews
 		campaignIndexes,     // campaigns, location states, triggers, offers
+		webhookIndexes,      // webhook deliveries, events
 	} {
 		all = append(all, f()...)
 	}
