@@ -139,7 +139,8 @@ func (s *Service) Replay(ctx context.Context, a hyperlieu.Actor, id, deliveryID 
 		return Delivery{}, fmt.Errorf("replay: %w", err)
 	}
 	now := s.opts.Now().UTC()
-	d.Status, d.Attempts, d.LastError, d.NextAt, d.DoneAt, d.Claim, d.LeaseUntil = Pending, 0, "", now, time.Time{}, 0, time.Time{}
+	// Claims go on from the last one: numbers are never reused.
+	d.Status, d.Attempts, d.LastError, d.NextAt, d.DoneAt, d.LeaseUntil = Pending, 0, "", now, time.Time{}, time.Time{}
 	if err := s.store.CreateWebhookDelivery(ctx, d); err != nil {
 		return Delivery{}, fmt.Errorf("replay: %w", err)
 	}

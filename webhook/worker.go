@@ -210,8 +210,11 @@ func (w *Worker) claim(ctx context.Context, d Delivery) (Delivery, bool, error) 
 		if err == nil {
 			break
 		}
-		if hyperlieu.KindOf(err) != hyperlieu.Conflict || round == 2 {
+		if hyperlieu.KindOf(err) != hyperlieu.Conflict {
 			return d, false, err
+		}
+		if round == 2 {
+			return d, false, nil // contended: the next poll tries again
 		}
 		// Someone took claim seq: still theirs unless it lapsed.
 		held, err := w.svc.store.FindWebhookClaim(ctx, d.ID, seq)
