@@ -140,6 +140,11 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	}
 
 	bg.Go(campaigns.Run) // follows other instances' campaign changes
+	bg.Go(location.Run)  // erases last positions past retention
+	bg.Go(func(ctx context.Context) { places.Run(ctx, db, cfg.Events.PlacesSync, log) })
+	bg.Go(func(ctx context.Context) { events.RunReminders(ctx, cfg.Events.ReminderEvery) })
+	bg.Go(func(ctx context.Context) { <-ctx.Done(); events.Wait() })             // announcements under way, detached from their requests
+	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
 	if cfg.Webhooks.Workers > 0 {
 		bg.Go(hooks.Run) // webhook deliveries; also refreshes the endpoints
 	} else {
@@ -147,11 +152,6 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 			hyperlieu.Every(ctx, cfg.Webhooks.Poll, false, log, "webhook endpoints refresh", domainEvents.Refresh)
 		})
 	}
-	bg.Go(location.Run)  // erases last positions past retention
-	bg.Go(func(ctx context.Context) { places.Run(ctx, db, cfg.Events.PlacesSync, log) })
-	bg.Go(func(ctx context.Context) { events.RunReminders(ctx, cfg.Events.ReminderEvery) })
-	bg.Go(func(ctx context.Context) { <-ctx.Done(); events.Wait() })             // announcements under way, detached from their requests
-	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
 
 	return api.Services{Accounts: accounts, Shops: shops, Events: events, Invitations: invitations, Fans: fans, Reviews: reviews, Privacy: privacy, PersonalFeeds: personalFeeds, Notifications: notes, Webhooks: domainEvents,
 		Campaigns: campaigns, Location: location, Offers: offers}, nil
