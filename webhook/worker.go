@@ -126,6 +126,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	sem := make(chan struct{}, w.opts.Concurrency)
 	var wg sync.WaitGroup
 	for _, d := range due {
+		if ctx.Err() != nil {
+			break // stopping: what is left is attempted after the restart
+		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -165,10 +168,11 @@ func (w *Worker) attempt(ctx context.Context, d Delivery) error {
 	if !ok {
 		return nil // deleted meanwhile; the deletion takes its deliveries
 	}
-	// The outcome is recorded even if the server is stopping meanwhile.
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.Timeout)
+	// A request under way, and its outcome, finish even if the server is
+	// stopping: shutdown waits for them rather than count a failure.
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*w.opts.Timeout)
 	defer cancel()
-	sendErr := w.send(ctx, ep, d)
+	sendErr := w.send(rec, ep, d)
 	now := w.opts.Now().UTC()
 	d.Attempts++
 	d.LeaseUntil = time.Time{}
