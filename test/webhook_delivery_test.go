@@ -480,3 +480,32 @@ func TestWebhookDeliveriesSurviveSIGKILL(t *testing.T) {
 		t.Errorf("received %d distinct events (%d badly signed), want %d", len(got), bad, n)
 	}
 }
+
+// Two instances on one database share the queue: events published on
+// either reach the receiver, each delivery attempted once, whichever
+// instance's worker claimed it.
+func TestWebhookTwoInstancesDeliverOnce(t *testing.T) {
+	r := newReceiver(t, "secret-two-0123456789")
+	r.delay = 20 * time.Millisecond
+	s1 := startServer(t, hookEnv(nil))
+	s2 := startServer(t, hookEnv(map[string]string{"MONGO_URI": s1.MongoURI}))
+	admin1, admin2 := s1.admin(t), s2.admin(t)
+	h := s1.registerHook(t, admin1, r, "rsvp")
+	s2.hook(t, admin2, h.ID) // listed on the second instance: it knows the endpoint
+	ana := s1.register(t, "Ana Two")
+	s1.rsvpMany(t, admin1, ana, 5)
+	s2.rsvpMany(t, admin2, ana, 5)
+	waitUntil(t, s1, 20*time.Second, "all 10 RSVPs arrived", func() bool {
+		got, _, _ := r.snapshot()
+		return len(got) == 10
+	})
+	_, tries, bad := r.snapshot()
+	for id, n := range tries {
+		if n != 1 {
+			t.Errorf("delivery %s attempted %d times, want once", id, n)
+		}
+	}
+	if bad != 0 {
+		t.Errorf("%d badly signed requests", bad)
+	}
+}
