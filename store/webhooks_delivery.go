@@ -87,20 +87,22 @@ func (db *DB) UpdateWebhookEndpointState(ctx context.Context, e webhook.Endpoint
 	}}}, "webhook endpoint")
 }
 
-// DeleteWebhookEndpoint removes endpoint id, then its queued and finished
-// deliveries (rare: scans of the small queue and of the history).
+// DeleteWebhookEndpoint removes the queued and finished deliveries of
+// endpoint id (rare: scans of the small queue and of the history), then the
+// endpoint; NotFound when there was no endpoint. Deliveries go first so
+// that a crash between leaves the endpoint, to delete again, not orphans.
 func (db *DB) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	for _, coll := range []string{webhookQueue, webhookDeliveries} {
+		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "endpoint", Value: id}}); err != nil {
+			return translate(err, "webhook deliveries")
+		}
+	}
 	r, err := db.c(webhookEndpoints).DeleteOne(ctx, byID(id))
 	if err != nil {
 		return translate(err, "webhook endpoint")
 	}
 	if r.DeletedCount == 0 {
 		return hyperlieu.Errorf(hyperlieu.NotFound, "webhook endpoint not found")
-	}
-	for _, coll := range []string{webhookQueue, webhookDeliveries} {
-		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "endpoint", Value: id}}); err != nil {
-			return translate(err, "webhook deliveries")
-		}
 	}
 	return nil
 }

@@ -59,8 +59,8 @@ type EndpointStore interface {
 	// UpdateWebhookEndpointState sets paused, reason, pausedAt and
 	// failingSince of endpoint id; NotFound when there is none.
 	UpdateWebhookEndpointState(ctx context.Context, e Endpoint) error
-	// DeleteWebhookEndpoint removes endpoint id and its deliveries; NotFound
-	// when there is none.
+	// DeleteWebhookEndpoint removes the deliveries of endpoint id, then the
+	// endpoint; NotFound when there was no endpoint.
 	DeleteWebhookEndpoint(ctx context.Context, id string) error
 }
 

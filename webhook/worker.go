@@ -106,6 +106,12 @@ func (w *Worker) Run(ctx context.Context) {
 	})
 }
 
+// orphanAge is how old a queued delivery of an endpoint unknown after a
+// refresh must be to be dropped: another instance, not yet refreshed, may
+// have queued it for an endpoint deleted meanwhile; a younger one may be of
+// an endpoint created since this refresh.
+const orphanAge = time.Minute
+
 // RunOnce attempts the due deliveries once, and returns how many were due.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err := w.svc.Refresh(ctx); err != nil {
@@ -117,9 +123,19 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	now := w.opts.Now()
 	var due []Delivery
+	orphans := map[string]bool{}
 	for _, d := range q {
-		if ep, ok := w.svc.lookup(d.EndpointID); ok && !ep.Paused && !d.NextAt.After(now) && !d.LeaseUntil.After(now) {
+		ep, ok := w.svc.lookup(d.EndpointID)
+		switch {
+		case !ok && now.Sub(d.CreatedAt) > orphanAge:
+			orphans[d.EndpointID] = true
+		case ok && !ep.Paused && !d.NextAt.After(now) && !d.LeaseUntil.After(now):
 			due = append(due, d)
+		}
+	}
+	for id := range orphans {
+		if err := w.svc.store.DeleteWebhookEndpoint(ctx, id); err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
+			return 0, fmt.Errorf("drop deliveries of a deleted endpoint: %w", err)
 		}
 	}
 	sort.Slice(due, func(i, j int) bool { return due[i].NextAt.Before(due[j].NextAt) })

@@ -83,6 +83,14 @@ func (m *memStore) UpdateWebhookEndpointState(_ context.Context, e webhook.Endpo
 }
 func (m *memStore) DeleteWebhookEndpoint(_ context.Context, id string) error {
 	defer m.lock()()
+	for k, d := range m.queue {
+		if d.EndpointID == id {
+			delete(m.queue, k)
+		}
+	}
+	if _, ok := m.endpoints[id]; !ok {
+		return errNotFound
+	}
 	delete(m.endpoints, id)
 	return nil
 }
@@ -370,3 +378,21 @@ func (o *countObserver) WebhookAttempted(r string) {
 }
 
 func (o *countObserver) WebhookEndpointPaused() { o.mu.Lock(); o.paused++; o.mu.Unlock() }
+
+// A delivery another instance queued for an endpoint deleted meanwhile is
+// dropped once it is old enough, not kept in the queue for ever.
+func TestWorkerDropsOrphans(t *testing.T) {
+	svc, st, c, _, _ := setup(t)
+	ctx := context.Background()
+	w := webhook.NewWorker(svc, webhook.WorkerOptions{Now: c.now}, quiet())
+	st.CreateWebhookDelivery(ctx, webhook.Delivery{ID: "e1.gone", EndpointID: "gone", Status: webhook.Pending, NextAt: c.now(), CreatedAt: c.now()})
+	w.RunOnce(ctx)
+	if len(st.queue) != 1 {
+		t.Fatalf("a fresh delivery of an unknown endpoint was dropped")
+	}
+	c.add(2 * time.Minute)
+	w.RunOnce(ctx)
+	if len(st.queue) != 0 {
+		t.Errorf("queue = %v, want the orphan dropped", st.queue)
+	}
+}
