@@ -47,6 +47,7 @@ type Config struct {
 	// (GET /v1/admin/events) so that readers skip none another instance is
 	// still writing; negative: none.
 	EventsStreamLag time.Duration
+	Webhooks        Webhooks
 	Campaigns       Campaigns
 	Events          Events
 	Fans            Fans
@@ -114,6 +115,18 @@ type FCM struct {
 	CredentialsFile string
 	ProjectID       string
 	Endpoint        string
+}
+
+// Webhooks configures the webhook delivery worker.
+type Webhooks struct {
+	Workers        int           // deliveries in flight in this process; 0: this instance sends none
+	Poll           time.Duration // how often the queue is read, and endpoints refreshed
+	Lease          time.Duration
+	Timeout        time.Duration // one request to a receiver
+	MaxAttempts    int           // attempts before a dead letter
+	RetryBase      time.Duration // first retry delay, doubled per attempt, with jitter
+	RetryMax       time.Duration // the longest retry delay
+	AutoPauseAfter time.Duration // failing this long pauses an endpoint
 }
 
 // Outbox configures the push outbox worker.
@@ -204,6 +217,14 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.duration(&c.Outbox.RetryBase, "outbox-retry-base", "HYPERLIEU_OUTBOX_RETRY_BASE", 5*time.Second, "first delay before a push is retried, doubled each attempt, with jitter")
 	l.duration(&c.Outbox.DeviceGrace, "outbox-device-grace", "HYPERLIEU_OUTBOX_DEVICE_GRACE", time.Hour, "how long a notification waits for the customer's first device")
 	l.duration(&c.Outbox.Validity, "notification-validity", "HYPERLIEU_NOTIFICATION_VALIDITY", 72*time.Hour, "how long a notification may wait to be pushed when its producer sets no expiry")
+	l.integer(&c.Webhooks.Workers, "webhook-workers", "HYPERLIEU_WEBHOOK_WORKERS", 4, "webhook deliveries in flight in this process (0 disables sending)")
+	l.duration(&c.Webhooks.Poll, "webhook-poll", "HYPERLIEU_WEBHOOK_POLL", time.Second, "how often the webhook queue is read and endpoints refreshed")
+	l.duration(&c.Webhooks.Lease, "webhook-lease", "HYPERLIEU_WEBHOOK_LEASE", 30*time.Second, "how long a claimed webhook delivery is reserved; more than the timeout")
+	l.duration(&c.Webhooks.Timeout, "webhook-timeout", "HYPERLIEU_WEBHOOK_TIMEOUT", 10*time.Second, "how long a receiver has to answer one delivery")
+	l.integer(&c.Webhooks.MaxAttempts, "webhook-max-attempts", "HYPERLIEU_WEBHOOK_MAX_ATTEMPTS", 8, "attempts before a webhook delivery is dead-lettered")
+	l.duration(&c.Webhooks.RetryBase, "webhook-retry-base", "HYPERLIEU_WEBHOOK_RETRY_BASE", 10*time.Second, "first delay before a webhook delivery is retried, doubled each attempt, with jitter")
+	l.duration(&c.Webhooks.RetryMax, "webhook-retry-max", "HYPERLIEU_WEBHOOK_RETRY_MAX", time.Hour, "the longest delay between two attempts of a webhook delivery")
+	l.duration(&c.Webhooks.AutoPauseAfter, "webhook-pause-after", "HYPERLIEU_WEBHOOK_PAUSE_AFTER", 24*time.Hour, "how long an endpoint may fail every attempt before it is paused")
 	l.duration(&c.EventsStreamLag, "events-stream-lag", "HYPERLIEU_EVENTS_STREAM_LAG", 2*time.Second, "how long the newest domain events are held back from the event stream (negative: not at all)")
 	l.duration(&c.NewcomerPeriod, "newcomer-period", "HYPERLIEU_NEWCOMER_PERIOD", 7*24*time.Hour, "how long an account counts as a newcomer")
 	l.integer(&c.Campaigns.MaxAreaKm2, "fence-max-area-km2", "HYPERLIEU_FENCE_MAX_AREA_KM2", 200, "largest geofence area in km²")
@@ -318,6 +339,10 @@ func (c *Config) validate(l *loader) {
 	}
 	if c.Outbox.PollInterval <= 0 || c.Outbox.Lease < time.Second {
 		l.fail("HYPERLIEU_OUTBOX_POLL / HYPERLIEU_OUTBOX_LEASE: must be positive, lease at least 1s")
+	}
+	if w := c.Webhooks; w.Workers < 0 || w.Workers > 64 || w.MaxAttempts < 1 || w.Poll <= 0 || w.Timeout <= 0 || w.Lease <= w.Timeout ||
+		w.RetryBase <= 0 || w.RetryMax < w.RetryBase || w.AutoPauseAfter <= 0 {
+		l.fail("HYPERLIEU_WEBHOOK_*: workers 0..64, max attempts ≥ 1, durations positive, lease longer than the timeout, retry max ≥ retry base")
 	}
 	if c.Outbox.MaxAttempts < 1 {
 		l.fail("HYPERLIEU_OUTBOX_MAX_ATTEMPTS: must be at least 1")
@@ -477,6 +502,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("fcmProjectID", c.FCM.ProjectID),
 		slog.String("fcmEndpoint", c.FCM.Endpoint),
 		slog.Int("outboxWorkers", c.Outbox.Workers),
+		slog.Int("webhookWorkers", c.Webhooks.Workers),
 		slog.String("newcomerPeriod", c.NewcomerPeriod.String()),
 		slog.Group("campaigns", "maxAreaKm2", c.Campaigns.MaxAreaKm2, "maxCells", c.Campaigns.MaxCells,
 			"poll", c.Campaigns.Poll.String(), "maxAccuracyM", c.Campaigns.MaxAccuracyM,

@@ -29,6 +29,7 @@ type Metrics struct {
 	backlog     func(ctx context.Context) (int, time.Time, error)
 	depth, age  *prometheus.Desc
 	now         func() time.Time
+	hooks       *webhookSeries // webhooks.go
 }
 
 // New returns the domain's series, all at zero.
@@ -65,6 +66,7 @@ func New() *Metrics {
 		depth: prometheus.NewDesc("hyperlieu_outbox_due_messages", "Notifications pending and due now, waiting for an outbox worker.", nil, nil),
 		age:   prometheus.NewDesc("hyperlieu_outbox_oldest_due_age_seconds", "How long the oldest due notification has waited (0 when none is due).", nil, nil),
 		now:   time.Now,
+		hooks: newWebhookSeries(),
 	}
 	for _, o := range []string{"accepted", "inaccurate", "stale", "implausible", "rejected"} {
 		m.reports.WithLabelValues(o)
@@ -85,7 +87,7 @@ func (m *Metrics) WatchOutbox(backlog func(ctx context.Context) (int, time.Time,
 // Collectors returns the series, to register with the /metrics registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.pushes, m.reports, m.entries, m.triggers, m.suppressed, m.opens,
-		m.redemptions, m.throttles, m.db, outbox{m}}
+		m.redemptions, m.throttles, m.db, outbox{m}, m.hooks}
 }
 
 // outbox reads the backlog at scrape time.

@@ -175,6 +175,7 @@ func indexes() []indexSpec {
 		visitIndexes,        // visits, asks and their counters
 		campaignIndexes,     // campaigns, location states, triggers, offers
 		variantIndexes,      // experiments' assignments and marks
+		webhookIndexes,      // webhook deliveries, events
 	} {
 		all = append(all, f()...)
 	}

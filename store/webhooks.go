@@ -79,10 +79,13 @@ func (db *DB) FindWebhookEventsBetween(ctx context.Context, after, before string
 	return findMany(ctx, db.c(webhookEvents), filter, opts, "webhook events", webhookEventDoc.event)
 }
 
-// EraseUserEvents removes userID from the events that name them: each of
-// their values equal to the id becomes "erased". (A rare scan: the
+// EraseUserEvents removes userID from the events and the deliveries that
+// name them: each id in their values becomes "erased". (A rare scan: the
 // embedded database answers only _id without one.)
 func (db *DB) EraseUserEvents(ctx context.Context, userID string) error {
+	if err := db.eraseUserDeliveries(ctx, userID); err != nil {
+		return err
+	}
 	docs, err := findMany(ctx, db.c(webhookEvents), bson.D{{Key: "users", Value: userID}}, nil, "webhook events",
 		func(d webhookEventDoc) webhookEventDoc { return d })
 	if err != nil {

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -22,6 +23,8 @@ type Store interface {
 	// before, by id. It returns an empty slice when none match.
 	FindWebhookEventsBetween(ctx context.Context, after, before string, limit int) ([]Event, error)
 	Eraser
+	EndpointStore
+	QueueStore
 }
 
 // Options tunes the service. Zero fields take defaults.
@@ -33,11 +36,15 @@ type Options struct {
 	Now       func() time.Time
 }
 
-// Service records events and serves them as a stream.
+// Service records events, serves them as a stream, and queues their
+// deliveries to the endpoints, which it keeps in memory.
 type Service struct {
 	store Store
 	ids   *IDs
 	opts  Options
+
+	mu        sync.RWMutex
+	endpoints map[string]Endpoint // by id; see Refresh
 }
 
 // NewService returns the events use cases over store.
@@ -51,9 +58,10 @@ func NewService(store Store, opts Options) *Service {
 	return &Service{store: store, ids: NewIDs(opts.Now), opts: opts}
 }
 
-// Publish records es, each under a new id. An event whose key was
-// published before is skipped. It is at least once: the key is recorded
-// after the event, so a crash between the two may record it again on the
+// Publish records es, each under a new id, and queues one delivery per
+// endpoint that wants it. An event whose key was published before is
+// skipped. It is at least once: the key is recorded after the event and its
+// deliveries, so a crash between them may record it again on the
 // producer's retry, under another id.
 func (s *Service) Publish(ctx context.Context, es ...Keyed) error {
 	for _, k := range es {
@@ -72,6 +80,9 @@ func (s *Service) Publish(ctx context.Context, es ...Keyed) error {
 			e.At = s.opts.Now().UTC()
 		}
 		if err := s.store.CreateWebhookEvent(ctx, e); err != nil {
+			return fmt.Errorf("publish %s: %w", e.Type, err)
+		}
+		if err := s.queue(ctx, e); err != nil {
 			return fmt.Errorf("publish %s: %w", e.Type, err)
 		}
 		if k.Key != "" {

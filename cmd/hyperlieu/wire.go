@@ -37,6 +37,15 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	// Domain events: published as they cross the root's contracts
 	// (notifier, activity, personal data), then passed on.
 	domainEvents := webhook.NewService(db, webhook.Options{StreamLag: cfg.EventsStreamLag})
+	if err := domainEvents.Refresh(ctx); err != nil { // the endpoints events are queued for
+		return api.Services{}, err
+	}
+	hooks := webhook.NewWorker(domainEvents, webhook.WorkerOptions{
+		Concurrency: cfg.Webhooks.Workers, Poll: cfg.Webhooks.Poll, Lease: cfg.Webhooks.Lease, Timeout: cfg.Webhooks.Timeout,
+		MaxAttempts: cfg.Webhooks.MaxAttempts, RetryBase: cfg.Webhooks.RetryBase, RetryMax: cfg.Webhooks.RetryMax,
+		AutoPauseAfter: cfg.Webhooks.AutoPauseAfter, Observer: meters,
+	}, log)
+	meters.WatchWebhooks(hooks.Backlog)
 	notes := notify.NewService(db, notify.Options{
 		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
 		OnOpened: opened.opened,
@@ -143,6 +152,13 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	bg.Go(func(ctx context.Context) { events.RunReminders(ctx, cfg.Events.ReminderEvery) })
 	bg.Go(func(ctx context.Context) { <-ctx.Done(); events.Wait() })             // announcements under way, detached from their requests
 	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
+	if cfg.Webhooks.Workers > 0 {
+		bg.Go(hooks.Run) // webhook deliveries; also refreshes the endpoints
+	} else {
+		bg.Go(func(ctx context.Context) {
+			hyperlieu.Every(ctx, cfg.Webhooks.Poll, false, log, "webhook endpoints refresh", domainEvents.Refresh)
+		})
+	}
 
 	return api.Services{Accounts: accounts, Shops: shops, Events: events, Invitations: invitations, Fans: fans, Reviews: reviews, Visits: visits, Privacy: privacy, PersonalFeeds: personalFeeds, Notifications: notes, Webhooks: domainEvents,
 		Campaigns: campaigns, Location: location, Offers: offers}, nil

@@ -233,4 +233,22 @@ export async function everyOperation(): Promise<void> {
   await api.POST("/v1/me/notifications/{id}/opened", { params: { path: { id } } });
   await api.GET("/v1/admin/notifications", { params: { query: { status: "failed", limit: 100 } } });
   await api.GET("/v1/admin/events", { params: { query: { after: "", limit: 100 } }, parseAs: "text" });
+
+  // webhooks
+  const hook = await api.POST("/v1/admin/webhooks", {
+    body: { url: "https://example.com/hooks", types: ["checkin", "offer.redeemed"], secret: "0123456789abcdef0123" },
+  });
+  if (hook.data) {
+    const secret: string = hook.data.secret;
+    void secret;
+  }
+  await api.GET("/v1/admin/webhooks");
+  await api.POST("/v1/admin/webhooks/{id}/pause", { params: { path: { id } } });
+  await api.POST("/v1/admin/webhooks/{id}/resume", { params: { path: { id } } });
+  const deliveries = await api.GET("/v1/admin/webhooks/{id}/deliveries", { params: { path: { id }, query: { limit: 20 } } });
+  if (deliveries.data?.next) {
+    await api.GET("/v1/admin/webhooks/{id}/deliveries", { params: { path: { id }, query: { before: deliveries.data.next } } });
+  }
+  await api.POST("/v1/admin/webhooks/{id}/deliveries/{deliveryId}/replay", { params: { path: { id, deliveryId: id + "." + id } } });
+  await api.DELETE("/v1/admin/webhooks/{id}", { params: { path: { id } } });
 }

@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/webhook"
+)
+
+// Webhook endpoints are a few documents by id. Deliveries not finished are
+// in webhook_queue, which stays small since the worker reads it whole each
+// poll; finished ones (delivered, dead) move to webhook_deliveries, read by
+// _id and, for the admin's listing, by endpoint. webhook_claims holds one
+// document per claim "<delivery id>#<n>", taken by unique insert.
+const (
+	webhookEndpoints  = "webhook_endpoints"
+	webhookQueue      = "webhook_queue"
+	webhookDeliveries = "webhook_deliveries"
+	webhookClaims     = "webhook_claims"
+)
+
+func webhookIndexes() []indexSpec {
+	return []indexSpec{
+		{webhookDeliveries, index(bson.D{{Key: "endpoint", Value: 1}, {Key: "_id", Value: -1}})},
+		{webhookDeliveries, index(bson.D{{Key: "users", Value: 1}})},
+		{webhookEvents, index(bson.D{{Key: "users", Value: 1}})},
+	}
+}
+
+type webhookEndpointDoc struct {
+	ID           string    `bson:"_id"`
+	URL          string    `bson:"url"`
+	Types        []string  `bson:"types"`
+	Secret       string    `bson:"secret"`
+	CreatedAt    time.Time `bson:"createdAt"`
+	Paused       bool      `bson:"paused"`
+	PausedReason string    `bson:"pausedReason,omitempty"`
+	PausedAt     time.Time `bson:"pausedAt,omitempty"`
+	FailingSince time.Time `bson:"failingSince,omitempty"`
+}
+
+func (d webhookEndpointDoc) endpoint() webhook.Endpoint {
+	e := webhook.Endpoint{ID: d.ID, URL: d.URL, Secret: d.Secret, CreatedAt: d.CreatedAt.UTC(), Paused: d.Paused,
+		PausedReason: d.PausedReason, PausedAt: utcOrZero(d.PausedAt), FailingSince: utcOrZero(d.FailingSince)}
+	for _, t := range d.Types {
+		e.Types = append(e.Types, webhook.Type(t))
+	}
+	return e
+}
+
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() || t.Unix() <= 0 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// CreateWebhookEndpoint inserts e under its id.
+func (db *DB) CreateWebhookEndpoint(ctx context.Context, e webhook.Endpoint) error {
+	d := webhookEndpointDoc{ID: e.ID, URL: e.URL, Secret: e.Secret, CreatedAt: e.CreatedAt.UTC()}
+	for _, t := range e.Types {
+		d.Types = append(d.Types, string(t))
+	}
+	_, err := db.c(webhookEndpoints).InsertOne(ctx, d)
+	return translate(err, "webhook endpoint")
+}
+
+// FindWebhookEndpoints returns every endpoint (a small collection).
+func (db *DB) FindWebhookEndpoints(ctx context.Context) ([]webhook.Endpoint, error) {
+	return findMany(ctx, db.c(webhookEndpoints), bson.D{}, nil, "webhook endpoints", webhookEndpointDoc.endpoint)
+}
+
+// UpdateWebhookEndpointState sets e's pause and failure fields, by id.
+func (db *DB) UpdateWebhookEndpointState(ctx context.Context, e webhook.Endpoint) error {
+	return db.updateByID(ctx, webhookEndpoints, e.ID, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "paused", Value: e.Paused}, {Key: "pausedReason", Value: e.PausedReason},
+		{Key: "pausedAt", Value: e.PausedAt.UTC()}, {Key: "failingSince", Value: e.FailingSince.UTC()},
+	}}}, "webhook endpoint")
+}
+
+// DeleteWebhookEndpoint removes the queued and finished deliveries of
+// endpoint id (rare: scans of the small queue and of the history), then the
+// endpoint; NotFound when there was no endpoint. Deliveries go first so
+// that a crash between leaves the endpoint, to delete again, not orphans.
+func (db *DB) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	for _, coll := range []string{webhookQueue, webhookDeliveries} {
+		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "endpoint", Value: id}}); err != nil {
+			return translate(err, "webhook deliveries")
+		}
+	}
+	r, err := db.c(webhookEndpoints).DeleteOne(ctx, byID(id))
+	if err != nil {
+		return translate(err, "webhook endpoint")
+	}
+	if r.DeletedCount == 0 {
+		return hyperlieu.Errorf(hyperlieu.NotFound, "webhook endpoint not found")
+	}
+	return nil
+}
+
+type webhookDeliveryDoc struct {
+	ID         string            `bson:"_id"`
+	Endpoint   string            `bson:"endpoint"`
+	EventID    string            `bson:"eventId"`
+	Type       string            `bson:"type"`
+	At         time.Time         `bson:"at"`
+	Data       map[string]string `bson:"data"`
+	Users      []string          `bson:"users,omitempty"` // the values of Data, for erasure
+	Status     string            `bson:"status"`
+	Attempts   int               `bson:"attempts"`
+	LastError  string            `bson:"lastError,omitempty"`
+	NextAt     time.Time         `bson:"nextAt"`
+	CreatedAt  time.Time         `bson:"createdAt"`
+	DoneAt     time.Time         `bson:"doneAt,omitempty"`
+	Claim      int               `bson:"claim"`
+	LeaseUntil time.Time         `bson:"leaseUntil"`
+}
+
+func newWebhookDeliveryDoc(d webhook.Delivery) webhookDeliveryDoc {
+	doc := webhookDeliveryDoc{ID: d.ID, Endpoint: d.EndpointID, EventID: d.Event.ID, Type: string(d.Event.Type), At: d.Event.At.UTC(),
+		Data: d.Event.Data, Status: string(d.Status), Attempts: d.Attempts, LastError: d.LastError, NextAt: d.NextAt.UTC(),
+		CreatedAt: d.CreatedAt.UTC(), DoneAt: d.DoneAt.UTC(), Claim: d.Claim, LeaseUntil: d.LeaseUntil.UTC()}
+	for _, v := range d.Event.Data {
+		if v != "" && !slices.Contains(doc.Users, v) {
+			doc.Users = append(doc.Users, v)
+		}
+	}
+	return doc
+}
+
+func (d webhookDeliveryDoc) delivery() webhook.Delivery {
+	return webhook.Delivery{ID: d.ID, EndpointID: d.Endpoint,
+		Event:  webhook.Event{ID: d.EventID, Type: webhook.Type(d.Type), At: d.At.UTC(), Data: d.Data},
+		Status: webhook.Status(d.Status), Attempts: d.Attempts, LastError: d.LastError, NextAt: d.NextAt.UTC(),
+		CreatedAt: d.CreatedAt.UTC(), DoneAt: utcOrZero(d.DoneAt), Claim: d.Claim, LeaseUntil: utcOrZero(d.LeaseUntil)}
+}
+
+// CreateWebhookDelivery queues d; Conflict when it is queued already.
+func (db *DB) CreateWebhookDelivery(ctx context.Context, d webhook.Delivery) error {
+	_, err := db.c(webhookQueue).InsertOne(ctx, newWebhookDeliveryDoc(d))
+	return translate(err, "webhook delivery")
+}
+
+// FindQueuedWebhookDeliveries returns the whole queue.
+func (db *DB) FindQueuedWebhookDeliveries(ctx context.Context) ([]webhook.Delivery, error) {
+	return findMany(ctx, db.c(webhookQueue), bson.D{}, nil, "webhook deliveries", webhookDeliveryDoc.delivery)
+}
+
+// FindQueuedWebhookDelivery returns queued delivery id; NotFound.
+func (db *DB) FindQueuedWebhookDelivery(ctx context.Context, id string) (webhook.Delivery, error) {
+	return db.findWebhookDelivery(ctx, webhookQueue, id)
+}
+
+// FindWebhookDelivery returns finished delivery id; NotFound.
+func (db *DB) FindWebhookDelivery(ctx context.Context, id string) (webhook.Delivery, error) {
+	return db.findWebhookDelivery(ctx, webhookDeliveries, id)
+}
+
+func (db *DB) findWebhookDelivery(ctx context.Context, coll, id string) (webhook.Delivery, error) {
+	var d webhookDeliveryDoc
+	if err := db.c(coll).FindOne(ctx, byID(id)).Decode(&d); err != nil {
+		return webhook.Delivery{}, translate(err, "webhook delivery")
+	}
+	return d.delivery(), nil
+}
+
+// UpdateQueuedWebhookDelivery sets queued d's attempt fields (not the
+// event, which erasure may have rewritten since d was read); NotFound when
+// it left the queue.
+func (db *DB) UpdateQueuedWebhookDelivery(ctx context.Context, d webhook.Delivery) error {
+	return db.updateByID(ctx, webhookQueue, d.ID, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "status", Value: string(d.Status)}, {Key: "attempts", Value: d.Attempts}, {Key: "lastError", Value: d.LastError},
+		{Key: "nextAt", Value: d.NextAt.UTC()}, {Key: "claim", Value: d.Claim}, {Key: "leaseUntil", Value: d.LeaseUntil.UTC()},
+	}}}, "webhook delivery")
+}
+
+// FinishWebhookDelivery writes d to the history (an upsert: a replayed
+// delivery finishes again), then takes it off the queue, then drops its
+// claims. A crash in between leaves it queued, to be attempted again.
+func (db *DB) FinishWebhookDelivery(ctx context.Context, d webhook.Delivery) error {
+	doc := newWebhookDeliveryDoc(d)
+	// The event as queued now: erasure may have rewritten it since d was read.
+	if q, err := db.FindQueuedWebhookDelivery(ctx, d.ID); err == nil {
+		doc.Data, doc.Users = q.Event.Data, newWebhookDeliveryDoc(q).Users
+	}
+	if _, err := db.c(webhookDeliveries).ReplaceOne(ctx, byID(d.ID), doc, options.Replace().SetUpsert(true)); err != nil {
+		return translate(err, "webhook delivery")
+	}
+	if _, err := db.c(webhookQueue).DeleteOne(ctx, byID(d.ID)); err != nil {
+		return translate(err, "webhook delivery")
+	}
+	// Claims past d.Claim may exist (superseded ones); a few more cover them.
+	for n := 1; n <= d.Claim+3; n++ {
+		if _, err := db.c(webhookClaims).DeleteOne(ctx, byID(webhookClaimID(d.ID, n))); err != nil {
+			return translate(err, "webhook claim")
+		}
+	}
+	return nil
+}
+
+// FindWebhookDeliveries returns up to limit deliveries of endpoint, queued
+// or finished, with _id < before, newest first. Ids start with the event
+// id, so _id order is time order. On the embedded database the history
+// part is a scan (an admin's rare read); on MongoDB it uses the index.
+func (db *DB) FindWebhookDeliveries(ctx context.Context, endpoint, before string, limit int) ([]webhook.Delivery, error) {
+	filter := bson.D{{Key: "endpoint", Value: endpoint}}
+	if before != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit))
+	queued, err := findMany(ctx, db.c(webhookQueue), filter, opts, "webhook deliveries", webhookDeliveryDoc.delivery)
+	if err != nil {
+		return nil, err
+	}
+	done, err := findMany(ctx, db.c(webhookDeliveries), filter, opts, "webhook deliveries", webhookDeliveryDoc.delivery)
+	if err != nil {
+		return nil, err
+	}
+	out := queued
+	for _, d := range done { // a replayed delivery is in both: the queue's copy is current
+		if !slices.ContainsFunc(queued, func(q webhook.Delivery) bool { return q.ID == d.ID }) {
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(a, b webhook.Delivery) int { return strings.Compare(b.ID, a.ID) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+type webhookClaimDoc struct {
+	ID    string    `bson:"_id"`
+	Until time.Time `bson:"until"`
+}
+
+func webhookClaimID(id string, seq int) string { return id + "#" + strconv.Itoa(seq) }
+
+// CreateWebhookClaim inserts claim seq of delivery id; Conflict when taken.
+func (db *DB) CreateWebhookClaim(ctx context.Context, id string, seq int, until time.Time) error {
+	_, err := db.c(webhookClaims).InsertOne(ctx, webhookClaimDoc{ID: webhookClaimID(id, seq), Until: until.UTC()})
+	return translate(err, "webhook claim")
+}
+
+// FindWebhookClaim returns until of claim seq of delivery id; NotFound.
+func (db *DB) FindWebhookClaim(ctx context.Context, id string, seq int) (time.Time, error) {
+	var d webhookClaimDoc
+	if err := db.c(webhookClaims).FindOne(ctx, byID(webhookClaimID(id, seq))).Decode(&d); err != nil {
+		return time.Time{}, translate(err, "webhook claim")
+	}
+	return d.Until.UTC(), nil
+}
+
+// eraseUserDeliveries rewrites userID out of the queued and finished
+// deliveries that carry it, as EraseUserEvents does for the events.
+func (db *DB) eraseUserDeliveries(ctx context.Context, userID string) error {
+	for _, coll := range []string{webhookQueue, webhookDeliveries} {
+		docs, err := findMany(ctx, db.c(coll), bson.D{{Key: "users", Value: userID}}, nil, "webhook deliveries",
+			func(d webhookDeliveryDoc) webhookDeliveryDoc { return d })
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			for k, v := range d.Data {
+				d.Data[k] = strings.ReplaceAll(v, userID, "erased")
+			}
+			d.Users = nil
+			// Only the data changes: a worker's concurrent write of the
+			// attempt fields would otherwise be lost, or lose the erasure.
+			err := db.updateByID(ctx, coll, d.ID, bson.D{{Key: "$set", Value: bson.D{{Key: "data", Value: d.Data}, {Key: "users", Value: bson.A{}}}}}, "webhook delivery")
+			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) && hyperlieu.KindOf(err) != hyperlieu.NotFound {
+				return err
+			}
+		}
+	}
+	return nil
+}
