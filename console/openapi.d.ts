@@ -70,6 +70,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/feeds/shops/{id}/reviews.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A shop's public reviews and average as JSON (CORS open)
+         * @description A shop's public reviews and average as JSON (CORS open).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getShopReviewFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -174,6 +196,28 @@ export interface paths {
          *     Needs a bearer token of a user with one of the roles: admin.
          */
         post: operations["recordActivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Domain events as NDJSON, oldest first, after a cursor (the id of the last event read)
+         * @description Domain events as NDJSON, oldest first, after a cursor (the id of the last event read).
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        get: operations["getDomainEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -942,8 +986,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.
-         * @description Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.
+         * Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent. A retry (same Idempotency-Key header, or the same reports with their recordedAt) within 24 h returns the first answer.
+         * @description Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent. A retry (same Idempotency-Key header, or the same reports with their recordedAt) within 24 h returns the first answer.
          *
          *     Needs a bearer token of any signed-in user.
          */
@@ -1386,6 +1430,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/shops/{id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A shop's public reviews, newest first, and their average (admins also see hidden ones)
+         * @description A shop's public reviews, newest first, and their average (admins also see hidden ones).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listReviews"];
+        put?: never;
+        /**
+         * Rate a shop with a public comment (only after a check-in or redemption there in the visit window)
+         * @description Rate a shop with a public comment (only after a check-in or redemption there in the visit window).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["writeReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shops/{id}/reviews/{rid}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Publish the shop's answer under a review
+         * @description Publish the shop's answer under a review.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        put: operations["answerReview"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shops/{id}/reviews/{rid}/hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a review out of public view, with a reason (admins still see it)
+         * @description Take a review out of public view, with a reason (admins still see it).
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        post: operations["hideReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shops/{id}/reviews/{rid}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a review to the shop's staff (once per customer)
+         * @description Report a review to the shop's staff (once per customer).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["reportReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/widgets/shops/{id}/events": {
         parameters: {
             query?: never;
@@ -1408,6 +1546,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widgets/shops/{id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A self-contained HTML widget of a shop's public reviews for an iframe
+         * @description A self-contained HTML widget of a shop's public reviews for an iframe.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getShopReviewWidget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1421,6 +1581,9 @@ export interface components {
             /** @description Idempotency key: the same key is recorded once */
             sourceKey: string;
             userId: string;
+        };
+        AnswerRequest: {
+            text: string;
         };
         Attendee: {
             checkedIn?: boolean;
@@ -1569,6 +1732,8 @@ export interface components {
         };
         DeviceRequest: {
             appVersion?: string;
+            /** @description The app's install identifier; kept in the account's install history for the same-device referral check */
+            installId?: string;
             /** @enum {string} */
             platform: "android" | "ios" | "web";
             /** @description The FCM registration token */
@@ -1714,6 +1879,9 @@ export interface components {
             customers: number;
             gestures: number;
             windowDays: number;
+        };
+        HideRequest: {
+            reason: string;
         };
         Import: {
             created: number;
@@ -1895,7 +2063,8 @@ export interface components {
         };
         Offer: {
             body: string;
-            campaignId: string;
+            /** @description Set for a campaign's offer */
+            campaignId?: string;
             code: string;
             /** Format: date-time */
             expiresAt: string;
@@ -1905,6 +2074,11 @@ export interface components {
             /** Format: date-time */
             redeemedAt?: string;
             shopId?: string;
+            /**
+             * @description What issued the offer: every code the brand hands out is a wallet offer
+             * @enum {string}
+             */
+            source: "campaign" | "reward" | "gesture";
             /** @enum {string} */
             state: "active" | "redeemed" | "expired";
             title: string;
@@ -2027,6 +2201,45 @@ export interface components {
             index: number;
             /** @enum {string} */
             reason: "invalid" | "stale" | "inaccurate" | "implausible";
+        };
+        ReportRequest: {
+            reason?: string;
+        };
+        Review: {
+            answer?: components["schemas"]["ReviewAnswer"];
+            /** Format: date-time */
+            at: string;
+            author: string;
+            comment: string;
+            /** @description The shop answered privately with a gesture (its content is private) */
+            gestureAnswered: boolean;
+            hidden?: boolean;
+            hideReason?: string;
+            id: string;
+            rating: number;
+            /** @description Staff only */
+            reports?: number;
+            /** @description YYYY-MM of the visit that allowed the review */
+            visitedMonth: string;
+        };
+        ReviewAnswer: {
+            /** Format: date-time */
+            at: string;
+            text: string;
+        };
+        ReviewRequest: {
+            /** @description Shown publicly, as text */
+            comment: string;
+            /** @description Shown as the author; the first name otherwise */
+            displayName?: string;
+            rating: number;
+        };
+        Reviews: {
+            average: number;
+            count: number;
+            reviews: components["schemas"]["Review"][];
+            shopId: string;
+            shopName: string;
         };
         Reward: {
             active: boolean;
@@ -2449,6 +2662,33 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getShopReviewFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reviews"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getHealth: {
         parameters: {
             query?: never;
@@ -2571,6 +2811,37 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["RequestEntityTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDomainEvents: {
+        parameters: {
+            query?: {
+                /** @description The id of the last event read; absent: from the first */
+                after?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
@@ -3865,6 +4136,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["RequestEntityTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -4645,7 +4917,214 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listReviews: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reviews"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    writeReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    answerReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    hideReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HideRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    reportReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRequest"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getShopWidget: {
+        parameters: {
+            query?: {
+                lang?: "en" | "fr";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getShopReviewWidget: {
         parameters: {
             query?: {
                 lang?: "en" | "fr";

@@ -1,3 +1,4 @@
+// @ts-check
 // The console's shell: sign-in, the navigation each role gets, and a hash
 // router (#/campaigns/…), so the server serves one page.
 import { currentUser, signIn, signOut, whenSignedOut, refreshMe, ApiError } from "./api.js";

@@ -1,3 +1,4 @@
+// @ts-check
 // The map: Leaflet with the base map configured on the server
 // (HYPERLIEU_CONSOLE_TILES) or none, in which case shops, zones and cells
 // are drawn on a plain background and nothing is fetched from elsewhere.
