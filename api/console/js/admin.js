@@ -181,12 +181,13 @@ async function download(format) {
  * @param {Map<string, User>} names
  */
 function shopCard(s, names) {
-  const label = (id) => (names.has(id) ? `${names.get(id).displayName} (${names.get(id).email})` : id);
+  const nameOf = (id) => (names.has(id) ? names.get(id).displayName : id);
+  const label = (id) => (names.has(id) ? `${nameOf(id)} (${names.get(id).email})` : id);
   const redraw = (shop) => card.replaceWith(shopCard(shop, names));
   const remove = async (id) => {
     try {
       await ok(client.DELETE("/v1/shops/{id}/managers/{userId}", { params: { path: { id: s.id, userId: id } } }));
-      flash(t("picker.removed", { name: label(id), shop: s.name }), "ok");
+      flash(t("picker.removed", { name: nameOf(id), shop: s.name }), "ok");
       redraw(await ok(client.GET("/v1/shops/{id}", { params: { path: { id: s.id } } })));
     } catch (e) {
       flash(e.message, "bad");
