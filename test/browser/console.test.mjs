@@ -228,7 +228,7 @@ test("an admin imports shops from a GeoJSON file and sees them on the map", asyn
       { type: "Feature", geometry: { type: "Point", coordinates: [2.3765, 48.8722] }, properties: { name: names[1], address: "10 rue de Belleville, 75020 Paris", timezone: "Europe/Paris" } },
     ],
   }));
-  await page.getByLabel("Import shops (CSV or GeoJSON)").setInputFiles(file);
+  await page.getByLabel("File to import (CSV or GeoJSON)").setInputFiles(file);
   await page.getByText("2 created").waitFor();
   for (const n of names) {
     await page.getByTestId("shop-list").getByText(n).waitFor();

@@ -58,7 +58,7 @@ test("a marketer types a polygon with a hole, then a circle, from the keyboard",
   await typeInto(page, typed.getByLabel("Corners: latitude, longitude"), corners.join("\n"));
   await typed.getByRole("button", { name: "Add this polygon" }).focus();
   await page.keyboard.press("Enter");
-  await page.getByText("Polygon added to the zone (1 holes)").waitFor();
+  await page.getByText("Polygon added to the zone (holes: 1).").waitFor();
   await typeInto(page, page.getByLabel("Name"), "Typed zone " + Date.now());
   await typeInto(page, page.locator("fieldset", { hasText: "EN · formal" }).getByLabel("Title"), "Typed, not drawn");
   await page.getByRole("button", { name: "Save" }).focus();
@@ -101,7 +101,7 @@ test("a marketer sets a zone around shops; a customer near the shop triggers it"
   const around = page.getByTestId("shops-zone");
   await around.getByLabel("Radius (metres)").fill("250");
   await around.getByLabel(/Hyperlieu Batignolles/).check();
-  await page.getByText("1 shops chosen, 250 m around each.").waitFor();
+  await page.getByText("Shops chosen: 1, 250 m around each.").waitFor();
   // The drawing tools are put away: this zone is not drawn.
   assert.equal(await page.locator(".leaflet-pm-toolbar").count(), 0);
   const name = "Around Batignolles " + Date.now();
@@ -122,6 +122,16 @@ test("a marketer sets a zone around shops; a customer near the shop triggers it"
   assert.ok(await page.getByTestId("shops-zone").getByLabel(/Hyperlieu Batignolles/).isChecked());
   assert.equal(await page.getByTestId("shops-zone").getByLabel("Radius (metres)").inputValue(), "250");
   await shoot(page, "marketer-zone-shops");
+  // At a tablet's width, in French.
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await page.getByLabel("Language").selectOption("fr");
+  await page.getByLabel("Autour de boutiques, dans un rayon").waitFor();
+  await page.getByTestId("cells").waitFor();
+  await shoot(page, "marketer-zone-shops-fr-tablet");
+  await page.getByLabel("Langue").selectOption("en");
+  await page.getByLabel("Around shops, within a radius").waitFor();
+  await page.getByTestId("cells").waitFor();
+  await page.setViewportSize({ width: 1280, height: 900 });
   await page.getByRole("button", { name: "Activate" }).click();
   await page.locator(".badge.active").first().waitFor();
 
@@ -159,6 +169,9 @@ test("an admin finds a person by name and makes them a shop's manager, then remo
   const users = (await api(server.url, "GET", `/v1/admin/users?q=picker${stamp}`, token)).json.items;
   assert.ok(users[0].roles.includes("manager"), "they were given the manager role");
   await shoot(page, "admin-manager-added");
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await shoot(page, "admin-shops-tablet");
+  await page.setViewportSize({ width: 1280, height: 900 });
   await again.getByRole("button", { name: `Remove Picker${stamp}` }).click();
   await page.getByText(`Picker${stamp} no longer manages Hyperlieu Batignolles.`).waitFor();
   const after = (await api(server.url, "GET", `/v1/shops/${shop.id}`, token)).json;

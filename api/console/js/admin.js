@@ -2,7 +2,7 @@
 // The admin's screens: users and their roles, every shop (create, place on
 // the map, import, export, managers), and the notifications that failed.
 import { client, ok, send, text, listShops, ApiError } from "./api.js";
-import { t, getLang } from "./i18n.js";
+import { t, getLang, label } from "./i18n.js";
 import { h, mount, field, flash, when, readText } from "./ui.js";
 import { makeMap, drawShops, fit } from "./map.js";
 
@@ -14,7 +14,7 @@ const missing = (e) => e instanceof ApiError && (e.status === 404 || e.status ==
 /** #/admin/users */
 export async function users(el, query = {}) {
   const q = h("input", { type: "search", name: "q", value: query.q || "" });
-  const role = h("select", { name: "role" }, h("option", { value: "" }, t("users.any")), ROLES.map((r) => h("option", { value: r }, r)));
+  const role = h("select", { name: "role" }, h("option", { value: "" }, t("users.any")), ROLES.map((r) => h("option", { value: r }, label("role", r))));
   /** @type {HTMLSelectElement} */ (role).value = query.role || "";
   const results = h("div", {});
   mount(
@@ -59,7 +59,7 @@ function userCard(u) {
           }
         },
       },
-      h("fieldset", { class: "days" }, h("legend", {}, t("users.roles")), boxes.map((b, i) => h("label", { class: "check" }, b, ROLES[i]))),
+      h("fieldset", { class: "days" }, h("legend", {}, t("users.roles")), boxes.map((b, i) => h("label", { class: "check" }, b, label("role", ROLES[i])))),
       h("button", { type: "submit" }, t("users.saveRoles")),
     ),
   );
@@ -121,7 +121,7 @@ export async function shops(el) {
           "section",
           { class: "card" },
           h("h2", {}, t("ashops.import")),
-          field(t("ashops.import"), file, "CSV header: id,name,address,lat,lng,timezone,openingHours (id empty: a new shop) · GeoJSON: a FeatureCollection of Points"),
+          field(t("ashops.importFile"), file, t("ashops.importHint")),
           report,
           h("p", {}, t("ashops.export"), ": ", h("button", { type: "button", class: "ghost", onclick: () => download("csv") }, "CSV"), " ", h("button", { type: "button", class: "ghost", onclick: () => download("geojson") }, "GeoJSON")),
         ),
@@ -247,7 +247,7 @@ function userPicker(title, onPick) {
             h(
               "li",
               {},
-              h("span", { class: "who-is" }, h("strong", {}, u.displayName), " ", h("span", { class: "hint" }, `${u.email} · ${u.roles.join(", ")}`)),
+              h("span", { class: "who-is" }, h("strong", {}, u.displayName), " ", h("span", { class: "hint" }, `${u.email} · ${u.roles.map((r) => label("role", r)).join(", ")}`)),
               h("button", { type: "button", class: "small", onclick: () => onPick(u) }, u.roles.includes("manager") ? t("picker.make") : t("picker.grant")),
             ),
           )
@@ -276,7 +276,7 @@ export async function failed(el) {
     el,
     h("h1", {}, t("fail.title")),
     items.length === 0
-      ? h("p", {}, t("common.none"))
+      ? h("p", { class: "empty" }, t("fail.none"))
       : h(
           "table",
           {},

@@ -2,7 +2,7 @@
 // The marketer's screens: the campaign list with its funnel, the editor with
 // the zone on the map, the live push preview, and the fan segments.
 import { client, ok, listShops, ApiError } from "./api.js";
-import { t, num, getLang } from "./i18n.js";
+import { t, num, getLang, label } from "./i18n.js";
 import { h, mount, field, flash, localInput } from "./ui.js";
 import { drawCells, drawShops, fit } from "./map.js";
 import { zoneEditor } from "./zone.js";
@@ -14,7 +14,7 @@ export function funnel(stats, compact = false) {
   const max = Math.max(1, ...STAGES.map((s) => stats[s] || 0));
   const rows = STAGES.map((s) => bar(t("camp." + s), stats[s] || 0, max, s));
   for (const [reason, n] of Object.entries(stats.suppressed || {})) {
-    if (!compact || n) rows.push(bar(t("camp.suppressed", { reason }), n, max, "suppressed"));
+    if (!compact || n) rows.push(bar(t("camp.suppressed", { reason: label("reason", reason) }), n, max, "suppressed"));
   }
   return h("dl", { class: "funnel" + (compact ? " compact" : ""), "data-testid": "funnel" }, rows);
 }
@@ -35,7 +35,7 @@ export async function list(el) {
     el,
     h("div", { class: "head" }, h("h1", {}, t("camp.list")), h("a", { class: "button primary", href: "#/campaigns/new" }, t("camp.new"))),
     cs.length === 0
-      ? h("p", {}, t("common.none"))
+      ? h("p", { class: "empty" }, t("camp.none"))
       : h(
           "ul",
           { class: "cards" },
@@ -167,7 +167,7 @@ export async function edit(el, id) {
           "section",
           { class: "card" },
           h("h2", {}, t("camp.audience")),
-          h("fieldset", {}, h("legend", {}, t("camp.segments")), segBoxes.map(([s, n, box]) => h("label", { class: "check" }, box, `${s} (${num(n)})`))),
+          h("fieldset", {}, h("legend", {}, t("camp.segments")), segBoxes.map(([s, n, box]) => h("label", { class: "check" }, box, `${label("segment", s)} (${num(n)})`))),
           h("label", { class: "check" }, newcomers, t("camp.newcomers")),
         ),
       ),
@@ -323,6 +323,7 @@ export async function segments(el) {
     el,
     h("h1", {}, t("seg.title")),
     h("p", {}, t("seg.total", { n: num(s.total) })),
-    h("dl", { class: "funnel" }, entries.map(([k, n]) => bar(k, n, max, "segment"))),
+    h("dl", { class: "funnel" }, entries.map(([k, n]) => bar(label("segment", k), n, max, "segment"))),
+    h("dl", { class: "glossary" }, entries.map(([k]) => [h("dt", {}, label("segment", k)), h("dd", {}, label("segmentHelp", k))])),
   );
 }

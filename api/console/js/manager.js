@@ -153,7 +153,7 @@ export async function event(el, id) {
       h("section", { class: "card" }, h("h2", {}, t("ev.attendees")), h("p", {}, t("ev.seats", { going: going.length, capacity: e.capacity })),
         h("ul", { class: "people", "data-testid": "attendees" }, going.map((p) => h("li", {}, p.displayName, p.checkedIn ? h("span", { class: "badge active" }, "✓ " + t("ev.checkedIn")) : null)))),
       h("section", { class: "card" }, h("h2", {}, t("ev.waitlist")),
-        waiting.length ? h("ol", { class: "people" }, waiting.map((p) => h("li", {}, p.displayName))) : h("p", { class: "hint" }, t("common.none"))),
+        waiting.length ? h("ol", { class: "people" }, waiting.map((p) => h("li", {}, p.displayName))) : h("p", { class: "hint" }, t("ev.noWaitlist"))),
     ),
     e.status === "cancelled"
       ? null
@@ -257,7 +257,7 @@ export async function checkin(el, eventId) {
     el,
     h("h1", {}, t("ci.title")),
     evs.length === 0
-      ? h("p", {}, t("common.none"))
+      ? h("p", { class: "empty" }, t("ci.none"))
       : h(
           "form",
           { class: "card counter", onsubmit: (ev) => (ev.preventDefault(), submit(/** @type {HTMLInputElement} */ (code).value)) },
@@ -302,7 +302,7 @@ export async function till(el) {
         },
       },
       field(t("common.shop"), pick),
-      field(t("till.code"), code, "ABCD-1234 = abcd1234"),
+      field(t("till.code"), code, t("till.hint")),
       h("button", { type: "submit", class: "primary big" }, t("till.submit")),
       answer,
     ),
@@ -325,7 +325,7 @@ export async function feedback(el) {
         { class: "card" },
         h("h2", {}, s.name),
         stats ? h("p", { class: "hint" }, t("fb.stats", { gestures: stats.gestures, customers: stats.customers, back: stats.cameBack, days: stats.windowDays })) : null,
-        items.length === 0 ? h("p", {}, t("common.none")) : h("ul", { class: "feedback" }, items.map((f) => h("li", {}, h("p", {}, h("strong", {}, t("fb.rating", { n: f.rating })), " · ", when(f.at, lang)), h("blockquote", {}, f.comment || "—"), composer(s, f, el)))),
+        items.length === 0 ? h("p", { class: "empty" }, t("fb.none")) : h("ul", { class: "feedback" }, items.map((f) => h("li", {}, h("p", {}, h("strong", {}, t("fb.rating", { n: f.rating })), " · ", when(f.at, lang)), h("blockquote", {}, f.comment || "—"), composer(s, f, el)))),
       );
     }),
   );
