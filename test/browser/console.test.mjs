@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { startServer, launch, openPage, signIn, api, customer, shoot, PASSWORD } from "./lib.mjs";
+import { zoneTests } from "./zones.mjs";
 
 let server, browser;
 before(async () => {
@@ -302,3 +303,6 @@ test("the console speaks French", async () => {
   clean(p);
   await page.close();
 });
+
+// The zone editor's keyboard and shop-radius ways, and the manager picker.
+zoneTests({ get server() { return server; }, get browser() { return browser; } });

@@ -261,7 +261,8 @@ export async function edit(el, id) {
   async function save() {
     err.replaceChildren();
     const b = body();
-    if (!b.geofence && !c) {
+    if (!b.geofence) {
+      // Even when editing: an empty zone is a mistake, not "keep the old one".
       err.textContent = t("camp.needZone");
       return null;
     }
