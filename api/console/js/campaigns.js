@@ -55,6 +55,9 @@ export async function list(el) {
 /** @type {schemas["ScheduleInput"]["days"]} */
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
+/** "FR · tu (familiar)", "EN · formal": a text's language and tone, as the screen names them. */
+const toneOf = (x) => `${x.locale.toUpperCase()} · ${x.locale === "fr" ? t(x.formality === "familiar" ? "camp.tu" : "camp.vous") : t("camp.enFormal")}`;
+
 /** The status changes, each its own operation. */
 const transition = {
   activate: (id) => client.POST("/v1/campaigns/{id}/activate", { params: { path: { id } } }),
@@ -113,7 +116,7 @@ export async function edit(el, id) {
         h(
           "figure",
           { class: "phone", "data-tone": `${x.locale}-${x.formality}` },
-          h("figcaption", {}, `${x.locale.toUpperCase()} · ${x.locale === "fr" ? t(x.formality === "familiar" ? "camp.tu" : "camp.vous") : x.formality}`),
+          h("figcaption", {}, toneOf(x)),
           h(
             "div",
             { class: "push" },
@@ -187,7 +190,7 @@ export async function edit(el, id) {
           h(
             "fieldset",
             {},
-            h("legend", {}, `${x.locale.toUpperCase()} · ${x.locale === "fr" ? t(x.formality === "familiar" ? "camp.tu" : "camp.vous") : x.formality}`),
+            h("legend", {}, toneOf(x)),
             field(t("camp.title"), x.title),
             field(t("camp.body"), x.body),
           ),
