@@ -26,6 +26,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/e/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public page of an event, as a share link opens it (HTML with Open Graph tags, in the reader's language)
+         * @description The public page of an event, as a share link opens it (HTML with Open Graph tags, in the reader's language).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getEventPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/feeds/shops/{id}/events.ics": {
         parameters: {
             query?: never;
@@ -84,6 +106,50 @@ export interface paths {
          *     Public: no token needed.
          */
         get: operations["getShopReviewFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/{secret}.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's events (going and waitlisted) as iCalendar, at their secret URL
+         * @description A customer's events (going and waitlisted) as iCalendar, at their secret URL.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getPersonalCalendar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/{secret}.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's points, active offers and next events as JSON, at their secret URL (read-only, first name only)
+         * @description A customer's points, active offers and next events as JSON, at their secret URL (read-only, first name only).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getPersonalFeed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -842,6 +908,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/{id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The caller's invitation to an event they are going to: a personal share link (idempotent)
+         * @description The caller's invitation to an event they are going to: a personal share link (idempotent).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["inviteToEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}/invitations/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Invitations to an event: people who invited, sign-ups through them, and check-ins of those (the shop's managers)
+         * @description Invitations to an event: people who invited, sign-ups through them, and check-ins of those (the shop's managers).
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        get: operations["getEventInvitationStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{id}/rsvp": {
         parameters: {
             query?: never;
@@ -968,6 +1078,84 @@ export interface paths {
          *     Needs a bearer token of any signed-in user.
          */
         get: operations["exportMyData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/feeds/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret URL for the caller's calendar feed (webcal); the previous one stops working
+         * @description A new secret URL for the caller's calendar feed (webcal); the previous one stops working.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["createMyCalendarFeed"];
+        /**
+         * Revoke the caller's calendar feed URL
+         * @description Revoke the caller's calendar feed URL.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        delete: operations["revokeMyCalendarFeed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/feeds/widget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New secret URLs for the caller's personal widget and its JSON feed; the previous ones stop working
+         * @description New secret URLs for the caller's personal widget and its JSON feed; the previous ones stop working.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["createMyWidgetFeed"];
+        /**
+         * Revoke the caller's widget URLs
+         * @description Revoke the caller's widget URLs.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        delete: operations["revokeMyWidgetFeed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's invitations, with the first names of those who signed up through them
+         * @description The caller's invitations, with the first names of those who signed up through them.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listMyInvitations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1568,6 +1756,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widgets/{secret}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's self-contained HTML widget: points, active offers, next events
+         * @description A customer's self-contained HTML widget: points, active offers, next events.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getPersonalWidget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1896,6 +2106,31 @@ export interface components {
             /** @description CSV: the line, the header being 1 */
             row?: number;
         };
+        Invitation: {
+            code: string;
+            /** Format: date-time */
+            createdAt: string;
+            eventId: string;
+            eventTitle: string;
+            /** @description Who signed up through the link: first names only */
+            invitees: components["schemas"]["Invitee"][];
+            /** @description The share link: the event's public page with the code */
+            link: string;
+            /** Format: date-time */
+            startsAt: string;
+        };
+        InvitationStats: {
+            /** @description Sign-ups through the links */
+            accepted: number;
+            /** @description Of those, people who checked in */
+            checkedIn: number;
+            /** @description People who made an invitation link */
+            sent: number;
+        };
+        Invitee: {
+            checkedIn: boolean;
+            firstName: string;
+        };
         JSONFeed: {
             _hyperlieu: components["schemas"]["FeedShop"];
             description: string;
@@ -2114,6 +2349,48 @@ export interface components {
             locale: "en" | "fr";
             title: string;
         };
+        PersonalFeed: {
+            /** Format: date-time */
+            createdAt: string;
+            /** @description The widget's JSON feed */
+            jsonUrl?: string;
+            /** @enum {string} */
+            kind: "calendar" | "widget";
+            /** @description The calendar's ICS, or the widget's page */
+            url: string;
+            /** @description The calendar's URL for subscribing (webcal://) */
+            webcalUrl?: string;
+        };
+        PersonalFeedEvent: {
+            /** Format: date-time */
+            endsAt: string;
+            shop: string;
+            /** Format: date-time */
+            startsAt: string;
+            /** @enum {string} */
+            status: "going" | "waitlisted" | "cancelled";
+            timezone: string;
+            title: string;
+        };
+        PersonalFeedOffer: {
+            /** @description Shown at the till; revoke the URL if it leaks */
+            code: string;
+            /** Format: date-time */
+            expiresAt: string;
+            title: string;
+            value: string;
+        };
+        PersonalFeedOutput: {
+            /** @description Next events going to or waitlisted for, by start */
+            events: components["schemas"]["PersonalFeedEvent"][];
+            firstName: string;
+            /** Format: date-time */
+            generatedAt: string;
+            /** @description Active offers, soonest to expire first */
+            offers: components["schemas"]["PersonalFeedOffer"][];
+            points: number;
+            tier: string;
+        };
         Point: {
             /** @description H3 cell at resolution 9 */
             cell: string;
@@ -2188,6 +2465,8 @@ export interface components {
             displayName: string;
             /** Format: email */
             email: string;
+            /** @description The code of an event invitation's share link (not with referralCode) */
+            inviteCode?: string;
             /** @enum {string} */
             locale?: "en" | "fr";
             password: string;
@@ -2598,6 +2877,37 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getEventPage: {
+        parameters: {
+            query?: {
+                /** @description The invitation code of the share link */
+                i?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getShopCalendar: {
         parameters: {
             query?: never;
@@ -2681,6 +2991,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Reviews"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPersonalCalendar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPersonalFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalFeedOutput"];
                 };
             };
             404: components["responses"]["NotFound"];
@@ -3856,6 +4220,65 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    inviteToEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEventInvitationStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationStats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getMyRSVP: {
         parameters: {
             query?: never;
@@ -4105,6 +4528,127 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createMyCalendarFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalFeed"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeMyCalendarFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createMyWidgetFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalFeed"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeMyWidgetFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMyInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitation"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -5132,6 +5676,36 @@ export interface operations {
             header?: never;
             path: {
                 id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPersonalWidget: {
+        parameters: {
+            query?: {
+                lang?: "en" | "fr";
+            };
+            header?: never;
+            path: {
+                secret: string;
             };
             cookie?: never;
         };
