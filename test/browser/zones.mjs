@@ -4,6 +4,9 @@
 // also proving that the page asked nothing of any host but loopback.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { openPage, signIn, api, customer, shoot, PASSWORD } from "./lib.mjs";
 
 /**
@@ -35,6 +38,13 @@ export function zoneTests(env) {
   const staff = async (email) => (await api(server.url, "POST", "/v1/auth/login", "", { email, password: PASSWORD })).json.accessToken;
   const campaignOf = async (page, token) => (await api(server.url, "GET", `/v1/campaigns/${page.url().split("/").pop()}`, token)).json;
 
+  /** Does what saves the campaign, and waits for the server's answer to it. */
+  async function saved(page, act) {
+    const answer = page.waitForResponse((r) => r.request().method() === "PATCH" && /\/v1\/campaigns\/\w+$/.test(r.url()));
+    await act();
+    assert.equal((await answer).status(), 200);
+  }
+
   /** Types into a control the way a keyboard user does: focus, then keys. */
   async function typeInto(page, locator, text) {
     await locator.focus();
@@ -42,7 +52,7 @@ export function zoneTests(env) {
     await page.keyboard.type(text);
   }
 
-  test("a marketer types a polygon with a hole, then a circle, from the keyboard", async () => {
+  test("a marketer types a polygon with a hole, then a circle, from the keyboard, then imports a file", async () => {
     await steps(await openPage(browser), "typed", async (page) => {
       await signIn(page, server.url, "marketer@demo.hyperlieu.test");
       await page.getByRole("link", { name: "New campaign" }).click();
@@ -84,11 +94,27 @@ export function zoneTests(env) {
       await page.keyboard.press("Tab");
       await page.keyboard.press("Enter"); // Tab from the radius reaches "Add this circle"
       await page.getByText("Circle of 400 m added to the zone.").waitFor();
-      await page.getByRole("button", { name: "Save" }).click();
-      await page.getByText("Saved.").waitFor();
+      await saved(page, () => page.getByRole("button", { name: "Save" }).click());
       c = await campaignOf(page, token);
       assert.deepEqual(c.geofence.circles, [{ center: { lat: 48.8577, lng: 2.3601 }, radiusM: 400 }]);
       await shoot(page, "marketer-zone-typed-circle");
+
+      // And then a GeoJSON file: a wrong one is refused with a reason, a right one replaces the zone.
+      const dir = mkdtempSync(join(tmpdir(), "hyperlieu-zone-"));
+      const bad = join(dir, "points.geojson");
+      const good = join(dir, "square.geojson");
+      writeFileSync(bad, JSON.stringify({ type: "Point", coordinates: [2.36, 48.857] }));
+      const ring = [[2.355, 48.855], [2.365, 48.855], [2.365, 48.86], [2.355, 48.86], [2.355, 48.855]];
+      writeFileSync(good, JSON.stringify({ type: "Feature", properties: {}, geometry: { type: "Polygon", coordinates: [ring] } }));
+      const file = page.getByLabel("Import a GeoJSON zone");
+      await file.setInputFiles(bad);
+      await page.getByText("This file cannot be used as a zone").waitFor();
+      await file.setInputFiles(good);
+      await page.getByText("Zone imported from square.geojson.").waitFor();
+      await saved(page, () => page.getByRole("button", { name: "Save" }).click());
+      c = await campaignOf(page, token);
+      assert.deepEqual(c.geofence.coordinates, [ring]);
+      rmSync(dir, { recursive: true, force: true });
     });
   });
 

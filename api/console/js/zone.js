@@ -247,17 +247,9 @@ export function zoneEditor(existing, shops) {
     }
     showAround();
   }
-  fileIn.addEventListener("change", async () => {
-    const f = /** @type {HTMLInputElement} */ (fileIn).files?.[0];
-    if (!f) return;
-    err.textContent = "";
-    try {
-      const g = importedZone(JSON.parse(await readText(f)));
-      clear();
-      added(drawZone(map, g), t("zone.imported", { name: f.name }));
-    } catch (e) {
-      err.textContent = t("zone.importFailed", { msg: e.message });
-    }
+  onImport(fileIn, err, (g, name) => {
+    clear();
+    added(drawZone(map, g), t("zone.imported", { name }));
   });
 
   const ready = m.ready.then((mp) => {
@@ -277,6 +269,20 @@ export function zoneEditor(existing, shops) {
     return map ? drawnZone(map) : null;
   }
   return { el, ready, geofence, mode: () => mode };
+}
+
+/** Reads a GeoJSON file chosen in input into a zone for use, or says why it cannot. */
+function onImport(input, err, use) {
+  input.addEventListener("change", async () => {
+    const f = /** @type {HTMLInputElement} */ (input).files?.[0];
+    if (!f) return;
+    err.textContent = "";
+    try {
+      use(importedZone(JSON.parse(await readText(f))), f.name);
+    } catch (e) {
+      err.textContent = t("zone.importFailed", { msg: e.message });
+    }
+  });
 }
 
 function addTools(map) {
