@@ -195,7 +195,7 @@ test("a manager creates an event, checks a customer in by ticket and redeems the
   await page.getByRole("button", { name: "Redeem" }).click();
   await page.locator('[data-verdict="bad"]', { hasText: "Already redeemed" }).waitFor();
   await shoot(page, "manager-till-again");
-  await page.setViewportSize({ width: 820, height: 1180 }); // a tablet at the counter, upright
+  await page.setViewportSize({ width: 768, height: 1024 }); // a tablet at the counter, upright
   await shoot(page, "manager-till-tablet");
   await page.setViewportSize({ width: 1280, height: 900 });
 
