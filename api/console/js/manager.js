@@ -271,6 +271,12 @@ export async function checkin(el, eventId) {
   code.focus();
 }
 
+/** "Redeemed on 2 Dec 2026, 01:22" from the server's English message, in the console's language. */
+function redeemedAt(message) {
+  const at = /\d{4}-\d\d-\d\dT[\d:.]+Z/.exec(message);
+  return at ? t("till.redeemedAt", { when: when(at[0], getLang()) }) : message;
+}
+
 /** #/till */
 export async function till(el) {
   const list = await myShops();
@@ -293,7 +299,7 @@ export async function till(el) {
             verdict(answer, "ok", "✓ " + t("till.ok", { value: o.value }), o.title);
           } catch (e) {
             if (!(e instanceof ApiError)) throw e;
-            if (e.status === 409 && /already redeemed/.test(e.message)) verdict(answer, "bad", "✗ " + t("till.already"), e.message);
+            if (e.status === 409 && /already redeemed/.test(e.message)) verdict(answer, "bad", "✗ " + t("till.already"), redeemedAt(e.message));
             else if (e.status === 404) verdict(answer, "bad", "✗ " + t("till.unknown"), raw);
             else verdict(answer, "bad", "✗ " + t("till.other", { msg: e.message }), raw);
           }
