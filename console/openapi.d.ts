@@ -26,6 +26,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/e/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public page of an event, as a share link opens it (HTML with Open Graph tags, in the reader's language)
+         * @description The public page of an event, as a share link opens it (HTML with Open Graph tags, in the reader's language).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getEventPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/feeds/shops/{id}/events.ics": {
         parameters: {
             query?: never;
@@ -62,6 +84,72 @@ export interface paths {
          *     Public: no token needed.
          */
         get: operations["getShopFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/shops/{id}/reviews.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A shop's public reviews and average as JSON (CORS open)
+         * @description A shop's public reviews and average as JSON (CORS open).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getShopReviewFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/{secret}.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's events (going and waitlisted) as iCalendar, at their secret URL
+         * @description A customer's events (going and waitlisted) as iCalendar, at their secret URL.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getPersonalCalendar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/{secret}.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's points, active offers and next events as JSON, at their secret URL (read-only, first name only)
+         * @description A customer's points, active offers and next events as JSON, at their secret URL (read-only, first name only).
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getPersonalFeed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -174,6 +262,28 @@ export interface paths {
          *     Needs a bearer token of a user with one of the roles: admin.
          */
         post: operations["recordActivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Domain events as NDJSON, oldest first, after a cursor (the id of the last event read)
+         * @description Domain events as NDJSON, oldest first, after a cursor (the id of the last event read).
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        get: operations["getDomainEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -798,6 +908,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/{id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The caller's invitation to an event they are going to: a personal share link (idempotent)
+         * @description The caller's invitation to an event they are going to: a personal share link (idempotent).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["inviteToEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}/invitations/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Invitations to an event: people who invited, sign-ups through them, and check-ins of those (the shop's managers)
+         * @description Invitations to an event: people who invited, sign-ups through them, and check-ins of those (the shop's managers).
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        get: operations["getEventInvitationStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{id}/rsvp": {
         parameters: {
             query?: never;
@@ -932,6 +1086,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/feeds/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new secret URL for the caller's calendar feed (webcal); the previous one stops working
+         * @description A new secret URL for the caller's calendar feed (webcal); the previous one stops working.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["createMyCalendarFeed"];
+        /**
+         * Revoke the caller's calendar feed URL
+         * @description Revoke the caller's calendar feed URL.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        delete: operations["revokeMyCalendarFeed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/feeds/widget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New secret URLs for the caller's personal widget and its JSON feed; the previous ones stop working
+         * @description New secret URLs for the caller's personal widget and its JSON feed; the previous ones stop working.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["createMyWidgetFeed"];
+        /**
+         * Revoke the caller's widget URLs
+         * @description Revoke the caller's widget URLs.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        delete: operations["revokeMyWidgetFeed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's invitations, with the first names of those who signed up through them
+         * @description The caller's invitations, with the first names of those who signed up through them.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listMyInvitations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/location": {
         parameters: {
             query?: never;
@@ -942,8 +1174,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.
-         * @description Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent.
+         * Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent. A retry (same Idempotency-Key header, or the same reports with their recordedAt) within 24 h returns the first answer.
+         * @description Report a location (or up to 100 in points); returns offers triggered now and offers nearby. Needs locationConsent. A retry (same Idempotency-Key header, or the same reports with their recordedAt) within 24 h returns the first answer.
          *
          *     Needs a bearer token of any signed-in user.
          */
@@ -1386,6 +1618,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/shops/{id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A shop's public reviews, newest first, and their average (admins also see hidden ones)
+         * @description A shop's public reviews, newest first, and their average (admins also see hidden ones).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        get: operations["listReviews"];
+        put?: never;
+        /**
+         * Rate a shop with a public comment (only after a check-in or redemption there in the visit window)
+         * @description Rate a shop with a public comment (only after a check-in or redemption there in the visit window).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["writeReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shops/{id}/reviews/{rid}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Publish the shop's answer under a review
+         * @description Publish the shop's answer under a review.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        put: operations["answerReview"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shops/{id}/reviews/{rid}/hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a review out of public view, with a reason (admins still see it)
+         * @description Take a review out of public view, with a reason (admins still see it).
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        post: operations["hideReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shops/{id}/reviews/{rid}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report a review to the shop's staff (once per customer)
+         * @description Report a review to the shop's staff (once per customer).
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["reportReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/widgets/shops/{id}/events": {
         parameters: {
             query?: never;
@@ -1408,6 +1734,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widgets/shops/{id}/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A self-contained HTML widget of a shop's public reviews for an iframe
+         * @description A self-contained HTML widget of a shop's public reviews for an iframe.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getShopReviewWidget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widgets/{secret}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's self-contained HTML widget: points, active offers, next events
+         * @description A customer's self-contained HTML widget: points, active offers, next events.
+         *
+         *     Public: no token needed.
+         */
+        get: operations["getPersonalWidget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1421,6 +1791,9 @@ export interface components {
             /** @description Idempotency key: the same key is recorded once */
             sourceKey: string;
             userId: string;
+        };
+        AnswerRequest: {
+            text: string;
         };
         Attendee: {
             checkedIn?: boolean;
@@ -1569,6 +1942,8 @@ export interface components {
         };
         DeviceRequest: {
             appVersion?: string;
+            /** @description The app's install identifier; kept in the account's install history for the same-device referral check */
+            installId?: string;
             /** @enum {string} */
             platform: "android" | "ios" | "web";
             /** @description The FCM registration token */
@@ -1715,6 +2090,9 @@ export interface components {
             gestures: number;
             windowDays: number;
         };
+        HideRequest: {
+            reason: string;
+        };
         Import: {
             created: number;
             errors: components["schemas"]["ImportProblem"][];
@@ -1727,6 +2105,31 @@ export interface components {
             field: string;
             /** @description CSV: the line, the header being 1 */
             row?: number;
+        };
+        Invitation: {
+            code: string;
+            /** Format: date-time */
+            createdAt: string;
+            eventId: string;
+            eventTitle: string;
+            /** @description Who signed up through the link: first names only */
+            invitees: components["schemas"]["Invitee"][];
+            /** @description The share link: the event's public page with the code */
+            link: string;
+            /** Format: date-time */
+            startsAt: string;
+        };
+        InvitationStats: {
+            /** @description Sign-ups through the links */
+            accepted: number;
+            /** @description Of those, people who checked in */
+            checkedIn: number;
+            /** @description People who made an invitation link */
+            sent: number;
+        };
+        Invitee: {
+            checkedIn: boolean;
+            firstName: string;
         };
         JSONFeed: {
             _hyperlieu: components["schemas"]["FeedShop"];
@@ -1895,7 +2298,8 @@ export interface components {
         };
         Offer: {
             body: string;
-            campaignId: string;
+            /** @description Set for a campaign's offer */
+            campaignId?: string;
             code: string;
             /** Format: date-time */
             expiresAt: string;
@@ -1905,6 +2309,11 @@ export interface components {
             /** Format: date-time */
             redeemedAt?: string;
             shopId?: string;
+            /**
+             * @description What issued the offer: every code the brand hands out is a wallet offer
+             * @enum {string}
+             */
+            source: "campaign" | "reward" | "gesture";
             /** @enum {string} */
             state: "active" | "redeemed" | "expired";
             title: string;
@@ -1939,6 +2348,48 @@ export interface components {
             /** @enum {string} */
             locale: "en" | "fr";
             title: string;
+        };
+        PersonalFeed: {
+            /** Format: date-time */
+            createdAt: string;
+            /** @description The widget's JSON feed */
+            jsonUrl?: string;
+            /** @enum {string} */
+            kind: "calendar" | "widget";
+            /** @description The calendar's ICS, or the widget's page */
+            url: string;
+            /** @description The calendar's URL for subscribing (webcal://) */
+            webcalUrl?: string;
+        };
+        PersonalFeedEvent: {
+            /** Format: date-time */
+            endsAt: string;
+            shop: string;
+            /** Format: date-time */
+            startsAt: string;
+            /** @enum {string} */
+            status: "going" | "waitlisted" | "cancelled";
+            timezone: string;
+            title: string;
+        };
+        PersonalFeedOffer: {
+            /** @description Shown at the till; revoke the URL if it leaks */
+            code: string;
+            /** Format: date-time */
+            expiresAt: string;
+            title: string;
+            value: string;
+        };
+        PersonalFeedOutput: {
+            /** @description Next events going to or waitlisted for, by start */
+            events: components["schemas"]["PersonalFeedEvent"][];
+            firstName: string;
+            /** Format: date-time */
+            generatedAt: string;
+            /** @description Active offers, soonest to expire first */
+            offers: components["schemas"]["PersonalFeedOffer"][];
+            points: number;
+            tier: string;
         };
         Point: {
             /** @description H3 cell at resolution 9 */
@@ -2014,6 +2465,8 @@ export interface components {
             displayName: string;
             /** Format: email */
             email: string;
+            /** @description The code of an event invitation's share link (not with referralCode) */
+            inviteCode?: string;
             /** @enum {string} */
             locale?: "en" | "fr";
             password: string;
@@ -2027,6 +2480,45 @@ export interface components {
             index: number;
             /** @enum {string} */
             reason: "invalid" | "stale" | "inaccurate" | "implausible";
+        };
+        ReportRequest: {
+            reason?: string;
+        };
+        Review: {
+            answer?: components["schemas"]["ReviewAnswer"];
+            /** Format: date-time */
+            at: string;
+            author: string;
+            comment: string;
+            /** @description The shop answered privately with a gesture (its content is private) */
+            gestureAnswered: boolean;
+            hidden?: boolean;
+            hideReason?: string;
+            id: string;
+            rating: number;
+            /** @description Staff only */
+            reports?: number;
+            /** @description YYYY-MM of the visit that allowed the review */
+            visitedMonth: string;
+        };
+        ReviewAnswer: {
+            /** Format: date-time */
+            at: string;
+            text: string;
+        };
+        ReviewRequest: {
+            /** @description Shown publicly, as text */
+            comment: string;
+            /** @description Shown as the author; the first name otherwise */
+            displayName?: string;
+            rating: number;
+        };
+        Reviews: {
+            average: number;
+            count: number;
+            reviews: components["schemas"]["Review"][];
+            shopId: string;
+            shopName: string;
         };
         Reward: {
             active: boolean;
@@ -2385,6 +2877,37 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getEventPage: {
+        parameters: {
+            query?: {
+                /** @description The invitation code of the share link */
+                i?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getShopCalendar: {
         parameters: {
             query?: never;
@@ -2442,6 +2965,87 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getShopReviewFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reviews"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPersonalCalendar: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPersonalFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalFeedOutput"];
+                };
             };
             404: components["responses"]["NotFound"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
@@ -2571,6 +3175,37 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["RequestEntityTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDomainEvents: {
+        parameters: {
+            query?: {
+                /** @description The id of the last event read; absent: from the first */
+                after?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
@@ -3585,6 +4220,65 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    inviteToEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEventInvitationStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationStats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getMyRSVP: {
         parameters: {
             query?: never;
@@ -3839,6 +4533,127 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    createMyCalendarFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalFeed"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeMyCalendarFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createMyWidgetFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalFeed"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    revokeMyWidgetFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMyInvitations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitation"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     reportLocation: {
         parameters: {
             query?: never;
@@ -3865,6 +4680,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["RequestEntityTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -4645,6 +5461,183 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listReviews: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reviews"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    writeReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    answerReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnswerRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    hideReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HideRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    reportReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                rid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRequest"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getShopWidget: {
         parameters: {
             query?: {
@@ -4653,6 +5646,66 @@ export interface operations {
             header?: never;
             path: {
                 id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getShopReviewWidget: {
+        parameters: {
+            query?: {
+                lang?: "en" | "fr";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPersonalWidget: {
+        parameters: {
+            query?: {
+                lang?: "en" | "fr";
+            };
+            header?: never;
+            path: {
+                secret: string;
             };
             cookie?: never;
         };

@@ -20,4 +20,6 @@ cp $nm/@geoman-io/leaflet-geoman-free/LICENSE "$out/LICENSE.leaflet-geoman"
 # openapi-fetch is one dependency-free ES module; its source map is not shipped.
 sed '/sourceMappingURL/d' $nm/openapi-fetch/dist/index.mjs > "$out/openapi-fetch.js"
 cp $nm/openapi-fetch/LICENSE "$out/LICENSE.openapi-fetch"
+# Its types, for console/check.sh (tsc resolves ../vendor/openapi-fetch.js to them).
+cp $nm/openapi-fetch/dist/index.d.ts "$out/openapi-fetch.d.ts"
 bash ./gen-types.sh

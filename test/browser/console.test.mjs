@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { startServer, launch, openPage, signIn, api, customer, shoot, PASSWORD } from "./lib.mjs";
+import { zoneTests } from "./zones.mjs";
 
 let server, browser;
 before(async () => {
@@ -194,7 +195,7 @@ test("a manager creates an event, checks a customer in by ticket and redeems the
   await page.getByRole("button", { name: "Redeem" }).click();
   await page.locator('[data-verdict="bad"]', { hasText: "Already redeemed" }).waitFor();
   await shoot(page, "manager-till-again");
-  await page.setViewportSize({ width: 820, height: 1180 }); // a tablet at the counter, upright
+  await page.setViewportSize({ width: 768, height: 1024 }); // a tablet at the counter, upright
   await shoot(page, "manager-till-tablet");
   await page.setViewportSize({ width: 1280, height: 900 });
 
@@ -228,7 +229,7 @@ test("an admin imports shops from a GeoJSON file and sees them on the map", asyn
       { type: "Feature", geometry: { type: "Point", coordinates: [2.3765, 48.8722] }, properties: { name: names[1], address: "10 rue de Belleville, 75020 Paris", timezone: "Europe/Paris" } },
     ],
   }));
-  await page.getByLabel("Import shops (CSV or GeoJSON)").setInputFiles(file);
+  await page.getByLabel("File to import (CSV or GeoJSON)").setInputFiles(file);
   await page.getByText("2 created").waitFor();
   for (const n of names) {
     await page.getByTestId("shop-list").getByText(n).waitFor();
@@ -302,3 +303,6 @@ test("the console speaks French", async () => {
   clean(p);
   await page.close();
 });
+
+// The zone editor's keyboard and shop-radius ways, and the manager picker.
+zoneTests({ get server() { return server; }, get browser() { return browser; } });

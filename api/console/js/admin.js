@@ -1,10 +1,12 @@
+// @ts-check
 // The admin's screens: users and their roles, every shop (create, place on
 // the map, import, export, managers), and the notifications that failed.
-import { call, send, text, listShops, ApiError } from "./api.js";
-import { t, getLang } from "./i18n.js";
+import { client, ok, send, text, listShops, ApiError } from "./api.js";
+import { t, getLang, label } from "./i18n.js";
 import { h, mount, field, flash, when, readText } from "./ui.js";
 import { makeMap, drawShops, fit } from "./map.js";
 
+/** @type {import("./api.js").components["schemas"]["RolesRequest"]["roles"]} */
 const ROLES = ["customer", "marketer", "manager", "admin"];
 const notYet = (endpoint) => h("p", { class: "hint" }, t("notYet", { endpoint }));
 const missing = (e) => e instanceof ApiError && (e.status === 404 || e.status === 405);
@@ -12,7 +14,7 @@ const missing = (e) => e instanceof ApiError && (e.status === 404 || e.status ==
 /** #/admin/users */
 export async function users(el, query = {}) {
   const q = h("input", { type: "search", name: "q", value: query.q || "" });
-  const role = h("select", { name: "role" }, h("option", { value: "" }, t("users.any")), ROLES.map((r) => h("option", { value: r }, r)));
+  const role = h("select", { name: "role" }, h("option", { value: "" }, t("users.any")), ROLES.map((r) => h("option", { value: r }, label("role", r))));
   /** @type {HTMLSelectElement} */ (role).value = query.role || "";
   const results = h("div", {});
   mount(
@@ -28,7 +30,7 @@ export async function users(el, query = {}) {
     results,
   );
   try {
-    const page = await call("GET", "/v1/admin/users", { params: { query: { q: query.q || undefined, role: query.role || undefined, limit: 50 } } });
+    const page = await ok(client.GET("/v1/admin/users", { params: { query: { q: query.q || undefined, role: query.role || undefined, limit: 50 } } }));
     mount(results, h("ul", { class: "cards" }, (page.items || []).map((u) => userCard(u))));
   } catch (e) {
     if (!missing(e)) throw e;
@@ -48,16 +50,16 @@ function userCard(u) {
       {
         onsubmit: async (ev) => {
           ev.preventDefault();
-          const roles = boxes.filter((b) => /** @type {HTMLInputElement} */ (b).checked).map((b) => /** @type {HTMLInputElement} */ (b).value);
+          const roles = ROLES.filter((_, i) => /** @type {HTMLInputElement} */ (boxes[i]).checked);
           try {
-            await call("POST", "/v1/admin/users/{id}/roles", { params: { path: { id: u.id } }, body: { roles } });
+            await ok(client.POST("/v1/admin/users/{id}/roles", { params: { path: { id: u.id } }, body: { roles } }));
             flash(t("users.rolesSaved"), "ok");
           } catch (e) {
             flash(e.message, "bad");
           }
         },
       },
-      h("fieldset", { class: "days" }, h("legend", {}, t("users.roles")), boxes.map((b, i) => h("label", { class: "check" }, b, ROLES[i]))),
+      h("fieldset", { class: "days" }, h("legend", {}, t("users.roles")), boxes.map((b, i) => h("label", { class: "check" }, b, label("role", ROLES[i])))),
       h("button", { type: "submit" }, t("users.saveRoles")),
     ),
   );
@@ -65,7 +67,12 @@ function userCard(u) {
 
 /** #/admin/shops */
 export async function shops(el) {
-  const list = await listShops({});
+  const [list, managers] = await Promise.all([
+    listShops({}),
+    ok(client.GET("/v1/admin/users", { params: { query: { role: "manager", limit: 200 } } })).catch(() => ({ items: [] })),
+  ]);
+  /** @type {Map<string, User>} */
+  const names = new Map((managers.items || []).map((u) => [u.id, u]));
   const m = makeMap(t("ashops.title"));
   const inp = (a) => h("input", a);
   const name = inp({ name: "name", required: true });
@@ -94,7 +101,7 @@ export async function shops(el) {
             onsubmit: async (ev) => {
               ev.preventDefault();
               try {
-                await call("POST", "/v1/shops", { body: { name: v(name), address: v(address), timezone: v(tz), openingHours: v(hours), location: { lat: Number(v(lat)), lng: Number(v(lng)) } } });
+                await ok(client.POST("/v1/shops", { body: { name: v(name), address: v(address), timezone: v(tz), openingHours: v(hours), location: { lat: Number(v(lat)), lng: Number(v(lng)) } } }));
                 flash(t("common.saved"), "ok");
                 shops(el);
               } catch (e) {
@@ -114,14 +121,14 @@ export async function shops(el) {
           "section",
           { class: "card" },
           h("h2", {}, t("ashops.import")),
-          field(t("ashops.import"), file, "CSV header: id,name,address,lat,lng,timezone,openingHours (id empty: a new shop) · GeoJSON: a FeatureCollection of Points"),
+          field(t("ashops.importFile"), file, t("ashops.importHint")),
           report,
           h("p", {}, t("ashops.export"), ": ", h("button", { type: "button", class: "ghost", onclick: () => download("csv") }, "CSV"), " ", h("button", { type: "button", class: "ghost", onclick: () => download("geojson") }, "GeoJSON")),
         ),
       ),
     ),
     h("h2", {}, t("ashops.title") + ` (${list.length})`),
-    h("ul", { class: "cards", "data-testid": "shop-list" }, list.map((s) => shopCard(s))),
+    h("ul", { class: "cards", "data-testid": "shop-list" }, list.map((s) => shopCard(s, names))),
   );
   file.addEventListener("change", async () => {
     const f = /** @type {HTMLInputElement} */ (file).files?.[0];
@@ -164,45 +171,112 @@ async function download(format) {
   }
 }
 
-function shopCard(s) {
-  const who = h("input", { name: "userId", required: true });
-  return h(
+/** @typedef {import("./api.js").components["schemas"]["User"]} User */
+/** @typedef {import("./api.js").components["schemas"]["Shop"]} Shop */
+
+/**
+ * A shop's card: its managers by name, each removable, and a user picker to
+ * add one. names: the known managers by id (ids not in it show as ids).
+ * @param {Shop} s
+ * @param {Map<string, User>} names
+ */
+function shopCard(s, names) {
+  const nameOf = (id) => (names.has(id) ? names.get(id).displayName : id);
+  const label = (id) => (names.has(id) ? `${nameOf(id)} (${names.get(id).email})` : id);
+  const redraw = (shop) => card.replaceWith(shopCard(shop, names));
+  const remove = async (id) => {
+    try {
+      await ok(client.DELETE("/v1/shops/{id}/managers/{userId}", { params: { path: { id: s.id, userId: id } } }));
+      flash(t("picker.removed", { name: nameOf(id), shop: s.name }), "ok");
+      redraw(await ok(client.GET("/v1/shops/{id}", { params: { path: { id: s.id } } })));
+    } catch (e) {
+      flash(e.message, "bad");
+    }
+  };
+  const add = async (/** @type {User} */ u) => {
+    try {
+      if (!u.roles.includes("manager")) {
+        await ok(client.POST("/v1/admin/users/{id}/roles", { params: { path: { id: u.id } }, body: { roles: [...u.roles, "manager"] } }));
+      }
+      const shop = await ok(client.POST("/v1/shops/{id}/managers", { params: { path: { id: s.id } }, body: { userId: u.id } }));
+      names.set(u.id, u);
+      flash(t("picker.done", { name: u.displayName, shop: s.name }), "ok");
+      redraw(shop);
+    } catch (e) {
+      flash(e.message, "bad");
+    }
+  };
+  const ids = s.managerIds || [];
+  const card = h(
     "li",
-    { class: "card" },
+    { class: "card", "data-shop": s.id },
     h("h3", {}, h("a", { href: "#/shops/" + s.id }, s.name)),
     h("p", {}, s.address),
     h("p", { class: "hint" }, `${s.location.lat.toFixed(5)}, ${s.location.lng.toFixed(5)} · ${s.timezone}`),
-    h("p", { class: "hint" }, t("ashops.managers"), ": ", (s.managerIds || []).join(", ") || "—"),
-    h(
-      "form",
-      {
-        class: "row",
-        onsubmit: async (ev) => {
-          ev.preventDefault();
-          try {
-            await call("POST", "/v1/shops/{id}/managers", { params: { path: { id: s.id } }, body: { userId: /** @type {HTMLInputElement} */ (who).value.trim() } });
-            flash(t("ashops.managerAdded"), "ok");
-          } catch (e) {
-            flash(e.message, "bad");
-          }
-        },
-      },
-      field(t("ashops.addManager"), who),
-      h("button", { type: "submit" }, t("ashops.addManager")),
-    ),
+    h("h4", {}, t("ashops.managers")),
+    ids.length
+      ? h("ul", { class: "managers" }, ids.map((id) => h("li", {}, h("span", {}, label(id)), h("button", { type: "button", class: "ghost small", "aria-label": `${t("picker.remove")} ${label(id)}`, onclick: () => remove(id) }, t("picker.remove")))))
+      : h("p", { class: "hint" }, t("ashops.noManager")),
+    userPicker(t("ashops.addManager"), add),
   );
+  return card;
+}
+
+/**
+ * Finds users by name or email (GET /v1/admin/users?q=) as the admin types,
+ * and offers each as a button; the latest answer wins over slower earlier ones.
+ * @param {string} title
+ * @param {(u: User) => void} onPick
+ */
+function userPicker(title, onPick) {
+  const q = /** @type {HTMLInputElement} */ (h("input", { type: "search", name: "userQuery", autocomplete: "off", spellcheck: "false" }));
+  const list = h("ul", { class: "picks", "aria-live": "polite" });
+  let seq = 0;
+  let timer = 0;
+  const search = async () => {
+    const text = q.value.trim();
+    const mine = ++seq;
+    if (text.length < 2) return list.replaceChildren();
+    const page = await ok(client.GET("/v1/admin/users", { params: { query: { q: text, limit: 8 } } })).catch((e) => (flash(e.message, "bad"), null));
+    if (mine !== seq || !page) return;
+    const items = page.items || [];
+    mount(
+      list,
+      items.length
+        ? items.map((u) =>
+            h(
+              "li",
+              {},
+              h("span", { class: "who-is" }, h("strong", {}, u.displayName), " ", h("span", { class: "hint" }, `${u.email} · ${u.roles.map((r) => label("role", r)).join(", ")}`)),
+              h("button", { type: "button", class: "small", onclick: () => onPick(u) }, u.roles.includes("manager") ? t("picker.make") : t("picker.grant")),
+            ),
+          )
+        : h("li", { class: "hint" }, t("picker.none", { q: text })),
+    );
+  };
+  q.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(search, 250);
+  });
+  q.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Enter") return;
+    ev.preventDefault();
+    clearTimeout(timer);
+    search();
+  });
+  return h("div", { class: "picker" }, h("h4", {}, title), field(t("picker.find"), q, t("picker.help")), list);
 }
 
 /** #/admin/failed */
 export async function failed(el) {
-  const page = await call("GET", "/v1/admin/notifications", { params: { query: { status: "failed", limit: 100 } } });
+  const page = await ok(client.GET("/v1/admin/notifications", { params: { query: { status: "failed", limit: 100 } } }));
   const lang = getLang();
   const items = page.items || [];
   mount(
     el,
     h("h1", {}, t("fail.title")),
     items.length === 0
-      ? h("p", {}, t("common.none"))
+      ? h("p", { class: "empty" }, t("fail.none"))
       : h(
           "table",
           {},

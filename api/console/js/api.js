@@ -1,3 +1,4 @@
+// @ts-check
 // The console's only way to the server: the public API through the client
 // typed from /openapi.json (console/openapi.d.ts, see docs/console.md), with
 // the same access and refresh tokens as the mobile app.
@@ -90,24 +91,31 @@ function renew() {
   return renewing;
 }
 
-/** @type {import("openapi-fetch").Client<import("../../../console/openapi").paths>} */
-export const client = createClient({ baseUrl: location.origin, fetch: authFetch });
+/** @typedef {import("../../../console/openapi").paths} paths */
+/** @typedef {import("../../../console/openapi").components} components */
 
 /**
- * Calls the API and returns the body, or throws an ApiError.
- * @param {"GET"|"POST"|"PATCH"|"PUT"|"DELETE"} method
- * @param {string} path an OpenAPI path, e.g. /v1/campaigns/{id}
- * @param {any} [opts] openapi-fetch options: params.path, params.query, body
+ * The client typed with the API's paths: console/check.sh type-checks every
+ * call's path, parameters and body against console/openapi.d.ts.
+ * @type {import("openapi-fetch").Client<paths>}
  */
-export async function call(method, path, opts = {}) {
-  const { data, error, response } = await /** @type {any} */ (client)[method](path, opts);
+export const client = /** @type {any} */ (createClient({ baseUrl: location.origin, fetch: authFetch }));
+
+/**
+ * The body of a call's answer, or an ApiError: ok(client.GET("/v1/me")).
+ * @template {{data?: any, error?: any, response: Response}} R
+ * @param {Promise<R>} pending
+ * @returns {Promise<NonNullable<R["data"]>>}
+ */
+export async function ok(pending) {
+  const { data, error, response } = await pending;
   if (!response.ok) throw new ApiError(response.status, error);
   return data;
 }
 
 /** Signs in with email and password. */
 export async function signIn(email, password) {
-  const data = await call("POST", "/v1/auth/login", { body: { email, password } });
+  const data = await ok(client.POST("/v1/auth/login", { body: { email, password } }));
   save({ accessToken: data.accessToken, refreshToken: data.refreshToken, user: data.user });
   return data.user;
 }
@@ -127,7 +135,7 @@ export async function signOut() {
 
 /** Re-reads the profile, to pick up roles changed since sign-in. */
 export async function refreshMe() {
-  const me = await call("GET", "/v1/me");
+  const me = await ok(client.GET("/v1/me"));
   if (session) save({ ...session, user: me });
   return me;
 }
@@ -153,6 +161,6 @@ export async function text(path, params) {
 
 /** The shops (GET /v1/shops): q searches, managed=true keeps the caller's own. */
 export async function listShops(query = {}) {
-  const page = await call("GET", "/v1/shops", { params: { query: { limit: 200, ...query } } });
+  const page = await ok(client.GET("/v1/shops", { params: { query: { limit: 200, ...query } } }));
   return page.items || [];
 }

@@ -1,9 +1,11 @@
+// @ts-check
 // The marketer's screens: the campaign list with its funnel, the editor with
 // the zone on the map, the live push preview, and the fan segments.
-import { call, listShops, ApiError } from "./api.js";
-import { t, num, getLang } from "./i18n.js";
-import { h, mount, field, flash, uid, readText, localInput } from "./ui.js";
-import { makeMap, drawCells, drawShops, fit } from "./map.js";
+import { client, ok, listShops, ApiError } from "./api.js";
+import { t, num, getLang, label } from "./i18n.js";
+import { h, mount, field, flash, localInput } from "./ui.js";
+import { drawCells, drawShops, fit } from "./map.js";
+import { zoneEditor } from "./zone.js";
 
 const STAGES = ["entered", "triggered", "pushed", "opened", "redeemed"];
 
@@ -12,7 +14,7 @@ export function funnel(stats, compact = false) {
   const max = Math.max(1, ...STAGES.map((s) => stats[s] || 0));
   const rows = STAGES.map((s) => bar(t("camp." + s), stats[s] || 0, max, s));
   for (const [reason, n] of Object.entries(stats.suppressed || {})) {
-    if (!compact || n) rows.push(bar(t("camp.suppressed", { reason }), n, max, "suppressed"));
+    if (!compact || n) rows.push(bar(t("camp.suppressed", { reason: label("reason", reason) }), n, max, "suppressed"));
   }
   return h("dl", { class: "funnel" + (compact ? " compact" : ""), "data-testid": "funnel" }, rows);
 }
@@ -27,13 +29,13 @@ const statusBadge = (s) => h("span", { class: "badge " + s }, t("status." + s));
 
 /** #/campaigns */
 export async function list(el) {
-  const cs = await call("GET", "/v1/campaigns");
-  const stats = await Promise.all(cs.map((c) => call("GET", "/v1/campaigns/{id}/stats", { params: { path: { id: c.id } } }).catch(() => null)));
+  const cs = await ok(client.GET("/v1/campaigns"));
+  const stats = await Promise.all(cs.map((c) => ok(client.GET("/v1/campaigns/{id}/stats", { params: { path: { id: c.id } } })).catch(() => null)));
   mount(
     el,
     h("div", { class: "head" }, h("h1", {}, t("camp.list")), h("a", { class: "button primary", href: "#/campaigns/new" }, t("camp.new"))),
     cs.length === 0
-      ? h("p", {}, t("common.none"))
+      ? h("p", { class: "empty" }, t("camp.none"))
       : h(
           "ul",
           { class: "cards" },
@@ -49,65 +51,20 @@ export async function list(el) {
   );
 }
 
-/** Reads the drawn zone into the API's geofence shape. */
-function zoneOf(map) {
-  const L = /** @type {any} */ (window).L;
-  const layers = map.pm.getGeomanLayers().filter((l) => l instanceof L.Polygon || l instanceof L.Circle);
-  const circles = layers.filter((l) => l instanceof L.Circle);
-  const polys = layers.filter((l) => !(l instanceof L.Circle));
-  if (!layers.length) return null;
-  if (circles.length && !polys.length) {
-    return { circles: circles.map((c) => ({ center: { lat: c.getLatLng().lat, lng: c.getLatLng().lng }, radiusM: Math.round(c.getRadius()) })) };
-  }
-  const coords = [];
-  for (const p of polys) {
-    const g = p.toGeoJSON().geometry;
-    if (g.type === "Polygon") coords.push(g.coordinates);
-    else if (g.type === "MultiPolygon") coords.push(...g.coordinates);
-  }
-  for (const c of circles) coords.push([circlePolygon(c)]); // mixed: circles become polygons
-  return coords.length === 1 ? { type: "Polygon", coordinates: coords[0] } : { type: "MultiPolygon", coordinates: coords };
-}
-
-function circlePolygon(c) {
-  const { lat, lng } = c.getLatLng();
-  const r = c.getRadius();
-  const ring = [];
-  for (let i = 0; i <= 32; i++) {
-    const a = (2 * Math.PI * i) / 32;
-    ring.push([lng + (r * Math.sin(a)) / (111320 * Math.cos((lat * Math.PI) / 180)), lat + (r * Math.cos(a)) / 110540]);
-  }
-  return ring;
-}
-
-/** Draws a geofence (API shape or GeoJSON geometry) as editable layers. */
-function drawZone(map, g) {
-  const L = /** @type {any} */ (window).L;
-  const out = [];
-  const ring = (r) => r.map(([lng, lat]) => [lat, lng]);
-  if (g.type === "Polygon") out.push(L.polygon(g.coordinates.map(ring)));
-  if (g.type === "MultiPolygon") for (const p of g.coordinates) out.push(L.polygon(p.map(ring)));
-  for (const c of g.circles || []) out.push(L.circle([c.center.lat, c.center.lng], { radius: c.radiusM }));
-  for (const l of out) l.addTo(map);
-  return out;
-}
-
-/** The geometry of an imported GeoJSON file: a geometry, a Feature, or a FeatureCollection of polygons. */
-function importedZone(json) {
-  const geoms = [];
-  const walk = (o) => {
-    if (!o) return;
-    if (o.type === "FeatureCollection") o.features.forEach(walk);
-    else if (o.type === "Feature") walk(o.geometry);
-    else if (o.type === "Polygon") geoms.push(o.coordinates);
-    else if (o.type === "MultiPolygon") geoms.push(...o.coordinates);
-  };
-  walk(json);
-  if (!geoms.length) throw new Error("no Polygon or MultiPolygon in this file");
-  return geoms.length === 1 ? { type: "Polygon", coordinates: geoms[0] } : { type: "MultiPolygon", coordinates: geoms };
-}
-
+/** @typedef {import("./api.js").components["schemas"]} schemas */
+/** @type {schemas["ScheduleInput"]["days"]} */
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/** "FR · tu (familiar)", "EN · formal": a text's language and tone, as the screen names them. */
+const toneOf = (x) => `${x.locale.toUpperCase()} · ${x.locale === "fr" ? t(x.formality === "familiar" ? "camp.tu" : "camp.vous") : t("camp.enFormal")}`;
+
+/** The status changes, each its own operation. */
+const transition = {
+  activate: (id) => client.POST("/v1/campaigns/{id}/activate", { params: { path: { id } } }),
+  pause: (id) => client.POST("/v1/campaigns/{id}/pause", { params: { path: { id } } }),
+  end: (id) => client.POST("/v1/campaigns/{id}/end", { params: { path: { id } } }),
+};
+/** @type {[schemas["OfferTextInput"]["locale"], schemas["OfferTextInput"]["formality"]][]} */
 const TEXTS = [
   ["fr", "familiar"],
   ["fr", "formal"],
@@ -116,12 +73,15 @@ const TEXTS = [
 
 /** #/campaigns/new and #/campaigns/:id */
 export async function edit(el, id) {
-  const c = id ? await call("GET", "/v1/campaigns/{id}", { params: { path: { id } } }) : null;
-  const segs = await call("GET", "/v1/admin/segments").catch(() => ({ counts: {} }));
+  const [c, segs, shops] = await Promise.all([
+    id ? ok(client.GET("/v1/campaigns/{id}", { params: { path: { id } } })) : null,
+    ok(client.GET("/v1/admin/segments")).catch(() => ({ total: 0, counts: {} })),
+    listShops({}).catch((e) => (console.warn("shops", e), [])),
+  ]);
   const inp = (attrs) => h("input", attrs);
   const name = inp({ name: "name", required: true, value: c ? c.name : "", maxlength: 120 });
   const trigger = h("select", { name: "trigger" }, h("option", { value: "enter" }, t("camp.trigger.enter")), h("option", { value: "dwell" }, t("camp.trigger.dwell")));
-  trigger.value = c ? c.trigger.kind : "enter";
+  /** @type {HTMLSelectElement} */ (trigger).value = c ? c.trigger.kind : "enter";
   const dwell = inp({ type: "number", name: "dwell", min: 10, max: 86400, value: c && c.trigger.dwellSeconds ? c.trigger.dwellSeconds : 300 });
   const sc = (c && c.schedule) || {};
   const startsAt = inp({ type: "datetime-local", name: "startsAt", value: localInput(sc.startsAt) });
@@ -130,6 +90,7 @@ export async function edit(el, id) {
   const days = DAYS.map((d) => inp({ type: "checkbox", name: "day", value: d, checked: (sc.days || []).includes(d) }));
   const from = inp({ name: "from", pattern: "\\d\\d:\\d\\d", placeholder: "09:00", value: sc.hours ? sc.hours.from : "" });
   const to = inp({ name: "to", pattern: "\\d\\d:\\d\\d", placeholder: "19:00", value: sc.hours ? sc.hours.to : "" });
+  /** @type {string[]} */
   const chosen = c ? c.audience.segments.filter((s) => s !== "all") : [];
   const segBoxes = Object.entries(segs.counts || {}).map(([s, n]) => [s, n, inp({ type: "checkbox", name: "segment", value: s, checked: chosen.includes(s) })]);
   const newcomers = inp({ type: "checkbox", name: "newcomers", checked: c ? c.audience.newcomers : false });
@@ -155,7 +116,7 @@ export async function edit(el, id) {
         h(
           "figure",
           { class: "phone", "data-tone": `${x.locale}-${x.formality}` },
-          h("figcaption", {}, `${x.locale.toUpperCase()} · ${x.locale === "fr" ? t(x.formality === "familiar" ? "camp.tu" : "camp.vous") : x.formality}`),
+          h("figcaption", {}, toneOf(x)),
           h(
             "div",
             { class: "push" },
@@ -172,9 +133,8 @@ export async function edit(el, id) {
   });
   preview();
 
-  const m = makeMap(t("camp.zone"));
+  const zone = zoneEditor(c ? c.geofence : null, shops);
   const info = h("div", { class: "zone-info", "aria-live": "polite" });
-  const fileIn = inp({ type: "file", accept: ".geojson,.json,application/geo+json,application/json", name: "zoneFile" });
   const err = h("div", { class: "error", role: "alert" });
   const actions = h("div", { class: "actions" });
   const funnelBox = h("section", { class: "card" });
@@ -190,9 +150,7 @@ export async function edit(el, id) {
         "section",
         { class: "card zone" },
         h("h2", {}, t("camp.zone")),
-        h("p", { class: "hint" }, t("camp.zoneHelp")),
-        m.el,
-        h("div", { class: "row" }, field(t("camp.importZone"), fileIn), h("button", { type: "button", class: "ghost", onclick: () => clearZone() }, t("camp.clearZone"))),
+        zone.el,
         info,
       ),
       h(
@@ -212,7 +170,7 @@ export async function edit(el, id) {
           "section",
           { class: "card" },
           h("h2", {}, t("camp.audience")),
-          h("fieldset", {}, h("legend", {}, t("camp.segments")), segBoxes.map(([s, n, box]) => h("label", { class: "check" }, box, `${s} (${num(n)})`))),
+          h("fieldset", {}, h("legend", {}, t("camp.segments")), segBoxes.map(([s, n, box]) => h("label", { class: "check" }, box, `${label("segment", s)} (${num(n)})`))),
           h("label", { class: "check" }, newcomers, t("camp.newcomers")),
         ),
       ),
@@ -232,7 +190,7 @@ export async function edit(el, id) {
           h(
             "fieldset",
             {},
-            h("legend", {}, `${x.locale.toUpperCase()} · ${x.locale === "fr" ? t(x.formality === "familiar" ? "camp.tu" : "camp.vous") : x.formality}`),
+            h("legend", {}, toneOf(x)),
             field(t("camp.title"), x.title),
             field(t("camp.body"), x.body),
           ),
@@ -247,48 +205,16 @@ export async function edit(el, id) {
   );
   mount(el, form);
 
-  const map = await m.ready;
-  map.pm.addControls({
-    position: "topleft",
-    drawMarker: false,
-    drawCircleMarker: false,
-    drawPolyline: false,
-    drawText: false,
-    rotateMode: false,
-    dragMode: false,
-    drawRectangle: true,
-    drawPolygon: true,
-    drawCircle: true,
-    cutPolygon: true,
-    editMode: true,
-    removalMode: true,
-  });
+  const { map, zone: drawn } = await zone.ready;
   map.pm.setLang(getLang() === "fr" ? "fr" : "en");
   let cells = null;
-  const shopsLayer = await listShops({})
-    .then((list) => drawShops(map, list))
-    .catch((e) => (console.warn("shops", e), null));
-  const zone = c ? drawZone(map, c.geofence) : [];
-  fit(map, zone.length ? zone : [shopsLayer]);
-  const clearZone = () => {
-    map.pm.getGeomanLayers().forEach((l) => l.remove());
-    if (cells) cells.remove();
-  };
-  fileIn.addEventListener("change", async () => {
-    const f = /** @type {HTMLInputElement} */ (fileIn).files?.[0];
-    if (!f) return;
-    try {
-      clearZone();
-      fit(map, drawZone(map, importedZone(JSON.parse(await readText(f)))));
-    } catch (e) {
-      err.textContent = e.message;
-    }
-  });
+  const shopsLayer = drawShops(map, shops);
+  fit(map, drawn.length ? drawn : [shopsLayer]);
 
   async function showCells(cid, areaM2) {
     const [cl, reach] = await Promise.all([
-      call("GET", "/v1/campaigns/{id}/cells", { params: { path: { id: cid } } }),
-      call("GET", "/v1/campaigns/{id}/reach", { params: { path: { id: cid }, query: { days: 7 } } }).catch(() => null),
+      ok(client.GET("/v1/campaigns/{id}/cells", { params: { path: { id: cid } } })),
+      ok(client.GET("/v1/campaigns/{id}/reach", { params: { path: { id: cid }, query: { days: 7 } } })).catch(() => null),
     ]);
     if (cells) cells.remove();
     cells = drawCells(map, cl);
@@ -299,22 +225,24 @@ export async function edit(el, id) {
       h("p", {}, t("camp.area", { km2: num((areaM2 || cl.areaM2) / 1e6, 3) })),
       h("p", { "data-testid": "cells" }, t("camp.cells", { n: num(cl.count), inside: num(inside), edge: num(cl.count - inside) })),
       reach ? h("p", { "data-testid": "reach" }, t("camp.reach", { n: num(reach.customers) })) : null,
-      h("p", { class: "legend" }, h("span", { class: "swatch inside" }), "inside ", h("span", { class: "swatch edge" }), "boundary"),
+      h("p", { class: "legend" }, h("span", { class: "swatch inside" }), t("camp.legendInside"), h("span", { class: "swatch edge" }), t("camp.legendEdge")),
     );
   }
 
   function body() {
     const segments = segBoxes.filter(([, , b]) => /** @type {HTMLInputElement} */ (b).checked).map(([s]) => s);
     const v = (x) => /** @type {HTMLInputElement} */ (x).value;
-    const schedule = { timezone: v(tz), days: days.filter((d) => /** @type {HTMLInputElement} */ (d).checked).map((d) => v(d)) };
+    /** @type {schemas["ScheduleInput"]} */
+    const schedule = { timezone: v(tz), days: DAYS.filter((_, i) => /** @type {HTMLInputElement} */ (days[i]).checked) };
     if (v(startsAt)) schedule.startsAt = new Date(v(startsAt)).toISOString();
     if (v(endsAt)) schedule.endsAt = new Date(v(endsAt)).toISOString();
     if (v(from) || v(to)) schedule.hours = { from: v(from), to: v(to) };
+    /** @type {schemas["CampaignRequest"]} */
     const b = {
       name: v(name),
       trigger: v(trigger) === "dwell" ? { kind: "dwell", dwellSeconds: Number(v(dwell)) } : { kind: "enter" },
       schedule,
-      audience: { segments, newcomers: /** @type {HTMLInputElement} */ (newcomers).checked },
+      audience: { segments: /** @type {schemas["AudienceInput"]["segments"]} */ (segments), newcomers: /** @type {HTMLInputElement} */ (newcomers).checked },
       offer: {
         value: v(value),
         validityHours: Number(v(validity)),
@@ -323,7 +251,7 @@ export async function edit(el, id) {
       },
       caps: { perCustomer: Number(v(perCustomer)), cooldownSeconds: Number(v(cooldown)) * 3600 },
     };
-    const g = zoneOf(map);
+    const g = zone.geofence();
     if (g) b.geofence = g;
     return b;
   }
@@ -336,14 +264,15 @@ export async function edit(el, id) {
   async function save() {
     err.replaceChildren();
     const b = body();
-    if (!b.geofence && !c) {
+    if (!b.geofence) {
+      // Even when editing: an empty zone is a mistake, not "keep the old one".
       err.textContent = t("camp.needZone");
       return null;
     }
     try {
       const saved = c
-        ? await call("PATCH", "/v1/campaigns/{id}", { params: { path: { id: c.id } }, body: b })
-        : await call("POST", "/v1/campaigns", { body: b });
+        ? await ok(client.PATCH("/v1/campaigns/{id}", { params: { path: { id: c.id } }, body: b }))
+        : await ok(client.POST("/v1/campaigns", { body: b }));
       flash(c ? t("common.saved") : t("camp.created"), "ok");
       return saved;
     } catch (e) {
@@ -352,12 +281,13 @@ export async function edit(el, id) {
     }
   }
 
+  /** @param {"activate"|"pause"|"end"} to */
   async function move(to) {
     if (to === "end" && !confirm(t("camp.endConfirm"))) return;
     err.replaceChildren();
     try {
       if (c && (c.status === "draft" || c.status === "paused") && !(await save())) return;
-      const r = await call("POST", `/v1/campaigns/{id}/${to}`, { params: { path: { id: c.id } } });
+      const r = await ok(transition[to](c.id));
       flash(t("camp.nowStatus", { status: t("status." + r.status) }), "ok");
       edit(el, c.id);
     } catch (e) {
@@ -383,20 +313,21 @@ export async function edit(el, id) {
   );
   if (c) {
     await showCells(c.id, c.areaM2);
-    const st = await call("GET", "/v1/campaigns/{id}/stats", { params: { path: { id: c.id } } });
+    const st = await ok(client.GET("/v1/campaigns/{id}/stats", { params: { path: { id: c.id } } }));
     mount(funnelBox, h("h2", {}, t("camp.funnel")), funnel(st));
   }
 }
 
 /** #/segments */
 export async function segments(el) {
-  const s = await call("GET", "/v1/admin/segments");
+  const s = await ok(client.GET("/v1/admin/segments"));
   const entries = Object.entries(s.counts || {});
   const max = Math.max(1, ...entries.map(([, n]) => n));
   mount(
     el,
     h("h1", {}, t("seg.title")),
     h("p", {}, t("seg.total", { n: num(s.total) })),
-    h("dl", { class: "funnel" }, entries.map(([k, n]) => bar(k, n, max, "segment"))),
+    h("dl", { class: "funnel" }, entries.map(([k, n]) => bar(label("segment", k), n, max, "segment"))),
+    h("dl", { class: "glossary" }, entries.map(([k]) => [h("dt", {}, label("segment", k)), h("dd", {}, label("segmentHelp", k))])),
   );
 }

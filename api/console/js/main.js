@@ -1,7 +1,8 @@
+// @ts-check
 // The console's shell: sign-in, the navigation each role gets, and a hash
 // router (#/campaigns/…), so the server serves one page.
 import { currentUser, signIn, signOut, whenSignedOut, refreshMe, ApiError } from "./api.js";
-import { t, setLang, getLang } from "./i18n.js";
+import { t, setLang, getLang, label } from "./i18n.js";
 import { h, mount, field, flash } from "./ui.js";
 import * as campaigns from "./campaigns.js";
 import * as manager from "./manager.js";
@@ -51,7 +52,7 @@ function chrome(u) {
   /** @type {HTMLSelectElement} */ (document.getElementById("lang")).value = getLang();
   /** @type {HTMLElement} */ (document.getElementById("signout")).textContent = t("signout");
   if (!u) return;
-  /** @type {HTMLElement} */ (document.getElementById("who")).textContent = `${u.displayName} · ${(u.roles || []).join(", ")}`;
+  /** @type {HTMLElement} */ (document.getElementById("who")).textContent = `${u.displayName} · ${(u.roles || []).filter((r) => r !== "customer").map((r) => label("role", r)).join(", ")}`;
   const here = location.hash.slice(2);
   const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
   // Rebuilt only when the user or the language changes, so that a link

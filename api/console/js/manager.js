@@ -1,7 +1,8 @@
+// @ts-check
 // The store manager's screens: their shops, each shop's week of events,
 // an event's attendees, the check-in and till screens, and the feedback
 // that needs an answer.
-import { call, listShops, ApiError } from "./api.js";
+import { client, ok, listShops, ApiError } from "./api.js";
 import { t, num, getLang } from "./i18n.js";
 import { h, mount, field, flash, when, localInput } from "./ui.js";
 import { makeMap, drawShops, fit } from "./map.js";
@@ -39,10 +40,10 @@ const startOfWeek = (d) => {
 
 /** #/shops/:id — the shop's week of events, and a form for a new one. */
 export async function shop(el, id, weekStart) {
-  const s = await call("GET", "/v1/shops/{id}", { params: { path: { id } } });
+  const s = await ok(client.GET("/v1/shops/{id}", { params: { path: { id } } }));
   const week = weekStart || startOfWeek(new Date());
   const end = new Date(week.getTime() + 7 * 864e5);
-  const evs = await call("GET", "/v1/shops/{id}/events", { params: { path: { id }, query: { from: week.toISOString() } } });
+  const evs = await ok(client.GET("/v1/shops/{id}/events", { params: { path: { id }, query: { from: week.toISOString() } } }));
   const lang = getLang();
   const dayFmt = new Intl.DateTimeFormat(lang, { weekday: "long", day: "numeric", month: "short", timeZone: s.timezone || undefined });
   const timeFmt = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", timeZone: s.timezone || undefined });
@@ -82,7 +83,7 @@ export async function shop(el, id, weekStart) {
       later.length ? h("p", { class: "hint" }, t("ev.later") + " ", later.map((e) => h("a", { href: "#/events/" + e.id, class: "chip" }, `${when(e.startsAt, lang, s.timezone)} ${e.title}`))) : null,
     ),
     eventForm(null, async (body) => {
-      const e = await call("POST", "/v1/shops/{id}/events", { params: { path: { id } }, body });
+      const e = await ok(client.POST("/v1/shops/{id}/events", { params: { path: { id } }, body }));
       flash(t("ev.created"), "ok");
       location.hash = "#/events/" + e.id;
     }),
@@ -135,8 +136,8 @@ function eventForm(e, submit) {
 
 /** #/events/:id — seats, attendees and waitlist; change, move or cancel. */
 export async function event(el, id) {
-  const e = await call("GET", "/v1/events/{id}", { params: { path: { id } } });
-  const people = await call("GET", "/v1/events/{id}/attendees", { params: { path: { id } } });
+  const e = await ok(client.GET("/v1/events/{id}", { params: { path: { id } } }));
+  const people = await ok(client.GET("/v1/events/{id}/attendees", { params: { path: { id } } }));
   const going = people.filter((p) => p.status === "going");
   const waiting = people.filter((p) => p.status !== "going").sort((a, b) => (a.waitlistPosition || 0) - (b.waitlistPosition || 0));
   const lang = getLang();
@@ -152,13 +153,13 @@ export async function event(el, id) {
       h("section", { class: "card" }, h("h2", {}, t("ev.attendees")), h("p", {}, t("ev.seats", { going: going.length, capacity: e.capacity })),
         h("ul", { class: "people", "data-testid": "attendees" }, going.map((p) => h("li", {}, p.displayName, p.checkedIn ? h("span", { class: "badge active" }, "✓ " + t("ev.checkedIn")) : null)))),
       h("section", { class: "card" }, h("h2", {}, t("ev.waitlist")),
-        waiting.length ? h("ol", { class: "people" }, waiting.map((p) => h("li", {}, p.displayName))) : h("p", { class: "hint" }, t("common.none"))),
+        waiting.length ? h("ol", { class: "people" }, waiting.map((p) => h("li", {}, p.displayName))) : h("p", { class: "hint" }, t("ev.noWaitlist"))),
     ),
     e.status === "cancelled"
       ? null
       : [
           eventForm(e, async (body) => {
-            await call("PATCH", "/v1/events/{id}", { params: { path: { id } }, body });
+            await ok(client.PATCH("/v1/events/{id}", { params: { path: { id } }, body }));
             flash(t("ev.moved"), "ok");
             event(el, id);
           }),
@@ -168,7 +169,7 @@ export async function event(el, id) {
               class: "card",
               onsubmit: async (ev) => {
                 ev.preventDefault();
-                await call("POST", "/v1/events/{id}/cancel", { params: { path: { id } }, body: { reason: /** @type {HTMLInputElement} */ (reason).value } });
+                await ok(client.POST("/v1/events/{id}/cancel", { params: { path: { id } }, body: { reason: /** @type {HTMLInputElement} */ (reason).value } }));
                 flash(t("ev.cancelled"), "ok");
                 event(el, id);
               },
@@ -185,7 +186,7 @@ export async function event(el, id) {
 async function myEvents() {
   const list = await myShops();
   const from = new Date(Date.now() - 12 * 36e5).toISOString();
-  const all = await Promise.all(list.map((s) => call("GET", "/v1/shops/{id}/events", { params: { path: { id: s.id }, query: { from } } }).then((evs) => evs.map((e) => ({ ...e, shopName: s.name })))));
+  const all = await Promise.all(list.map((s) => ok(client.GET("/v1/shops/{id}/events", { params: { path: { id: s.id }, query: { from } } })).then((evs) => evs.map((e) => ({ ...e, shopName: s.name })))));
   return all.flat().filter((e) => e.status !== "cancelled").sort((a, b) => a.startsAt.localeCompare(b.startsAt));
 }
 
@@ -208,7 +209,7 @@ export async function checkin(el, eventId) {
     if (!ticketCode) return;
     const id = /** @type {HTMLSelectElement} */ (pick).value;
     try {
-      await call("POST", "/v1/events/{id}/checkins", { params: { path: { id } }, body: { ticketCode } });
+      await ok(client.POST("/v1/events/{id}/checkins", { params: { path: { id } }, body: { ticketCode } }));
       verdict(answer, "ok", "✓ " + t("ci.ok"), ticketCode);
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
@@ -256,7 +257,7 @@ export async function checkin(el, eventId) {
     el,
     h("h1", {}, t("ci.title")),
     evs.length === 0
-      ? h("p", {}, t("common.none"))
+      ? h("p", { class: "empty" }, t("ci.none"))
       : h(
           "form",
           { class: "card counter", onsubmit: (ev) => (ev.preventDefault(), submit(/** @type {HTMLInputElement} */ (code).value)) },
@@ -268,6 +269,12 @@ export async function checkin(el, eventId) {
         ),
   );
   code.focus();
+}
+
+/** "Redeemed on 2 Dec 2026, 01:22" from the server's English message, in the console's language. */
+function redeemedAt(message) {
+  const at = /\d{4}-\d\d-\d\dT[\d:.]+Z/.exec(message);
+  return at ? t("till.redeemedAt", { when: when(at[0], getLang()) }) : message;
 }
 
 /** #/till */
@@ -288,11 +295,11 @@ export async function till(el) {
           const raw = /** @type {HTMLInputElement} */ (code).value.trim();
           if (!raw) return;
           try {
-            const o = await call("POST", "/v1/shops/{id}/redemptions", { params: { path: { id: /** @type {HTMLSelectElement} */ (pick).value } }, body: { code: raw } });
+            const o = await ok(client.POST("/v1/shops/{id}/redemptions", { params: { path: { id: /** @type {HTMLSelectElement} */ (pick).value } }, body: { code: raw } }));
             verdict(answer, "ok", "✓ " + t("till.ok", { value: o.value }), o.title);
           } catch (e) {
             if (!(e instanceof ApiError)) throw e;
-            if (e.status === 409 && /already redeemed/.test(e.message)) verdict(answer, "bad", "✗ " + t("till.already"), e.message);
+            if (e.status === 409 && /already redeemed/.test(e.message)) verdict(answer, "bad", "✗ " + t("till.already"), redeemedAt(e.message));
             else if (e.status === 404) verdict(answer, "bad", "✗ " + t("till.unknown"), raw);
             else verdict(answer, "bad", "✗ " + t("till.other", { msg: e.message }), raw);
           }
@@ -301,7 +308,7 @@ export async function till(el) {
         },
       },
       field(t("common.shop"), pick),
-      field(t("till.code"), code, "ABCD-1234 = abcd1234"),
+      field(t("till.code"), code, t("till.hint")),
       h("button", { type: "submit", class: "primary big" }, t("till.submit")),
       answer,
     ),
@@ -316,15 +323,15 @@ export async function feedback(el) {
   const sections = await Promise.all(
     list.map(async (s) => {
       const [items, stats] = await Promise.all([
-        call("GET", "/v1/shops/{id}/feedback", { params: { path: { id: s.id }, query: { needsAttention: true } } }),
-        call("GET", "/v1/shops/{id}/gestures/stats", { params: { path: { id: s.id } } }).catch(() => null),
+        ok(client.GET("/v1/shops/{id}/feedback", { params: { path: { id: s.id }, query: { needsAttention: true } } })),
+        ok(client.GET("/v1/shops/{id}/gestures/stats", { params: { path: { id: s.id } } })).catch(() => null),
       ]);
       return h(
         "section",
         { class: "card" },
         h("h2", {}, s.name),
         stats ? h("p", { class: "hint" }, t("fb.stats", { gestures: stats.gestures, customers: stats.customers, back: stats.cameBack, days: stats.windowDays })) : null,
-        items.length === 0 ? h("p", {}, t("common.none")) : h("ul", { class: "feedback" }, items.map((f) => h("li", {}, h("p", {}, h("strong", {}, t("fb.rating", { n: f.rating })), " · ", when(f.at, lang)), h("blockquote", {}, f.comment || "—"), composer(s, f, el)))),
+        items.length === 0 ? h("p", { class: "empty" }, t("fb.none")) : h("ul", { class: "feedback" }, items.map((f) => h("li", {}, h("p", {}, h("strong", {}, t("fb.rating", { n: f.rating })), " · ", when(f.at, lang)), h("blockquote", {}, f.comment || "—"), composer(s, f, el)))),
       );
     }),
   );
@@ -360,7 +367,7 @@ function composer(s, f, el) {
           if (k === "offer") body.offer = { title: /** @type {HTMLInputElement} */ (offer).value };
           if (k === "points") body.points = Number(/** @type {HTMLInputElement} */ (points).value);
           try {
-            await call("POST", "/v1/shops/{id}/gestures", { params: { path: { id: s.id } }, body });
+            await ok(client.POST("/v1/shops/{id}/gestures", { params: { path: { id: s.id } }, body }));
             flash(t("fb.sent"), "ok");
             feedback(el);
           } catch (e) {

@@ -1,3 +1,4 @@
+// @ts-check
 // The map: Leaflet with the base map configured on the server
 // (HYPERLIEU_CONSOLE_TILES) or none, in which case shops, zones and cells
 // are drawn on a plain background and nothing is fetched from elsewhere.
@@ -73,5 +74,7 @@ export function fit(map, layers) {
     if (!lb.isValid()) continue;
     b = b ? b.extend(lb) : L.latLngBounds(lb.getSouthWest(), lb.getNorthEast());
   }
-  if (b) map.fitBounds(b.pad(0.2), { maxZoom: 17 });
+  // Room on the right for the shops' labels; no animation, so that what
+  // follows (a click, a screenshot) sees the final view.
+  if (b) map.fitBounds(b.pad(0.15), { maxZoom: 17, animate: false, paddingTopLeft: [20, 20], paddingBottomRight: [150, 20] });
 }

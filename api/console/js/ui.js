@@ -1,3 +1,4 @@
+// @ts-check
 // Small DOM helpers: the console builds its screens from elements, never
 // from HTML strings, so that no text from the API is ever parsed as markup.
 
