@@ -37,7 +37,8 @@ type OutboxStore interface {
 	// FindClaims returns the stored claims with the same notification and
 	// sequence as cs (those that exist).
 	FindClaims(ctx context.Context, cs []Claim) ([]Claim, error)
-	// FindQueued returns the unfinished notifications of ids that exist.
+	// FindQueued returns the unfinished notifications of ids that exist
+	// (a queue entry with a final outcome is not).
 	FindQueued(ctx context.Context, ids []string) ([]Notification, error)
 	// RecordOutcomes records the outbox fields of ns (status, reason,
 	// attempts, last error, message ids, sent to, sent at, not before,
@@ -47,6 +48,9 @@ type OutboxStore interface {
 	// outlived its lease may overwrite its successor's pending state, the
 	// same bounded case as the duplicate send it already caused.
 	RecordOutcomes(ctx context.Context, ns []Notification) error
+	// DeleteQueued takes notifications whose outcome is final out of the
+	// queue, in bulk.
+	DeleteQueued(ctx context.Context, ids []string) error
 	FindDevices(ctx context.Context, userIDs ...string) ([]Device, error)
 	DeleteDeviceTokens(ctx context.Context, tokens []string) error
 	FindUsers(ctx context.Context, ids []string) ([]hyperlieu.User, error)
@@ -163,7 +167,9 @@ type Outbox struct {
 
 	mu       sync.Mutex
 	mem      []Queued        // fed by Enqueue, oldest first
-	inflight map[string]bool // taken by a round of this process
+	inflight map[string]bool // taken by a round of this process, or finished and still queued
+	finished []string        // final outcomes recorded, still in the queue (see compact)
+	oldest   time.Time       // when the first of finished was recorded
 	lastScan time.Time
 	wake     chan struct{}
 }
@@ -172,7 +178,7 @@ type Outbox struct {
 // enough to send with: a change made since (a device added on another
 // instance, a new tone) is missed only by a message sent within seconds of
 // being queued. Older entries, and the queue's, are read again.
-const snapshotAge = 5 * time.Second
+const snapshotAge = 30 * time.Second
 
 // NewOutbox returns a worker over store and sender.
 func NewOutbox(store OutboxStore, sender push.Sender, opts OutboxOptions, log *slog.Logger) *Outbox {
@@ -233,6 +239,9 @@ func (o *Outbox) Run(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	o.compact(cctx, true)
 }
 
 // RunOnce claims and sends one batch of due notifications, and returns how
@@ -240,6 +249,7 @@ func (o *Outbox) Run(ctx context.Context) {
 func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 	now := o.opts.Now().UTC()
 	due, snaps, err := o.due(ctx, now)
+	defer o.compact(ctx, false)
 	defer o.release(due)
 	if err != nil || len(due) == 0 {
 		return 0, err
@@ -458,6 +468,7 @@ func (o *Outbox) send(ctx context.Context, ns []Notification, snaps map[string]Q
 	sent := make(chan error, 1)
 	go func() { sent <- o.push(ctx, msgs, func(j int, res push.Result) { r.report(j, res, owner[j]) }) }()
 	var batchErr, firstErr error
+	var final []string
 	for recorded := 0; recorded < len(ns); {
 		var group []int
 		select {
@@ -471,20 +482,82 @@ func (o *Outbox) send(ctx context.Context, ns []Notification, snaps map[string]Q
 			}
 			continue
 		}
-		for more := true; more; {
-			select {
-			case i := <-r.done:
-				group = append(group, i)
-			default:
-				more = false
-			}
-		}
-		if err := o.record(ctx, r, group, batchErr); err != nil && firstErr == nil {
+		group = r.gather(group, len(ns)-recorded)
+		done, err := o.record(ctx, r, group, batchErr)
+		if err != nil && firstErr == nil {
 			firstErr = err
 		}
+		final = append(final, done...)
 		recorded += len(group)
 	}
+	o.mu.Lock()
+	if len(o.finished) == 0 {
+		o.oldest = time.Now()
+	}
+	o.finished = append(o.finished, final...)
+	for _, id := range final {
+		o.inflight[id] = true // until compact: our scans skip it
+	}
+	o.mu.Unlock()
 	return firstErr
+}
+
+// compact takes the finished notifications out of the queue, in one
+// command for many batches: when the work handed over is done (a burst is
+// over), when they make five batches, when the oldest was recorded a
+// quarter of a lease ago (their claims keep other workers off them until
+// the lease ends), or when forced. Until then this process's scans skip
+// them; should it die first, the next worker finds their outcome
+// (FindQueued) and deletes them instead of sending them again.
+func (o *Outbox) compact(ctx context.Context, force bool) {
+	o.mu.Lock()
+	ids := o.finished
+	due := force || len(o.mem) == 0 || len(ids) >= 5*o.opts.BatchSize || time.Since(o.oldest) >= o.opts.Lease/4
+	if len(ids) == 0 || !due {
+		o.mu.Unlock()
+		return
+	}
+	o.finished = nil
+	o.mu.Unlock()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if err := o.store.DeleteQueued(dctx, ids); err != nil {
+		o.log.Error("take sent notifications out of the queue", "count", len(ids), "err", err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, id := range ids {
+		delete(o.inflight, id)
+	}
+}
+
+// An outcome is written as soon as it is known, with those that follow it
+// closely: answers arriving less than recordGap apart join one write, for
+// at most recordLinger, so that a fast batch costs one write and a slow
+// device delays nobody's record by more than that.
+const (
+	recordGap    = 10 * time.Millisecond
+	recordLinger = 100 * time.Millisecond
+)
+
+// gather adds to group the notifications done within recordGap of each
+// other, up to want in all or recordLinger.
+func (r *round) gather(group []int, want int) []int {
+	linger := time.NewTimer(recordLinger)
+	defer linger.Stop()
+	for len(group) < want {
+		gap := time.NewTimer(recordGap)
+		select {
+		case i := <-r.done:
+			group = append(group, i)
+			gap.Stop()
+			continue
+		case <-gap.C:
+		case <-linger.C:
+		}
+		return group
+	}
+	return group
 }
 
 // failRest ends the notifications still waiting for an answer: their
@@ -522,8 +595,8 @@ func (o *Outbox) push(ctx context.Context, msgs []push.Message, report func(int,
 }
 
 // record settles and writes the outcomes of the notifications group of r,
-// under a context of its own.
-func (o *Outbox) record(ctx context.Context, r *round, group []int, batchErr error) error {
+// under a context of its own, and returns those that are final.
+func (o *Outbox) record(ctx context.Context, r *round, group []int, batchErr error) ([]string, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	now := o.opts.Now().UTC()
@@ -542,9 +615,13 @@ func (o *Outbox) record(ctx context.Context, r *round, group []int, batchErr err
 		o.log.Error("delete unregistered tokens", "tokens", len(dead), "err", err)
 	}
 	if err := o.store.RecordOutcomes(rctx, batch); err != nil {
-		return fmt.Errorf("record push outcomes: %w", err)
+		return nil, fmt.Errorf("record push outcomes: %w", err)
 	}
+	var final []string
 	for k, n := range batch {
+		if n.Status != StatusPending {
+			final = append(final, n.ID)
+		}
 		// Its first devices reached in this round: once per notification.
 		if o.opts.OnSent != nil && sentNow[k] > 0 && len(n.SentTo) == sentNow[k] {
 			o.opts.OnSent(rctx, n.Data)
@@ -553,7 +630,7 @@ func (o *Outbox) record(ctx context.Context, r *round, group []int, batchErr err
 			o.opts.OnFailed(rctx, n)
 		}
 	}
-	return nil
+	return final, nil
 }
 
 // recipients returns the devices of the notifications' customers and the

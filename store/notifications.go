@@ -480,4 +480,3 @@ const maxUpdateBatch = 50
 // Name returns the database's name, so that tests can open a second
 // connection to it, as a second instance would.
 func (db *DB) Name() string { return db.db.Name() }
-

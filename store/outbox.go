@@ -48,18 +48,35 @@ func (db *DB) FindDueNotifications(ctx context.Context, now time.Time, limit int
 		"outbox queue", notificationDoc.notification)
 }
 
-// FindQueued returns the queue entries of ids that exist, by _id reads.
+// FindQueued returns the queue entries of ids that exist and have no final
+// outcome, by _id reads: an entry whose outcome was recorded by a worker
+// that died before deleting it is deleted now instead of sent again.
 func (db *DB) FindQueued(ctx context.Context, ids []string) ([]notify.Notification, error) {
-	return findByIDs(ctx, db.c(queueColl), ids, nil, "outbox queue", notificationDoc.notification)
+	done, err := db.existing(ctx, outcomesColl, ids)
+	if err != nil {
+		return nil, err
+	}
+	var left, finished []string
+	for _, id := range ids {
+		if done[id] {
+			finished = append(finished, id)
+		} else {
+			left = append(left, id)
+		}
+	}
+	if err := db.DeleteQueued(ctx, finished); err != nil {
+		return nil, err
+	}
+	return findByIDs(ctx, db.c(queueColl), left, nil, "outbox queue", notificationDoc.notification)
 }
 
-// RecordOutcomes records what became of ns. A final one is inserted into
-// notification_outcomes (one insertMany for all; a second final outcome, from
-// a worker that outlived its lease, is dropped) and leaves the queue (deletes
-// by _id); any other is put back in the queue, replaced by _id.
+// RecordOutcomes records what became of ns: a final outcome is inserted
+// into notification_outcomes (one insertMany for all; a second final
+// outcome, from a worker that outlived its lease, is dropped), any other is
+// the notification's new queue entry, replaced by _id. Final ones stay in
+// the queue until DeleteQueued.
 func (db *DB) RecordOutcomes(ctx context.Context, ns []notify.Notification) error {
 	var final []any
-	var done []string
 	var again []mongo.WriteModel
 	for _, n := range ns {
 		if n.Status == notify.StatusPending {
@@ -67,19 +84,28 @@ func (db *DB) RecordOutcomes(ctx context.Context, ns []notify.Notification) erro
 			continue
 		}
 		final = append(final, outcomeDoc{ID: n.ID, UserID: n.UserID, NotBefore: n.NotBefore, OutboxFields: toOutboxFields(n)})
-		done = append(done, n.ID)
 	}
 	if _, err := db.insertMany(ctx, outcomesColl, final); err != nil {
 		return err
 	}
-	dels := make([]mongo.WriteModel, len(done))
-	for i, id := range done {
+	return db.bulkByID(ctx, queueColl, again)
+}
+
+// DeleteQueued takes ids, whose outcomes are final, out of the queue: a few
+// by _id, many by one `$in`. FerretDB v1 deletes a statement at a time
+// (about 1 ms each under load), while a `$in` decodes the queue (unfinished
+// work and what awaits this deletion: small) and deletes in one statement,
+// five times cheaper per document as measured; on MongoDB both use _id.
+func (db *DB) DeleteQueued(ctx context.Context, ids []string) error {
+	if len(ids) > maxUpdateBatch {
+		_, err := db.c(queueColl).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+		return translate(err, "outbox queue")
+	}
+	dels := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
 		dels[i] = mongo.NewDeleteOneModel().SetFilter(byID(id))
 	}
-	if err := db.bulkByID(ctx, queueColl, dels); err != nil {
-		return err
-	}
-	return db.bulkByID(ctx, queueColl, again)
+	return db.bulkByID(ctx, queueColl, dels)
 }
 
 // bulkByID runs models, each filtered on _id alone, in unordered bulk writes
