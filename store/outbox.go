@@ -219,13 +219,21 @@ func (db *DB) OutboxBacklog(ctx context.Context, now time.Time) (int, time.Time,
 
 // MigrateOutbox fills the queue with the notifications that were pending or
 // sending before it existed and the per-user device lists with the devices,
-// once: a record in migrations says it is done. Every write is keyed, so a
-// start that dies half-way is finished by the next.
+// once per database (db.once). Every write is keyed, so a start that dies
+// half-way is finished by the next.
 func (db *DB) MigrateOutbox(ctx context.Context) (int, error) {
-	const key = "outbox-queue-v1"
-	if n, err := db.c("migrations").CountDocuments(ctx, byID(key)); err != nil || n > 0 {
-		return 0, translate(err, "migrations")
-	}
+	n := 0
+	err := db.once(ctx, "outbox-queue-v1", func() (err error) {
+		n, err = db.adoptUnfinished(ctx)
+		if err != nil {
+			return err
+		}
+		return db.migrateDeviceLists(ctx)
+	})
+	return n, err
+}
+
+func (db *DB) adoptUnfinished(ctx context.Context) (int, error) {
 	ns, err := db.findNotifications(ctx, bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: bson.A{
 		string(notify.StatusPending), string(notify.StatusSending)}}}}}, nil)
 	if err != nil {
@@ -238,13 +246,6 @@ func (db *DB) MigrateOutbox(ctx context.Context) (int, error) {
 	}
 	if _, err := db.insertMany(ctx, queueColl, docs); err != nil {
 		return 0, err
-	}
-	if err := db.migrateDeviceLists(ctx); err != nil {
-		return 0, err
-	}
-	_, err = db.c("migrations").InsertOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "at", Value: time.Now().UTC()}})
-	if err != nil && !isDuplicate(err) {
-		return 0, translate(err, "migrations")
 	}
 	return len(ns), nil
 }
