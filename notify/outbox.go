@@ -147,18 +147,19 @@ func (o *OutboxOptions) defaults() {
 //
 // Delivery is at least once, and exactly once unless a worker outlives its
 // lease. A worker claims a notification by inserting the claim document
-// "<id>#<n>", n one more than the notification's last claim; a unique
-// insert is atomic on MongoDB and on the embedded FerretDB alike (whose
-// updates are not), so two workers, in one process or several, never both
-// get claim n. Winning claim n proves the copy read with claim n-1 current;
-// a winner that superseded a dead claim instead re-reads the notification
-// and sends only if it is still due (a stale read of a notification sent
-// meanwhile is dropped). The winner then marks it sending with its lease. A claim whose lease ended (its
-// worker crashed) is superseded by claim n+1. The one duplicate left: a
-// worker that is still sending when its lease ends, or that crashed after
-// FCM accepted a batch but before recording it, makes the next claim send
-// again — at most once per lease or crash, and with the same notification
-// id in the data payload, by which the app drops it.
+// "<id>#<n>", n one more than the last claim its queue entry records; a
+// unique insert is atomic on MongoDB and on the embedded FerretDB alike
+// (whose updates are not), so two workers, in one process or several,
+// never both get claim n, and the claim, with its owner and lease, is the
+// "sending" mark. Winning claim n proves the copy read with claim n-1
+// current; a winner that superseded a dead claim instead re-reads the queue
+// entry and sends only if it is still due and has no final outcome. A
+// claim whose lease ended (its worker crashed) is superseded by claim n+1.
+// The one duplicate left: a worker that is still sending when its lease
+// ends, or that crashed after FCM accepted a batch but before recording
+// it, makes the next claim send again — at most once per lease or crash,
+// and with the same notification id in the data payload, by which the app
+// drops it.
 type Outbox struct {
 	store  OutboxStore
 	sender push.Sender
