@@ -150,6 +150,9 @@ type Options struct {
 	// customer opens it (campaign stats read Data["campaignId"]). Its error
 	// is logged, not returned.
 	OnOpened func(ctx context.Context, n Notification) error
+	// OnQueued, if set, is handed what each Notify call stored, with the
+	// customers and devices it read (Outbox.Enqueue), once it is stored.
+	OnQueued func(qs []Queued)
 }
 
 func (o *Options) defaults() {
@@ -213,6 +216,7 @@ func (s *Service) Notify(ctx context.Context, reqs ...hyperlieu.NotificationRequ
 	if err != nil {
 		return err
 	}
+	read := time.Now()
 	users, err := s.store.FindUsers(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
@@ -260,11 +264,21 @@ func (s *Service) Notify(ctx context.Context, reqs ...hyperlieu.NotificationRequ
 	if err := s.reserve(ctx, ns, capped, slots, now); err != nil {
 		return err
 	}
-	if err := s.park(ctx, ns, now); err != nil {
+	devs, err := s.park(ctx, ns, now)
+	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	if err := s.store.CreateNotifications(ctx, ns); err != nil {
 		return fmt.Errorf("notify: %w", err)
+	}
+	if s.opts.OnQueued != nil {
+		qs := make([]Queued, 0, len(ns))
+		for _, n := range ns {
+			if n.Status == StatusPending && !n.Parked {
+				qs = append(qs, Queued{Notification: n, User: byID[n.UserID], Devices: devs[n.UserID], At: read})
+			}
+		}
+		s.opts.OnQueued(qs)
 	}
 	return nil
 }
@@ -315,8 +329,9 @@ func (s *Service) reserve(ctx context.Context, ns []Notification, capped []int, 
 // park holds the pending notifications of customers who have no device yet
 // until the end of the device grace period, or until they register one
 // (RegisterDevice), so that the outbox does not pick them up again and
-// again in the meantime. One round trip for the whole batch.
-func (s *Service) park(ctx context.Context, ns []Notification, now time.Time) error {
+// again in the meantime. It returns the devices it read, by user: one _id
+// read per customer.
+func (s *Service) park(ctx context.Context, ns []Notification, now time.Time) (map[string][]Device, error) {
 	var users []string
 	for _, n := range ns {
 		if n.Status == StatusPending && !slices.Contains(users, n.UserID) {
@@ -324,23 +339,23 @@ func (s *Service) park(ctx context.Context, ns []Notification, now time.Time) er
 		}
 	}
 	if len(users) == 0 {
-		return nil
+		return nil, nil
 	}
 	devs, err := s.store.FindDevices(ctx, users...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	has := make(map[string]bool, len(devs))
+	byUser := make(map[string][]Device, len(devs))
 	for _, d := range devs {
-		has[d.UserID] = true
+		byUser[d.UserID] = append(byUser[d.UserID], d)
 	}
 	for i := range ns {
-		if n := &ns[i]; n.Status == StatusPending && !has[n.UserID] {
+		if n := &ns[i]; n.Status == StatusPending && len(byUser[n.UserID]) == 0 {
 			n.Parked = true
 			n.NotBefore = hyperlieu.Later(n.NotBefore, now.Add(s.opts.DeviceGrace))
 		}
 	}
-	return nil
+	return byUser, nil
 }
 
 // dedupID turns a producer's dedup key into a notification id, the same on

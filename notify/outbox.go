@@ -27,30 +27,44 @@ type Claim struct {
 
 // OutboxStore is what the outbox worker needs from the database.
 type OutboxStore interface {
-	// FindDueNotifications returns up to limit notifications that are
-	// pending with NotBefore ≤ now, or sending with a lease ended before now,
-	// oldest due first.
+	// FindDueNotifications returns up to limit unfinished notifications with
+	// NotBefore ≤ now, oldest due first (those under a live claim included).
 	FindDueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
 	// CreateClaims inserts the claims in one round trip and reports, for
 	// each, whether it was inserted (false: that sequence number is taken).
+	// A claim is the "sending" mark: its owner and lease.
 	CreateClaims(ctx context.Context, cs []Claim) ([]bool, error)
 	// FindClaims returns the stored claims with the same notification and
 	// sequence as cs (those that exist).
 	FindClaims(ctx context.Context, cs []Claim) ([]Claim, error)
-	// FindNotifications returns those of ids that exist.
-	FindNotifications(ctx context.Context, ids []string) ([]Notification, error)
-	// UpdateSending marks the notifications ids sending by owner until until,
-	// adds one to their attempts and claimDelta to their claim, in one update.
-	UpdateSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error
-	// UpdateOutbox writes the outbox fields of ns (status, reason, attempts,
-	// last error, message ids, sent to, sent at, not before, waits, claim,
-	// lease, title and body) in bulk. It does not check the stored claim: a
-	// worker that outlived its lease may overwrite its successor's outcome,
-	// the same bounded case as the duplicate send it already caused.
-	UpdateOutbox(ctx context.Context, ns []Notification) error
+	// FindQueued returns the unfinished notifications of ids that exist
+	// (a queue entry with a final outcome is not).
+	FindQueued(ctx context.Context, ids []string) ([]Notification, error)
+	// RecordOutcomes records the outbox fields of ns (status, reason,
+	// attempts, last error, message ids, sent to, sent at, not before,
+	// waits, claim, title and body) in a few round trips: a final outcome
+	// once (a second one is dropped), any other as the notification's new
+	// queued state. It does not check the stored claim: a worker that
+	// outlived its lease may overwrite its successor's pending state, the
+	// same bounded case as the duplicate send it already caused.
+	RecordOutcomes(ctx context.Context, ns []Notification) error
+	// DeleteQueued takes notifications whose outcome is final out of the
+	// queue, in bulk.
+	DeleteQueued(ctx context.Context, ids []string) error
 	FindDevices(ctx context.Context, userIDs ...string) ([]Device, error)
 	DeleteDeviceTokens(ctx context.Context, tokens []string) error
 	FindUsers(ctx context.Context, ids []string) ([]hyperlieu.User, error)
+}
+
+// Queued is a notification Notify has just stored, with the customer and
+// devices it read to queue it, handed to the outbox of the same process
+// (Outbox.Enqueue) so that it is sent without looking for it or reading
+// them again.
+type Queued struct {
+	Notification
+	User    hyperlieu.User
+	Devices []Device
+	At      time.Time // when User and Devices were read
 }
 
 // PushObserver hears the outcome of every message sent to FCM.
@@ -133,29 +147,64 @@ func (o *OutboxOptions) defaults() {
 //
 // Delivery is at least once, and exactly once unless a worker outlives its
 // lease. A worker claims a notification by inserting the claim document
-// "<id>#<n>", n one more than the notification's last claim; a unique
-// insert is atomic on MongoDB and on the embedded FerretDB alike (whose
-// updates are not), so two workers, in one process or several, never both
-// get claim n. Winning claim n proves the copy read with claim n-1 current;
-// a winner that superseded a dead claim instead re-reads the notification
-// and sends only if it is still due (a stale read of a notification sent
-// meanwhile is dropped). The winner then marks it sending with its lease. A claim whose lease ended (its
-// worker crashed) is superseded by claim n+1. The one duplicate left: a
-// worker that is still sending when its lease ends, or that crashed after
-// FCM accepted a batch but before recording it, makes the next claim send
-// again — at most once per lease or crash, and with the same notification
-// id in the data payload, by which the app drops it.
+// "<id>#<n>", n one more than the last claim its queue entry records; a
+// unique insert is atomic on MongoDB and on the embedded FerretDB alike
+// (whose updates are not), so two workers, in one process or several,
+// never both get claim n, and the claim, with its owner and lease, is the
+// "sending" mark. Winning claim n proves the copy read with claim n-1
+// current; a winner that superseded a dead claim instead re-reads the queue
+// entry and sends only if it is still due and has no final outcome. A
+// claim whose lease ended (its worker crashed) is superseded by claim n+1.
+// The one duplicate left: a worker that is still sending when its lease
+// ends, or that crashed after FCM accepted a batch but before recording
+// it, makes the next claim send again — at most once per lease or crash,
+// and with the same notification id in the data payload, by which the app
+// drops it.
 type Outbox struct {
 	store  OutboxStore
 	sender push.Sender
 	opts   OutboxOptions
 	log    *slog.Logger
+
+	mu       sync.Mutex
+	mem      []Queued        // fed by Enqueue, oldest first
+	inflight map[string]bool // taken by a round of this process, or finished and still queued
+	finished []string        // final outcomes recorded, still in the queue (see compact)
+	oldest   time.Time       // when the first of finished was recorded
+	lastScan time.Time
+	wake     chan struct{}
 }
+
+// snapshotAge is how long the customer and devices Notify read stay good
+// enough to send with: a change made since (a device added on another
+// instance, a new tone) is missed only by a message sent within seconds of
+// being queued. Older entries, and the queue's, are read again.
+const snapshotAge = 30 * time.Second
 
 // NewOutbox returns a worker over store and sender.
 func NewOutbox(store OutboxStore, sender push.Sender, opts OutboxOptions, log *slog.Logger) *Outbox {
 	opts.defaults()
-	return &Outbox{store: store, sender: sender, opts: opts, log: log.With("worker", opts.WorkerID)}
+	return &Outbox{store: store, sender: sender, opts: opts, log: log.With("worker", opts.WorkerID),
+		inflight: map[string]bool{}, wake: make(chan struct{}, 1)}
+}
+
+// Enqueue hands the outbox notifications this process has just queued
+// (notify.Options.OnQueued), so that it sends them without a scan. Only
+// those due now are kept, at most 20 batches: the queue collection holds
+// every one anyway, and the next scan finds what memory dropped.
+func (o *Outbox) Enqueue(qs []Queued) {
+	now := o.opts.Now()
+	o.mu.Lock()
+	for _, q := range qs {
+		if q.Status == StatusPending && !q.Parked && !q.NotBefore.After(now) && len(o.mem) < 20*o.opts.BatchSize {
+			o.mem = append(o.mem, q)
+		}
+	}
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Run sends due notifications until ctx is done, then finishes the batch in
@@ -171,6 +220,7 @@ func (o *Outbox) Run(ctx context.Context) {
 				case <-ctx.Done():
 					return
 				case <-time.After(wait):
+				case <-o.wake:
 				}
 				// The batch in hand is finished even if ctx ends meanwhile:
 				// leaving it would only delay it by a lease.
@@ -190,13 +240,18 @@ func (o *Outbox) Run(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	o.compact(cctx, true)
 }
 
 // RunOnce claims and sends one batch of due notifications, and returns how
 // many were due (claimed or not).
 func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 	now := o.opts.Now().UTC()
-	due, err := o.store.FindDueNotifications(ctx, now, o.opts.BatchSize)
+	due, snaps, err := o.due(ctx, now)
+	defer o.compact(ctx, false)
+	defer o.release(due)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
@@ -204,13 +259,63 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 	if err != nil || len(claimed) == 0 {
 		return len(due), err
 	}
-	if err := o.send(ctx, claimed); err != nil {
+	if err := o.send(ctx, claimed, snaps); err != nil {
 		return len(due), err
 	}
 	return len(due), nil
 }
 
-// claim returns the notifications of due this worker now holds, marked sending.
+// due takes a batch: first what Enqueue handed over, then, when that does
+// not fill it and at most once per PollInterval unless memory is empty,
+// the queue's (other instances' work, retries, what memory dropped),
+// leaving out what this process holds. They are in flight until release.
+func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[string]Queued, error) {
+	o.mu.Lock()
+	var due []Notification
+	snaps := map[string]Queued{}
+	rest := o.mem[:0]
+	for _, q := range o.mem {
+		switch {
+		case len(due) == o.opts.BatchSize:
+			rest = append(rest, q)
+		case !o.inflight[q.ID]:
+			due, snaps[q.ID], o.inflight[q.ID] = append(due, q.Notification), q, true
+		}
+	}
+	o.mem = rest
+	scan := len(due) == 0 || (len(due) < o.opts.BatchSize && time.Since(o.lastScan) >= o.opts.PollInterval)
+	held := len(o.inflight)
+	if scan {
+		o.lastScan = time.Now()
+	}
+	o.mu.Unlock()
+	if !scan {
+		return due, snaps, nil
+	}
+	more, err := o.store.FindDueNotifications(ctx, now, o.opts.BatchSize+held)
+	if err != nil {
+		return due, snaps, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, n := range more {
+		if len(due) < o.opts.BatchSize && !o.inflight[n.ID] {
+			due, o.inflight[n.ID] = append(due, n), true
+		}
+	}
+	return due, snaps, nil
+}
+
+func (o *Outbox) release(ns []Notification) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, n := range ns {
+		delete(o.inflight, n.ID)
+	}
+}
+
+// claim returns the notifications of due this worker now holds. The claim
+// is the "sending" mark; nothing else is written before the send.
 func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) ([]Notification, error) {
 	until := now.Add(o.opts.Lease)
 	won, reread, err := o.insertClaims(ctx, due, now, until)
@@ -233,30 +338,24 @@ func (o *Outbox) claim(ctx context.Context, due []Notification, now time.Time) (
 		}
 	}
 	if len(stale) > 0 {
-		again, err := o.store.FindNotifications(ctx, stale)
+		again, err := o.store.FindQueued(ctx, stale)
 		if err != nil {
 			return nil, fmt.Errorf("claim notifications: %w", err)
 		}
 		fresh = append(fresh, again...)
 	}
 	var claimed []Notification
-	byDelta := map[int][]string{} // usually one group: claim + 1
 	for _, n := range fresh {
 		seq := won[n.ID]
-		due := (n.Status == StatusPending && !n.NotBefore.After(now)) ||
-			(n.Status == StatusSending && n.LeaseUntil.Before(now))
-		if !due || n.Claim >= seq {
-			continue // sent or re-claimed since we read it
+		if n.Status != StatusPending || n.NotBefore.After(now) || n.Claim >= seq {
+			continue // finished or put back since we read it
 		}
-		byDelta[seq-n.Claim] = append(byDelta[seq-n.Claim], n.ID)
+		// Every claim since the last recorded one counts as an attempt (the
+		// ones skipped died with their worker), so that a message that
+		// crashes the sender cannot loop forever.
+		n.Attempts += seq - n.Claim
 		n.Status, n.Claim, n.LeaseOwner, n.LeaseUntil = StatusSending, seq, o.opts.WorkerID, until
-		n.Attempts++ // counted now, so that a message that crashes the sender cannot loop forever
 		claimed = append(claimed, n)
-	}
-	for delta, ids := range byDelta {
-		if err := o.store.UpdateSending(ctx, ids, delta, o.opts.WorkerID, until); err != nil {
-			return nil, fmt.Errorf("mark notifications sending: %w", err)
-		}
 	}
 	return claimed, nil
 }
@@ -310,76 +409,255 @@ func (o *Outbox) insertClaims(ctx context.Context, due []Notification, now, unti
 	return won, reread, nil
 }
 
-// recordTimeout bounds the writes that record a round's outcomes.
+// recordTimeout bounds the writes that record outcomes.
 const recordTimeout = 10 * time.Second
 
-// send pushes the claimed notifications to their devices and records the outcomes.
-func (o *Outbox) send(ctx context.Context, ns []Notification) error {
+// round is one batch in flight: which messages belong to which
+// notification, and their results as they arrive.
+type round struct {
+	ns      []Notification
+	msgs    []push.Message
+	byOwner [][]int // byOwner[i]: the indexes in msgs of ns[i]'s messages
+	mu      sync.Mutex
+	results []push.Result
+	known   []bool // results[j] arrived
+	left    []int  // messages of ns[i] still unanswered
+	done    chan int
+}
+
+// report stores message j's result and, its notification's last, says so.
+func (r *round) report(j int, res push.Result, owner int) {
+	r.mu.Lock()
+	r.results[j], r.known[j] = res, true
+	r.left[owner]--
+	last := r.left[owner] == 0
+	r.mu.Unlock()
+	if last {
+		r.done <- owner
+	}
+}
+
+// send pushes the claimed notifications to their devices and records each
+// notification's outcome as soon as its devices have answered, under a
+// context of its own (the round's may run out meanwhile, and an outcome not
+// recorded is sent again): outcomes that arrive while one is being written
+// are written together next, so a fast batch costs a few writes and a slow
+// device holds back nobody but itself.
+func (o *Outbox) send(ctx context.Context, ns []Notification, snaps map[string]Queued) error {
 	now := o.opts.Now().UTC()
-	byUser, prefs, err := o.recipients(ctx, ns)
+	byUser, prefs, err := o.recipients(ctx, ns, snaps)
 	if err != nil {
 		return err
 	}
 	msgs, owner := o.messages(ns, byUser, prefs, now)
 	// Each message gets half the lease, the SDK's retries included, so its
 	// result (sent, or a temporary error for it alone) is back and recorded
-	// while the claim still holds: a slow device can neither hold back nor
-	// re-send its batch-mates.
+	// while the claim still holds.
 	deadline := time.Now().Add(o.opts.Lease / 2)
+	r := &round{ns: ns, msgs: msgs, byOwner: make([][]int, len(ns)), results: make([]push.Result, len(msgs)),
+		known: make([]bool, len(msgs)), left: make([]int, len(ns)), done: make(chan int, len(ns))}
 	for j := range msgs {
 		msgs[j].Deadline = deadline
+		r.byOwner[owner[j]] = append(r.byOwner[owner[j]], j)
+		r.left[owner[j]]++
 	}
-	var results []push.Result
-	var batchErr error
-	if len(msgs) > 0 {
-		results, batchErr = o.sender.Send(ctx, msgs)
-		if batchErr == nil && len(results) != len(msgs) {
-			batchErr = fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
-		}
-		if batchErr != nil {
-			o.log.Error("push batch failed; retrying later", "messages", len(msgs), "err", batchErr)
-		}
-	}
-	out, dead := tally(ns, msgs, owner, results, batchErr, o.opts.Observer)
 	for i := range ns {
-		o.settle(&ns[i], out[i], now)
+		if r.left[i] == 0 {
+			r.done <- i // expired, deferred or without a device: nothing to wait for
+		}
 	}
-	// Recorded under a context of their own: the round's may have run out
-	// with the sends, and outcomes not recorded are sent again.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	sent := make(chan error, 1)
+	go func() { sent <- o.push(ctx, msgs, func(j int, res push.Result) { r.report(j, res, owner[j]) }) }()
+	var batchErr, firstErr error
+	var final []string
+	for recorded := 0; recorded < len(ns); {
+		var group []int
+		select {
+		case i := <-r.done:
+			group = append(group, i)
+		case batchErr = <-sent:
+			sent = nil
+			if batchErr != nil {
+				o.log.Error("push batch failed; retrying later", "messages", len(msgs), "err", batchErr)
+				r.failRest()
+			}
+			continue
+		}
+		group = r.gather(group, len(ns)-recorded)
+		done, err := o.record(ctx, r, group, batchErr)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		final = append(final, done...)
+		recorded += len(group)
+	}
+	o.mu.Lock()
+	if len(o.finished) == 0 {
+		o.oldest = time.Now()
+	}
+	o.finished = append(o.finished, final...)
+	for _, id := range final {
+		o.inflight[id] = true // until compact: our scans skip it
+	}
+	o.mu.Unlock()
+	return firstErr
+}
+
+// compact takes the finished notifications out of the queue, in one
+// command for many batches: when the work handed over is done (a burst is
+// over), when they make five batches, when the oldest was recorded a
+// quarter of a lease ago (their claims keep other workers off them until
+// the lease ends), or when forced. Until then this process's scans skip
+// them; should it die first, the next worker finds their outcome
+// (FindQueued) and deletes them instead of sending them again.
+func (o *Outbox) compact(ctx context.Context, force bool) {
+	o.mu.Lock()
+	ids := o.finished
+	due := force || len(o.mem) == 0 || len(ids) >= 5*o.opts.BatchSize || time.Since(o.oldest) >= o.opts.Lease/4
+	if len(ids) == 0 || !due {
+		o.mu.Unlock()
+		return
+	}
+	o.finished = nil
+	o.mu.Unlock()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
-	if err := o.store.DeleteDeviceTokens(rctx, dead); err != nil {
-		o.log.Error("delete unregistered tokens", "tokens", len(dead), "err", err)
+	if err := o.store.DeleteQueued(dctx, ids); err != nil {
+		o.log.Error("take sent notifications out of the queue", "count", len(ids), "err", err)
 	}
-	if err := o.store.UpdateOutbox(rctx, ns); err != nil {
-		return fmt.Errorf("record push outcomes: %w", err)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, id := range ids {
+		delete(o.inflight, id)
 	}
-	for i := range ns {
-		// Its first devices reached in this round: once per notification.
-		if o.opts.OnSent != nil && out[i].sent > 0 && len(ns[i].SentTo) == out[i].sent {
-			o.opts.OnSent(rctx, ns[i].Data)
+}
+
+// An outcome is written as soon as it is known, with those that follow it
+// closely: answers arriving less than recordGap apart join one write, for
+// at most recordLinger, so that a fast batch costs one write and a slow
+// device delays nobody's record by more than that.
+const (
+	recordGap    = 10 * time.Millisecond
+	recordLinger = 100 * time.Millisecond
+)
+
+// gather adds to group the notifications done within recordGap of each
+// other, up to want in all or recordLinger.
+func (r *round) gather(group []int, want int) []int {
+	linger := time.NewTimer(recordLinger)
+	defer linger.Stop()
+	for len(group) < want {
+		gap := time.NewTimer(recordGap)
+		select {
+		case i := <-r.done:
+			group = append(group, i)
+			gap.Stop()
+			continue
+		case <-gap.C:
+		case <-linger.C:
 		}
-		if ns[i].Status == StatusFailed && o.opts.OnFailed != nil {
-			o.opts.OnFailed(rctx, ns[i])
+		return group
+	}
+	return group
+}
+
+// failRest ends the notifications still waiting for an answer: their
+// batch failed.
+func (r *round) failRest() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, n := range r.left {
+		if n > 0 {
+			r.left[i] = 0
+			r.done <- i
 		}
+	}
+}
+
+// push sends msgs, reporting each result as soon as the sender can.
+func (o *Outbox) push(ctx context.Context, msgs []push.Message, report func(int, push.Result)) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if s, ok := o.sender.(push.Streamer); ok {
+		return s.SendEach(ctx, msgs, report)
+	}
+	results, err := o.sender.Send(ctx, msgs)
+	if err == nil && len(results) != len(msgs) {
+		err = fmt.Errorf("sender returned %d results for %d messages", len(results), len(msgs))
+	}
+	if err != nil {
+		return err
+	}
+	for j, res := range results {
+		report(j, res)
 	}
 	return nil
 }
 
+// record settles and writes the outcomes of the notifications group of r,
+// under a context of its own, and returns those that are final.
+func (o *Outbox) record(ctx context.Context, r *round, group []int, batchErr error) ([]string, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	now := o.opts.Now().UTC()
+	var dead []string
+	batch := make([]Notification, len(group))
+	sentNow := make([]int, len(group))
+	r.mu.Lock()
+	for k, i := range group {
+		oc, d := tally(&r.ns[i], r, i, batchErr, o.opts.Observer)
+		dead = append(dead, d...)
+		o.settle(&r.ns[i], oc, now)
+		batch[k], sentNow[k] = r.ns[i], oc.sent
+	}
+	r.mu.Unlock()
+	if err := o.store.DeleteDeviceTokens(rctx, dead); err != nil {
+		o.log.Error("delete unregistered tokens", "tokens", len(dead), "err", err)
+	}
+	if err := o.store.RecordOutcomes(rctx, batch); err != nil {
+		return nil, fmt.Errorf("record push outcomes: %w", err)
+	}
+	var final []string
+	for k, n := range batch {
+		if n.Status != StatusPending {
+			final = append(final, n.ID)
+		}
+		// Its first devices reached in this round: once per notification.
+		if o.opts.OnSent != nil && sentNow[k] > 0 && len(n.SentTo) == sentNow[k] {
+			o.opts.OnSent(rctx, n.Data)
+		}
+		if n.Status == StatusFailed && o.opts.OnFailed != nil {
+			o.opts.OnFailed(rctx, n)
+		}
+	}
+	return final, nil
+}
+
 // recipients returns the devices of the notifications' customers and the
-// customers themselves (their current tone and quiet hours).
-func (o *Outbox) recipients(ctx context.Context, ns []Notification) (map[string][]Device, map[string]hyperlieu.User, error) {
-	users := make([]string, 0, len(ns))
+// customers themselves (their current tone and quiet hours): as Notify read
+// them when that is recent (snaps), else read now.
+func (o *Outbox) recipients(ctx context.Context, ns []Notification, snaps map[string]Queued) (map[string][]Device, map[string]hyperlieu.User, error) {
+	byUser := map[string][]Device{}
+	prefs := map[string]hyperlieu.User{}
+	var users []string
 	for _, n := range ns {
-		if !slices.Contains(users, n.UserID) {
+		if q, ok := snaps[n.ID]; ok && time.Since(q.At) <= snapshotAge {
+			byUser[n.UserID], prefs[n.UserID] = q.Devices, q.User
+		}
+	}
+	for _, n := range ns {
+		if _, ok := prefs[n.UserID]; !ok && !slices.Contains(users, n.UserID) {
 			users = append(users, n.UserID)
 		}
+	}
+	if len(users) == 0 {
+		return byUser, prefs, nil
 	}
 	devs, err := o.store.FindDevices(ctx, users...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find devices: %w", err)
 	}
-	byUser := map[string][]Device{}
 	for _, d := range devs {
 		byUser[d.UserID] = append(byUser[d.UserID], d)
 	}
@@ -387,7 +665,6 @@ func (o *Outbox) recipients(ctx context.Context, ns []Notification) (map[string]
 	if err != nil {
 		return nil, nil, fmt.Errorf("find users: %w", err)
 	}
-	prefs := make(map[string]hyperlieu.User, len(us))
 	for _, u := range us {
 		prefs[u.ID] = u
 	}
@@ -437,48 +714,52 @@ type outcome struct {
 	lastErr               error
 }
 
-// tally folds the pushes' results into one outcome per notification, and
-// lists the tokens FCM says are dead. obs, if not nil, hears every result.
-func tally(ns []Notification, msgs []push.Message, owner []int, results []push.Result, batchErr error, obs PushObserver) ([]outcome, []string) {
-	out := make([]outcome, len(ns))
+// tally folds the results of n (r.ns[i]) into its outcome, and lists the
+// tokens FCM says are dead; a message with no result failed with its batch
+// (batchErr). obs, if not nil, hears every result. r.mu is held.
+func tally(n *Notification, r *round, i int, batchErr error, obs PushObserver) (outcome, []string) {
+	var oc outcome
 	var dead []string
 	pushed := func(result, code string) {
 		if obs != nil {
 			obs.Pushed(result, code)
 		}
 	}
-	for j, m := range msgs {
-		oc := &out[owner[j]]
-		if batchErr != nil {
-			oc.temporary, oc.lastErr = &push.TemporaryError{Code: "BATCH", Err: batchErr}, batchErr
+	for _, j := range r.byOwner[i] {
+		m := r.msgs[j]
+		if !r.known[j] {
+			err := batchErr
+			if err == nil {
+				err = errors.New("push: no result")
+			}
+			oc.temporary, oc.lastErr = &push.TemporaryError{Code: "BATCH", Err: err}, err
 			pushed(PushRetried, "BATCH")
 			continue
 		}
-		n := &ns[owner[j]]
 		var te *push.TemporaryError
-		switch r := results[j]; {
-		case r.Err == nil:
+		switch res := r.results[j]; {
+		case res.Err == nil:
 			oc.sent++
 			n.SentTo = append(n.SentTo, m.Token)
-			n.MessageIDs = append(n.MessageIDs, r.MessageID)
+			n.MessageIDs = append(n.MessageIDs, res.MessageID)
 			pushed(PushSent, "")
-		case errors.Is(r.Err, push.ErrUnregistered):
+		case errors.Is(res.Err, push.ErrUnregistered):
 			oc.dead++
 			dead = append(dead, m.Token)
 			pushed(PushFailed, "UNREGISTERED")
-		case errors.As(r.Err, &te):
+		case errors.As(res.Err, &te):
 			if oc.temporary == nil || te.RetryAfter > oc.temporary.RetryAfter {
 				oc.temporary = te
 			}
-			oc.lastErr = r.Err
+			oc.lastErr = res.Err
 			pushed(PushRetried, te.Code)
 		default:
 			oc.permanent++
-			oc.lastErr = r.Err
+			oc.lastErr = res.Err
 			pushed(PushFailed, "PERMANENT")
 		}
 	}
-	return out, dead
+	return oc, dead
 }
 
 // settle moves a notification still sending to where its outcome puts it:

@@ -201,17 +201,27 @@ func parseServiceAccount(key []byte) (serviceAccount, error) {
 // THIRD_PARTY_AUTH_ERROR), which means our credentials lack access.
 func (c *Client) Send(ctx context.Context, msgs []Message) ([]Result, error) {
 	results := make([]Result, len(msgs))
+	err := c.SendEach(ctx, msgs, func(i int, r Result) { results[i] = r })
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// SendEach is Send, reporting each message's result as soon as it is known
+// (see Streamer); report is called from one goroutine at a time.
+func (c *Client) SendEach(ctx context.Context, msgs []Message, report func(i int, r Result)) error {
 	if len(msgs) == 0 {
-		return results, nil
+		return nil
 	}
 	// Getting the token first turns broken credentials into one error for the
 	// batch, instead of a network error per message that the SDK retries for
 	// seconds. The token is cached, so this costs nothing per batch.
 	if _, err := c.creds.Token(ctx); err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("push: %w", ctx.Err())
+			return fmt.Errorf("push: %w", ctx.Err())
 		}
-		return nil, fmt.Errorf("push: get OAuth token: %w", err)
+		return fmt.Errorf("push: get OAuth token: %w", err)
 	}
 
 	now := time.Now()
@@ -219,7 +229,7 @@ func (c *Client) Send(ctx context.Context, msgs []Message) ([]Result, error) {
 	fcm := make([]*messaging.Message, 0, len(msgs))
 	for i, m := range msgs {
 		if err := m.validate(); err != nil {
-			results[i].Err = err
+			report(i, Result{Err: err})
 			continue
 		}
 		sent = append(sent, i)
@@ -229,42 +239,13 @@ func (c *Client) Send(ctx context.Context, msgs []Message) ([]Result, error) {
 	// One call per message, each under its own deadline: SendEach would
 	// hold every result until its slowest message (one device's Retry-After
 	// waits) and lose them all to ctx.
-	type answer struct {
-		j     int
-		id    string
-		err   error
-		batch bool
-	}
 	answers := make(chan answer)
 	jobs := make(chan int)
 	workers := min(len(fcm), maxConcurrent)
 	for range workers {
 		go func() {
 			for j := range jobs {
-				m := msgs[sent[j]]
-				mctx, cancel := ctx, context.CancelFunc(func() {})
-				if !m.Deadline.IsZero() {
-					mctx, cancel = context.WithDeadline(ctx, m.Deadline)
-				}
-				id, err := c.fcm.Send(mctx, fcm[j])
-				a := answer{j: j, id: id}
-				if err != nil {
-					if mctx.Err() != nil {
-						// Out of time, maybe in the SDK's wait for a Retry-After:
-						// temporary for this message, keeping the last answer's
-						// Retry-After if there was one.
-						te := &TemporaryError{Code: "DEADLINE_EXCEEDED", At: time.Now(), Err: err}
-						var last *TemporaryError
-						if e, _ := classify(err); errors.As(e, &last) {
-							te.RetryAfter, te.At = last.RetryAfter, last.At
-						}
-						a.err = te
-					} else {
-						a.err, a.batch = classify(err)
-					}
-				}
-				cancel()
-				answers <- a
+				answers <- c.sendOne(ctx, msgs[sent[j]], fcm[j], j)
 			}
 		}()
 	}
@@ -281,16 +262,49 @@ func (c *Client) Send(ctx context.Context, msgs []Message) ([]Result, error) {
 		switch {
 		case a.batch:
 			batchErr = a.err
+		case batchErr != nil: // the batch has failed: nothing more is reported
 		case a.err != nil:
-			results[i].Err = a.err
+			report(i, Result{Err: a.err})
 		default:
-			results[i].MessageID = a.id
+			report(i, Result{MessageID: a.id})
 		}
 	}
-	if batchErr != nil {
-		return nil, batchErr
+	return batchErr
+}
+
+// answer is one message's outcome; batch: it fails the whole batch.
+type answer struct {
+	j     int
+	id    string
+	err   error
+	batch bool
+}
+
+// sendOne sends m (f, as FCM sees it) under its own deadline, if it has one.
+func (c *Client) sendOne(ctx context.Context, m Message, f *messaging.Message, j int) answer {
+	mctx, cancel := ctx, context.CancelFunc(func() {})
+	if !m.Deadline.IsZero() {
+		mctx, cancel = context.WithDeadline(ctx, m.Deadline)
 	}
-	return results, nil
+	defer cancel()
+	id, err := c.fcm.Send(mctx, f)
+	a := answer{j: j, id: id}
+	if err != nil {
+		if mctx.Err() != nil {
+			// Out of time, maybe in the SDK's wait for a Retry-After:
+			// temporary for this message, keeping the last answer's
+			// Retry-After if there was one.
+			te := &TemporaryError{Code: "DEADLINE_EXCEEDED", At: time.Now(), Err: err}
+			var last *TemporaryError
+			if e, _ := classify(err); errors.As(e, &last) {
+				te.RetryAfter, te.At = last.RetryAfter, last.At
+			}
+			a.err = te
+		} else {
+			a.err, a.batch = classify(err)
+		}
+	}
+	return a
 }
 
 func (m Message) validate() error {

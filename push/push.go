@@ -41,6 +41,17 @@ type Sender interface {
 	Send(ctx context.Context, msgs []Message) ([]Result, error)
 }
 
+// Streamer is a Sender that also reports each message's result as soon as
+// it is known, so that its caller can record it without waiting for the
+// batch's slowest message.
+type Streamer interface {
+	Sender
+	// SendEach calls report once per message with its index in msgs and its
+	// result, from any goroutine, as each is known. Its error is Send's
+	// batch error: the messages not yet reported then have no result.
+	SendEach(ctx context.Context, msgs []Message, report func(i int, r Result)) error
+}
+
 // ErrUnregistered reports that a registration token is dead: FCM answered
 // UNREGISTERED, or INVALID_ARGUMENT about the token itself. The caller deletes
 // the token. Test for it with errors.Is.

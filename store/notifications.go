@@ -16,16 +16,20 @@ import (
 	"github.com/hyperlieu/hyperlieu/notify"
 )
 
-// Notifications live in five collections: notifications (inbox and outbox
-// state), notification_claims (one document per outbox claim, taken by
-// unique insert), notification_opens (first open, by unique insert),
-// devices (keyed by token) and contact_slots (daily cap, by unique insert).
+// Notifications live in notifications (as Notify stored them: the inbox),
+// the outbox's collections (see outbox.go: queue, claims, outcomes),
+// notification_opens (first open, by unique insert), devices (keyed by
+// token, listed per user in device_lists) and contact_slots (daily cap, by
+// unique insert).
 func notificationIndexes() []indexSpec {
 	return []indexSpec{
 		{"notifications", index(bson.D{{Key: "userId", Value: 1}, {Key: "createdAt", Value: -1}})},
 		{"notifications", index(bson.D{{Key: "status", Value: 1}, {Key: "notBefore", Value: 1}})},
 		{"notifications", index(bson.D{{Key: "status", Value: 1}, {Key: "createdAt", Value: -1}})},
 		{"devices", index(bson.D{{Key: "userId", Value: 1}})},
+		{queueColl, index(bson.D{{Key: "notBefore", Value: 1}})},
+		{queueColl, index(bson.D{{Key: "userId", Value: 1}})},
+		{outcomesColl, index(bson.D{{Key: "userId", Value: 1}})},
 		{"contact_slots", index(bson.D{{Key: "userId", Value: 1}})},
 		{"notification_opens", index(bson.D{{Key: "userId", Value: 1}})},
 	}
@@ -142,11 +146,20 @@ func (db *DB) insertMany(ctx context.Context, coll string, docs []any) ([]bool, 
 	return ok, nil
 }
 
-// CreateNotifications inserts ns; those whose _id exists are skipped.
+// CreateNotifications inserts ns, and queues the pending ones for the
+// outbox first (a queued copy without its inbox entry is still sent; the
+// reverse would be lost); those whose _id exists are skipped.
 func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification) error {
 	docs := make([]any, len(ns))
+	var queued []any
 	for i, n := range ns {
 		docs[i] = toNotificationDoc(n)
+		if n.Status == notify.StatusPending {
+			queued = append(queued, docs[i])
+		}
+	}
+	if _, err := db.insertMany(ctx, queueColl, queued); err != nil {
+		return err
 	}
 	_, err := db.insertMany(ctx, "notifications", docs)
 	return err
@@ -222,54 +235,6 @@ type deviceDoc struct {
 	UpdatedAt  time.Time `bson:"updatedAt"`
 }
 
-// UpdateDevice creates or refreshes the device keyed by its token, moving it
-// to d.UserID; a refresh by the same user keeps its creation time.
-func (db *DB) UpdateDevice(ctx context.Context, d notify.Device) error {
-	var old deviceDoc
-	err := db.c("devices").FindOne(ctx, bson.D{{Key: "_id", Value: d.Token}}).Decode(&old)
-	if err == nil && old.UserID == d.UserID {
-		d.CreatedAt = old.CreatedAt
-	} else if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return translate(err, "device")
-	}
-	_, err = db.c("devices").ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.Token}}, deviceDoc(d), options.Replace().SetUpsert(true))
-	return translate(err, "device")
-}
-
-// FindDevices returns the devices of the users, most recently refreshed first.
-func (db *DB) FindDevices(ctx context.Context, userIDs ...string) ([]notify.Device, error) {
-	if len(userIDs) == 0 {
-		return nil, nil
-	}
-	return findMany(ctx, db.c("devices"), bson.D{{Key: "userId", Value: bson.D{{Key: "$in", Value: userIDs}}}},
-		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: -1}, {Key: "_id", Value: 1}}),
-		"devices", func(d deviceDoc) notify.Device {
-			d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
-			return notify.Device(d)
-		})
-}
-
-// DeleteDevice deletes token if userID owns it, else returns NotFound.
-func (db *DB) DeleteDevice(ctx context.Context, userID, token string) error {
-	r, err := db.c("devices").DeleteOne(ctx, bson.D{{Key: "_id", Value: token}, {Key: "userId", Value: userID}})
-	if err != nil {
-		return translate(err, "device")
-	}
-	if r.DeletedCount == 0 {
-		return hyperlieu.Errorf(hyperlieu.NotFound, "device not found")
-	}
-	return nil
-}
-
-// DeleteDeviceTokens deletes the devices with these tokens, whoever owns them.
-func (db *DB) DeleteDeviceTokens(ctx context.Context, tokens []string) error {
-	if len(tokens) == 0 {
-		return nil
-	}
-	_, err := db.c("devices").DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: tokens}}}})
-	return translate(err, "devices")
-}
-
 // FindNotification returns the notification with its first open, or NotFound.
 func (db *DB) FindNotification(ctx context.Context, id string) (notify.Notification, error) {
 	var d notificationDoc
@@ -277,30 +242,13 @@ func (db *DB) FindNotification(ctx context.Context, id string) (notify.Notificat
 		return notify.Notification{}, translate(err, "notification")
 	}
 	ns := []notify.Notification{d.notification()}
+	if err := db.withOutbox(ctx, ns, time.Now()); err != nil {
+		return notify.Notification{}, err
+	}
 	if err := db.withOpens(ctx, ns); err != nil {
 		return notify.Notification{}, err
 	}
 	return ns[0], nil
-}
-
-// FindNotifications returns those of ids that exist, without opens, in the
-// order of ids. It reads them one by one: on the embedded FerretDB a lookup
-// by _id uses an index (see Embedded.IndexIDs) but `$in` scans the whole
-// collection, which grows with every notification ever sent.
-func (db *DB) FindNotifications(ctx context.Context, ids []string) ([]notify.Notification, error) {
-	out := make([]notify.Notification, 0, len(ids))
-	for _, id := range ids {
-		var d notificationDoc
-		err := db.c("notifications").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue
-		}
-		if err != nil {
-			return nil, translate(err, "notifications")
-		}
-		out = append(out, d.notification())
-	}
-	return out, nil
 }
 
 func (db *DB) findNotifications(ctx context.Context, filter bson.D, opts *options.FindOptionsBuilder) ([]notify.Notification, error) {
@@ -335,16 +283,52 @@ func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 	return nil
 }
 
-// FindNotificationPage returns a page of q, newest first, with opens.
+// FindNotificationPage returns a page of q, newest first, with opens and
+// outcomes. Status and due time are the outbox's, which the stored
+// notification does not follow (outcomes are kept apart, see outbox.go):
+// the query asks for a superset (a notification stored pending may have
+// become anything; one moved later by a retry was due earlier) and the
+// page is filtered once merged, reading on (twice as much each time) until
+// it is full or the notifications run out.
 func (db *DB) FindNotificationPage(ctx context.Context, q notify.Query) ([]notify.Notification, error) {
+	now := time.Now()
+	var out []notify.Notification
+	for batch := q.Limit; ; batch *= 2 {
+		ns, err := db.findNotifications(ctx, pageFilter(q), options.Find().
+			SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(batch)))
+		if err != nil {
+			return nil, err
+		}
+		if err := db.withOutbox(ctx, ns, now); err != nil {
+			return nil, err
+		}
+		for _, n := range ns {
+			if (len(q.Statuses) == 0 || slices.Contains(q.Statuses, n.Status)) && (q.DueBy.IsZero() || !n.NotBefore.After(q.DueBy)) {
+				out = append(out, n)
+			}
+		}
+		if len(out) >= q.Limit || len(ns) < batch {
+			break
+		}
+		last := ns[len(ns)-1]
+		q.AfterCreated, q.AfterID = last.CreatedAt, last.ID
+	}
+	out = out[:min(len(out), q.Limit)]
+	return out, db.withOpens(ctx, out)
+}
+
+// pageFilter is the stored notifications that may be on q's page.
+func pageFilter(q notify.Query) bson.D {
 	f := bson.D{}
 	if q.UserID != "" {
 		f = append(f, bson.E{Key: "userId", Value: q.UserID})
 	}
 	if len(q.Statuses) > 0 {
-		st := make([]string, len(q.Statuses))
-		for i, s := range q.Statuses {
-			st[i] = string(s)
+		st := []string{string(notify.StatusPending)}
+		for _, s := range q.Statuses {
+			if s != notify.StatusPending {
+				st = append(st, string(s))
+			}
 		}
 		f = append(f, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: st}}})
 	}
@@ -357,12 +341,7 @@ func (db *DB) FindNotificationPage(ctx context.Context, q notify.Query) ([]notif
 			bson.D{{Key: "createdAt", Value: q.AfterCreated}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: q.AfterID}}}},
 		}})
 	}
-	ns, err := db.findNotifications(ctx, f, options.Find().
-		SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Limit)))
-	if err != nil {
-		return nil, err
-	}
-	return ns, db.withOpens(ctx, ns)
+	return f
 }
 
 // CreateOpen records the first open of n; Conflict if it was opened.
@@ -422,28 +401,37 @@ func (db *DB) FindInstallIDs(ctx context.Context, userID string) ([]string, erro
 // contact slots, and the notifications to others that are about the user
 // (data.userId: a manager's low-rating alert quoting their comment).
 func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
-	for _, coll := range []string{"devices", "notifications", "notification_opens", "contact_slots"} {
+	for _, coll := range []string{"devices", "notifications", "notification_opens", "contact_slots", queueColl, outcomesColl} {
 		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
 			return translate(err, coll)
 		}
 	}
-	if _, err := db.c("notifications").DeleteMany(ctx, bson.D{{Key: "data.userId", Value: userID}}); err != nil {
-		return translate(err, "notifications")
+	// Alerts to others about the user: their inbox entries, queue copies
+	// and outcomes (whose text may quote them).
+	about := bson.D{{Key: "data.userId", Value: userID}}
+	ids, err := findMany(ctx, db.c("notifications"), about, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}),
+		"notifications", func(d idDoc) string { return d.ID })
+	if err != nil {
+		return err
 	}
-	if _, err := db.c("device_installs").DeleteOne(ctx, byID(userID)); err != nil {
-		return translate(err, "device installs")
+	dels := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		dels[i] = mongo.NewDeleteOneModel().SetFilter(byID(id))
+	}
+	if err := db.bulkByID(ctx, outcomesColl, dels); err != nil {
+		return err
+	}
+	for _, coll := range []string{"notifications", queueColl} {
+		if _, err := db.c(coll).DeleteMany(ctx, about); err != nil {
+			return translate(err, coll)
+		}
+	}
+	for _, coll := range []string{"device_installs", deviceListsColl} {
+		if _, err := db.c(coll).DeleteOne(ctx, byID(userID)); err != nil {
+			return translate(err, coll)
+		}
 	}
 	return nil
-}
-
-// FindDueNotifications returns pending notifications due by now and sending
-// ones whose lease ended, oldest due first.
-func (db *DB) FindDueNotifications(ctx context.Context, now time.Time, limit int) ([]notify.Notification, error) {
-	f := bson.D{{Key: "$or", Value: bson.A{
-		bson.D{{Key: "status", Value: string(notify.StatusPending)}, {Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}},
-		bson.D{{Key: "status", Value: string(notify.StatusSending)}, {Key: "leaseUntil", Value: bson.D{{Key: "$lt", Value: now}}}},
-	}}}
-	return db.findNotifications(ctx, f, options.Find().SetSort(bson.D{{Key: "notBefore", Value: 1}}).SetLimit(int64(limit)))
 }
 
 type claimDoc struct {
@@ -485,83 +473,10 @@ func (db *DB) FindClaims(ctx context.Context, cs []notify.Claim) ([]notify.Claim
 	return out, nil
 }
 
-// UpdateSending marks ids sending in bulk writes of at most maxUpdateBatch
-// updates, each filtered on _id alone: an update filtered on `$in` makes
-// FerretDB scan the whole collection (see UpdateOutbox).
-func (db *DB) UpdateSending(ctx context.Context, ids []string, claimDelta int, owner string, until time.Time) error {
-	update := bson.D{
-		{Key: "$set", Value: bson.D{{Key: "status", Value: string(notify.StatusSending)}, {Key: "leaseOwner", Value: owner}, {Key: "leaseUntil", Value: until}}},
-		{Key: "$inc", Value: bson.D{{Key: "attempts", Value: 1}, {Key: "claim", Value: claimDelta}}},
-	}
-	for start := 0; start < len(ids); start += maxUpdateBatch {
-		chunk := ids[start:min(start+maxUpdateBatch, len(ids))]
-		models := make([]mongo.WriteModel, len(chunk))
-		for i, id := range chunk {
-			models[i] = mongo.NewUpdateOneModel().SetFilter(bson.D{{Key: "_id", Value: id}}).SetUpdate(update)
-		}
-		if _, err := db.c("notifications").BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
-			return translate(err, "notifications")
-		}
-	}
-	return nil
-}
-
 // maxUpdateBatch bounds the statements of one update command: the embedded
 // FerretDB v1 stops answering (and the connection is lost) from 100 on.
 const maxUpdateBatch = 50
 
-// UpdateOutbox sets the outbox fields of ns in bulk writes of at most
-// maxUpdateBatch. Each filters on _id alone: FerretDB scans the collection
-// for any other condition.
-func (db *DB) UpdateOutbox(ctx context.Context, ns []notify.Notification) error {
-	for start := 0; start < len(ns); start += maxUpdateBatch {
-		chunk := ns[start:min(start+maxUpdateBatch, len(ns))]
-		models := make([]mongo.WriteModel, len(chunk))
-		for i, n := range chunk {
-			models[i] = mongo.NewUpdateOneModel().
-				SetFilter(bson.D{{Key: "_id", Value: n.ID}}).
-				SetUpdate(bson.D{{Key: "$set", Value: toOutboxFields(n)}})
-		}
-		if _, err := db.c("notifications").BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
-			return translate(err, "notifications")
-		}
-	}
-	return nil
-}
-
 // Name returns the database's name, so that tests can open a second
 // connection to it, as a second instance would.
 func (db *DB) Name() string { return db.db.Name() }
-
-// UpdateParked makes the user's parked pending notifications due at
-// due. Idempotent, so a racing outbox update needs no atomicity.
-func (db *DB) UpdateParked(ctx context.Context, userID string, due time.Time) error {
-	_, err := db.c("notifications").UpdateMany(ctx,
-		bson.D{{Key: "userId", Value: userID}, {Key: "parked", Value: true}, {Key: "status", Value: string(notify.StatusPending)}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "parked", Value: false}, {Key: "notBefore", Value: due}}}})
-	return translate(err, "notifications")
-}
-
-// OutboxBacklog returns how many notifications are pending and due by now,
-// and when the oldest of them fell due (zero when none is). The
-// {status, notBefore} index serves both on MongoDB; the embedded FerretDB
-// scans the notifications, so metrics scrapes cost a scan each.
-func (db *DB) OutboxBacklog(ctx context.Context, now time.Time) (int, time.Time, error) {
-	f := bson.D{{Key: "status", Value: string(notify.StatusPending)}, {Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}}
-	n, err := db.c("notifications").CountDocuments(ctx, f)
-	if err != nil {
-		return 0, time.Time{}, translate(err, "notifications")
-	}
-	if n == 0 {
-		return 0, time.Time{}, nil
-	}
-	var d struct {
-		NotBefore time.Time `bson:"notBefore"`
-	}
-	err = db.c("notifications").FindOne(ctx, f, options.FindOne().SetSort(bson.D{{Key: "notBefore", Value: 1}}).
-		SetProjection(bson.D{{Key: "notBefore", Value: 1}})).Decode(&d)
-	if err != nil {
-		return 0, time.Time{}, translate(err, "notifications")
-	}
-	return int(n), d.NotBefore.UTC(), nil
-}

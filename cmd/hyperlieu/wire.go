@@ -46,11 +46,24 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		AutoPauseAfter: cfg.Webhooks.AutoPauseAfter, Observer: meters,
 	}, log)
 	meters.WatchWebhooks(hooks.Backlog)
+	// The outbox queue and per-user device lists of issue 15, filled once
+	// from what older versions stored.
+	if n, err := db.MigrateOutbox(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("migrate the outbox queue: %w", err)
+	} else if n > 0 {
+		log.Info("unfinished notifications moved to the outbox queue", "count", n)
+	}
+	var outbox *notify.Outbox
 	notes := notify.NewService(db, notify.Options{
 		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
 		OnOpened: opened.opened,
+		// What this instance queues, its outbox sends without a scan.
+		OnQueued: func(qs []notify.Queued) {
+			if outbox != nil {
+				outbox.Enqueue(qs)
+			}
+		},
 	}, log)
-	var outbox *notify.Outbox
 	if cfg.Outbox.Workers > 0 {
 		outbox = notify.NewOutbox(db, sender, notify.OutboxOptions{
 			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
