@@ -42,6 +42,7 @@ type Config struct {
 	PprofAddr      string // loopback listener for net/http/pprof; empty: none
 	FCM            FCM
 	Outbox         Outbox
+	Throttle       Throttle
 	NewcomerPeriod time.Duration
 	// EventsStreamLag holds back the newest domain events from the stream
 	// (GET /v1/admin/events) so that readers skip none another instance is
@@ -51,6 +52,16 @@ type Config struct {
 	Events          Events
 	Fans            Fans
 	ConsoleTiles    string // base map tile URL template of the console; empty: none
+}
+
+// Throttle limits sign-ups and token refreshes per instance (sign-in has
+// its own fixed limits).
+type Throttle struct {
+	SignupsPerAddr         int
+	SignupWindow           time.Duration
+	RefreshesPerSession    int
+	RefreshFailuresPerAddr int
+	RefreshWindow          time.Duration
 }
 
 // Events configures the shops and events area.
@@ -179,6 +190,11 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.str(&c.JWTAudience, "jwt-audience", "HYPERLIEU_JWT_AUDIENCE", "hyperlieu-app", "aud of access tokens")
 	l.duration(&c.AccessTTL, "access-ttl", "HYPERLIEU_ACCESS_TTL", 15*time.Minute, "lifetime of access tokens")
 	l.duration(&c.RefreshTTL, "refresh-ttl", "HYPERLIEU_REFRESH_TTL", 30*24*time.Hour, "lifetime of refresh tokens")
+	l.integer(&c.Throttle.SignupsPerAddr, "signups-per-addr", "HYPERLIEU_SIGNUPS_PER_ADDR", 20, "sign-up attempts per client address per signup window, then 429")
+	l.duration(&c.Throttle.SignupWindow, "signup-window", "HYPERLIEU_SIGNUP_WINDOW", time.Hour, "window of the sign-up limit")
+	l.integer(&c.Throttle.RefreshesPerSession, "refreshes-per-session", "HYPERLIEU_REFRESHES_PER_SESSION", 10, "token refreshes per session per refresh window, then 429")
+	l.integer(&c.Throttle.RefreshFailuresPerAddr, "refresh-failures-per-addr", "HYPERLIEU_REFRESH_FAILURES_PER_ADDR", 20, "failed token refreshes per client address per refresh window, then 429")
+	l.duration(&c.Throttle.RefreshWindow, "refresh-window", "HYPERLIEU_REFRESH_WINDOW", 15*time.Minute, "window of the refresh limits")
 	l.str(&corsOrigins, "cors-origins", "HYPERLIEU_CORS_ORIGINS", "", "comma-separated origins allowed to call /v1 from a browser")
 	l.str(&logLevel, "log-level", "HYPERLIEU_LOG_LEVEL", "info", "debug, info, warn or error")
 	l.str(&c.LogFormat, "log-format", "HYPERLIEU_LOG_FORMAT", "json", "json or text")
@@ -336,6 +352,12 @@ func (c *Config) validate(l *loader) {
 	}
 	if c.NewcomerPeriod < 0 {
 		l.fail("HYPERLIEU_NEWCOMER_PERIOD: must not be negative")
+	}
+	if t := c.Throttle; t.SignupsPerAddr < 1 || t.RefreshesPerSession < 1 || t.RefreshFailuresPerAddr < 1 {
+		l.fail("HYPERLIEU_SIGNUPS_PER_ADDR / HYPERLIEU_REFRESHES_PER_SESSION / HYPERLIEU_REFRESH_FAILURES_PER_ADDR: must be at least 1")
+	}
+	if c.Throttle.SignupWindow < time.Second || c.Throttle.RefreshWindow < time.Second {
+		l.fail("HYPERLIEU_SIGNUP_WINDOW / HYPERLIEU_REFRESH_WINDOW: must be at least 1s")
 	}
 	c.Fans.validate(l)
 }

@@ -108,7 +108,12 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		// The invitation first: the fans' part computes the segment from the referral it makes.
 		return errors.Join(notes.Welcome(ctx, u), invitations.OnRegister(ctx, u, in), fans.OnRegister(ctx, u, in))
 	}
-	accounts := account.NewService(db, issuer, account.Options{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister, Observer: meters}, log)
+	th := cfg.Throttle
+	accounts := account.NewService(db, issuer, account.Options{
+		RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister, Observer: meters,
+		MaxSignupsPerAddr: th.SignupsPerAddr, SignupWindow: th.SignupWindow,
+		MaxRefreshesPerSession: th.RefreshesPerSession, MaxRefreshFailuresPerAddr: th.RefreshFailuresPerAddr, RefreshWindow: th.RefreshWindow,
+	}, log)
 	// Export and erase visit every area; the account itself (db) comes last,
 	// as it erases the identity, then the live-session cache (accounts).
 	// The events area comes after them: account.erased says it is done.
