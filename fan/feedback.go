@@ -155,8 +155,9 @@ func (s *Service) ShopFeedback(ctx context.Context, a hyperlieu.Actor, shopID st
 // MakeGesture sends a customer a manager's personal message with an offer
 // code or points, in the customer's tone (the notifier renders it), and
 // marks the feedback it answers. Invalid names bad fields (exactly one of an
-// offer or points); Forbidden unless the actor manages the shop; NotFound
-// for an unknown customer or feedback of another shop or customer.
+// offer or points); Forbidden unless the actor manages the shop, and for a
+// gesture to oneself; NotFound for an unknown customer or feedback of
+// another shop or customer.
 func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID string, in GestureRequest) (Gesture, error) {
 	var p hyperlieu.Problems
 	in.Message, in.OfferTitle = trimmed(in.Message), trimmed(in.OfferTitle)
@@ -183,6 +184,9 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 	}
 	if err := s.canManage(ctx, a, shopID); err != nil {
 		return Gesture{}, err
+	}
+	if in.UserID == a.UserID { // goodwill is for customers, not a way to pay oneself
+		return Gesture{}, hyperlieu.Errorf(hyperlieu.Forbidden, "a gesture cannot be made to oneself")
 	}
 	if _, err := s.store.FindUser(ctx, in.UserID); err != nil {
 		return Gesture{}, fmt.Errorf("gesture: customer: %w", err)
