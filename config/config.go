@@ -86,6 +86,7 @@ type Fans struct {
 	ReferralsPerAddrWeek                            int
 	ReferralBaseURL                                 string
 	GestureMaxPoints                                int
+	GesturePointsPerDay, GestureOffersPerDay        int
 	SegmentInterval                                 time.Duration
 	Journey                                         []JourneyStep
 	// Public reviews: a visit this recent allows one; per-shop and daily limits.
@@ -241,6 +242,8 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.integer(&c.Fans.ReferralsPerAddrWeek, "referrals-per-addr-week", "HYPERLIEU_REFERRALS_PER_ADDR_WEEK", 10, "referral sign-ups accepted per client address per ISO week")
 	l.str(&c.Fans.ReferralBaseURL, "referral-base-url", "HYPERLIEU_REFERRAL_BASE_URL", "https://hyperlieu.app/r/", "referral links are this followed by the code")
 	l.integer(&c.Fans.GestureMaxPoints, "gesture-max-points", "HYPERLIEU_GESTURE_MAX_POINTS", 1000, "most points a manager's gesture may give")
+	l.integer(&c.Fans.GesturePointsPerDay, "gesture-points-per-day", "HYPERLIEU_GESTURE_POINTS_PER_DAY", 3000, "points each manager may give in gestures per day (UTC)")
+	l.integer(&c.Fans.GestureOffersPerDay, "gesture-offers-per-day", "HYPERLIEU_GESTURE_OFFERS_PER_DAY", 20, "offers each manager may give in gestures per day (UTC)")
 	l.duration(&c.Fans.SegmentInterval, "segment-interval", "HYPERLIEU_SEGMENT_INTERVAL", time.Hour, "how often every segment is recomputed and due journey steps sent")
 	l.duration(&c.Fans.ReviewVisitWindow, "review-visit-window", "HYPERLIEU_REVIEW_VISIT_WINDOW", 90*24*time.Hour, "a check-in or redemption at a shop this recent allows a public review of it")
 	l.duration(&c.Fans.ReviewPerShop, "review-per-shop", "HYPERLIEU_REVIEW_PER_SHOP", 30*24*time.Hour, "one public review per customer and shop per this")
@@ -392,6 +395,9 @@ func (f Fans) validate(l *loader) {
 	}
 	if f.GestureMaxPoints < 1 {
 		l.fail("HYPERLIEU_GESTURE_MAX_POINTS: must be at least 1")
+	}
+	if f.GesturePointsPerDay < 1 || f.GestureOffersPerDay < 1 {
+		l.fail("HYPERLIEU_GESTURE_POINTS_PER_DAY / HYPERLIEU_GESTURE_OFFERS_PER_DAY: must be at least 1")
 	}
 	if f.SegmentInterval < time.Second {
 		l.fail("HYPERLIEU_SEGMENT_INTERVAL: must be at least 1s")

@@ -58,9 +58,12 @@ type Options struct {
 	ReferralsPerAddrWeek int
 	ReferralBaseURL      string // the referral link is this followed by the code
 	// Service recovery.
-	MaxGesturePoints int           // default 1000
-	ComebackWindow   time.Duration // default 60 days
-	Journey          []JourneyStep
+	MaxGesturePoints int // default 1000
+	// Daily budgets of each manager (UTC days): points given and offers
+	// given in gestures; defaults 3000 and 20.
+	GesturePointsPerDay, GestureOffersPerDay int
+	ComebackWindow                           time.Duration // default 60 days
+	Journey                                  []JourneyStep
 	// Wallet issues the offer codes of claimed rewards and gestures, so
 	// that they redeem at any till like campaign offers; nil keeps the old
 	// XXXX-XXXX-XXXX-C codes (tests of this package only).
@@ -113,6 +116,12 @@ func (o *Options) defaults() {
 	}
 	if o.MaxGesturePoints == 0 {
 		o.MaxGesturePoints = 1000
+	}
+	if o.GesturePointsPerDay == 0 {
+		o.GesturePointsPerDay = 3000
+	}
+	if o.GestureOffersPerDay == 0 {
+		o.GestureOffersPerDay = 20
 	}
 	if o.ComebackWindow == 0 {
 		o.ComebackWindow = 60 * 24 * time.Hour
@@ -193,6 +202,8 @@ type FeedbackStore interface {
 	FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool) ([]ShopFeedback, error)
 	FindShopFeedbackBy(ctx context.Context, userID string) ([]ShopFeedback, error)
 	CreateGesture(ctx context.Context, g Gesture) error
+	// CreateGestureClaim inserts c, or returns the claim already under its ID.
+	CreateGestureClaim(ctx context.Context, c GestureClaim) (GestureClaim, error)
 	FindGesturesOfShop(ctx context.Context, shopID string) ([]Gesture, error)
 	FindGesturesFor(ctx context.Context, userID string) ([]Gesture, error)
 }

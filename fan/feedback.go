@@ -157,7 +157,8 @@ func (s *Service) ShopFeedback(ctx context.Context, a hyperlieu.Actor, shopID st
 // marks the feedback it answers. Invalid names bad fields (exactly one of an
 // offer or points); Forbidden unless the actor manages the shop, and for a
 // gesture to oneself; NotFound for an unknown customer or feedback of
-// another shop or customer.
+// another shop or customer; TooManyRequests when the manager's daily budget
+// of points or offers cannot cover it.
 func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID string, in GestureRequest) (Gesture, error) {
 	var p hyperlieu.Problems
 	in.Message, in.OfferTitle = trimmed(in.Message), trimmed(in.OfferTitle)
@@ -203,6 +204,9 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 		ID: hyperlieu.NewID(), ShopID: shopID, ManagerID: a.UserID, UserID: in.UserID, FeedbackID: in.FeedbackID,
 		Message: in.Message, OfferTitle: in.OfferTitle, Points: in.Points, At: s.now(),
 	}
+	if err := s.claimGestureBudget(ctx, g); err != nil {
+		return Gesture{}, err
+	}
 	if g.OfferTitle != "" { // a wallet offer, redeemable at this shop
 		var err error
 		if g.Code, err = s.offerCode(ctx, g.UserID, hyperlieu.OfferFromGesture, g.ID, g.OfferTitle, []string{shopID}); err != nil {
@@ -234,6 +238,16 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 		Data: map[string]string{"shopId": shopID, "gestureId": g.ID}, DedupKey: "gesture:" + g.ID,
 	})
 	return g, nil
+}
+
+// claimGestureBudget takes the gesture's points or offer from its manager's
+// daily budget. A gesture that fails after this keeps its claim: the budget
+// errs on the side of giving less.
+func (s *Service) claimGestureBudget(ctx context.Context, g Gesture) error {
+	if g.OfferTitle != "" {
+		return s.claimBudget(ctx, "offers", "offers", g.ManagerID, g.ID, 1, s.opts.GestureOffersPerDay)
+	}
+	return s.claimBudget(ctx, "points", "points", g.ManagerID, g.ID, g.Points, s.opts.GesturePointsPerDay)
 }
 
 // GestureStats is what a manager is proud of: of the customers who received
