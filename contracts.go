@@ -223,3 +223,46 @@ type InviteReferrals interface {
 	// their first referrer (Conflict).
 	AttributeInvite(ctx context.Context, u User, inviterID, eventID, code, addr string) error
 }
+
+// AuditAction names what a member of staff did that moves value.
+type AuditAction string
+
+// The acts the audit trail records.
+const (
+	AuditGesture    AuditAction = "gesture"    // a goodwill gesture (points or an offer)
+	AuditRedemption AuditAction = "redemption" // an offer redeemed at a till
+	AuditActivity   AuditAction = "activity"   // an activity recorded by hand
+)
+
+// AuditEntry is one act of staff: who did it and in which role, when, for
+// whom and what, as ids only (never messages, titles or codes).
+type AuditEntry struct {
+	ID        string // made by the Auditor; ids sort by time
+	At        time.Time
+	ActorID   string
+	ActorRole Role
+	Action    AuditAction
+	UserID    string // for whom
+	ShopID    string // where; "" for none
+	ObjectID  string // the gesture, the offer, or the activity's source key
+	Kind      string // for an activity, its kind
+}
+
+// Auditor keeps the audit trail (implemented by the audit area). Record is
+// called after the act has happened: it never fails the act (a failed
+// caller would be retried and act twice), it reports its own failures.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEntry)
+}
+
+// ActingRole is the role a staff act is recorded under: as when the actor
+// holds it, else admin when they hold that, else customer.
+func (a Actor) ActingRole(as Role) Role {
+	switch {
+	case a.Is(as):
+		return as
+	case a.Is(RoleAdmin):
+		return RoleAdmin
+	}
+	return RoleCustomer
+}

@@ -227,7 +227,7 @@ func (s *Server) postActivity(c fiber.Ctx) error {
 	if in.At != nil {
 		a.At = *in.At
 	}
-	if err := s.svc.Fans.RecordActivity(c.Context(), a); err != nil {
+	if err := s.svc.Fans.RecordStaffActivity(c.Context(), actor(c), a); err != nil {
 		return err
 	}
 	return noContent(c)

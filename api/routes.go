@@ -83,6 +83,7 @@ func (s *Server) table() []route {
 	rs = append(rs, area("notifications", s.notificationRoutes())...)
 	rs = append(rs, area("console", s.consoleRoutes())...)
 	rs = append(rs, area("webhooks", s.webhookRoutes())...)
+	rs = append(rs, area("audit", s.auditRoutes())...)
 	return rs
 }
 

@@ -67,7 +67,9 @@ type Options struct {
 	// Wallet issues the offer codes of claimed rewards and gestures, so
 	// that they redeem at any till like campaign offers; nil keeps the old
 	// XXXX-XXXX-XXXX-C codes (tests of this package only).
-	Wallet        hyperlieu.Wallet
+	Wallet hyperlieu.Wallet
+	// Auditor, if set, records gestures and activities recorded by staff.
+	Auditor       hyperlieu.Auditor
 	OfferValidity time.Duration // of a reward's or a gesture's offer; default 90 days
 }
 
@@ -262,6 +264,29 @@ func (s *Service) pointsFor(k hyperlieu.ActivityKind) int {
 		return s.opts.Earn.Feedback
 	}
 	return 0
+}
+
+// RecordStaffActivity records an activity a member of staff enters by hand
+// (replays, corrections), as RecordActivity does, and adds it to the audit
+// trail. Forbidden unless the actor is an admin.
+func (s *Service) RecordStaffActivity(ctx context.Context, actor hyperlieu.Actor, a hyperlieu.Activity) error {
+	if !actor.Is(hyperlieu.RoleAdmin) {
+		return hyperlieu.Errorf(hyperlieu.Forbidden, "only admins record activities by hand")
+	}
+	if err := s.RecordActivity(ctx, a); err != nil {
+		return err
+	}
+	s.audit(ctx, hyperlieu.AuditEntry{
+		ActorID: actor.UserID, ActorRole: hyperlieu.RoleAdmin, Action: hyperlieu.AuditActivity,
+		UserID: a.UserID, ShopID: a.ShopID, ObjectID: a.SourceKey, Kind: string(a.Kind),
+	})
+	return nil
+}
+
+func (s *Service) audit(ctx context.Context, e hyperlieu.AuditEntry) {
+	if s.opts.Auditor != nil {
+		s.opts.Auditor.Record(ctx, e)
+	}
 }
 
 // RecordActivity counts a customer action: it pays its points once (the

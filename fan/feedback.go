@@ -227,6 +227,10 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 			return Gesture{}, fmt.Errorf("gesture: mark feedback answered: %w", err)
 		}
 	}
+	s.audit(ctx, hyperlieu.AuditEntry{
+		At: g.At, ActorID: a.UserID, ActorRole: a.ActingRole(hyperlieu.RoleManager), Action: hyperlieu.AuditGesture,
+		UserID: g.UserID, ShopID: shopID, ObjectID: g.ID,
+	})
 	vars := map[string]string{"message": g.Message, "shop": s.shopName(ctx, shopID)}
 	if g.Code != "" {
 		vars["offer"], vars["code"] = g.OfferTitle, g.Code

@@ -13,6 +13,7 @@ import (
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/account"
 	"github.com/hyperlieu/hyperlieu/api"
+	"github.com/hyperlieu/hyperlieu/audit"
 	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/config"
 	"github.com/hyperlieu/hyperlieu/demo"
@@ -56,6 +57,9 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		}, log)
 	}
 
+	// The audit trail of staff acts: gestures, redemptions, hand-recorded activities.
+	auditor := audit.NewService(db, audit.Options{}, log)
+
 	// Shops and events: the in-memory map behind nearby search is filled
 	// before serving, then follows other instances' writes.
 	places := shop.NewPlaces(nil)
@@ -69,6 +73,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	wallet := &lateWallet{}
 	fanOpts := fanOptions(cfg)
 	fanOpts.Wallet = wallet // rewards' and gestures' codes are wallet offers
+	fanOpts.Auditor = auditor
 	notifier := webhook.Notifier{Next: notes, Pub: domainEvents}
 	fans := fan.NewService(db, shops, notifier, notes, fanOpts, log)
 	activity := webhook.Activity{Next: fans, Pub: domainEvents}
@@ -86,7 +91,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	if outbox != nil {
 		bg.Go(outbox.Run) // once opened.sent reaches the campaigns
 	}
-	offers := campaign.NewOfferService(db, campaigns, shops, activity, campaign.OfferOptions{}, log)
+	offers := campaign.NewOfferService(db, campaigns, shops, activity, campaign.OfferOptions{Auditor: auditor}, log)
 	wallet.offers = offers
 	// Reward and gesture codes of the older format become wallet offers
 	// under their own code, so that they keep redeeming at the till.
@@ -119,7 +124,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	// The events area comes after them: account.erased says it is done.
 	// Invitations come before the events area, which forgets whose
 	// check-ins were whose.
-	privacy := hyperlieu.NewPrivacyService(nil, fans, invitations, events, personalFeeds, location, notes, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
+	privacy := hyperlieu.NewPrivacyService(nil, fans, invitations, events, personalFeeds, location, notes, auditor, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
 	if cfg.AdminEmail != "" {
 		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
 			return api.Services{}, fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
@@ -143,7 +148,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	bg.Go(func(ctx context.Context) { fans.Run(ctx, cfg.Fans.SegmentInterval) }) // segments and journey steps
 
 	return api.Services{Accounts: accounts, Shops: shops, Events: events, Invitations: invitations, Fans: fans, Reviews: reviews, Privacy: privacy, PersonalFeeds: personalFeeds, Notifications: notes, Webhooks: domainEvents,
-		Campaigns: campaigns, Location: location, Offers: offers}, nil
+		Campaigns: campaigns, Location: location, Offers: offers, Audit: auditor}, nil
 }
 
 // background runs the server's long-lived loops under one context and

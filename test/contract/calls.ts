@@ -212,4 +212,12 @@ export async function everyOperation(): Promise<void> {
   await api.POST("/v1/me/notifications/{id}/opened", { params: { path: { id } } });
   await api.GET("/v1/admin/notifications", { params: { query: { status: "failed", limit: 100 } } });
   await api.GET("/v1/admin/events", { params: { query: { after: "", limit: 100 } }, parseAs: "text" });
+
+  // audit
+  const trail = await api.GET("/v1/admin/audit", { params: { query: { limit: 100 } } });
+  if (trail.data?.next) {
+    const action: "gesture" | "redemption" | "activity" | undefined = trail.data.items[0]?.action;
+    void action;
+    await api.GET("/v1/admin/audit", { params: { query: { after: trail.data.next } } });
+  }
 }
