@@ -89,7 +89,13 @@ type Activity struct {
 	ShopID    string
 	EventID   string // the event checked in to or answered; "" for other kinds
 	At        time.Time
+	// Rating is the 1–5 rating of a feedback activity, 0 when unknown. Low
+	// ratings (LowRating or less) are complaints, not devotion.
+	Rating int
 }
+
+// LowRating is the highest rating that is a complaint.
+const LowRating = 2
 
 // ActivityRecorder is told about customer actions (points, segments,
 // referral rewards). Producers call it after their own write succeeded; it

@@ -443,7 +443,9 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 }
 
 // SegmentCounts returns how many customers are in each segment, as last
-// computed.
+// computed. Staff (anyone holding a role besides customer) are not
+// customers: their profiles are taken out of the counts, whatever their
+// roles were when the segment was computed.
 func (s *Service) SegmentCounts(ctx context.Context) (map[hyperlieu.Segment]int, error) {
 	out := map[hyperlieu.Segment]int{}
 	for _, seg := range hyperlieu.Segments {
@@ -453,7 +455,42 @@ func (s *Service) SegmentCounts(ctx context.Context) (map[hyperlieu.Segment]int,
 		}
 		out[seg] = n
 	}
+	staff, err := s.staffIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("segment counts: %w", err)
+	}
+	for id := range staff {
+		p, err := s.store.FindFanProfile(ctx, id)
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("segment counts: %w", err)
+		}
+		if out[p.Segment] > 0 {
+			out[p.Segment]--
+		}
+	}
 	return out, nil
+}
+
+// staffIDs returns the ids of everyone holding a role besides customer
+// (staff are few).
+func (s *Service) staffIDs(ctx context.Context) (map[string]bool, error) {
+	ids := map[string]bool{}
+	for _, r := range hyperlieu.Roles {
+		if r == hyperlieu.RoleCustomer {
+			continue
+		}
+		got, err := s.store.FindUserIDsWithRole(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("staff with role %s: %w", r, err)
+		}
+		for _, id := range got {
+			ids[id] = true
+		}
+	}
+	return ids, nil
 }
 
 // View is what marketers see of one customer.

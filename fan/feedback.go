@@ -24,7 +24,9 @@ type ShopFeedback struct {
 }
 
 // NeedsAttention reports whether a manager should answer f.
-func (f ShopFeedback) NeedsAttention() bool { return f.Rating <= 2 && f.AnsweredAt.IsZero() }
+func (f ShopFeedback) NeedsAttention() bool {
+	return f.Rating <= hyperlieu.LowRating && f.AnsweredAt.IsZero()
+}
 
 // Gesture is a manager's goodwill gesture to a customer: a personal message
 // with an offer code or points.
@@ -75,11 +77,11 @@ func (s *Service) GiveFeedback(ctx context.Context, userID, shopID string, ratin
 	if err := s.store.CreateShopFeedback(ctx, f); err != nil {
 		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
 	}
-	if f.Rating <= 2 {
+	if f.Rating <= hyperlieu.LowRating {
 		s.alertManagers(ctx, f)
 	}
 	day := now.Format("2006-01-02")
-	if err := s.RecordActivity(ctx, hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:" + shopID + ":" + userID + ":" + day, ShopID: shopID, At: now}); err != nil {
+	if err := s.RecordActivity(ctx, hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:" + shopID + ":" + userID + ":" + day, ShopID: shopID, At: now, Rating: rating}); err != nil {
 		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
 	}
 	return f, nil
