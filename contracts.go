@@ -90,7 +90,13 @@ type Activity struct {
 	ShopID    string
 	EventID   string // the event checked in to or answered; "" for other kinds
 	At        time.Time
+	// Rating is the 1–5 rating of a feedback activity, 0 when unknown. Low
+	// ratings (LowRating or less) are complaints, not devotion.
+	Rating int
 }
+
+// LowRating is the highest rating that is a complaint.
+const LowRating = 2
 
 // ActivityRecorder is told about customer actions (points, segments,
 // referral rewards). Producers call it after their own write succeeded; it
@@ -253,4 +259,47 @@ type VisitRecorder interface {
 // implements it); the location engine detects visits with it.
 type ShopLocator interface {
 	ShopsWithin(ctx context.Context, p geo.Point, radiusM float64) ([]string, error)
+}
+
+// AuditAction names what a member of staff did that moves value.
+type AuditAction string
+
+// The acts the audit trail records.
+const (
+	AuditGesture    AuditAction = "gesture"    // a goodwill gesture (points or an offer)
+	AuditRedemption AuditAction = "redemption" // an offer redeemed at a till
+	AuditActivity   AuditAction = "activity"   // an activity recorded by hand
+)
+
+// AuditEntry is one act of staff: who did it and in which role, when, for
+// whom and what, as ids only (never messages, titles or codes).
+type AuditEntry struct {
+	ID        string // made by the Auditor; ids sort by time
+	At        time.Time
+	ActorID   string
+	ActorRole Role
+	Action    AuditAction
+	UserID    string // for whom
+	ShopID    string // where; "" for none
+	ObjectID  string // the gesture, the offer, or the activity's source key
+	Kind      string // for an activity, its kind
+}
+
+// Auditor keeps the audit trail (implemented by the audit area). Record is
+// called after the act has happened: it never fails the act (a failed
+// caller would be retried and act twice), it reports its own failures.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEntry)
+}
+
+// ActingRole is the role a staff act is recorded under: as when the actor
+// holds it, else admin when they hold that, else customer.
+func (a Actor) ActingRole(as Role) Role {
+	switch {
+	case a.Is(as):
+		return as
+	case a.Is(RoleAdmin):
+		return RoleAdmin
+	}
+	return RoleCustomer
 }

@@ -15,7 +15,7 @@ const module = "github.com/hyperlieu/hyperlieu"
 // one way: cmd → api, store, demo → areas → root → leaves.
 var (
 	leaves = []string{"geo", "push", "token", "config", "metrics"}
-	areas  = []string{"account", "shop", "campaign", "notify", "fan", "webhook"}
+	areas  = []string{"account", "shop", "campaign", "notify", "fan", "webhook", "audit"}
 	root   = []string{""}
 )
 

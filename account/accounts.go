@@ -83,6 +83,16 @@ type Options struct {
 	MaxFailuresPerEmail int // default 5
 	MaxFailuresPerAddr  int // default 20
 	FailureWindow       time.Duration
+	// Sign-ups allowed per client address per SignupWindow (default 20 per
+	// hour): a sign-up costs a password hash and tells whether an email is
+	// taken, so it is throttled like sign-in.
+	MaxSignupsPerAddr int
+	SignupWindow      time.Duration
+	// Refreshes allowed per session (token family) and failed refreshes per
+	// client address, per RefreshWindow (defaults 10 and 20 per 15 minutes).
+	MaxRefreshesPerSession    int
+	MaxRefreshFailuresPerAddr int
+	RefreshWindow             time.Duration
 	// Observer, if set, hears of sign-in throttles (metrics).
 	Observer Observer
 	// OnRegister, if set, is called after an account is created (welcome
@@ -112,6 +122,21 @@ func (o *Options) defaults() {
 	if o.FailureWindow == 0 {
 		o.FailureWindow = 15 * time.Minute
 	}
+	if o.MaxSignupsPerAddr == 0 {
+		o.MaxSignupsPerAddr = 20
+	}
+	if o.SignupWindow == 0 {
+		o.SignupWindow = time.Hour
+	}
+	if o.MaxRefreshesPerSession == 0 {
+		o.MaxRefreshesPerSession = 10
+	}
+	if o.MaxRefreshFailuresPerAddr == 0 {
+		o.MaxRefreshFailuresPerAddr = 20
+	}
+	if o.RefreshWindow == 0 {
+		o.RefreshWindow = 15 * time.Minute
+	}
 }
 
 // Service holds the account use cases: sign-up, sign-in, token
@@ -121,7 +146,9 @@ type Service struct {
 	tokens   Tokens
 	opts     Options
 	log      *slog.Logger
-	failures *failureCounter
+	failures *failureCounter // sign-in failures
+	signups  *failureCounter // sign-up attempts per address
+	refresh  *failureCounter // refreshes per session, failed refreshes per address
 	sessions sessionCache
 	dummy    string // a hash to check against when the email is unknown
 }
@@ -132,12 +159,17 @@ func NewService(store Store, tokens Tokens, opts Options, log *slog.Logger) *Ser
 	return &Service{
 		store: store, tokens: tokens, opts: opts, log: log,
 		failures: newFailureCounter(opts.FailureWindow),
+		signups:  newFailureCounter(opts.SignupWindow),
+		refresh:  newFailureCounter(opts.RefreshWindow),
 		dummy:    HashPassword(hyperlieu.RandomToken(16)),
 	}
 }
 
 // Register creates a customer account and signs it in.
-// It returns Invalid naming every bad field, and Conflict when the email is taken.
+// It returns Invalid naming every bad field, Conflict when the email is
+// taken, and TooManyRequests with a RetryAfter once the client address has
+// made too many sign-up attempts (taken emails count: they tell who has an
+// account; requests with bad fields do not).
 func (s *Service) Register(ctx context.Context, in hyperlieu.Registration) (Auth, error) {
 	in.Email = hyperlieu.NormalizeEmail(in.Email)
 	if in.Locale == "" {
@@ -153,6 +185,9 @@ func (s *Service) Register(ctx context.Context, in hyperlieu.Registration) (Auth
 	hyperlieu.ValidateLocale(&p, "locale", in.Locale)
 	hyperlieu.ValidateTimezone(&p, "timezone", in.Timezone)
 	if err := p.Err(); err != nil {
+		return Auth{}, err
+	}
+	if err := s.take(s.signups, "signup:"+in.ClientAddr, s.opts.MaxSignupsPerAddr, "too many sign-ups from this address; try again later"); err != nil {
 		return Auth{}, err
 	}
 	now := s.opts.Now().UTC()
@@ -246,13 +281,25 @@ var errBadRefresh = hyperlieu.Errorf(hyperlieu.Unauthenticated, "refresh token i
 
 // Refresh exchanges a refresh token for a new pair. Each token works once:
 // presenting a used one means it was stolen or replayed, so the whole session
-// is revoked and Unauthenticated returned.
-func (s *Service) Refresh(ctx context.Context, secret string) (Auth, error) {
+// is revoked and Unauthenticated returned. Too many refreshes of one session,
+// or too many failed ones from one client address, give TooManyRequests with
+// a RetryAfter; the token presented is then not used up.
+func (s *Service) Refresh(ctx context.Context, secret, clientAddr string) (Auth, error) {
 	if secret == "" {
 		return Auth{}, hyperlieu.InvalidField("refreshToken", "is required").WithMessage("refreshToken is required")
 	}
+	addrKey := "refresh-fail:" + clientAddr
+	if err := s.throttled(s.refresh, addrKey, s.opts.MaxRefreshFailuresPerAddr, "too many failed token refreshes from this address; try again later"); err != nil {
+		return Auth{}, err
+	}
 	rt, sess, err := s.findRefresh(ctx, secret)
 	if err != nil {
+		if hyperlieu.KindOf(err) == hyperlieu.Unauthenticated {
+			s.refresh.add(addrKey, s.opts.Now())
+		}
+		return Auth{}, err
+	}
+	if err := s.take(s.refresh, "refresh:"+sess.ID, s.opts.MaxRefreshesPerSession, "this session refreshes too often; try again later"); err != nil {
 		return Auth{}, err
 	}
 	now := s.opts.Now().UTC()
@@ -424,6 +471,24 @@ func (s *Service) EnsureUser(ctx context.Context, email, password, displayName s
 	return u, nil
 }
 
+// throttled returns TooManyRequests, with how long to wait, once key has
+// reached limit in c's window.
+func (s *Service) throttled(c *failureCounter, key string, limit int, msg string) error {
+	if wait := c.blocked(key, limit, s.opts.Now()); wait > 0 {
+		return &hyperlieu.Error{Kind: hyperlieu.TooManyRequests, Message: msg, RetryAfter: wait}
+	}
+	return nil
+}
+
+// take counts one attempt of key, unless it is throttled (then it returns
+// TooManyRequests and counts nothing).
+func (s *Service) take(c *failureCounter, key string, limit int, msg string) error {
+	if wait := c.take(key, limit, s.opts.Now()); wait > 0 {
+		return &hyperlieu.Error{Kind: hyperlieu.TooManyRequests, Message: msg, RetryAfter: wait}
+	}
+	return nil
+}
+
 // failureCounter counts recent sign-in failures per key, in memory. Limits are
 // per instance: with N instances an attacker gets at most N times the budget.
 type failureCounter struct {
@@ -462,9 +527,25 @@ func (f *failureCounter) blocked(key string, limit int, now time.Time) time.Dura
 	return h[len(h)-limit].Add(f.window).Sub(now)
 }
 
+// take adds one hit to key and returns 0, or, if key is at its limit, adds
+// nothing and returns how long it must wait: check and count in one step.
+func (f *failureCounter) take(key string, limit int, now time.Time) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h := f.prune(key, now); len(h) >= limit {
+		return h[len(h)-limit].Add(f.window).Sub(now)
+	}
+	f.addLocked(key, now)
+	return 0
+}
+
 func (f *failureCounter) add(key string, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.addLocked(key, now)
+}
+
+func (f *failureCounter) addLocked(key string, now time.Time) {
 	if len(f.hits) > 100_000 { // bound memory under a spray of addresses
 		for k := range f.hits {
 			f.prune(k, now)

@@ -146,7 +146,7 @@ func (s *Server) postRefresh(c fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	a, err := s.svc.Accounts.Refresh(c.Context(), in.RefreshToken)
+	a, err := s.svc.Accounts.Refresh(c.Context(), in.RefreshToken, c.IP())
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func (s *Server) fanRoutes() []route {
 		{method: "GET", path: "/v1/shops/:id/feedback", op: "listShopFeedback", access: shopStaff, summary: "A shop's feedback, newest first",
 			query: shopFeedbackQuery{}, out: []shopFeedbackResponse{}, handler: s.getShopFeedback},
 		{method: "POST", path: "/v1/shops/:id/gestures", op: "makeGesture", access: shopStaff, summary: "A goodwill gesture to a customer: a personal message with an offer or points",
-			in: gestureRequest{}, out: gestureResponse{}, status: 201, handler: s.postGesture},
+			in: gestureRequest{}, out: gestureResponse{}, status: 201, errs: []int{429}, handler: s.postGesture},
 		{method: "GET", path: "/v1/shops/:id/gestures/stats", op: "getGestureStats", access: shopStaff, summary: "Customers who received a gesture and how many came back within 60 days",
 			out: gestureStatsResponse{}, handler: s.getGestureStats},
 		{method: "GET", path: "/v1/me/export", op: "exportMyData", access: signedIn, summary: "Everything stored about the caller, as one JSON document",
@@ -227,7 +227,7 @@ func (s *Server) postActivity(c fiber.Ctx) error {
 	if in.At != nil {
 		a.At = *in.At
 	}
-	if err := s.svc.Fans.RecordActivity(c.Context(), a); err != nil {
+	if err := s.svc.Fans.RecordStaffActivity(c.Context(), actor(c), a); err != nil {
 		return err
 	}
 	return noContent(c)

@@ -34,6 +34,7 @@ var tags = []map[string]any{
 	{"name": "location", "description": "Customers' location reports, which trigger campaigns."},
 	{"name": "offers", "description": "The customer's wallet of offers and redemption at the till."},
 	{"name": "notifications", "description": "Push devices, the inbox, and the admins' view of the outbox."},
+	{"name": "audit", "description": "The admins' audit trail of staff acts that move value."},
 }
 
 // errorName names a shared error response (#/components/responses).

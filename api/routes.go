@@ -83,6 +83,7 @@ func (s *Server) table() []route {
 	rs = append(rs, area("notifications", s.notificationRoutes())...)
 	rs = append(rs, area("console", s.consoleRoutes())...)
 	rs = append(rs, area("webhooks", s.webhookRoutes())...)
+	rs = append(rs, area("audit", s.auditRoutes())...)
 	return rs
 }
 
@@ -90,11 +91,11 @@ func (s *Server) table() []route {
 func (s *Server) accountRoutes() []route {
 	return []route{
 		{method: "POST", path: "/v1/auth/register", op: "register", access: public, summary: "Create a customer account and sign in",
-			in: registerRequest{}, out: authResponse{}, status: 201, headers: []string{"Location"}, errs: []int{409}, handler: s.postRegister},
+			in: registerRequest{}, out: authResponse{}, status: 201, headers: []string{"Location"}, errs: []int{409, 429}, handler: s.postRegister},
 		{method: "POST", path: "/v1/auth/login", op: "login", access: public, summary: "Sign in",
 			in: loginRequest{}, out: authResponse{}, errs: []int{401, 429}, handler: s.postLogin},
 		{method: "POST", path: "/v1/auth/refresh", op: "refreshTokens", access: public, summary: "Exchange a refresh token for a new pair (rotation; reuse revokes the session)",
-			in: refreshRequest{}, out: authResponse{}, errs: []int{401}, handler: s.postRefresh},
+			in: refreshRequest{}, out: authResponse{}, errs: []int{401, 429}, handler: s.postRefresh},
 		{method: "POST", path: "/v1/auth/logout", op: "logout", access: public, summary: "Revoke the session of a refresh token",
 			in: refreshRequest{}, status: 204, errs: []int{401}, handler: s.postLogout},
 		{method: "GET", path: "/v1/me", op: "getMe", access: signedIn, summary: "The caller's profile and preferences", out: userResponse{}, errs: []int{404}, handler: s.getMe},

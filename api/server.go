@@ -18,6 +18,7 @@ import (
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/account"
+	"github.com/hyperlieu/hyperlieu/audit"
 	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/fan"
 	"github.com/hyperlieu/hyperlieu/notify"
@@ -54,6 +55,8 @@ type Services struct {
 	Notifications *notify.Service
 	// Webhooks: domain events and their stream (webhooks.go).
 	Webhooks *webhook.Service
+	// Audit: the audit trail of staff acts (audit.go).
+	Audit *audit.Service
 }
 
 // Sessions tells whether the session behind an access token is still live.

@@ -105,6 +105,8 @@ type RedemptionStore interface {
 // OfferOptions tunes the offer use cases.
 type OfferOptions struct {
 	Now func() time.Time
+	// Auditor, if set, records every redemption in the audit trail.
+	Auditor hyperlieu.Auditor
 }
 
 // OfferService holds the wallet, the issuing of offers and their redemption.

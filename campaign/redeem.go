@@ -57,6 +57,10 @@ func (s *OfferService) Redeem(ctx context.Context, a hyperlieu.Actor, shopID, co
 		return Offer{}, fmt.Errorf("redeem: %w", err)
 	}
 	o.RedeemedAt, o.ShopID = now, shopID
+	if s.opts.Auditor != nil {
+		s.opts.Auditor.Record(ctx, hyperlieu.AuditEntry{At: now, ActorID: a.UserID, ActorRole: a.ActingRole(hyperlieu.RoleManager),
+			Action: hyperlieu.AuditRedemption, UserID: o.UserID, ShopID: shopID, ObjectID: o.ID})
+	}
 	if o.CampaignID != "" {
 		s.campaigns.count(ctx, c.ID, "redeemed")
 		s.campaigns.redeemedArm(ctx, o)

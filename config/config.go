@@ -42,6 +42,7 @@ type Config struct {
 	PprofAddr      string // loopback listener for net/http/pprof; empty: none
 	FCM            FCM
 	Outbox         Outbox
+	Throttle       Throttle
 	NewcomerPeriod time.Duration
 	// EventsStreamLag holds back the newest domain events from the stream
 	// (GET /v1/admin/events) so that readers skip none another instance is
@@ -52,6 +53,16 @@ type Config struct {
 	Events          Events
 	Fans            Fans
 	ConsoleTiles    string // base map tile URL template of the console; empty: none
+}
+
+// Throttle limits sign-ups and token refreshes per instance (sign-in has
+// its own fixed limits).
+type Throttle struct {
+	SignupsPerAddr         int
+	SignupWindow           time.Duration
+	RefreshesPerSession    int
+	RefreshFailuresPerAddr int
+	RefreshWindow          time.Duration
 }
 
 // Events configures the shops and events area.
@@ -76,6 +87,7 @@ type Fans struct {
 	ReferralsPerAddrWeek                            int
 	ReferralBaseURL                                 string
 	GestureMaxPoints                                int
+	GesturePointsPerDay, GestureOffersPerDay        int
 	SegmentInterval                                 time.Duration
 	Journey                                         []JourneyStep
 	// Public reviews: a visit this recent allows one; per-shop and daily limits.
@@ -197,6 +209,11 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.str(&c.JWTAudience, "jwt-audience", "HYPERLIEU_JWT_AUDIENCE", "hyperlieu-app", "aud of access tokens")
 	l.duration(&c.AccessTTL, "access-ttl", "HYPERLIEU_ACCESS_TTL", 15*time.Minute, "lifetime of access tokens")
 	l.duration(&c.RefreshTTL, "refresh-ttl", "HYPERLIEU_REFRESH_TTL", 30*24*time.Hour, "lifetime of refresh tokens")
+	l.integer(&c.Throttle.SignupsPerAddr, "signups-per-addr", "HYPERLIEU_SIGNUPS_PER_ADDR", 20, "sign-up attempts per client address per signup window, then 429")
+	l.duration(&c.Throttle.SignupWindow, "signup-window", "HYPERLIEU_SIGNUP_WINDOW", time.Hour, "window of the sign-up limit")
+	l.integer(&c.Throttle.RefreshesPerSession, "refreshes-per-session", "HYPERLIEU_REFRESHES_PER_SESSION", 10, "token refreshes per session per refresh window, then 429")
+	l.integer(&c.Throttle.RefreshFailuresPerAddr, "refresh-failures-per-addr", "HYPERLIEU_REFRESH_FAILURES_PER_ADDR", 20, "failed token refreshes per client address per refresh window, then 429")
+	l.duration(&c.Throttle.RefreshWindow, "refresh-window", "HYPERLIEU_REFRESH_WINDOW", 15*time.Minute, "window of the refresh limits")
 	l.str(&corsOrigins, "cors-origins", "HYPERLIEU_CORS_ORIGINS", "", "comma-separated origins allowed to call /v1 from a browser")
 	l.str(&logLevel, "log-level", "HYPERLIEU_LOG_LEVEL", "info", "debug, info, warn or error")
 	l.str(&c.LogFormat, "log-format", "HYPERLIEU_LOG_FORMAT", "json", "json or text")
@@ -251,6 +268,8 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.integer(&c.Fans.ReferralsPerAddrWeek, "referrals-per-addr-week", "HYPERLIEU_REFERRALS_PER_ADDR_WEEK", 10, "referral sign-ups accepted per client address per ISO week")
 	l.str(&c.Fans.ReferralBaseURL, "referral-base-url", "HYPERLIEU_REFERRAL_BASE_URL", "https://hyperlieu.app/r/", "referral links are this followed by the code")
 	l.integer(&c.Fans.GestureMaxPoints, "gesture-max-points", "HYPERLIEU_GESTURE_MAX_POINTS", 1000, "most points a manager's gesture may give")
+	l.integer(&c.Fans.GesturePointsPerDay, "gesture-points-per-day", "HYPERLIEU_GESTURE_POINTS_PER_DAY", 3000, "points each manager may give in gestures per day (UTC)")
+	l.integer(&c.Fans.GestureOffersPerDay, "gesture-offers-per-day", "HYPERLIEU_GESTURE_OFFERS_PER_DAY", 20, "offers each manager may give in gestures per day (UTC)")
 	l.duration(&c.Fans.SegmentInterval, "segment-interval", "HYPERLIEU_SEGMENT_INTERVAL", time.Hour, "how often every segment is recomputed and due journey steps sent")
 	l.duration(&c.Fans.ReviewVisitWindow, "review-visit-window", "HYPERLIEU_REVIEW_VISIT_WINDOW", 90*24*time.Hour, "a check-in or redemption at a shop this recent allows a public review of it")
 	l.duration(&c.Fans.ReviewPerShop, "review-per-shop", "HYPERLIEU_REVIEW_PER_SHOP", 30*24*time.Hour, "one public review per customer and shop per this")
@@ -371,6 +390,12 @@ func (c *Config) validate(l *loader) {
 	if c.NewcomerPeriod < 0 {
 		l.fail("HYPERLIEU_NEWCOMER_PERIOD: must not be negative")
 	}
+	if t := c.Throttle; t.SignupsPerAddr < 1 || t.RefreshesPerSession < 1 || t.RefreshFailuresPerAddr < 1 {
+		l.fail("HYPERLIEU_SIGNUPS_PER_ADDR / HYPERLIEU_REFRESHES_PER_SESSION / HYPERLIEU_REFRESH_FAILURES_PER_ADDR: must be at least 1")
+	}
+	if c.Throttle.SignupWindow < time.Second || c.Throttle.RefreshWindow < time.Second {
+		l.fail("HYPERLIEU_SIGNUP_WINDOW / HYPERLIEU_REFRESH_WINDOW: must be at least 1s")
+	}
 	c.Fans.validate(l)
 }
 
@@ -404,6 +429,9 @@ func (f Fans) validate(l *loader) {
 	}
 	if f.GestureMaxPoints < 1 {
 		l.fail("HYPERLIEU_GESTURE_MAX_POINTS: must be at least 1")
+	}
+	if f.GesturePointsPerDay < 1 || f.GestureOffersPerDay < 1 {
+		l.fail("HYPERLIEU_GESTURE_POINTS_PER_DAY / HYPERLIEU_GESTURE_OFFERS_PER_DAY: must be at least 1")
 	}
 	if f.SegmentInterval < time.Second {
 		l.fail("HYPERLIEU_SEGMENT_INTERVAL: must be at least 1s")

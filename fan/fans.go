@@ -58,13 +58,18 @@ type Options struct {
 	ReferralsPerAddrWeek int
 	ReferralBaseURL      string // the referral link is this followed by the code
 	// Service recovery.
-	MaxGesturePoints int           // default 1000
-	ComebackWindow   time.Duration // default 60 days
-	Journey          []JourneyStep
+	MaxGesturePoints int // default 1000
+	// Daily budgets of each manager (UTC days): points given and offers
+	// given in gestures; defaults 3000 and 20.
+	GesturePointsPerDay, GestureOffersPerDay int
+	ComebackWindow                           time.Duration // default 60 days
+	Journey                                  []JourneyStep
 	// Wallet issues the offer codes of claimed rewards and gestures, so
 	// that they redeem at any till like campaign offers; nil keeps the old
 	// XXXX-XXXX-XXXX-C codes (tests of this package only).
-	Wallet        hyperlieu.Wallet
+	Wallet hyperlieu.Wallet
+	// Auditor, if set, records gestures and activities recorded by staff.
+	Auditor       hyperlieu.Auditor
 	OfferValidity time.Duration // of a reward's or a gesture's offer; default 90 days
 }
 
@@ -113,6 +118,12 @@ func (o *Options) defaults() {
 	}
 	if o.MaxGesturePoints == 0 {
 		o.MaxGesturePoints = 1000
+	}
+	if o.GesturePointsPerDay == 0 {
+		o.GesturePointsPerDay = 3000
+	}
+	if o.GestureOffersPerDay == 0 {
+		o.GestureOffersPerDay = 20
 	}
 	if o.ComebackWindow == 0 {
 		o.ComebackWindow = 60 * 24 * time.Hour
@@ -193,6 +204,8 @@ type FeedbackStore interface {
 	FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool) ([]ShopFeedback, error)
 	FindShopFeedbackBy(ctx context.Context, userID string) ([]ShopFeedback, error)
 	CreateGesture(ctx context.Context, g Gesture) error
+	// CreateGestureClaim inserts c, or returns the claim already under its ID.
+	CreateGestureClaim(ctx context.Context, c GestureClaim) (GestureClaim, error)
 	FindGesturesOfShop(ctx context.Context, shopID string) ([]Gesture, error)
 	FindGesturesFor(ctx context.Context, userID string) ([]Gesture, error)
 }
@@ -254,6 +267,29 @@ func (s *Service) pointsFor(k hyperlieu.ActivityKind) int {
 		return s.opts.Earn.Feedback
 	}
 	return 0
+}
+
+// RecordStaffActivity records an activity a member of staff enters by hand
+// (replays, corrections), as RecordActivity does, and adds it to the audit
+// trail. Forbidden unless the actor is an admin.
+func (s *Service) RecordStaffActivity(ctx context.Context, actor hyperlieu.Actor, a hyperlieu.Activity) error {
+	if !actor.Is(hyperlieu.RoleAdmin) {
+		return hyperlieu.Errorf(hyperlieu.Forbidden, "only admins record activities by hand")
+	}
+	if err := s.RecordActivity(ctx, a); err != nil {
+		return err
+	}
+	s.audit(ctx, hyperlieu.AuditEntry{
+		ActorID: actor.UserID, ActorRole: hyperlieu.RoleAdmin, Action: hyperlieu.AuditActivity,
+		UserID: a.UserID, ShopID: a.ShopID, ObjectID: a.SourceKey, Kind: string(a.Kind),
+	})
+	return nil
+}
+
+func (s *Service) audit(ctx context.Context, e hyperlieu.AuditEntry) {
+	if s.opts.Auditor != nil {
+		s.opts.Auditor.Record(ctx, e)
+	}
 }
 
 // RecordActivity counts a customer action: it pays its points once (the
@@ -410,7 +446,9 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 }
 
 // SegmentCounts returns how many customers are in each segment, as last
-// computed.
+// computed. Staff (anyone holding a role besides customer) are not
+// customers: their profiles are taken out of the counts, whatever their
+// roles were when the segment was computed.
 func (s *Service) SegmentCounts(ctx context.Context) (map[hyperlieu.Segment]int, error) {
 	out := map[hyperlieu.Segment]int{}
 	for _, seg := range hyperlieu.Segments {
@@ -420,7 +458,42 @@ func (s *Service) SegmentCounts(ctx context.Context) (map[hyperlieu.Segment]int,
 		}
 		out[seg] = n
 	}
+	staff, err := s.staffIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("segment counts: %w", err)
+	}
+	for id := range staff {
+		p, err := s.store.FindFanProfile(ctx, id)
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("segment counts: %w", err)
+		}
+		if out[p.Segment] > 0 {
+			out[p.Segment]--
+		}
+	}
 	return out, nil
+}
+
+// staffIDs returns the ids of everyone holding a role besides customer
+// (staff are few).
+func (s *Service) staffIDs(ctx context.Context) (map[string]bool, error) {
+	ids := map[string]bool{}
+	for _, r := range hyperlieu.Roles {
+		if r == hyperlieu.RoleCustomer {
+			continue
+		}
+		got, err := s.store.FindUserIDsWithRole(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("staff with role %s: %w", r, err)
+		}
+		for _, id := range got {
+			ids[id] = true
+		}
+	}
+	return ids, nil
 }
 
 // View is what marketers see of one customer.

@@ -24,7 +24,9 @@ type ShopFeedback struct {
 }
 
 // NeedsAttention reports whether a manager should answer f.
-func (f ShopFeedback) NeedsAttention() bool { return f.Rating <= 2 && f.AnsweredAt.IsZero() }
+func (f ShopFeedback) NeedsAttention() bool {
+	return f.Rating <= hyperlieu.LowRating && f.AnsweredAt.IsZero()
+}
 
 // Gesture is a manager's goodwill gesture to a customer: a personal message
 // with an offer code or points.
@@ -81,11 +83,11 @@ func (s *Service) giveFeedback(ctx context.Context, id, userID, shopID string, r
 	if err := s.store.CreateShopFeedback(ctx, f); err != nil {
 		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
 	}
-	if f.Rating <= 2 {
+	if f.Rating <= hyperlieu.LowRating {
 		s.alertManagers(ctx, f)
 	}
 	day := now.Format("2006-01-02")
-	if err := s.RecordActivity(ctx, hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:" + shopID + ":" + userID + ":" + day, ShopID: shopID, At: now}); err != nil {
+	if err := s.RecordActivity(ctx, hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:" + shopID + ":" + userID + ":" + day, ShopID: shopID, At: now, Rating: rating}); err != nil {
 		return ShopFeedback{}, fmt.Errorf("give feedback: %w", err)
 	}
 	return f, nil
@@ -161,8 +163,10 @@ func (s *Service) ShopFeedback(ctx context.Context, a hyperlieu.Actor, shopID st
 // MakeGesture sends a customer a manager's personal message with an offer
 // code or points, in the customer's tone (the notifier renders it), and
 // marks the feedback it answers. Invalid names bad fields (exactly one of an
-// offer or points); Forbidden unless the actor manages the shop; NotFound
-// for an unknown customer or feedback of another shop or customer.
+// offer or points); Forbidden unless the actor manages the shop, and for a
+// gesture to oneself; NotFound for an unknown customer or feedback of
+// another shop or customer; TooManyRequests when the manager's daily budget
+// of points or offers cannot cover it.
 func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID string, in GestureRequest) (Gesture, error) {
 	var p hyperlieu.Problems
 	in.Message, in.OfferTitle = trimmed(in.Message), trimmed(in.OfferTitle)
@@ -190,6 +194,9 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 	if err := s.canManage(ctx, a, shopID); err != nil {
 		return Gesture{}, err
 	}
+	if in.UserID == a.UserID { // goodwill is for customers, not a way to pay oneself
+		return Gesture{}, hyperlieu.Errorf(hyperlieu.Forbidden, "a gesture cannot be made to oneself")
+	}
 	if _, err := s.store.FindUser(ctx, in.UserID); err != nil {
 		return Gesture{}, fmt.Errorf("gesture: customer: %w", err)
 	}
@@ -204,6 +211,9 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 	g := Gesture{
 		ID: hyperlieu.NewID(), ShopID: shopID, ManagerID: a.UserID, UserID: in.UserID, FeedbackID: in.FeedbackID,
 		Message: in.Message, OfferTitle: in.OfferTitle, Points: in.Points, At: s.now(),
+	}
+	if err := s.claimGestureBudget(ctx, g); err != nil {
+		return Gesture{}, err
 	}
 	if g.OfferTitle != "" { // a wallet offer, redeemable at this shop
 		var err error
@@ -228,6 +238,10 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 			s.onGestured(ctx, fb, g)
 		}
 	}
+	s.audit(ctx, hyperlieu.AuditEntry{
+		At: g.At, ActorID: a.UserID, ActorRole: a.ActingRole(hyperlieu.RoleManager), Action: hyperlieu.AuditGesture,
+		UserID: g.UserID, ShopID: shopID, ObjectID: g.ID,
+	})
 	vars := map[string]string{"message": g.Message, "shop": s.shopName(ctx, shopID)}
 	if g.Code != "" {
 		vars["offer"], vars["code"] = g.OfferTitle, g.Code
@@ -239,6 +253,16 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 		Data: map[string]string{"shopId": shopID, "gestureId": g.ID}, DedupKey: "gesture:" + g.ID,
 	})
 	return g, nil
+}
+
+// claimGestureBudget takes the gesture's points or offer from its manager's
+// daily budget. A gesture that fails after this keeps its claim: the budget
+// errs on the side of giving less.
+func (s *Service) claimGestureBudget(ctx context.Context, g Gesture) error {
+	if g.OfferTitle != "" {
+		return s.claimBudget(ctx, "offers", "offers", g.ManagerID, g.ID, 1, s.opts.GestureOffersPerDay)
+	}
+	return s.claimBudget(ctx, "points", "points", g.ManagerID, g.ID, g.Points, s.opts.GesturePointsPerDay)
 }
 
 // GestureStats is what a manager is proud of: of the customers who received

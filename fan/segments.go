@@ -24,12 +24,15 @@ type Facts struct {
 
 // Classify returns the customer's segment at now and a sentence saying why.
 // The rules, in order:
-//   - newcomer: the account is younger than NewcomerPeriod;
+//   - newcomer: the account is younger than NewcomerPeriod, or the first
+//     check-in or redemption is (a first purchase after the newcomer
+//     period starts a customer's story: it is not a drop);
 //   - dormant: nothing done for DormantAfter (counting from sign-up when
 //     nothing was ever done);
 //   - prospect: no check-in or redemption yet (referred, invited, or just
 //     browsing and RSVPing);
-//   - devoted: at least DevotedMin activities in the last DevotedWindow;
+//   - devoted: at least DevotedMin activities in the last DevotedWindow,
+//     complaints (feedback rated LowRating or less) not counted;
 //   - wandering: a customer whose activity has dropped below that.
 //
 // Activities after now are ignored, so a timeline can be replayed.
@@ -38,8 +41,8 @@ func Classify(f Facts, now time.Time, t SegmentThresholds) (hyperlieu.Segment, s
 	if age < t.NewcomerPeriod {
 		return hyperlieu.SegmentNewcomer, fmt.Sprintf("account is %s old, newcomer for %s", days(age), days(t.NewcomerPeriod))
 	}
-	var last time.Time
-	recent, bought := 0, false
+	var last, firstBuy time.Time
+	recent := 0
 	for _, a := range f.Activities {
 		if a.At.After(now) {
 			continue
@@ -47,12 +50,16 @@ func Classify(f Facts, now time.Time, t SegmentThresholds) (hyperlieu.Segment, s
 		if a.At.After(last) {
 			last = a.At
 		}
-		if purchaseLike(a.Kind) {
-			bought = true
+		if purchaseLike(a.Kind) && (firstBuy.IsZero() || a.At.Before(firstBuy)) {
+			firstBuy = a.At
 		}
-		if now.Sub(a.At) <= t.DevotedWindow {
+		if now.Sub(a.At) <= t.DevotedWindow && !complaint(a) {
 			recent++
 		}
+	}
+	bought := !firstBuy.IsZero()
+	if bought && now.Sub(firstBuy) < t.NewcomerPeriod {
+		return hyperlieu.SegmentNewcomer, fmt.Sprintf("first check-in or redemption %s ago, a new customer for %s", days(now.Sub(firstBuy)), days(t.NewcomerPeriod))
 	}
 	since := last
 	if since.IsZero() {
@@ -75,6 +82,12 @@ func Classify(f Facts, now time.Time, t SegmentThresholds) (hyperlieu.Segment, s
 	}
 	return hyperlieu.SegmentWandering, fmt.Sprintf("a customer whose activity dropped: %d in the last %s (devoted from %d), last %s ago",
 		recent, days(t.DevotedWindow), t.DevotedMin, days(now.Sub(last)))
+}
+
+// complaint reports whether a is feedback rated low: it says the customer
+// cares enough to complain, not that they are devoted.
+func complaint(a hyperlieu.Activity) bool {
+	return a.Kind == hyperlieu.ActivityFeedback && a.Rating > 0 && a.Rating <= hyperlieu.LowRating
 }
 
 // days writes d in whole days, or hours when shorter than two days.

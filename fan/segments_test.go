@@ -31,7 +31,9 @@ func TestClassifyTimeline(t *testing.T) {
 		{6, hyperlieu.SegmentNewcomer, ""},
 		{7, hyperlieu.SegmentProspect, "referred"},
 		{19, hyperlieu.SegmentProspect, ""},
-		{20, hyperlieu.SegmentWandering, "2 in the last 60 days"},
+		{20, hyperlieu.SegmentNewcomer, "first check-in or redemption"}, // a first purchase is not a drop
+		{26, hyperlieu.SegmentNewcomer, "a new customer for 7 days"},
+		{27, hyperlieu.SegmentWandering, "2 in the last 60 days"},
 		{40, hyperlieu.SegmentDevoted, "4 activities in the last 60 days"},
 		{85, hyperlieu.SegmentWandering, "2 in the last 60 days"},
 		{101, hyperlieu.SegmentWandering, "0 in the last 60 days"},
@@ -52,6 +54,50 @@ func TestClassifyTimeline(t *testing.T) {
 	}
 	if got, _ := fan.Classify(idle, start.Add(200*day), th); got != hyperlieu.SegmentDormant {
 		t.Errorf("Classify(idle, day 200) = %s, want dormant", got)
+	}
+}
+
+// TestClassifyWhatCounts pins which activities count towards which segment.
+func TestClassifyWhatCounts(t *testing.T) {
+	day := 24 * time.Hour
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	th := fan.SegmentThresholds{NewcomerPeriod: 7 * day, DevotedWindow: 60 * day, DevotedMin: 3, DormantAfter: 180 * day}
+	at := func(d int) time.Time { return start.Add(time.Duration(d) * day) }
+	act := func(kind hyperlieu.ActivityKind, d, rating int) hyperlieu.Activity {
+		return hyperlieu.Activity{Kind: kind, At: at(d), Rating: rating}
+	}
+	tests := []struct {
+		name   string
+		acts   []hyperlieu.Activity
+		day    int
+		want   hyperlieu.Segment
+		reason string
+	}{
+		{"first purchase after the newcomer period", []hyperlieu.Activity{act(hyperlieu.ActivityCheckIn, 40, 0)}, 41,
+			hyperlieu.SegmentNewcomer, "first check-in or redemption 24h ago"},
+		{"first purchase, then nothing for a newcomer period", []hyperlieu.Activity{act(hyperlieu.ActivityCheckIn, 40, 0)}, 47,
+			hyperlieu.SegmentWandering, "1 in the last 60 days"},
+		{"the first purchase is the earliest, not the latest", []hyperlieu.Activity{act(hyperlieu.ActivityRedemption, 45, 0), act(hyperlieu.ActivityCheckIn, 10, 0)}, 46,
+			hyperlieu.SegmentWandering, "2 in the last 60 days"},
+		{"complaints are not devotion", []hyperlieu.Activity{act(hyperlieu.ActivityCheckIn, 10, 0),
+			act(hyperlieu.ActivityFeedback, 20, 1), act(hyperlieu.ActivityFeedback, 21, 2), act(hyperlieu.ActivityFeedback, 22, 1)}, 30,
+			hyperlieu.SegmentWandering, "1 in the last 60 days"},
+		{"praise counts", []hyperlieu.Activity{act(hyperlieu.ActivityCheckIn, 10, 0),
+			act(hyperlieu.ActivityFeedback, 20, 5), act(hyperlieu.ActivityFeedback, 21, 3)}, 30,
+			hyperlieu.SegmentDevoted, "3 activities"},
+		{"feedback of unknown rating counts", []hyperlieu.Activity{act(hyperlieu.ActivityCheckIn, 10, 0),
+			act(hyperlieu.ActivityFeedback, 20, 0), act(hyperlieu.ActivityRSVP, 21, 0)}, 30,
+			hyperlieu.SegmentDevoted, "3 activities"},
+		{"a complaint still keeps a customer from dormant", []hyperlieu.Activity{act(hyperlieu.ActivityCheckIn, 10, 0), act(hyperlieu.ActivityFeedback, 100, 1)}, 250,
+			hyperlieu.SegmentWandering, "0 in the last 60 days"},
+		{"a complaint is not a purchase", []hyperlieu.Activity{act(hyperlieu.ActivityFeedback, 20, 1)}, 30,
+			hyperlieu.SegmentProspect, "no check-in or redemption"},
+	}
+	for _, tt := range tests {
+		got, why := fan.Classify(fan.Facts{CreatedAt: start, Activities: tt.acts}, at(tt.day), th)
+		if got != tt.want || !strings.Contains(why, tt.reason) {
+			t.Errorf("%s: Classify(day %d) = %s (%q), want %s (%q)", tt.name, tt.day, got, why, tt.want, tt.reason)
+		}
 	}
 }
 

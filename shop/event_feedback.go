@@ -59,7 +59,7 @@ func (s *EventService) GiveFeedback(ctx context.Context, userID, eventID string,
 	if err := s.store.UpdateFeedback(ctx, f); err != nil {
 		return Feedback{}, fmt.Errorf("save feedback: %w", err)
 	}
-	a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:event:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
+	a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityFeedback, SourceKey: "feedback:event:" + eventID + ":" + userID, ShopID: sh.ID, At: now, Rating: rating}
 	if err := s.activity.RecordActivity(ctx, a); err != nil {
 		s.log.WarnContext(ctx, "recording feedback failed", "event", eventID, "err", err)
 	}

@@ -51,11 +51,12 @@ type activityDoc struct {
 	ShopID    string    `bson:"shopId,omitempty"`
 	At        time.Time `bson:"at"`
 	EventID   string    `bson:"eventId,omitempty"`
+	Rating    int       `bson:"rating,omitempty"`
 }
 
 // CreateActivity stores a, keyed by its SourceKey; Conflict if already stored.
 func (db *DB) CreateActivity(ctx context.Context, a hyperlieu.Activity) error {
-	_, err := db.c("fan_activity").InsertOne(ctx, activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At, a.EventID})
+	_, err := db.c("fan_activity").InsertOne(ctx, activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At, a.EventID, a.Rating})
 	return translate(err, "activity")
 }
 
@@ -69,7 +70,7 @@ func (db *DB) FindActivity(ctx context.Context, sourceKey string) (hyperlieu.Act
 }
 
 func (d activityDoc) activity() hyperlieu.Activity {
-	return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, EventID: d.EventID, At: d.At.UTC()}
+	return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, EventID: d.EventID, At: d.At.UTC(), Rating: d.Rating}
 }
 
 // FindActivitiesOf returns the user's activities, oldest first.

@@ -196,7 +196,8 @@ func fanOptions(cfg config.Config) fan.Options {
 		},
 		TierWindow: f.TierWindow, NewcomerPeriod: cfg.NewcomerPeriod, DevotedWindow: f.DevotedWindow,
 		DevotedMin: f.DevotedMin, DormantAfter: f.DormantAfter, ReferralCapPerMonth: f.ReferralCap, ReferralsPerAddrWeek: f.ReferralsPerAddrWeek,
-		ReferralBaseURL: f.ReferralBaseURL, MaxGesturePoints: f.GestureMaxPoints, Journey: []fan.JourneyStep{},
+		ReferralBaseURL: f.ReferralBaseURL, MaxGesturePoints: f.GestureMaxPoints,
+		GesturePointsPerDay: f.GesturePointsPerDay, GestureOffersPerDay: f.GestureOffersPerDay, Journey: []fan.JourneyStep{},
 	}
 	for _, t := range f.Tiers {
 		o.Tiers = append(o.Tiers, fan.Tier{Name: t.Name, Min: t.Min})

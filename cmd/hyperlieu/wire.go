@@ -13,6 +13,7 @@ import (
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/account"
 	"github.com/hyperlieu/hyperlieu/api"
+	"github.com/hyperlieu/hyperlieu/audit"
 	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/config"
 	"github.com/hyperlieu/hyperlieu/demo"
@@ -78,6 +79,9 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		}, log)
 	}
 
+	// The audit trail of staff acts: gestures, redemptions, hand-recorded activities.
+	auditor := audit.NewService(db, audit.Options{}, log)
+
 	// Shops and events: the in-memory map behind nearby search is filled
 	// before serving, then follows other instances' writes.
 	places := shop.NewPlaces(nil)
@@ -91,6 +95,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	wallet := &lateWallet{}
 	fanOpts := fanOptions(cfg)
 	fanOpts.Wallet = wallet // rewards' and gestures' codes are wallet offers
+	fanOpts.Auditor = auditor
 	notifier := webhook.Notifier{Next: notes, Pub: domainEvents}
 	fans := fan.NewService(db, shops, notifier, notes, fanOpts, log)
 	// Check-ins and redemptions reach the fans through the visits, which
@@ -114,7 +119,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	// Check-ins and redemptions are also returns for the experiments that
 	// triggered the customer.
 	returns := campaign.Returns{Next: activity, Campaigns: campaigns}
-	offers := campaign.NewOfferService(db, campaigns, shops, returns, campaign.OfferOptions{}, log)
+	offers := campaign.NewOfferService(db, campaigns, shops, returns, campaign.OfferOptions{Auditor: auditor}, log)
 	wallet.offers = offers
 	// Reward and gesture codes of the older format become wallet offers
 	// under their own code, so that they keep redeeming at the till.
@@ -137,13 +142,18 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 		// The invitation first: the fans' part computes the segment from the referral it makes.
 		return errors.Join(notes.Welcome(ctx, u), invitations.OnRegister(ctx, u, in), fans.OnRegister(ctx, u, in))
 	}
-	accounts := account.NewService(db, issuer, account.Options{RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister, Observer: meters}, log)
+	th := cfg.Throttle
+	accounts := account.NewService(db, issuer, account.Options{
+		RefreshTTL: cfg.RefreshTTL, OnRegister: onRegister, Observer: meters,
+		MaxSignupsPerAddr: th.SignupsPerAddr, SignupWindow: th.SignupWindow,
+		MaxRefreshesPerSession: th.RefreshesPerSession, MaxRefreshFailuresPerAddr: th.RefreshFailuresPerAddr, RefreshWindow: th.RefreshWindow,
+	}, log)
 	// Export and erase visit every area; the account itself (db) comes last,
 	// as it erases the identity, then the live-session cache (accounts).
 	// The events area comes after them: account.erased says it is done.
 	// Invitations come before the events area, which forgets whose
 	// check-ins were whose.
-	privacy := hyperlieu.NewPrivacyService(nil, fans, visits, invitations, events, personalFeeds, location, notes, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
+	privacy := hyperlieu.NewPrivacyService(nil, fans, visits, invitations, events, personalFeeds, location, notes, auditor, db, accounts, webhook.Personal{Store: db, Pub: domainEvents})
 	if cfg.AdminEmail != "" {
 		if _, err := accounts.EnsureUser(ctx, cfg.AdminEmail, cfg.AdminPassword, "Admin", hyperlieu.RoleAdmin); err != nil {
 			return api.Services{}, fmt.Errorf("HYPERLIEU_ADMIN_EMAIL: %w", err)
@@ -174,7 +184,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	}
 
 	return api.Services{Accounts: accounts, Shops: shops, Events: events, Invitations: invitations, Fans: fans, Reviews: reviews, Visits: visits, Privacy: privacy, PersonalFeeds: personalFeeds, Notifications: notes, Webhooks: domainEvents,
-		Campaigns: campaigns, Location: location, Offers: offers}, nil
+		Campaigns: campaigns, Location: location, Offers: offers, Audit: auditor}, nil
 }
 
 // background runs the server's long-lived loops under one context and

@@ -251,4 +251,11 @@ export async function everyOperation(): Promise<void> {
   }
   await api.POST("/v1/admin/webhooks/{id}/deliveries/{deliveryId}/replay", { params: { path: { id, deliveryId: id + "." + id } } });
   await api.DELETE("/v1/admin/webhooks/{id}", { params: { path: { id } } });
+  // audit
+  const trail = await api.GET("/v1/admin/audit", { params: { query: { limit: 100 } } });
+  if (trail.data?.next) {
+    const action: "gesture" | "redemption" | "activity" | undefined = trail.data.items[0]?.action;
+    void action;
+    await api.GET("/v1/admin/audit", { params: { query: { after: trail.data.next } } });
+  }
 }

@@ -1,0 +1,158 @@
+// Package audit keeps the audit trail: every gesture, redemption and
+// activity recorded by hand, with who did it, when and for whom.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+)
+
+// MaxPage is the most entries one List returns.
+const MaxPage = 500
+
+// Store keeps entries keyed by id.
+type Store interface {
+	CreateAuditEntry(ctx context.Context, e hyperlieu.AuditEntry) error
+	// FindAuditEntriesAfter returns up to limit entries with an id after
+	// after, in id order.
+	FindAuditEntriesAfter(ctx context.Context, after string, limit int) ([]hyperlieu.AuditEntry, error)
+	// FindAuditEntriesOf returns the entries naming userID, as actor or for whom.
+	FindAuditEntriesOf(ctx context.Context, userID string) ([]hyperlieu.AuditEntry, error)
+	// EraseAuditUser replaces userID by "erased" in every entry naming it.
+	EraseAuditUser(ctx context.Context, userID string) error
+}
+
+// Options tunes the service. Zero fields take defaults.
+type Options struct {
+	Now     func() time.Time
+	Timeout time.Duration // of one Record, detached from its request; default 5s
+}
+
+// Service records and lists the audit trail. It implements
+// hyperlieu.Auditor and hyperlieu.PersonalData.
+type Service struct {
+	store Store
+	opts  Options
+	ids   *ids
+	log   *slog.Logger
+}
+
+var (
+	_ hyperlieu.Auditor      = (*Service)(nil)
+	_ hyperlieu.PersonalData = (*Service)(nil)
+)
+
+// NewService returns the audit use cases over store.
+func NewService(store Store, opts Options, log *slog.Logger) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	return &Service{store: store, opts: opts, ids: newIDs(opts.Now), log: log}
+}
+
+// Record stores e under a new id sortable by time, with At now when unset.
+// The act it records has happened, so it outlives the request (a timeout
+// there must not lose the entry) and a failure is logged, not returned.
+func (s *Service) Record(ctx context.Context, e hyperlieu.AuditEntry) {
+	e.ID = s.ids.next()
+	if e.At.IsZero() {
+		e.At = s.opts.Now()
+	}
+	e.At = e.At.UTC()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
+	defer cancel()
+	if err := s.store.CreateAuditEntry(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "audit entry lost", "action", e.Action, "actor", e.ActorID, "object", e.ObjectID, "err", err)
+	}
+}
+
+// List returns up to limit entries (0: MaxPage) after the entry with id
+// after ("" for the first), oldest first, and the cursor of the next page
+// ("" on the last). Forbidden unless an admin; Invalid for a bad limit.
+// Entries of different instances are ordered as far as their clocks agree.
+func (s *Service) List(ctx context.Context, a hyperlieu.Actor, after string, limit int) ([]hyperlieu.AuditEntry, string, error) {
+	if !a.Is(hyperlieu.RoleAdmin) {
+		return nil, "", hyperlieu.Errorf(hyperlieu.Forbidden, "only admins read the audit trail")
+	}
+	if limit == 0 {
+		limit = MaxPage
+	}
+	var p hyperlieu.Problems
+	if limit < 1 || limit > MaxPage {
+		p.Add("limit", "must be between 1 and %d", MaxPage)
+	}
+	if len(after) > 64 {
+		p.Add("after", "is not a cursor")
+	}
+	if err := p.Err(); err != nil {
+		return nil, "", err
+	}
+	es, err := s.store.FindAuditEntriesAfter(ctx, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("audit trail: %w", err)
+	}
+	if len(es) <= limit {
+		return es, "", nil
+	}
+	es = es[:limit]
+	return es, es[len(es)-1].ID, nil
+}
+
+// ExportUser returns the entries naming the user.
+func (s *Service) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
+	es, err := s.store.FindAuditEntriesOf(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("export audit: %w", err)
+	}
+	out := make([]map[string]any, len(es))
+	for i, e := range es {
+		out[i] = map[string]any{"id": e.ID, "at": e.At, "action": string(e.Action), "actorId": e.ActorID,
+			"actorRole": string(e.ActorRole), "userId": e.UserID, "shopId": e.ShopID, "objectId": e.ObjectID, "kind": e.Kind}
+	}
+	return map[string]any{"audit": out}, nil
+}
+
+// EraseUser keeps the entries naming the user, without their id: the trail
+// still says what was done, no longer by or for whom.
+func (s *Service) EraseUser(ctx context.Context, userID string) error {
+	if err := s.store.EraseAuditUser(ctx, userID); err != nil {
+		return fmt.Errorf("erase audit: %w", err)
+	}
+	return nil
+}
+
+// ids makes entry ids like the domain events': 13 digits of Unix
+// milliseconds, a 6-digit counter, the instance's tag. As strings they sort
+// by time, and strictly in the order made within one instance.
+type ids struct {
+	mu   sync.Mutex
+	tag  string
+	last int64
+	n    int
+	now  func() time.Time
+}
+
+func newIDs(now func() time.Time) *ids { return &ids{tag: hyperlieu.NewID()[:6], now: now} }
+
+func (g *ids) next() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ms := g.now().UnixMilli()
+	switch {
+	case ms > g.last:
+		g.last, g.n = ms, 0
+	case g.n < 999999:
+		g.n++
+	default: // a million ids in one millisecond: borrow the next one
+		g.last, g.n = g.last+1, 0
+	}
+	return fmt.Sprintf("%013d-%06d-%s", g.last, g.n, g.tag)
+}
