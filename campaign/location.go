@@ -34,6 +34,13 @@ type LocationState struct {
 	// Issued counts this campaign's offers to the customer; a hint for the
 	// next trigger slot, which the unique trigger keys make exact.
 	Issued map[string]int
+	// Answers lists the stored answers to this customer's recent requests
+	// (see ReportOnce), by id, with when each was stored.
+	Answers map[string]time.Time
+
+	// contended is set when a stay this request met was claimed by another
+	// (a retry racing its first request, or another instance).
+	contended bool
 }
 
 // LocationStore is what the location engine needs from the database.
