@@ -21,9 +21,9 @@ type pathShops struct{}
 func (pathShops) ShopPlace(context.Context, string) (geo.Point, string, error) {
 	return geo.Point{Lat: 48.853, Lng: 2.349}, "Europe/Paris", nil
 }
-func (pathShops) ManagesShop(context.Context, string, string) (bool, error)  { return true, nil }
+func (pathShops) ManagesShop(context.Context, string, string) (bool, error)    { return true, nil }
 func (pathShops) MayManageShop(context.Context, hyperlieu.Actor, string) error { return nil }
-func (pathShops) ShopName(context.Context, string) (string, error)            { return "Shop", nil }
+func (pathShops) ShopName(context.Context, string) (string, error)             { return "Shop", nil }
 
 type pathFans struct{}
 
