@@ -107,7 +107,8 @@ func newReporter(b *testing.B, db *store.DB) *reporter {
 	name := "Coffee"
 	c, err := campaigns.CreateCampaign(ctx, admin, campaign.Input{Name: &name,
 		Geofence: &campaign.Geofence{Type: "circles", Circles: []geo.Circle{{Center: r.zone, RadiusM: 100}}},
-		Offer:    &campaign.OfferTemplate{Texts: []campaign.OfferText{{Locale: "en", Formality: hyperlieu.Formal, Title: "A coffee"}}, Validity: time.Hour}})
+		Offer:    &campaign.OfferTemplate{Texts: []campaign.OfferText{{Locale: "en", Formality: hyperlieu.Formal, Title: "A coffee"}}, Validity: time.Hour},
+		Caps:     &campaign.Caps{}}) // no cap: one offer per stay
 	if err != nil {
 		b.Fatal(err)
 	}
