@@ -35,8 +35,9 @@ func (pathFans) SegmentOf(context.Context, hyperlieu.User, time.Time) (hyperlieu
 // TestRequestPathCommands runs the real location engine, wallet and till
 // over the embedded database under the command monitor, and asserts what
 // each request path costs (issue 15): a report that triggers nothing ≤ 2
-// commands, one that fires an offer 11, a retry of it 2, a redemption 6, none of them a collection scan. The paths that
-// still scan are pinned, so that fixing one shows here.
+// commands, one that fires an offer 11, a retry of it 2, a redemption 6,
+// none of them a collection scan. The paths that still scan are pinned in
+// TestRequestPathsStillScanning, so that fixing one shows there.
 func TestRequestPathCommands(t *testing.T) {
 	var cmds commands
 	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
