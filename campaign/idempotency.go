@@ -85,9 +85,9 @@ func (l *LocationService) ReportOnce(ctx context.Context, userID, key string, re
 		id = answerID(userID, key)
 		if at, ok := run.st.Answers[id]; ok && l.opts.Now().Sub(at) < answerLifetime {
 			switch answer, err := l.answers.FindReportAnswer(ctx, id); {
-			case err == nil:
+			case err == nil && answer != nil:
 				return answer, nil
-			case hyperlieu.KindOf(err) != hyperlieu.NotFound:
+			case err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound:
 				return nil, fmt.Errorf("find report answer: %w", err)
 			}
 		}
@@ -122,8 +122,12 @@ func (l *LocationService) keepAnswer(ctx context.Context, st *LocationState, id 
 	// The answer is stored even if the client has gone: that is the point.
 	err := l.answers.CreateReportAnswer(context.WithoutCancel(ctx), id, st.UserID, now, answer)
 	if hyperlieu.KindOf(err) == hyperlieu.Conflict {
-		if answer, err = l.answers.FindReportAnswer(ctx, id); err != nil {
+		first, err := l.answers.FindReportAnswer(ctx, id)
+		if err != nil {
 			return nil, fmt.Errorf("find report answer: %w", err)
+		}
+		if first != nil { // nil: a claim left unanswered by an older version
+			answer = first
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("store report answer: %w", err)
@@ -155,7 +159,7 @@ func (l *LocationService) waitAnswer(ctx context.Context, id string) []byte {
 	deadline := time.Now().Add(answerWait)
 	for {
 		answer, err := l.answers.FindReportAnswer(ctx, id)
-		if err == nil {
+		if err == nil && answer != nil {
 			return answer
 		}
 		if hyperlieu.KindOf(err) != hyperlieu.NotFound || time.Now().After(deadline) {
