@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"math"
 	"time"
@@ -110,11 +109,7 @@ func (s *Server) postLocation(c fiber.Ctx) error {
 		return err
 	}
 	uid := userID(c)
-	answer, err := s.svc.Location.Once(c.Context(), uid, key, func(ctx context.Context) ([]byte, error) {
-		res, err := s.svc.Location.Report(ctx, uid, reports, batch)
-		if err != nil {
-			return nil, err
-		}
+	answer, err := s.svc.Location.ReportOnce(c.Context(), uid, key, reports, batch, func(res campaign.ReportResult) ([]byte, error) {
 		return json.Marshal(s.locationAnswer(res))
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package campaign_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -442,5 +443,80 @@ func TestLoopsStopWithTheirContext(t *testing.T) {
 	}
 	if _, ok := st.states["new"]; !ok {
 		t.Error("the sweep erased a position within retention")
+	}
+}
+
+// TestReportOnceKeepsOnlyWhatARetryCannotRedo: a retried report that
+// issued an offer gets the first answer back; one that triggered nothing is
+// simply processed again (nothing stored, the same answer); a retry racing
+// its first request gets that request's answer, and one offer is issued.
+func TestReportOnceKeepsOnlyWhatARetryCannotRedo(t *testing.T) {
+	st, clk := newMemStore(), &clock{t: t0}
+	e := newEngine(t, st, clk, nil, nil)
+	e.launch(t, campaign.Input{Caps: &campaign.Caps{PerCustomer: 5}})
+	e.customer("u1", 10)
+	ctx := context.Background()
+	calls := 0
+	render := func(res campaign.ReportResult) ([]byte, error) {
+		calls++
+		return []byte(fmt.Sprintf("%d offers, answer %d", len(res.Triggered), calls)), nil
+	}
+	once := func(p geo.Point, at time.Time) string {
+		reports := []campaign.LocationReport{{Point: p, RecordedAt: at}}
+		key, err := campaign.ReportKey("", reports)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.location.ReportOnce(ctx, "u1", key, reports, false, render)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if got := once(outside, t0.Add(-2*time.Minute)); got != "0 offers, answer 1" {
+		t.Fatalf("outside: %q", got)
+	}
+	if n := len(st.answers); n != 0 {
+		t.Errorf("answers stored for a report that triggered nothing = %d, want 0", n)
+	}
+	if got := once(outside, t0.Add(-2*time.Minute)); got != "0 offers, answer 2" {
+		t.Errorf("retry of a report that triggered nothing: %q, want it processed again", got)
+	}
+	first := once(zoneCenter, t0.Add(-time.Minute))
+	if first != "1 offers, answer 3" {
+		t.Fatalf("entering: %q", first)
+	}
+	if got := once(zoneCenter, t0.Add(-time.Minute)); got != first {
+		t.Errorf("retry of a report that issued an offer: %q, want the first answer %q", got, first)
+	}
+
+	// A retry racing its first request, on another instance: one offer, and
+	// both get the answer that lists it.
+	other := newEngine(t, st, clk, nil, nil)
+	if err := other.campaigns.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	once(outside, t0.Add(-30*time.Second))
+	reports := []campaign.LocationReport{{Point: zoneCenter, RecordedAt: t0}}
+	key, _ := campaign.ReportKey("", reports)
+	answers := make([]string, 2)
+	var wg sync.WaitGroup
+	for i, l := range []*campaign.LocationService{e.location, other.location} {
+		wg.Go(func() {
+			b, err := l.ReportOnce(ctx, "u1", key, reports, false, func(res campaign.ReportResult) ([]byte, error) {
+				return []byte(fmt.Sprintf("%d offers", len(res.Triggered))), nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			answers[i] = string(b)
+		})
+	}
+	wg.Wait()
+	if answers[0] != "1 offers" || answers[1] != "1 offers" {
+		t.Errorf("racing retries answered %q, want both the answer with the one offer", answers)
+	}
+	if n := st.count("trigger:"); n != 2 {
+		t.Errorf("trigger slots taken = %d, want 2 (one per stay)", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -178,6 +179,7 @@ func cloneState(s campaign.LocationState) campaign.LocationState {
 	for k, v := range s.Issued {
 		c.Issued[k] = v
 	}
+	c.Answers = maps.Clone(s.Answers)
 	return c
 }
 func (m *memStore) UpdateLocationState(_ context.Context, s campaign.LocationState) error {
@@ -408,7 +410,7 @@ type memAnswer struct {
 	at     time.Time
 }
 
-func (m *memStore) CreateReportAnswer(_ context.Context, key, _ string, at time.Time) error {
+func (m *memStore) CreateReportAnswer(_ context.Context, key, _ string, at time.Time, answer []byte) error {
 	defer m.lock()()
 	if _, ok := m.answers[key]; ok {
 		return hyperlieu.Errorf(hyperlieu.Conflict, "taken")
@@ -416,28 +418,16 @@ func (m *memStore) CreateReportAnswer(_ context.Context, key, _ string, at time.
 	if m.answers == nil {
 		m.answers = map[string]memAnswer{}
 	}
-	m.answers[key] = memAnswer{at: at}
+	m.answers[key] = memAnswer{answer: answer, at: at}
 	return nil
 }
-func (m *memStore) FindReportAnswer(_ context.Context, key string) ([]byte, time.Time, error) {
+func (m *memStore) FindReportAnswer(_ context.Context, key string) ([]byte, error) {
 	defer m.lock()()
 	a, ok := m.answers[key]
 	if !ok {
-		return nil, time.Time{}, errNotFound
+		return nil, errNotFound
 	}
-	return a.answer, a.at, nil
-}
-func (m *memStore) UpdateReportAnswer(_ context.Context, key string, answer []byte) error {
-	defer m.lock()()
-	a := m.answers[key]
-	a.answer = answer
-	m.answers[key] = a
-	return nil
-}
-func (m *memStore) DeleteReportAnswer(_ context.Context, key string) error {
-	defer m.lock()()
-	delete(m.answers, key)
-	return nil
+	return a.answer, nil
 }
 func (m *memStore) DeleteReportAnswersBefore(_ context.Context, before time.Time) (int64, error) {
 	defer m.lock()()

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,21 +14,16 @@ import (
 	"github.com/hyperlieu/hyperlieu"
 )
 
-// AnswerStore keeps the first answer to each location request, so that a
-// retry (a phone whose first request timed out) gets it back instead of
-// being processed again.
+// AnswerStore keeps the answers to location requests that a retry (a phone
+// whose first request timed out) could not get again by processing the
+// request anew, so that it gets the first one back instead.
 type AnswerStore interface {
-	// CreateReportAnswer claims key for userID, with no answer yet;
+	// CreateReportAnswer stores the answer of key for userID, once;
 	// Conflict when the key is taken.
-	CreateReportAnswer(ctx context.Context, key, userID string, at time.Time) error
-	// FindReportAnswer returns the claim's answer, nil while the first
-	// request is still at work, and when it was claimed; NotFound if none.
-	FindReportAnswer(ctx context.Context, key string) (answer []byte, at time.Time, err error)
-	// UpdateReportAnswer stores the answer of a claim.
-	UpdateReportAnswer(ctx context.Context, key string, answer []byte) error
-	// DeleteReportAnswer drops a claim; no error when there is none.
-	DeleteReportAnswer(ctx context.Context, key string) error
-	// DeleteReportAnswersBefore drops the claims made before a time.
+	CreateReportAnswer(ctx context.Context, key, userID string, at time.Time, answer []byte) error
+	// FindReportAnswer returns the answer of key; NotFound if none.
+	FindReportAnswer(ctx context.Context, key string) ([]byte, error)
+	// DeleteReportAnswersBefore drops the answers stored before a time.
 	DeleteReportAnswersBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -53,79 +50,124 @@ func ReportKey(header string, reports []LocationReport) (string, error) {
 	return "r:" + b.String(), nil
 }
 
-// How long an answer is kept for retries, how long a retry waits for the
-// first request to finish, and when an unfinished claim is taken as dead.
+// How long an answer is kept for retries, how many the customer's state
+// remembers, and how long a retry that lost a stay to its first request
+// waits for that request's answer.
 const (
 	answerLifetime = 24 * time.Hour
+	maxAnswers     = 16
 	answerWait     = 3 * time.Second
-	answerDead     = 30 * time.Second
 )
 
-// Once runs report at most once per customer and key (see ReportKey)
-// within 24 hours, and returns its answer; a retry gets the first answer.
-// A request that failed leaves no answer, so its retry runs again. While
-// the first request is at work, a retry waits for it a few seconds, then
-// gets Conflict. With an empty key, report simply runs.
-func (l *LocationService) Once(ctx context.Context, userID, key string, report func(context.Context) ([]byte, error)) ([]byte, error) {
-	if key == "" {
-		return report(ctx)
-	}
+// answerID is the _id of key's answer for userID.
+func answerID(userID, key string) string {
 	sum := sha256.Sum256([]byte(key))
-	id := "report:" + userID + ":" + hex.EncodeToString(sum[:16])
-	for tries := 0; ; tries++ {
-		err := l.answers.CreateReportAnswer(ctx, id, userID, l.opts.Now().UTC())
-		if err == nil {
-			break
-		}
-		if hyperlieu.KindOf(err) != hyperlieu.Conflict || tries > 0 {
-			return nil, fmt.Errorf("claim report: %w", err)
-		}
-		answer, dead, err := l.waitAnswer(ctx, id)
-		if err != nil || answer != nil {
-			return answer, err
-		}
-		if !dead {
-			return nil, hyperlieu.Errorf(hyperlieu.Conflict, "the same location report is still being processed: retry in a moment")
-		}
-		if err := l.answers.DeleteReportAnswer(ctx, id); err != nil {
-			return nil, fmt.Errorf("drop dead report claim: %w", err)
-		}
-	}
-	answer, err := report(ctx)
+	return "report:" + userID + ":" + hex.EncodeToString(sum[:16])
+}
+
+// ReportOnce is Report for a request named key (see ReportKey): a retry
+// within 24 hours gets the first answer, as render made it, instead of
+// being processed again. Only answers that processing again would not
+// reproduce are stored (one keyed insert): those that issued offers, and
+// those of batches or of an explicit Idempotency-Key; the customer's state,
+// read and written anyway, lists them, so a report that triggers nothing
+// still costs one read and one write. A retry racing its first request
+// loses the stay to it and waits a few seconds for its answer. With an
+// empty key, the request is simply processed.
+func (l *LocationService) ReportOnce(ctx context.Context, userID, key string, reports []LocationReport, batch bool,
+	render func(ReportResult) ([]byte, error)) ([]byte, error) {
+	run, err := l.start(ctx, userID, reports)
 	if err != nil {
-		if derr := l.answers.DeleteReportAnswer(context.WithoutCancel(ctx), id); derr != nil {
-			l.log.ErrorContext(ctx, "drop report claim", "err", derr)
-		}
 		return nil, err
 	}
-	// The answer is stored even if the client has gone: that is the point.
-	if err := l.answers.UpdateReportAnswer(context.WithoutCancel(ctx), id, answer); err != nil {
-		l.log.ErrorContext(ctx, "store report answer", "err", err)
+	id := ""
+	if key != "" {
+		id = answerID(userID, key)
+		if at, ok := run.st.Answers[id]; ok && l.opts.Now().Sub(at) < answerLifetime {
+			switch answer, err := l.answers.FindReportAnswer(ctx, id); {
+			case err == nil && answer != nil:
+				return answer, nil
+			case err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound:
+				return nil, fmt.Errorf("find report answer: %w", err)
+			}
+		}
+	}
+	run.batch = batch
+	if err := run.all(ctx, reports); err != nil {
+		return nil, err
+	}
+	answer, err := render(run.res)
+	if err != nil {
+		return nil, err
+	}
+	if id != "" && (len(run.res.Triggered) > 0 || len(reports) > 1 || strings.HasPrefix(key, "h:")) {
+		if answer, err = l.keepAnswer(ctx, &run.st, id, answer); err != nil {
+			return nil, err
+		}
+	} else if id != "" && run.st.contended {
+		if first := l.waitAnswer(ctx, id); first != nil {
+			return first, nil
+		}
+	}
+	if err := run.save(ctx); err != nil {
+		return nil, err
 	}
 	return answer, nil
 }
 
-// waitAnswer waits a little for the first request's answer; dead says
-// that its claim is old enough for its request to have died.
-func (l *LocationService) waitAnswer(ctx context.Context, id string) (answer []byte, dead bool, err error) {
+// keepAnswer stores answer under id and lists it in st; when another
+// request with the same key stored its answer first, that one is returned.
+func (l *LocationService) keepAnswer(ctx context.Context, st *LocationState, id string, answer []byte) ([]byte, error) {
+	now := l.opts.Now().UTC()
+	// The answer is stored even if the client has gone: that is the point.
+	err := l.answers.CreateReportAnswer(context.WithoutCancel(ctx), id, st.UserID, now, answer)
+	if hyperlieu.KindOf(err) == hyperlieu.Conflict {
+		first, err := l.answers.FindReportAnswer(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("find report answer: %w", err)
+		}
+		if first != nil { // nil: a claim left unanswered by an older version
+			answer = first
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("store report answer: %w", err)
+	}
+	if st.Answers == nil {
+		st.Answers = map[string]time.Time{}
+	}
+	st.Answers[id] = now
+	pruneAnswers(st.Answers, now)
+	return answer, nil
+}
+
+// pruneAnswers drops the answers past their lifetime, then the oldest
+// beyond maxAnswers, so that the state stays small.
+func pruneAnswers(answers map[string]time.Time, now time.Time) {
+	maps.DeleteFunc(answers, func(_ string, at time.Time) bool { return now.Sub(at) >= answerLifetime })
+	if len(answers) <= maxAnswers {
+		return
+	}
+	ids := slices.SortedFunc(maps.Keys(answers), func(a, b string) int { return answers[b].Compare(answers[a]) })
+	for _, id := range ids[maxAnswers:] {
+		delete(answers, id)
+	}
+}
+
+// waitAnswer waits a little for the answer of id, stored by the request
+// that won the stay this one lost; nil if none comes.
+func (l *LocationService) waitAnswer(ctx context.Context, id string) []byte {
 	deadline := time.Now().Add(answerWait)
 	for {
-		answer, at, err := l.answers.FindReportAnswer(ctx, id)
-		switch {
-		case hyperlieu.KindOf(err) == hyperlieu.NotFound:
-			return nil, true, nil // the first request failed and let go
-		case err != nil:
-			return nil, false, fmt.Errorf("find report answer: %w", err)
-		case answer != nil:
-			return answer, false, nil
-		case l.opts.Now().Sub(at) > answerDead:
-			return nil, true, nil
-		case time.Now().After(deadline):
-			return nil, false, nil
+		answer, err := l.answers.FindReportAnswer(ctx, id)
+		if err == nil && answer != nil {
+			return answer
+		}
+		if hyperlieu.KindOf(err) != hyperlieu.NotFound || time.Now().After(deadline) {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, false, ctx.Err()
+			return nil
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

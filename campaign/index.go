@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -135,10 +136,18 @@ func (s *Service) rebuild(ctx context.Context, snap *snapshot) {
 }
 
 // Run refreshes the index every Poll until ctx is done, so that a change
-// made through any instance is live on this one within a few seconds. It
-// returns once ctx is done and the refresh under way, if any, has stopped.
+// made through any instance is live on this one within a few seconds, and
+// writes the stats counted meanwhile. It returns once ctx is done, the
+// refresh under way, if any, has stopped and the last counts are written.
 func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "write campaign stats", s.FlushStats) })
 	hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "refresh campaigns", s.Refresh)
+	wg.Wait()
+	// The counts of the last moments, as the server stops.
+	if err := s.FlushStats(context.WithoutCancel(ctx)); err != nil {
+		s.log.ErrorContext(ctx, "write campaign stats", "err", err)
+	}
 }
 
 // active returns the current snapshot.

@@ -37,6 +37,14 @@ type LocationState struct {
 	// AtShops maps each shop the customer is at (within the visit radius)
 	// to the time they arrived: leaving after the minimum dwell is a visit.
 	AtShops map[string]time.Time
+
+	// Answers lists the stored answers to this customer's recent requests
+	// (see ReportOnce), by id, with when each was stored.
+	Answers map[string]time.Time
+
+	// contended is set when a stay this request met was claimed by another
+	// (a retry racing its first request, or another instance).
+	contended bool
 }
 
 // LocationStore is what the location engine needs from the database.

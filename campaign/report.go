@@ -60,38 +60,66 @@ const MaxReportsPerRequest = 100
 // Rejected and the good ones still processed. A report that triggers
 // nothing costs one read and one write (the user is cached briefly).
 func (l *LocationService) Report(ctx context.Context, userID string, reports []LocationReport, batch bool) (ReportResult, error) {
+	run, err := l.start(ctx, userID, reports)
+	if err != nil {
+		return ReportResult{}, err
+	}
+	run.batch = batch
+	if err := run.all(ctx, reports); err != nil {
+		return ReportResult{}, err
+	}
+	if err := run.save(ctx); err != nil {
+		return ReportResult{}, err
+	}
+	return run.res, nil
+}
+
+// start checks the request and the customer's consent, and reads their
+// state: a run ready to take the reports.
+func (l *LocationService) start(ctx context.Context, userID string, reports []LocationReport) (*reportRun, error) {
 	if len(reports) == 0 || len(reports) > MaxReportsPerRequest {
-		return ReportResult{}, hyperlieu.InvalidField("points", fmt.Sprintf("must hold 1 to %d reports", MaxReportsPerRequest))
+		return nil, hyperlieu.InvalidField("points", fmt.Sprintf("must hold 1 to %d reports", MaxReportsPerRequest))
 	}
 	u, err := l.user(ctx, userID)
 	if err != nil {
-		return ReportResult{}, fmt.Errorf("location report: %w", err)
+		return nil, fmt.Errorf("location report: %w", err)
 	}
 	if !u.Prefs.LocationConsent {
-		return ReportResult{}, hyperlieu.Errorf(hyperlieu.Forbidden, `location sharing is off for this account: to share it, set "locationConsent": true with PATCH /v1/me`)
+		return nil, hyperlieu.Errorf(hyperlieu.Forbidden, `location sharing is off for this account: to share it, set "locationConsent": true with PATCH /v1/me`)
 	}
 	st, err := l.store.FindLocationState(ctx, userID)
 	if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
-		return ReportResult{}, fmt.Errorf("location state: %w", err)
+		return nil, fmt.Errorf("location state: %w", err)
 	}
 	st.UserID = userID
-	run := reportRun{l: l, snap: l.campaigns.active(), u: u, st: st, now: l.opts.Now(), batch: batch}
+	return &reportRun{l: l, snap: l.campaigns.active(), u: u, st: st, now: l.opts.Now()}, nil
+}
+
+// all takes the reports in time order, and lists the offers nearby.
+func (run *reportRun) all(ctx context.Context, reports []LocationReport) error {
 	for _, i := range timeOrder(reports) {
 		if err := run.take(ctx, i, reports[i]); err != nil {
-			return ReportResult{}, err
+			return err
 		}
 	}
-	res := run.res
-	if res.Accepted > 0 {
-		if err := l.store.UpdateLocationState(ctx, run.st); err != nil {
-			return ReportResult{}, fmt.Errorf("save location state: %w", err)
-		}
-		res.Nearby = l.nearby(run.snap, u, run.st.Point, l.opts.NearbyRadiusM)
+	if run.res.Accepted > 0 {
+		run.res.Nearby = run.l.nearby(run.snap, run.u, run.st.Point, run.l.opts.NearbyRadiusM)
 	}
-	if res.Triggered == nil {
-		res.Triggered = []Offer{}
+	if run.res.Triggered == nil {
+		run.res.Triggered = []Offer{}
 	}
-	return res, nil
+	return nil
+}
+
+// save writes the customer's state back, when a report moved it.
+func (run *reportRun) save(ctx context.Context) error {
+	if run.res.Accepted == 0 {
+		return nil
+	}
+	if err := run.l.store.UpdateLocationState(ctx, run.st); err != nil {
+		return fmt.Errorf("save location state: %w", err)
+	}
+	return nil
 }
 
 // timeOrder returns the indexes of reports, oldest report first.

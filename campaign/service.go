@@ -96,6 +96,8 @@ type Service struct {
 	log   *slog.Logger
 	snap  atomic.Pointer[snapshot]
 	arms  *armCache // assignments seen here; they never change once made
+	// pending holds the counts not yet written to the stats shard.
+	pending pendingStats
 
 	mu       sync.Mutex // serialises refreshes, and guards:
 	builder  *geo.FenceIndexBuilder

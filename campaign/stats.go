@@ -2,8 +2,10 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // suppressionReasons lists every Reason…, in the order stats show them.
@@ -14,6 +16,9 @@ func (s *Service) Stats(ctx context.Context, id string) (Stats, error) {
 	c, err := s.Campaign(ctx, id)
 	if err != nil {
 		return Stats{}, err
+	}
+	if err := s.FlushStats(ctx); err != nil {
+		s.log.WarnContext(ctx, "campaign stats", "err", err)
 	}
 	m, err := s.store.FindCampaignStats(ctx, id)
 	if err != nil {
@@ -30,20 +35,76 @@ func (s *Service) Stats(ctx context.Context, id string) (Stats, error) {
 	return st, nil
 }
 
-// count adds to this instance's shard of a campaign's counters. A failure is
-// logged, not returned: counters must not undo what happened.
-func (s *Service) count(ctx context.Context, campaignID string, names ...string) {
-	d := make(map[string]int64, len(names))
+// count adds to this instance's shard of a campaign's counters. The counts
+// are kept in memory and written by Run every Poll (one update per campaign
+// counted since) and by Stats before it reads, so that a report does not
+// pay one database write per counter (issue 15). Until then, other
+// instances' stats miss them; a crash loses at most one Poll's counts.
+func (s *Service) count(_ context.Context, campaignID string, names ...string) {
 	for _, n := range names {
-		d[n]++
 		if s.opts.Observer != nil {
 			event, reason, _ := strings.Cut(n, ".")
 			s.opts.Observer.CampaignEvent(event, reason)
 		}
 	}
-	if err := s.store.UpdateCampaignStats(ctx, campaignID, s.opts.InstanceID, d); err != nil {
-		s.log.WarnContext(ctx, "campaign stats", "campaign", campaignID, "err", err)
+	s.pending.add(campaignID, names)
+}
+
+// FlushStats writes the counts this instance kept in memory to its shards.
+// Counts that fail to be written are kept for the next flush.
+func (s *Service) FlushStats(ctx context.Context) error {
+	var errs []error
+	for id, d := range s.pending.take() {
+		if err := s.store.UpdateCampaignStats(ctx, id, s.opts.InstanceID, d); err != nil {
+			s.pending.restore(id, d)
+			errs = append(errs, fmt.Errorf("campaign %s stats: %w", id, err))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// pendingStats are the counts not written yet, per campaign.
+type pendingStats struct {
+	mu sync.Mutex
+	m  map[string]map[string]int64
+}
+
+func (p *pendingStats) add(campaignID string, names []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]map[string]int64{}
+	}
+	d := p.m[campaignID]
+	if d == nil {
+		d = map[string]int64{}
+		p.m[campaignID] = d
+	}
+	for _, n := range names {
+		d[n]++
+	}
+}
+
+func (p *pendingStats) restore(campaignID string, d map[string]int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]map[string]int64{}
+	}
+	if p.m[campaignID] == nil {
+		p.m[campaignID] = map[string]int64{}
+	}
+	for n, v := range d {
+		p.m[campaignID][n] += v
+	}
+}
+
+func (p *pendingStats) take() map[string]map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.m
+	p.m = nil
+	return m
 }
 
 // NotificationOpened counts an opened push for the campaign named in the

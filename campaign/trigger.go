@@ -52,6 +52,7 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User
 		err := l.store.CreateTrigger(ctx, TriggerClaim{Key: StayKey(c.ID, u.ID, entered), CampaignID: c.ID, UserID: u.ID, At: at})
 		switch {
 		case hyperlieu.KindOf(err) == hyperlieu.Conflict:
+			st.contended = true
 			return nil, nil // this stay already fired (or was refused) elsewhere
 		case err != nil:
 			return nil, fmt.Errorf("claim stay: %w", err)

@@ -24,16 +24,20 @@ type locationStateDoc struct {
 	Dwelled   map[string]time.Time `bson:"dwelled,omitempty"`
 	Issued    map[string]int       `bson:"issued,omitempty"`
 	AtShops   map[string]time.Time `bson:"atShops,omitempty"`
+	Answers   map[string]time.Time `bson:"answers,omitempty"`
 }
 
 func (d locationStateDoc) state() campaign.LocationState {
 	c, _ := geo.ParseCell(d.Cell)
 	st := campaign.LocationState{
 		UserID: d.UserID, Cell: c, Point: geo.Point{Lat: d.Lat, Lng: d.Lng}, At: d.At.UTC(), AccuracyM: d.AccuracyM,
-		Inside: d.Inside, Dwelled: d.Dwelled, Issued: d.Issued, AtShops: d.AtShops,
+		Inside: d.Inside, Dwelled: d.Dwelled, Issued: d.Issued, AtShops: d.AtShops, Answers: d.Answers,
 	}
 	for k, v := range st.AtShops {
 		st.AtShops[k] = v.UTC()
+	}
+	for k, v := range st.Answers {
+		st.Answers[k] = v.UTC()
 	}
 	for k, v := range st.Inside {
 		st.Inside[k] = v.UTC()
@@ -59,7 +63,7 @@ func (db *DB) FindLocationState(ctx context.Context, userID string) (campaign.Lo
 func (db *DB) UpdateLocationState(ctx context.Context, st campaign.LocationState) error {
 	d := locationStateDoc{
 		UserID: st.UserID, Cell: st.Cell.String(), Lat: st.Point.Lat, Lng: st.Point.Lng, At: st.At, AccuracyM: st.AccuracyM,
-		Inside: st.Inside, Dwelled: st.Dwelled, Issued: st.Issued, AtShops: st.AtShops,
+		Inside: st.Inside, Dwelled: st.Dwelled, Issued: st.Issued, AtShops: st.AtShops, Answers: st.Answers,
 	}
 	_, err := db.c("location_states").ReplaceOne(ctx, byID(st.UserID), d, options.Replace().SetUpsert(true))
 	return translate(err, "location state")
@@ -147,40 +151,28 @@ func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
 	return translate(err, "redemptions")
 }
 
-// reportAnswerDoc is the first answer to a location request, keyed by
-// "report:<user>:<key hash>" so that claiming it is one insert by _id.
+// reportAnswerDoc is a stored answer to a location request, keyed by
+// "report:<user>:<key hash>" so that storing it once is one insert by _id.
 type reportAnswerDoc struct {
 	ID     string    `bson:"_id"`
 	UserID string    `bson:"userId"`
 	At     time.Time `bson:"at"`
-	Answer []byte    `bson:"answer,omitempty"`
+	Answer []byte    `bson:"answer"`
 }
 
-// CreateReportAnswer claims key with no answer yet; Conflict when taken.
-func (db *DB) CreateReportAnswer(ctx context.Context, key, userID string, at time.Time) error {
-	_, err := db.c("report_answers").InsertOne(ctx, reportAnswerDoc{ID: key, UserID: userID, At: at})
+// CreateReportAnswer stores the answer of key; Conflict when taken.
+func (db *DB) CreateReportAnswer(ctx context.Context, key, userID string, at time.Time, answer []byte) error {
+	_, err := db.c("report_answers").InsertOne(ctx, reportAnswerDoc{ID: key, UserID: userID, At: at, Answer: answer})
 	return translate(err, "location report")
 }
 
-// FindReportAnswer returns the answer of key (nil while pending) and when
-// it was claimed, or NotFound.
-func (db *DB) FindReportAnswer(ctx context.Context, key string) ([]byte, time.Time, error) {
+// FindReportAnswer returns the answer of key, or NotFound.
+func (db *DB) FindReportAnswer(ctx context.Context, key string) ([]byte, error) {
 	var d reportAnswerDoc
 	if err := db.c("report_answers").FindOne(ctx, byID(key)).Decode(&d); err != nil {
-		return nil, time.Time{}, translate(err, "location report")
+		return nil, translate(err, "location report")
 	}
-	return d.Answer, d.At.UTC(), nil
-}
-
-// UpdateReportAnswer stores the answer of key; NotFound when the claim is gone.
-func (db *DB) UpdateReportAnswer(ctx context.Context, key string, answer []byte) error {
-	return db.updateByID(ctx, "report_answers", key, bson.D{{Key: "$set", Value: bson.D{{Key: "answer", Value: answer}}}}, "location report")
-}
-
-// DeleteReportAnswer drops the claim of key; no error when there is none.
-func (db *DB) DeleteReportAnswer(ctx context.Context, key string) error {
-	_, err := db.c("report_answers").DeleteOne(ctx, byID(key))
-	return translate(err, "location report")
+	return d.Answer, nil
 }
 
 // DeleteReportAnswersBefore drops the claims made before a time.

@@ -268,6 +268,8 @@ func TestOneStayOneOfferAcrossInstances(t *testing.T) {
 			t.Errorf("customer %d: wallet after one stay seen twice = %d offers, want 1", i, len(w))
 		}
 	}
+	// s2 writes its counts within HYPERLIEU_CAMPAIGNS_POLL; s1 its own as it reads.
+	waitUntil(t, s1, 10*time.Second, "both instances' counts", func() bool { return s1.stats(t, m.Token, id).Triggered >= 4 })
 	if st := s1.stats(t, m.Token, id); st.Triggered != 4 {
 		t.Errorf("triggered = %d, want 4 (one per stay, the probe's included)", st.Triggered)
 	}

@@ -117,7 +117,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		mu        sync.Mutex
 		latencies []time.Duration
 		triggered atomic.Int64
-		failures  atomic.Int64
+		failures  atomic.Int64 // 4xx and transport errors
+		errors5xx atomic.Int64
 		wg        sync.WaitGroup
 	)
 	start := time.Now()
@@ -138,6 +139,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				if ctx.Err() != nil {
 					break
 				}
+				if se := (statusError{}); errors.As(err, &se) && se.code >= 500 {
+					errors5xx.Add(1)
+					continue
+				}
 				if err != nil {
 					failures.Add(1)
 					continue
@@ -157,8 +162,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	slices.Sort(latencies)
 	pct := func(p float64) time.Duration { return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))] }
-	fmt.Fprintf(stdout, "reports: %d in %s = %.0f reports/s; failures: %d; offers triggered: %d\n",
-		len(latencies), elapsed.Round(time.Millisecond), float64(len(latencies))/elapsed.Seconds(), failures.Load(), triggered.Load())
+	fmt.Fprintf(stdout, "reports: %d in %s = %.0f reports/s; 5xx: %d; other failures: %d; offers triggered: %d\n",
+		len(latencies), elapsed.Round(time.Millisecond), float64(len(latencies))/elapsed.Seconds(), errors5xx.Load(), failures.Load(), triggered.Load())
 	fmt.Fprintf(stdout, "latency: p50 %s  p90 %s  p99 %s  max %s\n", pct(0.5), pct(0.9), pct(0.99), latencies[len(latencies)-1])
 	return nil
 }
@@ -239,10 +244,18 @@ func (c *client) call(ctx context.Context, method, path, token string, in, out a
 		return err
 	}
 	if res.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, data)
+		return statusError{code: res.StatusCode, msg: fmt.Sprintf("%s %s: %d %s", method, path, res.StatusCode, data)}
 	}
 	if out != nil {
 		return json.Unmarshal(data, out)
 	}
 	return nil
 }
+
+// statusError is an answer other than 2xx.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e statusError) Error() string { return e.msg }
