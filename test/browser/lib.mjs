@@ -38,6 +38,7 @@ export async function startServer() {
       HYPERLIEU_ADDR: `127.0.0.1:${port}`, HYPERLIEU_DATA_DIR: dir,
       HYPERLIEU_EMBEDDED_DB_ADDR: `127.0.0.1:${dbPort}`, HYPERLIEU_LOG_FORMAT: "json",
       HYPERLIEU_LOG_LEVEL: "warn", HYPERLIEU_OUTBOX_POLL: "500ms",
+      HYPERLIEU_SIGNUPS_PER_ADDR: "100000", // every test account signs up from loopback
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
