@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -38,7 +37,7 @@ type Options struct {
 type Service struct {
 	store Store
 	opts  Options
-	ids   *ids
+	ids   *hyperlieu.TimeIDs
 	log   *slog.Logger
 }
 
@@ -55,14 +54,14 @@ func NewService(store Store, opts Options, log *slog.Logger) *Service {
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
 	}
-	return &Service{store: store, opts: opts, ids: newIDs(opts.Now), log: log}
+	return &Service{store: store, opts: opts, ids: hyperlieu.NewTimeIDs(opts.Now), log: log}
 }
 
 // Record stores e under a new id sortable by time, with At now when unset.
 // The act it records has happened, so it outlives the request (a timeout
 // there must not lose the entry) and a failure is logged, not returned.
 func (s *Service) Record(ctx context.Context, e hyperlieu.AuditEntry) {
-	e.ID = s.ids.next()
+	e.ID = s.ids.Next()
 	if e.At.IsZero() {
 		e.At = s.opts.Now()
 	}
@@ -127,32 +126,4 @@ func (s *Service) EraseUser(ctx context.Context, userID string) error {
 		return fmt.Errorf("erase audit: %w", err)
 	}
 	return nil
-}
-
-// ids makes entry ids like the domain events': 13 digits of Unix
-// milliseconds, a 6-digit counter, the instance's tag. As strings they sort
-// by time, and strictly in the order made within one instance.
-type ids struct {
-	mu   sync.Mutex
-	tag  string
-	last int64
-	n    int
-	now  func() time.Time
-}
-
-func newIDs(now func() time.Time) *ids { return &ids{tag: hyperlieu.NewID()[:6], now: now} }
-
-func (g *ids) next() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	ms := g.now().UnixMilli()
-	switch {
-	case ms > g.last:
-		g.last, g.n = ms, 0
-	case g.n < 999999:
-		g.n++
-	default: // a million ids in one millisecond: borrow the next one
-		g.last, g.n = g.last+1, 0
-	}
-	return fmt.Sprintf("%013d-%06d-%s", g.last, g.n, g.tag)
 }

@@ -40,7 +40,7 @@ type Options struct {
 // deliveries to the endpoints, which it keeps in memory.
 type Service struct {
 	store Store
-	ids   *IDs
+	ids   *hyperlieu.TimeIDs
 	opts  Options
 
 	mu        sync.RWMutex
@@ -55,7 +55,7 @@ func NewService(store Store, opts Options) *Service {
 	if opts.StreamLag == 0 {
 		opts.StreamLag = 2 * time.Second
 	}
-	return &Service{store: store, ids: NewIDs(opts.Now), opts: opts}
+	return &Service{store: store, ids: hyperlieu.NewTimeIDs(opts.Now), opts: opts}
 }
 
 // Publish records es, each under a new id, and queues one delivery per
@@ -117,7 +117,7 @@ func (s *Service) Events(ctx context.Context, after string, limit int) ([]Event,
 	}
 	before := "~" // sorts after every id
 	if s.opts.StreamLag > 0 {
-		before = IDBefore(s.opts.Now().Add(-s.opts.StreamLag))
+		before = hyperlieu.TimeIDBefore(s.opts.Now().Add(-s.opts.StreamLag))
 	}
 	es, err := s.store.FindWebhookEventsBetween(ctx, after, before, limit)
 	if err != nil {

@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"errors"
-	"sort"
 	"testing"
 	"time"
 
@@ -60,26 +59,5 @@ func TestBackoff(t *testing.T) {
 		if got := webhook.Backoff(base, ceiling, tt.attempt, tt.r); got < tt.min || got > tt.max {
 			t.Errorf("Backoff(1s, 1m, %d, %v) = %v, want in [%v, %v]", tt.attempt, tt.r, got, tt.min, tt.max)
 		}
-	}
-}
-
-func TestIDsOrdered(t *testing.T) {
-	clock := time.Unix(1764630000, 0)
-	g := webhook.NewIDs(func() time.Time { return clock })
-	var ids []string
-	for i := range 5 {
-		if i == 3 {
-			clock = clock.Add(-time.Second) // the clock steps back
-		}
-		ids = append(ids, g.Next())
-	}
-	if !sort.StringsAreSorted(ids) {
-		t.Errorf("ids %v are not in the order made", ids)
-	}
-	if before := webhook.IDBefore(time.Unix(1764630000, 0)); before >= ids[0] {
-		t.Errorf("IDBefore(t) = %q, want below %q, the first id made at t", before, ids[0])
-	}
-	if after := webhook.IDBefore(time.Unix(1764630001, 0)); after <= ids[len(ids)-1] {
-		t.Errorf("IDBefore(t+1s) = %q, want above %q", after, ids[len(ids)-1])
 	}
 }
