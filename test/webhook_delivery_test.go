@@ -336,9 +336,11 @@ func TestWebhookDeadLetterPauseReplay(t *testing.T) {
 	if dead.Attempts != 2 || dead.LastError != "HTTP 503" {
 		t.Errorf("dead letter = %+v, want 2 attempts and last error HTTP 503", dead)
 	}
-	if got := s.hook(t, admin, h.ID); !got.Paused || got.PausedReason != "failing" {
-		t.Errorf("endpoint = %+v, want paused for failing", got)
-	}
+	// The worker pauses the endpoint just after it records the dead letter.
+	waitUntil(t, s, 10*time.Second, "the endpoint is paused for failing", func() bool {
+		got := s.hook(t, admin, h.ID)
+		return got.Paused && got.PausedReason == "failing"
+	})
 	if !strings.Contains(s.Logs(), "webhook endpoint paused") {
 		t.Error("the auto-pause is not in the log")
 	}
