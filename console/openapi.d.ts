@@ -268,6 +268,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail of gestures, redemptions and hand-recorded activities, oldest first, after a cursor
+         * @description The audit trail of gestures, redemptions and hand-recorded activities, oldest first, after a cursor.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        get: operations["getAuditTrail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/events": {
         parameters: {
             query?: never;
@@ -438,6 +460,144 @@ export interface paths {
          *     Needs a bearer token of a user with one of the roles: admin.
          */
         post: operations["setUserRoles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The endpoints, oldest first (no secrets)
+         * @description The endpoints, oldest first (no secrets).
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register an endpoint for event types; the answer holds its signing secret, never shown again
+         * @description Register an endpoint for event types; the answer holds its signing secret, never shown again.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an endpoint and its deliveries
+         * @description Remove an endpoint and its deliveries.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An endpoint's deliveries, newest first: queued, delivered and dead-lettered, with attempts and last error
+         * @description An endpoint's deliveries, newest first: queued, delivered and dead-lettered, with attempts and last error.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{id}/deliveries/{deliveryId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a delivered or dead-lettered delivery again, with the same id
+         * @description Queue a delivered or dead-lettered delivery again, with the same id.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["replayWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause an endpoint: no new events are queued for it, queued ones wait
+         * @description Pause an endpoint: no new events are queued for it, queued ones wait.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["pauseWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume an endpoint: its queued deliveries go out, past failures are forgotten
+         * @description Resume an endpoint: its queued deliveries go out, past failures are forgotten.
+         *
+         *     Needs a bearer token of a user with one of the roles: admin.
+         */
+        post: operations["resumeWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -714,6 +874,50 @@ export interface paths {
         get: operations["getCampaignStats"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/variants/{variantId}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a variant: new customers share the others' weights; its assigned customers get nothing more from it
+         * @description Stop a variant: new customers share the others' weights; its assigned customers get nothing more from it.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        post: operations["stopCampaignVariant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{id}/variants/{variantId}/winner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Declare a variant the winner: every customer outside the holdout gets it from now on
+         * @description Declare a variant the winner: every customer outside the holdout gets it from now on.
+         *
+         *     Needs a bearer token of a user with one of the roles: marketer, admin.
+         */
+        post: operations["declareCampaignWinner"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1318,6 +1522,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/visit-asks/{id}/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer "how was your visit?": a rating of 2 or less alerts the shop's managers; the answer says what to offer next
+         * @description Answer "how was your visit?": a rating of 2 or less alerts the shop's managers; the answer says what to offer next.
+         *
+         *     Needs a bearer token of any signed-in user.
+         */
+        post: operations["rateVisit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/nearby": {
         parameters: {
             query?: never;
@@ -1712,6 +1938,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/shops/{id}/visit-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A shop's visits detected, ratings asked and answered, low ratings answered with a gesture and customers who came back
+         * @description A shop's visits detected, ratings asked and answered, low ratings answered with a gesture and customers who came back.
+         *
+         *     Needs a bearer token of a user with one of the roles: manager, admin.
+         */
+        get: operations["getVisitStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/widgets/shops/{id}/events": {
         parameters: {
             query?: never;
@@ -1795,6 +2043,33 @@ export interface components {
         AnswerRequest: {
             text: string;
         };
+        Arm: {
+            /** @description Distinct customers triggered (in the holdout: who would have been) */
+            customers: number;
+            entered: number;
+            holdout: boolean;
+            /** @description A variant's id, offer (the campaign's own offer) or holdout */
+            id: string;
+            opened: number;
+            pushed: number;
+            /** @description Offers redeemed */
+            redeemed: number;
+            redeemedLift?: components["schemas"]["Lift"];
+            redeemedRate: number;
+            /** @description Distinct customers who redeemed */
+            redeemers: number;
+            /** @description Distinct customers who came back (check-in, redemption, or a visit detected at the campaign's shops) within returnDays of their trigger */
+            returned: number;
+            returnedLift?: components["schemas"]["Lift"];
+            returnedRate: number;
+            stopped: boolean;
+            suppressed: {
+                [key: string]: number;
+            };
+            triggered: number;
+            weight: number;
+            winner: boolean;
+        };
         Attendee: {
             checkedIn?: boolean;
             displayName: string;
@@ -1814,6 +2089,28 @@ export interface components {
             /** @description Empty or [all]: everyone */
             segments?: ("all" | "newcomer" | "devoted" | "wandering" | "prospect" | "dormant")[];
         };
+        AuditEntry: {
+            /** @enum {string} */
+            action: "gesture" | "redemption" | "activity";
+            actorId: string;
+            /** @enum {string} */
+            actorRole: "customer" | "manager" | "marketer" | "admin";
+            /** Format: date-time */
+            at: string;
+            id: string;
+            /** @description An activity's kind */
+            kind?: string;
+            /** @description The gesture, the offer, or the activity's source key */
+            objectId: string;
+            shopId?: string;
+            /** @description For whom */
+            userId: string;
+        };
+        AuditPage: {
+            items: components["schemas"]["AuditEntry"][];
+            /** @description The cursor of the next page; absent on the last */
+            next?: string;
+        };
         Auth: {
             accessToken: string;
             /** @description Seconds until the access token expires */
@@ -1832,24 +2129,34 @@ export interface components {
             createdAt: string;
             createdBy: string;
             geofence: components["schemas"]["Geofence"];
+            holdoutPercent: number;
             id: string;
             name: string;
             offer: components["schemas"]["OfferTemplate"];
+            returnDays: number;
             schedule: components["schemas"]["Schedule"];
             /** @enum {string} */
             status: "draft" | "active" | "paused" | "ended";
             trigger: components["schemas"]["Trigger"];
             /** Format: date-time */
             updatedAt: string;
+            variants: components["schemas"]["Variant"][];
+            winnerId?: string;
         };
         CampaignRequest: {
             audience?: components["schemas"]["AudienceInput"] | null;
             caps?: components["schemas"]["CapsInput"] | null;
             geofence?: components["schemas"]["GeofenceInput"] | null;
+            /** @description Share of customers who are matched and counted but get nothing */
+            holdoutPercent?: number | null;
             name?: string | null;
             offer?: components["schemas"]["OfferTemplateInput"] | null;
+            /** @description A visit this many days after the trigger counts as a return; default 7 */
+            returnDays?: number | null;
             schedule?: components["schemas"]["ScheduleInput"] | null;
             trigger?: components["schemas"]["Trigger"] | null;
+            /** @description Offer variants (up to 8); each customer outside the holdout gets one, by weight */
+            variants?: components["schemas"]["VariantInput"][] | null;
         };
         CancelRequest: {
             /** @description Told to those going and waitlisted */
@@ -1930,6 +2237,31 @@ export interface components {
             segment: string;
             segmentReason: string;
         };
+        Delivery: {
+            attempts: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            doneAt?: string;
+            eventId: string;
+            /** @description Sent as Hyperlieu-Delivery: the same on every attempt and replay */
+            id: string;
+            /** @description The last failure's class: HTTP <status>, timeout, connection failed */
+            lastError?: string;
+            /**
+             * Format: date-time
+             * @description When a pending delivery is next attempted
+             */
+            nextAt?: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "dead";
+            type: string;
+        };
+        DeliveryPage: {
+            items: components["schemas"]["Delivery"][];
+            /** @description The cursor (before) of the next page; absent on the last */
+            next?: string;
+        };
         Device: {
             appVersion?: string;
             /** Format: date-time */
@@ -1992,6 +2324,14 @@ export interface components {
             /** Format: date-time */
             startsAt?: string | null;
             title?: string | null;
+        };
+        ExperimentStats: {
+            arms: components["schemas"]["Arm"][];
+            holdoutPercent: number;
+            /** @description How lift intervals are computed: difference of proportions, Newcombe's hybrid score (Wilson) 95% interval */
+            method: string;
+            returnDays: number;
+            winnerId?: string;
         };
         FeedEvent: {
             cancelReason?: string;
@@ -2168,6 +2508,16 @@ export interface components {
             id: string;
             reason: string;
             rewardId?: string;
+        };
+        Lift: {
+            /** @description The arm's rate minus the holdout's, in [-1, 1] */
+            diff: number;
+            /** @description Upper end of the 95% interval of diff */
+            high: number;
+            /** @description Lower end of the 95% interval of diff */
+            low: number;
+            /** @description The rates' ratio minus one; absent when the holdout's rate is 0 */
+            relative?: number;
         };
         LocationPoint: {
             /** @description Metres, as the device reports it */
@@ -2668,6 +3018,7 @@ export interface components {
         };
         Stats: {
             entered: number;
+            experiment?: components["schemas"]["ExperimentStats"];
             opened: number;
             pushed: number;
             redeemed: number;
@@ -2683,7 +3034,9 @@ export interface components {
             /** @description For a dwell trigger: 10 to 86400 */
             dwellSeconds?: number;
             /** @enum {string} */
-            kind: "enter" | "dwell";
+            kind: "enter" | "dwell" | "exit";
+            /** @description For an exit trigger: the stay needed before leaving fires it, 0 to 86400 */
+            minDwellSeconds?: number;
         };
         User: {
             categories: ("offers" | "events" | "loyalty" | "news")[];
@@ -2707,6 +3060,106 @@ export interface components {
             items: components["schemas"]["User"][];
             /** @description The cursor of the next page; absent on the last */
             next?: string;
+        };
+        Variant: {
+            /** @description Lowercase letters and digits; default v1, v2… by position */
+            id?: string;
+            /**
+             * Format: date-time
+             * @description Set by the stop action; ignored on input
+             */
+            stoppedAt?: string;
+            texts: components["schemas"]["OfferText"][];
+            validityHours: number;
+            value: string;
+            /** @description Share of the treated customers among live variants */
+            weight: number;
+        };
+        VariantInput: {
+            /** @description Lowercase letters and digits; default v1, v2… by position */
+            id?: string;
+            /**
+             * Format: date-time
+             * @description Set by the stop action; ignored on input
+             */
+            stoppedAt?: string | null;
+            texts: components["schemas"]["OfferTextInput"][];
+            validityHours: number;
+            value?: string;
+            /** @description Share of the treated customers among live variants */
+            weight: number;
+        };
+        VisitRating: {
+            feedbackId: string;
+            /** @description What the app offers next: recovery (a low rating: the team was told), review (publish it: POST /v1/shops/{id}/reviews), invite (referralLink) */
+            next: string[];
+            rating: number;
+            referralLink?: string;
+            shopId: string;
+        };
+        VisitRatingRequest: {
+            /** @description Private: the shop's staff read it */
+            comment?: string;
+            rating: number;
+        };
+        VisitStats: {
+            answered: number;
+            asked: number;
+            /** @description Of lowGestured, customers who visited again within windowDays */
+            cameBack: number;
+            /** @description Answers rated 2 or less */
+            low: number;
+            /** @description Low ratings answered with a gesture */
+            lowGestured: number;
+            /** @description cameBack / lowGestured, 0 to 1 */
+            recoveryRate: number;
+            /** @description Visits recorded: detected (a stay then an exit), check-ins and redemptions */
+            visits: number;
+            windowDays: number;
+        };
+        Webhook: {
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description The first failed attempt since the last success
+             */
+            failingSince?: string;
+            id: string;
+            paused: boolean;
+            /** Format: date-time */
+            pausedAt?: string;
+            /** @enum {string} */
+            pausedReason?: "admin" | "failing";
+            types: string[];
+            url: string;
+        };
+        WebhookCreated: {
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description The first failed attempt since the last success
+             */
+            failingSince?: string;
+            id: string;
+            paused: boolean;
+            /** Format: date-time */
+            pausedAt?: string;
+            /** @enum {string} */
+            pausedReason?: "admin" | "failing";
+            /** @description Signs every delivery (see the README); shown only here */
+            secret: string;
+            types: string[];
+            url: string;
+        };
+        WebhookRequest: {
+            /** @description 16 to 256 printable characters; absent: one is made and returned */
+            secret?: string;
+            /** @description Event types: offer.triggered, offer.redeemed, rsvp, waitlist.promoted, checkin, rating.low, gesture, notification.failed, account.erased */
+            types: string[];
+            /** @description http or https, no user info */
+            url: string;
         };
     };
     responses: {
@@ -3181,6 +3634,37 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getAuditTrail: {
+        parameters: {
+            query?: {
+                /** @description next of the previous page; absent: from the first entry */
+                after?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getDomainEvents: {
         parameters: {
             query?: {
@@ -3436,6 +3920,218 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description next of the previous page */
+                before?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replayWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    pauseWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resumeWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -3529,6 +4225,7 @@ export interface operations {
             413: components["responses"]["RequestEntityTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3563,6 +4260,7 @@ export interface operations {
             413: components["responses"]["RequestEntityTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3876,6 +4574,68 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    stopCampaignVariant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    declareCampaignWinner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                variantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -4851,6 +5611,43 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    rateVisit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisitRatingRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitRating"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["RequestEntityTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listNearby: {
         parameters: {
             query: {
@@ -5323,6 +6120,7 @@ export interface operations {
             413: components["responses"]["RequestEntityTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -5633,6 +6431,35 @@ export interface operations {
             413: components["responses"]["RequestEntityTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            431: components["responses"]["RequestHeaderFieldsTooLarge"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getVisitStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["XRequestID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitStats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             431: components["responses"]["RequestHeaderFieldsTooLarge"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];

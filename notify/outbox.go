@@ -195,12 +195,17 @@ func NewOutbox(store OutboxStore, sender push.Sender, opts OutboxOptions, log *s
 func (o *Outbox) Enqueue(qs []Queued) {
 	now := o.opts.Now()
 	o.mu.Lock()
+	kept := 0
 	for _, q := range qs {
 		if q.Status == StatusPending && !q.Parked && !q.NotBefore.After(now) && len(o.mem) < 20*o.opts.BatchSize {
 			o.mem = append(o.mem, q)
+			kept++
 		}
 	}
 	o.mu.Unlock()
+	if kept == 0 {
+		return // held (quiet hours, no device yet): nothing to wake for
+	}
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -266,8 +271,7 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 }
 
 // due takes a batch: first what Enqueue handed over, then, when that does
-// not fill it and at most once per PollInterval unless memory is empty,
-// the queue's (other instances' work, retries, what memory dropped),
+// not fill it and at most once per PollInterval, the queue's (other instances' work, retries, what memory dropped),
 // leaving out what this process holds. They are in flight until release.
 func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[string]Queued, error) {
 	o.mu.Lock()
@@ -283,7 +287,10 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 		}
 	}
 	o.mem = rest
-	scan := len(due) == 0 || (len(due) < o.opts.BatchSize && time.Since(o.lastScan) >= o.opts.PollInterval)
+	// The queue is read at most once per PollInterval: the embedded
+	// database decodes all of it, held messages (quiet hours, no device)
+	// included, so a read per wake-up made every offer cost a scan.
+	scan := len(due) < o.opts.BatchSize && time.Since(o.lastScan) >= o.opts.PollInterval
 	held := len(o.inflight)
 	if scan {
 		o.lastScan = time.Now()

@@ -238,7 +238,7 @@ func TestNotificationsOutbox(t *testing.T) {
 	// Two workers on two connections race for the same notifications.
 	var failedMu sync.Mutex
 	var failed []string
-	opts := notify.OutboxOptions{BatchSize: 7, MaxAttempts: 3, RetryBase: time.Millisecond, MaxRetry: time.Millisecond,
+	opts := notify.OutboxOptions{BatchSize: 7, MaxAttempts: 3, RetryBase: time.Millisecond, MaxRetry: time.Millisecond, PollInterval: time.Millisecond,
 		OnFailed: func(_ context.Context, n notify.Notification) {
 			failedMu.Lock()
 			defer failedMu.Unlock()
