@@ -106,12 +106,12 @@ export function experimentEditor(c) {
   };
 }
 
-/** "+3.2 pts (95%: −1.0 to +7.4)": a lift in percentage points, with its interval. */
+/** "+3.2 pts", and under it "95%: −1.0 to +7.4": a lift in percentage points, with its interval. */
 function lift(l) {
   if (!l) return "—";
   const pts = (x) => (x > 0 ? "+" : "") + num(100 * x, 1);
-  const rel = l.relative === undefined ? "" : ` · ${pts(l.relative)} %`;
-  return t("exp.lift", { diff: pts(l.diff), low: pts(l.low), high: pts(l.high) }) + rel;
+  const rel = l.relative === undefined ? "" : ` (${pts(l.relative)} %)`;
+  return [h("b", {}, t("exp.lift", { diff: pts(l.diff) }) + rel), h("small", { class: "hint ci" }, t("exp.interval", { low: pts(l.low), high: pts(l.high) }))];
 }
 
 const pct = (x) => num(100 * x, 1) + " %";
@@ -143,7 +143,7 @@ export function experimentTable(c, x, again) {
   }
 
   const badges = (a) => [
-    a.holdout ? h("span", { class: "badge" }, t("exp.holdoutArm")) : null,
+    a.holdout && a.id !== "holdout" ? h("span", { class: "badge" }, t("exp.holdoutArm")) : null,
     a.stopped ? h("span", { class: "badge paused" }, t("exp.stoppedBadge")) : null,
     a.winner ? h("span", { class: "badge active" }, t("exp.winner")) : null,
   ];
@@ -165,7 +165,7 @@ export function experimentTable(c, x, again) {
       h("thead", {}, h("tr", {}, cols.map((k) => h("th", { scope: "col" }, t(k))))),
       h("tbody", {}, x.arms.map((a) =>
         h("tr", { "data-arm": a.id, class: a.holdout ? "holdout" : "" },
-          h("th", { scope: "row" }, h("code", {}, a.id), " ", badges(a)),
+          h("th", { scope: "row" }, a.id === "holdout" ? t("exp.holdoutName") : h("code", {}, a.id), " ", badges(a)),
           h("td", {}, a.holdout ? "—" : num(a.weight)),
           h("td", {}, num(a.entered)),
           h("td", {}, num(a.triggered)),

@@ -71,7 +71,6 @@ export async function shop(el, id, weekStart) {
     el,
     h("div", { class: "head" }, h("h1", {}, s.name), h("a", { class: "button ghost", href: "#/shops" }, t("common.back"))),
     h("p", {}, s.address),
-    visits ? visitStats(visits) : null,
     h(
       "section",
       { class: "card" },
@@ -91,6 +90,7 @@ export async function shop(el, id, weekStart) {
       flash(t("ev.created"), "ok");
       location.hash = "#/events/" + e.id;
     }),
+    visits ? visitStats(visits) : null,
   );
 }
 
