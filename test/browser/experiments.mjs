@@ -5,7 +5,8 @@
 // binary, and nothing asked of any host but loopback.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openPage, signIn, api, customer, shoot, PASSWORD } from "./lib.mjs";
+import { join } from "node:path";
+import { openPage, signIn, api, customer, shoot, shots, PASSWORD } from "./lib.mjs";
 
 /**
  * Registers the tests on env's server and browser (console.test.mjs calls
@@ -106,6 +107,12 @@ export function experimentTests(env) {
       assert.equal(c.winnerId, "coffee");
       assert.ok(c.variants.find((v) => v.id === "cake").stoppedAt);
       await shoot(page, "marketer-experiment-winner");
+      await page.getByTestId("experiment").screenshot({ path: join(shots, "marketer-experiment-table.png") });
+      await page.getByTestId("experiment-editor").screenshot({ path: join(shots, "marketer-experiment-locked.png") });
+      await page.getByLabel("Language").selectOption("fr");
+      await page.getByTestId("experiment").getByRole("rowheader", { name: "Groupe témoin" }).waitFor();
+      await page.getByTestId("experiment").screenshot({ path: join(shots, "marketer-experiment-table-fr.png") });
+      await page.getByLabel("Langue").selectOption("en");
     });
   });
 
