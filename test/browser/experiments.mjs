@@ -47,7 +47,7 @@ export function experimentTests(env) {
       await page.getByLabel("Name").fill(name);
       await page.getByLabel("Trigger").selectOption("exit");
       await page.getByLabel("Minimum stay before leaving (seconds)").fill("60");
-      await page.getByLabel("Trigger").selectOption("enter");
+      assert.ok(await page.getByLabel("Dwell (seconds)").isHidden(), "only the exit trigger's number shows");
       await page.getByLabel("Include newcomers").check();
       await page.locator("fieldset", { hasText: "EN · formal" }).first().getByLabel("Title").fill("A coffee on us");
 
@@ -72,13 +72,17 @@ export function experimentTests(env) {
       let c = (await api(server.url, "GET", `/v1/campaigns/${id}`, token)).json;
       assert.deepEqual(c.variants.map((v) => [v.id, v.weight, v.value]), [["coffee", 3, "1 coffee"], ["cake", 1, "1 cake"]]);
       assert.equal(c.holdoutPercent, 20);
-      assert.deepEqual(c.trigger, { kind: "enter" });
+      assert.deepEqual(c.trigger, { kind: "exit", minDwellSeconds: 60 });
 
+      // Back to "enter" (saved by Activate, with the variants again: still a draft).
+      await page.getByLabel("Trigger").selectOption("enter");
       await page.getByRole("button", { name: "Activate" }).click();
       await page.locator(".badge.active").first().waitFor();
       // Launched: the experiment's fields are fixed, and the screen says why.
       await page.getByText(/Fixed since launch/).waitFor();
       assert.ok(await page.getByTestId("experiment-editor").getByLabel(/^Holdout/).isDisabled());
+      c = (await api(server.url, "GET", `/v1/campaigns/${id}`, token)).json;
+      assert.deepEqual([c.status, c.trigger, c.variants.length], ["active", { kind: "enter" }, 2]);
 
       // Four customers walk in; each counts in the arm they were assigned to.
       for (let i = 0; i < 4; i++) {
