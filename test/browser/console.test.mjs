@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { startServer, launch, openPage, signIn, api, customer, shoot, PASSWORD } from "./lib.mjs";
 import { zoneTests } from "./zones.mjs";
+import { experimentTests } from "./experiments.mjs";
 
 let server, browser;
 before(async () => {
@@ -306,3 +307,4 @@ test("the console speaks French", async () => {
 
 // The zone editor's keyboard and shop-radius ways, and the manager picker.
 zoneTests({ get server() { return server; }, get browser() { return browser; } });
+experimentTests({ get server() { return server; }, get browser() { return browser; } });

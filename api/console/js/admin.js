@@ -1,6 +1,7 @@
 // @ts-check
 // The admin's screens: users and their roles, every shop (create, place on
-// the map, import, export, managers), and the notifications that failed.
+// the map, import, export, managers), the notifications that failed, and
+// the audit trail.
 import { client, ok, send, text, listShops, ApiError } from "./api.js";
 import { t, getLang, label } from "./i18n.js";
 import { h, mount, field, flash, when, readText } from "./ui.js";
@@ -283,5 +284,49 @@ export async function failed(el) {
           h("thead", {}, h("tr", {}, [t("fail.at"), t("fail.kind"), t("fail.user"), t("camp.title"), t("fail.reason")].map((c) => h("th", { scope: "col" }, c)))),
           h("tbody", {}, items.map((n) => h("tr", {}, h("td", {}, when(n.createdAt, lang)), h("td", {}, n.kind), h("td", {}, h("code", {}, n.userId)), h("td", {}, n.title), h("td", {}, n.reason || "")))),
         ),
+  );
+}
+
+/**
+ * #/admin/audit — who did what for whom, oldest first, a page at a time
+ * (the API pages by cursor; the console keeps the cursors it has passed
+ * so that "Previous" goes back).
+ * @param {HTMLElement} el
+ * @param {string[]} [cursors] the after= of each page up to this one
+ */
+export async function audit(el, cursors = [""]) {
+  const after = cursors[cursors.length - 1];
+  const [page, shops] = await Promise.all([
+    ok(client.GET("/v1/admin/audit", { params: { query: { limit: 50, ...(after ? { after } : {}) } } })),
+    listShops({}).catch(() => []),
+  ]);
+  /** @type {Map<string, string>} */
+  const shopName = new Map(shops.map((s) => /** @type {[string, string]} */ ([s.id, s.name])));
+  const lang = getLang();
+  const items = page.items || [];
+  const cols = ["audit.at", "audit.action", "audit.actor", "audit.user", "common.shop", "audit.object"];
+  mount(
+    el,
+    h("h1", {}, t("audit.title")),
+    h("p", { class: "hint" }, t("audit.help")),
+    items.length === 0
+      ? h("p", { class: "empty" }, t("audit.none"))
+      : h("div", { class: "scroll" }, h(
+          "table",
+          { "data-testid": "audit" },
+          h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))),
+          h("tbody", {}, items.map((a) =>
+            h("tr", { "data-action": a.action },
+              h("td", {}, when(a.at, lang)),
+              h("td", {}, label("audit", a.action), a.kind ? ` (${label("activity", a.kind)})` : ""),
+              h("td", {}, h("code", {}, a.actorId), " ", label("role", a.actorRole)),
+              h("td", {}, h("code", {}, a.userId)),
+              h("td", {}, a.shopId ? shopName.get(a.shopId) || h("code", {}, a.shopId) : "—"),
+              h("td", {}, h("code", {}, a.objectId)),
+            ))),
+        )),
+    h("div", { class: "actions" },
+      cursors.length > 1 ? h("button", { type: "button", onclick: () => audit(el, cursors.slice(0, -1)) }, "← " + t("audit.prev")) : null,
+      page.next ? h("button", { type: "button", onclick: () => audit(el, [...cursors, /** @type {string} */ (page.next)]) }, t("audit.next") + " →") : null),
   );
 }

@@ -6,6 +6,7 @@ import { t, num, getLang, label } from "./i18n.js";
 import { h, mount, field, flash, localInput } from "./ui.js";
 import { drawCells, drawShops, fit } from "./map.js";
 import { zoneEditor } from "./zone.js";
+import { experimentEditor, experimentTable } from "./experiment.js";
 
 const STAGES = ["entered", "triggered", "pushed", "opened", "redeemed"];
 
@@ -80,9 +81,20 @@ export async function edit(el, id) {
   ]);
   const inp = (attrs) => h("input", attrs);
   const name = inp({ name: "name", required: true, value: c ? c.name : "", maxlength: 120 });
-  const trigger = h("select", { name: "trigger" }, h("option", { value: "enter" }, t("camp.trigger.enter")), h("option", { value: "dwell" }, t("camp.trigger.dwell")));
+  const trigger = h("select", { name: "trigger" }, h("option", { value: "enter" }, t("camp.trigger.enter")), h("option", { value: "dwell" }, t("camp.trigger.dwell")), h("option", { value: "exit" }, t("camp.trigger.exit")));
   /** @type {HTMLSelectElement} */ (trigger).value = c ? c.trigger.kind : "enter";
   const dwell = inp({ type: "number", name: "dwell", min: 10, max: 86400, value: c && c.trigger.dwellSeconds ? c.trigger.dwellSeconds : 300 });
+  const minDwell = inp({ type: "number", name: "minDwell", min: 0, max: 86400, value: c && c.trigger.minDwellSeconds ? c.trigger.minDwellSeconds : 0 });
+  const dwellField = field(t("camp.dwell"), dwell);
+  const minDwellField = field(t("camp.minDwell"), minDwell, t("camp.minDwellHelp"));
+  // Only the number the chosen trigger uses is shown.
+  const showTriggerFields = () => {
+    const k = /** @type {HTMLSelectElement} */ (trigger).value;
+    dwellField.hidden = k !== "dwell";
+    minDwellField.hidden = k !== "exit";
+  };
+  trigger.addEventListener("change", showTriggerFields);
+  showTriggerFields();
   const sc = (c && c.schedule) || {};
   const startsAt = inp({ type: "datetime-local", name: "startsAt", value: localInput(sc.startsAt) });
   const endsAt = inp({ type: "datetime-local", name: "endsAt", value: localInput(sc.endsAt) });
@@ -134,6 +146,7 @@ export async function edit(el, id) {
   preview();
 
   const zone = zoneEditor(c ? c.geofence : null, shops);
+  const experiment = experimentEditor(c);
   const info = h("div", { class: "zone-info", "aria-live": "polite" });
   const err = h("div", { class: "error", role: "alert" });
   const actions = h("div", { class: "actions" });
@@ -156,7 +169,7 @@ export async function edit(el, id) {
       h(
         "div",
         { class: "col" },
-        h("section", { class: "card" }, field(t("common.name"), name), h("div", { class: "row" }, field(t("camp.trigger"), trigger), field(t("camp.dwell"), dwell))),
+        h("section", { class: "card" }, field(t("common.name"), name), h("div", { class: "row" }, field(t("camp.trigger"), trigger), dwellField, minDwellField)),
         h(
           "section",
           { class: "card" },
@@ -199,6 +212,7 @@ export async function edit(el, id) {
       h("h3", {}, t("camp.preview")),
       previews,
     ),
+    experiment.el,
     err,
     actions,
     c ? funnelBox : null,
@@ -229,6 +243,13 @@ export async function edit(el, id) {
     );
   }
 
+  /** @returns {schemas["Trigger"]} */
+  function triggerOf(kind) {
+    if (kind === "dwell") return { kind, dwellSeconds: Number(/** @type {HTMLInputElement} */ (dwell).value) };
+    if (kind === "exit") return { kind, minDwellSeconds: Number(/** @type {HTMLInputElement} */ (minDwell).value) };
+    return { kind: "enter" };
+  }
+
   function body() {
     const segments = segBoxes.filter(([, , b]) => /** @type {HTMLInputElement} */ (b).checked).map(([s]) => s);
     const v = (x) => /** @type {HTMLInputElement} */ (x).value;
@@ -240,7 +261,7 @@ export async function edit(el, id) {
     /** @type {schemas["CampaignRequest"]} */
     const b = {
       name: v(name),
-      trigger: v(trigger) === "dwell" ? { kind: "dwell", dwellSeconds: Number(v(dwell)) } : { kind: "enter" },
+      trigger: triggerOf(v(trigger)),
       schedule,
       audience: { segments: /** @type {schemas["AudienceInput"]["segments"]} */ (segments), newcomers: /** @type {HTMLInputElement} */ (newcomers).checked },
       offer: {
@@ -253,12 +274,14 @@ export async function edit(el, id) {
     };
     const g = zone.geofence();
     if (g) b.geofence = g;
+    Object.assign(b, experiment.fields()); // nothing once launched: the API would answer 409
     return b;
   }
 
   function showProblem(e) {
     const p = e instanceof ApiError ? e.problem : {};
-    mount(err, h("p", {}, e.message), p.errors ? h("ul", {}, p.errors.map((x) => h("li", {}, `${x.field}: ${x.detail}`))) : null);
+    const locked = e instanceof ApiError && e.status === 409;
+    mount(err, h("p", {}, e.message), locked ? h("p", {}, t("camp.conflict")) : null, p.errors ? h("ul", {}, p.errors.map((x) => h("li", {}, `${x.field}: ${x.detail}`))) : null);
   }
 
   async function save() {
@@ -315,6 +338,7 @@ export async function edit(el, id) {
     await showCells(c.id, c.areaM2);
     const st = await ok(client.GET("/v1/campaigns/{id}/stats", { params: { path: { id: c.id } } }));
     mount(funnelBox, h("h2", {}, t("camp.funnel")), funnel(st));
+    if (st.experiment && c.status !== "draft") funnelBox.after(experimentTable(c, st.experiment, () => edit(el, c.id)));
   }
 }
 

@@ -26,6 +26,7 @@ const screens = [
   { re: /^admin\/users$/, roles: ["admin"], nav: "nav.users", draw: admin.users },
   { re: /^admin\/shops$/, roles: ["admin"], nav: "nav.adminShops", draw: admin.shops },
   { re: /^admin\/failed$/, roles: ["admin"], nav: "nav.failed", draw: admin.failed },
+  { re: /^admin\/audit$/, roles: ["admin"], nav: "nav.audit", draw: (el) => admin.audit(el) },
 ];
 
 /** The hash path of a screen without parameters: its pattern as plain text. */

@@ -43,7 +43,10 @@ export async function shop(el, id, weekStart) {
   const s = await ok(client.GET("/v1/shops/{id}", { params: { path: { id } } }));
   const week = weekStart || startOfWeek(new Date());
   const end = new Date(week.getTime() + 7 * 864e5);
-  const evs = await ok(client.GET("/v1/shops/{id}/events", { params: { path: { id }, query: { from: week.toISOString() } } }));
+  const [evs, visits] = await Promise.all([
+    ok(client.GET("/v1/shops/{id}/events", { params: { path: { id }, query: { from: week.toISOString() } } })),
+    ok(client.GET("/v1/shops/{id}/visit-stats", { params: { path: { id } } })).catch((e) => (console.warn("visit stats", e), null)),
+  ]);
   const lang = getLang();
   const dayFmt = new Intl.DateTimeFormat(lang, { weekday: "long", day: "numeric", month: "short", timeZone: s.timezone || undefined });
   const timeFmt = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", timeZone: s.timezone || undefined });
@@ -87,6 +90,31 @@ export async function shop(el, id, weekStart) {
       flash(t("ev.created"), "ok");
       location.hash = "#/events/" + e.id;
     }),
+    visits ? visitStats(visits) : null,
+  );
+}
+
+/**
+ * The shop's visits and what came of asking "how was your visit?".
+ * @param {import("./api.js").components["schemas"]["VisitStats"]} v
+ */
+function visitStats(v) {
+  const figure = (key, n, hint) => h("div", { class: "figure", "data-figure": key }, h("dt", {}, t("visit." + key)), h("dd", {}, h("b", {}, n), hint ? h("small", { class: "hint" }, hint) : null));
+  return h(
+    "section",
+    { class: "card", "data-testid": "visit-stats" },
+    h("h2", {}, t("visit.title")),
+    h(
+      "dl",
+      { class: "figures" },
+      figure("visits", num(v.visits)),
+      figure("asked", num(v.asked)),
+      figure("answered", num(v.answered)),
+      figure("low", num(v.low), t("visit.lowHelp")),
+      figure("lowGestured", num(v.lowGestured)),
+      figure("cameBack", num(v.cameBack), t("visit.cameBackHelp", { days: num(v.windowDays) })),
+      figure("recoveryRate", v.lowGestured ? num(100 * v.recoveryRate, 1) + " %" : "—"),
+    ),
   );
 }
 
@@ -137,7 +165,10 @@ function eventForm(e, submit) {
 /** #/events/:id — seats, attendees and waitlist; change, move or cancel. */
 export async function event(el, id) {
   const e = await ok(client.GET("/v1/events/{id}", { params: { path: { id } } }));
-  const people = await ok(client.GET("/v1/events/{id}/attendees", { params: { path: { id } } }));
+  const [people, inv] = await Promise.all([
+    ok(client.GET("/v1/events/{id}/attendees", { params: { path: { id } } })),
+    ok(client.GET("/v1/events/{id}/invitations/stats", { params: { path: { id } } })).catch((x) => (console.warn("invitations", x), null)),
+  ]);
   const going = people.filter((p) => p.status === "going");
   const waiting = people.filter((p) => p.status !== "going").sort((a, b) => (a.waitlistPosition || 0) - (b.waitlistPosition || 0));
   const lang = getLang();
@@ -155,6 +186,10 @@ export async function event(el, id) {
       h("section", { class: "card" }, h("h2", {}, t("ev.waitlist")),
         waiting.length ? h("ol", { class: "people" }, waiting.map((p) => h("li", {}, p.displayName))) : h("p", { class: "hint" }, t("ev.noWaitlist"))),
     ),
+    inv
+      ? h("section", { class: "card", "data-testid": "invitation-stats" }, h("h2", {}, t("inv.title")),
+          h("dl", { class: "figures" }, ["sent", "accepted", "checkedIn"].map((k) => h("div", { class: "figure", "data-figure": k }, h("dt", {}, t("inv." + k)), h("dd", {}, h("b", {}, num(inv[k])))))))
+      : null,
     e.status === "cancelled"
       ? null
       : [
