@@ -51,3 +51,20 @@ func (g *TimeIDs) Next() string {
 func TimeIDBefore(t time.Time) string {
 	return fmt.Sprintf("%013d", t.UnixMilli())
 }
+
+// TimeIDPage checks a request for a page of records keyed by TimeIDs:
+// limit in 1..max (0 means max), after a cursor (an id, or ""). It returns
+// the limit to use; Invalid, naming the field, otherwise.
+func TimeIDPage(after string, limit, max int) (int, error) {
+	if limit == 0 {
+		limit = max
+	}
+	var p Problems
+	if limit < 1 || limit > max {
+		p.Add("limit", "must be between 1 and %d", max)
+	}
+	if len(after) > 64 {
+		p.Add("after", "is not a cursor")
+	}
+	return limit, p.Err()
+}

@@ -81,17 +81,8 @@ func (s *Service) List(ctx context.Context, a hyperlieu.Actor, after string, lim
 	if !a.Is(hyperlieu.RoleAdmin) {
 		return nil, "", hyperlieu.Errorf(hyperlieu.Forbidden, "only admins read the audit trail")
 	}
-	if limit == 0 {
-		limit = MaxPage
-	}
-	var p hyperlieu.Problems
-	if limit < 1 || limit > MaxPage {
-		p.Add("limit", "must be between 1 and %d", MaxPage)
-	}
-	if len(after) > 64 {
-		p.Add("after", "is not a cursor")
-	}
-	if err := p.Err(); err != nil {
+	limit, err := hyperlieu.TimeIDPage(after, limit, MaxPage)
+	if err != nil {
 		return nil, "", err
 	}
 	es, err := s.store.FindAuditEntriesAfter(ctx, after, limit+1)

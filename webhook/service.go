@@ -102,17 +102,8 @@ const MaxPage = 1000
 // next cursor; ids are kept in the database, so a cursor survives
 // restarts. Invalid for a limit out of range.
 func (s *Service) Events(ctx context.Context, after string, limit int) ([]Event, error) {
-	if limit == 0 {
-		limit = MaxPage
-	}
-	var p hyperlieu.Problems
-	if limit < 1 || limit > MaxPage {
-		p.Add("limit", "must be between 1 and %d", MaxPage)
-	}
-	if len(after) > 64 {
-		p.Add("after", "is not a cursor")
-	}
-	if err := p.Err(); err != nil {
+	limit, err := hyperlieu.TimeIDPage(after, limit, MaxPage)
+	if err != nil {
 		return nil, err
 	}
 	before := "~" // sorts after every id
