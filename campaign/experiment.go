@@ -141,15 +141,13 @@ func (a *armCache) put(campaignID, userID, arm string) {
 }
 
 // countArm adds to an arm's counters, kept in the campaign's stats shards
-// as "x.<arm>.<name>". Like count, a failure is logged, not returned.
-func (s *Service) countArm(ctx context.Context, campaignID, arm string, names ...string) {
+// as "x.<arm>.<name>" and written with its other counts (see count).
+func (s *Service) countArm(_ context.Context, campaignID, arm string, names ...string) {
 	d := make(map[string]int64, len(names))
 	for _, n := range names {
 		d["x."+arm+"."+n]++
 	}
-	if err := s.store.UpdateCampaignStats(ctx, campaignID, s.opts.InstanceID, d); err != nil {
-		s.log.WarnContext(ctx, "experiment stats", "campaign", campaignID, "err", err)
-	}
+	s.pending.add(campaignID, d)
 }
 
 // once reports whether key is claimed now for the first time.

@@ -47,7 +47,11 @@ func (s *Service) count(_ context.Context, campaignID string, names ...string) {
 			s.opts.Observer.CampaignEvent(event, reason)
 		}
 	}
-	s.pending.add(campaignID, names)
+	d := make(map[string]int64, len(names))
+	for _, n := range names {
+		d[n]++
+	}
+	s.pending.add(campaignID, d)
 }
 
 // FlushStats writes the counts this instance kept in memory to its shards.
@@ -56,7 +60,7 @@ func (s *Service) FlushStats(ctx context.Context) error {
 	var errs []error
 	for id, d := range s.pending.take() {
 		if err := s.store.UpdateCampaignStats(ctx, id, s.opts.InstanceID, d); err != nil {
-			s.pending.restore(id, d)
+			s.pending.add(id, d)
 			errs = append(errs, fmt.Errorf("campaign %s stats: %w", id, err))
 		}
 	}
@@ -69,33 +73,20 @@ type pendingStats struct {
 	m  map[string]map[string]int64
 }
 
-func (p *pendingStats) add(campaignID string, names []string) {
+// add adds the counts d to campaignID's.
+func (p *pendingStats) add(campaignID string, d map[string]int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.m == nil {
 		p.m = map[string]map[string]int64{}
 	}
-	d := p.m[campaignID]
-	if d == nil {
-		d = map[string]int64{}
-		p.m[campaignID] = d
-	}
-	for _, n := range names {
-		d[n]++
-	}
-}
-
-func (p *pendingStats) restore(campaignID string, d map[string]int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.m == nil {
-		p.m = map[string]map[string]int64{}
-	}
-	if p.m[campaignID] == nil {
-		p.m[campaignID] = map[string]int64{}
+	m := p.m[campaignID]
+	if m == nil {
+		m = make(map[string]int64, len(d))
+		p.m[campaignID] = m
 	}
 	for n, v := range d {
-		p.m[campaignID][n] += v
+		m[n] += v
 	}
 }
 
