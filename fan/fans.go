@@ -153,8 +153,8 @@ type PeopleStore interface {
 	FindUser(ctx context.Context, id string) (hyperlieu.User, error)
 	// FindUsersAfter pages through every user by ID (for the periodic loop).
 	FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error)
-	// FindUserIDsWithRole lists the users holding role (managers are few).
-	FindUserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error)
+	// FindUserIDsWithRole lists the users holding any of roles (staff are few).
+	FindUserIDsWithRole(ctx context.Context, roles ...hyperlieu.Role) ([]string, error)
 	UpdateFanProfile(ctx context.Context, p Profile) error
 	// FindFanProfile returns NotFound when the segment was never computed.
 	FindFanProfile(ctx context.Context, userID string) (Profile, error)
@@ -478,20 +478,21 @@ func (s *Service) SegmentCounts(ctx context.Context) (map[hyperlieu.Segment]int,
 }
 
 // staffIDs returns the ids of everyone holding a role besides customer
-// (staff are few).
+// (staff are few), in one query.
 func (s *Service) staffIDs(ctx context.Context) (map[string]bool, error) {
-	ids := map[string]bool{}
+	var staff []hyperlieu.Role
 	for _, r := range hyperlieu.Roles {
-		if r == hyperlieu.RoleCustomer {
-			continue
+		if r != hyperlieu.RoleCustomer {
+			staff = append(staff, r)
 		}
-		got, err := s.store.FindUserIDsWithRole(ctx, r)
-		if err != nil {
-			return nil, fmt.Errorf("staff with role %s: %w", r, err)
-		}
-		for _, id := range got {
-			ids[id] = true
-		}
+	}
+	got, err := s.store.FindUserIDsWithRole(ctx, staff...)
+	if err != nil {
+		return nil, fmt.Errorf("staff: %w", err)
+	}
+	ids := make(map[string]bool, len(got))
+	for _, id := range got {
+		ids[id] = true
 	}
 	return ids, nil
 }

@@ -38,9 +38,14 @@ func (db *DB) FindUsersAfter(ctx context.Context, afterID string, limit int) ([]
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)), "users", userDoc.user)
 }
 
-// FindUserIDsWithRole lists the IDs of the users holding role.
-func (db *DB) FindUserIDsWithRole(ctx context.Context, role hyperlieu.Role) ([]string, error) {
-	return findMany(ctx, db.c("users"), bson.D{{Key: "roles", Value: string(role)}}, nil,
+// FindUserIDsWithRole lists the IDs of the users holding any of roles, in
+// one query (on the embedded database, one pass over the users).
+func (db *DB) FindUserIDsWithRole(ctx context.Context, roles ...hyperlieu.Role) ([]string, error) {
+	in := make(bson.A, len(roles))
+	for i, r := range roles {
+		in[i] = string(r)
+	}
+	return findMany(ctx, db.c("users"), bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: in}}}}, nil,
 		"users", func(d idDoc) string { return d.ID })
 }
 
