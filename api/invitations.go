@@ -170,9 +170,9 @@ func (s *Server) getEventPage(c fiber.Ctx) error {
 		return err
 	}
 	lang := pageLang(c.Get(fiber.HeaderAcceptLanguage))
-	tx, wt := pageText[lang], widgetText[lang]
+	tx := pageText[lang]
 	t := p.Event.StartsAt.In(p.Shop.Zone())
-	when := fmt.Sprintf(wt.Layout, wt.Days[t.Weekday()], t.Day(), wt.Months[t.Month()-1], t.Format("15:04"))
+	when := widgetWhen(lang, t)
 	data := map[string]any{
 		"Lang": lang, "OGLocale": map[string]string{"en": "en_GB", "fr": "fr_FR"}[lang], "Style": template.CSS(pageStyle),
 		"Title": p.Event.Title, "Shop": p.Shop.Name, "Address": p.Shop.Address, "At": tx.At, "Description": p.Event.Description,
