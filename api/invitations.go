@@ -67,16 +67,11 @@ func inviteLink(c fiber.Ctx, eventID, code string) string {
 
 // postInvitation handles POST /v1/events/:id/invitations.
 func (s *Server) postInvitation(c fiber.Ctx) error {
-	inv, err := s.svc.Invitations.Invite(c.Context(), userID(c), c.Params("id"))
+	v, err := s.svc.Invitations.Invite(c.Context(), userID(c), c.Params("id"))
 	if err != nil {
 		return err
 	}
-	e, err := s.svc.Events.Event(c.Context(), inv.EventID)
-	if err != nil {
-		return err
-	}
-	// Who accepted is the listing's to say; a new link has nobody yet.
-	return c.JSON(newInvitationResponse(c, shop.InvitationView{Invitation: inv, Event: e}))
+	return c.JSON(newInvitationResponse(c, v))
 }
 
 // getMyInvitations handles GET /v1/me/invitations.
