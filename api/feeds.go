@@ -257,6 +257,13 @@ var widgetText = map[string]struct {
 		"%s %d %s, %s"},
 }
 
+// widgetWhen writes t (already in the shop's zone) in lang's words: day,
+// date, month and time.
+func widgetWhen(lang string, t time.Time) string {
+	tx := widgetText[lang]
+	return fmt.Sprintf(tx.Layout, tx.Days[t.Weekday()], t.Day(), tx.Months[t.Month()-1], t.Format("15:04"))
+}
+
 var widgetPage = template.Must(template.New("widget").Parse(`<!doctype html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Shop}} — {{.Title}}</title>
@@ -298,8 +305,7 @@ func (s *Server) getShopWidget(c fiber.Ctx) error {
 	}{Lang: lang, Shop: sh.Name, Title: tx.Title, Empty: tx.Empty, CancelledLabel: tx.Cancelled, SeatsLabel: tx.Full}
 	for _, e := range evs {
 		t := e.StartsAt.In(zone)
-		when := fmt.Sprintf(tx.Layout, tx.Days[t.Weekday()], t.Day(), tx.Months[t.Month()-1], t.Format("15:04"))
-		data.Events = append(data.Events, widgetEvent{Title: e.Title, When: when, ISO: t.Format(time.RFC3339),
+		data.Events = append(data.Events, widgetEvent{Title: e.Title, When: widgetWhen(lang, t), ISO: t.Format(time.RFC3339),
 			Capacity: e.Capacity, Cancelled: e.Cancelled()})
 	}
 	var b bytes.Buffer

@@ -67,16 +67,11 @@ func inviteLink(c fiber.Ctx, eventID, code string) string {
 
 // postInvitation handles POST /v1/events/:id/invitations.
 func (s *Server) postInvitation(c fiber.Ctx) error {
-	inv, err := s.svc.Invitations.Invite(c.Context(), userID(c), c.Params("id"))
+	v, err := s.svc.Invitations.Invite(c.Context(), userID(c), c.Params("id"))
 	if err != nil {
 		return err
 	}
-	e, err := s.svc.Events.Event(c.Context(), inv.EventID)
-	if err != nil {
-		return err
-	}
-	// Who accepted is the listing's to say; a new link has nobody yet.
-	return c.JSON(newInvitationResponse(c, shop.InvitationView{Invitation: inv, Event: e}))
+	return c.JSON(newInvitationResponse(c, v))
 }
 
 // getMyInvitations handles GET /v1/me/invitations.
@@ -170,9 +165,9 @@ func (s *Server) getEventPage(c fiber.Ctx) error {
 		return err
 	}
 	lang := pageLang(c.Get(fiber.HeaderAcceptLanguage))
-	tx, wt := pageText[lang], widgetText[lang]
+	tx := pageText[lang]
 	t := p.Event.StartsAt.In(p.Shop.Zone())
-	when := fmt.Sprintf(wt.Layout, wt.Days[t.Weekday()], t.Day(), wt.Months[t.Month()-1], t.Format("15:04"))
+	when := widgetWhen(lang, t)
 	data := map[string]any{
 		"Lang": lang, "OGLocale": map[string]string{"en": "en_GB", "fr": "fr_FR"}[lang], "Style": template.CSS(pageStyle),
 		"Title": p.Event.Title, "Shop": p.Shop.Name, "Address": p.Shop.Address, "At": tx.At, "Description": p.Event.Description,

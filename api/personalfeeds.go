@@ -236,13 +236,12 @@ func (s *Server) getPersonalWidget(c fiber.Ctx) error {
 	if _, ok := personalText[lang]; !ok {
 		lang = pageLang(c.Get(fiber.HeaderAcceptLanguage))
 	}
-	tx, wt := personalText[lang], widgetText[lang]
+	tx := personalText[lang]
 	type event struct{ Title, Shop, When, ISO, Note string }
 	var evs []event
 	for _, e := range f.Events {
 		t := e.StartsAt.In(hyperlieu.Zone(e.Timezone))
-		ev := event{Title: e.Title, Shop: e.Shop, ISO: t.Format(time.RFC3339),
-			When: fmt.Sprintf(wt.Layout, wt.Days[t.Weekday()], t.Day(), wt.Months[t.Month()-1], t.Format("15:04"))}
+		ev := event{Title: e.Title, Shop: e.Shop, ISO: t.Format(time.RFC3339), When: widgetWhen(lang, t)}
 		switch e.Status {
 		case "waitlisted":
 			ev.Note = tx.Waitlisted

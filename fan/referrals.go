@@ -175,19 +175,9 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User, a hyperl
 		r.Status, r.Reason = ReferralRefused, "the referrer and the newcomer use the same device"
 		return s.store.UpdateReferral(ctx, r)
 	}
-	month := now.Format("2006-01")
-	won := false
-	// Slots are claimed by unique insert, so the cap is exact across
-	// instances; a retry finds the slot it already holds.
-	for n := 1; n <= s.opts.ReferralCapPerMonth; n++ {
-		holder, err := s.store.CreateReferralSlot(ctx, r.ReferrerID, month, n, r.RefereeID)
-		if err != nil {
-			return fmt.Errorf("claim referral slot: %w", err)
-		}
-		if holder == r.RefereeID {
-			won = true
-			break
-		}
+	won, err := s.claimSlot(ctx, r.ReferrerID, now.Format("2006-01"), s.opts.ReferralCapPerMonth, r.RefereeID)
+	if err != nil {
+		return fmt.Errorf("claim referral slot: %w", err)
 	}
 	if !won {
 		r.Status, r.Reason = ReferralRefused, fmt.Sprintf("the referrer reached the cap of %d rewarded referrals this month", s.opts.ReferralCapPerMonth)
@@ -227,16 +217,26 @@ func (s *Service) rewardReferral(ctx context.Context, u hyperlieu.User, a hyperl
 }
 
 // claimAddrSlot claims one of the week's referral sign-up slots of the
-// client address (by unique insert, exact across instances), and reports
-// whether one was free. The address is stored hashed.
+// client address, and reports whether one was free. The address is stored
+// hashed.
 func (s *Service) claimAddrSlot(ctx context.Context, addr, refereeID string) (bool, error) {
 	h := sha256.Sum256([]byte("hyperlieu-addr:" + addr))
 	y, w := s.now().ISOWeek()
-	owner, week := "addr:"+base32.StdEncoding.EncodeToString(h[:10]), fmt.Sprintf("%d-W%02d", y, w)
-	for n := 1; n <= s.opts.ReferralsPerAddrWeek; n++ {
-		holder, err := s.store.CreateReferralSlot(ctx, owner, week, n, refereeID)
+	ok, err := s.claimSlot(ctx, "addr:"+base32.StdEncoding.EncodeToString(h[:10]), fmt.Sprintf("%d-W%02d", y, w), s.opts.ReferralsPerAddrWeek, refereeID)
+	if err != nil {
+		return false, fmt.Errorf("claim address slot: %w", err)
+	}
+	return ok, nil
+}
+
+// claimSlot claims for refereeID one of owner's limit slots of period, and
+// reports whether one was free. Slots are claimed by unique insert, so the
+// limit is exact across instances; a retry finds the slot it already holds.
+func (s *Service) claimSlot(ctx context.Context, owner, period string, limit int, refereeID string) (bool, error) {
+	for n := 1; n <= limit; n++ {
+		holder, err := s.store.CreateReferralSlot(ctx, owner, period, n, refereeID)
 		if err != nil {
-			return false, fmt.Errorf("claim address slot: %w", err)
+			return false, err
 		}
 		if holder == refereeID {
 			return true, nil

@@ -78,28 +78,32 @@ func InviteCodeOf(eventID, inviterID string) string {
 	return strings.ToLower(base32.StdEncoding.EncodeToString(h[:10])) // 16 symbols, 80 bits
 }
 
-// Invite returns the caller's invitation to the event, creating it on first
-// use. NotFound for an unknown event; Forbidden unless the caller is going
-// or waitlisted; Conflict once the event was cancelled or has ended.
-func (s *InvitationService) Invite(ctx context.Context, userID, eventID string) (Invitation, error) {
+// Invite returns the caller's invitation to the event, with the event,
+// creating it on first use (who accepted is MyInvitations' to say). NotFound
+// for an unknown event; Forbidden unless the caller is going or waitlisted;
+// Conflict once the event was cancelled or has ended.
+func (s *InvitationService) Invite(ctx context.Context, userID, eventID string) (InvitationView, error) {
 	e, err := s.events.store.FindEvent(ctx, eventID)
 	if err != nil {
-		return Invitation{}, err
+		return InvitationView{}, err
 	}
 	if err := s.inviting(e); err != nil {
-		return Invitation{}, err
+		return InvitationView{}, err
 	}
 	r, err := s.events.store.FindRSVP(ctx, eventID, userID)
 	if hyperlieu.KindOf(err) == hyperlieu.NotFound || (err == nil && !r.Live()) {
-		return Invitation{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only people going to the event can invite friends to it")
+		return InvitationView{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only people going to the event can invite friends to it")
 	} else if err != nil {
-		return Invitation{}, err
+		return InvitationView{}, err
 	}
 	inv := Invitation{Code: InviteCodeOf(eventID, userID), EventID: eventID, InviterID: userID, CreatedAt: s.events.now()}
 	if err := s.store.CreateInvitation(ctx, inv); err != nil {
-		return Invitation{}, fmt.Errorf("invite: %w", err)
+		return InvitationView{}, fmt.Errorf("invite: %w", err)
 	}
-	return s.store.FindInvitation(ctx, inv.Code)
+	if inv, err = s.store.FindInvitation(ctx, inv.Code); err != nil {
+		return InvitationView{}, err
+	}
+	return InvitationView{Invitation: inv, Event: e}, nil
 }
 
 // inviting returns Conflict unless the event still takes new people.
