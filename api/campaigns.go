@@ -105,6 +105,22 @@ type offerTextJSON struct {
 	Body      string `json:"body" api:"maxLength=500"`
 }
 
+func offerTextsOf(xs []offerTextJSON) []campaign.OfferText {
+	var out []campaign.OfferText
+	for _, x := range xs {
+		out = append(out, campaign.OfferText{Locale: x.Locale, Formality: hyperlieu.Formality(x.Formality), Title: x.Title, Body: x.Body})
+	}
+	return out
+}
+
+func newOfferTexts(ts []campaign.OfferText) []offerTextJSON {
+	out := make([]offerTextJSON, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, offerTextJSON{Locale: t.Locale, Formality: string(t.Formality), Title: t.Title, Body: t.Body})
+	}
+	return out
+}
+
 type offerTemplateJSON struct {
 	Texts         []offerTextJSON `json:"texts" api:"required,minItems=1"`
 	Value         string          `json:"value" api:"maxLength=60"`
@@ -170,11 +186,7 @@ func (r campaignRequest) input() (campaign.Input, error) {
 		in.Audience = &au
 	}
 	if o := r.Offer; o != nil {
-		t := campaign.OfferTemplate{Value: o.Value, Validity: time.Duration(o.ValidityHours) * time.Hour, Budget: o.Budget}
-		for _, x := range o.Texts {
-			t.Texts = append(t.Texts, campaign.OfferText{Locale: x.Locale, Formality: hyperlieu.Formality(x.Formality), Title: x.Title, Body: x.Body})
-		}
-		in.Offer = &t
+		in.Offer = &campaign.OfferTemplate{Texts: offerTextsOf(o.Texts), Value: o.Value, Validity: time.Duration(o.ValidityHours) * time.Hour, Budget: o.Budget}
 	}
 	if c := r.Caps; c != nil {
 		in.Caps = &campaign.Caps{PerCustomer: c.PerCustomer, Cooldown: time.Duration(c.CooldownSeconds) * time.Second}
@@ -343,7 +355,7 @@ func newCampaignResponse(c campaign.Campaign) campaignResponse {
 		Trigger:   triggerJSON{Kind: string(c.Trigger.Kind), DwellSeconds: c.Trigger.DwellSeconds, MinDwellSeconds: c.Trigger.MinDwellSeconds},
 		Schedule:  scheduleJSON{Timezone: c.Schedule.Timezone, Days: []string{}},
 		Audience:  audienceJSON{Segments: []string{}, Newcomers: c.Audience.Newcomers},
-		Offer:     offerTemplateJSON{Texts: []offerTextJSON{}, Value: c.Offer.Value, ValidityHours: int(c.Offer.Validity / time.Hour), Budget: c.Offer.Budget},
+		Offer:     offerTemplateJSON{Texts: newOfferTexts(c.Offer.Texts), Value: c.Offer.Value, ValidityHours: int(c.Offer.Validity / time.Hour), Budget: c.Offer.Budget},
 		Caps:      capsJSON{PerCustomer: c.Caps.PerCustomer, CooldownSeconds: int(c.Caps.Cooldown / time.Second)},
 		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
@@ -387,9 +399,6 @@ func newCampaignResponse(c campaign.Campaign) campaignResponse {
 	}
 	if len(r.Audience.Segments) == 0 {
 		r.Audience.Segments = []string{"all"}
-	}
-	for _, t := range c.Offer.Texts {
-		r.Offer.Texts = append(r.Offer.Texts, offerTextJSON{Locale: t.Locale, Formality: string(t.Formality), Title: t.Title, Body: t.Body})
 	}
 	if !c.BudgetSpentAt.IsZero() {
 		t := c.BudgetSpentAt

@@ -41,11 +41,7 @@ func (r campaignRequest) experimentInput(in *campaign.Input) {
 	}
 	vs := make([]campaign.Variant, 0, len(*r.Variants))
 	for _, v := range *r.Variants {
-		cv := campaign.Variant{ID: v.ID, Weight: v.Weight, Value: v.Value, Validity: time.Duration(v.ValidityHours) * time.Hour}
-		for _, x := range v.Texts {
-			cv.Texts = append(cv.Texts, campaign.OfferText{Locale: x.Locale, Formality: hyperlieu.Formality(x.Formality), Title: x.Title, Body: x.Body})
-		}
-		vs = append(vs, cv)
+		vs = append(vs, campaign.Variant{ID: v.ID, Weight: v.Weight, Texts: offerTextsOf(v.Texts), Value: v.Value, Validity: time.Duration(v.ValidityHours) * time.Hour})
 	}
 	in.Variants = &vs
 }
@@ -54,10 +50,7 @@ func (r campaignRequest) experimentInput(in *campaign.Input) {
 func (r *campaignResponse) experiment(e campaign.Experiment) {
 	r.Variants, r.HoldoutPercent, r.ReturnDays, r.WinnerID = []variantJSON{}, e.HoldoutPercent, e.ReturnDays, e.WinnerID
 	for _, v := range e.Variants {
-		vj := variantJSON{ID: v.ID, Weight: v.Weight, Value: v.Value, ValidityHours: int(v.Validity / time.Hour), Texts: []offerTextJSON{}}
-		for _, t := range v.Texts {
-			vj.Texts = append(vj.Texts, offerTextJSON{Locale: t.Locale, Formality: string(t.Formality), Title: t.Title, Body: t.Body})
-		}
+		vj := variantJSON{ID: v.ID, Weight: v.Weight, Value: v.Value, ValidityHours: int(v.Validity / time.Hour), Texts: newOfferTexts(v.Texts)}
 		if !v.StoppedAt.IsZero() {
 			t := v.StoppedAt
 			vj.StoppedAt = &t

@@ -28,12 +28,8 @@ func (l *LocationService) fireArm(ctx context.Context, c Campaign, u hyperlieu.U
 		reason = ReasonVariantStopped
 	}
 	if reason == "" {
-		err := l.store.CreateTrigger(ctx, TriggerClaim{Key: StayKey(c.ID, u.ID, entered), CampaignID: c.ID, UserID: u.ID, At: at})
-		switch {
-		case hyperlieu.KindOf(err) == hyperlieu.Conflict:
-			return nil, nil // this stay already fired (or was refused) elsewhere
-		case err != nil:
-			return nil, fmt.Errorf("claim stay: %w", err)
+		if ok, err := l.claimStay(ctx, c, u.ID, st, entered, at); !ok || err != nil {
+			return nil, err
 		}
 	}
 	holdout := serve == ArmHoldout

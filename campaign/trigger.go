@@ -49,16 +49,9 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User
 	}
 	var n int
 	if reason == "" {
-		err := l.store.CreateTrigger(ctx, TriggerClaim{Key: StayKey(c.ID, u.ID, entered), CampaignID: c.ID, UserID: u.ID, At: at})
-		switch {
-		case hyperlieu.KindOf(err) == hyperlieu.Conflict:
-			st.contended = true
-			return nil, nil // this stay already fired (or was refused) elsewhere
-		case err != nil:
-			return nil, fmt.Errorf("claim stay: %w", err)
+		if ok, err := l.claimStay(ctx, c, u.ID, st, entered, at); !ok || err != nil {
+			return nil, err
 		}
-	}
-	if reason == "" {
 		n, reason, err = l.claim(ctx, c, u, st.Issued[c.ID]+1, at)
 		if err != nil {
 			return nil, err
@@ -78,6 +71,22 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User
 	}
 	l.announce(ctx, c, u, o, at)
 	return &o, nil
+}
+
+// claimStay claims the stay that began at entered for the customer's
+// trigger of c: false when it was already claimed, here or on another
+// instance (the stay fired, or was refused, there), which marks st
+// contended.
+func (l *LocationService) claimStay(ctx context.Context, c Campaign, userID string, st *LocationState, entered, at time.Time) (bool, error) {
+	err := l.store.CreateTrigger(ctx, TriggerClaim{Key: StayKey(c.ID, userID, entered), CampaignID: c.ID, UserID: userID, At: at})
+	switch {
+	case hyperlieu.KindOf(err) == hyperlieu.Conflict:
+		st.contended = true
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("claim stay: %w", err)
+	}
+	return true, nil
 }
 
 // admit applies the campaign's schedule, audience and budget to the

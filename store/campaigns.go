@@ -90,6 +90,22 @@ type offerTextDoc struct {
 	Body      string `bson:"body"`
 }
 
+func toOfferTextDocs(ts []campaign.OfferText) []offerTextDoc {
+	out := make([]offerTextDoc, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, offerTextDoc{Locale: t.Locale, Formality: string(t.Formality), Title: t.Title, Body: t.Body})
+	}
+	return out
+}
+
+func offerTextsOf(ds []offerTextDoc) []campaign.OfferText {
+	var out []campaign.OfferText
+	for _, t := range ds {
+		out = append(out, campaign.OfferText{Locale: t.Locale, Formality: hyperlieu.Formality(t.Formality), Title: t.Title, Body: t.Body})
+	}
+	return out
+}
+
 type offerTmplDoc struct {
 	Texts           []offerTextDoc `bson:"texts"`
 	Value           string         `bson:"value"`
@@ -190,7 +206,7 @@ func toCampaignDoc(c campaign.Campaign) campaignDoc {
 		Audience: audienceDoc{Newcomers: c.Audience.Newcomers},
 		Offer: offerTmplDoc{
 			Value: c.Offer.Value, ValiditySeconds: int64(c.Offer.Validity / time.Second), Budget: c.Offer.Budget,
-			Texts: []offerTextDoc{},
+			Texts: toOfferTextDocs(c.Offer.Texts),
 		},
 		Caps:      capsDoc{PerCustomer: c.Caps.PerCustomer, CooldownSeconds: int64(c.Caps.Cooldown / time.Second)},
 		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
@@ -204,9 +220,6 @@ func toCampaignDoc(c campaign.Campaign) campaignDoc {
 	}
 	for _, s := range c.Audience.Segments {
 		d.Audience.Segments = append(d.Audience.Segments, string(s))
-	}
-	for _, t := range c.Offer.Texts {
-		d.Offer.Texts = append(d.Offer.Texts, offerTextDoc{Locale: t.Locale, Formality: string(t.Formality), Title: t.Title, Body: t.Body})
 	}
 	return d
 }
@@ -227,6 +240,7 @@ func (d campaignDoc) campaign() campaign.Campaign {
 		Audience: campaign.Audience{Newcomers: d.Audience.Newcomers},
 		Offer: campaign.OfferTemplate{
 			Value: d.Offer.Value, Validity: time.Duration(d.Offer.ValiditySeconds) * time.Second, Budget: d.Offer.Budget,
+			Texts: offerTextsOf(d.Offer.Texts),
 		},
 		Caps:      campaign.Caps{PerCustomer: d.Caps.PerCustomer, Cooldown: time.Duration(d.Caps.CooldownSeconds) * time.Second},
 		CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
@@ -240,9 +254,6 @@ func (d campaignDoc) campaign() campaign.Campaign {
 	}
 	for _, s := range d.Audience.Segments {
 		c.Audience.Segments = append(c.Audience.Segments, hyperlieu.Segment(s))
-	}
-	for _, t := range d.Offer.Texts {
-		c.Offer.Texts = append(c.Offer.Texts, campaign.OfferText{Locale: t.Locale, Formality: hyperlieu.Formality(t.Formality), Title: t.Title, Body: t.Body})
 	}
 	return c
 }

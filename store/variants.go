@@ -41,12 +41,8 @@ func toExperimentDoc(e campaign.Experiment) experimentDoc {
 	d := experimentDoc{Variants: []variantDoc{}, HoldoutPercent: e.HoldoutPercent, ReturnDays: e.ReturnDays,
 		WinnerID: e.WinnerID, DecidedAt: timePtr(e.DecidedAt)}
 	for _, v := range e.Variants {
-		vd := variantDoc{ID: v.ID, Weight: v.Weight, Value: v.Value, ValiditySeconds: int64(v.Validity / time.Second),
-			StoppedAt: timePtr(v.StoppedAt), Texts: []offerTextDoc{}}
-		for _, t := range v.Texts {
-			vd.Texts = append(vd.Texts, offerTextDoc{Locale: t.Locale, Formality: string(t.Formality), Title: t.Title, Body: t.Body})
-		}
-		d.Variants = append(d.Variants, vd)
+		d.Variants = append(d.Variants, variantDoc{ID: v.ID, Weight: v.Weight, Value: v.Value, ValiditySeconds: int64(v.Validity / time.Second),
+			StoppedAt: timePtr(v.StoppedAt), Texts: toOfferTextDocs(v.Texts)})
 	}
 	return d
 }
@@ -54,12 +50,8 @@ func toExperimentDoc(e campaign.Experiment) experimentDoc {
 func (d experimentDoc) experiment() campaign.Experiment {
 	e := campaign.Experiment{HoldoutPercent: d.HoldoutPercent, ReturnDays: d.ReturnDays, WinnerID: d.WinnerID, DecidedAt: timeOf(d.DecidedAt)}
 	for _, vd := range d.Variants {
-		v := campaign.Variant{ID: vd.ID, Weight: vd.Weight, Value: vd.Value,
-			Validity: time.Duration(vd.ValiditySeconds) * time.Second, StoppedAt: timeOf(vd.StoppedAt)}
-		for _, t := range vd.Texts {
-			v.Texts = append(v.Texts, campaign.OfferText{Locale: t.Locale, Formality: hyperlieu.Formality(t.Formality), Title: t.Title, Body: t.Body})
-		}
-		e.Variants = append(e.Variants, v)
+		e.Variants = append(e.Variants, campaign.Variant{ID: vd.ID, Weight: vd.Weight, Value: vd.Value, Texts: offerTextsOf(vd.Texts),
+			Validity: time.Duration(vd.ValiditySeconds) * time.Second, StoppedAt: timeOf(vd.StoppedAt)})
 	}
 	return e
 }
