@@ -221,11 +221,11 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	limits := []int{s.opts.MaxFailuresPerEmail, s.opts.MaxFailuresPerAddr}
 	now := s.opts.Now()
 	for i, k := range keys {
-		if wait := s.failures.blocked(k, limits[i], now); wait > 0 {
+		if err := s.throttled(s.failures, k, limits[i], "too many failed sign-in attempts; try again later"); err != nil {
 			if s.opts.Observer != nil {
 				s.opts.Observer.SignInThrottled([]string{"account", "address"}[i])
 			}
-			return Auth{}, &hyperlieu.Error{Kind: hyperlieu.TooManyRequests, Message: "too many failed sign-in attempts; try again later", RetryAfter: wait}
+			return Auth{}, err
 		}
 	}
 	u, err := s.store.FindUserByEmail(ctx, email)

@@ -29,7 +29,7 @@ const maxClaimsPerDay = 500
 // n, so every instance computes the same grants. A refused claim stays, not
 // granted, and costs nothing. It returns TooManyRequests, with the wait
 // until tomorrow, naming what is left when the gesture does not fit.
-func (s *Service) claimBudget(ctx context.Context, kind, unit, managerID, gestureID string, amount, budget int) error {
+func (s *Service) claimBudget(ctx context.Context, kind, managerID, gestureID string, amount, budget int) error {
 	now := s.now()
 	day := now.Format("2006-01-02")
 	granted := 0
@@ -54,7 +54,7 @@ func (s *Service) claimBudget(ctx context.Context, kind, unit, managerID, gestur
 	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
 	return &hyperlieu.Error{
 		Kind:       hyperlieu.TooManyRequests,
-		Message:    fmt.Sprintf("today's gesture budget of %d %s is spent: %d left, %d asked", budget, unit, budget-granted, amount),
+		Message:    fmt.Sprintf("today's gesture budget of %d %s is spent: %d left, %d asked", budget, kind, budget-granted, amount),
 		RetryAfter: tomorrow.Sub(now),
 	}
 }

@@ -32,7 +32,7 @@ func TestClaimBudget(t *testing.T) {
 	s := &Service{store: &claimStore{claims: map[string]GestureClaim{}}, opts: Options{Now: func() time.Time { return now }}}
 	ctx := context.Background()
 	claim := func(manager, gesture string, amount int) error {
-		return s.claimBudget(ctx, "points", "points", manager, gesture, amount, 100)
+		return s.claimBudget(ctx, "points", manager, gesture, amount, 100)
 	}
 	steps := []struct {
 		manager, gesture string
@@ -74,7 +74,7 @@ func TestClaimBudgetRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if s.claimBudget(context.Background(), "offers", "offers", "m1", hyperlieu.NewID(), 1, 7) == nil {
+			if s.claimBudget(context.Background(), "offers", "m1", hyperlieu.NewID(), 1, 7) == nil {
 				mu.Lock()
 				granted++
 				mu.Unlock()

@@ -260,9 +260,9 @@ func (s *Service) MakeGesture(ctx context.Context, a hyperlieu.Actor, shopID str
 // errs on the side of giving less.
 func (s *Service) claimGestureBudget(ctx context.Context, g Gesture) error {
 	if g.OfferTitle != "" {
-		return s.claimBudget(ctx, "offers", "offers", g.ManagerID, g.ID, 1, s.opts.GestureOffersPerDay)
+		return s.claimBudget(ctx, "offers", g.ManagerID, g.ID, 1, s.opts.GestureOffersPerDay)
 	}
-	return s.claimBudget(ctx, "points", "points", g.ManagerID, g.ID, g.Points, s.opts.GesturePointsPerDay)
+	return s.claimBudget(ctx, "points", g.ManagerID, g.ID, g.Points, s.opts.GesturePointsPerDay)
 }
 
 // GestureStats is what a manager is proud of: of the customers who received

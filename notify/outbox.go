@@ -264,10 +264,7 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 	if err != nil || len(claimed) == 0 {
 		return len(due), err
 	}
-	if err := o.send(ctx, claimed, snaps); err != nil {
-		return len(due), err
-	}
-	return len(due), nil
+	return len(due), o.send(ctx, claimed, snaps)
 }
 
 // due takes a batch: first what Enqueue handed over, then, when that does

@@ -448,7 +448,7 @@ func (db *DB) CreateClaims(ctx context.Context, cs []notify.Claim) ([]bool, erro
 	for i, c := range cs {
 		docs[i] = claimDoc{ID: claimID(c), Owner: c.Owner, Until: c.Until}
 	}
-	return db.insertMany(ctx, "notification_claims", docs)
+	return db.insertMany(ctx, claimsColl, docs)
 }
 
 // FindClaims returns the stored claims matching cs, by one _id read each.
@@ -457,7 +457,7 @@ func (db *DB) FindClaims(ctx context.Context, cs []notify.Claim) ([]notify.Claim
 	for i, c := range cs {
 		ids[i] = claimID(c)
 	}
-	docs, err := findByIDs(ctx, db.c("notification_claims"), ids, nil, "claims", func(d claimDoc) claimDoc { return d })
+	docs, err := findByIDs(ctx, db.c(claimsColl), ids, nil, "claims", func(d claimDoc) claimDoc { return d })
 	if err != nil {
 		return nil, err
 	}

@@ -49,12 +49,17 @@ func (db *DB) UpdateDevice(ctx context.Context, d notify.Device) error {
 	case !errors.Is(err, mongo.ErrNoDocuments):
 		return translate(err, "device")
 	}
-	_, err = db.c(deviceListsColl).UpdateOne(ctx, byID(d.UserID),
-		bson.D{{Key: "$set", Value: bson.D{{Key: tokenKey(d.Token), Value: deviceDoc(d)}}}}, options.UpdateOne().SetUpsert(true))
-	if err != nil {
-		return translate(err, "device")
+	if err := db.listDevice(ctx, deviceDoc(d)); err != nil {
+		return err
 	}
 	_, err = db.c("devices").ReplaceOne(ctx, byID(d.Token), deviceDoc(d), options.Replace().SetUpsert(true))
+	return translate(err, "device")
+}
+
+// listDevice sets d in its user's list, creating the list if need be.
+func (db *DB) listDevice(ctx context.Context, d deviceDoc) error {
+	_, err := db.c(deviceListsColl).UpdateOne(ctx, byID(d.UserID),
+		bson.D{{Key: "$set", Value: bson.D{{Key: tokenKey(d.Token), Value: d}}}}, options.UpdateOne().SetUpsert(true))
 	return translate(err, "device")
 }
 
@@ -124,10 +129,8 @@ func (db *DB) migrateDeviceLists(ctx context.Context) error {
 		return err
 	}
 	for _, d := range devs {
-		_, err := db.c(deviceListsColl).UpdateOne(ctx, byID(d.UserID),
-			bson.D{{Key: "$set", Value: bson.D{{Key: tokenKey(d.Token), Value: d}}}}, options.UpdateOne().SetUpsert(true))
-		if err != nil {
-			return translate(err, "device lists")
+		if err := db.listDevice(ctx, d); err != nil {
+			return err
 		}
 	}
 	return nil
