@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/webhook"
 )
 
@@ -89,7 +90,7 @@ func (db *DB) EraseUserEvents(ctx context.Context, userID string) error {
 	for _, d := range docs {
 		eraseFrom(d.Data, userID)
 		d.Users = nil
-		if err := db.replaceByID(ctx, webhookEvents, d.ID, d, "webhook event"); err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		if err := db.replaceByID(ctx, webhookEvents, d.ID, d, "webhook event"); err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 			return err
 		}
 	}

@@ -2,14 +2,12 @@ package store
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -269,7 +267,7 @@ func (db *DB) eraseUserDeliveries(ctx context.Context, userID string) error {
 			// Only the data changes: a worker's concurrent write of the
 			// attempt fields would otherwise be lost, or lose the erasure.
 			err := db.updateByID(ctx, coll, d.ID, bson.D{{Key: "$set", Value: bson.D{{Key: "data", Value: d.Data}, {Key: "users", Value: bson.A{}}}}}, "webhook delivery")
-			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) && hyperlieu.KindOf(err) != hyperlieu.NotFound {
+			if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 				return err
 			}
 		}
