@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/webhook"
 )
 
@@ -39,12 +40,7 @@ func (d webhookEventDoc) event() webhook.Event {
 
 // CreateWebhookEvent inserts e under its id.
 func (db *DB) CreateWebhookEvent(ctx context.Context, e webhook.Event) error {
-	doc := webhookEventDoc{ID: e.ID, Type: string(e.Type), At: e.At.UTC(), Data: e.Data}
-	for _, v := range e.Data { // any value may be a person's id (userId, managerId …)
-		if v != "" && !slices.Contains(doc.Users, v) {
-			doc.Users = append(doc.Users, v)
-		}
-	}
+	doc := webhookEventDoc{ID: e.ID, Type: string(e.Type), At: e.At.UTC(), Data: e.Data, Users: usersOf(e.Data)}
 	_, err := db.c(webhookEvents).InsertOne(ctx, doc)
 	return translate(err, "webhook event")
 }
@@ -92,13 +88,30 @@ func (db *DB) EraseUserEvents(ctx context.Context, userID string) error {
 		return err
 	}
 	for _, d := range docs {
-		for k, v := range d.Data {
-			d.Data[k] = strings.ReplaceAll(v, userID, "erased")
-		}
+		eraseFrom(d.Data, userID)
 		d.Users = nil
-		if err := db.replaceByID(ctx, webhookEvents, d.ID, d, "webhook event"); err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		if err := db.replaceByID(ctx, webhookEvents, d.ID, d, "webhook event"); err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 			return err
 		}
 	}
 	return nil
+}
+
+// usersOf returns the distinct values of data, each of which may be a
+// person's id (userId, managerId …), for erasure.
+func usersOf(data map[string]string) []string {
+	var users []string
+	for _, v := range data {
+		if v != "" && !slices.Contains(users, v) {
+			users = append(users, v)
+		}
+	}
+	return users
+}
+
+// eraseFrom replaces userID by "erased" in the values of data.
+func eraseFrom(data map[string]string, userID string) {
+	for k, v := range data {
+		data[k] = strings.ReplaceAll(v, userID, "erased")
+	}
 }

@@ -2,14 +2,12 @@ package store
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -126,15 +124,10 @@ type webhookDeliveryDoc struct {
 }
 
 func newWebhookDeliveryDoc(d webhook.Delivery) webhookDeliveryDoc {
-	doc := webhookDeliveryDoc{ID: d.ID, Endpoint: d.EndpointID, EventID: d.Event.ID, Type: string(d.Event.Type), At: d.Event.At.UTC(),
+	return webhookDeliveryDoc{ID: d.ID, Endpoint: d.EndpointID, EventID: d.Event.ID, Type: string(d.Event.Type), At: d.Event.At.UTC(),
 		Data: d.Event.Data, Status: string(d.Status), Attempts: d.Attempts, LastError: d.LastError, NextAt: d.NextAt.UTC(),
-		CreatedAt: d.CreatedAt.UTC(), DoneAt: d.DoneAt.UTC(), Claim: d.Claim, LeaseUntil: d.LeaseUntil.UTC()}
-	for _, v := range d.Event.Data {
-		if v != "" && !slices.Contains(doc.Users, v) {
-			doc.Users = append(doc.Users, v)
-		}
-	}
-	return doc
+		CreatedAt: d.CreatedAt.UTC(), DoneAt: d.DoneAt.UTC(), Claim: d.Claim, LeaseUntil: d.LeaseUntil.UTC(),
+		Users: usersOf(d.Event.Data)}
 }
 
 func (d webhookDeliveryDoc) delivery() webhook.Delivery {
@@ -190,7 +183,7 @@ func (db *DB) FinishWebhookDelivery(ctx context.Context, d webhook.Delivery) err
 	doc := newWebhookDeliveryDoc(d)
 	// The event as queued now: erasure may have rewritten it since d was read.
 	if q, err := db.FindQueuedWebhookDelivery(ctx, d.ID); err == nil {
-		doc.Data, doc.Users = q.Event.Data, newWebhookDeliveryDoc(q).Users
+		doc.Data, doc.Users = q.Event.Data, usersOf(q.Event.Data)
 	}
 	if _, err := db.c(webhookDeliveries).ReplaceOne(ctx, byID(d.ID), doc, options.Replace().SetUpsert(true)); err != nil {
 		return translate(err, "webhook delivery")
@@ -270,14 +263,11 @@ func (db *DB) eraseUserDeliveries(ctx context.Context, userID string) error {
 			return err
 		}
 		for _, d := range docs {
-			for k, v := range d.Data {
-				d.Data[k] = strings.ReplaceAll(v, userID, "erased")
-			}
-			d.Users = nil
+			eraseFrom(d.Data, userID)
 			// Only the data changes: a worker's concurrent write of the
 			// attempt fields would otherwise be lost, or lose the erasure.
 			err := db.updateByID(ctx, coll, d.ID, bson.D{{Key: "$set", Value: bson.D{{Key: "data", Value: d.Data}, {Key: "users", Value: bson.A{}}}}}, "webhook delivery")
-			if err != nil && !errors.Is(err, mongo.ErrNoDocuments) && hyperlieu.KindOf(err) != hyperlieu.NotFound {
+			if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
 				return err
 			}
 		}

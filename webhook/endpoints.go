@@ -210,18 +210,14 @@ func (s *Service) Refresh(ctx context.Context) error {
 
 // endpoint returns endpoint id from memory, refreshed once when missing.
 func (s *Service) endpoint(ctx context.Context, id string) (Endpoint, error) {
-	for try := 0; try < 2; try++ {
-		s.mu.RLock()
-		e, ok := s.endpoints[id]
-		s.mu.RUnlock()
-		if ok {
-			return e, nil
-		}
-		if try == 0 {
-			if err := s.Refresh(ctx); err != nil {
-				return Endpoint{}, err
-			}
-		}
+	if e, ok := s.lookup(id); ok {
+		return e, nil
+	}
+	if err := s.Refresh(ctx); err != nil {
+		return Endpoint{}, err
+	}
+	if e, ok := s.lookup(id); ok {
+		return e, nil
 	}
 	return Endpoint{}, hyperlieu.Errorf(hyperlieu.NotFound, "webhook endpoint not found")
 }
