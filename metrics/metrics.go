@@ -26,9 +26,7 @@ type Metrics struct {
 	redemptions prometheus.Counter
 	throttles   *prometheus.CounterVec
 	db          *prometheus.HistogramVec
-	backlog     func(ctx context.Context) (int, time.Time, error)
-	depth, age  *prometheus.Desc
-	now         func() time.Time
+	outbox      *queueGauges
 	hooks       *webhookSeries // webhooks.go
 }
 
@@ -63,9 +61,9 @@ func New() *Metrics {
 			Name: "hyperlieu_db_operation_duration_seconds", Help: "Database command latency by operation and outcome (ok, error).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"operation", "outcome"}),
-		depth: prometheus.NewDesc("hyperlieu_outbox_due_messages", "Notifications pending and due now, waiting for an outbox worker.", nil, nil),
-		age:   prometheus.NewDesc("hyperlieu_outbox_oldest_due_age_seconds", "How long the oldest due notification has waited (0 when none is due).", nil, nil),
-		now:   time.Now,
+		outbox: newQueueGauges(
+			prometheus.NewDesc("hyperlieu_outbox_due_messages", "Notifications pending and due now, waiting for an outbox worker.", nil, nil),
+			prometheus.NewDesc("hyperlieu_outbox_oldest_due_age_seconds", "How long the oldest due notification has waited (0 when none is due).", nil, nil)),
 		hooks: newWebhookSeries(),
 	}
 	for _, o := range []string{"accepted", "inaccurate", "stale", "implausible", "rejected"} {
@@ -81,37 +79,46 @@ func New() *Metrics {
 // WatchOutbox makes every scrape ask backlog for the outbox's depth and the
 // time its oldest due message fell due.
 func (m *Metrics) WatchOutbox(backlog func(ctx context.Context) (int, time.Time, error)) {
-	m.backlog = backlog
+	m.outbox.backlog = backlog
 }
 
 // Collectors returns the series, to register with the /metrics registry.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.pushes, m.reports, m.entries, m.triggers, m.suppressed, m.opens,
-		m.redemptions, m.throttles, m.db, outbox{m}, m.hooks}
+		m.redemptions, m.throttles, m.db, m.outbox, m.hooks}
 }
 
-// outbox reads the backlog at scrape time.
-type outbox struct{ m *Metrics }
+// queueGauges read a queue's depth and the age of its oldest entry at
+// scrape time (the outbox's, the webhook queue's).
+type queueGauges struct {
+	depth, age *prometheus.Desc
+	backlog    func(ctx context.Context) (int, time.Time, error) // nil until watched
+	now        func() time.Time
+}
 
-func (o outbox) Describe(ch chan<- *prometheus.Desc) { ch <- o.m.depth; ch <- o.m.age }
+func newQueueGauges(depth, age *prometheus.Desc) *queueGauges {
+	return &queueGauges{depth: depth, age: age, now: time.Now}
+}
 
-func (o outbox) Collect(ch chan<- prometheus.Metric) {
-	if o.m.backlog == nil {
+func (q *queueGauges) Describe(ch chan<- *prometheus.Desc) { ch <- q.depth; ch <- q.age }
+
+func (q *queueGauges) Collect(ch chan<- prometheus.Metric) {
+	if q.backlog == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	n, oldest, err := o.m.backlog(ctx)
+	n, oldest, err := q.backlog(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(o.m.depth, err)
+		ch <- prometheus.NewInvalidMetric(q.depth, err)
 		return
 	}
 	age := 0.0
 	if n > 0 {
-		age = max(0, o.m.now().Sub(oldest).Seconds())
+		age = max(0, q.now().Sub(oldest).Seconds())
 	}
-	ch <- prometheus.MustNewConstMetric(o.m.depth, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(o.m.age, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(q.depth, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(q.age, prometheus.GaugeValue, age)
 }
 
 // fcmCodes are the error codes FCM documents, and ours for failures of a

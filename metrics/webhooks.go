@@ -10,11 +10,9 @@ import (
 // webhookSeries count webhook deliveries (webhook.Observer) and read the
 // queue's depth and age at scrape time.
 type webhookSeries struct {
-	attempts   *prometheus.CounterVec
-	paused     prometheus.Counter
-	backlog    func(ctx context.Context) (int, time.Time, error)
-	depth, age *prometheus.Desc
-	now        func() time.Time
+	attempts *prometheus.CounterVec
+	paused   prometheus.Counter
+	queue    *queueGauges
 }
 
 // webhookResults are the outcomes webhook.Observer reports.
@@ -28,9 +26,9 @@ func newWebhookSeries() *webhookSeries {
 		paused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hyperlieu_webhook_endpoints_paused_total", Help: "Webhook endpoints paused automatically for failing too long.",
 		}),
-		depth: prometheus.NewDesc("hyperlieu_webhook_queue_deliveries", "Webhook deliveries queued (not yet delivered nor dead-lettered), paused endpoints' included.", nil, nil),
-		age:   prometheus.NewDesc("hyperlieu_webhook_queue_oldest_age_seconds", "How long ago the oldest queued webhook delivery was queued (0 when none is).", nil, nil),
-		now:   time.Now,
+		queue: newQueueGauges(
+			prometheus.NewDesc("hyperlieu_webhook_queue_deliveries", "Webhook deliveries queued (not yet delivered nor dead-lettered), paused endpoints' included.", nil, nil),
+			prometheus.NewDesc("hyperlieu_webhook_queue_oldest_age_seconds", "How long ago the oldest queued webhook delivery was queued (0 when none is).", nil, nil)),
 	}
 	for _, r := range webhookResults {
 		w.attempts.WithLabelValues(r)
@@ -49,33 +47,17 @@ func (m *Metrics) WebhookEndpointPaused() { m.hooks.paused.Inc() }
 // WatchWebhooks makes every scrape ask backlog for the webhook queue's
 // depth and the time its oldest delivery was queued.
 func (m *Metrics) WatchWebhooks(backlog func(ctx context.Context) (int, time.Time, error)) {
-	m.hooks.backlog = backlog
+	m.hooks.queue.backlog = backlog
 }
 
 func (w *webhookSeries) Describe(ch chan<- *prometheus.Desc) {
 	w.attempts.Describe(ch)
 	w.paused.Describe(ch)
-	ch <- w.depth
-	ch <- w.age
+	w.queue.Describe(ch)
 }
 
 func (w *webhookSeries) Collect(ch chan<- prometheus.Metric) {
 	w.attempts.Collect(ch)
 	w.paused.Collect(ch)
-	if w.backlog == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	n, oldest, err := w.backlog(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(w.depth, err)
-		return
-	}
-	age := 0.0
-	if n > 0 {
-		age = max(0, w.now().Sub(oldest).Seconds())
-	}
-	ch <- prometheus.MustNewConstMetric(w.depth, prometheus.GaugeValue, float64(n))
-	ch <- prometheus.MustNewConstMetric(w.age, prometheus.GaugeValue, age)
+	w.queue.Collect(ch)
 }
