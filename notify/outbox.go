@@ -172,6 +172,7 @@ type Outbox struct {
 	finished []string        // final outcomes recorded, still in the queue (see compact)
 	oldest   time.Time       // when the first of finished was recorded
 	lastScan time.Time
+	moreDue  bool // the last scan filled its page: more may be due now
 	wake     chan struct{}
 }
 
@@ -286,22 +287,26 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 	o.mem = rest
 	// The queue is read at most once per PollInterval: the embedded
 	// database decodes all of it, held messages (quiet hours, no device)
-	// included, so a read per wake-up made every offer cost a scan.
-	scan := len(due) < o.opts.BatchSize && time.Since(o.lastScan) >= o.opts.PollInterval
+	// included, so a read per wake-up made every offer cost a scan. A scan
+	// that filled its page is followed at once, or a backlog found by
+	// scanning (another instance's, retries) would drain a batch a poll.
+	scan := len(due) < o.opts.BatchSize && (o.moreDue || time.Since(o.lastScan) >= o.opts.PollInterval)
 	held := len(o.inflight)
 	if scan {
-		o.lastScan = time.Now()
+		o.lastScan, o.moreDue = time.Now(), false
 	}
 	o.mu.Unlock()
 	if !scan {
 		return due, snaps, nil
 	}
-	more, err := o.store.FindDueNotifications(ctx, now, o.opts.BatchSize+held)
+	limit := o.opts.BatchSize + held
+	more, err := o.store.FindDueNotifications(ctx, now, limit)
 	if err != nil {
 		return due, snaps, err
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.moreDue = len(more) == limit
 	for _, n := range more {
 		if len(due) < o.opts.BatchSize && !o.inflight[n.ID] {
 			due, o.inflight[n.ID] = append(due, n), true
