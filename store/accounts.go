@@ -107,7 +107,7 @@ func (db *DB) CreateUser(ctx context.Context, u hyperlieu.User) error {
 // FindUser returns the user with id, or NotFound.
 func (db *DB) FindUser(ctx context.Context, id string) (hyperlieu.User, error) {
 	var d userDoc
-	err := db.c("users").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	err := db.r("users").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
 	if err != nil {
 		return hyperlieu.User{}, translate(err, "user")
 	}
@@ -145,7 +145,7 @@ func (db *DB) CreateSession(ctx context.Context, s account.Session) error {
 // FindSession returns the session with id, or NotFound.
 func (db *DB) FindSession(ctx context.Context, id string) (account.Session, error) {
 	var d sessionDoc
-	if err := db.c("sessions").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	if err := db.r("sessions").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
 		return account.Session{}, translate(err, "session")
 	}
 	s := account.Session{ID: d.ID, UserID: d.UserID, CreatedAt: d.CreatedAt.UTC()}

@@ -22,6 +22,10 @@ import (
 type DB struct {
 	client *mongo.Client
 	db     *mongo.Database
+	// reads, when set, is a second connection pool that serves finds on the
+	// embedded database, so reads run beside the one writing connection.
+	readClient *mongo.Client
+	reads      *mongo.Database
 }
 
 // Options tunes the connection.
@@ -29,6 +33,9 @@ type Options struct {
 	// MaxPoolSize caps connections; the embedded FerretDB wants 1, because
 	// its updates are not atomic against concurrent ones on other connections.
 	MaxPoolSize uint64
+	// ReadPoolSize, if set, opens a second pool of that many connections
+	// for finds (see DB.r).
+	ReadPoolSize uint64
 	AppName     string
 	// Observer, if set, hears every database command and how long it took.
 	Observer Observer
@@ -70,6 +77,14 @@ func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) 
 	if err := db.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
+	}
+	if opts.ReadPoolSize > 0 {
+		rc, err := mongo.Connect(co.SetMaxPoolSize(opts.ReadPoolSize))
+		if err != nil {
+			_ = client.Disconnect(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("connect to MongoDB: %w", err)
+		}
+		db.readClient, db.reads = rc, rc.Database(database)
 	}
 	if err := db.createIndexes(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
@@ -132,6 +147,9 @@ func findByIDs[D, T any](ctx context.Context, coll *mongo.Collection, ids []stri
 
 // Close disconnects, waiting for in-flight operations until ctx is done.
 func (db *DB) Close(ctx context.Context) error {
+	if db.readClient != nil {
+		_ = db.readClient.Disconnect(ctx)
+	}
 	return db.client.Disconnect(ctx)
 }
 
@@ -149,6 +167,14 @@ func (db *DB) Drop(ctx context.Context) error {
 }
 
 func (db *DB) c(name string) *mongo.Collection { return db.db.Collection(name) }
+
+// r is collection name for reading.
+func (db *DB) r(name string) *mongo.Collection {
+	if db.reads != nil {
+		return db.reads.Collection(name)
+	}
+	return db.db.Collection(name)
+}
 
 type indexSpec struct {
 	collection string

@@ -51,7 +51,7 @@ func (d locationStateDoc) state() campaign.LocationState {
 // FindLocationState returns a customer's state, or NotFound.
 func (db *DB) FindLocationState(ctx context.Context, userID string) (campaign.LocationState, error) {
 	var d locationStateDoc
-	if err := db.c("location_states").FindOne(ctx, byID(userID)).Decode(&d); err != nil {
+	if err := db.r("location_states").FindOne(ctx, byID(userID)).Decode(&d); err != nil {
 		return campaign.LocationState{}, translate(err, "location state")
 	}
 	return d.state(), nil
