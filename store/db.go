@@ -36,7 +36,7 @@ type Options struct {
 	// ReadPoolSize, if set, opens a second pool of that many connections
 	// for finds (see DB.r).
 	ReadPoolSize uint64
-	AppName     string
+	AppName      string
 	// Observer, if set, hears every database command and how long it took.
 	Observer Observer
 	// Monitor, if set, sees every command the driver starts and finishes.
