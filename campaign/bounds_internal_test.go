@@ -14,13 +14,13 @@ func TestUserCacheIsBounded(t *testing.T) {
 	now := time.Date(2026, 6, 10, 10, 0, 0, 0, time.UTC)
 	c := newUserCache(10)
 	for i := range 5 {
-		c.put(hyperlieu.User{ID: fmt.Sprint("old", i)}, now, now.Add(time.Second))
+		c.put(fmt.Sprint("old", i), hyperlieu.User{ID: fmt.Sprint("old", i)}, now, now.Add(time.Second))
 	}
 	later := now.Add(time.Minute) // the first five have expired
 	for i := range 5 {
-		c.put(hyperlieu.User{ID: fmt.Sprint("live", i)}, later, later.Add(time.Hour))
+		c.put(fmt.Sprint("live", i), hyperlieu.User{ID: fmt.Sprint("live", i)}, later, later.Add(time.Hour))
 	}
-	c.put(hyperlieu.User{ID: "one more"}, later, later.Add(time.Hour))
+	c.put("one more", hyperlieu.User{ID: "one more"}, later, later.Add(time.Hour))
 	if n := c.len(); n != 6 {
 		t.Errorf("after expiry made room: %d entries, want 6 (5 live + 1)", n)
 	}
@@ -28,7 +28,7 @@ func TestUserCacheIsBounded(t *testing.T) {
 		t.Errorf("a live entry was dropped while expired ones could make room")
 	}
 	for i := range 100 {
-		c.put(hyperlieu.User{ID: fmt.Sprint("u", i)}, later, later.Add(time.Hour))
+		c.put(fmt.Sprint("u", i), hyperlieu.User{ID: fmt.Sprint("u", i)}, later, later.Add(time.Hour))
 		if n := c.len(); n > 10 {
 			t.Fatalf("after %d more users: %d entries, want at most 10", i+1, n)
 		}

@@ -86,9 +86,13 @@ type LocationOptions struct {
 	MaxSpeedKmh    float64       // faster jumps are implausible; default 300
 	NewcomerPeriod time.Duration // accounts younger are newcomers; 0: nobody is
 	UserCacheTTL   time.Duration // how long a consenting user is cached; default 5s
-	NearbyRadiusM  float64       // radius of "nearby" offers in a report's answer; default 1000
-	Retention      time.Duration // Run erases last positions unseen this long; default 30 days
-	SweepEvery     time.Duration // how often Run sweeps; default 1h
+	// StateRefresh: a report that only moves the customer is written once
+	// the stored position is this old (positions.go); default 30s, and a
+	// negative value writes every report.
+	StateRefresh  time.Duration
+	NearbyRadiusM float64       // radius of "nearby" offers in a report's answer; default 1000
+	Retention     time.Duration // Run erases last positions unseen this long; default 30 days
+	SweepEvery    time.Duration // how often Run sweeps; default 1h
 	// Visits to shops: a stay within VisitRadiusM of a shop for at least
 	// VisitMinDwell, ended by a report beyond it, is told to Visits. Nil
 	// Shops or Visits detect none (this package's tests).
@@ -111,6 +115,7 @@ type LocationService struct {
 	opts      LocationOptions
 	log       *slog.Logger
 	users     *userCache
+	positions *expiring[position] // kept unwritten, see positions.go
 }
 
 // NewLocationService returns the location engine. Every collaborator is
@@ -128,6 +133,9 @@ func NewLocationService(store LocationStore, campaigns *Service, offers *OfferSe
 	}
 	if opts.UserCacheTTL == 0 {
 		opts.UserCacheTTL = 5 * time.Second
+	}
+	if opts.StateRefresh == 0 {
+		opts.StateRefresh = 30 * time.Second
 	}
 	if opts.NearbyRadiusM == 0 {
 		opts.NearbyRadiusM = 1000
@@ -147,6 +155,7 @@ func NewLocationService(store LocationStore, campaigns *Service, offers *OfferSe
 	return &LocationService{
 		store: store, answers: store, campaigns: campaigns, offers: offers, notifier: notifier, segments: segments,
 		opts: opts, log: log, users: newUserCache(maxCachedUsers),
+		positions: newExpiring[position](maxCachedUsers),
 	}
 }
 

@@ -3,21 +3,19 @@ package campaign
 import (
 	"context"
 	"fmt"
-
-	"github.com/hyperlieu/hyperlieu"
 )
 
 // ExportUser returns what the location engine keeps about a customer: the
 // last position kept and the wallet. It implements PersonalData.
 func (l *LocationService) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
 	out := map[string]any{}
-	st, err := l.store.FindLocationState(ctx, userID)
+	st, before, err := l.state(ctx, userID)
 	switch {
-	case err == nil:
+	case err == nil && before.exists:
 		out["lastLocation"] = map[string]any{
 			"lat": st.Point.Lat, "lng": st.Point.Lng, "cell": st.Cell.String(), "accuracyM": st.AccuracyM, "recordedAt": st.At,
 		}
-	case hyperlieu.KindOf(err) != hyperlieu.NotFound:
+	case err != nil:
 		return nil, fmt.Errorf("export location: %w", err)
 	}
 	offers, err := l.offers.Wallet(ctx, userID)
@@ -49,6 +47,7 @@ func (l *LocationService) EraseUser(ctx context.Context, userID string) error {
 	if err := l.store.DeleteLocationData(ctx, userID); err != nil {
 		return fmt.Errorf("erase location data: %w", err)
 	}
+	l.positions.forget(userID)
 	l.campaigns.arms.forget(userID)
 	return nil
 }

@@ -87,12 +87,11 @@ func (l *LocationService) start(ctx context.Context, userID string, reports []Lo
 	if !u.Prefs.LocationConsent {
 		return nil, hyperlieu.Errorf(hyperlieu.Forbidden, `location sharing is off for this account: to share it, set "locationConsent": true with PATCH /v1/me`)
 	}
-	st, err := l.store.FindLocationState(ctx, userID)
-	if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
+	st, before, err := l.state(ctx, userID)
+	if err != nil {
 		return nil, fmt.Errorf("location state: %w", err)
 	}
-	st.UserID = userID
-	return &reportRun{l: l, snap: l.campaigns.active(), u: u, st: st, now: l.opts.Now()}, nil
+	return &reportRun{l: l, snap: l.campaigns.active(), u: u, st: st, before: before, now: l.opts.Now()}, nil
 }
 
 // all takes the reports in time order, and lists the offers nearby.
@@ -111,12 +110,12 @@ func (run *reportRun) all(ctx context.Context, reports []LocationReport) error {
 	return nil
 }
 
-// save writes the customer's state back, when a report moved it.
+// save writes the customer's state back, when a report moved it (see keep).
 func (run *reportRun) save(ctx context.Context) error {
 	if run.res.Accepted == 0 {
 		return nil
 	}
-	if err := run.l.store.UpdateLocationState(ctx, run.st); err != nil {
+	if err := run.keep(ctx); err != nil {
 		return fmt.Errorf("save location state: %w", err)
 	}
 	return nil
@@ -135,13 +134,14 @@ func timeOrder(reports []LocationReport) []int {
 // reportRun is one Report call at work: the customer's state as the
 // reports move it, and what they did.
 type reportRun struct {
-	l     *LocationService
-	snap  *snapshot
-	u     hyperlieu.User
-	st    LocationState
-	res   ReportResult
-	now   time.Time
-	batch bool
+	l      *LocationService
+	snap   *snapshot
+	u      hyperlieu.User
+	st     LocationState
+	before decided // what the write may not skip
+	res    ReportResult
+	now    time.Time
+	batch  bool
 }
 
 // take judges report r, the i-th of the request: it is refused, ignored,

@@ -21,48 +21,54 @@ func (l *LocationService) user(ctx context.Context, id string) (hyperlieu.User, 
 		return hyperlieu.User{}, err
 	}
 	if u.Prefs.LocationConsent {
-		l.users.put(u, now, now.Add(l.opts.UserCacheTTL))
+		l.users.put(u.ID, u, now, now.Add(l.opts.UserCacheTTL))
 	}
 	return u, nil
 }
 
-// maxCachedUsers bounds the user cache of one instance.
+// maxCachedUsers bounds the user cache of one instance, and its memory of
+// positions not yet written (see positions.go).
 const maxCachedUsers = 200_000
 
-type cachedUser struct {
-	u       hyperlieu.User
+type cached[T any] struct {
+	v       T
 	expires time.Time
 }
 
-// userCache is a small per-instance cache of accounts, of at most max
-// entries.
-type userCache struct {
+// expiring is a small per-instance cache of at most max entries, each good
+// until its own time.
+type expiring[T any] struct {
 	mu  sync.Mutex
 	max int
-	m   map[string]cachedUser
+	m   map[string]cached[T]
 }
 
-func newUserCache(max int) *userCache {
-	return &userCache{max: max, m: map[string]cachedUser{}}
+type userCache = expiring[hyperlieu.User]
+
+func newUserCache(max int) *userCache { return newExpiring[hyperlieu.User](max) }
+
+func newExpiring[T any](max int) *expiring[T] {
+	return &expiring[T]{max: max, m: map[string]cached[T]{}}
 }
 
-func (c *userCache) get(id string, now time.Time) (hyperlieu.User, bool) {
+func (c *expiring[T]) get(id string, now time.Time) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[id]
 	if !ok || now.After(e.expires) {
-		return hyperlieu.User{}, false
+		var zero T
+		return zero, false
 	}
-	return e.u, true
+	return e.v, true
 }
 
-// put caches u until expires. When the cache is full, the entries expired
-// at now go first; if that is not enough, the cache starts over, which
-// costs each customer one more read.
-func (c *userCache) put(u hyperlieu.User, now, expires time.Time) {
+// put keeps v under id until expires. When the cache is full, the entries
+// expired at now go first; if that is not enough, the cache starts over,
+// which costs each customer one more read.
+func (c *expiring[T]) put(id string, v T, now, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[u.ID]; !ok && len(c.m) >= c.max {
+	if _, ok := c.m[id]; !ok && len(c.m) >= c.max {
 		for id, e := range c.m {
 			if now.After(e.expires) {
 				delete(c.m, id)
@@ -72,11 +78,17 @@ func (c *userCache) put(u hyperlieu.User, now, expires time.Time) {
 			clear(c.m)
 		}
 	}
-	c.m[u.ID] = cachedUser{u: u, expires: expires}
+	c.m[id] = cached[T]{v: v, expires: expires}
+}
+
+func (c *expiring[T]) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
 
 // len returns the number of entries, for tests.
-func (c *userCache) len() int {
+func (c *expiring[T]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)

@@ -120,6 +120,7 @@ type Campaigns struct {
 	Poll              time.Duration // how often each instance looks for campaign changes
 	MaxAccuracyM      int           // less precise reports trigger nothing
 	LocationRetention time.Duration // a customer's last position is erased after this long unseen
+	StateRefresh      time.Duration // a report that only moves the customer is written once the stored one is this old; 0: every report
 }
 
 // FCM configures Firebase Cloud Messaging. No credentials: pushes are logged.
@@ -249,6 +250,7 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.duration(&c.Campaigns.Poll, "campaigns-poll", "HYPERLIEU_CAMPAIGNS_POLL", time.Second, "how often each instance checks for campaign changes")
 	l.integer(&c.Campaigns.MaxAccuracyM, "location-max-accuracy", "HYPERLIEU_LOCATION_MAX_ACCURACY_M", 150, "location reports less precise than this many metres trigger nothing")
 	l.duration(&c.Campaigns.LocationRetention, "location-retention", "HYPERLIEU_LOCATION_RETENTION", 30*24*time.Hour, "a customer's last position is erased after this long without a report")
+	l.duration(&c.Campaigns.StateRefresh, "location-state-refresh", "HYPERLIEU_LOCATION_STATE_REFRESH", 30*time.Second, "a report that only moves the customer is written once the stored position is this old (0: every report)")
 	// Shops and events.
 	l.duration(&c.Events.PlacesSync, "places-sync", "HYPERLIEU_PLACES_SYNC", 2*time.Second, "how often nearby search picks up other instances' shop and event changes")
 	l.duration(&c.Events.ReminderEvery, "reminder-every", "HYPERLIEU_REMINDER_EVERY", 30*time.Second, "how often one-hour event reminders are looked for")
@@ -377,6 +379,9 @@ func (c *Config) validate(l *loader) {
 	}
 	if c.Campaigns.MaxAccuracyM < 1 {
 		l.fail("HYPERLIEU_LOCATION_MAX_ACCURACY_M: must be at least 1")
+	}
+	if c.Campaigns.StateRefresh < 0 || c.Campaigns.StateRefresh > 10*time.Minute {
+		l.fail("HYPERLIEU_LOCATION_STATE_REFRESH: must be between 0s and 10m")
 	}
 	if c.Campaigns.LocationRetention < time.Hour {
 		l.fail("HYPERLIEU_LOCATION_RETENTION: must be at least 1h")

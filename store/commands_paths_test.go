@@ -35,7 +35,7 @@ func (pathFans) SegmentOf(context.Context, hyperlieu.User, time.Time) (hyperlieu
 // TestRequestPathCommands runs the real location engine, wallet and till
 // over the embedded database under the command monitor, and asserts what
 // each request path costs (issue 15): a report that triggers nothing ≤ 2
-// commands, one that fires an offer 11, a retry of it 2, a redemption 6,
+// commands (1 when it only moves the customer within StateRefresh), one that fires an offer 11, a retry of it 2, a redemption 6,
 // none of them a collection scan. The paths that still scan are pinned in
 // TestRequestPathsStillScanning, so that fixing one shows there.
 func TestRequestPathCommands(t *testing.T) {
@@ -103,6 +103,12 @@ func TestRequestPathCommands(t *testing.T) {
 	}
 	report("retry of the report that fired", zone, now.Add(-time.Minute), 2)
 	report("report inside, triggering nothing", zone, now, 2)
+	// A report that only moves the customer, within StateRefresh (30 s) of
+	// the stored one, is remembered, not written: one read.
+	near := geo.Point{Lat: zone.Lat + 0.00005, Lng: zone.Lng}
+	report("report 5 s later that only moves the customer", near, now.Add(5*time.Second), 1)
+	report("another, 20 s later", zone, now.Add(20*time.Second), 1)
+	report("one 31 s after the stored position: written", near, now.Add(31*time.Second), 2)
 
 	// Redemption at the till: code, offer, redemption claim, campaign, the
 	// claim, the mark on the offer (activity is the fans' area, faked here).

@@ -130,8 +130,8 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	}
 	location := campaign.NewLocationService(db, campaigns, offers, notifier, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
-		Retention: cfg.Campaigns.LocationRetention,
-		Shops:     places, Visits: visits, VisitRadiusM: float64(cfg.Fans.VisitRadiusM), VisitMinDwell: cfg.Fans.VisitMinDwell,
+		Retention: cfg.Campaigns.LocationRetention, StateRefresh: stateRefresh(cfg.Campaigns.StateRefresh),
+		Shops: places, Visits: visits, VisitRadiusM: float64(cfg.Fans.VisitRadiusM), VisitMinDwell: cfg.Fans.VisitMinDwell,
 	}, log)
 	offerSource.l.Store(location)
 	events := shop.NewEventService(db, shops, db, notifier, returns, campaigns, shop.EventOptions{}, log)
@@ -254,4 +254,13 @@ type lateWallet struct{ offers *campaign.OfferService }
 
 func (w *lateWallet) IssueOffer(ctx context.Context, o hyperlieu.WalletOffer) (string, error) {
 	return w.offers.IssueOffer(ctx, o)
+}
+
+// stateRefresh maps the setting's 0 ("write every report") to the
+// engine's negative value, its 0 being "the default".
+func stateRefresh(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
