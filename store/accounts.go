@@ -117,7 +117,7 @@ func (db *DB) FindUser(ctx context.Context, id string) (hyperlieu.User, error) {
 // FindUserByEmail returns the user with the normalised email, or NotFound.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (hyperlieu.User, error) {
 	var d userDoc
-	err := db.c("users").FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&d)
+	err := db.r("users").FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&d)
 	if err != nil {
 		return hyperlieu.User{}, translate(err, "user")
 	}
@@ -181,7 +181,7 @@ func (db *DB) CreateRefreshToken(ctx context.Context, t account.RefreshToken) er
 // FindRefreshToken returns the token with hash, or NotFound.
 func (db *DB) FindRefreshToken(ctx context.Context, hash string) (account.RefreshToken, error) {
 	var d refreshDoc
-	if err := db.c("refresh_tokens").FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d); err != nil {
+	if err := db.r("refresh_tokens").FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&d); err != nil {
 		return account.RefreshToken{}, translate(err, "refresh token")
 	}
 	d.CreatedAt, d.ExpiresAt = d.CreatedAt.UTC(), d.ExpiresAt.UTC()
@@ -224,6 +224,6 @@ func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) ([]hyperlieu
 			}})
 		}
 	}
-	return findMany(ctx, db.c("users"), filter,
+	return findMany(ctx, db.r("users"), filter,
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(q.Limit)), "users", userDoc.user)
 }

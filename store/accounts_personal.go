@@ -28,7 +28,7 @@ func (db *DB) ExportUser(ctx context.Context, userID string) (map[string]any, er
 	if p.QuietHours != nil {
 		prefs["quietHours"] = map[string]any{"from": p.QuietHours.From, "to": p.QuietHours.To}
 	}
-	ss, err := findMany(ctx, db.c("sessions"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
+	ss, err := findMany(ctx, db.r("sessions"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
 		"sessions", func(s sessionDoc) map[string]any {
 			return map[string]any{"id": s.ID, "createdAt": s.CreatedAt.UTC(), "revoked": s.RevokedAt != nil}
 		})

@@ -45,7 +45,7 @@ func (db *DB) CreateAuditEntry(ctx context.Context, e hyperlieu.AuditEntry) erro
 func (db *DB) FindAuditEntriesAfter(ctx context.Context, after string, limit int) ([]hyperlieu.AuditEntry, error) {
 	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	return findMany(ctx, db.c(auditTrail), filter, opts, "audit entries", auditDoc.entry)
+	return findMany(ctx, db.r(auditTrail), filter, opts, "audit entries", auditDoc.entry)
 }
 
 // whoFilter matches the entries naming userID. (A rare scan, for export and
@@ -56,13 +56,13 @@ func whoFilter(userID string) bson.D {
 
 // FindAuditEntriesOf returns the entries naming userID, in _id order.
 func (db *DB) FindAuditEntriesOf(ctx context.Context, userID string) ([]hyperlieu.AuditEntry, error) {
-	return findMany(ctx, db.c(auditTrail), whoFilter(userID), options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "audit entries", auditDoc.entry)
+	return findMany(ctx, db.r(auditTrail), whoFilter(userID), options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}), "audit entries", auditDoc.entry)
 }
 
 // EraseAuditUser replaces userID by "erased" in the entries naming it, and
 // in their object ids (an activity's source key may hold it).
 func (db *DB) EraseAuditUser(ctx context.Context, userID string) error {
-	docs, err := findMany(ctx, db.c(auditTrail), whoFilter(userID), nil, "audit entries", func(d auditDoc) auditDoc { return d })
+	docs, err := findMany(ctx, db.r(auditTrail), whoFilter(userID), nil, "audit entries", func(d auditDoc) auditDoc { return d })
 	if err != nil {
 		return err
 	}

@@ -269,7 +269,7 @@ func (db *DB) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
 // FindCampaign returns the campaign with id, or NotFound.
 func (db *DB) FindCampaign(ctx context.Context, id string) (campaign.Campaign, error) {
 	var d campaignDoc
-	if err := db.c("campaigns").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+	if err := db.r("campaigns").FindOne(ctx, byID(id)).Decode(&d); err != nil {
 		return campaign.Campaign{}, translate(err, "campaign")
 	}
 	return d.campaign(), nil
@@ -286,7 +286,7 @@ func (db *DB) FindCampaigns(ctx context.Context, statuses ...campaign.Status) ([
 		}
 		filter = bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: sts}}}}
 	}
-	return findMany(ctx, db.c("campaigns"), filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}}),
+	return findMany(ctx, db.r("campaigns"), filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}}),
 		"campaigns", campaignDoc.campaign)
 }
 
@@ -303,7 +303,7 @@ func (db *DB) stamp(ctx context.Context, id string, at time.Time) error {
 // FindCampaignStamps returns the id and updatedAt of the campaigns updated
 // at or after since.
 func (db *DB) FindCampaignStamps(ctx context.Context, since time.Time) (map[string]time.Time, error) {
-	cur, err := db.c("campaign_stamps").Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}})
+	cur, err := db.r("campaign_stamps").Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}})
 	if err != nil {
 		return nil, translate(err, "campaigns")
 	}
@@ -381,7 +381,7 @@ func (db *DB) FindCampaignsVersion(ctx context.Context) (string, error) {
 	var d struct {
 		Value string `bson:"value"`
 	}
-	err := db.c("meta").FindOne(ctx, byID(campaignsVersionID)).Decode(&d)
+	err := db.r("meta").FindOne(ctx, byID(campaignsVersionID)).Decode(&d)
 	if hyperlieu.KindOf(translate(err, "")) == hyperlieu.NotFound {
 		return "", nil
 	}
@@ -416,7 +416,7 @@ func (db *DB) UpdateCampaignStats(ctx context.Context, campaignID, instanceID st
 
 // FindCampaignStats sums every shard of a campaign's counters.
 func (db *DB) FindCampaignStats(ctx context.Context, campaignID string) (map[string]int64, error) {
-	cur, err := db.c("campaign_stats").Find(ctx, bson.D{{Key: "campaignId", Value: campaignID}})
+	cur, err := db.r("campaign_stats").Find(ctx, bson.D{{Key: "campaignId", Value: campaignID}})
 	if err != nil {
 		return nil, translate(err, "campaign stats")
 	}
@@ -437,7 +437,7 @@ func (db *DB) FindCampaignStats(ctx context.Context, campaignID string) (map[str
 
 // FindConsentingUsers returns those of ids whose location consent is on.
 func (db *DB) FindConsentingUsers(ctx context.Context, ids []string) ([]string, error) {
-	return findMany(ctx, db.c("users"),
+	return findMany(ctx, db.r("users"),
 		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "prefs.locationConsent", Value: true}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}),
 		"users", func(d idDoc) string { return d.ID })

@@ -45,6 +45,14 @@ type Options struct {
 	Monitor *event.CommandMonitor
 }
 
+// ForEmbedded sets the pools the embedded FerretDB wants: one connection
+// for writes, since its updates are only serialised per connection, and a
+// few for finds, which then run beside them.
+func (o Options) ForEmbedded() Options {
+	o.MaxPoolSize, o.ReadPoolSize = 1, 4
+	return o
+}
+
 // Observer hears database commands (find, insert, update, …) as the driver
 // runs them, for latency metrics.
 type Observer interface {

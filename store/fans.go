@@ -34,7 +34,7 @@ func fanIndexes() []indexSpec {
 
 // FindUsersAfter returns up to limit users whose ID sorts after afterID.
 func (db *DB) FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
-	return findMany(ctx, db.c("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
+	return findMany(ctx, db.r("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)), "users", userDoc.user)
 }
 
@@ -45,7 +45,7 @@ func (db *DB) FindUserIDsWithRole(ctx context.Context, roles ...hyperlieu.Role) 
 	for i, r := range roles {
 		in[i] = string(r)
 	}
-	return findMany(ctx, db.c("users"), bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: in}}}}, nil,
+	return findMany(ctx, db.r("users"), bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: in}}}}, nil,
 		"users", func(d idDoc) string { return d.ID })
 }
 
@@ -68,7 +68,7 @@ func (db *DB) CreateActivity(ctx context.Context, a hyperlieu.Activity) error {
 // FindActivity returns the activity stored under sourceKey, or NotFound.
 func (db *DB) FindActivity(ctx context.Context, sourceKey string) (hyperlieu.Activity, error) {
 	var d activityDoc
-	if err := db.c("fan_activity").FindOne(ctx, byID(sourceKey)).Decode(&d); err != nil {
+	if err := db.r("fan_activity").FindOne(ctx, byID(sourceKey)).Decode(&d); err != nil {
 		return hyperlieu.Activity{}, translate(err, "activity")
 	}
 	return d.activity(), nil
@@ -80,7 +80,7 @@ func (d activityDoc) activity() hyperlieu.Activity {
 
 // FindActivitiesOf returns the user's activities, oldest first.
 func (db *DB) FindActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error) {
-	return findMany(ctx, db.c("fan_activity"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
+	return findMany(ctx, db.r("fan_activity"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
 		"activities", activityDoc.activity)
 }
 
@@ -105,7 +105,7 @@ func (db *DB) CreateLedgerEntry(ctx context.Context, e fan.LedgerEntry) error {
 
 // FindLedgerOf returns the user's ledger, oldest first.
 func (db *DB) FindLedgerOf(ctx context.Context, userID string) ([]fan.LedgerEntry, error) {
-	return findMany(ctx, db.c("ledger"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
+	return findMany(ctx, db.r("ledger"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
 		"ledger", func(d ledgerDoc) fan.LedgerEntry {
 			d.At = d.At.UTC()
 			return fan.LedgerEntry(d)
@@ -137,7 +137,7 @@ func (db *DB) UpdateFanProfile(ctx context.Context, p fan.Profile) error {
 // FindFanProfile returns the stored segment, or NotFound.
 func (db *DB) FindFanProfile(ctx context.Context, userID string) (fan.Profile, error) {
 	var d fanProfileDoc
-	if err := db.c("fan_profiles").FindOne(ctx, byID(userID)).Decode(&d); err != nil {
+	if err := db.r("fan_profiles").FindOne(ctx, byID(userID)).Decode(&d); err != nil {
 		return fan.Profile{}, translate(err, "fan profile")
 	}
 	return fan.Profile{UserID: d.UserID, Segment: hyperlieu.Segment(d.Segment), Reason: d.Reason, ComputedAt: d.ComputedAt.UTC()}, nil
@@ -146,7 +146,7 @@ func (db *DB) FindFanProfile(ctx context.Context, userID string) (fan.Profile, e
 // FindSegmentCount counts the customers whose stored segment is s (one count
 // per segment: no $group, which FerretDB gets wrong with several accumulators).
 func (db *DB) FindSegmentCount(ctx context.Context, s hyperlieu.Segment) (int, error) {
-	n, err := db.c("fan_profiles").CountDocuments(ctx, bson.D{{Key: "segment", Value: string(s)}})
+	n, err := db.r("fan_profiles").CountDocuments(ctx, bson.D{{Key: "segment", Value: string(s)}})
 	return int(n), translate(err, "fan profiles")
 }
 
@@ -174,7 +174,7 @@ func (db *DB) CreateReward(ctx context.Context, r fan.Reward) error {
 // FindReward returns the reward, or NotFound.
 func (db *DB) FindReward(ctx context.Context, id string) (fan.Reward, error) {
 	var d rewardDoc
-	if err := db.c("rewards").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+	if err := db.r("rewards").FindOne(ctx, byID(id)).Decode(&d); err != nil {
 		return fan.Reward{}, translate(err, "reward")
 	}
 	return d.reward(), nil
@@ -182,7 +182,7 @@ func (db *DB) FindReward(ctx context.Context, id string) (fan.Reward, error) {
 
 // FindRewards returns the catalogue, cheapest first.
 func (db *DB) FindRewards(ctx context.Context) ([]fan.Reward, error) {
-	return findMany(ctx, db.c("rewards"), bson.D{}, options.Find().SetSort(bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}),
+	return findMany(ctx, db.r("rewards"), bson.D{}, options.Find().SetSort(bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}),
 		"rewards", rewardDoc.reward)
 }
 
@@ -208,7 +208,7 @@ func (db *DB) FindReferralCode(ctx context.Context, code string) (string, error)
 	var d struct {
 		UserID string `bson:"userId"`
 	}
-	if err := db.c("referral_codes").FindOne(ctx, byID(code)).Decode(&d); err != nil {
+	if err := db.r("referral_codes").FindOne(ctx, byID(code)).Decode(&d); err != nil {
 		return "", translate(err, "referral code")
 	}
 	return d.UserID, nil
@@ -243,7 +243,7 @@ func (db *DB) CreateReferral(ctx context.Context, r fan.Referral) error {
 // FindReferral returns the referee's referral, or NotFound.
 func (db *DB) FindReferral(ctx context.Context, refereeID string) (fan.Referral, error) {
 	var d referralDoc
-	if err := db.c("referrals").FindOne(ctx, byID(refereeID)).Decode(&d); err != nil {
+	if err := db.r("referrals").FindOne(ctx, byID(refereeID)).Decode(&d); err != nil {
 		return fan.Referral{}, translate(err, "referral")
 	}
 	return d.referral(), nil
@@ -257,7 +257,7 @@ func (db *DB) UpdateReferral(ctx context.Context, r fan.Referral) error {
 
 // FindReferralsBy returns the referrals a referrer made, oldest first.
 func (db *DB) FindReferralsBy(ctx context.Context, referrerID string) ([]fan.Referral, error) {
-	return findMany(ctx, db.c("referrals"), bson.D{{Key: "referrerId", Value: referrerID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
+	return findMany(ctx, db.r("referrals"), bson.D{{Key: "referrerId", Value: referrerID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
 		"referrals", referralDoc.referral)
 }
 
@@ -275,7 +275,7 @@ func (db *DB) CreateReferralSlot(ctx context.Context, referrerID, month string, 
 	var d struct {
 		RefereeID string `bson:"refereeId"`
 	}
-	if err := db.c("referral_slots").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+	if err := db.r("referral_slots").FindOne(ctx, byID(id)).Decode(&d); err != nil {
 		return "", translate(err, "referral slot")
 	}
 	return d.RefereeID, nil
@@ -285,7 +285,7 @@ func (db *DB) CreateReferralSlot(ctx context.Context, referrerID, month string, 
 // (their _ids are <referrer>:<month>:<n>; ';' sorts right after ':').
 func (db *DB) FindReferralSlotCount(ctx context.Context, referrerID, month string) (int, error) {
 	prefix := referrerID + ":" + month + ":"
-	n, err := db.c("referral_slots").CountDocuments(ctx, bson.D{{Key: "referrerId", Value: referrerID},
+	n, err := db.r("referral_slots").CountDocuments(ctx, bson.D{{Key: "referrerId", Value: referrerID},
 		{Key: "_id", Value: bson.D{{Key: "$gt", Value: prefix}, {Key: "$lt", Value: referrerID + ":" + month + ";"}}}})
 	return int(n), translate(err, "referral slots")
 }
@@ -320,7 +320,7 @@ func (db *DB) CreateShopFeedback(ctx context.Context, f fan.ShopFeedback) error 
 // FindShopFeedback returns the feedback, or NotFound.
 func (db *DB) FindShopFeedback(ctx context.Context, id string) (fan.ShopFeedback, error) {
 	var d shopFeedbackDoc
-	if err := db.c("shop_feedback").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+	if err := db.r("shop_feedback").FindOne(ctx, byID(id)).Decode(&d); err != nil {
 		return fan.ShopFeedback{}, translate(err, "feedback")
 	}
 	return d.feedback(), nil
@@ -333,7 +333,7 @@ func (db *DB) UpdateShopFeedback(ctx context.Context, f fan.ShopFeedback) error 
 }
 
 func (db *DB) shopFeedbackWhere(ctx context.Context, filter bson.D) ([]fan.ShopFeedback, error) {
-	return findMany(ctx, db.c("shop_feedback"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}),
+	return findMany(ctx, db.r("shop_feedback"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}),
 		"feedback", shopFeedbackDoc.feedback)
 }
 
@@ -373,7 +373,7 @@ func (db *DB) CreateGesture(ctx context.Context, g fan.Gesture) error {
 }
 
 func (db *DB) gesturesWhere(ctx context.Context, filter bson.D) ([]fan.Gesture, error) {
-	return findMany(ctx, db.c("gestures"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
+	return findMany(ctx, db.r("gestures"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
 		"gestures", func(d gestureDoc) fan.Gesture {
 			d.At = d.At.UTC()
 			return fan.Gesture(d)

@@ -39,7 +39,7 @@ func (db *DB) CreateFeedKey(ctx context.Context, k fan.FeedKey) error {
 	}
 	id := k.UserID + ":" + k.Kind
 	var old feedOwnerDoc
-	if err := db.c("feed_owners").FindOne(ctx, byID(id)).Decode(&old); err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+	if err := db.r("feed_owners").FindOne(ctx, byID(id)).Decode(&old); err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
 		return translate(err, "feed")
 	}
 	if _, err := db.c("feed_owners").ReplaceOne(ctx, byID(id), feedOwnerDoc{id, k.Hash, k.CreatedAt}, options.Replace().SetUpsert(true)); err != nil {
@@ -56,11 +56,11 @@ func (db *DB) CreateFeedKey(ctx context.Context, k fan.FeedKey) error {
 // FindFeedKey returns the key with hash while it is its owner's current one.
 func (db *DB) FindFeedKey(ctx context.Context, hash string) (fan.FeedKey, error) {
 	var d feedKeyDoc
-	if err := db.c("feed_keys").FindOne(ctx, byID(hash)).Decode(&d); err != nil {
+	if err := db.r("feed_keys").FindOne(ctx, byID(hash)).Decode(&d); err != nil {
 		return fan.FeedKey{}, translate(err, "feed")
 	}
 	var o feedOwnerDoc
-	if err := db.c("feed_owners").FindOne(ctx, byID(d.UserID+":"+d.Kind)).Decode(&o); err != nil {
+	if err := db.r("feed_owners").FindOne(ctx, byID(d.UserID+":"+d.Kind)).Decode(&o); err != nil {
 		return fan.FeedKey{}, translate(err, "feed")
 	}
 	if o.Hash != hash {
@@ -75,7 +75,7 @@ func (db *DB) FindFeedKeysOf(ctx context.Context, userID string, kinds []string)
 	for i, k := range kinds {
 		ids[i] = userID + ":" + k
 	}
-	owners, err := findByIDs(ctx, db.c("feed_owners"), ids, nil, "feed", func(d feedOwnerDoc) feedOwnerDoc { return d })
+	owners, err := findByIDs(ctx, db.r("feed_owners"), ids, nil, "feed", func(d feedOwnerDoc) feedOwnerDoc { return d })
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (db *DB) FindFeedKeysOf(ctx context.Context, userID string, kinds []string)
 // which alone makes the secret dead, then the key.
 func (db *DB) DeleteFeedKey(ctx context.Context, userID, kind string) error {
 	var old feedOwnerDoc
-	err := db.c("feed_owners").FindOne(ctx, byID(userID+":"+kind)).Decode(&old)
+	err := db.r("feed_owners").FindOne(ctx, byID(userID+":"+kind)).Decode(&old)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return nil
 	}

@@ -29,7 +29,7 @@ func (db *DB) CreateGestureClaim(ctx context.Context, c fan.GestureClaim) (fan.G
 		return fan.GestureClaim{}, translate(err, "gesture claim")
 	}
 	var d gestureClaimDoc
-	if err := db.c(gestureClaims).FindOne(ctx, byID(c.ID)).Decode(&d); err != nil {
+	if err := db.r(gestureClaims).FindOne(ctx, byID(c.ID)).Decode(&d); err != nil {
 		return fan.GestureClaim{}, translate(err, "gesture claim")
 	}
 	return fan.GestureClaim(d), nil

@@ -76,7 +76,7 @@ func (db *DB) FindLocationStatesIn(ctx context.Context, cells []geo.Cell, since 
 	for i, c := range cells {
 		hexes[i] = c.String()
 	}
-	return findMany(ctx, db.c("location_states"), bson.D{
+	return findMany(ctx, db.r("location_states"), bson.D{
 		{Key: "cell", Value: bson.D{{Key: "$in", Value: hexes}}},
 		{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}},
 	}, nil, "location states", locationStateDoc.state)
@@ -109,7 +109,7 @@ func (db *DB) CreateTrigger(ctx context.Context, t campaign.TriggerClaim) error 
 // FindTrigger returns the trigger with key, or NotFound.
 func (db *DB) FindTrigger(ctx context.Context, key string) (campaign.TriggerClaim, error) {
 	var d triggerClaimDoc
-	if err := db.c("triggers").FindOne(ctx, byID(key)).Decode(&d); err != nil {
+	if err := db.r("triggers").FindOne(ctx, byID(key)).Decode(&d); err != nil {
 		return campaign.TriggerClaim{}, translate(err, "trigger")
 	}
 	d.At = d.At.UTC()
@@ -169,7 +169,7 @@ func (db *DB) CreateReportAnswer(ctx context.Context, key, userID string, at tim
 // FindReportAnswer returns the answer of key, or NotFound.
 func (db *DB) FindReportAnswer(ctx context.Context, key string) ([]byte, error) {
 	var d reportAnswerDoc
-	if err := db.c("report_answers").FindOne(ctx, byID(key)).Decode(&d); err != nil {
+	if err := db.r("report_answers").FindOne(ctx, byID(key)).Decode(&d); err != nil {
 		return nil, translate(err, "location report")
 	}
 	return d.Answer, nil

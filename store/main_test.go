@@ -62,13 +62,10 @@ func newDBWith(t testing.TB, opts store.Options) *store.DB {
 	if len(name) > 60 {
 		name = name[:60]
 	}
-	// One connection, as the server uses with FerretDB: its updates are only
-	// serialised per connection.
-	pool := uint64(0)
+	// The pools the server uses with FerretDB.
 	if embedded != nil {
-		pool = 1
+		opts = opts.ForEmbedded()
 	}
-	opts.MaxPoolSize = pool
 	db, err := store.Open(context.Background(), uri, name, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)

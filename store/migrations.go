@@ -19,7 +19,7 @@ import (
 // run and the record runs it again. Reading the record is one _id read,
 // so a start does not scan collections for work long done.
 func (db *DB) once(ctx context.Context, name string, migrate func() error) error {
-	switch err := db.c("migrations").FindOne(ctx, byID(name)).Err(); {
+	switch err := db.r("migrations").FindOne(ctx, byID(name)).Err(); {
 	case err == nil:
 		return nil
 	case !errors.Is(err, mongo.ErrNoDocuments):
@@ -53,7 +53,7 @@ func (db *DB) MigrateLegacyCodes(ctx context.Context, expiresAt time.Time) (int,
 func (db *DB) adoptLegacyCodes(ctx context.Context, expiresAt time.Time) (int, error) {
 	hasCode := bson.D{{Key: "code", Value: bson.D{{Key: "$gt", Value: ""}}}}
 	var legacy []campaign.Offer
-	ledger, err := findMany(ctx, db.c("ledger"), hasCode, nil, "ledger", func(d ledgerDoc) ledgerDoc { return d })
+	ledger, err := findMany(ctx, db.r("ledger"), hasCode, nil, "ledger", func(d ledgerDoc) ledgerDoc { return d })
 	if err != nil {
 		return 0, err
 	}
@@ -61,7 +61,7 @@ func (db *DB) adoptLegacyCodes(ctx context.Context, expiresAt time.Time) (int, e
 		legacy = append(legacy, campaign.Offer{UserID: e.UserID, Code: e.Code, Title: strings.TrimPrefix(e.Reason, "reward: "),
 			Source: hyperlieu.OfferFromReward, SourceID: e.ID, IssuedAt: e.At.UTC()})
 	}
-	gestures, err := findMany(ctx, db.c("gestures"), hasCode, nil, "gestures", func(d gestureDoc) gestureDoc { return d })
+	gestures, err := findMany(ctx, db.r("gestures"), hasCode, nil, "gestures", func(d gestureDoc) gestureDoc { return d })
 	if err != nil {
 		return 0, err
 	}

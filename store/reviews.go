@@ -60,7 +60,7 @@ func (db *DB) CreateReview(ctx context.Context, r fan.Review) error {
 // FindReview returns the review, or NotFound.
 func (db *DB) FindReview(ctx context.Context, id string) (fan.Review, error) {
 	var d reviewDoc
-	if err := db.c("reviews").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+	if err := db.r("reviews").FindOne(ctx, byID(id)).Decode(&d); err != nil {
 		return fan.Review{}, translate(err, "review")
 	}
 	return d.review(), nil
@@ -73,7 +73,7 @@ func (db *DB) UpdateReview(ctx context.Context, r fan.Review) error {
 }
 
 func (db *DB) reviewsWhere(ctx context.Context, filter bson.D) ([]fan.Review, error) {
-	return findMany(ctx, db.c("reviews"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}),
+	return findMany(ctx, db.r("reviews"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}),
 		"reviews", reviewDoc.review)
 }
 

@@ -91,7 +91,7 @@ func (db *DB) CreateShop(ctx context.Context, s shop.Shop) error {
 // FindShop returns the shop with id, deleted or not, or NotFound.
 func (db *DB) FindShop(ctx context.Context, id string) (shop.Shop, error) {
 	var d shopDoc
-	if err := db.c("shops").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	if err := db.r("shops").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
 		return shop.Shop{}, translate(err, "shop")
 	}
 	return d.shop(), nil
@@ -105,6 +105,6 @@ func (db *DB) UpdateShop(ctx context.Context, s shop.Shop) error {
 // FindShopsChangedSince returns the shops updated after t, deleted ones
 // included, oldest change first.
 func (db *DB) FindShopsChangedSince(ctx context.Context, t time.Time) ([]shop.Shop, error) {
-	return findMany(ctx, db.c("shops"), bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gt", Value: t}}}},
+	return findMany(ctx, db.r("shops"), bson.D{{Key: "updatedAt", Value: bson.D{{Key: "$gt", Value: t}}}},
 		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}), "shops", shopDoc.shop)
 }

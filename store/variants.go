@@ -76,7 +76,7 @@ func (db *DB) CreateAssignment(ctx context.Context, a campaign.Assignment) error
 // FindAssignment returns the customer's arm in the campaign, or NotFound.
 func (db *DB) FindAssignment(ctx context.Context, campaignID, userID string) (campaign.Assignment, error) {
 	var d assignmentDoc
-	if err := db.c("assignments").FindOne(ctx, byID(campaignID+"."+userID)).Decode(&d); err != nil {
+	if err := db.r("assignments").FindOne(ctx, byID(campaignID+"."+userID)).Decode(&d); err != nil {
 		return campaign.Assignment{}, translate(err, "assignment")
 	}
 	return campaign.Assignment{CampaignID: d.CampaignID, UserID: d.UserID, Arm: d.Arm, At: d.At.UTC()}, nil
@@ -102,7 +102,7 @@ func (db *DB) FindExposures(ctx context.Context, userID string) (map[string]camp
 	var d struct {
 		C map[string]exposureDoc `bson:"c"`
 	}
-	err := db.c("exposures").FindOne(ctx, byID(userID)).Decode(&d)
+	err := db.r("exposures").FindOne(ctx, byID(userID)).Decode(&d)
 	out := map[string]campaign.Exposure{}
 	if err != nil {
 		if hyperlieu.KindOf(translate(err, "")) == hyperlieu.NotFound {

@@ -59,7 +59,7 @@ func shopVisitID(userID, shopID string) string { return userID + "." + shopID }
 // FindShopVisit returns the customer's record at the shop, or NotFound.
 func (db *DB) FindShopVisit(ctx context.Context, userID, shopID string) (fan.ShopVisit, error) {
 	var d shopVisitDoc
-	if err := db.c("shop_visits").FindOne(ctx, byID(shopVisitID(userID, shopID))).Decode(&d); err != nil {
+	if err := db.r("shop_visits").FindOne(ctx, byID(shopVisitID(userID, shopID))).Decode(&d); err != nil {
 		return fan.ShopVisit{}, translate(err, "shop visit")
 	}
 	return fan.ShopVisit{UserID: d.UserID, ShopID: d.ShopID, LastAt: d.LastAt.UTC(), LastAskAt: timeOf(d.LastAskAt),
@@ -105,7 +105,7 @@ func (db *DB) CreateVisitAsk(ctx context.Context, a fan.VisitAsk) error {
 // FindVisitAsk returns the ask, or NotFound.
 func (db *DB) FindVisitAsk(ctx context.Context, id string) (fan.VisitAsk, error) {
 	var d visitAskDoc
-	if err := db.c("visit_asks").FindOne(ctx, byID(id)).Decode(&d); err != nil {
+	if err := db.r("visit_asks").FindOne(ctx, byID(id)).Decode(&d); err != nil {
 		return fan.VisitAsk{}, translate(err, "visit ask")
 	}
 	return d.ask(), nil
@@ -139,7 +139,7 @@ func (db *DB) FindVisitStats(ctx context.Context, shopID string) (map[string]int
 	var d struct {
 		C map[string]int64 `bson:"c"`
 	}
-	err := db.c("visit_stats").FindOne(ctx, byID(shopID)).Decode(&d)
+	err := db.r("visit_stats").FindOne(ctx, byID(shopID)).Decode(&d)
 	if err = translate(err, "visit stats"); hyperlieu.KindOf(err) == hyperlieu.NotFound {
 		return map[string]int64{}, nil
 	}
@@ -152,11 +152,11 @@ func (db *DB) FindVisitStats(ctx context.Context, shopID string) (map[string]int
 // FindVisitsBy returns the customer's visits and asks (export).
 func (db *DB) FindVisitsBy(ctx context.Context, userID string) ([]hyperlieu.Visit, []fan.VisitAsk, error) {
 	byUser := bson.D{{Key: "userId", Value: userID}}
-	vs, err := findMany(ctx, db.c("visits"), byUser, nil, "visits", visitDoc.visit)
+	vs, err := findMany(ctx, db.r("visits"), byUser, nil, "visits", visitDoc.visit)
 	if err != nil {
 		return nil, nil, err
 	}
-	asks, err := findMany(ctx, db.c("visit_asks"), byUser, nil, "visit asks", visitAskDoc.ask)
+	asks, err := findMany(ctx, db.r("visit_asks"), byUser, nil, "visit asks", visitAskDoc.ask)
 	return vs, asks, err
 }
 

@@ -126,18 +126,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // openDB opens the configured MongoDB, or starts the embedded FerretDB
 // under the data folder when none is configured. close closes both.
 func openDB(ctx context.Context, cfg config.Config, obs store.Observer, log *slog.Logger) (db *store.DB, close func(), err error) {
-	mongoURI, poolSize, readPool := cfg.MongoURI, uint64(0), uint64(0)
+	mongoURI := cfg.MongoURI
+	opts := store.Options{AppName: "hyperlieu", Observer: obs}
 	var embedded *store.Embedded
 	if mongoURI == "" {
 		dir := filepath.Join(cfg.DataDir, "db")
 		if embedded, err = store.StartEmbedded(ctx, dir, cfg.EmbeddedDBAddr, log); err != nil {
 			return nil, nil, err
 		}
-		mongoURI, poolSize, readPool = embedded.URI(), 1, 4
+		mongoURI, opts = embedded.URI(), opts.ForEmbedded()
 		log.Info("embedded FerretDB started: for development, demos and tests; set MONGO_URI for production",
 			"dir", dir, "uri", embedded.URI())
 	}
-	db, err = store.Open(ctx, mongoURI, cfg.MongoDatabase, store.Options{MaxPoolSize: poolSize, ReadPoolSize: readPool, AppName: "hyperlieu", Observer: obs})
+	db, err = store.Open(ctx, mongoURI, cfg.MongoDatabase, opts)
 	if err != nil {
 		if embedded != nil {
 			embedded.Close()
