@@ -147,6 +147,7 @@ type Outbox struct {
 	Workers      int
 	BatchSize    int
 	PollInterval time.Duration
+	ScanEvery    time.Duration
 	Lease        time.Duration
 	MaxAttempts  int
 	MaxDevices   int
@@ -229,6 +230,7 @@ func load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 	l.integer(&c.Outbox.Workers, "outbox-workers", "HYPERLIEU_OUTBOX_WORKERS", 1, "outbox sender loops in this process (0 disables sending)")
 	l.integer(&c.Outbox.BatchSize, "outbox-batch", "HYPERLIEU_OUTBOX_BATCH", 100, "notifications claimed per round")
 	l.duration(&c.Outbox.PollInterval, "outbox-poll", "HYPERLIEU_OUTBOX_POLL", time.Second, "how often the outbox looks for due notifications")
+	l.duration(&c.Outbox.ScanEvery, "outbox-scan", "HYPERLIEU_OUTBOX_SCAN", 10*time.Second, "how often the outbox reads its whole queue when it knows of nothing due there (other instances' leftovers)")
 	l.duration(&c.Outbox.Lease, "outbox-lease", "HYPERLIEU_OUTBOX_LEASE", 30*time.Second, "how long a claimed notification is reserved")
 	l.integer(&c.Outbox.MaxAttempts, "outbox-max-attempts", "HYPERLIEU_OUTBOX_MAX_ATTEMPTS", 5, "send attempts before a notification fails")
 	l.integer(&c.Outbox.MaxDevices, "max-devices", "HYPERLIEU_MAX_DEVICES", 5, "devices per account; the oldest is dropped")
@@ -358,8 +360,8 @@ func (c *Config) validate(l *loader) {
 	if c.Outbox.Workers < 0 || c.Outbox.BatchSize < 1 || c.Outbox.BatchSize > 500 {
 		l.fail("HYPERLIEU_OUTBOX_WORKERS / HYPERLIEU_OUTBOX_BATCH: workers must be ≥ 0 and batch between 1 and 500")
 	}
-	if c.Outbox.PollInterval <= 0 || c.Outbox.Lease < time.Second {
-		l.fail("HYPERLIEU_OUTBOX_POLL / HYPERLIEU_OUTBOX_LEASE: must be positive, lease at least 1s")
+	if c.Outbox.PollInterval <= 0 || c.Outbox.ScanEvery <= 0 || c.Outbox.Lease < time.Second {
+		l.fail("HYPERLIEU_OUTBOX_POLL / HYPERLIEU_OUTBOX_SCAN / HYPERLIEU_OUTBOX_LEASE: must be positive, lease at least 1s")
 	}
 	if w := c.Webhooks; w.Workers < 0 || w.Workers > 64 || w.MaxAttempts < 1 || w.Poll <= 0 || w.Timeout <= 0 || w.Lease <= w.Timeout ||
 		w.RetryBase <= 0 || w.RetryMax < w.RetryBase || w.AutoPauseAfter <= 0 {

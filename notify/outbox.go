@@ -87,6 +87,9 @@ type OutboxOptions struct {
 	Workers      int           // loops in this process; default 1
 	BatchSize    int           // notifications claimed per round; default 100
 	PollInterval time.Duration // pause when nothing is due; default 1s
+	// ScanEvery is how often the queue is read when this process knows of
+	// nothing due in it (see due); default 10s, never under PollInterval.
+	ScanEvery   time.Duration
 	Lease        time.Duration // claim duration; default 30s, must exceed a batch's send time
 	MaxAttempts  int           // sends before failed; default 5
 	RetryBase    time.Duration // first retry delay, doubled each attempt, with jitter; default 5s
@@ -116,6 +119,10 @@ func (o *OutboxOptions) defaults() {
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
 	}
+	if o.ScanEvery <= 0 {
+		o.ScanEvery = 10 * time.Second
+	}
+	o.ScanEvery = max(o.ScanEvery, o.PollInterval)
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
 	}
@@ -171,8 +178,7 @@ type Outbox struct {
 	inflight map[string]bool // taken by a round of this process, or finished and still queued
 	finished []string        // final outcomes recorded, still in the queue (see compact)
 	oldest   time.Time       // when the first of finished was recorded
-	lastScan time.Time
-	moreDue  bool // the last scan filled its page: more may be due now
+	nextScan time.Time // when the queue is read next (see due)
 	wake     chan struct{}
 }
 
@@ -198,9 +204,15 @@ func (o *Outbox) Enqueue(qs []Queued) {
 	o.mu.Lock()
 	kept := 0
 	for _, q := range qs {
-		if q.Status == StatusPending && !q.Parked && !q.NotBefore.After(now) && len(o.mem) < 20*o.opts.BatchSize {
+		switch {
+		case q.Status != StatusPending || q.Parked:
+		case q.NotBefore.After(now):
+			o.scanBy(q.NotBefore) // held for quiet hours: the queue has it
+		case len(o.mem) < 20*o.opts.BatchSize:
 			o.mem = append(o.mem, q)
 			kept++
+		default:
+			o.scanBy(now) // dropped: the queue has it
 		}
 	}
 	o.mu.Unlock()
@@ -285,15 +297,17 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 		}
 	}
 	o.mem = rest
-	// The queue is read at most once per PollInterval: the embedded
-	// database decodes all of it, held messages (quiet hours, no device)
-	// included, so a read per wake-up made every offer cost a scan. A scan
-	// that filled its page is followed at once, or a backlog found by
-	// scanning (another instance's, retries) would drain a batch a poll.
-	scan := len(due) < o.opts.BatchSize && (o.moreDue || time.Since(o.lastScan) >= o.opts.PollInterval)
+	// The embedded database decodes the whole queue to read it, held
+	// messages (quiet hours, no device) included, so it is read only when
+	// something in it is known to be due: a time this process put there
+	// (quiet hours' end, a retry, a wait for a device), what memory dropped,
+	// the rest of a page a scan filled; and every ScanEvery for what it
+	// cannot know (other instances' leftovers after a crash, a device that
+	// unparked messages on another instance).
+	scan := len(due) < o.opts.BatchSize && !now.Before(o.nextScan)
 	held := len(o.inflight)
 	if scan {
-		o.lastScan, o.moreDue = time.Now(), false
+		o.nextScan = now.Add(o.opts.ScanEvery)
 	}
 	o.mu.Unlock()
 	if !scan {
@@ -306,13 +320,22 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.moreDue = len(more) == limit
+	if len(more) == limit {
+		o.scanBy(now) // a full page: more may be due
+	}
 	for _, n := range more {
 		if len(due) < o.opts.BatchSize && !o.inflight[n.ID] {
 			due, o.inflight[n.ID] = append(due, n), true
 		}
 	}
 	return due, snaps, nil
+}
+
+// scanBy makes the queue read no later than at; o.mu is held.
+func (o *Outbox) scanBy(at time.Time) {
+	if at.Before(o.nextScan) {
+		o.nextScan = at
+	}
 }
 
 func (o *Outbox) release(ns []Notification) {
@@ -631,6 +654,10 @@ func (o *Outbox) record(ctx context.Context, r *round, group []int, batchErr err
 	for k, n := range batch {
 		if n.Status != StatusPending {
 			final = append(final, n.ID)
+		} else {
+			o.mu.Lock()
+			o.scanBy(n.NotBefore) // retried, or waiting for a device
+			o.mu.Unlock()
 		}
 		// Its first devices reached in this round: once per notification.
 		if o.opts.OnSent != nil && sentNow[k] > 0 && len(n.SentTo) == sentNow[k] {

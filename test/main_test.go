@@ -109,6 +109,7 @@ func startServer(t testing.TB, env map[string]string, args ...string) *server {
 		"HYPERLIEU_LOG_FORMAT":       "json",
 		"HYPERLIEU_JWT_KEYS_FILE":    keysFile,
 		"HYPERLIEU_OUTBOX_POLL":      "500ms",
+		"HYPERLIEU_OUTBOX_SCAN":      "500ms",
 		// Every test customer signs up from loopback; the throttle has its
 		// own test (trust_throttle_test.go).
 		"HYPERLIEU_SIGNUPS_PER_ADDR": "100000",

@@ -67,7 +67,7 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	}, log)
 	if cfg.Outbox.Workers > 0 {
 		outbox = notify.NewOutbox(db, sender, notify.OutboxOptions{
-			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval,
+			Workers: cfg.Outbox.Workers, BatchSize: cfg.Outbox.BatchSize, PollInterval: cfg.Outbox.PollInterval, ScanEvery: cfg.Outbox.ScanEvery,
 			Lease: cfg.Outbox.Lease, MaxAttempts: cfg.Outbox.MaxAttempts, RetryBase: cfg.Outbox.RetryBase,
 			DeviceGrace: cfg.Outbox.DeviceGrace, Observer: meters, OnSent: opened.sent,
 			OnFailed: func(ctx context.Context, n notify.Notification) {
