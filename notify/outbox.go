@@ -90,10 +90,10 @@ type OutboxOptions struct {
 	// ScanEvery is how often the queue is read when this process knows of
 	// nothing due in it (see due); default 10s, never under PollInterval.
 	ScanEvery   time.Duration
-	Lease        time.Duration // claim duration; default 30s, must exceed a batch's send time
-	MaxAttempts  int           // sends before failed; default 5
-	RetryBase    time.Duration // first retry delay, doubled each attempt, with jitter; default 5s
-	MaxRetry     time.Duration // longest delay between attempts; default 1h
+	Lease       time.Duration // claim duration; default 30s, must exceed a batch's send time
+	MaxAttempts int           // sends before failed; default 5
+	RetryBase   time.Duration // first retry delay, doubled each attempt, with jitter; default 5s
+	MaxRetry    time.Duration // longest delay between attempts; default 1h
 	// DeviceGrace is how long a notification waits for the customer's first
 	// device (an app registers its token just after sign-up) before it is
 	// suppressed for want of one; default 1h.
@@ -178,7 +178,7 @@ type Outbox struct {
 	inflight map[string]bool // taken by a round of this process, or finished and still queued
 	finished []string        // final outcomes recorded, still in the queue (see compact)
 	oldest   time.Time       // when the first of finished was recorded
-	nextScan time.Time // when the queue is read next (see due)
+	nextScan time.Time       // when the queue is read next (see due)
 	wake     chan struct{}
 }
 
