@@ -38,34 +38,51 @@ func TriggerKey(campaignID, userID string, n int) string {
 // in the stay that began at entered, and issues the offer if they allow it.
 // It returns nil and no error when the offer is suppressed (the reason is
 // counted in the campaign's stats) or when this stay was already judged,
-// here or on another instance (perCustomer thus counts stays).
+// here or on another instance (perCustomer thus counts stays). In an
+// experiment, the customer's arm decides the offer (see judgeArm).
 func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User, st *LocationState, entered, at time.Time) (*Offer, error) {
-	if c.Experiment.On() {
-		return l.fireArm(ctx, c, u, st, entered, at)
-	}
 	reason, err := l.admit(ctx, c, u, at)
 	if err != nil {
 		return nil, err
 	}
+	var arm, serve string
+	if c.Experiment.On() {
+		if arm, serve, err = l.judgeArm(ctx, c, u.ID, at); err != nil {
+			return nil, err
+		}
+		if reason == "" && serve == "" {
+			reason = ReasonVariantStopped
+		}
+	}
+	holdout := serve == ArmHoldout
 	var n int
 	if reason == "" {
 		if ok, err := l.claimStay(ctx, c, u.ID, st, entered, at); !ok || err != nil {
 			return nil, err
 		}
-		n, reason, err = l.claim(ctx, c, u, st.Issued[c.ID]+1, at)
-		if err != nil {
+		// Holdout customers take trigger slots but no daily contact.
+		if n, reason, err = l.claim(ctx, c, u, st.Issued[c.ID]+1, at, !holdout); err != nil {
 			return nil, err
 		}
 	}
 	if reason != "" {
-		l.campaigns.count(ctx, c.ID, "suppressed."+reason)
+		l.suppressed(ctx, c, arm, holdout, reason)
 		return nil, nil
 	}
 	if st.Issued == nil {
 		st.Issued = map[string]int{}
 	}
 	st.Issued[c.ID] = n
-	o, err := l.offers.issue(ctx, c, u, TriggerKey(c.ID, u.ID, n))
+	if arm != "" {
+		l.countTrigger(ctx, c, u, arm, n, holdout, at)
+	}
+	if holdout {
+		return nil, nil
+	}
+	if c.Experiment.On() {
+		c.Offer = c.template(serve)
+	}
+	o, err := l.offers.issueArm(ctx, c, u, TriggerKey(c.ID, u.ID, n), arm)
 	if err != nil {
 		return nil, err
 	}
@@ -115,21 +132,23 @@ func (l *LocationService) admit(ctx context.Context, c Campaign, u hyperlieu.Use
 }
 
 // claim takes the customer's next trigger slot of campaign c, from n on,
-// and one of their daily contacts: it returns the slot, or the reason
-// (caps, cooldown, daily cap) why there is none.
-func (l *LocationService) claim(ctx context.Context, c Campaign, u hyperlieu.User, n int, at time.Time) (int, string, error) {
+// and, with contact, one of their daily contacts: it returns the slot, or
+// the reason (caps, cooldown, daily cap) why there is none.
+func (l *LocationService) claim(ctx context.Context, c Campaign, u hyperlieu.User, n int, at time.Time, contact bool) (int, string, error) {
 	n, reason, err := l.nextSlot(ctx, c, u.ID, n, at)
 	if err != nil || reason != "" {
 		return 0, reason, err
 	}
 	// The daily cap is claimed before the campaign's slot: losing a race for
 	// the slot then wastes one of the day's contacts, never the campaign's cap.
-	ok, err := l.notifier.ReserveContact(ctx, u, at)
-	if err != nil {
-		return 0, "", fmt.Errorf("reserve contact: %w", err)
-	}
-	if !ok {
-		return 0, ReasonDailyCap, nil
+	if contact {
+		ok, err := l.notifier.ReserveContact(ctx, u, at)
+		if err != nil {
+			return 0, "", fmt.Errorf("reserve contact: %w", err)
+		}
+		if !ok {
+			return 0, ReasonDailyCap, nil
+		}
 	}
 	for tries := 0; ; tries++ {
 		err := l.store.CreateTrigger(ctx, TriggerClaim{Key: TriggerKey(c.ID, u.ID, n), CampaignID: c.ID, UserID: u.ID, N: n, At: at})
