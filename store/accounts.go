@@ -95,9 +95,16 @@ func (d userDoc) user() hyperlieu.User {
 }
 
 // CreateUser stores a new user. It returns Conflict when the email is taken:
-// the unique index on email decides, atomically, on insert.
+// the email's key (see accounts_email.go) and the unique index on email
+// decide, atomically, on insert.
 func (db *DB) CreateUser(ctx context.Context, u hyperlieu.User) error {
+	if err := db.keyEmail(ctx, u.Email, u.ID); err != nil {
+		return err
+	}
 	_, err := db.c("users").InsertOne(ctx, toUserDoc(u))
+	if err != nil {
+		db.dropEmailKey(ctx, u.Email, u.ID)
+	}
 	if hyperlieu.KindOf(translate(err, "")) == hyperlieu.Conflict {
 		return &hyperlieu.Error{Kind: hyperlieu.Conflict, Message: "an account with this email already exists", Err: err}
 	}
@@ -114,14 +121,10 @@ func (db *DB) FindUser(ctx context.Context, id string) (hyperlieu.User, error) {
 	return d.user(), nil
 }
 
-// FindUserByEmail returns the user with the normalised email, or NotFound.
+// FindUserByEmail returns the user with the normalised email, or NotFound:
+// two reads by _id, the email's key then the user.
 func (db *DB) FindUserByEmail(ctx context.Context, email string) (hyperlieu.User, error) {
-	var d userDoc
-	err := db.r("users").FindOne(ctx, bson.D{{Key: "email", Value: email}}).Decode(&d)
-	if err != nil {
-		return hyperlieu.User{}, translate(err, "user")
-	}
-	return d.user(), nil
+	return db.userByEmailKey(ctx, email)
 }
 
 // UpdateUser replaces the stored user with u. NotFound if it is gone.

@@ -5,6 +5,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/hyperlieu/hyperlieu"
 )
 
 // ExportUser returns the account's profile, preferences and sessions: what
@@ -49,12 +51,24 @@ func (db *DB) ExportUser(ctx context.Context, userID string) (map[string]any, er
 // again), its sessions (which revokes them) and refresh tokens. Erasing a
 // user that is gone is not an error.
 func (db *DB) EraseUser(ctx context.Context, userID string) error {
+	u, err := db.FindUser(ctx, userID)
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+		u, err = hyperlieu.User{}, nil
+	}
+	if err != nil {
+		return err
+	}
 	byUser := bson.D{{Key: "userId", Value: userID}}
 	for _, coll := range []string{"refresh_tokens", "sessions"} {
 		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
 			return translate(err, coll)
 		}
 	}
-	_, err := db.c("users").DeleteOne(ctx, byID(userID))
-	return translate(err, "user")
+	if _, err := db.c("users").DeleteOne(ctx, byID(userID)); err != nil {
+		return translate(err, "user")
+	}
+	if u.Email == "" {
+		return nil
+	}
+	return db.unkeyEmail(ctx, u.Email) // after the user: a key never misses an account
 }

@@ -130,6 +130,7 @@ func TestRequestPathCommands(t *testing.T) {
 func TestRequestPathsStillScanning(t *testing.T) {
 	var cmds commands
 	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
+	cmds.take() // what Open ran (run-once migrations of a fresh database)
 	ctx := context.Background()
 	if _, err := db.FindOffersOf(ctx, "u1"); err != nil {
 		t.Fatal(err)

@@ -98,6 +98,10 @@ func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) 
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	if err := db.keyAllEmails(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	return db, nil
 }
 

@@ -17,3 +17,23 @@ func (db *DB) InsertOffers(ctx context.Context, os []campaign.Offer) error {
 	_, err := db.insertMany(ctx, "offers", docs)
 	return err
 }
+
+// InsertUserUnkeyed stores a user as a version without email keys did, and
+// forgets that the email keys were made, so that the next Open makes them.
+func (db *DB) InsertUserUnkeyed(ctx context.Context, id, email string) error {
+	if _, err := db.c("users").InsertOne(ctx, userDoc{ID: id, Email: email}); err != nil {
+		return err
+	}
+	_, err := db.c("migrations").DeleteOne(ctx, byID("user-emails-1"))
+	return err
+}
+
+// KeyEmailTo points email's key at userID, as a crash between the key and
+// the user would leave it.
+func (db *DB) KeyEmailTo(ctx context.Context, email, userID string) error {
+	_, err := db.c(emailKeys).InsertOne(ctx, emailKeyDoc{email, userID})
+	return err
+}
+
+// KeyEmails runs the email keys' migration again.
+func (db *DB) KeyEmails(ctx context.Context) error { return db.keyAllEmails(ctx) }
