@@ -167,7 +167,7 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 	// itself) leave one position unreferenced: give it back.
 	if got, err := s.store.FindRSVP(ctx, eventID, userID); err == nil && got.Position != n {
 		_ = s.store.DeletePosition(ctx, eventID, n, now)
-		r = got
+		return s.stateOf(ctx, e, got)
 	} else if err == nil && prev == 0 {
 		sh, _ := s.shops.places.Shop(e.ShopID)
 		a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityRSVP, SourceKey: "rsvp:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
@@ -175,7 +175,8 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 			s.log.WarnContext(ctx, "recording an rsvp failed", "event", eventID, "err", err)
 		}
 	}
-	return s.stateOf(ctx, e, r)
+	st.RSVP = r // where position n stood as it was claimed
+	return st, nil
 }
 
 // awaitClaim waits for a concurrent RSVP by the same person to claim its
