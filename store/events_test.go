@@ -271,6 +271,12 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 	if r, err := db.FindRSVPByTicket(ctx, e.ID, "first"); err != nil || r.UserID != "ana" {
 		t.Errorf("FindRSVPByTicket = %+v, %v", r, err)
 	}
+	if _, err := dbs[1].FindRSVPByTicket(ctx, e.ID, "second"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("FindRSVPByTicket(the losing answer's code) = %v, want NotFound", err)
+	}
+	if rs, err := db.FindRSVPsBy(ctx, "ana"); err != nil || len(rs) != 1 || rs[0].TicketCode != "first" {
+		t.Errorf("FindRSVPsBy after two answers = %+v, %v; want the one RSVP", rs, err)
+	}
 	if _, err := db.FindRSVPByTicket(ctx, "other", "first"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("FindRSVPByTicket on another event = %v, want NotFound", err)
 	}
