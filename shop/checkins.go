@@ -45,7 +45,7 @@ func (s *EventService) Attendees(ctx context.Context, a hyperlieu.Actor, eventID
 	if err != nil {
 		return nil, err
 	}
-	q, err := s.store.FindQueue(ctx, eventID)
+	q, err := s.queue(ctx, e)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func (s *EventService) request(e Event, sh Shop, userID string, kind hyperlieu.N
 
 // tellEveryone notifies everyone going or waitlisted, once per key.
 func (s *EventService) tellEveryone(ctx context.Context, e Event, sh Shop, kind hyperlieu.NotificationKind, key string, vars map[string]string) error {
-	q, err := s.store.FindQueue(ctx, e.ID)
+	q, err := s.queue(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (s *EventService) SendReminders(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		q, err := s.store.FindQueue(ctx, e.ID)
+		q, err := s.queue(ctx, e)
 		if err != nil {
 			errs = append(errs, err)
 			continue

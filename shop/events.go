@@ -109,7 +109,8 @@ type EventService struct {
 	announcing sync.WaitGroup
 
 	mu     sync.Mutex
-	claims map[string]*claimer // by event
+	claims map[string]*claimer   // by event
+	views  map[string]*queueView // by event
 }
 
 // NewEventService returns the event use cases. notifier tells people about
@@ -124,7 +125,7 @@ func NewEventService(store EventServiceStore, shops *Service, users hyperlieu.Us
 		opts.AnnounceRecency = 24 * time.Hour
 	}
 	return &EventService{store: store, shops: shops, users: users, notifier: notifier, activity: activity, audience: audience,
-		opts: opts, log: log, reminded: sentReminders{byEvent: map[string]*eventReminders{}}, claims: map[string]*claimer{}}
+		opts: opts, log: log, reminded: sentReminders{byEvent: map[string]*eventReminders{}}, claims: map[string]*claimer{}, views: map[string]*queueView{}}
 }
 
 func (s *EventService) now() time.Time { return s.opts.Now().UTC() }
@@ -214,11 +215,11 @@ func (s *EventService) UpdateEvent(ctx context.Context, a hyperlieu.Actor, id st
 	if err := p.Err(); err != nil {
 		return Event{}, err
 	}
-	q, err := s.store.FindQueue(ctx, id)
+	live, err := s.liveCount(ctx, old, 0)
 	if err != nil {
 		return Event{}, err
 	}
-	if going := min(len(q), old.Capacity); e.Capacity < going {
+	if going := min(live, old.Capacity); e.Capacity < going {
 		return Event{}, hyperlieu.Errorf(hyperlieu.Conflict, "%d people are already going; capacity cannot drop below that", going)
 	}
 	e.UpdatedAt = now

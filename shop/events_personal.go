@@ -181,6 +181,11 @@ func (s *EventService) EraseUser(ctx context.Context, userID string) error {
 	if err := s.store.DeleteEventUser(ctx, userID); err != nil {
 		return err
 	}
+	events := make([]string, len(claims))
+	for i, c := range claims {
+		events[i] = c.EventID
+	}
+	s.forgetViews(events) // their positions no longer name them
 	shops, err := s.shops.store.FindShopsManagedBy(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("erase events: %w", err)

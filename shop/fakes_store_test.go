@@ -21,6 +21,7 @@ type memStore struct {
 	users    map[string]hyperlieu.User
 	events   map[string]Event
 	queue    map[string]map[int]*QueueClaim // by event, then position
+	released map[string][]int               // the release log, by event
 	rsvps    map[string]RSVP                // by "<event>/<user>"
 	checkins map[string]CheckIn             // by "<event>/<key>"
 	feedback map[string]Feedback            // by "<event>/<key>"
@@ -28,7 +29,7 @@ type memStore struct {
 
 func newMemStore() *memStore {
 	return &memStore{shops: map[string]Shop{}, users: map[string]hyperlieu.User{}, events: map[string]Event{},
-		queue: map[string]map[int]*QueueClaim{}, rsvps: map[string]RSVP{}, checkins: map[string]CheckIn{}, feedback: map[string]Feedback{}}
+		queue: map[string]map[int]*QueueClaim{}, released: map[string][]int{}, rsvps: map[string]RSVP{}, checkins: map[string]CheckIn{}, feedback: map[string]Feedback{}}
 }
 
 func (m *memStore) CreateShop(_ context.Context, s Shop) error {
@@ -149,49 +150,31 @@ func (m *memStore) CreatePosition(_ context.Context, eventID string, n int, user
 	return nil
 }
 
-func (m *memStore) FindPositionCount(_ context.Context, eventID string) (int, error) {
+func (m *memStore) FindPositions(_ context.Context, eventID string, from int) ([]QueueClaim, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.queue[eventID]), nil
+	out := []QueueClaim{}
+	for n := max(from, 1); m.queue[eventID][n] != nil; n++ {
+		out = append(out, *m.queue[eventID][n])
+	}
+	return out, nil
 }
 
 func (m *memStore) DeletePosition(_ context.Context, eventID string, n int, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if c := m.queue[eventID][n]; c != nil && c.ReleasedAt.IsZero() {
+		m.released[eventID] = append(m.released[eventID], n)
 		c.ReleasedAt = at
 	}
 	return nil
 }
 
-// live returns the event's live positions in order; m.mu is held.
-func (m *memStore) live(eventID string) []QueueEntry {
-	var out []QueueEntry
-	for _, c := range m.queue[eventID] {
-		if c.ReleasedAt.IsZero() {
-			out = append(out, QueueEntry{N: c.N, UserID: c.UserID})
-		}
-	}
-	slices.SortFunc(out, func(a, b QueueEntry) int { return a.N - b.N })
-	return out
-}
-
-func (m *memStore) FindQueue(_ context.Context, eventID string) ([]QueueEntry, error) {
+func (m *memStore) FindReleases(_ context.Context, eventID string, from int) ([]int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.live(eventID), nil
-}
-
-func (m *memStore) FindLiveCount(_ context.Context, eventID string, below int) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, qe := range m.live(eventID) {
-		if below == 0 || qe.N < below {
-			n++
-		}
-	}
-	return n, nil
+	log := m.released[eventID]
+	return slices.Clone(log[min(max(from, 1)-1, len(log)):]), nil
 }
 
 func (m *memStore) CreateRSVP(_ context.Context, r RSVP) error {
@@ -224,10 +207,6 @@ func (m *memStore) UpdateRSVP(_ context.Context, r RSVP) error {
 	}
 	m.rsvps[k] = r
 	return nil
-}
-
-func (m *memStore) FindRSVPs(_ context.Context, eventID string) ([]RSVP, error) {
-	return m.rsvpsWhere(func(r RSVP) bool { return r.EventID == eventID }), nil
 }
 
 func (m *memStore) rsvpsWhere(ok func(RSVP) bool) []RSVP {

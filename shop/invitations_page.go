@@ -39,7 +39,7 @@ func (s *InvitationService) Page(ctx context.Context, eventID, code string) (Inv
 	if err != nil {
 		return InvitePage{}, err
 	}
-	q, err := s.events.store.FindQueue(ctx, eventID)
+	q, err := s.events.queue(ctx, e)
 	if err != nil {
 		return InvitePage{}, err
 	}

@@ -9,21 +9,22 @@ import (
 	"github.com/hyperlieu/hyperlieu"
 )
 
-// QueueStore keeps each event's queue of positions.
+// QueueStore keeps each event's queue of positions, claimed densely (1, 2,
+// …) and read by position, and the log of positions given back.
 type QueueStore interface {
 	// CreatePosition claims queue position n of an event for a user, by a
 	// unique insert. It returns Conflict when n is taken.
 	CreatePosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error
-	// FindPositionCount returns how many positions were ever claimed.
-	FindPositionCount(ctx context.Context, eventID string) (int, error)
-	// DeletePosition releases position n: it stays claimed, no longer live.
-	// Releasing twice is not an error.
+	// FindPositions returns the positions claimed from `from` on (1 is the
+	// first), released ones too, up to the first one not claimed.
+	FindPositions(ctx context.Context, eventID string, from int) ([]QueueClaim, error)
+	// DeletePosition releases position n: it stays claimed, no longer live,
+	// and is added to the release log. Releasing twice is not an error.
 	DeletePosition(ctx context.Context, eventID string, n int, at time.Time) error
-	// FindQueue returns the live positions in order.
-	FindQueue(ctx context.Context, eventID string) ([]QueueEntry, error)
-	// FindLiveCount returns how many live positions there are below n (all of
-	// them when n is 0).
-	FindLiveCount(ctx context.Context, eventID string, below int) (int, error)
+	// FindReleases returns the positions of the release log from entry
+	// `from` on (1 is the first), in the order released, up to the first
+	// missing entry; a position may appear more than once.
+	FindReleases(ctx context.Context, eventID string, from int) ([]int, error)
 }
 
 // RSVPStore keeps people's answers to events.
@@ -34,7 +35,6 @@ type RSVPStore interface {
 	FindRSVP(ctx context.Context, eventID, userID string) (RSVP, error)
 	// UpdateRSVP replaces the stored RSVP; NotFound if there is none.
 	UpdateRSVP(ctx context.Context, r RSVP) error
-	FindRSVPs(ctx context.Context, eventID string) ([]RSVP, error)
 	// FindRSVPByTicket returns NotFound for an unknown code.
 	FindRSVPByTicket(ctx context.Context, eventID, code string) (RSVP, error)
 }
@@ -136,7 +136,7 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 	}
 	// The user has no position (new, abandoned or cancelled): claim one.
 	if e.MaxWaitlist >= 0 {
-		live, err := s.store.FindLiveCount(ctx, eventID, 0)
+		live, err := s.liveCount(ctx, e, 0)
 		if err != nil {
 			return RSVPState{}, err
 		}
@@ -167,7 +167,7 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 	// itself) leave one position unreferenced: give it back.
 	if got, err := s.store.FindRSVP(ctx, eventID, userID); err == nil && got.Position != n {
 		_ = s.store.DeletePosition(ctx, eventID, n, now)
-		r = got
+		return s.stateOf(ctx, e, got)
 	} else if err == nil && prev == 0 {
 		sh, _ := s.shops.places.Shop(e.ShopID)
 		a := hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityRSVP, SourceKey: "rsvp:" + eventID + ":" + userID, ShopID: sh.ID, At: now}
@@ -175,7 +175,8 @@ func (s *EventService) RSVP(ctx context.Context, userID, eventID string) (RSVPSt
 			s.log.WarnContext(ctx, "recording an rsvp failed", "event", eventID, "err", err)
 		}
 	}
-	return s.stateOf(ctx, e, r)
+	st.RSVP = r // where position n stood as it was claimed
+	return st, nil
 }
 
 // awaitClaim waits for a concurrent RSVP by the same person to claim its
@@ -232,8 +233,9 @@ func (s *EventService) claimerFor(e Event) *claimer {
 }
 
 // claim takes the lowest free queue position. Positions are claimed densely
-// (every position below a claimed one is claimed), so the number claimed so
-// far, plus one, is where the free ones start.
+// (every position below a claimed one is claimed, as each claimant tries n
+// only once n-1 is taken), so the number claimed so far, plus one, is where
+// the free ones start.
 func (s *EventService) claim(ctx context.Context, e Event, userID string) (int, error) {
 	eventID := e.ID
 	c := s.claimerFor(e)
@@ -241,11 +243,11 @@ func (s *EventService) claim(ctx context.Context, e Event, userID string) (int, 
 	defer c.Unlock()
 	n := c.next
 	if n == 0 {
-		count, err := s.store.FindPositionCount(ctx, eventID)
+		v, err := s.viewOf(ctx, e)
 		if err != nil {
 			return 0, err
 		}
-		n = count + 1
+		n = v.claimed() + 1
 	}
 	for tries := 0; ; tries++ {
 		err := s.store.CreatePosition(ctx, eventID, n, userID, s.now())
@@ -261,8 +263,8 @@ func (s *EventService) claim(ctx context.Context, e Event, userID string) (int, 
 		}
 		n++
 		if tries%4 == 3 { // under contention, jump to where the free positions are now
-			if c, err := s.store.FindPositionCount(ctx, eventID); err == nil && c+1 > n {
-				n = c + 1
+			if v, err := s.viewOf(ctx, e); err == nil && v.claimed()+1 > n {
+				n = v.claimed() + 1
 			}
 		}
 	}
@@ -270,7 +272,7 @@ func (s *EventService) claim(ctx context.Context, e Event, userID string) (int, 
 
 // stateOf says where a live RSVP stands: its rank among live positions.
 func (s *EventService) stateOf(ctx context.Context, e Event, r RSVP) (RSVPState, error) {
-	before, err := s.store.FindLiveCount(ctx, e.ID, r.Position)
+	before, err := s.liveCount(ctx, e, r.Position)
 	if err != nil {
 		return RSVPState{}, err
 	}
@@ -346,41 +348,58 @@ func (s *EventService) CancelRSVP(ctx context.Context, userID, eventID string) e
 // promote tells those who joined the waitlist and now hold a seat. The
 // seat itself needs no write (the queue order decides it); the message is
 // deduplicated per person, so concurrent promoters tell each person once.
+// Whether a seat's RSVP joined the waitlist is read once per position (it
+// does not change), so a promotion costs the queue's refresh and the reads
+// of seats not seen before.
 func (s *EventService) promote(ctx context.Context, e Event, sh Shop) {
-	q, err := s.store.FindQueue(ctx, e.ID)
+	v, err := s.viewOf(ctx, e)
 	if err != nil {
 		s.log.WarnContext(ctx, "promotion: reading the queue failed", "event", e.ID, "err", err)
 		return
 	}
-	rsvps, err := s.store.FindRSVPs(ctx, e.ID)
-	if err != nil {
-		s.log.WarnContext(ctx, "promotion: reading rsvps failed", "event", e.ID, "err", err)
-		return
-	}
-	joined := map[string]RSVP{}
-	for _, r := range rsvps {
-		joined[r.UserID] = r
-	}
+	q := v.live()
 	var reqs []hyperlieu.NotificationRequest
+	var told []int
 	for _, qe := range q[:min(len(q), e.Capacity)] {
-		r := joined[qe.UserID]
-		if !r.JoinedWaitlisted || r.Position != qe.N {
+		if qe.UserID == "" {
+			continue // an anonymous seat
+		}
+		joined, known := v.joinedAt(qe.N)
+		if !known {
+			r, err := s.store.FindRSVP(ctx, e.ID, qe.UserID)
+			if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+				continue
+			} else if err != nil {
+				s.log.WarnContext(ctx, "promotion: reading an rsvp failed", "event", e.ID, "err", err)
+				return
+			}
+			if r.Position != qe.N {
+				continue // not theirs yet, or no longer: read again next time
+			}
+			joined = r.JoinedWaitlisted
+			v.setJoined(qe.N, joined)
+		}
+		if !joined || v.wasTold(qe.N) {
 			continue
 		}
 		req := s.request(e, sh, qe.UserID, hyperlieu.KindWaitlistPromoted, nil)
 		req.DedupKey = fmt.Sprintf("promoted:%s:%s:%d", e.ID, qe.UserID, qe.N)
 		reqs = append(reqs, req)
+		told = append(told, qe.N)
 	}
-	if len(reqs) > 0 {
-		if err := s.notifier.Notify(ctx, reqs...); err != nil {
-			s.log.WarnContext(ctx, "promotion: notifying failed", "event", e.ID, "err", err)
-		}
+	if len(reqs) == 0 {
+		return
 	}
+	if err := s.notifier.Notify(ctx, reqs...); err != nil {
+		s.log.WarnContext(ctx, "promotion: notifying failed", "event", e.ID, "err", err)
+		return
+	}
+	v.setTold(told)
 }
 
 // Seats returns how many people are going to the event and how many wait.
 func (s *EventService) Seats(ctx context.Context, e Event) (going, waitlisted int, err error) {
-	live, err := s.store.FindLiveCount(ctx, e.ID, 0)
+	live, err := s.liveCount(ctx, e, 0)
 	if err != nil {
 		return 0, 0, err
 	}

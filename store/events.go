@@ -2,12 +2,12 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/geo"
 	"github.com/hyperlieu/hyperlieu/shop"
 )
@@ -70,7 +70,7 @@ func (db *DB) CreateEvent(ctx context.Context, e shop.Event) error {
 // FindEvent returns the event with id, or NotFound.
 func (db *DB) FindEvent(ctx context.Context, id string) (shop.Event, error) {
 	var d eventDoc
-	if err := db.c("events").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d); err != nil {
+	if err := db.r("events").FindOne(ctx, byID(id)).Decode(&d); err != nil {
 		return shop.Event{}, translate(err, "event")
 	}
 	return d.event(), nil
@@ -117,63 +117,6 @@ func (db *DB) FindEventsChangedSince(ctx context.Context, t time.Time) ([]shop.E
 		bson.D{{Key: "updatedAt", Value: 1}}, 0)
 }
 
-// queueDoc is one claimed position of an event's queue. Its key is the
-// position, so claiming is a unique insert: atomic on MongoDB and on
-// FerretDB alike, across any number of connections and instances.
-type queueDoc struct {
-	ID         string     `bson:"_id"` // pos:<event>:<n>
-	EventID    string     `bson:"eventId"`
-	N          int        `bson:"n"`
-	UserID     string     `bson:"userId"`
-	At         time.Time  `bson:"at"`
-	Released   bool       `bson:"released"`
-	ReleasedAt *time.Time `bson:"releasedAt,omitempty"`
-}
-
-func posID(eventID string, n int) string { return fmt.Sprintf("pos:%s:%d", eventID, n) }
-
-// CreatePosition claims position n of the event's queue for userID.
-// Conflict if it is taken.
-func (db *DB) CreatePosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error {
-	_, err := db.c("event_queue").InsertOne(ctx, queueDoc{ID: posID(eventID, n), EventID: eventID, N: n, UserID: userID, At: at})
-	return translate(err, "queue position")
-}
-
-// FindPositionCount returns how many positions of the event were ever claimed.
-func (db *DB) FindPositionCount(ctx context.Context, eventID string) (int, error) {
-	n, err := db.c("event_queue").CountDocuments(ctx, bson.D{{Key: "eventId", Value: eventID}})
-	return int(n), translate(err, "queue")
-}
-
-// DeletePosition releases position n: the claim stays, no longer live.
-// Releasing twice keeps the first time and is not an error; only the
-// position's holder releases it, so the update needs no atomicity.
-func (db *DB) DeletePosition(ctx context.Context, eventID string, n int, at time.Time) error {
-	_, err := db.c("event_queue").UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: posID(eventID, n)}, {Key: "released", Value: false}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "released", Value: true}, {Key: "releasedAt", Value: at}}}})
-	return translate(err, "queue position")
-}
-
-// FindQueue returns the event's live positions in order.
-func (db *DB) FindQueue(ctx context.Context, eventID string) ([]shop.QueueEntry, error) {
-	return findMany(ctx, db.c("event_queue"),
-		bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}},
-		options.Find().SetSort(bson.D{{Key: "n", Value: 1}}).SetProjection(bson.D{{Key: "n", Value: 1}, {Key: "userId", Value: 1}}),
-		"queue", func(d queueDoc) shop.QueueEntry { return shop.QueueEntry{N: d.N, UserID: d.UserID} })
-}
-
-// FindLiveCount returns how many live positions of the event lie below n (all
-// of them when n is 0).
-func (db *DB) FindLiveCount(ctx context.Context, eventID string, below int) (int, error) {
-	filter := bson.D{{Key: "eventId", Value: eventID}, {Key: "released", Value: false}}
-	if below > 0 {
-		filter = append(filter, bson.E{Key: "n", Value: bson.D{{Key: "$lt", Value: below}}})
-	}
-	n, err := db.c("event_queue").CountDocuments(ctx, filter)
-	return int(n), translate(err, "queue")
-}
-
 type rsvpDoc struct {
 	ID               string     `bson:"_id"` // rsvp:<event>:<user>
 	EventID          string     `bson:"eventId"`
@@ -207,8 +150,16 @@ func (d rsvpDoc) rsvp() shop.RSVP {
 }
 
 // CreateRSVP stores a user's first answer to an event; Conflict if they
-// already have one (the key is the event and the user).
+// already have one (the key is the event and the user). Its ticket and its
+// entry in the user's list go first: an RSVP is never stored without them,
+// and what a failed or losing attempt leaves is skipped by their readers.
 func (db *DB) CreateRSVP(ctx context.Context, r shop.RSVP) error {
+	if err := db.createTicket(ctx, r.EventID, r.TicketCode, r.UserID); err != nil {
+		return err
+	}
+	if err := db.addToRSVPList(ctx, r.UserID, r.EventID); err != nil {
+		return err
+	}
 	_, err := db.c("rsvps").InsertOne(ctx, toRSVPDoc(r))
 	return translate(err, "rsvp")
 }
@@ -216,7 +167,7 @@ func (db *DB) CreateRSVP(ctx context.Context, r shop.RSVP) error {
 // FindRSVP returns the user's RSVP to the event, or NotFound.
 func (db *DB) FindRSVP(ctx context.Context, eventID, userID string) (shop.RSVP, error) {
 	var d rsvpDoc
-	if err := db.c("rsvps").FindOne(ctx, bson.D{{Key: "_id", Value: rsvpID(eventID, userID)}}).Decode(&d); err != nil {
+	if err := db.r("rsvps").FindOne(ctx, byID(rsvpID(eventID, userID))).Decode(&d); err != nil {
 		return shop.RSVP{}, translate(err, "rsvp")
 	}
 	return d.rsvp(), nil
@@ -227,23 +178,40 @@ func (db *DB) UpdateRSVP(ctx context.Context, r shop.RSVP) error {
 	return db.replaceByID(ctx, "rsvps", rsvpID(r.EventID, r.UserID), toRSVPDoc(r), "rsvp")
 }
 
-// FindRSVPs returns every RSVP to the event, cancelled ones too.
-func (db *DB) FindRSVPs(ctx context.Context, eventID string) ([]shop.RSVP, error) {
-	return db.findRSVPs(ctx, bson.D{{Key: "eventId", Value: eventID}})
+// ticketDoc finds an RSVP by its ticket code, for the manager's scan.
+type ticketDoc struct {
+	ID     string `bson:"_id"` // <event>:<code>
+	UserID string `bson:"userId"`
 }
 
-func (db *DB) findRSVPs(ctx context.Context, filter bson.D) ([]shop.RSVP, error) {
-	return findMany(ctx, db.c("rsvps"), filter, nil, "rsvps", rsvpDoc.rsvp)
+func ticketID(eventID, code string) string { return eventID + ":" + code }
+
+// createTicket indexes a ticket code. A code already indexed is left as it
+// is: a retry, or a lost race whose RSVP was never stored (FindRSVPByTicket
+// checks the code against the RSVP).
+func (db *DB) createTicket(ctx context.Context, eventID, code, userID string) error {
+	if code == "" {
+		return nil
+	}
+	_, err := db.c("tickets").InsertOne(ctx, ticketDoc{ID: ticketID(eventID, code), UserID: userID})
+	if err := translate(err, "ticket"); hyperlieu.KindOf(err) != hyperlieu.Conflict {
+		return err
+	}
+	return nil
 }
 
-// FindRSVPByTicket returns the RSVP holding the ticket code, or NotFound.
+// FindRSVPByTicket returns the RSVP holding the ticket code, or NotFound:
+// two _id reads.
 func (db *DB) FindRSVPByTicket(ctx context.Context, eventID, code string) (shop.RSVP, error) {
-	var d rsvpDoc
-	err := db.c("rsvps").FindOne(ctx, bson.D{{Key: "eventId", Value: eventID}, {Key: "ticketCode", Value: code}}).Decode(&d)
-	if err != nil {
+	var t ticketDoc
+	if err := db.r("tickets").FindOne(ctx, byID(ticketID(eventID, code))).Decode(&t); err != nil {
 		return shop.RSVP{}, translate(err, "ticket")
 	}
-	return d.rsvp(), nil
+	r, err := db.FindRSVP(ctx, eventID, t.UserID)
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound || (err == nil && r.TicketCode != code) {
+		return shop.RSVP{}, hyperlieu.Errorf(hyperlieu.NotFound, "ticket not found")
+	}
+	return r, err
 }
 
 type checkInDoc struct {
@@ -265,7 +233,7 @@ func (db *DB) CreateCheckIn(ctx context.Context, c shop.CheckIn) error {
 // FindCheckIn returns the user's check-in at the event, or NotFound.
 func (db *DB) FindCheckIn(ctx context.Context, eventID, userID string) (shop.CheckIn, error) {
 	var d checkInDoc
-	if err := db.c("checkins").FindOne(ctx, bson.D{{Key: "_id", Value: "checkin:" + eventID + ":" + userID}}).Decode(&d); err != nil {
+	if err := db.r("checkins").FindOne(ctx, byID("checkin:"+eventID+":"+userID)).Decode(&d); err != nil {
 		return shop.CheckIn{}, translate(err, "check-in")
 	}
 	return shop.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}, nil

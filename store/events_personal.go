@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -18,26 +19,69 @@ import (
 
 func byUser(userID string) bson.D { return bson.D{{Key: "userId", Value: userID}} }
 
-// FindRSVPsBy returns every RSVP of the user, cancelled ones too, oldest first.
+// A user's RSVPs are listed under their key, r:<user>:<n> in rsvp_lists
+// (a dense sequence, each entry naming an event), so that their feeds read
+// their own RSVPs by _id, never the collection. An entry is added before
+// the RSVP it lists; an event may be listed twice (racing first answers),
+// and an entry whose RSVP was never stored is skipped.
+
+type rsvpListDoc struct {
+	ID      string `bson:"_id"` // r:<user>:<n>
+	EventID string `bson:"eventId"`
+}
+
+func rsvpListKey(userID string) func(int) string {
+	return func(n int) string { return fmt.Sprintf("r:%s:%d", userID, n) }
+}
+
+// addToRSVPList lists eventID among the user's RSVPs.
+func (db *DB) addToRSVPList(ctx context.Context, userID, eventID string) error {
+	_, err := appendDense(ctx, db, "rsvp_lists", rsvpListKey(userID),
+		func(id string, _ int) any { return rsvpListDoc{ID: id, EventID: eventID} }, "rsvp list")
+	return err
+}
+
+// rsvpList returns the events the user's list names, each once, in the
+// order listed, and how many entries it has.
+func (db *DB) rsvpList(ctx context.Context, userID string) (events []string, entries int, err error) {
+	docs, err := readRun(ctx, db.r("rsvp_lists"), 1, rsvpListKey(userID), "rsvp list", func(d rsvpListDoc) string { return d.EventID })
+	if err != nil {
+		return nil, 0, err
+	}
+	seen := map[string]bool{}
+	for _, id := range docs {
+		if !seen[id] {
+			seen[id] = true
+			events = append(events, id)
+		}
+	}
+	return events, len(docs), nil
+}
+
+// FindRSVPsBy returns every RSVP of the user, cancelled ones too, oldest
+// first: one _id read per RSVP and per entry of their list.
 func (db *DB) FindRSVPsBy(ctx context.Context, userID string) ([]shop.RSVP, error) {
-	return findMany(ctx, db.c("rsvps"), byUser(userID), options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
-		"rsvps", rsvpDoc.rsvp)
+	events, _, err := db.rsvpList(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = rsvpID(e, userID)
+	}
+	out, err := findByIDs(ctx, db.r("rsvps"), ids, nil, "rsvps", rsvpDoc.rsvp)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b shop.RSVP) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
 }
 
 // FindClaimsBy returns every queue position the user ever claimed, released
 // ones too, by event and position.
 func (db *DB) FindClaimsBy(ctx context.Context, userID string) ([]shop.QueueClaim, error) {
 	return findMany(ctx, db.c("event_queue"), byUser(userID), options.Find().SetSort(bson.D{{Key: "eventId", Value: 1}, {Key: "n", Value: 1}}),
-		"queue", func(d queueDoc) shop.QueueClaim {
-			c := shop.QueueClaim{EventID: d.EventID, N: d.N, UserID: d.UserID, At: d.At.UTC()}
-			if d.Released {
-				c.ReleasedAt = d.At.UTC() // released before releasedAt was kept
-				if d.ReleasedAt != nil {
-					c.ReleasedAt = d.ReleasedAt.UTC()
-				}
-			}
-			return c
-		})
+		"queue", queueDoc.claim)
 }
 
 // FindCheckInsBy returns the user's own check-ins, oldest first.
@@ -128,8 +172,29 @@ func (db *DB) DeleteEventUser(ctx context.Context, userID string) error {
 			return fmt.Errorf("erase events: %w", translate(err, s.coll))
 		}
 	}
+	for _, r := range rsvps {
+		if _, err := db.c("tickets").DeleteOne(ctx, byID(ticketID(r.EventID, r.TicketCode))); err != nil {
+			return fmt.Errorf("erase events: %w", translate(err, "ticket"))
+		}
+	}
 	if _, err := db.c("rsvps").DeleteMany(ctx, byUser(userID)); err != nil {
 		return fmt.Errorf("erase events: %w", translate(err, "rsvps"))
+	}
+	return db.deleteRSVPList(ctx, userID)
+}
+
+// deleteRSVPList deletes the user's list last entry first, so that a run
+// cut short leaves a list its readers still read to the end.
+func (db *DB) deleteRSVPList(ctx context.Context, userID string) error {
+	_, n, err := db.rsvpList(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	key := rsvpListKey(userID)
+	for i := n; i >= 1; i-- {
+		if _, err := db.c("rsvp_lists").DeleteOne(ctx, byID(key(i))); err != nil {
+			return fmt.Errorf("erase events: %w", translate(err, "rsvp list"))
+		}
 	}
 	return nil
 }

@@ -83,6 +83,39 @@ func collectionsWith(t testing.TB, database, needle string) []string {
 	return where
 }
 
+// queueOf reads the event's queue the way the service does, by _id: the
+// positions claimed, then the release log; it returns how many were
+// claimed and the live ones in order.
+func queueOf(t testing.TB, db *store.DB, eventID string) (int, []shop.QueueEntry) {
+	t.Helper()
+	ctx := context.Background()
+	claims, err := db.FindPositions(ctx, eventID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := db.FindReleases(ctx, eventID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := map[int]bool{}
+	for _, n := range rel {
+		released[n] = true
+	}
+	live := []shop.QueueEntry{}
+	for i, c := range claims {
+		if c.N != i+1 {
+			t.Fatalf("FindPositions: position %d at %d, want dense", c.N, i+1)
+		}
+		if !c.ReleasedAt.IsZero() && !released[c.N] {
+			t.Errorf("position %d is marked released but not in the release log %v", c.N, rel)
+		}
+		if !released[c.N] {
+			live = append(live, shop.QueueEntry{N: c.N, UserID: c.UserID})
+		}
+	}
+	return len(claims), live
+}
+
 var start = time.Date(2030, 5, 1, 18, 0, 0, 0, time.UTC)
 
 func newEvent(t testing.TB, db *store.DB, shopID, createdBy string) shop.Event {
@@ -147,12 +180,12 @@ func TestEventsClaimPositions(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			db := dbs[i%len(dbs)]
-			c, err := db.FindPositionCount(ctx, e.ID)
+			claims, err := db.FindPositions(ctx, e.ID, 1)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			for pos := c + 1; ; pos++ {
+			for pos := len(claims) + 1; ; pos++ {
 				err := db.CreatePosition(ctx, e.ID, pos, fmt.Sprintf("u%02d", i), start)
 				if err == nil {
 					got[i] = pos
@@ -172,12 +205,12 @@ func TestEventsClaimPositions(t *testing.T) {
 			t.Fatalf("claimed positions %v, want 1..%d once each", sorted, n)
 		}
 	}
-	if c, err := dbs[1].FindPositionCount(ctx, e.ID); c != n || err != nil {
-		t.Errorf("FindPositionCount = %d, %v; want %d", c, err, n)
+	if c, _ := queueOf(t, dbs[1], e.ID); c != n {
+		t.Errorf("positions claimed = %d; want %d", c, n)
 	}
-	q, err := dbs[2].FindQueue(ctx, e.ID)
-	if err != nil || len(q) != n {
-		t.Fatalf("Queue = %d entries, %v; want %d", len(q), err, n)
+	_, q := queueOf(t, dbs[2], e.ID)
+	if len(q) != n {
+		t.Fatalf("Queue = %d entries; want %d", len(q), n)
 	}
 	for i, qe := range q {
 		if qe.N != i+1 || qe.UserID != fmt.Sprintf("u%02d", slices.Index(got, qe.N)) {
@@ -194,14 +227,18 @@ func TestEventsClaimPositions(t *testing.T) {
 	if err := dbs[0].DeletePosition(ctx, e.ID, 7, start.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct{ below, want int }{{0, n - 2}, {1, 0}, {3, 2}, {4, 2}, {8, 5}, {n + 1, n - 2}}
-	for _, tt := range tests {
-		if c, err := dbs[0].FindLiveCount(ctx, e.ID, tt.below); c != tt.want || err != nil {
-			t.Errorf("FindLiveCount(below %d) = %d, %v; want %d", tt.below, c, err, tt.want)
-		}
+	claimed, live := queueOf(t, dbs[0], e.ID)
+	if claimed != n || len(live) != n-2 || slices.ContainsFunc(live, func(qe shop.QueueEntry) bool { return qe.N == 3 || qe.N == 7 }) {
+		t.Errorf("after releasing 3 and 7: %d claimed, live %v; want %d claimed, all live but 3 and 7", claimed, live, n)
 	}
-	if c, _ := dbs[0].FindPositionCount(ctx, e.ID); c != n {
-		t.Errorf("FindPositionCount after releases = %d, want %d", c, n)
+	if rel, err := dbs[1].FindReleases(ctx, e.ID, 1); err != nil || !slices.Equal(rel, []int{3, 7}) {
+		t.Errorf("release log = %v, %v; want [3 7] (released twice, logged once)", rel, err)
+	}
+	if rel, err := dbs[2].FindReleases(ctx, e.ID, 2); err != nil || !slices.Equal(rel, []int{7}) {
+		t.Errorf("release log from its second entry = %v, %v; want [7]", rel, err)
+	}
+	if more, err := dbs[2].FindPositions(ctx, e.ID, n-1); err != nil || len(more) != 2 || more[0].N != n-1 {
+		t.Errorf("FindPositions from %d = %+v, %v; want the last two", n-1, more, err)
 	}
 	claims, err := dbs[0].FindClaimsBy(ctx, fmt.Sprintf("u%02d", slices.Index(got, 7)))
 	if err != nil || len(claims) != 1 || !claims[0].ReleasedAt.Equal(start.Add(7*time.Minute)) {
@@ -233,6 +270,12 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 	}
 	if r, err := db.FindRSVPByTicket(ctx, e.ID, "first"); err != nil || r.UserID != "ana" {
 		t.Errorf("FindRSVPByTicket = %+v, %v", r, err)
+	}
+	if _, err := dbs[1].FindRSVPByTicket(ctx, e.ID, "second"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("FindRSVPByTicket(the losing answer's code) = %v, want NotFound", err)
+	}
+	if rs, err := db.FindRSVPsBy(ctx, "ana"); err != nil || len(rs) != 1 || rs[0].TicketCode != "first" {
+		t.Errorf("FindRSVPsBy after two answers = %+v, %v; want the one RSVP", rs, err)
 	}
 	if _, err := db.FindRSVPByTicket(ctx, "other", "first"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("FindRSVPByTicket on another event = %v, want NotFound", err)
@@ -286,8 +329,8 @@ func TestEventsRSVPIdempotent(t *testing.T) {
 			t.Errorf("concurrent RSVPs by one person = %+v and %+v, want the same seat", states[0], st)
 		}
 	}
-	if live, err := db.FindLiveCount(ctx, ev.ID, 0); live != 1 || err != nil {
-		t.Errorf("live positions = %d, %v; want 1", live, err)
+	if _, live := queueOf(t, db, ev.ID); len(live) != 1 {
+		t.Errorf("live positions = %v; want 1", live)
 	}
 	if st, err := svcs[0].RSVP(ctx, "ben", ev.ID); err != nil || st.Status != shop.Waitlisted || st.WaitlistPosition != 1 {
 		t.Errorf("next RSVP = %+v, %v; want waitlisted first", st, err)
@@ -371,10 +414,7 @@ func TestEventsEraseUser(t *testing.T) {
 	if where := collectionsWith(t, name, "code-"+ana); len(where) > 0 {
 		t.Errorf("her ticket code is still in %v", where)
 	}
-	if live, _ := db.FindLiveCount(ctx, e.ID, 0); live != 2 {
-		t.Errorf("live positions = %d, want 2 (hers kept, anonymous)", live)
-	}
-	q, _ := db.FindQueue(ctx, e.ID)
+	_, q := queueOf(t, db, e.ID)
 	if len(q) != 2 || q[0].UserID != "ben" || q[1].UserID != "" {
 		t.Errorf("queue = %+v, want ben then an anonymous seat", q)
 	}

@@ -54,6 +54,11 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	} else if n > 0 {
 		log.Info("unfinished notifications moved to the outbox queue", "count", n)
 	}
+	// The events area's keyed tickets, RSVP lists and release logs of
+	// issue 15, filled once from what older versions stored.
+	if err := db.MigrateEvents(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("migrate events: %w", err)
+	}
 	var outbox *notify.Outbox
 	notes := notify.NewService(db, notify.Options{
 		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
