@@ -60,9 +60,10 @@ type Tokens interface {
 
 // Observer hears what operators count.
 type Observer interface {
-	// SignInThrottled is called when a sign-in is refused for too many
-	// failures, per account or per client address (by).
-	SignInThrottled(by string)
+	// Throttled is called when an attempt is refused as one too many:
+	// action is signin, signup or refresh; by is account, address or
+	// session.
+	Throttled(action, by string)
 }
 
 // Auth is what a successful sign-up, sign-in or refresh returns.
@@ -188,6 +189,7 @@ func (s *Service) Register(ctx context.Context, in hyperlieu.Registration) (Auth
 		return Auth{}, err
 	}
 	if err := s.take(s.signups, "signup:"+in.ClientAddr, s.opts.MaxSignupsPerAddr, "too many sign-ups from this address; try again later"); err != nil {
+		s.observe("signup", "address")
 		return Auth{}, err
 	}
 	now := s.opts.Now().UTC()
@@ -222,9 +224,7 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 	now := s.opts.Now()
 	for i, k := range keys {
 		if err := s.throttled(s.failures, k, limits[i], "too many failed sign-in attempts; try again later"); err != nil {
-			if s.opts.Observer != nil {
-				s.opts.Observer.SignInThrottled([]string{"account", "address"}[i])
-			}
+			s.observe("signin", []string{"account", "address"}[i])
 			return Auth{}, err
 		}
 	}
@@ -290,6 +290,7 @@ func (s *Service) Refresh(ctx context.Context, secret, clientAddr string) (Auth,
 	}
 	addrKey := "refresh-fail:" + clientAddr
 	if err := s.throttled(s.refresh, addrKey, s.opts.MaxRefreshFailuresPerAddr, "too many failed token refreshes from this address; try again later"); err != nil {
+		s.observe("refresh", "address")
 		return Auth{}, err
 	}
 	rt, sess, err := s.findRefresh(ctx, secret)
@@ -300,6 +301,7 @@ func (s *Service) Refresh(ctx context.Context, secret, clientAddr string) (Auth,
 		return Auth{}, err
 	}
 	if err := s.take(s.refresh, "refresh:"+sess.ID, s.opts.MaxRefreshesPerSession, "this session refreshes too often; try again later"); err != nil {
+		s.observe("refresh", "session")
 		return Auth{}, err
 	}
 	now := s.opts.Now().UTC()
@@ -469,6 +471,13 @@ func (s *Service) EnsureUser(ctx context.Context, email, password, displayName s
 		return hyperlieu.User{}, fmt.Errorf("ensure user: %w", err)
 	}
 	return u, nil
+}
+
+// observe tells the Observer, if any, of a refused attempt.
+func (s *Service) observe(action, by string) {
+	if s.opts.Observer != nil {
+		s.opts.Observer.Throttled(action, by)
+	}
 }
 
 // throttled returns TooManyRequests, with how long to wait, once key has

@@ -55,8 +55,9 @@ func New() *Metrics {
 			Name: "hyperlieu_redemptions_total", Help: "Offers redeemed at a shop's till.",
 		}),
 		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hyperlieu_signin_throttled_total", Help: "Sign-ins refused for too many failures, per account or per client address.",
-		}, []string{"by"}),
+			Name: "hyperlieu_auth_throttled_total",
+			Help: "Sign-ins, sign-ups and token refreshes refused as too many (action), per account, client address or session (by).",
+		}, []string{"action", "by"}),
 		db: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "hyperlieu_db_operation_duration_seconds", Help: "Database command latency by operation and outcome (ok, error).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
@@ -69,8 +70,8 @@ func New() *Metrics {
 	for _, o := range []string{"accepted", "inaccurate", "stale", "implausible", "rejected"} {
 		m.reports.WithLabelValues(o)
 	}
-	for _, by := range []string{"account", "address"} {
-		m.throttles.WithLabelValues(by)
+	for _, t := range throttleSeries {
+		m.throttles.WithLabelValues(t[0], t[1])
 	}
 	m.pushes.WithLabelValues("sent", "none")
 	return m
@@ -163,9 +164,19 @@ func (m *Metrics) CampaignEvent(event, reason string) {
 	}
 }
 
-// SignInThrottled counts a throttled sign-in (account.Observer).
-func (m *Metrics) SignInThrottled(by string) {
-	m.throttles.WithLabelValues(oneOf(by, "account", "address")).Inc()
+// throttleSeries are the throttles account has: action and by.
+var throttleSeries = [][2]string{{"signin", "account"}, {"signin", "address"}, {"signup", "address"}, {"refresh", "session"}, {"refresh", "address"}}
+
+// Throttled counts a refused attempt (account.Observer); a pair it does not
+// know counts as other, other, so that labels stay few.
+func (m *Metrics) Throttled(action, by string) {
+	for _, t := range throttleSeries {
+		if t == [2]string{action, by} {
+			m.throttles.WithLabelValues(action, by).Inc()
+			return
+		}
+	}
+	m.throttles.WithLabelValues("other", "other").Inc()
 }
 
 // dbOperations are the commands the store sends; others count as "other".

@@ -28,7 +28,9 @@ func TestSeriesAreLintCleanAndBounded(t *testing.T) {
 	m.CampaignEvent("suppressed", "quietHours")
 	m.CampaignEvent("suppressed", "user-123")
 	m.CampaignEvent("redeemed", "")
-	m.SignInThrottled("account")
+	m.Throttled("signin", "account")
+	m.Throttled("refresh", "session")
+	m.Throttled("signin", "user-123")
 	m.Command("find", 2*time.Millisecond, false)
 	m.Command("someNewCommand", time.Millisecond, true)
 
@@ -59,7 +61,7 @@ func TestSeriesAreLintCleanAndBounded(t *testing.T) {
 		"hyperlieu_pushes_total code=OTHER result=other", "hyperlieu_pushes_total code=HTTP_5XX result=failed",
 		"hyperlieu_location_reports_total outcome=other", "hyperlieu_campaign_suppressions_total reason=other",
 		"hyperlieu_db_operation_duration_seconds operation=other outcome=error", "hyperlieu_outbox_due_messages",
-		"hyperlieu_redemptions_total", "hyperlieu_signin_throttled_total by=account",
+		"hyperlieu_redemptions_total", "hyperlieu_auth_throttled_total action=signin by=account",
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("no series %q in:\n%s", want, text.String())

@@ -244,7 +244,7 @@ func TestServiceEndpoints(t *testing.T) {
 	m := string(want(t, s.do(t, "GET", "/metrics", "", nil), 200).Body)
 	for _, series := range []string{"hyperlieu_http_requests_total", "hyperlieu_http_request_duration_seconds_bucket", "go_goroutines", `route="/readyz"`,
 		`status_class="2xx"`, "hyperlieu_outbox_due_messages", "hyperlieu_location_reports_total", "hyperlieu_db_operation_duration_seconds_bucket",
-		"hyperlieu_signin_throttled_total", "hyperlieu_pushes_total"} {
+		"hyperlieu_auth_throttled_total", "hyperlieu_pushes_total"} {
 		if !strings.Contains(m, series) {
 			t.Errorf("/metrics lacks %s", series)
 		}

@@ -3,6 +3,7 @@ package test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -52,4 +53,16 @@ func TestTrustSignupAndRefreshThrottled(t *testing.T) {
 		problemOf(t, refresh("guessed-token"), http.StatusUnauthorized)
 	}
 	throttled(refresh("guessed-token"))
+
+	// Operators see each throttle in the metrics.
+	m := string(want(t, s.do(t, "GET", "/metrics", "", nil), http.StatusOK).Body)
+	for _, series := range []string{
+		`hyperlieu_auth_throttled_total{action="signup",by="address"} 1`,
+		`hyperlieu_auth_throttled_total{action="refresh",by="session"} 1`,
+		`hyperlieu_auth_throttled_total{action="refresh",by="address"} 1`,
+	} {
+		if !strings.Contains(m, series) {
+			t.Errorf("/metrics lacks %s:\n%s", series, grepLines(m, "auth_throttled"))
+		}
+	}
 }
