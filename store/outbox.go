@@ -177,25 +177,36 @@ func applyOutbox(n *notify.Notification, f OutboxFields) {
 	n.LeaseOwner, n.LeaseUntil = m.LeaseOwner, m.LeaseUntil
 }
 
-// UpdateParked makes the user's parked notifications due at due: it finds
-// them in the queue (unfinished work only) and updates each by _id, in the
-// queue and in the inbox. Idempotent, so a racing outbox update needs no
-// atomicity.
+// UpdateParked makes the user's parked notifications due at due: it reads
+// their ids from the user's device list by _id (listParked put them there
+// before queueing them), updates each by _id in the queue and the inbox,
+// and only then takes them off the list, so that a crash in between leaves
+// them listed for the next registration (the updates are idempotent, and a
+// racing outbox update needs no atomicity).
 func (db *DB) UpdateParked(ctx context.Context, userID string, due time.Time) error {
-	ids, err := findMany(ctx, db.c(queueColl), bson.D{{Key: "userId", Value: userID}, {Key: "parked", Value: true}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}), "outbox queue", func(d idDoc) string { return d.ID })
-	if err != nil || len(ids) == 0 {
-		return err
+	var l deviceListDoc
+	err := db.c(deviceListsColl).FindOne(ctx, byID(userID), options.FindOne().SetProjection(bson.D{{Key: "parked", Value: 1}})).Decode(&l)
+	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && len(l.Parked) == 0) {
+		return nil
+	}
+	if err != nil {
+		return translate(err, "device list")
 	}
 	set := bson.D{{Key: "$set", Value: bson.D{{Key: "parked", Value: false}, {Key: "notBefore", Value: due}}}}
-	models := make([]mongo.WriteModel, len(ids))
-	for i, id := range ids {
-		models[i] = mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpdate(set)
+	models := make([]mongo.WriteModel, 0, len(l.Parked))
+	unset := make(bson.D, 0, len(l.Parked))
+	for key, id := range l.Parked {
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpdate(set))
+		unset = append(unset, bson.E{Key: "parked." + key, Value: ""})
 	}
 	if err := db.bulkByID(ctx, queueColl, models); err != nil {
 		return err
 	}
-	return db.bulkByID(ctx, "notifications", models)
+	if err := db.bulkByID(ctx, "notifications", models); err != nil {
+		return err
+	}
+	_, err = db.c(deviceListsColl).UpdateOne(ctx, byID(userID), bson.D{{Key: "$unset", Value: unset}})
+	return translate(err, "device list")
 }
 
 // OutboxBacklog returns how many queued notifications are due by now, and
@@ -219,7 +230,8 @@ func (db *DB) OutboxBacklog(ctx context.Context, now time.Time) (int, time.Time,
 
 // MigrateOutbox fills the queue with the notifications that were pending or
 // sending before it existed and the per-user device lists with the devices,
-// once per database (db.once). Every write is keyed, so a start that dies
+// then lists the parked ones under their user, each once per database
+// (db.once). Every write is keyed, so a start that dies
 // half-way is finished by the next.
 func (db *DB) MigrateOutbox(ctx context.Context) (int, error) {
 	n := 0
@@ -230,7 +242,10 @@ func (db *DB) MigrateOutbox(ctx context.Context) (int, error) {
 		}
 		return db.migrateDeviceLists(ctx)
 	})
-	return n, err
+	if err != nil {
+		return n, err
+	}
+	return n, db.once(ctx, "parked-lists-v1", func() error { return db.migrateParked(ctx) })
 }
 
 func (db *DB) adoptUnfinished(ctx context.Context) (int, error) {
