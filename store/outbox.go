@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -210,22 +211,20 @@ func (db *DB) UpdateParked(ctx context.Context, userID string, due time.Time) er
 }
 
 // OutboxBacklog returns how many queued notifications are due by now, and
-// when the oldest of them fell due (zero when none is), from the queue.
+// when the oldest of them fell due (zero when none is): one find of their
+// due times, a scan of the queue (unfinished work only), which the metrics
+// make at most once per metrics.OutboxReadEvery.
 func (db *DB) OutboxBacklog(ctx context.Context, now time.Time) (int, time.Time, error) {
 	f := bson.D{{Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}}
-	n, err := db.c(queueColl).CountDocuments(ctx, f)
-	if err != nil || n == 0 {
-		return 0, time.Time{}, translate(err, "outbox queue")
-	}
-	var d struct {
+	type due struct {
 		NotBefore time.Time `bson:"notBefore"`
 	}
-	err = db.c(queueColl).FindOne(ctx, f, options.FindOne().SetSort(bson.D{{Key: "notBefore", Value: 1}}).
-		SetProjection(bson.D{{Key: "notBefore", Value: 1}})).Decode(&d)
-	if err != nil {
-		return 0, time.Time{}, translate(err, "outbox queue")
+	ds, err := findMany(ctx, db.r(queueColl), f, options.Find().SetProjection(bson.D{{Key: "notBefore", Value: 1}}),
+		"outbox queue", func(d due) time.Time { return d.NotBefore })
+	if err != nil || len(ds) == 0 {
+		return 0, time.Time{}, err
 	}
-	return int(n), d.NotBefore.UTC(), nil
+	return len(ds), slices.MinFunc(ds, time.Time.Compare).UTC(), nil
 }
 
 // MigrateOutbox fills the queue with the notifications that were pending or

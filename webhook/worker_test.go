@@ -28,6 +28,7 @@ type memStore struct {
 	queue     map[string]webhook.Delivery
 	done      map[string]webhook.Delivery
 	claims    map[string]time.Time
+	reads     int // of the whole queue
 }
 
 func newMemStore() *memStore {
@@ -104,6 +105,7 @@ func (m *memStore) CreateWebhookDelivery(_ context.Context, d webhook.Delivery) 
 }
 func (m *memStore) FindQueuedWebhookDeliveries(context.Context) ([]webhook.Delivery, error) {
 	defer m.lock()()
+	m.reads++
 	var out []webhook.Delivery
 	for _, d := range m.queue {
 		out = append(out, d)
@@ -394,5 +396,36 @@ func TestWorkerDropsOrphans(t *testing.T) {
 	w.RunOnce(ctx)
 	if len(st.queue) != 0 {
 		t.Errorf("queue = %v, want the orphan dropped", st.queue)
+	}
+}
+
+// The backlog gauge reads what the worker's last round saw, less what it
+// finished: a scrape while the worker runs reads nothing (issue 15).
+func TestWorkerBacklogFromItsRound(t *testing.T) {
+	svc, st, c, h, _ := setup(t)
+	w := webhook.NewWorker(svc, webhook.WorkerOptions{Poll: time.Hour, RetryBase: time.Second, Now: c.now}, quiet())
+	ctx := context.Background()
+	if n, _, err := w.Backlog(ctx); n != 0 || err != nil || st.reads != 1 {
+		t.Errorf("Backlog before any round = %d, %v after %d reads; want 0 from one read", n, err, st.reads)
+	}
+	h.set(http.StatusInternalServerError)
+	svc.Publish(ctx, rsvp("u1"), rsvp("u2"))
+	queuedAt := c.now()
+	w.RunOnce(ctx)
+	reads := st.reads
+	n, oldest, err := w.Backlog(ctx)
+	if n != 2 || !oldest.Equal(queuedAt) || err != nil || st.reads != reads {
+		t.Errorf("Backlog = %d, %v, %v after %d more reads; want 2 failing, queued at %v, no read", n, oldest, err, st.reads-reads, queuedAt)
+	}
+	h.set(http.StatusOK)
+	c.add(time.Minute)
+	w.RunOnce(ctx)
+	reads = st.reads
+	if n, _, _ := w.Backlog(ctx); n != 0 || st.reads != reads {
+		t.Errorf("Backlog after delivering = %d after %d more reads; want 0, no read", n, st.reads-reads)
+	}
+	c.add(3 * time.Hour) // the worker stopped polling: read again
+	if n, _, _ := w.Backlog(ctx); n != 0 || st.reads != reads+1 {
+		t.Errorf("Backlog with no recent round = %d after %d more reads; want 0 from one read", n, st.reads-reads)
 	}
 }
