@@ -186,7 +186,7 @@ func applyOutbox(n *notify.Notification, f OutboxFields) {
 // racing outbox update needs no atomicity).
 func (db *DB) UpdateParked(ctx context.Context, userID string, due time.Time) error {
 	var l deviceListDoc
-	err := db.c(deviceListsColl).FindOne(ctx, byID(userID), options.FindOne().SetProjection(bson.D{{Key: "parked", Value: 1}})).Decode(&l)
+	err := db.r(deviceListsColl).FindOne(ctx, byID(userID), options.FindOne().SetProjection(bson.D{{Key: "parked", Value: 1}})).Decode(&l)
 	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && len(l.Parked) == 0) {
 		return nil
 	}
