@@ -75,18 +75,26 @@ func (db *DB) FindQueued(ctx context.Context, ids []string) ([]notify.Notificati
 // into notification_outcomes (one insertMany for all; a second final
 // outcome, from a worker that outlived its lease, is dropped), any other is
 // the notification's new queue entry, replaced by _id. Final ones stay in
-// the queue until DeleteQueued.
+// the queue until DeleteQueued; parked ones (no device came) leave their
+// user's device list, in one more bulk write when there are any.
 func (db *DB) RecordOutcomes(ctx context.Context, ns []notify.Notification) error {
 	var final []any
 	var again []mongo.WriteModel
+	var unparked []notify.Notification
 	for _, n := range ns {
 		if n.Status == notify.StatusPending {
 			again = append(again, mongo.NewReplaceOneModel().SetFilter(byID(n.ID)).SetReplacement(toNotificationDoc(n)))
 			continue
 		}
 		final = append(final, outcomeDoc{ID: n.ID, UserID: n.UserID, NotBefore: n.NotBefore, OutboxFields: toOutboxFields(n)})
+		if n.Parked {
+			unparked = append(unparked, n)
+		}
 	}
 	if _, err := db.insertMany(ctx, outcomesColl, final); err != nil {
+		return err
+	}
+	if err := db.unlistParked(ctx, unparked); err != nil {
 		return err
 	}
 	return db.bulkByID(ctx, queueColl, again)

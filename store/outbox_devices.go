@@ -65,6 +65,26 @@ func (db *DB) listParked(ctx context.Context, ns []notify.Notification) error {
 	return db.bulkByID(ctx, deviceListsColl, models)
 }
 
+// unlistParked takes ns, finished while parked, off their users' lists, so
+// that a customer who never registers a device does not collect them: one
+// $unset by _id per user, in one bulk write. A crash before it leaves them
+// listed, for the next registration to update by _id to no effect.
+func (db *DB) unlistParked(ctx context.Context, ns []notify.Notification) error {
+	byUser := map[string]bson.D{}
+	var users []string
+	for _, n := range ns {
+		if byUser[n.UserID] == nil {
+			users = append(users, n.UserID)
+		}
+		byUser[n.UserID] = append(byUser[n.UserID], bson.E{Key: "parked." + hashKey(n.ID), Value: ""})
+	}
+	models := make([]mongo.WriteModel, len(users))
+	for i, u := range users {
+		models[i] = mongo.NewUpdateOneModel().SetFilter(byID(u)).SetUpdate(bson.D{{Key: "$unset", Value: byUser[u]}})
+	}
+	return db.bulkByID(ctx, deviceListsColl, models)
+}
+
 // migrateParked lists the notifications parked before the lists held them
 // (MigrateOutbox): one scan of the queue, once.
 func (db *DB) migrateParked(ctx context.Context) error {

@@ -116,3 +116,32 @@ func dueIDs(t *testing.T, db *store.DB, now time.Time) []string {
 	}
 	return ids
 }
+
+// TestOutboxParkedUnlistedWhenFinal: a parked notification whose outcome
+// is final (no device came in time) leaves its user's list, so that a
+// customer who never registers does not collect ids.
+func TestOutboxParkedUnlistedWhenFinal(t *testing.T) {
+	var cmds commands
+	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	n := notify.Notification{ID: "parked-1", UserID: "p7", Kind: hyperlieu.KindEventAnnounced, Title: "T", Body: "B",
+		Status: notify.StatusPending, Parked: true, CreatedAt: now, NotBefore: now.Add(time.Hour), ExpiresAt: now.Add(72 * time.Hour)}
+	if err := db.CreateNotifications(ctx, []notify.Notification{n}); err != nil {
+		t.Fatal(err)
+	}
+	n.Status, n.Reason = notify.StatusSuppressed, notify.ReasonNoDevice
+	cmds.take()
+	if err := db.RecordOutcomes(ctx, []notify.Notification{n}); err != nil {
+		t.Fatal(err)
+	}
+	if seen, scan := cmds.take(); len(seen) != 2 || len(scan) > 0 {
+		t.Errorf("outcome of a parked one: %v, scans %v; want the outcome insert and the list's unset", seen, scan)
+	}
+	if err := db.UpdateParked(ctx, "p7", now); err != nil {
+		t.Fatal(err)
+	}
+	if seen, _ := cmds.take(); len(seen) != 1 {
+		t.Errorf("registration after it finished: %v; want the list read alone (nothing listed)", seen)
+	}
+}
