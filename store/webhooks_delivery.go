@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -184,16 +186,23 @@ func (db *DB) UpdateQueuedWebhookDelivery(ctx context.Context, d webhook.Deliver
 // delivery finishes again), then takes it off the queue, then drops its
 // claims (one bulk write). A crash in between leaves it queued, to be
 // attempted again, or claims that no one reads (numbers go on from d.Claim).
+// The queued copy comes back from its deletion: if erasure rewrote its
+// event since d was read, the history takes the rewrite too (an erasure
+// after the deletion finds the history written already).
 func (db *DB) FinishWebhookDelivery(ctx context.Context, d webhook.Delivery) error {
 	doc := newWebhookDeliveryDoc(d)
-	// The event as queued now: erasure may have rewritten it since d was read.
-	if q, err := db.FindQueuedWebhookDelivery(ctx, d.ID); err == nil {
-		doc.Data, doc.Users = q.Event.Data, usersOf(q.Event.Data)
-	}
 	if _, err := db.c(webhookDeliveries).ReplaceOne(ctx, byID(d.ID), doc, options.Replace().SetUpsert(true)); err != nil {
 		return translate(err, "webhook delivery")
 	}
-	if _, err := db.c(webhookQueue).DeleteOne(ctx, byID(d.ID)); err != nil {
+	var q webhookDeliveryDoc
+	switch err := db.c(webhookQueue).FindOneAndDelete(ctx, byID(d.ID)).Decode(&q); {
+	case err == nil && !maps.Equal(q.Data, doc.Data):
+		err := db.updateByID(ctx, webhookDeliveries, d.ID, bson.D{{Key: "$set", Value: bson.D{
+			{Key: "data", Value: q.Data}, {Key: "users", Value: usersOf(q.Data)}}}}, "webhook delivery")
+		if err != nil {
+			return err
+		}
+	case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
 		return translate(err, "webhook delivery")
 	}
 	// Claims past d.Claim may exist (superseded ones); a few more cover
