@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hyperlieu/hyperlieu"
 )
@@ -112,7 +113,8 @@ func (s *Service) hint(endpoint string, n int) {
 // newest first: a slot read and one or two delivery reads (the queue's
 // copy, current for a replayed one, else the history's) each. Slots whose
 // delivery is gone (a crash between the slot and the delivery, or an
-// erased endpoint) are skipped, at most limit of them.
+// erased endpoint) are skipped, at most limit of them, as is a second slot
+// of one delivery (a queueing retried after its slot was taken).
 func (s *Service) listed(ctx context.Context, endpoint string, from, limit int) ([]Delivery, error) {
 	var out []Delivery
 	for n, skipped := from, 0; n >= 1 && len(out) < limit && skipped <= limit; n-- {
@@ -120,7 +122,7 @@ func (s *Service) listed(ctx context.Context, endpoint string, from, limit int) 
 		if err == nil {
 			var d Delivery
 			d, err = s.findDelivery(ctx, id)
-			if err == nil && d.EndpointID == endpoint {
+			if err == nil && d.EndpointID == endpoint && !slices.ContainsFunc(out, func(o Delivery) bool { return o.ID == d.ID }) {
 				out = append(out, d)
 				continue
 			}
