@@ -10,6 +10,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,10 +78,17 @@ func New() *Metrics {
 	return m
 }
 
-// WatchOutbox makes every scrape ask backlog for the outbox's depth and the
-// time its oldest due message fell due.
+// OutboxReadEvery is how often, at most, scrapes ask the outbox's backlog:
+// counting the due notifications decodes the queue on the embedded
+// database, so scrapes in between reuse the last count (issue 15). The
+// depth is then as of at most this long ago; the age grows from the
+// oldest due time then read.
+const OutboxReadEvery = 15 * time.Second
+
+// WatchOutbox makes scrapes ask backlog for the outbox's depth and the time
+// its oldest due message fell due, at most once per OutboxReadEvery.
 func (m *Metrics) WatchOutbox(backlog func(ctx context.Context) (int, time.Time, error)) {
-	m.outbox.backlog = backlog
+	m.outbox.backlog, m.outbox.every = backlog, OutboxReadEvery
 }
 
 // Collectors returns the series, to register with the /metrics registry.
@@ -90,11 +98,18 @@ func (m *Metrics) Collectors() []prometheus.Collector {
 }
 
 // queueGauges read a queue's depth and the age of its oldest entry at
-// scrape time (the outbox's, the webhook queue's).
+// scrape time (the outbox's, the webhook queue's), at most once per every
+// when it is set.
 type queueGauges struct {
 	depth, age *prometheus.Desc
 	backlog    func(ctx context.Context) (int, time.Time, error) // nil until watched
 	now        func() time.Time
+	every      time.Duration
+
+	mu     sync.Mutex
+	readAt time.Time // of the last read; zero before the first
+	n      int
+	oldest time.Time
 }
 
 func newQueueGauges(depth, age *prometheus.Desc) *queueGauges {
@@ -107,9 +122,7 @@ func (q *queueGauges) Collect(ch chan<- prometheus.Metric) {
 	if q.backlog == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	n, oldest, err := q.backlog(ctx)
+	n, oldest, err := q.read()
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(q.depth, err)
 		return
@@ -120,6 +133,27 @@ func (q *queueGauges) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(q.depth, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(q.age, prometheus.GaugeValue, age)
+}
+
+// read asks backlog, or returns what it answered less than every ago.
+// Concurrent scrapes wait for one read.
+func (q *queueGauges) read() (int, time.Time, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := q.now()
+	if !q.readAt.IsZero() && now.Sub(q.readAt) < q.every {
+		return q.n, q.oldest, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, oldest, err := q.backlog(ctx)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if q.every > 0 {
+		q.readAt, q.n, q.oldest = now, n, oldest
+	}
+	return n, oldest, nil
 }
 
 // fcmCodes are the error codes FCM documents, and ours for failures of a

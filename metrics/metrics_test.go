@@ -73,3 +73,21 @@ func TestSeriesAreLintCleanAndBounded(t *testing.T) {
 		}
 	}
 }
+
+// Scrapes ask the outbox's backlog at most once per OutboxReadEvery: the
+// count decodes the queue on the embedded database (issue 15).
+func TestOutboxBacklogReadOncePerPeriod(t *testing.T) {
+	m := metrics.New()
+	reads := 0
+	m.WatchOutbox(func(context.Context) (int, time.Time, error) { reads++; return 3, time.Now().Add(-time.Minute), nil })
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m.Collectors()...)
+	for range 3 {
+		if n, err := testutil.GatherAndCount(reg, "hyperlieu_outbox_due_messages"); err != nil || n != 1 {
+			t.Fatalf("due messages series = %d, %v; want 1", n, err)
+		}
+	}
+	if reads != 1 {
+		t.Errorf("backlog read %d times by 3 scrapes; want once", reads)
+	}
+}

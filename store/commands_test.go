@@ -69,6 +69,8 @@ func scans(name string, cmd bson.Raw) string {
 				return why
 			}
 		}
+	case "findAndModify":
+		return keyed(cmd.Lookup("query"))
 	case "insert", "ping", "hello", "isMaster", "endSessions", "createIndexes", "dropDatabase":
 	default:
 		return "not a keyed command"

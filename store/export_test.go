@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hyperlieu/hyperlieu/campaign"
+	"github.com/hyperlieu/hyperlieu/notify"
 )
 
 // InsertOffers stores offers in bulk (one insertMany, no codes), so that a
@@ -37,3 +38,17 @@ func (db *DB) KeyEmailTo(ctx context.Context, email, userID string) error {
 
 // KeyEmails runs the email keys' migration again.
 func (db *DB) KeyEmails(ctx context.Context) error { return db.keyAllEmails(ctx) }
+
+// CreateNotificationsUnlisted stores ns as a version before the parked
+// lists did: queued and in the inbox, not listed under their user.
+func CreateNotificationsUnlisted(ctx context.Context, db *DB, ns []notify.Notification) error {
+	docs := make([]any, len(ns))
+	for i, n := range ns {
+		docs[i] = toNotificationDoc(n)
+	}
+	if _, err := db.insertMany(ctx, queueColl, docs); err != nil {
+		return err
+	}
+	_, err := db.insertMany(ctx, "notifications", docs)
+	return err
+}

@@ -148,7 +148,8 @@ func (db *DB) insertMany(ctx context.Context, coll string, docs []any) ([]bool, 
 
 // CreateNotifications inserts ns, and queues the pending ones for the
 // outbox first (a queued copy without its inbox entry is still sent; the
-// reverse would be lost); those whose _id exists are skipped.
+// reverse would be lost), the parked ones listed under their user before
+// that (listParked); those whose _id exists are skipped.
 func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification) error {
 	docs := make([]any, len(ns))
 	var queued []any
@@ -157,6 +158,9 @@ func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification)
 		if n.Status == notify.StatusPending {
 			queued = append(queued, docs[i])
 		}
+	}
+	if err := db.listParked(ctx, ns); err != nil {
+		return err
 	}
 	if _, err := db.insertMany(ctx, queueColl, queued); err != nil {
 		return err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -74,18 +75,26 @@ func (db *DB) FindQueued(ctx context.Context, ids []string) ([]notify.Notificati
 // into notification_outcomes (one insertMany for all; a second final
 // outcome, from a worker that outlived its lease, is dropped), any other is
 // the notification's new queue entry, replaced by _id. Final ones stay in
-// the queue until DeleteQueued.
+// the queue until DeleteQueued; parked ones (no device came) leave their
+// user's device list, in one more bulk write when there are any.
 func (db *DB) RecordOutcomes(ctx context.Context, ns []notify.Notification) error {
 	var final []any
 	var again []mongo.WriteModel
+	var unparked []notify.Notification
 	for _, n := range ns {
 		if n.Status == notify.StatusPending {
 			again = append(again, mongo.NewReplaceOneModel().SetFilter(byID(n.ID)).SetReplacement(toNotificationDoc(n)))
 			continue
 		}
 		final = append(final, outcomeDoc{ID: n.ID, UserID: n.UserID, NotBefore: n.NotBefore, OutboxFields: toOutboxFields(n)})
+		if n.Parked {
+			unparked = append(unparked, n)
+		}
 	}
 	if _, err := db.insertMany(ctx, outcomesColl, final); err != nil {
+		return err
+	}
+	if err := db.unlistParked(ctx, unparked); err != nil {
 		return err
 	}
 	return db.bulkByID(ctx, queueColl, again)
@@ -177,49 +186,59 @@ func applyOutbox(n *notify.Notification, f OutboxFields) {
 	n.LeaseOwner, n.LeaseUntil = m.LeaseOwner, m.LeaseUntil
 }
 
-// UpdateParked makes the user's parked notifications due at due: it finds
-// them in the queue (unfinished work only) and updates each by _id, in the
-// queue and in the inbox. Idempotent, so a racing outbox update needs no
-// atomicity.
+// UpdateParked makes the user's parked notifications due at due: it reads
+// their ids from the user's device list by _id (listParked put them there
+// before queueing them), updates each by _id in the queue and the inbox,
+// and only then takes them off the list, so that a crash in between leaves
+// them listed for the next registration (the updates are idempotent, and a
+// racing outbox update needs no atomicity).
 func (db *DB) UpdateParked(ctx context.Context, userID string, due time.Time) error {
-	ids, err := findMany(ctx, db.c(queueColl), bson.D{{Key: "userId", Value: userID}, {Key: "parked", Value: true}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}), "outbox queue", func(d idDoc) string { return d.ID })
-	if err != nil || len(ids) == 0 {
-		return err
+	var l deviceListDoc
+	err := db.r(deviceListsColl).FindOne(ctx, byID(userID), options.FindOne().SetProjection(bson.D{{Key: "parked", Value: 1}})).Decode(&l)
+	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && len(l.Parked) == 0) {
+		return nil
+	}
+	if err != nil {
+		return translate(err, "device list")
 	}
 	set := bson.D{{Key: "$set", Value: bson.D{{Key: "parked", Value: false}, {Key: "notBefore", Value: due}}}}
-	models := make([]mongo.WriteModel, len(ids))
-	for i, id := range ids {
-		models[i] = mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpdate(set)
+	models := make([]mongo.WriteModel, 0, len(l.Parked))
+	unset := make(bson.D, 0, len(l.Parked))
+	for key, id := range l.Parked {
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpdate(set))
+		unset = append(unset, bson.E{Key: "parked." + key, Value: ""})
 	}
 	if err := db.bulkByID(ctx, queueColl, models); err != nil {
 		return err
 	}
-	return db.bulkByID(ctx, "notifications", models)
+	if err := db.bulkByID(ctx, "notifications", models); err != nil {
+		return err
+	}
+	_, err = db.c(deviceListsColl).UpdateOne(ctx, byID(userID), bson.D{{Key: "$unset", Value: unset}})
+	return translate(err, "device list")
 }
 
 // OutboxBacklog returns how many queued notifications are due by now, and
-// when the oldest of them fell due (zero when none is), from the queue.
+// when the oldest of them fell due (zero when none is): one find of their
+// due times, a scan of the queue (unfinished work only), which the metrics
+// make at most once per metrics.OutboxReadEvery.
 func (db *DB) OutboxBacklog(ctx context.Context, now time.Time) (int, time.Time, error) {
 	f := bson.D{{Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}}
-	n, err := db.c(queueColl).CountDocuments(ctx, f)
-	if err != nil || n == 0 {
-		return 0, time.Time{}, translate(err, "outbox queue")
-	}
-	var d struct {
+	type due struct {
 		NotBefore time.Time `bson:"notBefore"`
 	}
-	err = db.c(queueColl).FindOne(ctx, f, options.FindOne().SetSort(bson.D{{Key: "notBefore", Value: 1}}).
-		SetProjection(bson.D{{Key: "notBefore", Value: 1}})).Decode(&d)
-	if err != nil {
-		return 0, time.Time{}, translate(err, "outbox queue")
+	ds, err := findMany(ctx, db.r(queueColl), f, options.Find().SetProjection(bson.D{{Key: "notBefore", Value: 1}}),
+		"outbox queue", func(d due) time.Time { return d.NotBefore })
+	if err != nil || len(ds) == 0 {
+		return 0, time.Time{}, err
 	}
-	return int(n), d.NotBefore.UTC(), nil
+	return len(ds), slices.MinFunc(ds, time.Time.Compare).UTC(), nil
 }
 
 // MigrateOutbox fills the queue with the notifications that were pending or
 // sending before it existed and the per-user device lists with the devices,
-// once per database (db.once). Every write is keyed, so a start that dies
+// then lists the parked ones under their user, each once per database
+// (db.once). Every write is keyed, so a start that dies
 // half-way is finished by the next.
 func (db *DB) MigrateOutbox(ctx context.Context) (int, error) {
 	n := 0
@@ -230,7 +249,10 @@ func (db *DB) MigrateOutbox(ctx context.Context) (int, error) {
 		}
 		return db.migrateDeviceLists(ctx)
 	})
-	return n, err
+	if err != nil {
+		return n, err
+	}
+	return n, db.once(ctx, "parked-lists-v1", func() error { return db.migrateParked(ctx) })
 }
 
 func (db *DB) adoptUnfinished(ctx context.Context) (int, error) {

@@ -22,16 +22,77 @@ import (
 // characters a field name may not), so that the outbox and Notify read a
 // customer's devices by _id. Each list entry is set or unset by an update
 // by _id, never rewritten whole, so two registrations do not lose each other.
+// The list also holds the ids of the user's parked notifications (those
+// queued while the user had no device), under the hash of their id, so that
+// a registration finds them by the _id read it makes anyway (issue 15).
 const deviceListsColl = "device_lists"
 
 type deviceListDoc struct {
 	UserID  string               `bson:"_id"`
 	Devices map[string]deviceDoc `bson:"devices"`
+	Parked  map[string]string    `bson:"parked,omitempty"` // notification id by hashKey(id)
 }
 
-func tokenKey(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return "devices." + hex.EncodeToString(sum[:16])
+func tokenKey(token string) string { return "devices." + hashKey(token) }
+
+// hashKey is a field name for s, which may hold characters one may not.
+func hashKey(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// listParked lists the parked pending notifications of ns under their user,
+// one upsert by _id per user in one bulk write. CreateNotifications calls it
+// before queueing them: a crash in between leaves an id listed with nothing
+// queued, which UpdateParked's update by _id ignores, never a parked
+// notification no registration would find.
+func (db *DB) listParked(ctx context.Context, ns []notify.Notification) error {
+	byUser := map[string]bson.D{}
+	var users []string
+	for _, n := range ns {
+		if n.Status != notify.StatusPending || !n.Parked {
+			continue
+		}
+		if byUser[n.UserID] == nil {
+			users = append(users, n.UserID)
+		}
+		byUser[n.UserID] = append(byUser[n.UserID], bson.E{Key: "parked." + hashKey(n.ID), Value: n.ID})
+	}
+	models := make([]mongo.WriteModel, len(users))
+	for i, u := range users {
+		models[i] = mongo.NewUpdateOneModel().SetFilter(byID(u)).SetUpdate(bson.D{{Key: "$set", Value: byUser[u]}}).SetUpsert(true)
+	}
+	return db.bulkByID(ctx, deviceListsColl, models)
+}
+
+// unlistParked takes ns, finished while parked, off their users' lists, so
+// that a customer who never registers a device does not collect them: one
+// $unset by _id per user, in one bulk write. A crash before it leaves them
+// listed, for the next registration to update by _id to no effect.
+func (db *DB) unlistParked(ctx context.Context, ns []notify.Notification) error {
+	byUser := map[string]bson.D{}
+	var users []string
+	for _, n := range ns {
+		if byUser[n.UserID] == nil {
+			users = append(users, n.UserID)
+		}
+		byUser[n.UserID] = append(byUser[n.UserID], bson.E{Key: "parked." + hashKey(n.ID), Value: ""})
+	}
+	models := make([]mongo.WriteModel, len(users))
+	for i, u := range users {
+		models[i] = mongo.NewUpdateOneModel().SetFilter(byID(u)).SetUpdate(bson.D{{Key: "$unset", Value: byUser[u]}})
+	}
+	return db.bulkByID(ctx, deviceListsColl, models)
+}
+
+// migrateParked lists the notifications parked before the lists held them
+// (MigrateOutbox): one scan of the queue, once.
+func (db *DB) migrateParked(ctx context.Context) error {
+	ns, err := findMany(ctx, db.c(queueColl), bson.D{{Key: "parked", Value: true}}, nil, "outbox queue", notificationDoc.notification)
+	if err != nil {
+		return err
+	}
+	return db.listParked(ctx, ns)
 }
 
 // UpdateDevice creates or refreshes the device keyed by its token, moving it

@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -17,13 +19,16 @@ import (
 // Webhook endpoints are a few documents by id. Deliveries not finished are
 // in webhook_queue, which stays small since the worker reads it whole each
 // poll; finished ones (delivered, dead) move to webhook_deliveries, read by
-// _id and, for the admin's listing, by endpoint. webhook_claims holds one
-// document per claim "<delivery id>#<n>", taken by unique insert.
+// _id. webhook_claims holds one document per claim "<delivery id>#<n>",
+// taken by unique insert; webhook_slots the endpoints' numbered lists of
+// deliveries, "<endpoint id>#<n>" (webhook/list.go), which the admin's
+// listing reads by _id.
 const (
 	webhookEndpoints  = "webhook_endpoints"
 	webhookQueue      = "webhook_queue"
 	webhookDeliveries = "webhook_deliveries"
 	webhookClaims     = "webhook_claims"
+	webhookSlots      = "webhook_slots"
 )
 
 func webhookIndexes() []indexSpec {
@@ -90,7 +95,7 @@ func (db *DB) UpdateWebhookEndpointState(ctx context.Context, e webhook.Endpoint
 // endpoint; NotFound when there was no endpoint. Deliveries go first so
 // that a crash between leaves the endpoint, to delete again, not orphans.
 func (db *DB) DeleteWebhookEndpoint(ctx context.Context, id string) error {
-	for _, coll := range []string{webhookQueue, webhookDeliveries} {
+	for _, coll := range []string{webhookQueue, webhookDeliveries, webhookSlots} {
 		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "endpoint", Value: id}}); err != nil {
 			return translate(err, "webhook deliveries")
 		}
@@ -121,20 +126,21 @@ type webhookDeliveryDoc struct {
 	DoneAt     time.Time         `bson:"doneAt,omitempty"`
 	Claim      int               `bson:"claim"`
 	LeaseUntil time.Time         `bson:"leaseUntil"`
+	Seq        int               `bson:"seq,omitempty"` // its slot in the endpoint's list
 }
 
 func newWebhookDeliveryDoc(d webhook.Delivery) webhookDeliveryDoc {
 	return webhookDeliveryDoc{ID: d.ID, Endpoint: d.EndpointID, EventID: d.Event.ID, Type: string(d.Event.Type), At: d.Event.At.UTC(),
 		Data: d.Event.Data, Status: string(d.Status), Attempts: d.Attempts, LastError: d.LastError, NextAt: d.NextAt.UTC(),
 		CreatedAt: d.CreatedAt.UTC(), DoneAt: d.DoneAt.UTC(), Claim: d.Claim, LeaseUntil: d.LeaseUntil.UTC(),
-		Users: usersOf(d.Event.Data)}
+		Users: usersOf(d.Event.Data), Seq: d.Seq}
 }
 
 func (d webhookDeliveryDoc) delivery() webhook.Delivery {
 	return webhook.Delivery{ID: d.ID, EndpointID: d.Endpoint,
 		Event:  webhook.Event{ID: d.EventID, Type: webhook.Type(d.Type), At: d.At.UTC(), Data: d.Data},
 		Status: webhook.Status(d.Status), Attempts: d.Attempts, LastError: d.LastError, NextAt: d.NextAt.UTC(),
-		CreatedAt: d.CreatedAt.UTC(), DoneAt: utcOrZero(d.DoneAt), Claim: d.Claim, LeaseUntil: utcOrZero(d.LeaseUntil)}
+		CreatedAt: d.CreatedAt.UTC(), DoneAt: utcOrZero(d.DoneAt), Claim: d.Claim, LeaseUntil: utcOrZero(d.LeaseUntil), Seq: d.Seq}
 }
 
 // CreateWebhookDelivery queues d; Conflict when it is queued already.
@@ -178,57 +184,107 @@ func (db *DB) UpdateQueuedWebhookDelivery(ctx context.Context, d webhook.Deliver
 
 // FinishWebhookDelivery writes d to the history (an upsert: a replayed
 // delivery finishes again), then takes it off the queue, then drops its
-// claims. A crash in between leaves it queued, to be attempted again.
+// claims (one bulk write). A crash in between leaves it queued, to be
+// attempted again, or claims that no one reads (numbers go on from d.Claim).
+// The queued copy comes back from its deletion: if erasure rewrote its
+// event since d was read, the history takes the rewrite too (an erasure
+// after the deletion finds the history written already).
 func (db *DB) FinishWebhookDelivery(ctx context.Context, d webhook.Delivery) error {
 	doc := newWebhookDeliveryDoc(d)
-	// The event as queued now: erasure may have rewritten it since d was read.
-	if q, err := db.FindQueuedWebhookDelivery(ctx, d.ID); err == nil {
-		doc.Data, doc.Users = q.Event.Data, usersOf(q.Event.Data)
-	}
 	if _, err := db.c(webhookDeliveries).ReplaceOne(ctx, byID(d.ID), doc, options.Replace().SetUpsert(true)); err != nil {
 		return translate(err, "webhook delivery")
 	}
-	if _, err := db.c(webhookQueue).DeleteOne(ctx, byID(d.ID)); err != nil {
+	var q webhookDeliveryDoc
+	switch err := db.c(webhookQueue).FindOneAndDelete(ctx, byID(d.ID)).Decode(&q); {
+	case err == nil && !maps.Equal(q.Data, doc.Data):
+		err := db.updateByID(ctx, webhookDeliveries, d.ID, bson.D{{Key: "$set", Value: bson.D{
+			{Key: "data", Value: q.Data}, {Key: "users", Value: usersOf(q.Data)}}}}, "webhook delivery")
+		if err != nil {
+			return err
+		}
+	case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
 		return translate(err, "webhook delivery")
 	}
-	// Claims past d.Claim may exist (superseded ones); a few more cover them.
+	// Claims past d.Claim may exist (superseded ones); a few more cover
+	// them. One bulk write of deletes by _id.
+	dels := make([]mongo.WriteModel, 0, d.Claim+3)
 	for n := 1; n <= d.Claim+3; n++ {
-		if _, err := db.c(webhookClaims).DeleteOne(ctx, byID(webhookClaimID(d.ID, n))); err != nil {
-			return translate(err, "webhook claim")
+		dels = append(dels, mongo.NewDeleteOneModel().SetFilter(byID(webhookClaimID(d.ID, n))))
+	}
+	return db.bulkByID(ctx, webhookClaims, dels)
+}
+
+type webhookSlotDoc struct {
+	ID       string `bson:"_id"` // <endpoint id>#<n>
+	Endpoint string `bson:"endpoint"`
+	Delivery string `bson:"delivery"`
+}
+
+// CreateWebhookSlot takes slot n of endpoint's list for deliveryID;
+// Conflict when it is taken.
+func (db *DB) CreateWebhookSlot(ctx context.Context, endpoint string, n int, deliveryID string) error {
+	_, err := db.c(webhookSlots).InsertOne(ctx, webhookSlotDoc{ID: webhookClaimID(endpoint, n), Endpoint: endpoint, Delivery: deliveryID})
+	return translate(err, "webhook delivery slot")
+}
+
+// FindWebhookSlot returns the delivery in endpoint's slot n; NotFound.
+func (db *DB) FindWebhookSlot(ctx context.Context, endpoint string, n int) (string, error) {
+	var d webhookSlotDoc
+	if err := db.r(webhookSlots).FindOne(ctx, byID(webhookClaimID(endpoint, n))).Decode(&d); err != nil {
+		return "", translate(err, "webhook delivery slot")
+	}
+	return d.Delivery, nil
+}
+
+// MigrateWebhookLists numbers the deliveries stored before the endpoints'
+// lists, per endpoint in id (time) order, once per database: one scan of
+// the queue and of the history. Every write is keyed and the numbering is
+// the same on a second run, so a start that dies half-way is finished by
+// the next.
+func (db *DB) MigrateWebhookLists(ctx context.Context) error {
+	return db.once(ctx, "webhook-lists-v1", func() error {
+		byEndpoint := map[string][]string{}
+		for _, coll := range []string{webhookQueue, webhookDeliveries} {
+			ds, err := findMany(ctx, db.c(coll), bson.D{}, options.Find().SetProjection(bson.D{{Key: "endpoint", Value: 1}}),
+				"webhook deliveries", func(d webhookDeliveryDoc) webhookDeliveryDoc { return d })
+			if err != nil {
+				return err
+			}
+			for _, d := range ds {
+				if !slices.Contains(byEndpoint[d.Endpoint], d.ID) { // a replayed one is in both
+					byEndpoint[d.Endpoint] = append(byEndpoint[d.Endpoint], d.ID)
+				}
+			}
+		}
+		for ep, ids := range byEndpoint {
+			if err := db.numberDeliveries(ctx, ep, ids); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// numberDeliveries gives endpoint's deliveries ids slots 1… in id order.
+func (db *DB) numberDeliveries(ctx context.Context, endpoint string, ids []string) error {
+	slices.Sort(ids)
+	slots := make([]any, len(ids))
+	seqs := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		slots[i] = webhookSlotDoc{ID: webhookClaimID(endpoint, i+1), Endpoint: endpoint, Delivery: id}
+		seqs[i] = mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "seq", Value: i + 1}}}})
+	}
+	for start := 0; start < len(slots); start += maxUpdateBatch {
+		if _, err := db.insertMany(ctx, webhookSlots, slots[start:min(start+maxUpdateBatch, len(slots))]); err != nil {
+			return err
+		}
+	}
+	for _, coll := range []string{webhookQueue, webhookDeliveries} {
+		if err := db.bulkByID(ctx, coll, seqs); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-// FindWebhookDeliveries returns up to limit deliveries of endpoint, queued
-// or finished, with _id < before, newest first. Ids start with the event
-// id, so _id order is time order. On the embedded database the history
-// part is a scan (an admin's rare read); on MongoDB it uses the index.
-func (db *DB) FindWebhookDeliveries(ctx context.Context, endpoint, before string, limit int) ([]webhook.Delivery, error) {
-	filter := bson.D{{Key: "endpoint", Value: endpoint}}
-	if before != "" {
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}})
-	}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit))
-	queued, err := findMany(ctx, db.c(webhookQueue), filter, opts, "webhook deliveries", webhookDeliveryDoc.delivery)
-	if err != nil {
-		return nil, err
-	}
-	done, err := findMany(ctx, db.c(webhookDeliveries), filter, opts, "webhook deliveries", webhookDeliveryDoc.delivery)
-	if err != nil {
-		return nil, err
-	}
-	out := queued
-	for _, d := range done { // a replayed delivery is in both: the queue's copy is current
-		if !slices.ContainsFunc(queued, func(q webhook.Delivery) bool { return q.ID == d.ID }) {
-			out = append(out, d)
-		}
-	}
-	slices.SortFunc(out, func(a, b webhook.Delivery) int { return strings.Compare(b.ID, a.ID) })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }
 
 type webhookClaimDoc struct {

@@ -9,9 +9,9 @@ import (
 	"github.com/hyperlieu/hyperlieu/webhook"
 )
 
-// Deliveries move from the queue to the history; the listing merges both,
-// newest first, the queue's copy winning; claims are unique; erasure
-// scrubs both; deleting the endpoint takes its deliveries.
+// Deliveries move from the queue to the history; claims and list slots are
+// unique; erasure scrubs both; deleting the endpoint takes its deliveries
+// and its list.
 func TestWebhookDeliveries(t *testing.T) {
 	t.Parallel()
 	db, ctx := newDB(t), context.Background()
@@ -64,12 +64,14 @@ func TestWebhookDeliveries(t *testing.T) {
 	if err != nil || len(q) != 1 || q[0].ID != b.ID {
 		t.Errorf("queue = %+v, %v; want b alone", q, err)
 	}
-	ds, err := db.FindWebhookDeliveries(ctx, "ep1", "", 10)
-	if err != nil || len(ds) != 2 || ds[0].ID != b.ID || ds[1].Status != webhook.Delivered || ds[1].Attempts != 1 {
-		t.Errorf("FindWebhookDeliveries = %+v, %v; want b (queued) then a (delivered)", ds, err)
+	if err := db.CreateWebhookSlot(ctx, "ep1", 1, a.ID); err != nil {
+		t.Fatal(err)
 	}
-	if ds, _ := db.FindWebhookDeliveries(ctx, "ep1", b.ID, 10); len(ds) != 1 || ds[0].ID != a.ID {
-		t.Errorf("before b = %+v, want a", ds)
+	if err := db.CreateWebhookSlot(ctx, "ep1", 1, b.ID); hyperlieu.KindOf(err) != hyperlieu.Conflict {
+		t.Errorf("taking a slot twice = %v, want Conflict", err)
+	}
+	if id, err := db.FindWebhookSlot(ctx, "ep1", 1); err != nil || id != a.ID {
+		t.Errorf("FindWebhookSlot = %q, %v; want a", id, err)
 	}
 
 	if err := db.EraseUserEvents(ctx, "ana"); err != nil {
@@ -104,7 +106,7 @@ func TestWebhookDeliveries(t *testing.T) {
 	if err := db.DeleteWebhookEndpoint(ctx, "ep1"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("deleting twice = %v, want NotFound", err)
 	}
-	if ds, _ := db.FindWebhookDeliveries(ctx, "ep1", "", 10); len(ds) != 0 {
-		t.Errorf("deliveries after delete = %+v", ds)
+	if _, err := db.FindWebhookSlot(ctx, "ep1", 1); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("slot after delete: %v", err)
 	}
 }

@@ -357,6 +357,9 @@ func TestWebhookDeadLetterPauseReplay(t *testing.T) {
 	problemOf(t, s.do(t, "POST", "/v1/admin/webhooks/"+h.ID+"/deliveries/nope/replay", admin.Token, nil), http.StatusNotFound)
 	want(t, s.do(t, "POST", "/v1/admin/webhooks/"+h.ID+"/deliveries/"+dead.ID+"/replay", admin.Token, nil), http.StatusAccepted)
 	problemOf(t, s.do(t, "POST", "/v1/admin/webhooks/"+h.ID+"/deliveries/"+dead.ID+"/replay", admin.Token, nil), http.StatusConflict)
+	// Another endpoint has no such delivery, queued or not: 404, not 409.
+	h2 := s.registerHook(t, admin, r, "checkin")
+	problemOf(t, s.do(t, "POST", "/v1/admin/webhooks/"+h2.ID+"/deliveries/"+dead.ID+"/replay", admin.Token, nil), http.StatusNotFound)
 	if ds := s.deliveries(t, admin, h.ID); len(ds) != 1 || ds[0].Status != "pending" || ds[0].Attempts != 0 {
 		t.Errorf("after replay = %+v, want it pending with no attempts", ds)
 	}

@@ -34,6 +34,8 @@ type Delivery struct {
 	// that claim's holder gives up its exclusive right to send.
 	Claim      int
 	LeaseUntil time.Time
+	// Seq is its slot in its endpoint's list (list.go), kept when replayed.
+	Seq int
 }
 
 // DeliveryID is the id of e's delivery to endpoint endpointID.
@@ -55,9 +57,6 @@ type QueueStore interface {
 	FinishWebhookDelivery(ctx context.Context, d Delivery) error
 	// FindWebhookDelivery returns finished delivery id; NotFound.
 	FindWebhookDelivery(ctx context.Context, id string) (Delivery, error)
-	// FindWebhookDeliveries returns up to limit deliveries of endpoint,
-	// queued or finished, with id < before ("" for no bound), newest first.
-	FindWebhookDeliveries(ctx context.Context, endpointID, before string, limit int) ([]Delivery, error)
 	// CreateWebhookClaim takes claim seq of delivery id until until;
 	// Conflict when it is taken.
 	CreateWebhookClaim(ctx context.Context, id string, seq int, until time.Time) error
@@ -73,6 +72,11 @@ func (s *Service) queue(ctx context.Context, e Event) error {
 			continue
 		}
 		d := Delivery{ID: DeliveryID(e.ID, ep.ID), EndpointID: ep.ID, Event: e, Status: Pending, NextAt: e.At, CreatedAt: s.opts.Now().UTC()}
+		// Listed first: a crash between leaves a slot naming nothing,
+		// which the list skips, not a delivery the list cannot show.
+		if err := s.list(ctx, &d); err != nil {
+			return fmt.Errorf("queue delivery: %w", err)
+		}
 		if err := s.store.CreateWebhookDelivery(ctx, d); err != nil && hyperlieu.KindOf(err) != hyperlieu.Conflict {
 			return fmt.Errorf("queue delivery: %w", err)
 		}
@@ -107,9 +111,13 @@ func (s *Service) Deliveries(ctx context.Context, a hyperlieu.Actor, id, before 
 	if _, err := s.endpoint(ctx, id); err != nil {
 		return nil, "", err
 	}
-	ds, err = s.store.FindWebhookDeliveries(ctx, id, before, limit+1)
+	from, err := s.listFrom(ctx, id, before)
 	if err != nil {
-		return nil, "", fmt.Errorf("list deliveries: %w", err)
+		return nil, "", err
+	}
+	ds, err = s.listed(ctx, id, from, limit+1)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(ds) > limit {
 		ds, next = ds[:limit], ds[limit-1].ID
@@ -117,10 +125,27 @@ func (s *Service) Deliveries(ctx context.Context, a hyperlieu.Actor, id, before 
 	return ds, next, nil
 }
 
+// listFrom returns the slot a page of endpoint's list starts at: the newest,
+// or the one below the cursor's (a delivery id). A cursor that names no
+// delivery of the endpoint starts nowhere: an empty page.
+func (s *Service) listFrom(ctx context.Context, endpoint, before string) (int, error) {
+	if before == "" {
+		return s.newest(ctx, endpoint)
+	}
+	d, err := s.findDelivery(ctx, before)
+	if hyperlieu.KindOf(err) == hyperlieu.NotFound || (err == nil && d.EndpointID != endpoint) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("list deliveries: %w", err)
+	}
+	return d.Seq - 1, nil
+}
+
 // Replay queues a finished delivery (delivered or dead) of endpoint id
 // again, with its id, at once and with a fresh count of attempts.
-// NotFound when the endpoint has no such finished delivery; Conflict when
-// it is queued (not finished, or replayed already).
+// NotFound when the endpoint has no such delivery (another endpoint's
+// included); Conflict when it is queued (not finished, or replayed already).
 func (s *Service) Replay(ctx context.Context, a hyperlieu.Actor, id, deliveryID string) (Delivery, error) {
 	if err := mustAdmin(a); err != nil {
 		return Delivery{}, err
@@ -130,7 +155,9 @@ func (s *Service) Replay(ctx context.Context, a hyperlieu.Actor, id, deliveryID 
 	}
 	d, err := s.store.FindWebhookDelivery(ctx, deliveryID)
 	if hyperlieu.KindOf(err) == hyperlieu.NotFound || (err == nil && d.EndpointID != id) {
-		if _, qerr := s.store.FindQueuedWebhookDelivery(ctx, deliveryID); qerr == nil {
+		// Queued is a Conflict only for this endpoint's own delivery:
+		// another endpoint's is not found here, queued or not.
+		if q, qerr := s.store.FindQueuedWebhookDelivery(ctx, deliveryID); qerr == nil && q.EndpointID == id {
 			return Delivery{}, hyperlieu.Errorf(hyperlieu.Conflict, "delivery is queued already")
 		}
 		return Delivery{}, hyperlieu.Errorf(hyperlieu.NotFound, "delivery not found")

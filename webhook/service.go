@@ -25,6 +25,7 @@ type Store interface {
 	Eraser
 	EndpointStore
 	QueueStore
+	SlotStore
 }
 
 // Options tunes the service. Zero fields take defaults.
@@ -45,6 +46,9 @@ type Service struct {
 
 	mu        sync.RWMutex
 	endpoints map[string]Endpoint // by id; see Refresh
+
+	slotMu sync.Mutex
+	slots  map[string]int // by endpoint id: the newest list slot known taken (list.go)
 }
 
 // NewService returns the events use cases over store.

@@ -89,6 +89,15 @@ type Worker struct {
 	svc  *Service
 	opts WorkerOptions
 	log  *slog.Logger
+
+	mu   sync.Mutex
+	seen seenQueue // the queue as the last round left it, for Backlog
+}
+
+// seenQueue is the queue as a round read it, less what the round finished.
+type seenQueue struct {
+	at      time.Time            // when it was read; zero before the first round
+	created map[string]time.Time // queued delivery id → when it was queued
 }
 
 // NewWorker returns a worker over svc's store and endpoints.
@@ -122,6 +131,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("read webhook queue: %w", err)
 	}
 	now := w.opts.Now()
+	w.saw(q, now)
 	var due []Delivery
 	orphans := map[string]bool{}
 	for _, d := range q {
@@ -159,19 +169,55 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 }
 
 // Backlog returns how many deliveries are queued and when the oldest was
-// queued (dead letters are not in the queue), for the metrics.
+// queued (dead letters are not in the queue), for the metrics: as the last
+// round read the queue, less what it finished, when that round is at most
+// two polls old; else from a read of the queue (issue 15: a scrape costs
+// no command while the worker runs).
 func (w *Worker) Backlog(ctx context.Context) (int, time.Time, error) {
+	w.mu.Lock()
+	fresh := !w.seen.at.IsZero() && w.opts.Now().Sub(w.seen.at) <= 2*w.opts.Poll
+	n, oldest := len(w.seen.created), oldestOf(w.seen.created)
+	w.mu.Unlock()
+	if fresh {
+		return n, oldest, nil
+	}
 	q, err := w.svc.store.FindQueuedWebhookDeliveries(ctx)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
-	var oldest time.Time
+	created := make(map[string]time.Time, len(q))
 	for _, d := range q {
-		if oldest.IsZero() || d.CreatedAt.Before(oldest) {
-			oldest = d.CreatedAt
+		created[d.ID] = d.CreatedAt
+	}
+	return len(q), oldestOf(created), nil
+}
+
+// saw records the queue a round read at now.
+func (w *Worker) saw(q []Delivery, now time.Time) {
+	created := make(map[string]time.Time, len(q))
+	for _, d := range q {
+		created[d.ID] = d.CreatedAt
+	}
+	w.mu.Lock()
+	w.seen = seenQueue{at: now, created: created}
+	w.mu.Unlock()
+}
+
+// finished takes delivery id out of the queue the last round read.
+func (w *Worker) finished(id string) {
+	w.mu.Lock()
+	delete(w.seen.created, id)
+	w.mu.Unlock()
+}
+
+func oldestOf(created map[string]time.Time) time.Time {
+	var oldest time.Time
+	for _, at := range created {
+		if oldest.IsZero() || at.Before(oldest) {
+			oldest = at
 		}
 	}
-	return len(q), oldest, nil
+	return oldest
 }
 
 // attempt claims d, sends it, and records the outcome.
@@ -198,6 +244,7 @@ func (w *Worker) attempt(ctx context.Context, d Delivery) error {
 		if err := w.svc.store.FinishWebhookDelivery(rec, d); err != nil {
 			return err
 		}
+		w.finished(d.ID)
 		return w.endpointAnswered(rec, ep, now, true)
 	}
 	w.observe("failed")
@@ -209,6 +256,7 @@ func (w *Worker) attempt(ctx context.Context, d Delivery) error {
 		if err := w.svc.store.FinishWebhookDelivery(rec, d); err != nil {
 			return err
 		}
+		w.finished(d.ID)
 	} else {
 		w.observe("retried")
 		d.NextAt = now.Add(Backoff(w.opts.RetryBase, w.opts.RetryMax, d.Attempts, rand.Float64()))

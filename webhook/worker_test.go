@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,11 +26,13 @@ type memStore struct {
 	queue     map[string]webhook.Delivery
 	done      map[string]webhook.Delivery
 	claims    map[string]time.Time
+	slots     map[string]string
+	reads     int // of the whole queue
 }
 
 func newMemStore() *memStore {
 	return &memStore{keys: map[string]bool{}, endpoints: map[string]webhook.Endpoint{}, queue: map[string]webhook.Delivery{},
-		done: map[string]webhook.Delivery{}, claims: map[string]time.Time{}}
+		done: map[string]webhook.Delivery{}, claims: map[string]time.Time{}, slots: map[string]string{}}
 }
 
 func (m *memStore) lock() func() { m.mu.Lock(); return m.mu.Unlock }
@@ -104,6 +104,7 @@ func (m *memStore) CreateWebhookDelivery(_ context.Context, d webhook.Delivery) 
 }
 func (m *memStore) FindQueuedWebhookDeliveries(context.Context) ([]webhook.Delivery, error) {
 	defer m.lock()()
+	m.reads++
 	var out []webhook.Delivery
 	for _, d := range m.queue {
 		out = append(out, d)
@@ -138,18 +139,21 @@ func (m *memStore) FindWebhookDelivery(_ context.Context, id string) (webhook.De
 	}
 	return webhook.Delivery{}, errNotFound
 }
-func (m *memStore) FindWebhookDeliveries(_ context.Context, endpoint, before string, limit int) ([]webhook.Delivery, error) {
+func (m *memStore) CreateWebhookSlot(_ context.Context, endpoint string, n int, id string) error {
 	defer m.lock()()
-	var out []webhook.Delivery
-	for _, src := range []map[string]webhook.Delivery{m.queue, m.done} {
-		for _, d := range src {
-			if d.EndpointID == endpoint && (before == "" || d.ID < before) && !slices.ContainsFunc(out, func(o webhook.Delivery) bool { return o.ID == d.ID }) {
-				out = append(out, d)
-			}
-		}
+	k := endpoint + "#" + strconv.Itoa(n)
+	if _, ok := m.slots[k]; ok {
+		return errConflict
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
-	return out[:min(limit, len(out))], nil
+	m.slots[k] = id
+	return nil
+}
+func (m *memStore) FindWebhookSlot(_ context.Context, endpoint string, n int) (string, error) {
+	defer m.lock()()
+	if id, ok := m.slots[endpoint+"#"+strconv.Itoa(n)]; ok {
+		return id, nil
+	}
+	return "", errNotFound
 }
 func (m *memStore) CreateWebhookClaim(_ context.Context, id string, seq int, until time.Time) error {
 	defer m.lock()()
@@ -394,5 +398,107 @@ func TestWorkerDropsOrphans(t *testing.T) {
 	w.RunOnce(ctx)
 	if len(st.queue) != 0 {
 		t.Errorf("queue = %v, want the orphan dropped", st.queue)
+	}
+}
+
+// The backlog gauge reads what the worker's last round saw, less what it
+// finished: a scrape while the worker runs reads nothing (issue 15).
+func TestWorkerBacklogFromItsRound(t *testing.T) {
+	svc, st, c, h, _ := setup(t)
+	w := webhook.NewWorker(svc, webhook.WorkerOptions{Poll: time.Hour, RetryBase: time.Second, Now: c.now}, quiet())
+	ctx := context.Background()
+	if n, _, err := w.Backlog(ctx); n != 0 || err != nil || st.reads != 1 {
+		t.Errorf("Backlog before any round = %d, %v after %d reads; want 0 from one read", n, err, st.reads)
+	}
+	h.set(http.StatusInternalServerError)
+	svc.Publish(ctx, rsvp("u1"), rsvp("u2"))
+	queuedAt := c.now()
+	w.RunOnce(ctx)
+	reads := st.reads
+	n, oldest, err := w.Backlog(ctx)
+	if n != 2 || !oldest.Equal(queuedAt) || err != nil || st.reads != reads {
+		t.Errorf("Backlog = %d, %v, %v after %d more reads; want 2 failing, queued at %v, no read", n, oldest, err, st.reads-reads, queuedAt)
+	}
+	h.set(http.StatusOK)
+	c.add(time.Minute)
+	w.RunOnce(ctx)
+	reads = st.reads
+	if n, _, _ := w.Backlog(ctx); n != 0 || st.reads != reads {
+		t.Errorf("Backlog after delivering = %d after %d more reads; want 0, no read", n, st.reads-reads)
+	}
+	c.add(3 * time.Hour) // the worker stopped polling: read again
+	if n, _, _ := w.Backlog(ctx); n != 0 || st.reads != reads+1 {
+		t.Errorf("Backlog with no recent round = %d after %d more reads; want 0 from one read", n, st.reads-reads)
+	}
+}
+
+// The admin's list is each endpoint's numbered slots read newest first, in
+// pages; a second instance (its own hints) numbers on where the first
+// stopped; a replay keeps its place; another endpoint's delivery is not
+// found, queued or not.
+func TestDeliveriesListedAndReplayedPerEndpoint(t *testing.T) {
+	svc, st, c, h, ep := setup(t)
+	ctx := context.Background()
+	other, err := svc.CreateEndpoint(ctx, adminActor(), webhook.EndpointInput{URL: h.URL, Types: []string{"rsvp"}, Secret: "0123456789abcdef-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := webhook.NewService(st, webhook.Options{Now: c.now})
+	if err := second.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		p := svc
+		if i%2 == 1 {
+			p = second
+		}
+		if err := p.Publish(ctx, rsvp("u"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+		c.add(time.Millisecond)
+	}
+	var got []string
+	for before, pages := "", 0; pages < 5; pages++ {
+		ds, next, err := second.Deliveries(ctx, adminActor(), ep.ID, before, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if d.EndpointID != ep.ID {
+				t.Errorf("listed %s of another endpoint", d.ID)
+			}
+			got = append(got, d.Event.Data["userId"])
+		}
+		if before = next; next == "" {
+			break
+		}
+	}
+	if strings.Join(got, ",") != "u4,u3,u2,u1,u0" {
+		t.Errorf("listed %v, want u4..u0, newest first", got)
+	}
+	w := webhook.NewWorker(svc, webhook.WorkerOptions{Now: c.now}, quiet())
+	if n, err := w.RunOnce(ctx); n != 10 || err != nil {
+		t.Fatalf("RunOnce = %d, %v; want 10", n, err)
+	}
+	ds, _, _ := svc.Deliveries(ctx, adminActor(), ep.ID, "", 1)
+	mine, theirs := ds[0], webhook.DeliveryID(ds[0].Event.ID, other.ID)
+	if _, err := svc.Replay(ctx, adminActor(), ep.ID, theirs); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("replaying another endpoint's finished delivery = %v, want NotFound", err)
+	}
+	if _, err := svc.Replay(ctx, adminActor(), other.ID, theirs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Replay(ctx, adminActor(), ep.ID, theirs); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("replaying another endpoint's queued delivery = %v, want NotFound", err)
+	}
+	if _, err := svc.Replay(ctx, adminActor(), other.ID, theirs); hyperlieu.KindOf(err) != hyperlieu.Conflict {
+		t.Errorf("replaying a queued delivery again = %v, want Conflict", err)
+	}
+	if _, err := svc.Replay(ctx, adminActor(), ep.ID, mine.ID); err != nil {
+		t.Fatal(err)
+	}
+	ds, _, _ = second.Deliveries(ctx, adminActor(), ep.ID, "", 10)
+	if len(ds) != 5 || ds[0].ID != mine.ID || ds[0].Status != webhook.Pending {
+		t.Errorf("after replay: %d listed, first %+v; want 5, the replayed one first and pending", len(ds), ds[0])
 	}
 }

@@ -37,6 +37,10 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	opened := &lateOpened{}
 	// Domain events: published as they cross the root's contracts
 	// (notifier, activity, personal data), then passed on.
+	// The endpoints' numbered delivery lists (issue 15), filled once.
+	if err := db.MigrateWebhookLists(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("migrate the webhook delivery lists: %w", err)
+	}
 	domainEvents := webhook.NewService(db, webhook.Options{StreamLag: cfg.EventsStreamLag})
 	if err := domainEvents.Refresh(ctx); err != nil { // the endpoints events are queued for
 		return api.Services{}, err
