@@ -35,8 +35,9 @@ func (pathFans) SegmentOf(context.Context, hyperlieu.User, time.Time) (hyperlieu
 // TestRequestPathCommands runs the real location engine, wallet and till
 // over the embedded database under the command monitor, and asserts what
 // each request path costs (issue 15): a report that triggers nothing ≤ 2
-// commands (1 when it only moves the customer within StateRefresh), one that fires an offer 11, a retry of it 2, a redemption 6,
-// none of them a collection scan. The paths that still scan are pinned in
+// commands (1 when it only moves the customer within StateRefresh), one
+// that fires an offer 14, a retry of it 2, a redemption 6, the wallet two
+// per offer held plus two, none of them a collection scan. The paths that still scan are pinned in
 // TestRequestPathsStillScanning, so that fixing one shows there.
 func TestRequestPathCommands(t *testing.T) {
 	var cmds commands
@@ -94,10 +95,11 @@ func TestRequestPathCommands(t *testing.T) {
 	away := geo.Point{Lat: 48.86, Lng: 2.36}
 	report("first report (the user is read once, then cached)", away, now.Add(-3*time.Minute), 3)
 	report("report that triggers nothing", away, now.Add(-2*time.Minute), 2)
-	// Entering: state, stay, trigger slot, contact slot, code, offer,
+	// Entering: state, stay, trigger slot, contact slot, code, wallet head
+	// (read: this instance's first offer to u1), entry and head, offer,
 	// Notify's user, dedup and notification, the answer for a retry,
 	// state. Counters are written by campaigns.Run, once a poll.
-	res := report("report that fires one offer", zone, now.Add(-time.Minute), 11)
+	res := report("report that fires one offer", zone, now.Add(-time.Minute), 14)
 	if len(res.Triggered) != 1 {
 		t.Fatalf("entering triggered %v, want one offer", res.Triggered)
 	}
@@ -121,21 +123,36 @@ func TestRequestPathCommands(t *testing.T) {
 	if len(seen) > 6 || len(scan) > 0 {
 		t.Errorf("redemption: %d commands %v, scans %v; want ≤ 6, none", len(seen), seen, scan)
 	}
+
+	// The wallet: its head, one read past it, then the entry and the offer
+	// of each offer held; the redemption shows.
+	w, err := offers.Wallet(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, scan = cmds.take()
+	t.Logf("wallet: %d commands %v", len(seen), seen)
+	if len(w) != 1 || w[0].State(time.Now()) != campaign.OfferRedeemed {
+		t.Errorf("wallet = %+v, want the one offer, redeemed", w)
+	}
+	if len(seen) != 2+2*len(w) || len(scan) > 0 {
+		t.Errorf("wallet: %d commands %v, scans %v; want %d, none", len(seen), seen, scan, 2+2*len(w))
+	}
 }
 
 // TestRequestPathsStillScanning pins the request paths that still query by
 // a field other than _id on the embedded database (issue 15, not yet
-// keyed): the wallet list (a userId query, indexed on MongoDB, bounded to
-// 500 but a collection scan on FerretDB).
+// keyed): a customer's inbox page (a userId query, indexed on MongoDB,
+// bounded by the page but a collection scan on FerretDB).
 func TestRequestPathsStillScanning(t *testing.T) {
 	var cmds commands
 	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
 	cmds.take() // what Open ran (run-once migrations of a fresh database)
 	ctx := context.Background()
-	if _, err := db.FindOffersOf(ctx, "u1"); err != nil {
+	if _, err := db.FindNotificationPage(ctx, notify.Query{UserID: "u1", Limit: 5}); err != nil {
 		t.Fatal(err)
 	}
 	if _, scan := cmds.take(); len(scan) != 1 {
-		t.Errorf("wallet list: scans %v; want it seen as one (a userId query)", scan)
+		t.Errorf("inbox page: scans %v; want it seen as one (a userId query)", scan)
 	}
 }

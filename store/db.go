@@ -26,6 +26,8 @@ type DB struct {
 	// embedded database, so reads run beside the one writing connection.
 	readClient *mongo.Client
 	reads      *mongo.Database
+	// lists hints at the last numbers of the per-owner lists (lists.go).
+	lists listHints
 }
 
 // Options tunes the connection.
@@ -214,6 +216,7 @@ func indexes() []indexSpec {
 		campaignIndexes,     // campaigns, location states, triggers, offers
 		variantIndexes,      // experiments' assignments and marks
 		webhookIndexes,      // webhook deliveries, events
+		listIndexes,         // wallet and inbox entries
 	} {
 		all = append(all, f()...)
 	}

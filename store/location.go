@@ -120,21 +120,14 @@ func (db *DB) FindTrigger(ctx context.Context, key string) (campaign.TriggerClai
 // codes) and trigger claims, and blanks their id in redemptions. Deleting
 // twice is not an error.
 func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
-	offers, err := db.FindOffersOf(ctx, userID)
-	if err != nil {
+	if err := db.deleteOffersOf(ctx, userID); err != nil {
 		return err
-	}
-	for _, o := range offers {
-		if _, err := db.c("offer_codes").DeleteOne(ctx, byID(o.Code)); err != nil {
-			return translate(err, "offer code")
-		}
 	}
 	steps := []struct {
 		coll   string
 		filter bson.D
 	}{
 		{"location_states", byID(userID)},
-		{"offers", bson.D{{Key: "userId", Value: userID}}},
 		{"triggers", bson.D{{Key: "userId", Value: userID}}},
 		{"report_answers", bson.D{{Key: "userId", Value: userID}}}, // they quote offers
 	}
@@ -146,7 +139,7 @@ func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
 	if err := db.deleteExperimentData(ctx, userID); err != nil {
 		return err
 	}
-	_, err = db.c("redemptions").UpdateMany(ctx, bson.D{{Key: "userId", Value: userID}},
+	_, err := db.c("redemptions").UpdateMany(ctx, bson.D{{Key: "userId", Value: userID}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "userId", Value: ""}}}})
 	return translate(err, "redemptions")
 }

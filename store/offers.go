@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -55,6 +57,12 @@ func (db *DB) CreateOffer(ctx context.Context, o campaign.Offer) error {
 	if _, err := db.c("offer_codes").InsertOne(ctx, bson.D{{Key: "_id", Value: o.Code}, {Key: "offerId", Value: o.ID}}); err != nil {
 		return translate(err, "offer code")
 	}
+	// Listed before it is stored, so that a stored offer is always in the
+	// wallet; an entry whose offer never came is skipped by the wallet.
+	if _, err := db.appendTo(ctx, walletList, []listItem{{Owner: o.UserID, Ref: o.ID}}); err != nil {
+		_, _ = db.c("offer_codes").DeleteOne(ctx, byID(o.Code))
+		return err
+	}
 	_, err := db.c("offers").InsertOne(ctx, offerDoc{
 		ID: o.ID, Code: o.Code, CampaignID: o.CampaignID, UserID: o.UserID, Title: o.Title, Body: o.Body, Value: o.Value,
 		IssuedAt: o.IssuedAt, ExpiresAt: o.ExpiresAt, TriggerKey: o.TriggerKey,
@@ -91,10 +99,100 @@ func (db *DB) FindOfferByCode(ctx context.Context, code string) (campaign.Offer,
 	return o, nil
 }
 
-// FindOffersOf returns a customer's offers, newest first.
+// walletSize bounds the wallet: its newest offers.
+const walletSize = 500
+
+// FindOffersOf returns a customer's newest offers (walletSize at most),
+// newest first, from their wallet list (lists.go): _id reads only, as many
+// as they hold, and the offers themselves, so their state is current.
 func (db *DB) FindOffersOf(ctx context.Context, userID string) ([]campaign.Offer, error) {
-	return findMany(ctx, db.c("offers"), bson.D{{Key: "userId", Value: userID}},
-		options.Find().SetSort(bson.D{{Key: "issuedAt", Value: -1}}).SetLimit(500), "offers", offerDoc.offer)
+	es, err := db.listPage(ctx, walletList, userID, 0, walletSize)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.Ref
+	}
+	os, err := findByIDs(ctx, db.r("offers"), ids, nil, "offers", offerDoc.offer)
+	if err != nil {
+		return nil, err
+	}
+	// Numbers follow claims; adopted offers (MigrateWallet, legacy codes)
+	// may be numbered after newer ones.
+	slices.SortStableFunc(os, func(a, b campaign.Offer) int { return b.IssuedAt.Compare(a.IssuedAt) })
+	return os, nil
+}
+
+// MigrateWallet lists in their customer's wallet, oldest first, the offers
+// stored before wallets were lists, once per database (db.once); it skips
+// those listed already, so a run cut short is finished by the next. It
+// returns how many it listed.
+func (db *DB) MigrateWallet(ctx context.Context) (int, error) {
+	n := 0
+	err := db.once(ctx, "wallet-lists-1", func() (err error) {
+		n, err = db.listOffers(ctx)
+		return err
+	})
+	return n, err
+}
+
+func (db *DB) listOffers(ctx context.Context) (int, error) {
+	type ownedDoc struct {
+		ID     string `bson:"_id"`
+		UserID string `bson:"userId"`
+	}
+	all, err := findMany(ctx, db.c("offers"), bson.D{}, options.Find().SetSort(bson.D{{Key: "issuedAt", Value: 1}, {Key: "_id", Value: 1}}).
+		SetProjection(bson.D{{Key: "userId", Value: 1}}), "offers", func(d ownedDoc) ownedDoc { return d })
+	if err != nil {
+		return 0, err
+	}
+	listed := make(map[string]map[string]bool) // user → offers in their list
+	var items []listItem
+	for _, o := range all {
+		if o.UserID == "" {
+			continue // erased
+		}
+		if listed[o.UserID] == nil {
+			es, err := db.listPage(ctx, walletList, o.UserID, 0, math.MaxInt)
+			if err != nil {
+				return 0, err
+			}
+			listed[o.UserID] = make(map[string]bool, len(es))
+			for _, e := range es {
+				listed[o.UserID][e.Ref] = true
+			}
+		}
+		if !listed[o.UserID][o.ID] {
+			items = append(items, listItem{Owner: o.UserID, Ref: o.ID})
+		}
+	}
+	for start := 0; start < len(items); start += 1000 {
+		if _, err := db.appendTo(ctx, walletList, items[start:min(start+1000, len(items))]); err != nil {
+			return 0, err
+		}
+	}
+	return len(items), nil
+}
+
+// deleteOffersOf deletes a customer's offers, their codes and their
+// wallet. It queries the offers by userId (a scan on the embedded
+// database, as the rest of erasure), so that none escapes, listed or not.
+func (db *DB) deleteOffersOf(ctx context.Context, userID string) error {
+	codes, err := findMany(ctx, db.c("offers"), bson.D{{Key: "userId", Value: userID}},
+		options.Find().SetProjection(bson.D{{Key: "code", Value: 1}}), "offers", func(d offerDoc) string { return d.Code })
+	if err != nil {
+		return err
+	}
+	for _, c := range codes {
+		if _, err := db.c("offer_codes").DeleteOne(ctx, byID(c)); err != nil {
+			return translate(err, "offer code")
+		}
+	}
+	if _, err := db.c("offers").DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
+		return translate(err, "offers")
+	}
+	return db.dropList(ctx, walletList, userID)
 }
 
 type redemptionDoc struct {

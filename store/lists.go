@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// ownerList is a list per owner (a customer's wallet, their inbox) that is
+// read newest first by _id alone, so that it costs what the owner holds,
+// not what the collection holds (issue 15: any other query decodes the
+// whole collection on the embedded database). Entry n of an owner is the
+// document "<prefix>:<owner>:<n>", claimed by a keyed insert: two writers,
+// on any instance, never take one number. "<prefix>:<owner>" is the head,
+// raised ($max) to every number claimed. The head and the numbers this
+// instance claimed last (DB.lists) are hints only: a stale one means
+// probing on, and a reader probes past the head for numbers whose writer
+// did not get to raise it.
+type ownerList struct {
+	coll, prefix string
+}
+
+var (
+	walletList = ownerList{coll: "wallet", prefix: "w"}
+	inboxList  = ownerList{coll: "inbox", prefix: "i"}
+)
+
+// listIndexes serve erasure on MongoDB (entries and heads carry userId).
+func listIndexes() []indexSpec {
+	return []indexSpec{
+		{walletList.coll, index(bson.D{{Key: "userId", Value: 1}})},
+		{inboxList.coll, index(bson.D{{Key: "userId", Value: 1}})},
+	}
+}
+
+func (l ownerList) head(owner string) string { return l.prefix + ":" + owner }
+
+func (l ownerList) entry(owner string, n int) string { return l.head(owner) + ":" + strconv.Itoa(n) }
+
+// listEntry is entry N of UserID's list; Ref is the listed document's _id.
+type listEntry struct {
+	ID     string `bson:"_id"`
+	UserID string `bson:"userId"`
+	N      int    `bson:"n"`
+	Ref    string `bson:"ref"`
+}
+
+type listHead struct {
+	ID     string `bson:"_id"`
+	UserID string `bson:"userId"`
+	N      int    `bson:"n"`
+}
+
+// listItem is one document to list under its owner.
+type listItem struct {
+	Owner, Ref string
+}
+
+// listHints remembers the last number this instance claimed or read per
+// list head, so that appending skips the head read. Bounded: it starts
+// over when full. The zero value is ready.
+type listHints struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+const maxListHints = 20000
+
+func (h *listHints) get(head string) (int, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n, ok := h.n[head]
+	return n, ok
+}
+
+func (h *listHints) raise(head string, n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == nil || len(h.n) >= maxListHints {
+		h.n = make(map[string]int)
+	}
+	h.n[head] = max(h.n[head], n)
+}
+
+func (h *listHints) forget(head string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.n, head)
+}
+
+// appendTo lists each item under its owner with the next free number, all
+// owners in one insert per round (a taken number means another writer got
+// there: that item takes the owner's next, from a fresh read of the head),
+// then raises the heads in one bulk update. It returns the numbers taken.
+func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]int, error) {
+	last := make(map[string]int) // owner → last number given out
+	var unknown []string
+	for _, it := range items {
+		if _, ok := last[it.Owner]; ok {
+			continue
+		}
+		n, ok := db.lists.get(l.head(it.Owner))
+		last[it.Owner] = n
+		if !ok {
+			unknown = append(unknown, it.Owner)
+		}
+	}
+	if err := db.readHeads(ctx, l, unknown, last); err != nil {
+		return nil, err
+	}
+	ns := make([]int, len(items))
+	todo := make([]int, len(items))
+	for i := range todo {
+		todo[i] = i
+	}
+	for len(todo) > 0 {
+		docs := make([]any, len(todo))
+		for j, i := range todo {
+			it := items[i]
+			last[it.Owner]++
+			ns[i] = last[it.Owner]
+			docs[j] = listEntry{ID: l.entry(it.Owner, ns[i]), UserID: it.Owner, N: ns[i], Ref: it.Ref}
+		}
+		inserted, err := db.insertMany(ctx, l.coll, docs)
+		if err != nil {
+			return nil, err
+		}
+		var again []int
+		var stale []string
+		for j, i := range todo {
+			if !inserted[j] {
+				again = append(again, i)
+				stale = append(stale, items[i].Owner)
+			}
+		}
+		if err := db.readHeads(ctx, l, stale, last); err != nil {
+			return nil, err
+		}
+		todo = again
+	}
+	return ns, db.raiseHeads(ctx, l, last)
+}
+
+// readHeads raises last[owner] to each owner's head (one _id read each).
+func (db *DB) readHeads(ctx context.Context, l ownerList, owners []string, last map[string]int) error {
+	ids := make([]string, len(owners))
+	for i, o := range owners {
+		ids[i] = l.head(o)
+	}
+	heads, err := findByIDs(ctx, db.r(l.coll), ids, nil, l.coll, func(h listHead) listHead { return h })
+	for _, h := range heads {
+		last[h.UserID] = max(last[h.UserID], h.N)
+	}
+	return err
+}
+
+// raiseHeads sets each owner's head to at least last[owner], creating it if
+// need be. Two instances creating one head at once may collide on its _id
+// on the embedded database; the second try finds it and raises it.
+func (db *DB) raiseHeads(ctx context.Context, l ownerList, last map[string]int) error {
+	models := make([]mongo.WriteModel, 0, len(last))
+	for owner, n := range last {
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(byID(l.head(owner))).SetUpsert(true).
+			SetUpdate(bson.D{{Key: "$max", Value: bson.D{{Key: "n", Value: n}}}, {Key: "$set", Value: bson.D{{Key: "userId", Value: owner}}}}))
+	}
+	err := db.bulkByID(ctx, l.coll, models)
+	if err != nil {
+		err = db.bulkByID(ctx, l.coll, models)
+	}
+	if err != nil {
+		return err
+	}
+	for owner, n := range last {
+		db.lists.raise(l.head(owner), n)
+	}
+	return nil
+}
+
+// listTop returns the highest number claimed in owner's list (0 for none):
+// the head or this instance's hint, then reads past it until a number is
+// free (one read when the head is current).
+func (db *DB) listTop(ctx context.Context, l ownerList, owner string) (int, error) {
+	hint, _ := db.lists.get(l.head(owner))
+	var h listHead
+	err := db.r(l.coll).FindOne(ctx, byID(l.head(owner))).Decode(&h)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, translate(err, l.coll)
+	}
+	top := max(hint, h.N)
+	for {
+		err := db.r(l.coll).FindOne(ctx, byID(l.entry(owner, top+1)), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return top, nil
+		}
+		if err != nil {
+			return 0, translate(err, l.coll)
+		}
+		top++
+	}
+}
+
+// listPage returns up to limit entries of owner's list numbered below
+// before (0: from the newest), newest first, one _id read per number; an
+// entry repeating a listed Ref (a retried insert) is skipped.
+func (db *DB) listPage(ctx context.Context, l ownerList, owner string, before, limit int) ([]listEntry, error) {
+	top := before - 1
+	if before <= 0 {
+		var err error
+		if top, err = db.listTop(ctx, l, owner); err != nil {
+			return nil, err
+		}
+	}
+	seen := make(map[string]bool)
+	out := []listEntry{}
+	for n := top; n >= 1 && len(out) < limit; n-- {
+		var e listEntry
+		err := db.r(l.coll).FindOne(ctx, byID(l.entry(owner, n))).Decode(&e)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue // erased before a late writer claimed above it
+		}
+		if err != nil {
+			return nil, translate(err, l.coll)
+		}
+		if !seen[e.Ref] {
+			seen[e.Ref] = true
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// dropList erases owner's list, entries and head.
+func (db *DB) dropList(ctx context.Context, l ownerList, owner string) error {
+	db.lists.forget(l.head(owner))
+	_, err := db.c(l.coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: owner}})
+	return translate(err, l.coll)
+}
