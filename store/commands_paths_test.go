@@ -36,8 +36,9 @@ func (pathFans) SegmentOf(context.Context, hyperlieu.User, time.Time) (hyperlieu
 // over the embedded database under the command monitor, and asserts what
 // each request path costs (issue 15): a report that triggers nothing ≤ 2
 // commands (1 when it only moves the customer within StateRefresh), one
-// that fires an offer 14, a retry of it 2, a redemption 6, the wallet two
-// per offer held plus two, none of them a collection scan. The paths that still scan are pinned in
+// that fires an offer 17, a retry of it 2, a redemption 6, the wallet two
+// per offer held plus two, an inbox page two plus at most six per
+// notification read, none of them a collection scan. The paths that still scan are pinned in
 // TestRequestPathsStillScanning, so that fixing one shows there.
 func TestRequestPathCommands(t *testing.T) {
 	var cmds commands
@@ -97,9 +98,10 @@ func TestRequestPathCommands(t *testing.T) {
 	report("report that triggers nothing", away, now.Add(-2*time.Minute), 2)
 	// Entering: state, stay, trigger slot, contact slot, code, wallet head
 	// (read: this instance's first offer to u1), entry and head, offer,
-	// Notify's user, dedup and notification, the answer for a retry,
-	// state. Counters are written by campaigns.Run, once a poll.
-	res := report("report that fires one offer", zone, now.Add(-time.Minute), 14)
+	// Notify's user and dedup, inbox head (read, likewise), entry and
+	// head, queue entry and notification, the answer for a retry, state.
+	// Counters are written by campaigns.Run, once a poll.
+	res := report("report that fires one offer", zone, now.Add(-time.Minute), 17)
 	if len(res.Triggered) != 1 {
 		t.Fatalf("entering triggered %v, want one offer", res.Triggered)
 	}
@@ -138,21 +140,40 @@ func TestRequestPathCommands(t *testing.T) {
 	if len(seen) != 2+2*len(w) || len(scan) > 0 {
 		t.Errorf("wallet: %d commands %v, scans %v; want %d, none", len(seen), seen, scan, 2+2*len(w))
 	}
+
+	// The inbox: its head, one read past it, then per notification its
+	// entry, itself, its outcome or queue entry and claim, and its open.
+	// (The customer's page filters on the outbox's state: the same reads.)
+	if _, err := notes.Inbox(ctx, "u1", "", 20); err != nil {
+		t.Fatal(err)
+	}
+	if _, scan = cmds.take(); len(scan) > 0 {
+		t.Errorf("inbox: scans %v, want none", scan)
+	}
+	ns, err := db.FindNotificationPage(ctx, notify.Query{UserID: "u1", Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, scan = cmds.take()
+	t.Logf("inbox: %d commands %v", len(seen), seen)
+	if len(ns) != 1 || len(seen) > 2+6*len(ns) || len(scan) > 0 {
+		t.Errorf("inbox: %d notifications, %d commands %v, scans %v; want 1, ≤ %d, none", len(ns), len(seen), seen, scan, 2+6*len(ns))
+	}
 }
 
 // TestRequestPathsStillScanning pins the request paths that still query by
 // a field other than _id on the embedded database (issue 15, not yet
-// keyed): a customer's inbox page (a userId query, indexed on MongoDB,
-// bounded by the page but a collection scan on FerretDB).
+// keyed): the admins' view of every customer's notifications by status
+// (not a person's list: indexed on MongoDB, a collection scan on FerretDB).
 func TestRequestPathsStillScanning(t *testing.T) {
 	var cmds commands
 	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
 	cmds.take() // what Open ran (run-once migrations of a fresh database)
 	ctx := context.Background()
-	if _, err := db.FindNotificationPage(ctx, notify.Query{UserID: "u1", Limit: 5}); err != nil {
+	if _, err := db.FindNotificationPage(ctx, notify.Query{Statuses: []notify.Status{notify.StatusFailed}, Limit: 5}); err != nil {
 		t.Fatal(err)
 	}
 	if _, scan := cmds.take(); len(scan) != 1 {
-		t.Errorf("inbox page: scans %v; want it seen as one (a userId query)", scan)
+		t.Errorf("admins' notifications by status: scans %v; want it seen as one (a status query)", scan)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"sync"
 
@@ -101,7 +102,7 @@ func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]in
 	last := make(map[string]int) // owner → last number given out
 	var unknown []string
 	for _, it := range items {
-		if _, ok := last[it.Owner]; ok {
+		if _, ok := last[it.Owner]; ok || it.Owner == "" {
 			continue
 		}
 		n, ok := db.lists.get(l.head(it.Owner))
@@ -114,9 +115,11 @@ func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]in
 		return nil, err
 	}
 	ns := make([]int, len(items))
-	todo := make([]int, len(items))
-	for i := range todo {
-		todo[i] = i
+	var todo []int
+	for i, it := range items {
+		if it.Owner != "" { // nobody's: listed nowhere, number 0
+			todo = append(todo, i)
+		}
 	}
 	for len(todo) > 0 {
 		docs := make([]any, len(todo))
@@ -239,4 +242,81 @@ func (db *DB) dropList(ctx context.Context, l ownerList, owner string) error {
 	db.lists.forget(l.head(owner))
 	_, err := db.c(l.coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: owner}})
 	return translate(err, l.coll)
+}
+
+// MigrateLists lists, once per database (db.once), the offers and the
+// notifications stored before wallets and inboxes were lists (lists.go),
+// each in its customer's list, oldest first; it skips those listed
+// already, so a run cut short is finished by the next. It returns how many
+// it listed.
+func (db *DB) MigrateLists(ctx context.Context) (int, error) {
+	n := 0
+	err := db.once(ctx, "owner-lists-1", func() error {
+		for _, b := range []struct {
+			l          ownerList
+			coll, by   string
+			numberedAs string
+		}{{walletList, "offers", "issuedAt", ""}, {inboxList, "notifications", "createdAt", "inboxN"}} {
+			k, err := db.listEvery(ctx, b.l, b.coll, b.by, b.numberedAs)
+			n += k
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// listEvery lists every document of coll (oldest by the field by first)
+// under its userId in l, unless listed already, and writes its number into
+// the field numberedAs when that is set (one update by _id each, in bulk).
+func (db *DB) listEvery(ctx context.Context, l ownerList, coll, by, numberedAs string) (int, error) {
+	type ownedDoc struct {
+		ID     string `bson:"_id"`
+		UserID string `bson:"userId"`
+	}
+	all, err := findMany(ctx, db.c(coll), bson.D{}, options.Find().SetSort(bson.D{{Key: by, Value: 1}, {Key: "_id", Value: 1}}).
+		SetProjection(bson.D{{Key: "userId", Value: 1}}), coll, func(d ownedDoc) ownedDoc { return d })
+	if err != nil {
+		return 0, err
+	}
+	listed := make(map[string]map[string]bool) // user → documents in their list
+	var items []listItem
+	for _, d := range all {
+		if d.UserID == "" {
+			continue // erased
+		}
+		if listed[d.UserID] == nil {
+			es, err := db.listPage(ctx, l, d.UserID, 0, math.MaxInt)
+			if err != nil {
+				return 0, err
+			}
+			listed[d.UserID] = make(map[string]bool, len(es))
+			for _, e := range es {
+				listed[d.UserID][e.Ref] = true
+			}
+		}
+		if !listed[d.UserID][d.ID] {
+			items = append(items, listItem{Owner: d.UserID, Ref: d.ID})
+		}
+	}
+	for start := 0; start < len(items); start += 1000 {
+		chunk := items[start:min(start+1000, len(items))]
+		ns, err := db.appendTo(ctx, l, chunk)
+		if err != nil {
+			return 0, err
+		}
+		if numberedAs == "" {
+			continue
+		}
+		marks := make([]mongo.WriteModel, len(chunk))
+		for i, it := range chunk {
+			marks[i] = mongo.NewUpdateOneModel().SetFilter(byID(it.Ref)).SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: numberedAs, Value: ns[i]}}}})
+		}
+		if err := db.bulkByID(ctx, coll, marks); err != nil {
+			return 0, err
+		}
+	}
+	return len(items), nil
 }

@@ -47,6 +47,7 @@ type notificationDoc struct {
 	CreatedAt    time.Time         `bson:"createdAt"`
 	NotBefore    time.Time         `bson:"notBefore"`
 	ExpiresAt    time.Time         `bson:"expiresAt"`
+	InboxN       int               `bson:"inboxN,omitempty"` // its number in the inbox list
 	OutboxFields `bson:",inline"`
 }
 
@@ -150,13 +151,28 @@ func (db *DB) insertMany(ctx context.Context, coll string, docs []any) ([]bool, 
 // outbox first (a queued copy without its inbox entry is still sent; the
 // reverse would be lost), the parked ones listed under their user before
 // that (listParked); those whose _id exists are skipped.
+//
+// Each is listed in its user's inbox first (lists.go: one insert for all
+// users, and one bulk update of their heads), so that a stored
+// notification is always listed; a repeated one is listed twice and shown
+// once.
 func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification) error {
+	items := make([]listItem, len(ns))
+	for i, n := range ns {
+		items[i] = listItem{Owner: n.UserID, Ref: n.ID}
+	}
+	numbers, err := db.appendTo(ctx, inboxList, items)
+	if err != nil {
+		return err
+	}
 	docs := make([]any, len(ns))
 	var queued []any
 	for i, n := range ns {
-		docs[i] = toNotificationDoc(n)
+		d := toNotificationDoc(n)
+		d.InboxN = numbers[i]
+		docs[i] = d
 		if n.Status == notify.StatusPending {
-			queued = append(queued, docs[i])
+			queued = append(queued, d)
 		}
 	}
 	if err := db.listParked(ctx, ns); err != nil {
@@ -165,7 +181,7 @@ func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification)
 	if _, err := db.insertMany(ctx, queueColl, queued); err != nil {
 		return err
 	}
-	_, err := db.insertMany(ctx, "notifications", docs)
+	_, err = db.insertMany(ctx, "notifications", docs)
 	return err
 }
 
@@ -289,17 +305,20 @@ func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 
 // FindNotificationPage returns a page of q, newest first, with opens and
 // outcomes. Status and due time are the outbox's, which the stored
-// notification does not follow (outcomes are kept apart, see outbox.go):
-// the query asks for a superset (a notification stored pending may have
-// become anything; one moved later by a retry was due earlier) and the
-// page is filtered once merged, reading on (twice as much each time) until
-// it is full or the notifications run out.
+// notification does not follow (outcomes are kept apart, see outbox.go),
+// so the page is filtered once merged, reading on (twice as much each
+// time) until it is full or the notifications run out. A user's page reads
+// their inbox list (lists.go), by _id only, from the number of the
+// cursor's notification down; the admins' view of everyone queries.
 func (db *DB) FindNotificationPage(ctx context.Context, q notify.Query) ([]notify.Notification, error) {
+	next, err := db.inboxReader(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	var out []notify.Notification
 	for batch := q.Limit; ; batch *= 2 {
-		ns, err := db.findNotifications(ctx, pageFilter(q), options.Find().
-			SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(batch)))
+		ns, more, err := next(batch)
 		if err != nil {
 			return nil, err
 		}
@@ -311,14 +330,51 @@ func (db *DB) FindNotificationPage(ctx context.Context, q notify.Query) ([]notif
 				out = append(out, n)
 			}
 		}
-		if len(out) >= q.Limit || len(ns) < batch {
+		if len(out) >= q.Limit || !more {
 			break
 		}
-		last := ns[len(ns)-1]
-		q.AfterCreated, q.AfterID = last.CreatedAt, last.ID
 	}
 	out = out[:min(len(out), q.Limit)]
 	return out, db.withOpens(ctx, out)
+}
+
+// inboxReader returns a reader of the notifications that may be on q's
+// page, batch by batch, newest first, saying whether more may follow.
+func (db *DB) inboxReader(ctx context.Context, q notify.Query) (func(batch int) ([]notify.Notification, bool, error), error) {
+	before := 0 // the inbox numbers below this one, or all
+	if q.UserID != "" && q.AfterID != "" {
+		var d notificationDoc
+		switch err := db.r("notifications").FindOne(ctx, byID(q.AfterID)).Decode(&d); {
+		case errors.Is(err, mongo.ErrNoDocuments) || err == nil && d.UserID != q.UserID:
+			return func(int) ([]notify.Notification, bool, error) { return nil, false, nil }, nil
+		case err != nil:
+			return nil, translate(err, "notification")
+		}
+		before = d.InboxN
+	}
+	if q.UserID == "" || before == 0 && q.AfterID != "" { // everyone's, or a cursor from before lists
+		return func(batch int) ([]notify.Notification, bool, error) {
+			ns, err := db.findNotifications(ctx, pageFilter(q), options.Find().
+				SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(batch)))
+			if len(ns) > 0 {
+				q.AfterCreated, q.AfterID = ns[len(ns)-1].CreatedAt, ns[len(ns)-1].ID
+			}
+			return ns, len(ns) == batch, err
+		}, nil
+	}
+	return func(batch int) ([]notify.Notification, bool, error) {
+		es, err := db.listPage(ctx, inboxList, q.UserID, before, batch)
+		if err != nil || len(es) == 0 {
+			return nil, false, err
+		}
+		before = es[len(es)-1].N
+		ids := make([]string, len(es))
+		for i, e := range es {
+			ids[i] = e.Ref
+		}
+		ns, err := findByIDs(ctx, db.r("notifications"), ids, nil, "notifications", notificationDoc.notification)
+		return ns, before > 1, err
+	}, nil
 }
 
 // pageFilter is the stored notifications that may be on q's page.
@@ -435,7 +491,7 @@ func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
 			return translate(err, coll)
 		}
 	}
-	return nil
+	return db.dropList(ctx, inboxList, userID)
 }
 
 type claimDoc struct {

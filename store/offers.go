@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -122,57 +121,6 @@ func (db *DB) FindOffersOf(ctx context.Context, userID string) ([]campaign.Offer
 	// may be numbered after newer ones.
 	slices.SortStableFunc(os, func(a, b campaign.Offer) int { return b.IssuedAt.Compare(a.IssuedAt) })
 	return os, nil
-}
-
-// MigrateWallet lists in their customer's wallet, oldest first, the offers
-// stored before wallets were lists, once per database (db.once); it skips
-// those listed already, so a run cut short is finished by the next. It
-// returns how many it listed.
-func (db *DB) MigrateWallet(ctx context.Context) (int, error) {
-	n := 0
-	err := db.once(ctx, "wallet-lists-1", func() (err error) {
-		n, err = db.listOffers(ctx)
-		return err
-	})
-	return n, err
-}
-
-func (db *DB) listOffers(ctx context.Context) (int, error) {
-	type ownedDoc struct {
-		ID     string `bson:"_id"`
-		UserID string `bson:"userId"`
-	}
-	all, err := findMany(ctx, db.c("offers"), bson.D{}, options.Find().SetSort(bson.D{{Key: "issuedAt", Value: 1}, {Key: "_id", Value: 1}}).
-		SetProjection(bson.D{{Key: "userId", Value: 1}}), "offers", func(d ownedDoc) ownedDoc { return d })
-	if err != nil {
-		return 0, err
-	}
-	listed := make(map[string]map[string]bool) // user → offers in their list
-	var items []listItem
-	for _, o := range all {
-		if o.UserID == "" {
-			continue // erased
-		}
-		if listed[o.UserID] == nil {
-			es, err := db.listPage(ctx, walletList, o.UserID, 0, math.MaxInt)
-			if err != nil {
-				return 0, err
-			}
-			listed[o.UserID] = make(map[string]bool, len(es))
-			for _, e := range es {
-				listed[o.UserID][e.Ref] = true
-			}
-		}
-		if !listed[o.UserID][o.ID] {
-			items = append(items, listItem{Owner: o.UserID, Ref: o.ID})
-		}
-	}
-	for start := 0; start < len(items); start += 1000 {
-		if _, err := db.appendTo(ctx, walletList, items[start:min(start+1000, len(items))]); err != nil {
-			return 0, err
-		}
-	}
-	return len(items), nil
 }
 
 // deleteOffersOf deletes a customer's offers, their codes and their

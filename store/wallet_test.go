@@ -109,10 +109,10 @@ func TestWalletCommands(t *testing.T) {
 	}
 }
 
-// TestMigrateWallet lists offers stored before wallets were lists, beside
+// TestMigrateLists lists offers stored before wallets were lists, beside
 // one listed since, once; erasure then empties the wallet and frees the
 // codes, and an offer issued after it is listed again.
-func TestMigrateWallet(t *testing.T) {
+func TestMigrateLists(t *testing.T) {
 	t.Parallel()
 	db, ctx := newDB(t), context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -123,11 +123,11 @@ func TestMigrateWallet(t *testing.T) {
 	if err := db.CreateOffer(ctx, walletOffer("u1", 2, now.Add(-time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.MigrateWallet(ctx); err != nil || n != 3 {
-		t.Fatalf("MigrateWallet = %d, %v; want 3, nil", n, err)
+	if n, err := db.MigrateLists(ctx); err != nil || n != 3 {
+		t.Fatalf("MigrateLists = %d, %v; want 3, nil", n, err)
 	}
-	if n, err := db.MigrateWallet(ctx); err != nil || n != 0 {
-		t.Fatalf("second MigrateWallet = %d, %v; want 0, nil (done once)", n, err)
+	if n, err := db.MigrateLists(ctx); err != nil || n != 0 {
+		t.Fatalf("second MigrateLists = %d, %v; want 0, nil (done once)", n, err)
 	}
 	w, err := db.FindOffersOf(ctx, "u1")
 	if err != nil || len(w) != 3 || w[0].ID != "u1-o2" || w[2].ID != "u1-o0" {

@@ -137,11 +137,12 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	} else if n > 0 {
 		log.Info("older reward and gesture codes adopted into the wallet", "count", n)
 	}
-	// Wallets are lists read by _id (issue 15), filled once with older offers.
-	if n, err := db.MigrateWallet(ctx); err != nil {
-		return api.Services{}, fmt.Errorf("migrate wallets: %w", err)
+	// Wallets and inboxes are lists read by _id (issue 15), filled once
+	// with what older versions stored.
+	if n, err := db.MigrateLists(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("migrate wallets and inboxes: %w", err)
 	} else if n > 0 {
-		log.Info("older offers listed in their wallets", "count", n)
+		log.Info("older offers and notifications listed in their wallets and inboxes", "count", n)
 	}
 	location := campaign.NewLocationService(db, campaigns, offers, notifier, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
