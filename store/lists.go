@@ -198,6 +198,7 @@ func (db *DB) listTop(ctx context.Context, l ownerList, owner string) (int, erro
 	for {
 		err := db.r(l.coll).FindOne(ctx, byID(l.entry(owner, top+1)), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
 		if errors.Is(err, mongo.ErrNoDocuments) {
+			db.lists.raise(l.head(owner), top)
 			return top, nil
 		}
 		if err != nil {
@@ -237,6 +238,24 @@ func (db *DB) listPage(ctx context.Context, l ownerList, owner string, before, l
 	return out, nil
 }
 
+// listNumberOf returns the number of ref in owner's list, reading from the
+// newest down (as many reads as entries above it); 0 when it is not listed.
+func (db *DB) listNumberOf(ctx context.Context, l ownerList, owner, ref string) (int, error) {
+	before := 0
+	for {
+		es, err := db.listPage(ctx, l, owner, before, 20)
+		if err != nil || len(es) == 0 {
+			return 0, err
+		}
+		for _, e := range es {
+			if e.Ref == ref {
+				return e.N, nil
+			}
+		}
+		before = es[len(es)-1].N
+	}
+}
+
 // dropList erases owner's list, entries and head.
 func (db *DB) dropList(ctx context.Context, l ownerList, owner string) error {
 	db.lists.forget(l.head(owner))
@@ -253,11 +272,10 @@ func (db *DB) MigrateLists(ctx context.Context) (int, error) {
 	n := 0
 	err := db.once(ctx, "owner-lists-1", func() error {
 		for _, b := range []struct {
-			l          ownerList
-			coll, by   string
-			numberedAs string
-		}{{walletList, "offers", "issuedAt", ""}, {inboxList, "notifications", "createdAt", "inboxN"}} {
-			k, err := db.listEvery(ctx, b.l, b.coll, b.by, b.numberedAs)
+			l        ownerList
+			coll, by string
+		}{{walletList, "offers", "issuedAt"}, {inboxList, "notifications", "createdAt"}} {
+			k, err := db.listEvery(ctx, b.l, b.coll, b.by)
 			n += k
 			if err != nil {
 				return err
@@ -269,9 +287,8 @@ func (db *DB) MigrateLists(ctx context.Context) (int, error) {
 }
 
 // listEvery lists every document of coll (oldest by the field by first)
-// under its userId in l, unless listed already, and writes its number into
-// the field numberedAs when that is set (one update by _id each, in bulk).
-func (db *DB) listEvery(ctx context.Context, l ownerList, coll, by, numberedAs string) (int, error) {
+// under its userId in l, unless listed already.
+func (db *DB) listEvery(ctx context.Context, l ownerList, coll, by string) (int, error) {
 	type ownedDoc struct {
 		ID     string `bson:"_id"`
 		UserID string `bson:"userId"`
@@ -302,19 +319,7 @@ func (db *DB) listEvery(ctx context.Context, l ownerList, coll, by, numberedAs s
 		}
 	}
 	for start := 0; start < len(items); start += 1000 {
-		chunk := items[start:min(start+1000, len(items))]
-		ns, err := db.appendTo(ctx, l, chunk)
-		if err != nil {
-			return 0, err
-		}
-		if numberedAs == "" {
-			continue
-		}
-		marks := make([]mongo.WriteModel, len(chunk))
-		for i, it := range chunk {
-			marks[i] = mongo.NewUpdateOneModel().SetFilter(byID(it.Ref)).SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: numberedAs, Value: ns[i]}}}})
-		}
-		if err := db.bulkByID(ctx, coll, marks); err != nil {
+		if _, err := db.appendTo(ctx, l, items[start:min(start+1000, len(items))]); err != nil {
 			return 0, err
 		}
 	}

@@ -350,9 +350,15 @@ func (db *DB) inboxReader(ctx context.Context, q notify.Query) (func(batch int) 
 		case err != nil:
 			return nil, translate(err, "notification")
 		}
-		before = d.InboxN
+		if before = d.InboxN; before == 0 { // stored before inboxes were lists
+			n, err := db.listNumberOf(ctx, inboxList, q.UserID, d.ID)
+			if err != nil {
+				return nil, err
+			}
+			before = n
+		}
 	}
-	if q.UserID == "" || before == 0 && q.AfterID != "" { // everyone's, or a cursor from before lists
+	if q.UserID == "" || before == 0 && q.AfterID != "" { // everyone's, or a cursor not listed
 		return func(batch int) ([]notify.Notification, bool, error) {
 			ns, err := db.findNotifications(ctx, pageFilter(q), options.Find().
 				SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(batch)))
