@@ -117,7 +117,7 @@ func (db *DB) FindOffersOf(ctx context.Context, userID string) ([]campaign.Offer
 	if err != nil {
 		return nil, err
 	}
-	// Numbers follow claims; adopted offers (MigrateWallet, legacy codes)
+	// Numbers follow claims; adopted offers (MigrateLists, legacy codes)
 	// may be numbered after newer ones.
 	slices.SortStableFunc(os, func(a, b campaign.Offer) int { return b.IssuedAt.Compare(a.IssuedAt) })
 	return os, nil

@@ -3,7 +3,9 @@ package test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -71,5 +73,64 @@ func TestOneWalletOneCode(t *testing.T) {
 		if o.State != "redeemed" {
 			t.Errorf("after redemption: %+v, want redeemed", o)
 		}
+	}
+}
+
+// TestWalletAndInboxAcrossInstances has a shop's managers make goodwill
+// gestures to one customer on two instances of one database at once: the
+// wallet, read on either, lists every gesture's offer once, and the inbox,
+// paged two by two on one, lists the same notifications as one page read
+// on the other, newest first, each once (the lists are numbered by unique
+// insert, so racing instances never share a number).
+func TestWalletAndInboxAcrossInstances(t *testing.T) {
+	t.Parallel()
+	s1 := startServer(t, map[string]string{"HYPERLIEU_NEWCOMER_PERIOD": "0s"})
+	s2 := startServer(t, map[string]string{"MONGO_URI": s1.MongoURI, "HYPERLIEU_NEWCOMER_PERIOD": "0s"})
+	admin := s1.admin(t)
+	mgr := s1.withRoles(t, "Manon", "manager")
+	shop := createShop(t, s1, admin, mgr)
+	ana := s1.registerIn(t, "Ana", "en", zoneWhere(t, daytime))
+	s1.addDevice(t, ana, "fcm:APA91b-Ana") // else pushes wait for one, out of the inbox
+	gesture := func(s *server, i int) response {
+		return s.do(inGoroutine{t}, "POST", "/v1/shops/"+shop+"/gestures", mgr.Token, map[string]any{
+			"userId": ana.ID, "message": fmt.Sprintf("Sorry %d", i), "offer": map[string]any{"title": fmt.Sprintf("Cake %d", i)},
+		})
+	}
+	const n = 6
+	var wg sync.WaitGroup
+	for i := range n {
+		s := []*server{s1, s2}[i%2]
+		wg.Go(func() { want(inGoroutine{t}, gesture(s, i), http.StatusCreated) })
+	}
+	wg.Wait()
+
+	for _, s := range []*server{s1, s2} {
+		codes := map[string]bool{}
+		for _, o := range s.wallet(t, ana) {
+			codes[o.Code] = true
+		}
+		if len(codes) != n {
+			t.Errorf("wallet has %d distinct offers, want %d", len(codes), n)
+		}
+	}
+	var all []string
+	for _, it := range s2.notifications(t, ana.Token, "/v1/me/notifications?limit=100").Items {
+		all = append(all, it.ID)
+	}
+	var paged []string
+	for cursor := ""; ; {
+		p := s1.notifications(t, ana.Token, "/v1/me/notifications?limit=2&cursor="+cursor)
+		for _, it := range p.Items {
+			paged = append(paged, it.ID)
+		}
+		if cursor = p.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if !slices.Equal(paged, all) || len(all) < n {
+		t.Errorf("inbox paged = %v, in one page = %v; want the same, at least the %d gestures", paged, all, n)
+	}
+	if len(slices.Compact(slices.Sorted(slices.Values(all)))) != len(all) {
+		t.Errorf("inbox = %v, want each notification once", all)
 	}
 }
