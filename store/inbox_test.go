@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,38 +43,17 @@ func inboxIDs(t *testing.T, db *store.DB, user string, limit int, statuses ...no
 // filter (pending only) still holds.
 func TestInboxAcrossInstances(t *testing.T) {
 	t.Parallel()
-	db1, ctx := newDB(t), context.Background()
-	db2, err := store.Open(ctx, uri, db1.Name(), store.Options{MaxPoolSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close(ctx)
+	dbs, _ := sharedDB(t, 2)
+	db1, db2, ctx := dbs[0], dbs[1], context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for b := range 10 {
-		db := db1
-		if b%2 == 1 {
-			db = db2
-		}
+	concurrently(t, 10, func(b int) error {
 		st := notify.StatusPending
 		if b%3 == 0 {
 			st = notify.StatusSuppressed
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- db.CreateNotifications(ctx, []notify.Notification{
-				inboxNote("u1", 2*b, st, now), inboxNote("u2", b, st, now), inboxNote("u1", 2*b+1, st, now)})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+		return dbs[b%2].CreateNotifications(ctx, []notify.Notification{
+			inboxNote("u1", 2*b, st, now), inboxNote("u2", b, st, now), inboxNote("u1", 2*b+1, st, now)})
+	})
 	all := inboxIDs(t, db1, "u1", 3)
 	if len(all) != 20 || len(slices.Compact(slices.Sorted(slices.Values(all)))) != 20 {
 		t.Errorf("u1's inbox = %v, want their 20 notifications, each once", all)

@@ -22,33 +22,12 @@ func walletOffer(user string, i int, at time.Time) campaign.Offer {
 // wallet exactly once, newest first, and a redemption shows at once.
 func TestWalletAcrossInstances(t *testing.T) {
 	t.Parallel()
-	db1, ctx := newDB(t), context.Background()
-	db2, err := store.Open(ctx, uri, db1.Name(), store.Options{MaxPoolSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close(ctx)
+	dbs, _ := sharedDB(t, 2)
+	db1, db2, ctx := dbs[0], dbs[1], context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for i := range 40 {
-		db := db1
-		if i%2 == 1 {
-			db = db2
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- db.CreateOffer(ctx, walletOffer("u1", i, now.Add(time.Duration(i)*time.Second)))
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	concurrently(t, 40, func(i int) error {
+		return dbs[i%2].CreateOffer(ctx, walletOffer("u1", i, now.Add(time.Duration(i)*time.Second)))
+	})
 	if err := db2.CreateOffer(ctx, walletOffer("u2", 0, now)); err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +130,22 @@ func TestMigrateLists(t *testing.T) {
 	}
 	if w, err := db.FindOffersOf(ctx, "u2"); err != nil || len(w) != 1 {
 		t.Errorf("u2's wallet = %v, %v; want their offer untouched", w, err)
+	}
+}
+
+// concurrently runs f(0) … f(n-1) at once and fails t on any error.
+func concurrently(t *testing.T, n int, f func(i int) error) {
+	t.Helper()
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs <- f(i) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
