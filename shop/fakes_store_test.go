@@ -25,6 +25,7 @@ type memStore struct {
 	rsvps    map[string]RSVP                // by "<event>/<user>"
 	checkins map[string]CheckIn             // by "<event>/<key>"
 	feedback map[string]Feedback            // by "<event>/<key>"
+	eventErr error                          // if set, FindEvent fails with it
 }
 
 func newMemStore() *memStore {
@@ -100,6 +101,9 @@ func (m *memStore) CreateEvent(_ context.Context, e Event) error {
 func (m *memStore) FindEvent(_ context.Context, id string) (Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.eventErr != nil {
+		return Event{}, m.eventErr
+	}
 	e, ok := m.events[id]
 	if !ok {
 		return Event{}, hyperlieu.Errorf(hyperlieu.NotFound, "event not found")

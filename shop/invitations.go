@@ -222,7 +222,10 @@ func (s *InvitationService) invitation(ctx context.Context, code string) (Invita
 		return Invitation{}, err
 	}
 	e, err := s.events.store.FindEvent(ctx, inv.EventID)
-	if err == nil {
+	switch {
+	case err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound:
+		return Invitation{}, fmt.Errorf("invitation's event: %w", err) // a failure, not an expired invitation
+	case err == nil:
 		err = s.inviting(e)
 	}
 	if err != nil {

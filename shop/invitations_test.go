@@ -2,6 +2,7 @@ package shop
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -245,5 +246,30 @@ func TestInvitationsClosedEventsAndThePage(t *testing.T) {
 	mine, err := f.events.MyEvents(ctx, "ana", f.clock.Now())
 	if err != nil || len(mine) != 2 {
 		t.Fatalf("MyEvents = %+v, %v; want two", mine, err)
+	}
+}
+
+// TestInvitationCodeFailureIsNotExpiry: when the invitation's event cannot
+// be read (the database fails), checking the code is that failure, not a
+// 422 "invitation expired" that would turn the friend away for good.
+func TestInvitationCodeFailureIsNotExpiry(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	inv := NewInvitationService(f.events, newMemInvites(), &referrals{})
+	e := f.event(time.Hour, 3)
+	f.rsvp(e, "ana")
+	a, err := inv.Invite(ctx, "ana", e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.CheckInviteCode(ctx, a.Code); err != nil {
+		t.Fatalf("CheckInviteCode of a good code: %v", err)
+	}
+	f.store.mu.Lock()
+	f.store.eventErr = errors.New("database unavailable")
+	f.store.mu.Unlock()
+	err = inv.CheckInviteCode(ctx, a.Code)
+	if err == nil || hyperlieu.KindOf(err) == hyperlieu.Invalid {
+		t.Errorf("CheckInviteCode while the event cannot be read = %v (%v), want the failure itself", err, hyperlieu.KindOf(err))
 	}
 }
