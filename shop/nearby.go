@@ -17,19 +17,26 @@ import (
 type PlaceStore interface {
 	FindShopsChangedSince(ctx context.Context, t time.Time) ([]Shop, error)
 	FindEventsChangedSince(ctx context.Context, t time.Time) ([]Event, error)
+	// PlaceChangeTop returns the number of the last entry of the log of
+	// shop and event writes.
+	PlaceChangeTop(ctx context.Context) (int, error)
+	// FindPlacesChangedAfter returns the shops and events the log names
+	// after entry number after, and the number of the last entry read.
+	FindPlacesChangedAfter(ctx context.Context, after int) ([]Shop, []Event, int, error)
 }
 
 // Places keeps shops and upcoming events in memory, indexed by H3 cell, for
 // nearby search. It is filled from the database at start, updated on this
 // instance's writes at once, and polls the database for other instances'
-// writes (by an updatedAt high-water mark), so they show up within one poll
+// writes (through a numbered log of shop and event writes), so they show up within one poll
 // interval. Its methods are safe for concurrent use.
 type Places struct {
 	mu     sync.RWMutex
 	idx    *geo.PointIndex // keys "shop:<id>" and "event:<id>"
 	shops  map[string]Shop // every shop, deleted ones too (ShopPlace answers for them)
 	events map[string]Event
-	mark   time.Time // the latest UpdatedAt seen
+	cursor int       // the last entry of the change log read
+	fullAt time.Time // when everything was last read
 	now    func() time.Time
 }
 
@@ -41,26 +48,28 @@ func NewPlaces(now func() time.Time) *Places {
 	return &Places{idx: geo.NewPointIndex(), shops: map[string]Shop{}, events: map[string]Event{}, now: now}
 }
 
-// syncOverlap re-reads a little before the high-water mark, so that writes
-// from instances whose clocks lag behind ours are not missed.
-const syncOverlap = 10 * time.Second
+// fullEvery is how often Sync reads every shop and event again: the
+// change log misses a write whose instance crashed before logging it.
+const fullEvery = 10 * time.Minute
 
-// Sync reads what changed in the database since the last sync (everything
-// the first time) and applies it.
+// Sync applies what changed in the database since the last sync: the
+// writes the change log names after the last entry read (two reads by _id
+// when nothing changed), or, the first time and every fullEvery,
+// everything.
 func (p *Places) Sync(ctx context.Context, st PlaceStore) error {
 	p.mu.RLock()
-	since := p.mark
+	cursor, full := p.cursor, p.fullAt.IsZero() || p.now().Sub(p.fullAt) >= fullEvery
 	p.mu.RUnlock()
-	if !since.IsZero() {
-		since = since.Add(-syncOverlap)
+	var shops []Shop
+	var events []Event
+	var err error
+	if full {
+		shops, events, cursor, err = p.readAll(ctx, st)
+	} else {
+		shops, events, cursor, err = st.FindPlacesChangedAfter(ctx, cursor)
 	}
-	shops, err := st.FindShopsChangedSince(ctx, since)
 	if err != nil {
-		return fmt.Errorf("sync shops: %w", err)
-	}
-	events, err := st.FindEventsChangedSince(ctx, since)
-	if err != nil {
-		return fmt.Errorf("sync events: %w", err)
+		return fmt.Errorf("sync places: %w", err)
 	}
 	for _, s := range shops {
 		p.PutShop(s)
@@ -68,19 +77,34 @@ func (p *Places) Sync(ctx context.Context, st PlaceStore) error {
 	for _, e := range events {
 		p.PutEvent(e)
 	}
+	p.mu.Lock()
+	p.cursor = max(p.cursor, cursor)
+	if full {
+		p.fullAt = p.now()
+	}
+	p.mu.Unlock()
 	p.prune()
 	return nil
+}
+
+// readAll reads every shop and event, and the log's last entry before
+// them, so that a write made meanwhile is read again from the log.
+func (p *Places) readAll(ctx context.Context, st PlaceStore) ([]Shop, []Event, int, error) {
+	top, err := st.PlaceChangeTop(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	shops, err := st.FindShopsChangedSince(ctx, time.Time{})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	events, err := st.FindEventsChangedSince(ctx, time.Time{})
+	return shops, events, top, err
 }
 
 // Run syncs every interval until ctx is done, logging failures.
 func (p *Places) Run(ctx context.Context, st PlaceStore, interval time.Duration, log *slog.Logger) {
 	hyperlieu.Every(ctx, interval, false, log, "places sync", func(ctx context.Context) error { return p.Sync(ctx, st) })
-}
-
-func (p *Places) advance(t time.Time) {
-	if t.After(p.mark) {
-		p.mark = t
-	}
 }
 
 // PutShop records a shop's current state; a newer stored state wins.
@@ -91,7 +115,6 @@ func (p *Places) PutShop(s Shop) {
 		return
 	}
 	p.shops[s.ID] = s
-	p.advance(s.UpdatedAt)
 	if s.Deleted() {
 		p.idx.Remove("shop:" + s.ID)
 		return
@@ -104,7 +127,6 @@ func (p *Places) PutShop(s Shop) {
 func (p *Places) PutEvent(e Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.advance(e.UpdatedAt)
 	if old, ok := p.events[e.ID]; ok && old.UpdatedAt.After(e.UpdatedAt) {
 		return
 	}

@@ -64,6 +64,9 @@ func (d eventDoc) event() shop.Event {
 // CreateEvent stores a new event.
 func (db *DB) CreateEvent(ctx context.Context, e shop.Event) error {
 	_, err := db.c("events").InsertOne(ctx, toEventDoc(e))
+	if err == nil {
+		db.logPlace(ctx, "event:"+e.ID)
+	}
 	return translate(err, "event")
 }
 
@@ -78,7 +81,11 @@ func (db *DB) FindEvent(ctx context.Context, id string) (shop.Event, error) {
 
 // UpdateEvent replaces the stored event. NotFound if it is gone.
 func (db *DB) UpdateEvent(ctx context.Context, e shop.Event) error {
-	return db.replaceByID(ctx, "events", e.ID, toEventDoc(e), "event")
+	err := db.replaceByID(ctx, "events", e.ID, toEventDoc(e), "event")
+	if err == nil {
+		db.logPlace(ctx, "event:"+e.ID)
+	}
+	return err
 }
 
 func (db *DB) findEvents(ctx context.Context, filter bson.D, sort bson.D, limit int) ([]shop.Event, error) {

@@ -35,7 +35,11 @@ func sharedDB(t testing.TB, k int) ([]*store.DB, string) {
 	}
 	dbs := make([]*store.DB, k)
 	for i := range dbs {
-		db, err := store.Open(context.Background(), uri, name, store.Options{MaxPoolSize: pool})
+		opts := store.Options{MaxPoolSize: pool}
+		if embedded != nil {
+			opts = opts.ForEmbedded()
+		}
+		db, err := store.Open(context.Background(), uri, name, opts)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

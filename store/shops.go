@@ -85,6 +85,9 @@ func (d shopDoc) shop() shop.Shop {
 // CreateShop stores a new shop. Conflict if the ID is taken.
 func (db *DB) CreateShop(ctx context.Context, s shop.Shop) error {
 	_, err := db.c("shops").InsertOne(ctx, toShopDoc(s))
+	if err == nil {
+		db.logPlace(ctx, "shop:"+s.ID)
+	}
 	return translate(err, "shop")
 }
 
@@ -99,7 +102,11 @@ func (db *DB) FindShop(ctx context.Context, id string) (shop.Shop, error) {
 
 // UpdateShop replaces the stored shop. NotFound if it is gone.
 func (db *DB) UpdateShop(ctx context.Context, s shop.Shop) error {
-	return db.replaceByID(ctx, "shops", s.ID, toShopDoc(s), "shop")
+	err := db.replaceByID(ctx, "shops", s.ID, toShopDoc(s), "shop")
+	if err == nil {
+		db.logPlace(ctx, "shop:"+s.ID)
+	}
+	return err
 }
 
 // FindShopsChangedSince returns the shops updated after t, deleted ones
