@@ -131,13 +131,9 @@ func NewOfferService(store OfferStore, campaigns *Service, shops hyperlieu.ShopD
 		budgetHint: newBudgetHints(maxBudgetHints)}
 }
 
-// issue creates the offer of campaign c for u, with a fresh code.
-func (s *OfferService) issue(ctx context.Context, c Campaign, u hyperlieu.User, triggerKey string) (Offer, error) {
-	return s.issueArm(ctx, c, u, triggerKey, "")
-}
-
-// issueArm is issue for a customer in an experiment's arm.
-func (s *OfferService) issueArm(ctx context.Context, c Campaign, u hyperlieu.User, triggerKey, arm string) (Offer, error) {
+// issue creates the offer of campaign c for u, with a fresh code; arm is
+// the customer's arm of c's experiment, if any.
+func (s *OfferService) issue(ctx context.Context, c Campaign, u hyperlieu.User, triggerKey, arm string) (Offer, error) {
 	now := s.opts.Now().UTC()
 	t := c.Offer.Text(u.Prefs.Locale, u.Prefs.Formality)
 	o := Offer{

@@ -82,7 +82,7 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User
 	if c.Experiment.On() {
 		c.Offer = c.template(serve)
 	}
-	o, err := l.offers.issueArm(ctx, c, u, TriggerKey(c.ID, u.ID, n), arm)
+	o, err := l.offers.issue(ctx, c, u, TriggerKey(c.ID, u.ID, n), arm)
 	if err != nil {
 		return nil, err
 	}
