@@ -318,12 +318,18 @@ func (s *EventService) Events(ctx context.Context, f EventFilter, near *geo.Poin
 }
 
 // ShopEvents returns a shop's events ending after from (cancelled ones too),
-// by start. NotFound for an unknown shop.
+// by start, at most 200. NotFound for an unknown shop. Those that have not
+// ended (the feeds', the widget's, a manager's default) come from memory,
+// as nearby search has them; only a from in the past reads the database.
 func (s *EventService) ShopEvents(ctx context.Context, shopID string, from time.Time) (Shop, []Event, error) {
+	const most = 200
 	sh, err := s.shops.store.FindShop(ctx, shopID)
 	if err != nil {
 		return Shop{}, nil, err
 	}
-	evs, err := s.store.FindEvents(ctx, EventFilter{ShopID: shopID, From: from, Limit: 200})
+	if !from.Before(s.now().Add(-time.Second)) {
+		return sh, s.shops.places.EventsOf(shopID, most), nil
+	}
+	evs, err := s.store.FindEvents(ctx, EventFilter{ShopID: shopID, From: from, Limit: most})
 	return sh, evs, err
 }

@@ -16,16 +16,17 @@ import (
 
 // memStore implements EventServiceStore, Store and UserFinder in memory.
 type memStore struct {
-	mu       sync.Mutex
-	shops    map[string]Shop
-	users    map[string]hyperlieu.User
-	events   map[string]Event
-	queue    map[string]map[int]*QueueClaim // by event, then position
-	released map[string][]int               // the release log, by event
-	rsvps    map[string]RSVP                // by "<event>/<user>"
-	checkins map[string]CheckIn             // by "<event>/<key>"
-	feedback map[string]Feedback            // by "<event>/<key>"
-	eventErr error                          // if set, FindEvent fails with it
+	mu        sync.Mutex
+	shops     map[string]Shop
+	users     map[string]hyperlieu.User
+	events    map[string]Event
+	queue     map[string]map[int]*QueueClaim // by event, then position
+	released  map[string][]int               // the release log, by event
+	rsvps     map[string]RSVP                // by "<event>/<user>"
+	checkins  map[string]CheckIn             // by "<event>/<key>"
+	feedback  map[string]Feedback            // by "<event>/<key>"
+	eventErr  error                          // if set, FindEvent fails with it
+	eventsErr error                          // if set, FindEvents fails with it
 }
 
 func newMemStore() *memStore {
@@ -124,6 +125,9 @@ func (m *memStore) UpdateEvent(_ context.Context, e Event) error {
 func (m *memStore) FindEvents(_ context.Context, f EventFilter) ([]Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.eventsErr != nil {
+		return nil, m.eventsErr
+	}
 	var out []Event
 	for _, e := range m.events {
 		if (f.ShopID == "" || e.ShopID == f.ShopID) && (f.Category == "" || e.Category == f.Category) &&

@@ -122,21 +122,44 @@ func (p *Places) PutShop(s Shop) {
 	_ = p.idx.Set("shop:"+s.ID, s.Location) // locations were validated before they were stored
 }
 
-// PutEvent records an event's current state; only upcoming, not cancelled
-// events are searchable.
+// PutEvent records an event's current state: events that have not ended
+// are kept, cancelled ones too (a shop's feeds show them), and only those
+// not cancelled are searchable.
 func (p *Places) PutEvent(e Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if old, ok := p.events[e.ID]; ok && old.UpdatedAt.After(e.UpdatedAt) {
 		return
 	}
-	if e.Cancelled() || !e.EndsAt.After(p.now()) {
+	if !e.EndsAt.After(p.now()) {
 		delete(p.events, e.ID)
 		p.idx.Remove("event:" + e.ID)
 		return
 	}
 	p.events[e.ID] = e
+	if e.Cancelled() {
+		p.idx.Remove("event:" + e.ID)
+		return
+	}
 	_ = p.idx.Set("event:"+e.ID, e.Location)
+}
+
+// EventsOf returns up to limit of the shop's events that have not ended,
+// cancelled ones too, by start: what its feeds and widget show, from
+// memory (the database's query on shopId decoded every event on the
+// embedded database, for every widget shown on a shop's site).
+func (p *Places) EventsOf(shopID string, limit int) []Event {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	now := p.now()
+	var out []Event
+	for _, e := range p.events {
+		if e.ShopID == shopID && e.EndsAt.After(now) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b Event) int { return cmp.Or(a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.ID, b.ID)) })
+	return out[:min(len(out), limit)]
 }
 
 // prune drops events that have ended.
@@ -183,7 +206,7 @@ func (p *Places) Upcoming(from, to time.Time) []Event {
 	defer p.mu.RUnlock()
 	var out []Event
 	for _, e := range p.events {
-		if !e.StartsAt.Before(from) && e.StartsAt.Before(to) {
+		if !e.Cancelled() && !e.StartsAt.Before(from) && e.StartsAt.Before(to) {
 			out = append(out, e)
 		}
 	}
