@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -400,31 +404,44 @@ func (db *DB) UpdateCampaignsVersion(ctx context.Context, v string) error {
 
 // UpdateCampaignStats adds deltas to one instance's shard of a campaign's
 // counters. It is an upsert by design, never NotFound: a shard is created by
-// its first count. Each instance writes only its own shard, over one
+// its first count, and listed under its campaign before that (see
+// statShards). Each instance writes only its own shard, over one
 // connection in embedded mode, so the increments are exact even on FerretDB.
 func (db *DB) UpdateCampaignStats(ctx context.Context, campaignID, instanceID string, deltas map[string]int64) error {
+	shard := "stat:" + campaignID + ":" + instanceID
+	if err := db.listShard(ctx, campaignID, shard); err != nil {
+		return err
+	}
 	inc := bson.D{}
 	for k, v := range deltas {
 		inc = append(inc, bson.E{Key: "c." + strings.ReplaceAll(k, ".", "_"), Value: v})
 	}
-	_, err := db.c("campaign_stats").UpdateOne(ctx,
-		byID("stat:"+campaignID+":"+instanceID),
+	_, err := db.c("campaign_stats").UpdateOne(ctx, byID(shard),
 		bson.D{{Key: "$inc", Value: inc}, {Key: "$set", Value: bson.D{{Key: "campaignId", Value: campaignID}}}},
 		options.UpdateOne().SetUpsert(true))
 	return translate(err, "campaign stats")
 }
 
-// FindCampaignStats sums every shard of a campaign's counters.
+type statsDoc struct {
+	ID         string           `bson:"_id"`
+	CampaignID string           `bson:"campaignId"`
+	C          map[string]int64 `bson:"c"`
+}
+
+// FindCampaignStats sums every shard of a campaign's counters, read by _id
+// from the campaign's list of shards.
 func (db *DB) FindCampaignStats(ctx context.Context, campaignID string) (map[string]int64, error) {
-	cur, err := db.r("campaign_stats").Find(ctx, bson.D{{Key: "campaignId", Value: campaignID}})
+	entries, err := db.listPage(ctx, statShards, campaignID, 0, math.MaxInt)
 	if err != nil {
-		return nil, translate(err, "campaign stats")
+		return nil, err
 	}
-	var docs []struct {
-		C map[string]int64 `bson:"c"`
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.Ref
 	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "campaign stats")
+	docs, err := findByIDs(ctx, db.r("campaign_stats"), ids, nil, "campaign stats", func(d statsDoc) statsDoc { return d })
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]int64{}
 	for _, d := range docs {
@@ -433,6 +450,54 @@ func (db *DB) FindCampaignStats(ctx context.Context, campaignID string) (map[str
 		}
 	}
 	return out, nil
+}
+
+// A campaign's stats shards, one per instance that counted for it, are an
+// owner list (lists.go) of the campaign: a query on campaignId decoded
+// every shard of every campaign on the embedded database at each stats
+// read. A shard is listed before its first count, once per process (a
+// shard that exists was listed then).
+var statShards = ownerList{coll: "campaign_stat_shards", prefix: "s"}
+
+func (db *DB) listShard(ctx context.Context, campaignID, shard string) error {
+	if _, done := db.shards.Load(shard); done {
+		return nil
+	}
+	err := db.r("campaign_stats").FindOne(ctx, byID(shard)).Err()
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		if _, err := db.appendTo(ctx, statShards, []listItem{{Owner: campaignID, Ref: shard}}); err != nil {
+			return err
+		}
+	case err != nil:
+		return translate(err, "campaign stats")
+	}
+	db.shards.Store(shard, true)
+	return nil
+}
+
+// listAllShards lists, once per database, the shards counted before they
+// were listed.
+func (db *DB) listAllShards(ctx context.Context) error {
+	return db.once(ctx, "stat-shards-1", func() error {
+		all, err := findMany(ctx, db.r("campaign_stats"), bson.D{}, options.Find().SetProjection(bson.D{{Key: "campaignId", Value: 1}}),
+			"campaign stats", func(d statsDoc) statsDoc { return d })
+		if err != nil {
+			return err
+		}
+		var items []listItem
+		for _, d := range all {
+			listed, err := db.listPage(ctx, statShards, d.CampaignID, 0, math.MaxInt)
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(listed, func(e listEntry) bool { return e.Ref == d.ID }) {
+				items = append(items, listItem{Owner: d.CampaignID, Ref: d.ID})
+			}
+		}
+		_, err = db.appendTo(ctx, statShards, items)
+		return err
+	})
 }
 
 // FindConsentingUsers returns those of ids whose location consent is on.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,6 +29,8 @@ type DB struct {
 	reads      *mongo.Database
 	// lists hints at the last numbers of the per-owner lists (lists.go).
 	lists listHints
+	// shards are the campaign stats shards this process listed (campaigns.go).
+	shards sync.Map
 }
 
 // Options tunes the connection.
@@ -97,6 +100,10 @@ func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) 
 		db.readClient, db.reads = rc, rc.Database(database)
 	}
 	if err := db.createIndexes(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if err := db.listAllShards(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}

@@ -52,3 +52,16 @@ func CreateNotificationsUnlisted(ctx context.Context, db *DB, ns []notify.Notifi
 	_, err := db.insertMany(ctx, "notifications", docs)
 	return err
 }
+
+// InsertStatShardUnlisted stores a stats shard as a version without shard
+// lists did, and forgets that the lists were made.
+func (db *DB) InsertStatShardUnlisted(ctx context.Context, campaignID, instanceID string, counts map[string]int64) error {
+	if _, err := db.c("campaign_stats").InsertOne(ctx, statsDoc{ID: "stat:" + campaignID + ":" + instanceID, CampaignID: campaignID, C: counts}); err != nil {
+		return err
+	}
+	_, err := db.c("migrations").DeleteOne(ctx, byID("stat-shards-1"))
+	return err
+}
+
+// ListStatShards runs the stats shards' migration again.
+func (db *DB) ListStatShards(ctx context.Context) error { return db.listAllShards(ctx) }
