@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -479,25 +478,7 @@ func (db *DB) listShard(ctx context.Context, campaignID, shard string) error {
 // listAllShards lists, once per database, the shards counted before they
 // were listed.
 func (db *DB) listAllShards(ctx context.Context) error {
-	return db.once(ctx, "stat-shards-1", func() error {
-		all, err := findMany(ctx, db.r("campaign_stats"), bson.D{}, options.Find().SetProjection(bson.D{{Key: "campaignId", Value: 1}}),
-			"campaign stats", func(d statsDoc) statsDoc { return d })
-		if err != nil {
-			return err
-		}
-		var items []listItem
-		for _, d := range all {
-			listed, err := db.listPage(ctx, statShards, d.CampaignID, 0, math.MaxInt)
-			if err != nil {
-				return err
-			}
-			if !slices.ContainsFunc(listed, func(e listEntry) bool { return e.Ref == d.ID }) {
-				items = append(items, listItem{Owner: d.CampaignID, Ref: d.ID})
-			}
-		}
-		_, err = db.appendTo(ctx, statShards, items)
-		return err
-	})
+	return db.once(ctx, "stat-shards-1", func() error { return db.listAllBy(ctx, statShards, "campaign_stats", "campaignId") })
 }
 
 // FindConsentingUsers returns those of ids whose location consent is on.

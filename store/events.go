@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
+	"math"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -265,8 +269,11 @@ func (d feedbackDoc) feedback() shop.Feedback {
 // UpdateFeedback creates or replaces the user's feedback on the event,
 // keeping the time it was first given.
 func (db *DB) UpdateFeedback(ctx context.Context, f shop.Feedback) error {
-	_, err := db.c("feedback").UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: "feedback:" + f.EventID + ":" + f.UserID}},
+	id := "feedback:" + f.EventID + ":" + f.UserID
+	if err := db.listFeedback(ctx, f.EventID, id); err != nil {
+		return err
+	}
+	_, err := db.c("feedback").UpdateOne(ctx, byID(id),
 		bson.D{
 			{Key: "$set", Value: bson.D{{Key: "eventId", Value: f.EventID}, {Key: "shopId", Value: f.ShopID},
 				{Key: "userId", Value: f.UserID}, {Key: "rating", Value: f.Rating}, {Key: "comment", Value: f.Comment},
@@ -276,8 +283,69 @@ func (db *DB) UpdateFeedback(ctx context.Context, f shop.Feedback) error {
 	return translate(err, "feedback")
 }
 
-// FindFeedback returns the event's feedback.
+// FindFeedback returns the event's feedback, oldest change first, read by
+// _id through the event's list of feedback.
 func (db *DB) FindFeedback(ctx context.Context, eventID string) ([]shop.Feedback, error) {
-	return findMany(ctx, db.c("feedback"), bson.D{{Key: "eventId", Value: eventID}},
-		options.Find().SetSort(bson.D{{Key: "updatedAt", Value: 1}}), "feedback", feedbackDoc.feedback)
+	entries, err := db.listPage(ctx, feedbackLists, eventID, 0, math.MaxInt)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.Ref
+	}
+	fs, err := findByIDs(ctx, db.r("feedback"), ids, nil, "feedback", feedbackDoc.feedback)
+	slices.SortStableFunc(fs, func(a, b shop.Feedback) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	return fs, err
+}
+
+// An event's feedback is an owner list (lists.go) of the event: a query on
+// eventId decoded all feedback of every event on the embedded database. A
+// person's feedback is listed before its first write; an erased one's
+// entry names nothing and is skipped.
+var feedbackLists = ownerList{coll: "feedback_lists", prefix: "f"}
+
+func (db *DB) listFeedback(ctx context.Context, eventID, id string) error {
+	err := db.r("feedback").FindOne(ctx, byID(id)).Err()
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		_, err = db.appendTo(ctx, feedbackLists, []listItem{{Owner: eventID, Ref: id}})
+		return err
+	case err != nil:
+		return translate(err, "feedback")
+	}
+	return nil
+}
+
+// relistFeedback makes the event's list name the feedback orig under its
+// new id, before erasure re-keys it: a run cut short between the two
+// lists the new id, which reads as nothing until the re-key, and is
+// finished by the next.
+func (db *DB) relistFeedback(ctx context.Context, eventID, orig, id string) error {
+	entries, err := db.listPage(ctx, feedbackLists, eventID, 0, math.MaxInt)
+	if err != nil {
+		return err
+	}
+	listed := false
+	for _, e := range entries {
+		switch e.Ref {
+		case orig:
+			if _, err := db.c(feedbackLists.coll).UpdateOne(ctx, byID(e.ID), bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: id}}}}); err != nil {
+				return translate(err, "feedback list")
+			}
+			listed = true
+		case id:
+			listed = true
+		}
+	}
+	if !listed {
+		_, err = db.appendTo(ctx, feedbackLists, []listItem{{Owner: eventID, Ref: id}})
+	}
+	return err
+}
+
+// listAllFeedback lists, once per database, the feedback given before it
+// was listed.
+func (db *DB) listAllFeedback(ctx context.Context) error {
+	return db.once(ctx, "feedback-lists-1", func() error { return db.listAllBy(ctx, feedbackLists, "feedback", "eventId") })
 }

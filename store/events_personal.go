@@ -154,6 +154,9 @@ func (db *DB) DeleteEventUser(ctx context.Context, userID string) error {
 	for _, d := range fbs {
 		orig := d.ID
 		d.ID, d.UserID, d.Comment = "feedback:"+d.EventID+":"+anonKey(seat[d.EventID]), "", ""
+		if err := db.relistFeedback(ctx, d.EventID, orig, d.ID); err != nil {
+			return fmt.Errorf("erase events: %w", err)
+		}
 		if err := db.reKey(ctx, "feedback", orig, d); err != nil {
 			return fmt.Errorf("erase events: %w", err)
 		}
