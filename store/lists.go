@@ -44,11 +44,16 @@ func (l ownerList) head(owner string) string { return l.prefix + ":" + owner }
 func (l ownerList) entry(owner string, n int) string { return l.head(owner) + ":" + strconv.Itoa(n) }
 
 // listEntry is entry N of UserID's list; Ref is the listed document's _id.
+// Doc, when set, is a copy of the listed document, so that a reader needs
+// one read per entry; Pending says the document may not be stored yet
+// (its writer lists it first), so a reader reads the document instead.
 type listEntry struct {
-	ID     string `bson:"_id"`
-	UserID string `bson:"userId"`
-	N      int    `bson:"n"`
-	Ref    string `bson:"ref"`
+	ID      string   `bson:"_id"`
+	UserID  string   `bson:"userId"`
+	N       int      `bson:"n"`
+	Ref     string   `bson:"ref"`
+	Doc     bson.Raw `bson:"doc,omitempty"`
+	Pending bool     `bson:"pending,omitempty"`
 }
 
 type listHead struct {
@@ -57,9 +62,11 @@ type listHead struct {
 	N      int    `bson:"n"`
 }
 
-// listItem is one document to list under its owner.
+// listItem is one document to list under its owner, with its copy if any.
 type listItem struct {
 	Owner, Ref string
+	Doc        bson.Raw
+	Pending    bool
 }
 
 // listHints remembers the last number this instance claimed or read per
@@ -127,7 +134,7 @@ func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]in
 			it := items[i]
 			last[it.Owner]++
 			ns[i] = last[it.Owner]
-			docs[j] = listEntry{ID: l.entry(it.Owner, ns[i]), UserID: it.Owner, N: ns[i], Ref: it.Ref}
+			docs[j] = listEntry{ID: l.entry(it.Owner, ns[i]), UserID: it.Owner, N: ns[i], Ref: it.Ref, Doc: it.Doc, Pending: it.Pending}
 		}
 		inserted, err := db.insertMany(ctx, l.coll, docs)
 		if err != nil {
@@ -266,9 +273,18 @@ func (db *DB) dropList(ctx context.Context, l ownerList, owner string) error {
 // MigrateLists lists, once per database (db.once), the offers and the
 // notifications stored before wallets and inboxes were lists (lists.go),
 // each in its customer's list, oldest first; it skips those listed
-// already, so a run cut short is finished by the next. It returns how many
-// it listed.
+// already, so a run cut short is finished by the next. Then the fans'
+// lists (MigrateFanLists, its own once). It returns how many it listed.
 func (db *DB) MigrateLists(ctx context.Context) (int, error) {
+	n, err := db.migrateOwnerLists(ctx)
+	if err != nil {
+		return n, err
+	}
+	k, err := db.MigrateFanLists(ctx)
+	return n + k, err
+}
+
+func (db *DB) migrateOwnerLists(ctx context.Context) (int, error) {
 	n := 0
 	err := db.once(ctx, "owner-lists-1", func() error {
 		for _, b := range []struct {
