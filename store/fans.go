@@ -456,6 +456,9 @@ func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[str
 		set    bson.D
 	}{
 		{"referrals", bson.D{{Key: "referrerId", Value: userID}}, bson.D{{Key: "referrerId", Value: ""}}},
+		// The referee's entry in their referrer's list names them: void it
+		// (a query by ref, like the rest of erasure).
+		{referralList.coll, bson.D{{Key: "ref", Value: userID}}, bson.D{{Key: "ref", Value: ""}}},
 		{"referral_slots", bson.D{{Key: "refereeId", Value: userID}}, bson.D{{Key: "refereeId", Value: ""}}},
 		{"shop_feedback", byUser, bson.D{{Key: "userId", Value: ""}, {Key: "comment", Value: ""}}},
 		{"gestures", bson.D{{Key: "managerId", Value: userID}}, bson.D{{Key: "managerId", Value: ""}}},

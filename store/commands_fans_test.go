@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/fan"
+	"github.com/hyperlieu/hyperlieu/store"
+)
+
+// TestFanPathCommands runs the fans' service over the embedded database
+// under the command monitor and pins what each customer-history path costs
+// (issue 15): recording an activity, the loyalty page, a reward claim,
+// SegmentOf (the location engine's, for campaigns aimed at segments) and
+// the referral page read the customer's own lists by _id: no scan, and a
+// count that grows with their history (n entries), not with everyone's.
+func TestFanPathCommands(t *testing.T) {
+	var cmds commands
+	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
+	ctx := context.Background()
+	fans := newFans(t, db, fan.Options{Earn: fan.EarningRules{CheckIn: 50}})
+	now := time.Now().UTC()
+	// Other customers with some history, so that a scan would decode it.
+	for i := range 5 {
+		o := newCustomer(t, db, now.Add(-90*24*time.Hour))
+		for j := range 3 {
+			checkIn(t, fans, o.ID, fmt.Sprintf("other:%d:%d", i, j), now.Add(-time.Duration(j)*time.Hour))
+		}
+	}
+	u := newCustomer(t, db, now.Add(-90*24*time.Hour))
+	checkIn(t, fans, u.ID, "warm", now.Add(-3*time.Hour)) // this instance knows u's list heads
+	r, err := fans.CreateReward(ctx, reward("Coffee", 40))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	path := func(what string, want int, run func() error) {
+		t.Helper()
+		cmds.take()
+		if err := run(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		seen, scan := cmds.take()
+		t.Logf("%s: %d commands %v", what, len(seen), seen)
+		if len(seen) > want || len(scan) > 0 {
+			t.Errorf("%s: %d commands %v, scans %v; want ≤ %d, none", what, len(seen), seen, scan, want)
+		}
+	}
+	for i := range 3 {
+		// n activities and ledger entries before this one.
+		n := 1 + i
+		// User; activity entry, head, activity, confirmation; ledger
+		// entry, head, entry, confirmation; the referral to pay; then the
+		// classification: the activity list's head, one read past it, its
+		// n+1 entries, the referral; the profile.
+		path(fmt.Sprintf("check-in with %d before", n), 10+2+(n+1)+2, func() error {
+			return fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn,
+				SourceKey: fmt.Sprintf("visit:%d", i), At: now.Add(-time.Duration(2-i) * time.Hour)})
+		})
+	}
+	n := 4 // u's ledger entries and activities now
+	// The ledger's head, one read past it, an entry each.
+	path("loyalty page", 2+n, func() error {
+		l, err := fans.Loyalty(ctx, u.ID)
+		if err == nil && l.Balance != 50*n {
+			err = fmt.Errorf("balance %d, want %d", l.Balance, 50*n)
+		}
+		return err
+	})
+	// The reward; the ledger read as above; the spend's entry, head,
+	// insert and confirmation.
+	path("reward claim", 1+2+n+4, func() error {
+		_, _, err := fans.ClaimReward(ctx, u.ID, r.ID)
+		return err
+	})
+	// The activity list's head, one read past it, an entry each; the referral.
+	path("SegmentOf", 2+n+1, func() error {
+		_, err := fans.SegmentOf(ctx, u, now)
+		return err
+	})
+	// The code (a keyed insert, Conflict when registered), the referral
+	// list's head and one read past it, the month's first free slot.
+	path("referral page", 4, func() error {
+		_, err := fans.MyReferral(ctx, u.ID)
+		return err
+	})
+}
+
+func checkIn(t *testing.T, fans *fan.Service, userID, key string, at time.Time) {
+	t.Helper()
+	if err := fans.RecordActivity(context.Background(), hyperlieu.Activity{UserID: userID, Kind: hyperlieu.ActivityCheckIn, SourceKey: key, At: at}); err != nil {
+		t.Fatalf("RecordActivity: %v", err)
+	}
+}
