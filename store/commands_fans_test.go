@@ -50,31 +50,44 @@ func TestFanPathCommands(t *testing.T) {
 		}
 	}
 	for i := range 3 {
-		// n activities and ledger entries before this one.
+		// n activities and earnings before this one.
 		n := 1 + i
-		// User; activity entry, head, activity, confirmation; ledger
-		// entry, head, entry, confirmation; the referral to pay; then the
-		// classification: the activity list's head, one read past it, its
-		// n+1 entries, the referral; the profile.
-		path(fmt.Sprintf("check-in with %d before", n), 10+2+(n+1)+2, func() error {
+		// User; the activity: is it stored already (a replay is not
+		// listed), entry, head, insert, confirmation; its points, likewise;
+		// the referral to pay; then the classification: the activity
+		// list's head, one read past it, its n+1 entries, the referral;
+		// the profile.
+		path(fmt.Sprintf("check-in with %d before", n), 1+5+5+1+2+(n+1)+1+1, func() error {
 			return fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn,
 				SourceKey: fmt.Sprintf("visit:%d", i), At: now.Add(-time.Duration(2-i) * time.Hour)})
 		})
 	}
-	n := 4 // u's ledger entries and activities now
-	// The ledger's head, one read past it, an entry each.
-	path("loyalty page", 2+n, func() error {
+	n := 4 // u's earnings and activities now
+	// The earnings list's head, one read past it, an entry each; spend 1
+	// (free: none yet).
+	path("loyalty page", 2+n+1, func() error {
 		l, err := fans.Loyalty(ctx, u.ID)
 		if err == nil && l.Balance != 50*n {
 			err = fmt.Errorf("balance %d, want %d", l.Balance, 50*n)
 		}
 		return err
 	})
-	// The reward; the ledger read as above; the spend's entry, head,
-	// insert and confirmation.
-	path("reward claim", 1+2+n+4, func() error {
+	// The reward; the ledger read as above; the spend's insert (numbered,
+	// not listed).
+	path("reward claim", 1+2+n+1+1, func() error {
 		_, _, err := fans.ClaimReward(ctx, u.ID, r.ID)
 		return err
+	})
+	// With one spend: one read more.
+	path("loyalty page after a claim", 2+n+2, func() error {
+		_, err := fans.Loyalty(ctx, u.ID)
+		return err
+	})
+	// A replay of a check-in: user, the stored activity (refused before
+	// it is listed), the activity read back, its points likewise refused,
+	// then the referral and the classification as above.
+	path("replayed check-in", 1+1+1+1+1+2+n+1+1, func() error {
+		return fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "visit:0"})
 	})
 	// The activity list's head, one read past it, an entry each; the referral.
 	path("SegmentOf", 2+n+1, func() error {

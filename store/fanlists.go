@@ -12,11 +12,12 @@ import (
 	"github.com/hyperlieu/hyperlieu"
 )
 
-// A customer's activities, ledger entries and the referrals they made are
+// A customer's activities, ledger earnings and the referrals they made are
 // owner lists (lists.go), so that classifying a customer, their loyalty
 // page, a spend and the referral page read their own history by _id, not
 // the whole collection (issue 15). Activities and ledger entries never
-// change once stored: their entries carry a copy (one read per entry).
+// change once stored: their entries carry a copy (one read per entry);
+// spends are numbered and read by number instead (store/fans.go).
 // Referrals change status: their entries name them only (two reads each).
 var (
 	activityList = ownerList{coll: "activity_lists", prefix: "a"}
@@ -36,9 +37,17 @@ func fanListIndexes() []indexSpec {
 // into coll, so that a stored document is always listed: a crash between
 // the two leaves an entry whose document never came, which readers skip.
 // With copied, the entry carries the document, pending until the insert is
-// done. When the insert is refused (Conflict: stored already, and listed
-// by its own writer) the entry is voided. The insert's error is returned.
+// done. A document stored already (a replay) is found by one _id read and
+// refused (Conflict) before it is listed, so replays do not lengthen the
+// list; one that races in between is refused by the insert and its entry
+// voided. The insert's error is returned.
 func (db *DB) insertListed(ctx context.Context, l ownerList, owner, ref string, copied bool, coll string, doc any, what string) error {
+	switch err := db.c(coll).FindOne(ctx, byID(ref), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err(); {
+	case err == nil:
+		return &hyperlieu.Error{Kind: hyperlieu.Conflict, Message: what + " already exists"}
+	case !errors.Is(err, mongo.ErrNoDocuments):
+		return translate(err, what)
+	}
 	var raw bson.Raw
 	if copied {
 		var err error
@@ -143,6 +152,9 @@ func (db *DB) backfillList(ctx context.Context, l ownerList, coll, ownerField, b
 		id, _ := d.Lookup("_id").StringValueOK()
 		if owner == "" || id == "" {
 			continue // erased, or not ours
+		}
+		if seq, ok := d.Lookup("seq").AsInt64OK(); ok && seq > 0 {
+			continue // a spend: read by its number (FindLedgerOf), not listed
 		}
 		if listed[owner] == nil {
 			es, err := db.listPage(ctx, l, owner, 0, math.MaxInt)

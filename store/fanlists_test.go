@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,5 +109,50 @@ func TestMigrateFanLists(t *testing.T) {
 	}
 	if got := ledgerSum(t, db, "u1"); got != 0 {
 		t.Errorf("balance after erasure = %d, want 0", got)
+	}
+}
+
+// TestFansSpendTwoInstances earns and spends on two instances of one
+// database at once: each sees every activity and entry, whichever wrote
+// it, and exactly as many claims win as the balance affords.
+func TestFansSpendTwoInstances(t *testing.T) {
+	dbs, _ := sharedDB(t, 2)
+	ctx := context.Background()
+	fans := []*fan.Service{newFans(t, dbs[0], fan.Options{Earn: fan.EarningRules{CheckIn: 50}}), newFans(t, dbs[1], fan.Options{Earn: fan.EarningRules{CheckIn: 50}})}
+	u := newCustomer(t, dbs[0], time.Now().Add(-30*24*time.Hour))
+	r, err := fans[0].CreateReward(ctx, reward("Coffee", 40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	concurrently(t, 20, func(i int) error { // each check-in twice, once on each instance
+		return fans[i%2].RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: fmt.Sprintf("checkin:%d", i/2)})
+	})
+	for _, db := range dbs {
+		if got := activityKeys(t, db, u.ID); len(got) != 10 {
+			t.Errorf("activities = %d, want 10 on either instance", len(got))
+		}
+		if got := ledgerSum(t, db, u.ID); got != 500 {
+			t.Errorf("balance = %d, want 500 on either instance", got)
+		}
+	}
+	var mu sync.Mutex
+	wins := 0
+	concurrently(t, 20, func(i int) error {
+		_, _, err := fans[i%2].ClaimReward(ctx, u.ID, r.ID)
+		if hyperlieu.KindOf(err) == hyperlieu.Conflict {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		wins++
+		return err
+	})
+	if wins != 500/40 {
+		t.Errorf("claims won %d times, want %d", wins, 500/40)
+	}
+	for _, db := range dbs {
+		if got := ledgerSum(t, db, u.ID); got != 500-40*wins {
+			t.Errorf("balance = %d, want %d", got, 500-40*wins)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -111,21 +112,40 @@ type ledgerDoc struct {
 	At        time.Time `bson:"at"`
 }
 
-// CreateLedgerEntry appends e, listed under its customer (fanlists.go);
-// Conflict when its ID is taken (already paid, or the spend number already
-// used).
+// CreateLedgerEntry appends e; Conflict when its ID is taken (already paid,
+// or the spend number already used). Earnings are listed under their
+// customer (fanlists.go); spends need no list: they are numbered from 1
+// (ledger:<user>:<seq>), so FindLedgerOf reads them by _id in turn.
 func (db *DB) CreateLedgerEntry(ctx context.Context, e fan.LedgerEntry) error {
+	if e.Seq > 0 {
+		_, err := db.c("ledger").InsertOne(ctx, ledgerDoc(e))
+		return translate(err, "ledger entry")
+	}
 	return db.insertListed(ctx, ledgerList, e.UserID, e.ID, true, "ledger", ledgerDoc(e), "ledger entry")
 }
 
-// FindLedgerOf returns the user's ledger, oldest first, from their list:
-// one _id read per entry, plus two. A spend stays exact: spend n is listed
-// before it is stored, and numbers are claimed in order, so a reader that
-// sees spend n sees every spend before it.
+func spendID(userID string, seq int) string { return "ledger:" + userID + ":" + strconv.Itoa(seq) }
+
+// FindLedgerOf returns the user's ledger, oldest first: the earnings from
+// their list (one _id read each, plus two) and the spends by number until
+// one is free (one read each, plus one). A spend stays exact: spend n is
+// taken only by a writer that read spends 1 to n-1, by a unique insert.
 func (db *DB) FindLedgerOf(ctx context.Context, userID string) ([]fan.LedgerEntry, error) {
 	ds, err := listedDocs(ctx, db, ledgerList, userID, "ledger", "ledger", func(d ledgerDoc) string { return d.UserID })
 	if err != nil {
 		return nil, err
+	}
+	ds = slices.DeleteFunc(ds, func(d ledgerDoc) bool { return d.Seq > 0 }) // read by number below
+	for seq := 1; ; seq++ {
+		var d ledgerDoc
+		err := db.r("ledger").FindOne(ctx, byID(spendID(userID, seq))).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			break
+		}
+		if err != nil {
+			return nil, translate(err, "ledger")
+		}
+		ds = append(ds, d)
 	}
 	out := make([]fan.LedgerEntry, len(ds))
 	for i, d := range ds {
