@@ -96,8 +96,23 @@ func TestFanPathCommands(t *testing.T) {
 	})
 	// The code (a keyed insert, Conflict when registered), the referral
 	// list's head and one read past it, the month's first free slot.
+	var code string
 	path("referral page", 4, func() error {
-		_, err := fans.MyReferral(ctx, u.ID)
+		info, err := fans.MyReferral(ctx, u.ID)
+		code = info.Code
+		return err
+	})
+	friend := newCustomer(t, db, now)
+	if err := fans.Attribute(ctx, friend, code); err != nil {
+		t.Fatal(err)
+	}
+	// The code registered already (its insert refused, then read), and
+	// two reads for the friend: the entry, the referral.
+	path("referral page with one referral", 4+1+2, func() error {
+		info, err := fans.MyReferral(ctx, u.ID)
+		if err == nil && (len(info.Referrals) != 1 || info.Referrals[0].RefereeID != friend.ID) {
+			err = fmt.Errorf("referrals %+v, want the friend's", info.Referrals)
+		}
 		return err
 	})
 }
