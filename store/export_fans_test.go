@@ -20,6 +20,14 @@ func (db *DB) ListActivityOnly(ctx context.Context, a hyperlieu.Activity) error 
 	return err
 }
 
+// StoreActivityOnly stores a without listing it, as the insert that a
+// crash stopped before its listing was confirmed would (ListActivityOnly
+// first).
+func (db *DB) StoreActivityOnly(ctx context.Context, a hyperlieu.Activity) error {
+	_, err := db.c("fan_activity").InsertOne(ctx, activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At, a.EventID, a.Rating})
+	return err
+}
+
 // InsertFansUnlisted stores an activity, a ledger entry and a referral as a
 // version without fans' lists did, and forgets that their backfill ran.
 func (db *DB) InsertFansUnlisted(ctx context.Context, a hyperlieu.Activity, e fan.LedgerEntry, r fan.Referral) error {

@@ -42,7 +42,7 @@ func fanListIndexes() []indexSpec {
 // list; one that races in between is refused by the insert and its entry
 // voided. The insert's error is returned.
 func (db *DB) insertListed(ctx context.Context, l ownerList, owner, ref string, copied bool, coll string, doc any, what string) error {
-	switch err := db.c(coll).FindOne(ctx, byID(ref), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err(); {
+	switch err := db.r(coll).FindOne(ctx, byID(ref), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err(); {
 	case err == nil:
 		return &hyperlieu.Error{Kind: hyperlieu.Conflict, Message: what + " already exists"}
 	case !errors.Is(err, mongo.ErrNoDocuments):

@@ -61,6 +61,18 @@ func TestFanListsCrashAndReplay(t *testing.T) {
 	if got := activityKeys(t, db, "u2"); len(got) != 0 {
 		t.Errorf("u2's activities = %v, want none (the replay was u1's)", got)
 	}
+	// A crash after the insert, before the listing was confirmed: the
+	// pending entry's activity is read and counts.
+	c := hyperlieu.Activity{UserID: "u1", Kind: hyperlieu.ActivityCheckIn, SourceKey: "checkin:2", At: now.Add(time.Minute)}
+	if err := db.ListActivityOnly(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.StoreActivityOnly(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := activityKeys(t, db, "u1"); len(got) != 3 || got[2] != "checkin:2" {
+		t.Errorf("after a crash before the confirmation: %v, want checkin:2 last of 3", got)
+	}
 }
 
 // TestMigrateFanLists lists the activities, ledger entries and referrals
