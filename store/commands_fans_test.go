@@ -15,11 +15,14 @@ import (
 // under the command monitor and pins what each customer-history path costs
 // (issue 15): recording an activity, the loyalty page, a reward claim,
 // SegmentOf (the location engine's, for campaigns aimed at segments) and
-// the referral page read the customer's own lists by _id: no scan, and a
-// count that grows with their history (n entries), not with everyone's.
+// the referral page read the customer's own lists by _id: no scan. An
+// instance holds the entries it read (they never change), so it reads
+// again only what is new; one that holds nothing reads the n entries of
+// the customer's history, never everyone's.
 func TestFanPathCommands(t *testing.T) {
 	var cmds commands
-	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
+	dbs := fanPathDBs(t, &cmds)
+	db, cold := dbs[0], dbs[1]
 	ctx := context.Background()
 	fans := newFans(t, db, fan.Options{Earn: fan.EarningRules{CheckIn: 50}})
 	now := time.Now().UTC()
@@ -31,7 +34,7 @@ func TestFanPathCommands(t *testing.T) {
 		}
 	}
 	u := newCustomer(t, db, now.Add(-90*24*time.Hour))
-	checkIn(t, fans, u.ID, "warm", now.Add(-3*time.Hour)) // this instance knows u's list heads
+	checkIn(t, fans, u.ID, "warm", now.Add(-3*time.Hour))
 	r, err := fans.CreateReward(ctx, reward("Coffee", 40))
 	if err != nil {
 		t.Fatal(err)
@@ -50,21 +53,19 @@ func TestFanPathCommands(t *testing.T) {
 		}
 	}
 	for i := range 3 {
-		// n activities and earnings before this one.
-		n := 1 + i
 		// User; the activity: is it stored already (a replay is not
 		// listed), entry, head, insert, confirmation; its points, likewise;
 		// the referral to pay; then the classification: the activity
-		// list's head, one read past it, its n+1 entries, the referral;
-		// the profile.
-		path(fmt.Sprintf("check-in with %d before", n), 1+5+5+1+2+(n+1)+1+1, func() error {
+		// list's head, one read past it, the new entry (the earlier ones
+		// are held), the referral; the profile.
+		path(fmt.Sprintf("check-in with %d before", 1+i), 1+5+5+1+3+1+1, func() error {
 			return fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn,
 				SourceKey: fmt.Sprintf("visit:%d", i), At: now.Add(-time.Duration(2-i) * time.Hour)})
 		})
 	}
 	n := 4 // u's earnings and activities now
-	// The earnings list's head, one read past it, an entry each; spend 1
-	// (free: none yet).
+	// The first read of u's ledger here: the earnings list's head, one
+	// read past it, an entry each; spend 1 (free: none yet).
 	path("loyalty page", 2+n+1, func() error {
 		l, err := fans.Loyalty(ctx, u.ID)
 		if err == nil && l.Balance != 50*n {
@@ -72,30 +73,47 @@ func TestFanPathCommands(t *testing.T) {
 		}
 		return err
 	})
-	// The reward; the ledger read as above; the spend's insert (numbered,
-	// not listed).
-	path("reward claim", 1+2+n+1+1, func() error {
+	// The reward; the ledger: head, one past it, spend 1 (free); the
+	// spend's insert (numbered, not listed).
+	path("reward claim", 1+3+1, func() error {
 		_, _, err := fans.ClaimReward(ctx, u.ID, r.ID)
 		return err
 	})
-	// With one spend: one read more.
-	path("loyalty page after a claim", 2+n+2, func() error {
-		_, err := fans.Loyalty(ctx, u.ID)
+	// Head, one past it, spend 1 (new), spend 2 (free).
+	path("loyalty page after a claim", 4, func() error {
+		l, err := fans.Loyalty(ctx, u.ID)
+		if err == nil && l.Balance != 50*n-40 {
+			err = fmt.Errorf("balance %d, want %d", l.Balance, 50*n-40)
+		}
 		return err
 	})
 	// A replay of a check-in: user, the stored activity (refused before
 	// it is listed), the activity read back, its points likewise refused,
-	// then the referral and the classification as above.
-	path("replayed check-in", 1+1+1+1+1+2+n+1+1, func() error {
+	// then the referral and the classification as above, with nothing new.
+	path("replayed check-in", 1+1+1+1+1+2+1+1, func() error {
 		return fans.RecordActivity(ctx, hyperlieu.Activity{UserID: u.ID, Kind: hyperlieu.ActivityCheckIn, SourceKey: "visit:0"})
 	})
-	// The activity list's head, one read past it, an entry each; the referral.
-	path("SegmentOf", 2+n+1, func() error {
+	// The activity list's head, one read past it; the referral.
+	path("SegmentOf", 3, func() error {
 		_, err := fans.SegmentOf(ctx, u, now)
 		return err
 	})
-	// The code (a keyed insert, Conflict when registered), the referral
-	// list's head and one read past it, the month's first free slot.
+	// On an instance that holds nothing: an entry each, too.
+	coldFans := newFans(t, cold, fan.Options{Earn: fan.EarningRules{CheckIn: 50}})
+	path("SegmentOf on another instance", 3+n, func() error {
+		_, err := coldFans.SegmentOf(ctx, u, now)
+		return err
+	})
+	path("loyalty page on another instance", 2+n+2, func() error {
+		_, err := coldFans.Loyalty(ctx, u.ID)
+		return err
+	})
+	path("SegmentOf there again", 3, func() error {
+		_, err := coldFans.SegmentOf(ctx, u, now)
+		return err
+	})
+	// The code (a keyed insert), the referral list's head and one read
+	// past it, the month's first free slot.
 	var code string
 	path("referral page", 4, func() error {
 		info, err := fans.MyReferral(ctx, u.ID)
@@ -107,7 +125,7 @@ func TestFanPathCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The code registered already (its insert refused, then read), and
-	// two reads for the friend: the entry, the referral.
+	// two reads for the friend: the entry, the referral (it changes).
 	path("referral page with one referral", 4+1+2, func() error {
 		info, err := fans.MyReferral(ctx, u.ID)
 		if err == nil && (len(info.Referrals) != 1 || info.Referrals[0].RefereeID != friend.ID) {
@@ -115,6 +133,32 @@ func TestFanPathCommands(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// fanPathDBs opens two instances of one fresh database under the monitor.
+func fanPathDBs(t *testing.T, cmds *commands) []*store.DB {
+	t.Helper()
+	name := fmt.Sprintf("t%d_fanpaths", dbSeq.Add(1))
+	opts := store.Options{Monitor: cmds.monitor()}
+	if embedded != nil {
+		opts = opts.ForEmbedded()
+	}
+	dbs := make([]*store.DB, 2)
+	for i := range dbs {
+		db, err := store.Open(context.Background(), uri, name, opts)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		dbs[i] = db
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = dbs[0].Drop(ctx)
+		for _, db := range dbs {
+			_ = db.Close(ctx)
+		}
+	})
+	return dbs
 }
 
 func checkIn(t *testing.T, fans *fan.Service, userID, key string, at time.Time) {

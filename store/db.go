@@ -28,6 +28,8 @@ type DB struct {
 	reads      *mongo.Database
 	// lists hints at the last numbers of the per-owner lists (lists.go).
 	lists listHints
+	// finals keeps the list entries that can no longer change (fanlists.go).
+	finals finalEntries
 }
 
 // Options tunes the connection.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -77,19 +79,97 @@ func (db *DB) insertListed(ctx context.Context, l ownerList, owner, ref string, 
 	return err
 }
 
-// listedDocs returns the documents listed under owner in l, in the order
-// they were listed: each entry's copy, or for an entry without one (or a
-// pending one) the document in coll, skipped when it is not there or no
-// longer owner's (ownerOf). Void entries are skipped.
-func listedDocs[D any](ctx context.Context, db *DB, l ownerList, owner, coll, what string, ownerOf func(D) string) ([]D, error) {
-	es, err := db.listPage(ctx, l, owner, 0, math.MaxInt)
+// finalEntries keeps, per list head, the entries this instance read that
+// can no longer change: a confirmed copy, or a void entry (the documents
+// copied are never updated). Readers then read by _id only the head, the
+// entries above what they hold and the pending ones, so that classifying
+// a customer on the offer path costs a few reads, not one per activity
+// (issue 15). A list found shorter than what is held (erased) is dropped.
+// Bounded: it starts over when full. The zero value is ready.
+type finalEntries struct {
+	mu    sync.Mutex
+	n     int
+	lists map[string]map[int]listEntry
+}
+
+const maxFinalEntries = 200_000
+
+func (f *finalEntries) get(head string) map[int]listEntry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lists[head]
+}
+
+// put replaces head's entries with es (which the caller no longer changes).
+func (f *finalEntries) put(head string, es map[int]listEntry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lists == nil || f.n+len(es) > maxFinalEntries {
+		f.lists, f.n = make(map[string]map[int]listEntry), 0
+	}
+	f.n += len(es) - len(f.lists[head])
+	f.lists[head] = es
+}
+
+func (f *finalEntries) drop(head string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n -= len(f.lists[head])
+	delete(f.lists, head)
+}
+
+// isFinal says whether e can no longer change.
+func (e listEntry) isFinal() bool { return e.Ref == "" || (e.Doc != nil && !e.Pending) }
+
+// listedEntries returns owner's entries in l, newest first, from this
+// instance's final entries and _id reads of the others; missing numbers
+// (erased before a late writer) are left out.
+func (db *DB) listedEntries(ctx context.Context, l ownerList, owner string) ([]listEntry, error) {
+	top, err := db.listTop(ctx, l, owner)
 	if err != nil {
 		return nil, err
 	}
+	held := db.finals.get(l.head(owner))
+	finals := make(map[int]listEntry, top)
+	out := make([]listEntry, 0, top)
+	for n := top; n >= 1; n-- {
+		e, ok := held[n]
+		if !ok {
+			err := db.r(l.coll).FindOne(ctx, byID(l.entry(owner, n))).Decode(&e)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				continue
+			}
+			if err != nil {
+				return nil, translate(err, l.coll)
+			}
+		}
+		if e.isFinal() {
+			finals[n] = e
+		}
+		out = append(out, e)
+	}
+	if len(held) > len(finals) || top == 0 {
+		db.finals.drop(l.head(owner)) // erased: held entries are gone
+	} else if len(finals) > len(held) {
+		db.finals.put(l.head(owner), finals)
+	}
+	return out, nil
+}
+
+// listedDocs returns the documents listed under owner in l, in the order
+// they were listed: each entry's copy, or for an entry without one (or a
+// pending one) the document in coll, skipped when it is not there or no
+// longer owner's (ownerOf). Void entries are skipped, and of entries
+// naming one document the newest counts (a retried listing).
+func listedDocs[D any](ctx context.Context, db *DB, l ownerList, owner, coll, what string, ownerOf func(D) string) ([]D, error) {
+	es, err := db.listedEntries(ctx, l, owner)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(es))
 	out := make([]D, 0, len(es))
-	for i := len(es) - 1; i >= 0; i-- {
-		e := es[i]
-		if e.Ref == "" {
+	for _, e := range es {
+		if e.Ref == "" || seen[e.Ref] {
 			continue
 		}
 		var d D
@@ -98,16 +178,18 @@ func listedDocs[D any](ctx context.Context, db *DB, l ownerList, owner, coll, wh
 		} else {
 			err = db.r(coll).FindOne(ctx, byID(e.Ref)).Decode(&d)
 			if errors.Is(err, mongo.ErrNoDocuments) {
-				continue
+				continue // its writer never stored it
 			}
 		}
 		if err != nil {
 			return nil, translate(err, what)
 		}
+		seen[e.Ref] = true
 		if ownerOf(d) == owner {
 			out = append(out, d)
 		}
 	}
+	slices.Reverse(out)
 	return out, nil
 }
 

@@ -136,17 +136,11 @@ func (db *DB) FindLedgerOf(ctx context.Context, userID string) ([]fan.LedgerEntr
 		return nil, err
 	}
 	ds = slices.DeleteFunc(ds, func(d ledgerDoc) bool { return d.Seq > 0 }) // read by number below
-	for seq := 1; ; seq++ {
-		var d ledgerDoc
-		err := db.r("ledger").FindOne(ctx, byID(spendID(userID, seq))).Decode(&d)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			break
-		}
-		if err != nil {
-			return nil, translate(err, "ledger")
-		}
-		ds = append(ds, d)
+	spends, err := db.findSpends(ctx, userID, len(ds) > 0)
+	if err != nil {
+		return nil, err
 	}
+	ds = append(ds, spends...)
 	out := make([]fan.LedgerEntry, len(ds))
 	for i, d := range ds {
 		d.At = d.At.UTC()
@@ -155,6 +149,43 @@ func (db *DB) FindLedgerOf(ctx context.Context, userID string) ([]fan.LedgerEntr
 	slices.SortStableFunc(out, func(a, b fan.LedgerEntry) int {
 		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID))
 	})
+	return out, nil
+}
+
+// findSpends reads the user's spends by number, from 1 until one is free;
+// those this instance read before are held (db.finals, a spend never
+// changes), so a read is one per new spend, plus one. earned is false when
+// the user has no earnings listed: erased (nobody spends without points),
+// so what is held goes.
+func (db *DB) findSpends(ctx context.Context, userID string, earned bool) ([]ledgerDoc, error) {
+	key := "s:" + userID
+	if !earned {
+		db.finals.drop(key)
+	}
+	held := db.finals.get(key)
+	finals := make(map[int]listEntry, len(held)+1)
+	var out []ledgerDoc
+	for seq := 1; ; seq++ {
+		e, ok := held[seq]
+		if !ok {
+			err := db.r("ledger").FindOne(ctx, byID(spendID(userID, seq))).Decode(&e.Doc)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				break
+			}
+			if err != nil {
+				return nil, translate(err, "ledger")
+			}
+		}
+		var d ledgerDoc
+		if err := bson.Unmarshal(e.Doc, &d); err != nil {
+			return nil, translate(err, "ledger")
+		}
+		finals[seq] = e
+		out = append(out, d)
+	}
+	if len(finals) > len(held) {
+		db.finals.put(key, finals)
+	}
 	return out, nil
 }
 
@@ -504,7 +535,9 @@ func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[str
 	if _, err := db.c("referral_slots").DeleteMany(ctx, bson.D{{Key: "referrerId", Value: userID}}); err != nil {
 		return translate(err, "referral slots")
 	}
+	db.finals.drop("s:" + userID)
 	for _, l := range []ownerList{activityList, ledgerList, referralList} {
+		db.finals.drop(l.head(userID))
 		if err := db.dropList(ctx, l, userID); err != nil {
 			return err
 		}
