@@ -84,7 +84,7 @@ func (db *DB) insertListed(ctx context.Context, l ownerList, owner, ref string, 
 // copied are never updated). Readers then read by _id only the head, the
 // entries above what they hold and the pending ones, so that classifying
 // a customer on the offer path costs a few reads, not one per activity
-// (issue 15). A list found shorter than what is held (erased) is dropped.
+// (issue 15). A list whose head is below what is held (erased) is dropped.
 // Bounded: it starts over when full. The zero value is ready.
 type finalEntries struct {
 	mu    sync.Mutex
@@ -125,11 +125,25 @@ func (e listEntry) isFinal() bool { return e.Ref == "" || (e.Doc != nil && !e.Pe
 // instance's final entries and _id reads of the others; missing numbers
 // (erased before a late writer) are left out.
 func (db *DB) listedEntries(ctx context.Context, l ownerList, owner string) ([]listEntry, error) {
-	top, err := db.listTop(ctx, l, owner)
+	top, headN, err := db.listTopHead(ctx, l, owner)
 	if err != nil {
 		return nil, err
 	}
 	held := db.finals.get(l.head(owner))
+	// An entry is listed only once the head covers it (appendTo), and the
+	// head only grows: a head below a held entry was erased, maybe on
+	// another instance (whose hint says nothing of it).
+	for n := range held {
+		if n > headN {
+			db.finals.drop(l.head(owner))
+			db.lists.forget(l.head(owner))
+			held = nil
+			if top, err = db.listTop(ctx, l, owner); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
 	finals := make(map[int]listEntry, top)
 	out := make([]listEntry, 0, top)
 	for n := top; n >= 1; n-- {
@@ -148,9 +162,7 @@ func (db *DB) listedEntries(ctx context.Context, l ownerList, owner string) ([]l
 		}
 		out = append(out, e)
 	}
-	if len(held) > len(finals) || top == 0 {
-		db.finals.drop(l.head(owner)) // erased: held entries are gone
-	} else if len(finals) > len(held) {
+	if len(finals) > len(held) {
 		db.finals.put(l.head(owner), finals)
 	}
 	return out, nil

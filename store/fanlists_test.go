@@ -168,3 +168,28 @@ func TestFansSpendTwoInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestFanListsErasedElsewhere: what an instance holds of a customer's
+// history goes once another instance erased them.
+func TestFanListsErasedElsewhere(t *testing.T) {
+	dbs, _ := sharedDB(t, 2)
+	ctx := context.Background()
+	fans := newFans(t, dbs[0], fan.Options{Earn: fan.EarningRules{CheckIn: 50}})
+	u := newCustomer(t, dbs[0], time.Now().Add(-30*24*time.Hour))
+	checkIn(t, fans, u.ID, "c1", time.Now())
+	if got := activityKeys(t, dbs[1], u.ID); len(got) != 1 {
+		t.Fatalf("activities read on the other instance = %v, want one", got)
+	}
+	if got := ledgerSum(t, dbs[1], u.ID); got != 50 {
+		t.Fatalf("balance on the other instance = %d, want 50", got)
+	}
+	if err := dbs[0].DeleteFanData(ctx, u.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := activityKeys(t, dbs[1], u.ID); len(got) != 0 {
+		t.Errorf("activities on the other instance after erasure = %v, want none", got)
+	}
+	if got := ledgerSum(t, dbs[1], u.ID); got != 0 {
+		t.Errorf("balance on the other instance after erasure = %d, want 0", got)
+	}
+}

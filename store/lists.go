@@ -195,21 +195,28 @@ func (db *DB) raiseHeads(ctx context.Context, l ownerList, last map[string]int) 
 // the head or this instance's hint, then reads past it until a number is
 // free (one read when the head is current).
 func (db *DB) listTop(ctx context.Context, l ownerList, owner string) (int, error) {
+	top, _, err := db.listTopHead(ctx, l, owner)
+	return top, err
+}
+
+// listTopHead is listTop, and the number the head document holds (0 when
+// there is none): below a number known claimed, the list was erased.
+func (db *DB) listTopHead(ctx context.Context, l ownerList, owner string) (int, int, error) {
 	hint, _ := db.lists.get(l.head(owner))
 	var h listHead
 	err := db.r(l.coll).FindOne(ctx, byID(l.head(owner))).Decode(&h)
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, translate(err, l.coll)
+		return 0, 0, translate(err, l.coll)
 	}
 	top := max(hint, h.N)
 	for {
 		err := db.r(l.coll).FindOne(ctx, byID(l.entry(owner, top+1)), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			db.lists.raise(l.head(owner), top)
-			return top, nil
+			return top, h.N, nil
 		}
 		if err != nil {
-			return 0, translate(err, l.coll)
+			return 0, 0, translate(err, l.coll)
 		}
 		top++
 	}
