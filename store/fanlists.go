@@ -67,8 +67,8 @@ func (db *DB) insertListed(ctx context.Context, l ownerList, owner, ref string, 
 		return err
 	}
 	entry := byID(l.entry(owner, ns[0]))
-	// Both updates are best effort: a pending entry is checked by readers,
-	// and a void one left naming ref repeats the document's own entry.
+	// Both updates are best effort: readers check a pending entry against
+	// the document, and keep one entry per document.
 	switch {
 	case err == nil && copied:
 		_, _ = db.c(l.coll).UpdateOne(ctx, entry, bson.D{{Key: "$unset", Value: bson.D{{Key: "pending", Value: ""}}}})
