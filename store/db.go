@@ -31,6 +31,8 @@ type DB struct {
 	lists listHints
 	// shards are the campaign stats shards this process listed (campaigns.go).
 	shards sync.Map
+	// finals keeps the list entries that can no longer change (fanlists.go).
+	finals finalEntries
 }
 
 // Options tunes the connection.

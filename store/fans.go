@@ -1,11 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -17,7 +22,7 @@ import (
 // ledger:<user>:<seq>, referrals by referee, referral_slots by
 // <referrer>:<month>:<n>.
 func fanIndexes() []indexSpec {
-	return []indexSpec{
+	return append(fanListIndexes(), []indexSpec{
 		{"fan_activity", index(bson.D{{Key: "userId", Value: 1}})},
 		{"ledger", index(bson.D{{Key: "userId", Value: 1}})},
 		{"fan_profiles", index(bson.D{{Key: "segment", Value: 1}})},
@@ -29,7 +34,7 @@ func fanIndexes() []indexSpec {
 		{"gestures", index(bson.D{{Key: "shopId", Value: 1}})},
 		{"gestures", index(bson.D{{Key: "userId", Value: 1}})},
 		{"users", index(bson.D{{Key: "roles", Value: 1}})},
-	}
+	}...)
 }
 
 // FindUsersAfter returns up to limit users whose ID sorts after afterID.
@@ -59,10 +64,11 @@ type activityDoc struct {
 	Rating    int       `bson:"rating,omitempty"`
 }
 
-// CreateActivity stores a, keyed by its SourceKey; Conflict if already stored.
+// CreateActivity stores a, keyed by its SourceKey, and lists it under its
+// customer (fanlists.go); Conflict if already stored.
 func (db *DB) CreateActivity(ctx context.Context, a hyperlieu.Activity) error {
-	_, err := db.c("fan_activity").InsertOne(ctx, activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At, a.EventID, a.Rating})
-	return translate(err, "activity")
+	d := activityDoc{a.SourceKey, a.UserID, string(a.Kind), a.ShopID, a.At, a.EventID, a.Rating}
+	return db.insertListed(ctx, activityList, a.UserID, a.SourceKey, true, "fan_activity", d, "activity")
 }
 
 // FindActivity returns the activity stored under sourceKey, or NotFound.
@@ -78,10 +84,20 @@ func (d activityDoc) activity() hyperlieu.Activity {
 	return hyperlieu.Activity{UserID: d.UserID, Kind: hyperlieu.ActivityKind(d.Kind), SourceKey: d.SourceKey, ShopID: d.ShopID, EventID: d.EventID, At: d.At.UTC(), Rating: d.Rating}
 }
 
-// FindActivitiesOf returns the user's activities, oldest first.
+// FindActivitiesOf returns the user's activities, oldest first, from their
+// list: one _id read per activity, plus two.
 func (db *DB) FindActivitiesOf(ctx context.Context, userID string) ([]hyperlieu.Activity, error) {
-	return findMany(ctx, db.r("fan_activity"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
-		"activities", activityDoc.activity)
+	ds, err := listedDocs(ctx, db, activityList, userID, "fan_activity", "activities", func(d activityDoc) string { return d.UserID })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hyperlieu.Activity, len(ds))
+	for i, d := range ds {
+		out[i] = d.activity()
+	}
+	// Listed in the order recorded; at is when it happened.
+	slices.SortStableFunc(out, func(a, b hyperlieu.Activity) int { return a.At.Compare(b.At) })
+	return out, nil
 }
 
 type ledgerDoc struct {
@@ -96,20 +112,81 @@ type ledgerDoc struct {
 	At        time.Time `bson:"at"`
 }
 
-// CreateLedgerEntry appends e; Conflict when its ID is taken (already paid, or
-// the spend number already used).
+// CreateLedgerEntry appends e; Conflict when its ID is taken (already paid,
+// or the spend number already used). Earnings are listed under their
+// customer (fanlists.go); spends need no list: they are numbered from 1
+// (ledger:<user>:<seq>), so FindLedgerOf reads them by _id in turn.
 func (db *DB) CreateLedgerEntry(ctx context.Context, e fan.LedgerEntry) error {
-	_, err := db.c("ledger").InsertOne(ctx, ledgerDoc(e))
-	return translate(err, "ledger entry")
+	if e.Seq > 0 {
+		_, err := db.c("ledger").InsertOne(ctx, ledgerDoc(e))
+		return translate(err, "ledger entry")
+	}
+	return db.insertListed(ctx, ledgerList, e.UserID, e.ID, true, "ledger", ledgerDoc(e), "ledger entry")
 }
 
-// FindLedgerOf returns the user's ledger, oldest first.
+func spendID(userID string, seq int) string { return "ledger:" + userID + ":" + strconv.Itoa(seq) }
+
+// FindLedgerOf returns the user's ledger, oldest first: the earnings from
+// their list (one _id read each, plus two) and the spends by number until
+// one is free (one read each, plus one). A spend stays exact: spend n is
+// taken only by a writer that read spends 1 to n-1, by a unique insert.
 func (db *DB) FindLedgerOf(ctx context.Context, userID string) ([]fan.LedgerEntry, error) {
-	return findMany(ctx, db.r("ledger"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
-		"ledger", func(d ledgerDoc) fan.LedgerEntry {
-			d.At = d.At.UTC()
-			return fan.LedgerEntry(d)
-		})
+	ds, err := listedDocs(ctx, db, ledgerList, userID, "ledger", "ledger", func(d ledgerDoc) string { return d.UserID })
+	if err != nil {
+		return nil, err
+	}
+	ds = slices.DeleteFunc(ds, func(d ledgerDoc) bool { return d.Seq > 0 }) // read by number below
+	spends, err := db.findSpends(ctx, userID, len(ds) > 0)
+	if err != nil {
+		return nil, err
+	}
+	ds = append(ds, spends...)
+	out := make([]fan.LedgerEntry, len(ds))
+	for i, d := range ds {
+		d.At = d.At.UTC()
+		out[i] = fan.LedgerEntry(d)
+	}
+	slices.SortStableFunc(out, func(a, b fan.LedgerEntry) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// findSpends reads the user's spends by number, from 1 until one is free;
+// those this instance read before are held (db.finals, a spend never
+// changes), so a read is one per new spend, plus one. earned is false when
+// the user has no earnings listed: erased (nobody spends without points),
+// so what is held goes.
+func (db *DB) findSpends(ctx context.Context, userID string, earned bool) ([]ledgerDoc, error) {
+	key := "s:" + userID
+	if !earned {
+		db.finals.drop(key)
+	}
+	held := db.finals.get(key)
+	finals := make(map[int]listEntry, len(held)+1)
+	var out []ledgerDoc
+	for seq := 1; ; seq++ {
+		e, ok := held[seq]
+		if !ok {
+			err := db.r("ledger").FindOne(ctx, byID(spendID(userID, seq))).Decode(&e.Doc)
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				break
+			}
+			if err != nil {
+				return nil, translate(err, "ledger")
+			}
+		}
+		var d ledgerDoc
+		if err := bson.Unmarshal(e.Doc, &d); err != nil {
+			return nil, translate(err, "ledger")
+		}
+		finals[seq] = e
+		out = append(out, d)
+	}
+	if len(finals) > len(held) {
+		db.finals.put(key, finals)
+	}
+	return out, nil
 }
 
 type fanProfileDoc struct {
@@ -234,10 +311,10 @@ func (d referralDoc) referral() fan.Referral {
 		Reason: d.Reason, CreatedAt: d.CreatedAt.UTC(), RewardedAt: timeOf(d.RewardedAt), EventID: d.EventID}
 }
 
-// CreateReferral stores r; Conflict when the referee is already attributed.
+// CreateReferral stores r, listed under its referrer (fanlists.go);
+// Conflict when the referee is already attributed.
 func (db *DB) CreateReferral(ctx context.Context, r fan.Referral) error {
-	_, err := db.c("referrals").InsertOne(ctx, toReferralDoc(r))
-	return translate(err, "referral")
+	return db.insertListed(ctx, referralList, r.ReferrerID, r.RefereeID, false, "referrals", toReferralDoc(r), "referral")
 }
 
 // FindReferral returns the referee's referral, or NotFound.
@@ -255,10 +332,20 @@ func (db *DB) UpdateReferral(ctx context.Context, r fan.Referral) error {
 	return translate(err, "referral")
 }
 
-// FindReferralsBy returns the referrals a referrer made, oldest first.
+// FindReferralsBy returns the referrals a referrer made, oldest first,
+// from their list: two _id reads per referral (its entry, itself: a
+// referral's status changes), plus two.
 func (db *DB) FindReferralsBy(ctx context.Context, referrerID string) ([]fan.Referral, error) {
-	return findMany(ctx, db.r("referrals"), bson.D{{Key: "referrerId", Value: referrerID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
-		"referrals", referralDoc.referral)
+	ds, err := listedDocs(ctx, db, referralList, referrerID, "referrals", "referrals", func(d referralDoc) string { return d.ReferrerID })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fan.Referral, len(ds))
+	for i, d := range ds {
+		out[i] = d.referral()
+	}
+	slices.SortStableFunc(out, func(a, b fan.Referral) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
 }
 
 // CreateReferralSlot inserts slot n of the referrer's month for the referee,
@@ -281,13 +368,21 @@ func (db *DB) CreateReferralSlot(ctx context.Context, referrerID, month string, 
 	return d.RefereeID, nil
 }
 
-// FindReferralSlotCount counts the slots claimed in the referrer's month
-// (their _ids are <referrer>:<month>:<n>; ';' sorts right after ':').
+// FindReferralSlotCount counts the slots claimed in the referrer's month.
+// Slots are claimed from 1 upwards (fan's claimSlot tries n only once n-1
+// is held), so it reads <referrer>:<month>:<n> by _id until one is free:
+// the count plus one reads, bounded by the monthly cap.
 func (db *DB) FindReferralSlotCount(ctx context.Context, referrerID, month string) (int, error) {
-	prefix := referrerID + ":" + month + ":"
-	n, err := db.r("referral_slots").CountDocuments(ctx, bson.D{{Key: "referrerId", Value: referrerID},
-		{Key: "_id", Value: bson.D{{Key: "$gt", Value: prefix}, {Key: "$lt", Value: referrerID + ":" + month + ";"}}}})
-	return int(n), translate(err, "referral slots")
+	for n := 1; ; n++ {
+		id := fmt.Sprintf("%s:%s:%d", referrerID, month, n)
+		err := db.r("referral_slots").FindOne(ctx, byID(id), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return n - 1, nil
+		}
+		if err != nil {
+			return 0, translate(err, "referral slots")
+		}
+	}
 }
 
 type shopFeedbackDoc struct {
@@ -412,6 +507,9 @@ func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[str
 		set    bson.D
 	}{
 		{"referrals", bson.D{{Key: "referrerId", Value: userID}}, bson.D{{Key: "referrerId", Value: ""}}},
+		// The referee's entry in their referrer's list names them: void it
+		// (a query by ref, like the rest of erasure).
+		{referralList.coll, bson.D{{Key: "ref", Value: userID}}, bson.D{{Key: "ref", Value: ""}}},
 		{"referral_slots", bson.D{{Key: "refereeId", Value: userID}}, bson.D{{Key: "refereeId", Value: ""}}},
 		{"shop_feedback", byUser, bson.D{{Key: "userId", Value: ""}, {Key: "comment", Value: ""}}},
 		{"gestures", bson.D{{Key: "managerId", Value: userID}}, bson.D{{Key: "managerId", Value: ""}}},
@@ -436,6 +534,13 @@ func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[str
 	// Referral slots owned by the referrer name them in their _id: remove them.
 	if _, err := db.c("referral_slots").DeleteMany(ctx, bson.D{{Key: "referrerId", Value: userID}}); err != nil {
 		return translate(err, "referral slots")
+	}
+	db.finals.drop("s:" + userID)
+	for _, l := range []ownerList{activityList, ledgerList, referralList} {
+		db.finals.drop(l.head(userID))
+		if err := db.dropList(ctx, l, userID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

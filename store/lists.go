@@ -44,11 +44,16 @@ func (l ownerList) head(owner string) string { return l.prefix + ":" + owner }
 func (l ownerList) entry(owner string, n int) string { return l.head(owner) + ":" + strconv.Itoa(n) }
 
 // listEntry is entry N of UserID's list; Ref is the listed document's _id.
+// Doc, when set, is a copy of the listed document, so that a reader needs
+// one read per entry; Pending says the document may not be stored yet
+// (its writer lists it first), so a reader reads the document instead.
 type listEntry struct {
-	ID     string `bson:"_id"`
-	UserID string `bson:"userId"`
-	N      int    `bson:"n"`
-	Ref    string `bson:"ref"`
+	ID      string   `bson:"_id"`
+	UserID  string   `bson:"userId"`
+	N       int      `bson:"n"`
+	Ref     string   `bson:"ref"`
+	Doc     bson.Raw `bson:"doc,omitempty"`
+	Pending bool     `bson:"pending,omitempty"`
 }
 
 type listHead struct {
@@ -57,9 +62,11 @@ type listHead struct {
 	N      int    `bson:"n"`
 }
 
-// listItem is one document to list under its owner.
+// listItem is one document to list under its owner, with its copy if any.
 type listItem struct {
 	Owner, Ref string
+	Doc        bson.Raw
+	Pending    bool
 }
 
 // listHints remembers the last number this instance claimed or read per
@@ -127,7 +134,7 @@ func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]in
 			it := items[i]
 			last[it.Owner]++
 			ns[i] = last[it.Owner]
-			docs[j] = listEntry{ID: l.entry(it.Owner, ns[i]), UserID: it.Owner, N: ns[i], Ref: it.Ref}
+			docs[j] = listEntry{ID: l.entry(it.Owner, ns[i]), UserID: it.Owner, N: ns[i], Ref: it.Ref, Doc: it.Doc, Pending: it.Pending}
 		}
 		inserted, err := db.insertMany(ctx, l.coll, docs)
 		if err != nil {
@@ -188,21 +195,28 @@ func (db *DB) raiseHeads(ctx context.Context, l ownerList, last map[string]int) 
 // the head or this instance's hint, then reads past it until a number is
 // free (one read when the head is current).
 func (db *DB) listTop(ctx context.Context, l ownerList, owner string) (int, error) {
+	top, _, err := db.listTopHead(ctx, l, owner)
+	return top, err
+}
+
+// listTopHead is listTop, and the number the head document holds (0 when
+// there is none): below a number known claimed, the list was erased.
+func (db *DB) listTopHead(ctx context.Context, l ownerList, owner string) (int, int, error) {
 	hint, _ := db.lists.get(l.head(owner))
 	var h listHead
 	err := db.r(l.coll).FindOne(ctx, byID(l.head(owner))).Decode(&h)
 	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, translate(err, l.coll)
+		return 0, 0, translate(err, l.coll)
 	}
 	top := max(hint, h.N)
 	for {
 		err := db.r(l.coll).FindOne(ctx, byID(l.entry(owner, top+1)), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
 		if errors.Is(err, mongo.ErrNoDocuments) {
 			db.lists.raise(l.head(owner), top)
-			return top, nil
+			return top, h.N, nil
 		}
 		if err != nil {
-			return 0, translate(err, l.coll)
+			return 0, 0, translate(err, l.coll)
 		}
 		top++
 	}
@@ -266,9 +280,18 @@ func (db *DB) dropList(ctx context.Context, l ownerList, owner string) error {
 // MigrateLists lists, once per database (db.once), the offers and the
 // notifications stored before wallets and inboxes were lists (lists.go),
 // each in its customer's list, oldest first; it skips those listed
-// already, so a run cut short is finished by the next. It returns how many
-// it listed.
+// already, so a run cut short is finished by the next. Then the fans'
+// lists (MigrateFanLists, its own once). It returns how many it listed.
 func (db *DB) MigrateLists(ctx context.Context) (int, error) {
+	n, err := db.migrateOwnerLists(ctx)
+	if err != nil {
+		return n, err
+	}
+	k, err := db.MigrateFanLists(ctx)
+	return n + k, err
+}
+
+func (db *DB) migrateOwnerLists(ctx context.Context) (int, error) {
 	n := 0
 	err := db.once(ctx, "owner-lists-1", func() error {
 		for _, b := range []struct {
