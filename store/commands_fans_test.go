@@ -138,26 +138,7 @@ func TestFanPathCommands(t *testing.T) {
 // fanPathDBs opens two instances of one fresh database under the monitor.
 func fanPathDBs(t *testing.T, cmds *commands) []*store.DB {
 	t.Helper()
-	name := fmt.Sprintf("t%d_fanpaths", dbSeq.Add(1))
-	opts := store.Options{Monitor: cmds.monitor()}
-	if embedded != nil {
-		opts = opts.ForEmbedded()
-	}
-	dbs := make([]*store.DB, 2)
-	for i := range dbs {
-		db, err := store.Open(context.Background(), uri, name, opts)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		dbs[i] = db
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = dbs[0].Drop(ctx)
-		for _, db := range dbs {
-			_ = db.Close(ctx)
-		}
-	})
+	dbs, _ := sharedDBWith(t, 2, store.Options{Monitor: cmds.monitor()})
 	return dbs
 }
 

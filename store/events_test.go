@@ -25,20 +25,21 @@ import (
 // instances would, and returns them with the database's name.
 func sharedDB(t testing.TB, k int) ([]*store.DB, string) {
 	t.Helper()
+	return sharedDBWith(t, k, store.Options{})
+}
+
+// sharedDBWith is sharedDB with options (the pools are set here).
+func sharedDBWith(t testing.TB, k int, opts store.Options) ([]*store.DB, string) {
+	t.Helper()
 	name := fmt.Sprintf("t%d_%s", dbSeq.Add(1), strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
 	if len(name) > 60 {
 		name = name[:60]
 	}
-	pool := uint64(0)
 	if embedded != nil {
-		pool = 1
+		opts = opts.ForEmbedded()
 	}
 	dbs := make([]*store.DB, k)
 	for i := range dbs {
-		opts := store.Options{MaxPoolSize: pool}
-		if embedded != nil {
-			opts = opts.ForEmbedded()
-		}
 		db, err := store.Open(context.Background(), uri, name, opts)
 		if err != nil {
 			t.Fatalf("Open: %v", err)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -55,25 +54,9 @@ func newDB(t testing.TB) *store.DB {
 	return newDBWith(t, store.Options{})
 }
 
-// newDBWith is newDB with options (the pool size is set here).
+// newDBWith is newDB with options (the pools are set by sharedDBWith).
 func newDBWith(t testing.TB, opts store.Options) *store.DB {
 	t.Helper()
-	name := fmt.Sprintf("t%d_%s", dbSeq.Add(1), strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
-	if len(name) > 60 {
-		name = name[:60]
-	}
-	// The pools the server uses with FerretDB.
-	if embedded != nil {
-		opts = opts.ForEmbedded()
-	}
-	db, err := store.Open(context.Background(), uri, name, opts)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = db.Drop(ctx)
-		_ = db.Close(ctx)
-	})
-	return db
+	dbs, _ := sharedDBWith(t, 1, opts)
+	return dbs[0]
 }
