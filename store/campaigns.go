@@ -478,7 +478,10 @@ func (db *DB) listShard(ctx context.Context, campaignID, shard string) error {
 // listAllShards lists, once per database, the shards counted before they
 // were listed.
 func (db *DB) listAllShards(ctx context.Context) error {
-	return db.once(ctx, "stat-shards-1", func() error { return db.listAllBy(ctx, statShards, "campaign_stats", "campaignId") })
+	return db.once(ctx, "stat-shards-1", func() error {
+		_, err := db.backfillList(ctx, backfill{l: statShards, coll: "campaign_stats", owner: "campaignId", by: "campaignId"})
+		return err
+	})
 }
 
 // FindConsentingUsers returns those of ids whose location consent is on.

@@ -347,5 +347,8 @@ func (db *DB) relistFeedback(ctx context.Context, eventID, orig, id string) erro
 // listAllFeedback lists, once per database, the feedback given before it
 // was listed.
 func (db *DB) listAllFeedback(ctx context.Context) error {
-	return db.once(ctx, "feedback-lists-1", func() error { return db.listAllBy(ctx, feedbackLists, "feedback", "eventId") })
+	return db.once(ctx, "feedback-lists-1", func() error {
+		_, err := db.backfillList(ctx, backfill{l: feedbackLists, coll: "feedback", owner: "eventId", by: "createdAt"})
+		return err
+	})
 }

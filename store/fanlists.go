@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"math"
 	"slices"
 	"sync"
 
@@ -205,6 +204,13 @@ func listedDocs[D any](ctx context.Context, db *DB, l ownerList, owner, coll, wh
 	return out, nil
 }
 
+// isSpend reports whether a ledger document is a spend: read by its number
+// (FindLedgerOf), not listed.
+func isSpend(d bson.Raw) bool {
+	seq, ok := d.Lookup("seq").AsInt64OK()
+	return ok && seq > 0
+}
+
 // MigrateFanLists lists, once per database, the activities, ledger entries
 // and referrals stored before they were lists (each under its customer,
 // oldest first, skipping those listed already, so that a run cut short is
@@ -212,16 +218,12 @@ func listedDocs[D any](ctx context.Context, db *DB, l ownerList, owner, coll, wh
 func (db *DB) MigrateFanLists(ctx context.Context) (int, error) {
 	n := 0
 	err := db.once(ctx, "fan-lists-1", func() error {
-		for _, b := range []struct {
-			l               ownerList
-			coll, owner, by string
-			copied          bool
-		}{
-			{activityList, "fan_activity", "userId", "at", true},
-			{ledgerList, "ledger", "userId", "at", true},
-			{referralList, "referrals", "referrerId", "createdAt", false},
+		for _, b := range []backfill{
+			{l: activityList, coll: "fan_activity", owner: "userId", by: "at", copied: true},
+			{l: ledgerList, coll: "ledger", owner: "userId", by: "at", copied: true, skip: isSpend},
+			{l: referralList, coll: "referrals", owner: "referrerId", by: "createdAt"},
 		} {
-			k, err := db.backfillList(ctx, b.l, b.coll, b.owner, b.by, b.copied)
+			k, err := db.backfillList(ctx, b)
 			n += k
 			if err != nil {
 				return err
@@ -230,48 +232,4 @@ func (db *DB) MigrateFanLists(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
-}
-
-// backfillList lists every document of coll under its owner field in l
-// (oldest by the field by first), with a copy when copied, unless listed.
-func (db *DB) backfillList(ctx context.Context, l ownerList, coll, ownerField, by string, copied bool) (int, error) {
-	all, err := findMany(ctx, db.c(coll), bson.D{}, options.Find().SetSort(bson.D{{Key: by, Value: 1}, {Key: "_id", Value: 1}}), coll, func(d bson.Raw) bson.Raw { return d })
-	if err != nil {
-		return 0, err
-	}
-	listed := make(map[string]map[string]bool) // owner → documents in their list
-	var items []listItem
-	for _, d := range all {
-		owner, _ := d.Lookup(ownerField).StringValueOK()
-		id, _ := d.Lookup("_id").StringValueOK()
-		if owner == "" || id == "" {
-			continue // erased, or not ours
-		}
-		if seq, ok := d.Lookup("seq").AsInt64OK(); ok && seq > 0 {
-			continue // a spend: read by its number (FindLedgerOf), not listed
-		}
-		if listed[owner] == nil {
-			es, err := db.listPage(ctx, l, owner, 0, math.MaxInt)
-			if err != nil {
-				return 0, err
-			}
-			listed[owner] = make(map[string]bool, len(es))
-			for _, e := range es {
-				listed[owner][e.Ref] = true
-			}
-		}
-		if !listed[owner][id] {
-			it := listItem{Owner: owner, Ref: id}
-			if copied {
-				it.Doc = d
-			}
-			items = append(items, it)
-		}
-	}
-	for start := 0; start < len(items); start += 1000 {
-		if _, err := db.appendTo(ctx, l, items[start:min(start+1000, len(items))]); err != nil {
-			return 0, err
-		}
-	}
-	return len(items), nil
 }

@@ -294,11 +294,11 @@ func (db *DB) MigrateLists(ctx context.Context) (int, error) {
 func (db *DB) migrateOwnerLists(ctx context.Context) (int, error) {
 	n := 0
 	err := db.once(ctx, "owner-lists-1", func() error {
-		for _, b := range []struct {
-			l        ownerList
-			coll, by string
-		}{{walletList, "offers", "issuedAt"}, {inboxList, "notifications", "createdAt"}} {
-			k, err := db.listEvery(ctx, b.l, b.coll, b.by)
+		for _, b := range []backfill{
+			{l: walletList, coll: "offers", owner: "userId", by: "issuedAt"},
+			{l: inboxList, coll: "notifications", owner: "userId", by: "createdAt"},
+		} {
+			k, err := db.backfillList(ctx, b)
 			n += k
 			if err != nil {
 				return err
@@ -309,40 +309,53 @@ func (db *DB) migrateOwnerLists(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// listEvery lists every document of coll (oldest by the field by first)
-// under its userId in l, unless listed already.
-func (db *DB) listEvery(ctx context.Context, l ownerList, coll, by string) (int, error) {
-	type ownedDoc struct {
-		ID     string `bson:"_id"`
-		UserID string `bson:"userId"`
-	}
-	all, err := findMany(ctx, db.c(coll), bson.D{}, options.Find().SetSort(bson.D{{Key: by, Value: 1}, {Key: "_id", Value: 1}}).
-		SetProjection(bson.D{{Key: "userId", Value: 1}}), coll, func(d ownedDoc) ownedDoc { return d })
+// backfill says which older documents backfillList lists: every one of
+// coll, under the owner its field owner names, oldest by the field by
+// first, with a copy when copied, except those skip refuses.
+type backfill struct {
+	l               ownerList
+	coll, owner, by string
+	copied          bool
+	skip            func(bson.Raw) bool
+}
+
+// backfillList lists the documents b names, unless listed already, so that
+// a run cut short is finished by the next; it returns how many it listed.
+// Run it under db.once: it reads the whole collection.
+func (db *DB) backfillList(ctx context.Context, b backfill) (int, error) {
+	all, err := findMany(ctx, db.c(b.coll), bson.D{}, options.Find().SetSort(bson.D{{Key: b.by, Value: 1}, {Key: "_id", Value: 1}}),
+		b.coll, func(d bson.Raw) bson.Raw { return d })
 	if err != nil {
 		return 0, err
 	}
-	listed := make(map[string]map[string]bool) // user → documents in their list
+	listed := make(map[string]map[string]bool) // owner → documents in their list
 	var items []listItem
 	for _, d := range all {
-		if d.UserID == "" {
-			continue // erased
+		owner, _ := d.Lookup(b.owner).StringValueOK()
+		id, _ := d.Lookup("_id").StringValueOK()
+		if owner == "" || id == "" || (b.skip != nil && b.skip(d)) {
+			continue // erased, or not to list
 		}
-		if listed[d.UserID] == nil {
-			es, err := db.listPage(ctx, l, d.UserID, 0, math.MaxInt)
+		if listed[owner] == nil {
+			es, err := db.listPage(ctx, b.l, owner, 0, math.MaxInt)
 			if err != nil {
 				return 0, err
 			}
-			listed[d.UserID] = make(map[string]bool, len(es))
+			listed[owner] = make(map[string]bool, len(es))
 			for _, e := range es {
-				listed[d.UserID][e.Ref] = true
+				listed[owner][e.Ref] = true
 			}
 		}
-		if !listed[d.UserID][d.ID] {
-			items = append(items, listItem{Owner: d.UserID, Ref: d.ID})
+		if !listed[owner][id] {
+			it := listItem{Owner: owner, Ref: id}
+			if b.copied {
+				it.Doc = d
+			}
+			items = append(items, it)
 		}
 	}
 	for start := 0; start < len(items); start += 1000 {
-		if _, err := db.appendTo(ctx, l, items[start:min(start+1000, len(items))]); err != nil {
+		if _, err := db.appendTo(ctx, b.l, items[start:min(start+1000, len(items))]); err != nil {
 			return 0, err
 		}
 	}
