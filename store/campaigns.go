@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -462,14 +460,8 @@ func (db *DB) listShard(ctx context.Context, campaignID, shard string) error {
 	if _, done := db.shards.Load(shard); done {
 		return nil
 	}
-	err := db.r("campaign_stats").FindOne(ctx, byID(shard)).Err()
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		if _, err := db.appendTo(ctx, statShards, []listItem{{Owner: campaignID, Ref: shard}}); err != nil {
-			return err
-		}
-	case err != nil:
-		return translate(err, "campaign stats")
+	if err := db.listNew(ctx, statShards, "campaign_stats", campaignID, shard); err != nil {
+		return err
 	}
 	db.shards.Store(shard, true)
 	return nil

@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"math"
 	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -270,7 +268,7 @@ func (d feedbackDoc) feedback() shop.Feedback {
 // keeping the time it was first given.
 func (db *DB) UpdateFeedback(ctx context.Context, f shop.Feedback) error {
 	id := "feedback:" + f.EventID + ":" + f.UserID
-	if err := db.listFeedback(ctx, f.EventID, id); err != nil {
+	if err := db.listNew(ctx, feedbackLists, "feedback", f.EventID, id); err != nil {
 		return err
 	}
 	_, err := db.c("feedback").UpdateOne(ctx, byID(id),
@@ -304,18 +302,6 @@ func (db *DB) FindFeedback(ctx context.Context, eventID string) ([]shop.Feedback
 // person's feedback is listed before its first write; an erased one's
 // entry names nothing and is skipped.
 var feedbackLists = ownerList{coll: "feedback_lists", prefix: "f"}
-
-func (db *DB) listFeedback(ctx context.Context, eventID, id string) error {
-	err := db.r("feedback").FindOne(ctx, byID(id)).Err()
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		_, err = db.appendTo(ctx, feedbackLists, []listItem{{Owner: eventID, Ref: id}})
-		return err
-	case err != nil:
-		return translate(err, "feedback")
-	}
-	return nil
-}
 
 // relistFeedback makes the event's list name the feedback orig under its
 // new id, before erasure re-keys it: a run cut short between the two

@@ -156,6 +156,21 @@ func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]in
 	return ns, db.raiseHeads(ctx, l, last)
 }
 
+// listNew lists document id of coll under owner in l before its first
+// write: unless it is stored already, which means it was listed then (an
+// upsert's second write, or a shard a restarted process writes again).
+func (db *DB) listNew(ctx context.Context, l ownerList, coll, owner, id string) error {
+	err := db.r(coll).FindOne(ctx, byID(id)).Err()
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		_, err = db.appendTo(ctx, l, []listItem{{Owner: owner, Ref: id}})
+		return err
+	case err != nil:
+		return translate(err, coll)
+	}
+	return nil
+}
+
 // readHeads raises last[owner] to each owner's head (one _id read each).
 func (db *DB) readHeads(ctx context.Context, l ownerList, owners []string, last map[string]int) error {
 	ids := make([]string, len(owners))
