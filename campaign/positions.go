@@ -51,7 +51,7 @@ func (l *LocationService) state(ctx context.Context, userID string) (st Location
 		return st, before, err
 	}
 	st.UserID = userID
-	before = decidedOf(st, exists, st.At)
+	before = decidedOf(st, exists)
 	if p, ok := l.positions.get(userID, time.Now()); ok && exists && p.At.After(st.At) {
 		p.onto(&st)
 	}
@@ -68,8 +68,8 @@ type decided struct {
 	issued                 map[string]int
 }
 
-func decidedOf(st LocationState, exists bool, storedAt time.Time) decided {
-	return decided{cell: st.Cell, stored: storedAt, exists: exists, inside: maps.Clone(st.Inside), dwelled: maps.Clone(st.Dwelled),
+func decidedOf(st LocationState, exists bool) decided {
+	return decided{cell: st.Cell, stored: st.At, exists: exists, inside: maps.Clone(st.Inside), dwelled: maps.Clone(st.Dwelled),
 		shops: maps.Clone(st.AtShops), answers: maps.Clone(st.Answers), issued: maps.Clone(st.Issued)}
 }
 
