@@ -17,7 +17,7 @@ import (
 // erasure on another instance; readers look people up and skip the erased.
 type queueView struct {
 	mu       sync.Mutex
-	endsAt   time.Time
+	endsAt   time.Time // written and read under the service's mutex
 	users    []string // users[n-1] holds position n
 	released []bool   // released[n-1]: position n was given back
 	logged   int      // release log entries read
@@ -33,22 +33,31 @@ type queueView struct {
 // still running and those just read.
 func (s *EventService) viewOf(ctx context.Context, e Event) (*queueView, error) {
 	s.mu.Lock()
-	v := s.views[e.ID]
-	if v == nil {
-		now := s.now()
-		for id, old := range s.views {
-			if !old.endsAt.After(now) {
-				delete(s.views, id)
-			}
-		}
-		v = &queueView{joined: map[int]bool{}, told: map[int]bool{}}
-		s.views[e.ID] = v
-	}
+	now := s.now()
+	v := perEvent(s.views, e.ID, func(old *queueView) bool { return !old.endsAt.After(now) },
+		func() *queueView { return &queueView{joined: map[int]bool{}, told: map[int]bool{}} })
+	v.endsAt = e.EndsAt // under s.mu, which perEvent reads it under
 	s.mu.Unlock()
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.endsAt = e.EndsAt
 	return v, v.refresh(ctx, s.store, e.ID)
+}
+
+// perEvent returns m's entry for eventID, made by fresh when missing.
+// Making one first drops the entries done says are over, so that m holds
+// only events still in play. The caller holds the service's mutex.
+func perEvent[T any](m map[string]*T, eventID string, done func(*T) bool, fresh func() *T) *T {
+	if v := m[eventID]; v != nil {
+		return v
+	}
+	for id, old := range m {
+		if done(old) {
+			delete(m, id)
+		}
+	}
+	v := fresh()
+	m[eventID] = v
+	return v
 }
 
 // forgetViews drops the views of events, after an erasure renamed their holders.

@@ -217,17 +217,8 @@ type claimer struct {
 func (s *EventService) claimerFor(e Event) *claimer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.claims[e.ID]
-	if c == nil {
-		now := s.now()
-		for id, old := range s.claims {
-			if !old.startsAt.After(now) {
-				delete(s.claims, id)
-			}
-		}
-		c = &claimer{}
-		s.claims[e.ID] = c
-	}
+	now := s.now()
+	c := perEvent(s.claims, e.ID, func(old *claimer) bool { return !old.startsAt.After(now) }, func() *claimer { return &claimer{} })
 	c.startsAt = e.StartsAt
 	return c
 }
