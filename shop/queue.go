@@ -18,9 +18,9 @@ import (
 type queueView struct {
 	mu       sync.Mutex
 	endsAt   time.Time // written and read under the service's mutex
-	users    []string // users[n-1] holds position n
-	released []bool   // released[n-1]: position n was given back
-	logged   int      // release log entries read
+	users    []string  // users[n-1] holds position n
+	released []bool    // released[n-1]: position n was given back
+	logged   int       // release log entries read
 	// joined remembers, by position, whether its RSVP joined the waitlist
 	// (final once the RSVP names the position); told, the promoted told
 	// by this instance. Both only save reads and duplicate requests.
