@@ -80,7 +80,7 @@ func TestSignInFindsTheEmailByKey(t *testing.T) {
 	if _, err := db.FindUserByEmail(ctx, "old@example.com"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Fatalf("before the migration: %v", err)
 	}
-	if err := db.KeyEmails(ctx); err != nil {
+	if err := db.MigrateKeys(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := db.FindUserByEmail(ctx, "old@example.com"); err != nil || u.ID != "old" {

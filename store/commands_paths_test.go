@@ -168,7 +168,6 @@ func TestRequestPathCommands(t *testing.T) {
 func TestRequestPathsStillScanning(t *testing.T) {
 	var cmds commands
 	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
-	cmds.take() // what Open ran (run-once migrations of a fresh database)
 	ctx := context.Background()
 	if _, err := db.FindNotificationPage(ctx, notify.Query{Statuses: []notify.Status{notify.StatusFailed}, Limit: 5}); err != nil {
 		t.Fatal(err)

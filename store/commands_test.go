@@ -182,7 +182,6 @@ func TestHotPathCommandsAreKeyed(t *testing.T) {
 func TestCommandMonitorSeesScans(t *testing.T) {
 	var cmds commands
 	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
-	cmds.take() // what Open ran (run-once migrations of a fresh database)
 	if err := db.DeleteNotificationData(context.Background(), "u1"); err != nil {
 		t.Fatal(err)
 	}

@@ -105,13 +105,19 @@ func Open(ctx context.Context, uri, database string, opts Options) (*DB, error) 
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	for _, backfill := range []func(context.Context) error{db.listAllShards, db.listAllFeedback, db.keyAllEmails} {
+	return db, nil
+}
+
+// MigrateKeys gives what older versions stored the keys and lists issue 15
+// reads instead of queries: email keys for sign-in, the campaigns' lists of
+// stats shards, the events' lists of feedback. Each runs once per database.
+func (db *DB) MigrateKeys(ctx context.Context) error {
+	for _, backfill := range []func(context.Context) error{db.keyAllEmails, db.listAllShards, db.listAllFeedback} {
 		if err := backfill(ctx); err != nil {
-			_ = client.Disconnect(context.WithoutCancel(ctx))
-			return nil, err
+			return err
 		}
 	}
-	return db, nil
+	return nil
 }
 
 // monitor joins the Observer and the Monitor into one, or nil for neither.

@@ -36,9 +36,6 @@ func (db *DB) KeyEmailTo(ctx context.Context, email, userID string) error {
 	return err
 }
 
-// KeyEmails runs the email keys' migration again.
-func (db *DB) KeyEmails(ctx context.Context) error { return db.keyAllEmails(ctx) }
-
 // CreateNotificationsUnlisted stores ns as a version before the parked
 // lists did: queued and in the inbox, not listed under their user.
 func CreateNotificationsUnlisted(ctx context.Context, db *DB, ns []notify.Notification) error {
@@ -62,6 +59,3 @@ func (db *DB) InsertStatShardUnlisted(ctx context.Context, campaignID, instanceI
 	_, err := db.c("migrations").DeleteOne(ctx, byID("stat-shards-1"))
 	return err
 }
-
-// ListStatShards runs the stats shards' migration again.
-func (db *DB) ListStatShards(ctx context.Context) error { return db.listAllShards(ctx) }

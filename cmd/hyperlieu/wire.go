@@ -63,6 +63,9 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	if err := db.MigrateEvents(ctx); err != nil {
 		return api.Services{}, fmt.Errorf("migrate events: %w", err)
 	}
+	if err := db.MigrateKeys(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("migrate email keys, stats shards and feedback lists: %w", err)
+	}
 	var outbox *notify.Outbox
 	notes := notify.NewService(db, notify.Options{
 		Validity: cfg.Outbox.Validity, MaxDevices: cfg.Outbox.MaxDevices, DeviceGrace: cfg.Outbox.DeviceGrace,
