@@ -136,30 +136,7 @@ func denseCount(ctx context.Context, coll *mongo.Collection, key func(int) strin
 		}
 		return err == nil, translate(err, what)
 	}
-	lo, hi := 0, 1 // key(lo) exists (or lo is 0); key(hi) is not known to
-	for {
-		ok, err := exists(hi)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			break
-		}
-		lo, hi = hi, hi*2
-	}
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		ok, err := exists(mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return lo, nil
+	return hyperlieu.LastTaken(0, exists)
 }
 
 // appendDense inserts doc(key(n), n) at the first free n of a dense

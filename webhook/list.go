@@ -70,30 +70,9 @@ func (s *Service) newest(ctx context.Context, endpoint string) (int, error) {
 		}
 		return err == nil, err
 	}
-	// lo is taken (or 0); find a free hi by doubling, then halve (lo, hi).
-	hi := 0
-	for step := 1; hi == 0; step *= 2 {
-		ok, err := taken(lo + step)
-		if err != nil {
-			return 0, fmt.Errorf("find list head: %w", err)
-		}
-		if !ok {
-			hi = lo + step
-		} else {
-			lo += step
-		}
-	}
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		ok, err := taken(mid)
-		if err != nil {
-			return 0, fmt.Errorf("find list head: %w", err)
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
+	lo, err := hyperlieu.LastTaken(lo, taken)
+	if err != nil {
+		return 0, fmt.Errorf("find list head: %w", err)
 	}
 	s.hint(endpoint, lo)
 	return lo, nil
