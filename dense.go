@@ -6,7 +6,7 @@ package hyperlieu
 // search from it, about 2·log₂(distance) calls of taken, one when from is
 // the last. Stores use it to find a list's end by _id reads.
 func LastTaken(from int, taken func(n int) (bool, error)) (int, error) {
-	lo, hi := from, 0 // lo is taken (or 0); hi, once set, is free
+	lo, hi := from, 0                   // lo is taken (or 0); hi, once set, is free
 	for step := 1; hi == 0; step *= 2 { // from+1, from+2, from+4, …
 		ok, err := taken(from + step)
 		if err != nil {
