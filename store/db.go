@@ -172,6 +172,29 @@ func findByIDs[D, T any](ctx context.Context, coll *mongo.Collection, ids []stri
 	return out, nil
 }
 
+// bulkByID runs models, each filtered on _id alone, in unordered bulk writes
+// of at most maxUpdateBatch (FerretDB v1 stops answering from 100 on).
+func (db *DB) bulkByID(ctx context.Context, coll string, models []mongo.WriteModel) error {
+	for start := 0; start < len(models); start += maxUpdateBatch {
+		chunk := models[start:min(start+maxUpdateBatch, len(models))]
+		if _, err := db.c(coll).BulkWrite(ctx, chunk, options.BulkWrite().SetOrdered(false)); err != nil {
+			return translate(err, coll)
+		}
+	}
+	return nil
+}
+
+// deleteByIDs deletes the documents of coll with these ids, one keyed
+// statement each in unordered bulk writes: a delete by another field
+// decodes the whole collection on the embedded database.
+func (db *DB) deleteByIDs(ctx context.Context, coll string, ids []string) error {
+	dels := make([]mongo.WriteModel, len(ids))
+	for i, id := range ids {
+		dels[i] = mongo.NewDeleteOneModel().SetFilter(byID(id))
+	}
+	return db.bulkByID(ctx, coll, dels)
+}
+
 // Close disconnects, waiting for in-flight operations until ctx is done.
 func (db *DB) Close(ctx context.Context) error {
 	if db.readClient != nil {

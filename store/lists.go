@@ -285,11 +285,20 @@ func (db *DB) listNumberOf(ctx context.Context, l ownerList, owner, ref string) 
 	}
 }
 
-// dropList erases owner's list, entries and head.
+// dropList erases owner's list, entries and head, by _id: every number up
+// to the top (a number never claimed deletes nothing), then the head.
 func (db *DB) dropList(ctx context.Context, l ownerList, owner string) error {
+	top, err := db.listTop(ctx, l, owner)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, top+1)
+	for n := 1; n <= top; n++ {
+		ids = append(ids, l.entry(owner, n))
+	}
+	ids = append(ids, l.head(owner))
 	db.lists.forget(l.head(owner))
-	_, err := db.c(l.coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: owner}})
-	return translate(err, l.coll)
+	return db.deleteByIDs(ctx, l.coll, ids)
 }
 
 // MigrateLists lists, once per database (db.once), the offers and the

@@ -117,18 +117,6 @@ func (db *DB) DeleteQueued(ctx context.Context, ids []string) error {
 	return db.bulkByID(ctx, queueColl, dels)
 }
 
-// bulkByID runs models, each filtered on _id alone, in unordered bulk writes
-// of at most maxUpdateBatch (FerretDB v1 stops answering from 100 on).
-func (db *DB) bulkByID(ctx context.Context, coll string, models []mongo.WriteModel) error {
-	for start := 0; start < len(models); start += maxUpdateBatch {
-		chunk := models[start:min(start+maxUpdateBatch, len(models))]
-		if _, err := db.c(coll).BulkWrite(ctx, chunk, options.BulkWrite().SetOrdered(false)); err != nil {
-			return translate(err, coll)
-		}
-	}
-	return nil
-}
-
 // withOutbox folds into ns (as Notify stored them) their final outcome or,
 // still unfinished, their queue entry and its live claim: one or two _id
 // reads each, for a bounded page.
