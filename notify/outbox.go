@@ -174,7 +174,8 @@ type Outbox struct {
 	log    *slog.Logger
 
 	mu       sync.Mutex
-	mem      []Queued        // fed by Enqueue, oldest first
+	mem      []Queued        // fed by Enqueue (and scans), oldest first
+	later    []string        // ids Enqueue had no room for in mem, oldest first
 	inflight map[string]bool // taken by a round of this process, or finished and still queued
 	finished []string        // final outcomes recorded, still in the queue (see compact)
 	oldest   time.Time       // when the first of finished was recorded
@@ -195,10 +196,21 @@ func NewOutbox(store OutboxStore, sender push.Sender, opts OutboxOptions, log *s
 		inflight: map[string]bool{}, wake: make(chan struct{}, 1)}
 }
 
+// What the outbox keeps of the work handed over (Enqueue): up to memBatches
+// batches whole, with the customer and devices Notify read; beyond that,
+// up to maxLater ids, read from the queue by _id when their turn comes.
+// Only past both is work left to a scan of the queue, which the embedded
+// database answers by decoding all of it: a burst of a few thousand must
+// not cost a scan a batch.
+const (
+	memBatches = 100
+	maxLater   = 500_000
+)
+
 // Enqueue hands the outbox notifications this process has just queued
 // (notify.Options.OnQueued), so that it sends them without a scan. Only
-// those due now are kept, at most 20 batches: the queue collection holds
-// every one anyway, and the next scan finds what memory dropped.
+// those due now are kept (see memBatches): the queue collection holds every
+// one anyway, and the next scan finds what memory dropped.
 func (o *Outbox) Enqueue(qs []Queued) {
 	now := o.opts.Now()
 	o.mu.Lock()
@@ -208,8 +220,11 @@ func (o *Outbox) Enqueue(qs []Queued) {
 		case q.Status != StatusPending || q.Parked:
 		case q.NotBefore.After(now):
 			o.scanBy(q.NotBefore) // held for quiet hours: the queue has it
-		case len(o.mem) < 20*o.opts.BatchSize:
+		case len(o.mem) < memBatches*o.opts.BatchSize:
 			o.mem = append(o.mem, q)
+			kept++
+		case len(o.later) < maxLater:
+			o.later = append(o.later, q.ID)
 			kept++
 		default:
 			o.scanBy(now) // dropped: the queue has it
@@ -226,11 +241,16 @@ func (o *Outbox) Enqueue(qs []Queued) {
 }
 
 // Run sends due notifications until ctx is done, then finishes the batch in
-// hand and returns. Errors are logged and retried after PollInterval.
+// hand and returns. Errors are logged and retried after PollInterval. The
+// finished notifications are taken out of the queue beside the loops (see
+// compact), so that no round waits for that delete: on the embedded
+// database it is the costliest command a burst makes.
 func (o *Outbox) Run(ctx context.Context) {
-	var wg sync.WaitGroup
+	finished, loops, compacted := make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go func() { o.compactor(ctx, finished, loops); close(compacted) }()
+	var sending sync.WaitGroup
 	for i := range o.opts.Workers {
-		wg.Go(func() {
+		sending.Go(func() {
 			// Staggered, so that loops of one process rarely race for the same batch.
 			wait := time.Duration(i) * o.opts.PollInterval / time.Duration(o.opts.Workers)
 			for {
@@ -243,8 +263,12 @@ func (o *Outbox) Run(ctx context.Context) {
 				// The batch in hand is finished even if ctx ends meanwhile:
 				// leaving it would only delay it by a lease.
 				bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.opts.Lease)
-				n, err := o.RunOnce(bctx)
+				n, err := o.round(bctx)
 				cancel()
+				select {
+				case finished <- struct{}{}:
+				default:
+				}
 				switch {
 				case err != nil:
 					o.log.Error("outbox round failed", "err", err)
@@ -257,18 +281,44 @@ func (o *Outbox) Run(ctx context.Context) {
 			}
 		})
 	}
-	wg.Wait()
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	o.compact(cctx, true)
+	sending.Wait()
+	close(loops)
+	<-compacted
 }
 
-// RunOnce claims and sends one batch of due notifications, and returns how
+// compactor runs compact after each round and every PollInterval (for the
+// lease rule), until the loops are done; then it compacts what is left.
+func (o *Outbox) compactor(ctx context.Context, finished <-chan struct{}, loops <-chan struct{}) {
+	tick := time.NewTicker(o.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-loops:
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+			defer cancel()
+			o.compact(cctx, true)
+			return
+		case <-finished:
+		case <-tick.C:
+		}
+		o.compact(ctx, false)
+	}
+}
+
+// RunOnce claims and sends one batch of due notifications, takes those
+// finished out of the queue when compact says it is time, and returns how
 // many were due (claimed or not).
 func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
+	n, err := o.round(ctx)
+	o.compact(ctx, false)
+	return n, err
+}
+
+// round claims and sends one batch of due notifications, and returns how
+// many were due.
+func (o *Outbox) round(ctx context.Context) (int, error) {
 	now := o.opts.Now().UTC()
 	due, snaps, err := o.due(ctx, now)
-	defer o.compact(ctx, false)
 	defer o.release(due)
 	if err != nil || len(due) == 0 {
 		return 0, err
@@ -280,9 +330,10 @@ func (o *Outbox) RunOnce(ctx context.Context) (int, error) {
 	return len(due), o.send(ctx, claimed, snaps)
 }
 
-// due takes a batch: first what Enqueue handed over, then, when that does
-// not fill it and at most once per PollInterval, the queue's (other instances' work, retries, what memory dropped),
-// leaving out what this process holds. They are in flight until release.
+// due takes a batch: first what Enqueue handed over (whole, then by id),
+// then, when that does not fill it and the scan schedule allows, the
+// queue's (other instances' work, retries, what memory dropped), leaving
+// out what this process holds. They are in flight until release.
 func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[string]Queued, error) {
 	o.mu.Lock()
 	var due []Notification
@@ -296,7 +347,38 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 			due, snaps[q.ID], o.inflight[q.ID] = append(due, q.Notification), q, true
 		}
 	}
+	clear(o.mem[len(rest):])
 	o.mem = rest
+	var byID []string
+	for len(due)+len(byID) < o.opts.BatchSize && len(o.later) > 0 {
+		id := o.later[0]
+		o.later = o.later[1:]
+		if !o.inflight[id] {
+			byID, o.inflight[id] = append(byID, id), true
+		}
+	}
+	if len(o.later) == 0 {
+		o.later = nil // let the backing array go
+	}
+	o.mu.Unlock()
+	if len(byID) > 0 {
+		ns, err := o.store.FindQueued(ctx, byID)
+		o.mu.Lock()
+		for _, id := range byID {
+			delete(o.inflight, id)
+		}
+		if err != nil {
+			o.later = append(byID, o.later...) // their turn again next round
+			o.mu.Unlock()
+			return due, snaps, fmt.Errorf("read handed-over notifications: %w", err)
+		}
+		for _, n := range ns { // the others are finished, or were never stored
+			if !o.inflight[n.ID] {
+				due, o.inflight[n.ID] = append(due, n), true
+			}
+		}
+		o.mu.Unlock()
+	}
 	// The embedded database decodes the whole queue to read it, held
 	// messages (quiet hours, no device) included, so it is read only when
 	// something in it is known to be due: a time this process put there
@@ -304,8 +386,10 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 	// the rest of a page a scan filled; and every ScanEvery for what it
 	// cannot know (other instances' leftovers after a crash, a device that
 	// unparked messages on another instance).
+	o.mu.Lock()
 	scan := len(due) < o.opts.BatchSize && !now.Before(o.nextScan)
 	held := len(o.inflight)
+	room := memBatches*o.opts.BatchSize - len(o.mem)
 	if scan {
 		o.nextScan = now.Add(o.opts.ScanEvery)
 	}
@@ -313,8 +397,13 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 	if !scan {
 		return due, snaps, nil
 	}
-	limit := o.opts.BatchSize + held
+	// One read fills memory, not one batch: it costs the same, and a
+	// backlog left by a crashed instance then costs a scan per memBatches
+	// batches.
+	limit := max(o.opts.BatchSize-len(due), room) + held
+	start := time.Now()
 	more, err := o.store.FindDueNotifications(ctx, now, limit)
+	took := time.Since(start)
 	if err != nil {
 		return due, snaps, err
 	}
@@ -322,13 +411,32 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 	defer o.mu.Unlock()
 	if len(more) == limit {
 		o.scanBy(now) // a full page: more may be due
+	} else if wait := scanCost * took; wait > o.opts.ScanEvery {
+		// A queue of held messages (quiet hours) is read at most
+		// 1/scanCost of the time, however long it grows.
+		o.nextScan = later(o.nextScan, now.Add(wait))
 	}
 	for _, n := range more {
-		if len(due) < o.opts.BatchSize && !o.inflight[n.ID] {
+		switch {
+		case o.inflight[n.ID]:
+		case len(due) < o.opts.BatchSize:
 			due, o.inflight[n.ID] = append(due, n), true
+		case len(o.mem) < memBatches*o.opts.BatchSize:
+			o.mem = append(o.mem, Queued{Notification: n}) // no snapshot: its customer is read when sent
 		}
 	}
 	return due, snaps, nil
+}
+
+// scanCost bounds the time spent reading the queue when nothing is known
+// due: after a read that took d, the next waits at least scanCost·d.
+const scanCost = 20
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // scanBy makes the queue read no later than at; o.mu is held.

@@ -33,6 +33,8 @@ type DB struct {
 	shards sync.Map
 	// finals keeps the list entries that can no longer change (fanlists.go).
 	finals finalEntries
+	// queued estimates the outbox queue's length (outbox.go, DeleteQueued).
+	queued queueSize
 }
 
 // Options tunes the connection.

@@ -181,6 +181,7 @@ func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification)
 	if _, err := db.insertMany(ctx, queueColl, queued); err != nil {
 		return err
 	}
+	db.queued.add(len(queued))
 	_, err = db.insertMany(ctx, "notifications", docs)
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,6 +77,91 @@ func BenchmarkOutboxToFakeFCM(b *testing.B) {
 		b.Run(fmt.Sprint("batch", batch), func(b *testing.B) { benchOutbox(b, batch, true) })
 		b.Run(fmt.Sprint("batch", batch, "/scan"), func(b *testing.B) { benchOutbox(b, batch, false) })
 	}
+	for _, loops := range []int{1, 2} {
+		b.Run(fmt.Sprint("batch100/run", loops), func(b *testing.B) { benchOutboxRun(b, 100, loops, 1) })
+	}
+	// A burst of ten fan-outs, five times what the outbox keeps in memory:
+	// the rest is in the queue only.
+	b.Run("batch100/run2/burst5000", func(b *testing.B) { benchOutboxRun(b, 100, 2, 10) })
+}
+
+// compactCounter counts the notifications the outbox has taken out of its
+// queue: the last step of their work.
+type compactCounter struct {
+	*store.DB
+	mu   sync.Mutex
+	done int
+	more chan struct{}
+}
+
+func (c *compactCounter) DeleteQueued(ctx context.Context, ids []string) error {
+	err := c.DB.DeleteQueued(ctx, ids)
+	c.mu.Lock()
+	c.done += len(ids)
+	c.mu.Unlock()
+	select {
+	case c.more <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+func (c *compactCounter) waitFor(n int) {
+	for {
+		c.mu.Lock()
+		d := c.done
+		c.mu.Unlock()
+		if d >= n {
+			return
+		}
+		<-c.more
+	}
+}
+
+// benchOutboxRun is benchOutbox through the server's loop (Outbox.Run,
+// with loops of it in the process): Notify's 500 are handed over at once
+// when it is done, and timed until the last is out of the queue.
+func benchOutboxRun(b *testing.B, batch, loops, fanOuts int) {
+	var mu sync.Mutex
+	var held []notify.Queued
+	opts := notify.Options{OnQueued: func(qs []notify.Queued) { mu.Lock(); held = append(held, qs...); mu.Unlock() }}
+	db, svc, ids := benchSetupWith(b, newDB(b), opts)
+	fake := fcmfake.New()
+	defer fake.Close()
+	client, err := push.New(context.Background(), push.Options{CredentialsJSON: fake.ServiceAccountJSON("bench"), Endpoint: fake.Endpoint()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	counter := &compactCounter{DB: db, more: make(chan struct{}, 1)}
+	ob := notify.NewOutbox(counter, client, notify.OutboxOptions{BatchSize: batch, Workers: loops}, quiet)
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { ob.Run(ctx); close(ran) }()
+	defer func() { stop(); <-ran }()
+	round := 0
+	var busy time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		for range fanOuts {
+			round++
+			if err := svc.Notify(context.Background(), fanOut(ids, round)...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		mu.Lock()
+		qs := held
+		held = nil
+		mu.Unlock()
+		b.StartTimer()
+		start := time.Now()
+		ob.Enqueue(qs)
+		counter.waitFor(round * len(ids))
+		busy += time.Since(start)
+	}
+	if got, want := fake.Count(), round*len(ids); got != want {
+		b.Fatalf("fake received %d, want %d", got, want)
+	}
+	b.ReportMetric(float64(round*len(ids))/busy.Seconds(), "msgs/s")
 }
 
 func benchOutbox(b *testing.B, batch int, handOver bool) {

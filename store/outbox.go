@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -44,9 +45,11 @@ type outcomeDoc struct {
 // oldest due first. It scans the queue, which holds unfinished work only;
 // those under a live claim are among them, and lose their claim.
 func (db *DB) FindDueNotifications(ctx context.Context, now time.Time, limit int) ([]notify.Notification, error) {
-	return findMany(ctx, db.c(queueColl), bson.D{{Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}},
+	ns, err := findMany(ctx, db.c(queueColl), bson.D{{Key: "notBefore", Value: bson.D{{Key: "$lte", Value: now}}}},
 		options.Find().SetSort(bson.D{{Key: "notBefore", Value: 1}}).SetLimit(int64(limit)),
 		"outbox queue", notificationDoc.notification)
+	db.queued.atLeast(len(ns))
+	return ns, err
 }
 
 // FindQueued returns the queue entries of ids that exist and have no final
@@ -100,21 +103,43 @@ func (db *DB) RecordOutcomes(ctx context.Context, ns []notify.Notification) erro
 	return db.bulkByID(ctx, queueColl, again)
 }
 
-// DeleteQueued takes ids, whose outcomes are final, out of the queue: a few
-// by _id, many by one `$in`. FerretDB v1 deletes a statement at a time
-// (about 1 ms each under load), while a `$in` decodes the queue (unfinished
-// work and what awaits this deletion: small) and deletes in one statement,
-// five times cheaper per document as measured; on MongoDB both use _id.
+// DeleteQueued takes ids, whose outcomes are final, out of the queue: by
+// _id, or by one `$in` when the queue is short next to them. FerretDB v1
+// deletes a statement at a time (about 1 ms each under load), while a `$in`
+// decodes the whole queue and deletes in one statement, five times cheaper
+// per document as measured when the queue holds little else; behind a
+// backlog (a burst of thousands, a night of quiet hours) it would decode
+// that backlog at every compaction, so the cost per message stays bounded
+// only by _id. On MongoDB both use _id.
 func (db *DB) DeleteQueued(ctx context.Context, ids []string) error {
-	if len(ids) > maxUpdateBatch {
+	defer db.queued.add(-len(ids))
+	if len(ids) > maxUpdateBatch && db.queued.load() <= inCost*len(ids) {
 		_, err := db.c(queueColl).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 		return translate(err, "outbox queue")
 	}
-	dels := make([]mongo.WriteModel, len(ids))
-	for i, id := range ids {
-		dels[i] = mongo.NewDeleteOneModel().SetFilter(byID(id))
+	return db.deleteByIDs(ctx, queueColl, ids)
+}
+
+// inCost is how many queue entries a `$in` delete may decode per entry it
+// deletes before deleting by _id is cheaper (see DeleteQueued).
+const inCost = 5
+
+// queueSize estimates the outbox queue's length: what this process queued
+// less what it took out, raised to what a read of the queue saw (other
+// instances' work). It only picks the cheaper way to delete.
+type queueSize struct{ n atomic.Int64 }
+
+func (q *queueSize) add(n int) {
+	if q.n.Add(int64(n)) < 0 {
+		q.n.Store(0)
 	}
-	return db.bulkByID(ctx, queueColl, dels)
+}
+
+func (q *queueSize) load() int { return int(q.n.Load()) }
+
+func (q *queueSize) atLeast(n int) {
+	for cur := q.n.Load(); int64(n) > cur && !q.n.CompareAndSwap(cur, int64(n)); cur = q.n.Load() {
+	}
 }
 
 // withOutbox folds into ns (as Notify stored them) their final outcome or,
@@ -220,6 +245,7 @@ func (db *DB) OutboxBacklog(ctx context.Context, now time.Time) (int, time.Time,
 	if err != nil || len(ds) == 0 {
 		return 0, time.Time{}, err
 	}
+	db.queued.atLeast(len(ds))
 	return len(ds), slices.MinFunc(ds, time.Time.Compare).UTC(), nil
 }
 
@@ -257,5 +283,6 @@ func (db *DB) adoptUnfinished(ctx context.Context) (int, error) {
 	if _, err := db.insertMany(ctx, queueColl, docs); err != nil {
 		return 0, err
 	}
+	db.queued.add(len(docs))
 	return len(ns), nil
 }
