@@ -428,6 +428,10 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 	return due, snaps, nil
 }
 
+// compactShare: a compaction takes out at least this share of the queue
+// this process knows of.
+const compactShare = 5
+
 // scanCost bounds the time spent reading the queue when nothing is known
 // due: after a read that took d, the next waits at least scanCost·d.
 const scanCost = 20
@@ -645,15 +649,19 @@ func (o *Outbox) send(ctx context.Context, ns []Notification, snaps map[string]Q
 
 // compact takes the finished notifications out of the queue, in one
 // command for many batches: when the work handed over is done (a burst is
-// over), when they make five batches, when the oldest was recorded a
-// quarter of a lease ago (their claims keep other workers off them until
-// the lease ends), or when forced. Until then this process's scans skip
-// them; should it die first, the next worker finds their outcome
-// (FindQueued) and deletes them instead of sending them again.
+// over); when they make five batches and at least a fifth of the queue this
+// process knows of (deleting them then costs a bounded read of the queue
+// per message, see store.DeleteQueued); when the oldest was recorded half a
+// lease ago (their claims keep other workers off them until the lease
+// ends); or when forced. Until then this process's scans skip them; should
+// it die first, the next worker finds their outcome (FindQueued) and
+// deletes them instead of sending them again.
 func (o *Outbox) compact(ctx context.Context, force bool) {
 	o.mu.Lock()
 	ids := o.finished
-	due := force || len(o.mem) == 0 || len(ids) >= 5*o.opts.BatchSize || time.Since(o.oldest) >= o.opts.Lease/4
+	known := len(o.mem) + len(o.later) + len(o.inflight) // finished ones are in flight until compacted
+	due := force || len(o.mem)+len(o.later) == 0 || time.Since(o.oldest) >= o.opts.Lease/2 ||
+		len(ids) >= max(5*o.opts.BatchSize, known/compactShare)
 	if len(ids) == 0 || !due {
 		o.mu.Unlock()
 		return

@@ -113,7 +113,7 @@ func (db *DB) RecordOutcomes(ctx context.Context, ns []notify.Notification) erro
 // only by _id. On MongoDB both use _id.
 func (db *DB) DeleteQueued(ctx context.Context, ids []string) error {
 	defer db.queued.add(-len(ids))
-	if len(ids) > maxUpdateBatch && db.queued.load() <= inCost*len(ids) {
+	if len(ids) > maxUpdateBatch && db.queueLen(ctx) <= inCost*len(ids) {
 		_, err := db.c(queueColl).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 		return translate(err, "outbox queue")
 	}
@@ -126,8 +126,29 @@ const inCost = 5
 
 // queueSize estimates the outbox queue's length: what this process queued
 // less what it took out, raised to what a read of the queue saw (other
-// instances' work). It only picks the cheaper way to delete.
-type queueSize struct{ n atomic.Int64 }
+// instances' work), and counted again at most once a minute when it is
+// about to pick `$in`. It only picks the cheaper way to delete.
+type queueSize struct {
+	n          atomic.Int64
+	countAfter atomic.Int64 // unix nanoseconds before which no count is made
+}
+
+// queueLen is the queue's estimated length, counted first (work held for
+// quiet hours that another instance queued, or that was there before this
+// process started) unless the last count is under a minute old, or under
+// 20 times its own length: the embedded database may decode the queue to
+// count it.
+func (db *DB) queueLen(ctx context.Context) int {
+	q := &db.queued
+	if now := time.Now(); now.UnixNano() >= q.countAfter.Load() {
+		n, err := db.c(queueColl).EstimatedDocumentCount(ctx)
+		if err == nil {
+			q.n.Store(n)
+		}
+		q.countAfter.Store(now.Add(max(time.Minute, 20*time.Since(now))).UnixNano())
+	}
+	return q.load()
+}
 
 func (q *queueSize) add(n int) {
 	if q.n.Add(int64(n)) < 0 {

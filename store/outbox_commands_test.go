@@ -23,6 +23,8 @@ type timedCommands struct {
 	// queueIn counts the deletes by `$in` on the outbox queue, the one
 	// scan the outbox makes on purpose: of unfinished work only.
 	queueIn int
+	// queueCounts counts DeleteQueued's counts of the queue.
+	queueCounts int
 }
 
 func (c *timedCommands) monitor() *event.CommandMonitor {
@@ -34,6 +36,12 @@ func (c *timedCommands) monitor() *event.CommandMonitor {
 			c.queueIn++
 			c.tmu.Unlock()
 			return // not a scan of history: seen, not counted as one
+		}
+		if e.CommandName == "count" && e.Command.Lookup("count").StringValue() == "outbox_queue" {
+			c.tmu.Lock()
+			c.queueCounts++
+			c.tmu.Unlock()
+			return // DeleteQueued's count, at most once a minute (queueLen)
 		}
 		started(ctx, e)
 	}
@@ -107,6 +115,9 @@ func TestOutboxCommandsPerBatch(t *testing.T) {
 	}
 	// The finished leave the queue in one command once the work handed
 	// over is done.
+	if cmds.queueCounts > 1 {
+		t.Errorf("%d counts of the queue; want at most one a minute", cmds.queueCounts)
+	}
 	if cmds.queueIn != 1 {
 		t.Errorf("%d deletes by $in on the queue; want one, at the end", cmds.queueIn)
 	}
