@@ -107,10 +107,16 @@ type queueGauges struct {
 	every      time.Duration
 
 	mu     sync.Mutex
-	readAt time.Time // of the last read; zero before the first
+	readAt time.Time     // of the last read; zero before the first
+	took   time.Duration // how long the last read took
 	n      int
 	oldest time.Time
 }
+
+// readCost bounds the share of time spent reading a queue for its gauges:
+// the embedded database decodes the whole queue to read it, so after a
+// read that took d the next waits at least readCost·d.
+const readCost = 20
 
 func newQueueGauges(depth, age *prometheus.Desc) *queueGauges {
 	return &queueGauges{depth: depth, age: age, now: time.Now}
@@ -141,17 +147,18 @@ func (q *queueGauges) read() (int, time.Time, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.now()
-	if !q.readAt.IsZero() && now.Sub(q.readAt) < q.every {
+	if !q.readAt.IsZero() && now.Sub(q.readAt) < max(q.every, readCost*q.took) {
 		return q.n, q.oldest, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	start := time.Now()
 	n, oldest, err := q.backlog(ctx)
 	if err != nil {
 		return 0, time.Time{}, err
 	}
 	if q.every > 0 {
-		q.readAt, q.n, q.oldest = now, n, oldest
+		q.readAt, q.n, q.oldest, q.took = now, n, oldest, time.Since(start)
 	}
 	return n, oldest, nil
 }
