@@ -19,8 +19,6 @@ import (
 // check-ins (as attendee and as the manager who scanned), feedback, the
 // events they created and the shops they manage.
 
-func byUser(userID string) bson.D { return bson.D{{Key: "userId", Value: userID}} }
-
 // A user's RSVPs are listed under their key, r:<user>:<n> in rsvp_lists
 // (a dense sequence, each entry naming an event), so that their feeds read
 // their own RSVPs by _id, never the collection. An entry is added before
@@ -221,36 +219,33 @@ func (db *DB) DeleteEventUser(ctx context.Context, userID string) error {
 	}
 
 	// What still names them is read through their lists and updated by _id.
-	var scanned, claims, created []string
-	if docs, err := listedDocs(ctx, db, peopleLists, scannedBy(userID), "checkins", "check-ins", func(d checkInDoc) string { return scannedBy(d.By) }); err != nil {
+	scanned, err := listedDocs(ctx, db, peopleLists, scannedBy(userID), "checkins", "check-ins", func(d checkInDoc) string { return scannedBy(d.By) })
+	if err != nil {
 		return fmt.Errorf("erase events: %w", err)
-	} else {
-		for _, d := range docs {
-			scanned = append(scanned, d.ID)
-		}
 	}
-	if docs, err := db.claimDocs(ctx, userID); err != nil {
+	claims, err := db.claimDocs(ctx, userID)
+	if err != nil {
 		return fmt.Errorf("erase events: %w", err)
-	} else {
-		for _, d := range docs {
-			claims = append(claims, d.ID)
-		}
 	}
-	if evs, err := db.listedEvents(ctx, creatorOwner(userID), func(e shop.Event) bool { return e.CreatedBy == userID }); err != nil {
+	created, err := db.listedEvents(ctx, creatorOwner(userID), func(e shop.Event) bool { return e.CreatedBy == userID })
+	if err != nil {
 		return fmt.Errorf("erase events: %w", err)
-	} else {
-		for _, e := range evs {
-			created = append(created, e.ID)
+	}
+	ids := func(n int, id func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = id(i)
 		}
+		return out
 	}
 	for _, s := range []struct {
 		coll string
 		ids  []string
 		set  bson.D
 	}{
-		{"checkins", scanned, bson.D{{Key: "by", Value: ""}}},
-		{"event_queue", claims, bson.D{{Key: "userId", Value: ""}}},
-		{"events", created, bson.D{{Key: "createdBy", Value: ""}}},
+		{"checkins", ids(len(scanned), func(i int) string { return scanned[i].ID }), bson.D{{Key: "by", Value: ""}}},
+		{"event_queue", ids(len(claims), func(i int) string { return claims[i].ID }), bson.D{{Key: "userId", Value: ""}}},
+		{"events", ids(len(created), func(i int) string { return created[i].ID }), bson.D{{Key: "createdBy", Value: ""}}},
 	} {
 		models := make([]mongo.WriteModel, len(s.ids))
 		for i, id := range s.ids {
