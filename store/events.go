@@ -313,6 +313,10 @@ type checkInDoc struct {
 	Method  string    `bson:"method"`
 	By      string    `bson:"by"`
 	At      time.Time `bson:"at"`
+	// ScanEntry is its number in the list of the manager who scanned it
+	// (0: none, or stored before the list), so that the attendee's
+	// erasure re-points that entry by _id.
+	ScanEntry int `bson:"scanEntry,omitempty"`
 }
 
 // CreateCheckIn records a check-in; Conflict if the user already checked
@@ -327,11 +331,15 @@ func (db *DB) CreateCheckIn(ctx context.Context, c shop.CheckIn) error {
 	if c.By != "" && c.By != c.UserID {
 		items = append(items, listItem{Owner: scannedBy(c.By), Ref: id})
 	}
-	if _, err := db.appendTo(ctx, peopleLists, items); err != nil {
+	ns, err := db.appendTo(ctx, peopleLists, items)
+	if err != nil {
 		return err
 	}
-	_, err := db.c("checkins").InsertOne(ctx, checkInDoc{ID: id,
-		EventID: c.EventID, UserID: c.UserID, Method: c.Method, By: c.By, At: c.At})
+	d := checkInDoc{ID: id, EventID: c.EventID, UserID: c.UserID, Method: c.Method, By: c.By, At: c.At}
+	if c.By != "" && c.By != c.UserID {
+		d.ScanEntry = ns[len(ns)-1]
+	}
+	_, err = db.c("checkins").InsertOne(ctx, d)
 	return translate(err, "check-in")
 }
 
@@ -415,11 +423,18 @@ var feedbackLists = ownerList{coll: "feedback_lists", prefix: "f"}
 func feedbackOwner(userID string) string { return "by:" + userID }
 
 // relistFeedback makes the event's list name the feedback orig under its
-// new id, before erasure re-keys it: a run cut short between the two
-// lists the new id, which reads as nothing until the re-key, and is
-// finished by the next.
+// new id, before erasure re-keys it.
 func (db *DB) relistFeedback(ctx context.Context, eventID, orig, id string) error {
-	entries, err := db.listPage(ctx, feedbackLists, eventID, 0, math.MaxInt)
+	return db.relist(ctx, feedbackLists, eventID, orig, id)
+}
+
+// relist makes owner's list in l name the document orig under its new id
+// (every entry naming orig: a retried listing names it twice), before
+// erasure re-keys it, so that no entry keeps the erased person's key: a
+// run cut short between the two lists the new id, which reads as nothing
+// until the re-key, and is finished by the next.
+func (db *DB) relist(ctx context.Context, l ownerList, owner, orig, id string) error {
+	entries, err := db.listedEntries(ctx, l, owner)
 	if err != nil {
 		return err
 	}
@@ -427,8 +442,8 @@ func (db *DB) relistFeedback(ctx context.Context, eventID, orig, id string) erro
 	for _, e := range entries {
 		switch e.Ref {
 		case orig:
-			if _, err := db.c(feedbackLists.coll).UpdateOne(ctx, byID(e.ID), bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: id}}}}); err != nil {
-				return translate(err, "feedback list")
+			if _, err := db.c(l.coll).UpdateOne(ctx, byID(e.ID), bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: id}}}}); err != nil {
+				return translate(err, l.coll)
 			}
 			listed = true
 		case id:
@@ -436,7 +451,7 @@ func (db *DB) relistFeedback(ctx context.Context, eventID, orig, id string) erro
 		}
 	}
 	if !listed {
-		_, err = db.appendTo(ctx, feedbackLists, []listItem{{Owner: eventID, Ref: id}})
+		_, err = db.appendTo(ctx, l, []listItem{{Owner: owner, Ref: id}})
 	}
 	return err
 }

@@ -194,8 +194,9 @@ func (db *DB) DeleteEventUser(ctx context.Context, userID string) error {
 		if d.By == userID {
 			d.By = ""
 		} else if d.By != "" {
-			// The manager who scanned it still finds it under its new key.
-			if _, err := db.appendTo(ctx, peopleLists, []listItem{{Owner: scannedBy(d.By), Ref: d.ID}}); err != nil {
+			// The manager who scanned it finds it under its new key, and
+			// their list no longer names the attendee's.
+			if err := db.relistScan(ctx, d, orig); err != nil {
 				return fmt.Errorf("erase events: %w", err)
 			}
 		}
@@ -298,6 +299,27 @@ func (db *DB) deleteRSVPList(ctx context.Context, userID string) error {
 		}
 	}
 	return nil
+}
+
+// relistScan points the entry of the scanner's list that names the
+// check-in orig at its new key d.ID: one _id read and one update when the
+// check-in knows its entry, the scanner's whole list for one stored
+// before it did.
+func (db *DB) relistScan(ctx context.Context, d checkInDoc, orig string) error {
+	if d.ScanEntry > 0 {
+		var e listEntry
+		id := peopleLists.entry(scannedBy(d.By), d.ScanEntry)
+		err := db.r(peopleLists.coll).FindOne(ctx, byID(id)).Decode(&e)
+		switch {
+		case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
+			return translate(err, peopleLists.coll)
+		case e.Ref == d.ID:
+			return nil // an earlier run got here
+		case e.Ref == orig:
+			return db.updateByID(ctx, peopleLists.coll, id, bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: d.ID}}}}, "check-in list")
+		}
+	}
+	return db.relist(ctx, peopleLists, scannedBy(d.By), orig, d.ID)
 }
 
 // reKey stores doc (with its new _id) and deletes the document orig; a copy
