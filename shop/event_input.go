@@ -51,7 +51,7 @@ func (in EventInput) apply(p *hyperlieu.Problems, e *Event, now time.Time, creat
 	if !e.StartsAt.IsZero() && !e.EndsAt.IsZero() {
 		if !e.EndsAt.After(e.StartsAt) {
 			p.Add("endsAt", "must be after startsAt")
-		} else if e.EndsAt.Sub(e.StartsAt) > 14*24*time.Hour {
+		} else if e.EndsAt.Sub(e.StartsAt) > MaxEventLength {
 			p.Add("endsAt", "must be at most 14 days after startsAt")
 		}
 	}

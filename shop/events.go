@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -51,7 +52,10 @@ const (
 	CheckInRadiusM        = 150
 	CheckInOpensBefore    = 30 * time.Minute
 	ReminderLead          = time.Hour
-	LowRating             = 2 // ratings at or below it need attention
+	// MaxEventLength bounds EndsAt-StartsAt, so that the events running at
+	// a time are found among those that started at most this long before.
+	MaxEventLength = 14 * 24 * time.Hour
+	LowRating      = 2 // ratings at or below it need attention
 )
 
 // EventFilter selects events. Zero fields select everything.
@@ -299,7 +303,7 @@ func (s *EventService) Events(ctx context.Context, f EventFilter, near *geo.Poin
 		return nil, err
 	}
 	if near == nil {
-		return s.store.FindEvents(ctx, f)
+		return s.listEvents(ctx, f, s.shops.places.firstShopAt())
 	}
 	var out []Event
 	for _, it := range s.shops.places.within(*near, radius) {
@@ -330,6 +334,54 @@ func (s *EventService) ShopEvents(ctx context.Context, shopID string, from time.
 	if !from.Before(s.now().Add(-time.Second)) {
 		return sh, s.shops.places.EventsOf(shopID, most), nil
 	}
-	evs, err := s.store.FindEvents(ctx, EventFilter{ShopID: shopID, From: from, Limit: most})
+	evs, err := s.listEvents(ctx, EventFilter{ShopID: shopID, From: from, Limit: most}, sh.CreatedAt)
 	return sh, evs, err
+}
+
+// listEvents returns the events f selects, by start, at most f.Limit (0:
+// all): those that have not ended from memory (Places holds them all),
+// and, when f.From is in the past, those that started before now from the
+// database, which reads them month by month through keyed lists (issue
+// 15), from no earlier than firstAt: an event starts after it was
+// scheduled, so after its shop was created.
+func (s *EventService) listEvents(ctx context.Context, f EventFilter, firstAt time.Time) ([]Event, error) {
+	keep := func(e Event) bool {
+		return (f.ShopID == "" || e.ShopID == f.ShopID) && (f.Category == "" || e.Category == f.Category) &&
+			(f.From.IsZero() || e.EndsAt.After(f.From)) && (f.To.IsZero() || e.StartsAt.Before(f.To))
+	}
+	out := s.shops.places.eventsWhere(keep)
+	now := s.now()
+	if past := f; f.From.Before(now.Add(-time.Second)) && !firstAt.IsZero() {
+		past.From = maxTime(f.From, firstAt)
+		if past.To.IsZero() || past.To.After(now) {
+			past.To = now
+		}
+		if past.From.Before(past.To) {
+			evs, err := s.store.FindEvents(ctx, past)
+			if err != nil {
+				return nil, err
+			}
+			known := make(map[string]bool, len(out))
+			for _, e := range out {
+				known[e.ID] = true
+			}
+			for _, e := range evs {
+				if !known[e.ID] { // memory has the newest state of those not ended
+					out = append(out, e)
+				}
+			}
+			slices.SortFunc(out, func(a, b Event) int { return cmp.Or(a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.ID, b.ID)) })
+		}
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

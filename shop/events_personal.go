@@ -178,14 +178,8 @@ func (s *EventService) EraseUser(ctx context.Context, userID string) error {
 		}
 		s.promote(ctx, e, sh)
 	}
-	if err := s.store.DeleteEventUser(ctx, userID); err != nil {
-		return err
-	}
-	events := make([]string, len(claims))
-	for i, c := range claims {
-		events[i] = c.EventID
-	}
-	s.forgetViews(events) // their positions no longer name them
+	// They stop managing their shops before DeleteEventUser forgets which
+	// shops those are.
 	shops, err := s.shops.store.FindShopsManagedBy(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("erase events: %w", err)
@@ -196,6 +190,14 @@ func (s *EventService) EraseUser(ctx context.Context, userID string) error {
 			return fmt.Errorf("erase events: %w", err)
 		}
 	}
+	if err := s.store.DeleteEventUser(ctx, userID); err != nil {
+		return err
+	}
+	events := make([]string, len(claims))
+	for i, c := range claims {
+		events[i] = c.EventID
+	}
+	s.forgetViews(events) // their positions no longer name them
 	s.reminded.forgetUser(userID)
 	return nil
 }

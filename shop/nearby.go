@@ -162,6 +162,36 @@ func (p *Places) EventsOf(shopID string, limit int) []Event {
 	return out[:min(len(out), limit)]
 }
 
+// eventsWhere returns the events that have not ended, cancelled ones
+// too, that keep accepts, by start.
+func (p *Places) eventsWhere(keep func(Event) bool) []Event {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	now := p.now()
+	var out []Event
+	for _, e := range p.events {
+		if e.EndsAt.After(now) && keep(e) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b Event) int { return cmp.Or(a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.ID, b.ID)) })
+	return out
+}
+
+// firstShopAt returns when the first shop known was created (the zero
+// time when none is): no event starts before it.
+func (p *Places) firstShopAt() time.Time {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var first time.Time
+	for _, s := range p.shops {
+		if first.IsZero() || s.CreatedAt.Before(first) {
+			first = s.CreatedAt
+		}
+	}
+	return first
+}
+
 // prune drops events that have ended.
 func (p *Places) prune() {
 	p.mu.Lock()

@@ -13,9 +13,8 @@ import (
 func TestShopEventsFromMemory(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	now := f.clock.Now()
-	f.clock.Set(now.Add(-4 * time.Hour))
-	over := f.event(time.Hour, 5) // ended an hour before now
+	over := f.event(time.Hour, 5) // ends three hours in: an hour before now
+	now := f.clock.Now().Add(4 * time.Hour)
 	f.clock.Set(now)
 	later, soon := f.event(48*time.Hour, 5), f.event(time.Hour, 5)
 	if _, err := f.events.CancelEvent(ctx, f.manager, later.ID, "rain"); err != nil {

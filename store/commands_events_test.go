@@ -87,10 +87,11 @@ func TestEventPathCommands(t *testing.T) {
 	}
 	var st shop.RSVPState
 	// Event, RSVP, ticket, the user's list (a galloping count of their
-	// own 3 RSVPs: 4 reads; the entry), RSVP insert, position, the queue's
-	// refresh (the new position, the next one, the release log), RSVP
-	// update, its re-read.
-	pin("first RSVP, waitlisted", 15, func() (err error) {
+	// own 3 RSVPs: 4 reads; the entry), RSVP insert, the position's entry
+	// in the user's claims and its head (for export and erasure), position,
+	// the queue's refresh (the new position, the next one, the release
+	// log), RSVP update, its re-read.
+	pin("first RSVP, waitlisted", 17, func() (err error) {
 		st, err = events.RSVP(ctx, "u4", e.ID)
 		if err == nil && (st.Status != shop.Waitlisted || st.WaitlistPosition != 2) {
 			err = fmt.Errorf("RSVP = %+v, want waitlisted second", st)
@@ -120,14 +121,18 @@ func TestEventPathCommands(t *testing.T) {
 
 	opens := e.StartsAt.Add(-10 * time.Minute)
 	clock.Store(&opens)
-	// Event, shop, RSVP, the refresh, the check-in (activity is faked).
-	pin("check-in", 6, func() error { _, err := events.CheckIn(ctx, "u2", e.ID, &loc); return err })
+	// Event, shop, RSVP, the refresh, the check-in's entry in the
+	// attendee's list (its head read, the first time this instance lists
+	// for them; the entry; the head), the check-in (activity is faked).
+	pin("check-in", 9, func() error { _, err := events.CheckIn(ctx, "u2", e.ID, &loc); return err })
 	r3, err := db.FindRSVP(ctx, e.ID, "u3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Event, shop, ticket, RSVP, RSVP again (seated), the refresh, the check-in.
-	pin("ticket scan", 8, func() error { _, err := events.ScanTicket(ctx, admin, e.ID, r3.TicketCode); return err })
+	// Event, shop, ticket, RSVP, RSVP again (seated), the refresh, the
+	// entries under the attendee and the manager who scanned (two head
+	// reads the first time, one insert, one head update), the check-in.
+	pin("ticket scan", 12, func() error { _, err := events.ScanTicket(ctx, admin, e.ID, r3.TicketCode); return err })
 }
 
 type quietReferrals struct{}

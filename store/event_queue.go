@@ -62,8 +62,16 @@ func posID(eventID string, n int) string { return fmt.Sprintf("pos:%s:%d", event
 func relID(eventID string, m int) string { return fmt.Sprintf("rel:%s:%d", eventID, m) }
 
 // CreatePosition claims position n of the event's queue for userID.
-// Conflict if it is taken.
+// Conflict if it is taken. The claim is listed under userID first
+// (peopleLists), so that their export and erasure find every position
+// that names them, a claim cut short by a crash too; a listed position
+// another claimant took is skipped by the readers.
 func (db *DB) CreatePosition(ctx context.Context, eventID string, n int, userID string, at time.Time) error {
+	if userID != "" {
+		if _, err := db.appendTo(ctx, peopleLists, []listItem{{Owner: claimsOf(userID), Ref: posID(eventID, n)}}); err != nil {
+			return err
+		}
+	}
 	_, err := db.c("event_queue").InsertOne(ctx, queueDoc{ID: posID(eventID, n), EventID: eventID, N: n, UserID: userID, At: at})
 	return translate(err, "queue position")
 }

@@ -1,12 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -63,8 +66,39 @@ func (d eventDoc) event() shop.Event {
 	return e
 }
 
-// CreateEvent stores a new event.
+// Events are listed (lists.go) by _id, never queried by field (issue 15:
+// a query on shopId, createdBy or a time decodes every event on the
+// embedded database): under the month they start in, per shop
+// ("shop:<shop>:<yyyy-mm>") and for all shops ("all:<yyyy-mm>"), and
+// under their creator ("by:<user>"). An entry goes in before the write it
+// names; a reader reads the event and keeps it only if it still belongs
+// there (an event moved to another month is listed again, under it).
+var eventLists = ownerList{coll: "event_lists", prefix: "e"}
+
+func monthKey(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// monthOwner is the list of the events of shopID ("": every shop) that
+// start in month.
+func monthOwner(shopID, month string) string {
+	if shopID == "" {
+		return "all:" + month
+	}
+	return "shop:" + shopID + ":" + month
+}
+
+func creatorOwner(userID string) string { return "by:" + userID }
+
+// CreateEvent stores a new event, listed first under its months and its
+// creator.
 func (db *DB) CreateEvent(ctx context.Context, e shop.Event) error {
+	m := monthKey(e.StartsAt)
+	items := []listItem{{Owner: monthOwner("", m), Ref: e.ID}, {Owner: monthOwner(e.ShopID, m), Ref: e.ID}}
+	if e.CreatedBy != "" {
+		items = append(items, listItem{Owner: creatorOwner(e.CreatedBy), Ref: e.ID})
+	}
+	if _, err := db.appendTo(ctx, eventLists, items); err != nil {
+		return err
+	}
 	_, err := db.c("events").InsertOne(ctx, toEventDoc(e))
 	if err == nil {
 		db.logPlace(ctx, "event:"+e.ID)
@@ -81,9 +115,19 @@ func (db *DB) FindEvent(ctx context.Context, id string) (shop.Event, error) {
 	return d.event(), nil
 }
 
-// UpdateEvent replaces the stored event. NotFound if it is gone.
+// UpdateEvent replaces the stored event. NotFound if it is gone. An event
+// moved to another month (or shop) is listed under it first.
 func (db *DB) UpdateEvent(ctx context.Context, e shop.Event) error {
-	err := db.replaceByID(ctx, "events", e.ID, toEventDoc(e), "event")
+	old, err := db.FindEvent(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	if m := monthKey(e.StartsAt); m != monthKey(old.StartsAt) || e.ShopID != old.ShopID {
+		if _, err := db.appendTo(ctx, eventLists, []listItem{{Owner: monthOwner("", m), Ref: e.ID}, {Owner: monthOwner(e.ShopID, m), Ref: e.ID}}); err != nil {
+			return err
+		}
+	}
+	err = db.replaceByID(ctx, "events", e.ID, toEventDoc(e), "event")
 	if err == nil {
 		db.logPlace(ctx, "event:"+e.ID)
 	}
@@ -98,26 +142,65 @@ func (db *DB) findEvents(ctx context.Context, filter bson.D, sort bson.D, limit 
 	return findMany(ctx, db.c("events"), filter, opts, "events", eventDoc.event)
 }
 
+// listedEvents returns the events owner's list names that keep accepts,
+// by start: one _id read per entry and per event.
+func (db *DB) listedEvents(ctx context.Context, owner string, keep func(shop.Event) bool) ([]shop.Event, error) {
+	docs, err := listedDocs(ctx, db, eventLists, owner, "events", "events", func(eventDoc) string { return owner })
+	if err != nil {
+		return nil, err
+	}
+	evs := make([]shop.Event, 0, len(docs))
+	for _, d := range docs {
+		if e := d.event(); keep(e) {
+			evs = append(evs, e)
+		}
+	}
+	slices.SortFunc(evs, func(a, b shop.Event) int { return cmp.Or(a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.ID, b.ID)) })
+	return evs, nil
+}
+
 // FindEvents returns the events matching f, by start time, at most f.Limit
-// of them (0: all).
+// of them (0: all), read through the event lists: with CreatedBy, the
+// creator's list; otherwise the lists of the months from f.From less
+// shop.MaxEventLength (an event running at From started since) to f.To,
+// the shop's if f.ShopID is set, every shop's if not, stopping at the
+// first month that fills the limit. Invalid without CreatedBy unless From
+// and To are both set: the months to read are bounded.
 func (db *DB) FindEvents(ctx context.Context, f shop.EventFilter) ([]shop.Event, error) {
-	filter := bson.D{}
-	if f.ShopID != "" {
-		filter = append(filter, bson.E{Key: "shopId", Value: f.ShopID})
+	keep := func(e shop.Event) bool {
+		return (f.ShopID == "" || e.ShopID == f.ShopID) && (f.From.IsZero() || e.EndsAt.After(f.From)) &&
+			(f.To.IsZero() || e.StartsAt.Before(f.To)) && (f.Category == "" || e.Category == f.Category) &&
+			(f.CreatedBy == "" || e.CreatedBy == f.CreatedBy)
 	}
-	if !f.From.IsZero() {
-		filter = append(filter, bson.E{Key: "endsAt", Value: bson.D{{Key: "$gt", Value: f.From}}})
-	}
-	if !f.To.IsZero() {
-		filter = append(filter, bson.E{Key: "startsAt", Value: bson.D{{Key: "$lt", Value: f.To}}})
-	}
-	if f.Category != "" {
-		filter = append(filter, bson.E{Key: "category", Value: f.Category})
+	limited := func(evs []shop.Event) []shop.Event {
+		if f.Limit > 0 && len(evs) > f.Limit {
+			return evs[:f.Limit]
+		}
+		return evs
 	}
 	if f.CreatedBy != "" {
-		filter = append(filter, bson.E{Key: "createdBy", Value: f.CreatedBy})
+		evs, err := db.listedEvents(ctx, creatorOwner(f.CreatedBy), keep)
+		return limited(evs), err
 	}
-	return db.findEvents(ctx, filter, bson.D{{Key: "startsAt", Value: 1}, {Key: "_id", Value: 1}}, f.Limit)
+	if f.From.IsZero() || f.To.IsZero() {
+		return nil, hyperlieu.Errorf(hyperlieu.Invalid, "events are listed by creator or between two times")
+	}
+	first := f.From.Add(-shop.MaxEventLength).UTC()
+	out := []shop.Event{}
+	for m := time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(f.To); m = m.AddDate(0, 1, 0) {
+		key := monthKey(m)
+		evs, err := db.listedEvents(ctx, monthOwner(f.ShopID, key), func(e shop.Event) bool {
+			return keep(e) && monthKey(e.StartsAt) == key // listed again under the month it moved to
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+		if f.Limit > 0 && len(out) >= f.Limit {
+			break // later months start later
+		}
+	}
+	return limited(out), nil
 }
 
 // FindEventsChangedSince returns the events updated after t, oldest change first.
@@ -230,12 +313,33 @@ type checkInDoc struct {
 	Method  string    `bson:"method"`
 	By      string    `bson:"by"`
 	At      time.Time `bson:"at"`
+	// ScanEntry is its number in the list of the manager who scanned it
+	// (0: none, or stored before the list), so that the attendee's
+	// erasure re-points that entry by _id.
+	ScanEntry int `bson:"scanEntry,omitempty"`
 }
 
-// CreateCheckIn records a check-in; Conflict if the user already checked in.
+// CreateCheckIn records a check-in; Conflict if the user already checked
+// in. It is listed first under the attendee and, when a manager scanned
+// it, under the manager (peopleLists).
 func (db *DB) CreateCheckIn(ctx context.Context, c shop.CheckIn) error {
-	_, err := db.c("checkins").InsertOne(ctx, checkInDoc{ID: "checkin:" + c.EventID + ":" + c.UserID,
-		EventID: c.EventID, UserID: c.UserID, Method: c.Method, By: c.By, At: c.At})
+	id := "checkin:" + c.EventID + ":" + c.UserID
+	var items []listItem
+	if c.UserID != "" {
+		items = append(items, listItem{Owner: checkInsOf(c.UserID), Ref: id})
+	}
+	if c.By != "" && c.By != c.UserID {
+		items = append(items, listItem{Owner: scannedBy(c.By), Ref: id})
+	}
+	ns, err := db.appendTo(ctx, peopleLists, items)
+	if err != nil {
+		return err
+	}
+	d := checkInDoc{ID: id, EventID: c.EventID, UserID: c.UserID, Method: c.Method, By: c.By, At: c.At}
+	if c.By != "" && c.By != c.UserID {
+		d.ScanEntry = ns[len(ns)-1]
+	}
+	_, err = db.c("checkins").InsertOne(ctx, d)
 	return translate(err, "check-in")
 }
 
@@ -268,8 +372,19 @@ func (d feedbackDoc) feedback() shop.Feedback {
 // keeping the time it was first given.
 func (db *DB) UpdateFeedback(ctx context.Context, f shop.Feedback) error {
 	id := "feedback:" + f.EventID + ":" + f.UserID
-	if err := db.listNew(ctx, feedbackLists, "feedback", f.EventID, id); err != nil {
-		return err
+	// Listed before its first write, under the event and under its writer
+	// (one insert): unless it is stored already, which means it was then.
+	switch err := db.r("feedback").FindOne(ctx, byID(id)).Err(); {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		items := []listItem{{Owner: f.EventID, Ref: id}}
+		if f.UserID != "" {
+			items = append(items, listItem{Owner: feedbackOwner(f.UserID), Ref: id})
+		}
+		if _, err := db.appendTo(ctx, feedbackLists, items); err != nil {
+			return err
+		}
+	case err != nil:
+		return translate(err, "feedback")
 	}
 	_, err := db.c("feedback").UpdateOne(ctx, byID(id),
 		bson.D{
@@ -301,14 +416,25 @@ func (db *DB) FindFeedback(ctx context.Context, eventID string) ([]shop.Feedback
 // eventId decoded all feedback of every event on the embedded database. A
 // person's feedback is listed before its first write; an erased one's
 // entry names nothing and is skipped.
+// A person's feedback is listed in the same lists under "by:<user>", for
+// their export and erasure (an event's _id never starts so).
 var feedbackLists = ownerList{coll: "feedback_lists", prefix: "f"}
 
+func feedbackOwner(userID string) string { return "by:" + userID }
+
 // relistFeedback makes the event's list name the feedback orig under its
-// new id, before erasure re-keys it: a run cut short between the two
-// lists the new id, which reads as nothing until the re-key, and is
-// finished by the next.
+// new id, before erasure re-keys it.
 func (db *DB) relistFeedback(ctx context.Context, eventID, orig, id string) error {
-	entries, err := db.listPage(ctx, feedbackLists, eventID, 0, math.MaxInt)
+	return db.relist(ctx, feedbackLists, eventID, orig, id)
+}
+
+// relist makes owner's list in l name the document orig under its new id
+// (every entry naming orig: a retried listing names it twice), before
+// erasure re-keys it, so that no entry keeps the erased person's key: a
+// run cut short between the two lists the new id, which reads as nothing
+// until the re-key, and is finished by the next.
+func (db *DB) relist(ctx context.Context, l ownerList, owner, orig, id string) error {
+	entries, err := db.listedEntries(ctx, l, owner)
 	if err != nil {
 		return err
 	}
@@ -316,8 +442,8 @@ func (db *DB) relistFeedback(ctx context.Context, eventID, orig, id string) erro
 	for _, e := range entries {
 		switch e.Ref {
 		case orig:
-			if _, err := db.c(feedbackLists.coll).UpdateOne(ctx, byID(e.ID), bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: id}}}}); err != nil {
-				return translate(err, "feedback list")
+			if _, err := db.c(l.coll).UpdateOne(ctx, byID(e.ID), bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: id}}}}); err != nil {
+				return translate(err, l.coll)
 			}
 			listed = true
 		case id:
@@ -325,7 +451,7 @@ func (db *DB) relistFeedback(ctx context.Context, eventID, orig, id string) erro
 		}
 	}
 	if !listed {
-		_, err = db.appendTo(ctx, feedbackLists, []listItem{{Owner: eventID, Ref: id}})
+		_, err = db.appendTo(ctx, l, []listItem{{Owner: owner, Ref: id}})
 	}
 	return err
 }

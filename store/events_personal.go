@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/shop"
@@ -16,8 +18,6 @@ import (
 // customer's export and erasure: RSVPs (with ticket codes), queue positions,
 // check-ins (as attendee and as the manager who scanned), feedback, the
 // events they created and the shops they manage.
-
-func byUser(userID string) bson.D { return bson.D{{Key: "userId", Value: userID}} }
 
 // A user's RSVPs are listed under their key, r:<user>:<n> in rsvp_lists
 // (a dense sequence, each entry naming an event), so that their feeds read
@@ -77,25 +77,76 @@ func (db *DB) FindRSVPsBy(ctx context.Context, userID string) ([]shop.RSVP, erro
 	return out, nil
 }
 
+// What names one person in the events area is listed under them in
+// peopleLists (lists.go), so that their export and erasure read it by _id
+// (issue 15: a query or an UpdateMany on userId decodes the whole
+// collection on the embedded database): the queue positions they claimed
+// ("q:<user>"), their check-ins ("c:<user>") and those they scanned as a
+// manager ("s:<user>"). Each entry is added before the document it names;
+// a reader reads the document and keeps it only if it still names them.
+// Their feedback and the events they created are in feedbackLists and
+// eventLists; their RSVPs in rsvp_lists; their shops in shop_managers.
+var peopleLists = ownerList{coll: "event_people", prefix: "p"}
+
+func claimsOf(userID string) string   { return "q:" + userID }
+func checkInsOf(userID string) string { return "c:" + userID }
+func scannedBy(userID string) string  { return "s:" + userID }
+
+func (db *DB) claimDocs(ctx context.Context, userID string) ([]queueDoc, error) {
+	return listedDocs(ctx, db, peopleLists, claimsOf(userID), "event_queue", "queue", func(d queueDoc) string { return claimsOf(d.UserID) })
+}
+
+func (db *DB) checkInDocs(ctx context.Context, userID string) ([]checkInDoc, error) {
+	return listedDocs(ctx, db, peopleLists, checkInsOf(userID), "checkins", "check-ins", func(d checkInDoc) string { return checkInsOf(d.UserID) })
+}
+
+func (db *DB) feedbackDocs(ctx context.Context, userID string) ([]feedbackDoc, error) {
+	return listedDocs(ctx, db, feedbackLists, feedbackOwner(userID), "feedback", "feedback", func(d feedbackDoc) string { return feedbackOwner(d.UserID) })
+}
+
 // FindClaimsBy returns every queue position the user ever claimed, released
 // ones too, by event and position.
 func (db *DB) FindClaimsBy(ctx context.Context, userID string) ([]shop.QueueClaim, error) {
-	return findMany(ctx, db.c("event_queue"), byUser(userID), options.Find().SetSort(bson.D{{Key: "eventId", Value: 1}, {Key: "n", Value: 1}}),
-		"queue", queueDoc.claim)
+	docs, err := db.claimDocs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]shop.QueueClaim, len(docs))
+	for i, d := range docs {
+		out[i] = d.claim()
+	}
+	slices.SortFunc(out, func(a, b shop.QueueClaim) int {
+		return cmp.Or(cmp.Compare(a.EventID, b.EventID), cmp.Compare(a.N, b.N))
+	})
+	return out, nil
 }
 
 // FindCheckInsBy returns the user's own check-ins, oldest first.
 func (db *DB) FindCheckInsBy(ctx context.Context, userID string) ([]shop.CheckIn, error) {
-	return findMany(ctx, db.c("checkins"), byUser(userID), options.Find().SetSort(bson.D{{Key: "at", Value: 1}}),
-		"check-ins", func(d checkInDoc) shop.CheckIn {
-			return shop.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}
-		})
+	docs, err := db.checkInDocs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]shop.CheckIn, len(docs))
+	for i, d := range docs {
+		out[i] = shop.CheckIn{EventID: d.EventID, UserID: d.UserID, Method: d.Method, By: d.By, At: d.At.UTC()}
+	}
+	slices.SortStableFunc(out, func(a, b shop.CheckIn) int { return a.At.Compare(b.At) })
+	return out, nil
 }
 
 // FindFeedbackBy returns the feedback the user gave on events, oldest first.
 func (db *DB) FindFeedbackBy(ctx context.Context, userID string) ([]shop.Feedback, error) {
-	return findMany(ctx, db.c("feedback"), byUser(userID), options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
-		"feedback", feedbackDoc.feedback)
+	docs, err := db.feedbackDocs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]shop.Feedback, len(docs))
+	for i, d := range docs {
+		out[i] = d.feedback()
+	}
+	slices.SortStableFunc(out, func(a, b shop.Feedback) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
 }
 
 // anonKey stands for an erased person in one event's anonymised records:
@@ -133,7 +184,7 @@ func (db *DB) DeleteEventUser(ctx context.Context, userID string) error {
 		seat[r.EventID] = r.Position
 	}
 
-	checkins, err := findMany(ctx, db.c("checkins"), byUser(userID), nil, "check-ins", func(d checkInDoc) checkInDoc { return d })
+	checkins, err := db.checkInDocs(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("erase events: %w", err)
 	}
@@ -142,12 +193,18 @@ func (db *DB) DeleteEventUser(ctx context.Context, userID string) error {
 		d.ID, d.UserID = "checkin:"+d.EventID+":"+anonKey(seat[d.EventID]), ""
 		if d.By == userID {
 			d.By = ""
+		} else if d.By != "" {
+			// The manager who scanned it finds it under its new key, and
+			// their list no longer names the attendee's.
+			if err := db.relistScan(ctx, d, orig); err != nil {
+				return fmt.Errorf("erase events: %w", err)
+			}
 		}
 		if err := db.reKey(ctx, "checkins", orig, d); err != nil {
 			return fmt.Errorf("erase events: %w", err)
 		}
 	}
-	fbs, err := findMany(ctx, db.c("feedback"), byUser(userID), nil, "feedback", func(d feedbackDoc) feedbackDoc { return d })
+	fbs, err := db.feedbackDocs(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("erase events: %w", err)
 	}
@@ -162,26 +219,68 @@ func (db *DB) DeleteEventUser(ctx context.Context, userID string) error {
 		}
 	}
 
-	for _, s := range []struct {
-		coll   string
-		filter bson.D
-		set    bson.D
-	}{
-		{"checkins", bson.D{{Key: "by", Value: userID}}, bson.D{{Key: "by", Value: ""}}},
-		{"event_queue", byUser(userID), bson.D{{Key: "userId", Value: ""}}},
-		{"events", bson.D{{Key: "createdBy", Value: userID}}, bson.D{{Key: "createdBy", Value: ""}}},
-	} {
-		if _, err := db.c(s.coll).UpdateMany(ctx, s.filter, bson.D{{Key: "$set", Value: s.set}}); err != nil {
-			return fmt.Errorf("erase events: %w", translate(err, s.coll))
+	// What still names them is read through their lists and updated by _id.
+	scanned, err := listedDocs(ctx, db, peopleLists, scannedBy(userID), "checkins", "check-ins", func(d checkInDoc) string { return scannedBy(d.By) })
+	if err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	claims, err := db.claimDocs(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	created, err := db.listedEvents(ctx, creatorOwner(userID), func(e shop.Event) bool { return e.CreatedBy == userID })
+	if err != nil {
+		return fmt.Errorf("erase events: %w", err)
+	}
+	ids := func(n int, id func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = id(i)
 		}
+		return out
+	}
+	for _, s := range []struct {
+		coll string
+		ids  []string
+		set  bson.D
+	}{
+		{"checkins", ids(len(scanned), func(i int) string { return scanned[i].ID }), bson.D{{Key: "by", Value: ""}}},
+		{"event_queue", ids(len(claims), func(i int) string { return claims[i].ID }), bson.D{{Key: "userId", Value: ""}}},
+		{"events", ids(len(created), func(i int) string { return created[i].ID }), bson.D{{Key: "createdBy", Value: ""}}},
+	} {
+		models := make([]mongo.WriteModel, len(s.ids))
+		for i, id := range s.ids {
+			models[i] = mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpdate(bson.D{{Key: "$set", Value: s.set}})
+		}
+		if err := db.bulkByID(ctx, s.coll, models); err != nil {
+			return fmt.Errorf("erase events: %w", err)
+		}
+	}
+	for _, d := range []struct {
+		l     ownerList
+		owner string
+	}{
+		{peopleLists, scannedBy(userID)}, {peopleLists, claimsOf(userID)}, {peopleLists, checkInsOf(userID)},
+		{feedbackLists, feedbackOwner(userID)}, {eventLists, creatorOwner(userID)},
+	} {
+		if err := db.dropList(ctx, d.l, d.owner); err != nil {
+			return fmt.Errorf("erase events: %w", err)
+		}
+	}
+	if _, err := db.c(managersColl).DeleteOne(ctx, byID(userID)); err != nil {
+		return fmt.Errorf("erase events: %w", translate(err, "shops managed"))
 	}
 	for _, r := range rsvps {
 		if _, err := db.c("tickets").DeleteOne(ctx, byID(ticketID(r.EventID, r.TicketCode))); err != nil {
 			return fmt.Errorf("erase events: %w", translate(err, "ticket"))
 		}
 	}
-	if _, err := db.c("rsvps").DeleteMany(ctx, byUser(userID)); err != nil {
-		return fmt.Errorf("erase events: %w", translate(err, "rsvps"))
+	rsvpIDs := make([]string, len(rsvps))
+	for i, r := range rsvps {
+		rsvpIDs[i] = rsvpID(r.EventID, userID)
+	}
+	if err := db.deleteByIDs(ctx, "rsvps", rsvpIDs); err != nil {
+		return fmt.Errorf("erase events: %w", err)
 	}
 	return db.deleteRSVPList(ctx, userID)
 }
@@ -202,6 +301,27 @@ func (db *DB) deleteRSVPList(ctx context.Context, userID string) error {
 	return nil
 }
 
+// relistScan points the entry of the scanner's list that names the
+// check-in orig at its new key d.ID: one _id read and one update when the
+// check-in knows its entry, the scanner's whole list for one stored
+// before it did.
+func (db *DB) relistScan(ctx context.Context, d checkInDoc, orig string) error {
+	if d.ScanEntry > 0 {
+		var e listEntry
+		id := peopleLists.entry(scannedBy(d.By), d.ScanEntry)
+		err := db.r(peopleLists.coll).FindOne(ctx, byID(id)).Decode(&e)
+		switch {
+		case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
+			return translate(err, peopleLists.coll)
+		case e.Ref == d.ID:
+			return nil // an earlier run got here
+		case e.Ref == orig:
+			return db.updateByID(ctx, peopleLists.coll, id, bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: d.ID}}}}, "check-in list")
+		}
+	}
+	return db.relist(ctx, peopleLists, scannedBy(d.By), orig, d.ID)
+}
+
 // reKey stores doc (with its new _id) and deletes the document orig; a copy
 // already there from an earlier, interrupted run is kept.
 func (db *DB) reKey(ctx context.Context, coll, orig string, doc any) error {
@@ -212,9 +332,45 @@ func (db *DB) reKey(ctx context.Context, coll, orig string, doc any) error {
 	return translate(err, coll)
 }
 
+// A manager's shops are one document per manager in shop_managers, read by
+// _id: {_id: <user>, shops: [...]}, every shop that ever listed them,
+// added to ($addToSet, by _id) before the shop is written and never taken
+// from, so it holds at least the shops they manage; readers check each
+// shop's own managers. Erasure deletes it.
+const managersColl = "shop_managers"
+
+type managersDoc struct {
+	ID    string   `bson:"_id"`
+	Shops []string `bson:"shops"`
+}
+
+// listManagers adds shopID to the document of each of managers: one bulk
+// write by _id.
+func (db *DB) listManagers(ctx context.Context, shopID string, managers []string) error {
+	models := make([]mongo.WriteModel, len(managers))
+	for i, m := range managers {
+		models[i] = mongo.NewUpdateOneModel().SetFilter(byID(m)).SetUpsert(true).
+			SetUpdate(bson.D{{Key: "$addToSet", Value: bson.D{{Key: "shops", Value: shopID}}}})
+	}
+	return db.bulkByID(ctx, managersColl, models)
+}
+
 // FindShopsManagedBy returns the shops that list userID among their
-// managers, deleted ones too.
+// managers, deleted ones too, by _id: one read for their document and one
+// per shop in it.
 func (db *DB) FindShopsManagedBy(ctx context.Context, userID string) ([]shop.Shop, error) {
-	return findMany(ctx, db.c("shops"), bson.D{{Key: "managerIds", Value: userID}}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}),
-		"shops", shopDoc.shop)
+	var m managersDoc
+	err := db.r(managersColl).FindOne(ctx, byID(userID)).Decode(&m)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return []shop.Shop{}, nil
+	} else if err != nil {
+		return nil, translate(err, "shops managed")
+	}
+	shops, err := findByIDs(ctx, db.r("shops"), m.Shops, nil, "shops", shopDoc.shop)
+	if err != nil {
+		return nil, err
+	}
+	shops = slices.DeleteFunc(shops, func(s shop.Shop) bool { return !s.ManagedBy(userID) })
+	slices.SortFunc(shops, func(a, b shop.Shop) int { return cmp.Compare(a.ID, b.ID) })
+	return shops, nil
 }

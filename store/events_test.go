@@ -394,7 +394,11 @@ func TestEventsEraseUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// She also scanned someone's ticket at another event, and gave up a seat there.
+	// A manager scanned her ticket at another event; she scanned someone's
+	// there, and gave up a seat there.
+	if err := db.CreateCheckIn(ctx, shop.CheckIn{EventID: e2.ID, UserID: ana, Method: "ticket", By: "mgr", At: start}); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.CreateCheckIn(ctx, shop.CheckIn{EventID: e2.ID, UserID: "cy", Method: "ticket", By: ana, At: start}); err != nil {
 		t.Fatal(err)
 	}
@@ -456,6 +460,15 @@ func TestEventsFind(t *testing.T) {
 	if err := db.UpdateEvent(ctx, b); err != nil {
 		t.Fatal(err)
 	}
+	c := newEvent(t, db, "s1", "m1")
+	c.StartsAt, c.EndsAt = start.AddDate(0, 1, 0), start.AddDate(0, 1, 3) // a month on, over three days
+	if err := db.UpdateEvent(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	from, to := start.Add(-24*time.Hour), start.AddDate(0, 2, 0)
+	if _, err := db.FindEvents(ctx, shop.EventFilter{ShopID: "s1"}); hyperlieu.KindOf(err) != hyperlieu.Invalid {
+		t.Errorf("FindEvents(no window) = %v, want Invalid: the months to read are bounded", err)
+	}
 	if err := db.UpdateEvent(ctx, shop.Event{ID: "nope"}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("UpdateEvent(unknown) = %v, want NotFound", err)
 	}
@@ -467,13 +480,16 @@ func TestEventsFind(t *testing.T) {
 		f    shop.EventFilter
 		want []string
 	}{
-		{"all", shop.EventFilter{}, []string{a.ID, b.ID}},
-		{"shop", shop.EventFilter{ShopID: "s2"}, []string{b.ID}},
-		{"category", shop.EventFilter{Category: "workshop"}, []string{a.ID}},
-		{"creator", shop.EventFilter{CreatedBy: "m1"}, []string{a.ID}},
-		{"ending after", shop.EventFilter{From: start.Add(2 * time.Hour)}, []string{b.ID}},
-		{"starting before", shop.EventFilter{To: start.Add(24 * time.Hour)}, []string{a.ID}},
-		{"limit", shop.EventFilter{Limit: 1}, []string{a.ID}},
+		{"all", shop.EventFilter{From: from, To: to}, []string{a.ID, b.ID, c.ID}},
+		{"shop", shop.EventFilter{ShopID: "s2", From: from, To: to}, []string{b.ID}},
+		{"category", shop.EventFilter{Category: "workshop", From: from, To: to}, []string{a.ID, c.ID}},
+		{"creator", shop.EventFilter{CreatedBy: "m1"}, []string{a.ID, c.ID}},
+		{"ending after", shop.EventFilter{From: start.Add(2 * time.Hour), To: to}, []string{b.ID, c.ID}},
+		{"starting before", shop.EventFilter{From: from, To: start.Add(24 * time.Hour)}, []string{a.ID}},
+		{"limit", shop.EventFilter{From: from, To: to, Limit: 1}, []string{a.ID}},
+		// c moved out of May: listed under June, no longer found in May.
+		{"moved", shop.EventFilter{ShopID: "s1", From: from, To: start.AddDate(0, 0, 20)}, []string{a.ID}},
+		{"started before the window", shop.EventFilter{ShopID: "s1", From: c.StartsAt.Add(time.Hour), To: to}, []string{c.ID}},
 	}
 	for _, tt := range tests {
 		evs, err := db.FindEvents(ctx, tt.f)

@@ -20,11 +20,8 @@ func shopIndexes() []indexSpec {
 		{"event_queue", index(bson.D{{Key: "eventId", Value: 1}, {Key: "n", Value: 1}})},
 		{"rsvps", index(bson.D{{Key: "eventId", Value: 1}})},
 		{"feedback", index(bson.D{{Key: "eventId", Value: 1}})},
-		// By person, for the customer's export and erasure.
-		{"rsvps", index(bson.D{{Key: "userId", Value: 1}})},
-		{"event_queue", index(bson.D{{Key: "userId", Value: 1}})},
-		{"checkins", index(bson.D{{Key: "userId", Value: 1}})},
-		{"feedback", index(bson.D{{Key: "userId", Value: 1}})},
+		// Export and erasure read by person through keyed lists
+		// (events_personal.go), no longer by userId.
 	}
 }
 
@@ -84,6 +81,9 @@ func (d shopDoc) shop() shop.Shop {
 
 // CreateShop stores a new shop. Conflict if the ID is taken.
 func (db *DB) CreateShop(ctx context.Context, s shop.Shop) error {
+	if err := db.listManagers(ctx, s.ID, s.ManagerIDs); err != nil {
+		return err
+	}
 	_, err := db.c("shops").InsertOne(ctx, toShopDoc(s))
 	if err == nil {
 		db.logPlace(ctx, "shop:"+s.ID)
@@ -102,6 +102,9 @@ func (db *DB) FindShop(ctx context.Context, id string) (shop.Shop, error) {
 
 // UpdateShop replaces the stored shop. NotFound if it is gone.
 func (db *DB) UpdateShop(ctx context.Context, s shop.Shop) error {
+	if err := db.listManagers(ctx, s.ID, s.ManagerIDs); err != nil {
+		return err
+	}
 	err := db.replaceByID(ctx, "shops", s.ID, toShopDoc(s), "shop")
 	if err == nil {
 		db.logPlace(ctx, "shop:"+s.ID)
