@@ -406,10 +406,15 @@ func (d shopFeedbackDoc) feedback() fan.ShopFeedback {
 		At: d.At.UTC(), AnsweredAt: timeOf(d.AnsweredAt), GestureID: d.GestureID}
 }
 
-// CreateShopFeedback stores new feedback.
+// CreateShopFeedback stores new feedback, listed under its shop, its
+// author and, for a low rating, the shop's feedback needing attention.
 func (db *DB) CreateShopFeedback(ctx context.Context, f fan.ShopFeedback) error {
-	_, err := db.c("shop_feedback").InsertOne(ctx, toShopFeedbackDoc(f))
-	return translate(err, "feedback")
+	attention := ""
+	if f.NeedsAttention() {
+		attention = f.ShopID
+	}
+	return db.insertIndexed(ctx, "shop_feedback", f.ID, toShopFeedbackDoc(f), "feedback",
+		listing{shopFeedbackList, f.ShopID}, listing{userFeedbackList, f.UserID}, listing{attentionList, attention})
 }
 
 // FindShopFeedback returns the feedback, or NotFound.
@@ -427,24 +432,43 @@ func (db *DB) UpdateShopFeedback(ctx context.Context, f fan.ShopFeedback) error 
 	return translate(err, "feedback")
 }
 
-func (db *DB) shopFeedbackWhere(ctx context.Context, filter bson.D) ([]fan.ShopFeedback, error) {
-	return findMany(ctx, db.r("shop_feedback"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}),
-		"feedback", shopFeedbackDoc.feedback)
-}
+// attentionScan bounds the entries a page of feedback needing attention
+// reads per item asked: answered ones stay in the list and are skipped.
+const attentionScan = 10
 
-// FindShopFeedbackOf returns the shop's feedback, newest first; only what needs
-// attention (rating ≤ 2, unanswered) when needsAttention.
-func (db *DB) FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool) ([]fan.ShopFeedback, error) {
-	f := bson.D{{Key: "shopId", Value: shopID}}
+// FindShopFeedbackOf returns up to limit of the shop's feedback given
+// before the cursor before (0: the newest), newest first; only what needs
+// attention (rating ≤ 2, unanswered) when needsAttention. next is the
+// cursor of the following page, 0 at the end. Two _id reads per feedback
+// (its entry in the shop's list, itself); needing attention reads at most
+// attentionScan entries per item asked, so a page may come back short
+// with a next cursor.
+func (db *DB) FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool, before, limit int) ([]fan.ShopFeedback, int, error) {
+	l, scan := shopFeedbackList, limit
 	if needsAttention {
-		f = append(f, bson.E{Key: "needsAttention", Value: true})
+		l, scan = attentionList, limit*attentionScan
 	}
-	return db.shopFeedbackWhere(ctx, f)
+	ds, next, err := pageOf(ctx, db, l, shopID, before, limit, scan, "shop_feedback", "feedback", func(d shopFeedbackDoc) bool {
+		return d.ShopID == shopID && (!needsAttention || d.feedback().NeedsAttention())
+	})
+	return feedbackOf(ds), next, err
 }
 
-// FindShopFeedbackBy returns the user's feedback, newest first.
+func feedbackOf(ds []shopFeedbackDoc) []fan.ShopFeedback {
+	out := make([]fan.ShopFeedback, len(ds))
+	for i, d := range ds {
+		out[i] = d.feedback()
+	}
+	return out
+}
+
+// FindShopFeedbackBy returns the user's feedback, newest first, from their
+// list (two _id reads each).
 func (db *DB) FindShopFeedbackBy(ctx context.Context, userID string) ([]fan.ShopFeedback, error) {
-	return db.shopFeedbackWhere(ctx, bson.D{{Key: "userId", Value: userID}})
+	ds, err := allOf(ctx, db, userFeedbackList, userID, "shop_feedback", "feedback", func(d shopFeedbackDoc) bool { return d.UserID == userID })
+	out := feedbackOf(ds)
+	slices.SortStableFunc(out, func(a, b fan.ShopFeedback) int { return cmp.Or(b.At.Compare(a.At), cmp.Compare(a.ID, b.ID)) })
+	return out, err
 }
 
 type gestureDoc struct {
@@ -461,28 +485,36 @@ type gestureDoc struct {
 	Returned   *bool     `bson:"returned,omitempty"`
 }
 
-// CreateGesture stores a gesture.
+// CreateGesture stores a gesture, listed under its shop, its customer and
+// its manager (erasure of either finds it by _id).
 func (db *DB) CreateGesture(ctx context.Context, g fan.Gesture) error {
-	_, err := db.c("gestures").InsertOne(ctx, gestureDoc(g))
-	return translate(err, "gesture")
+	return db.insertIndexed(ctx, "gestures", g.ID, gestureDoc(g), "gesture",
+		listing{shopGestureList, g.ShopID}, listing{userGestureList, g.UserID}, listing{managerGestureList, g.ManagerID})
 }
 
-func (db *DB) gesturesWhere(ctx context.Context, filter bson.D) ([]fan.Gesture, error) {
-	return findMany(ctx, db.r("gestures"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
-		"gestures", func(d gestureDoc) fan.Gesture {
-			d.At = d.At.UTC()
-			return fan.Gesture(d)
-		})
+func gesturesOf(ds []gestureDoc) []fan.Gesture {
+	out := make([]fan.Gesture, len(ds))
+	for i, d := range ds {
+		d.At = d.At.UTC()
+		out[i] = fan.Gesture(d)
+	}
+	slices.SortStableFunc(out, func(a, b fan.Gesture) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID)) })
+	return out
 }
 
-// FindGesturesOfShop returns the shop's gestures, oldest first.
+// FindGesturesOfShop returns the shop's gestures, oldest first, from its
+// list: two _id reads per gesture. (Gestures are few: each manager's daily
+// budget bounds them.)
 func (db *DB) FindGesturesOfShop(ctx context.Context, shopID string) ([]fan.Gesture, error) {
-	return db.gesturesWhere(ctx, bson.D{{Key: "shopId", Value: shopID}})
+	ds, err := allOf(ctx, db, shopGestureList, shopID, "gestures", "gestures", func(d gestureDoc) bool { return d.ShopID == shopID })
+	return gesturesOf(ds), err
 }
 
-// FindGesturesFor returns the gestures a customer received, oldest first.
+// FindGesturesFor returns the gestures a customer received, oldest first,
+// from their list.
 func (db *DB) FindGesturesFor(ctx context.Context, userID string) ([]fan.Gesture, error) {
-	return db.gesturesWhere(ctx, bson.D{{Key: "userId", Value: userID}})
+	ds, err := allOf(ctx, db, userGestureList, userID, "gestures", "gestures", func(d gestureDoc) bool { return d.UserID == userID })
+	return gesturesOf(ds), err
 }
 
 // DeleteFanData removes the fans documents about the user, keeping shop ratings,
