@@ -33,6 +33,8 @@ type DB struct {
 	shards sync.Map
 	// finals keeps the list entries that can no longer change (fanlists.go).
 	finals finalEntries
+	// rewards is this instance's copy of the rewards catalogue (rewards.go).
+	rewards rewardCache
 }
 
 // Options tunes the connection.

@@ -33,7 +33,6 @@ func fanIndexes() []indexSpec {
 		{"shop_feedback", index(bson.D{{Key: "userId", Value: 1}})},
 		{"gestures", index(bson.D{{Key: "shopId", Value: 1}})},
 		{"gestures", index(bson.D{{Key: "userId", Value: 1}})},
-		{"users", index(bson.D{{Key: "roles", Value: 1}})},
 	}...)
 }
 
@@ -41,17 +40,6 @@ func fanIndexes() []indexSpec {
 func (db *DB) FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
 	return findMany(ctx, db.r("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)), "users", userDoc.user)
-}
-
-// FindUserIDsWithRole lists the IDs of the users holding any of roles, in
-// one query (on the embedded database, one pass over the users).
-func (db *DB) FindUserIDsWithRole(ctx context.Context, roles ...hyperlieu.Role) ([]string, error) {
-	in := make(bson.A, len(roles))
-	for i, r := range roles {
-		in[i] = string(r)
-	}
-	return findMany(ctx, db.r("users"), bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: in}}}}, nil,
-		"users", func(d idDoc) string { return d.ID })
 }
 
 type activityDoc struct {
@@ -196,19 +184,56 @@ type fanProfileDoc struct {
 	ComputedAt time.Time `bson:"computedAt"`
 }
 
-// UpdateFanProfile stores the customer's segment, replacing the previous one.
+// UpdateFanProfile stores the customer's segment, replacing the previous
+// one, and moves the segment counts when it changed: the replace returns
+// the profile it replaced (one keyed findAndModify), so a refresh that
+// changes nothing writes nothing more.
 func (db *DB) UpdateFanProfile(ctx context.Context, p fan.Profile) error {
+	var old fanProfileDoc
 	var err error
 	// Two racing upserts may both try to insert (FerretDB, and MongoDB
 	// without a retry); the loser finds the document there and replaces it.
 	for range 3 {
-		_, err = db.c("fan_profiles").ReplaceOne(ctx, byID(p.UserID),
-			fanProfileDoc{p.UserID, string(p.Segment), p.Reason, p.ComputedAt}, options.Replace().SetUpsert(true))
+		old = fanProfileDoc{}
+		err = db.c("fan_profiles").FindOneAndReplace(ctx, byID(p.UserID),
+			fanProfileDoc{p.UserID, string(p.Segment), p.Reason, p.ComputedAt},
+			options.FindOneAndReplace().SetUpsert(true).SetReturnDocument(options.Before)).Decode(&old)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			err = nil // created
+		}
 		if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
 			break
 		}
 	}
-	return translate(err, "fan profile")
+	if err != nil {
+		return translate(err, "fan profile")
+	}
+	return db.moveSegment(ctx, hyperlieu.Segment(old.Segment), p.Segment)
+}
+
+// fan_segment_counts holds one document, "segments", of the number of
+// stored profiles per segment ("n.<segment>"), moved by $inc where a
+// profile's segment changes (UpdateFanProfile, erasure), so that the counts
+// are one _id read, not a count of every profile (issue 15). A segment
+// changes seldom (a customer's first activities, months of absence), so
+// one document takes the writes; were it contended, it would be sharded
+// like the campaigns' stats.
+const segmentCounts = "fan_segment_counts"
+
+// moveSegment counts one profile out of from and into to ("" for none).
+func (db *DB) moveSegment(ctx context.Context, from, to hyperlieu.Segment) error {
+	if from == to {
+		return nil
+	}
+	inc := bson.D{}
+	if from != "" {
+		inc = append(inc, bson.E{Key: "n." + string(from), Value: -1})
+	}
+	if to != "" {
+		inc = append(inc, bson.E{Key: "n." + string(to), Value: 1})
+	}
+	_, err := db.c(segmentCounts).UpdateOne(ctx, byID("segments"), bson.D{{Key: "$inc", Value: inc}}, options.UpdateOne().SetUpsert(true))
+	return translate(err, "segment counts")
 }
 
 // FindFanProfile returns the stored segment, or NotFound.
@@ -220,11 +245,41 @@ func (db *DB) FindFanProfile(ctx context.Context, userID string) (fan.Profile, e
 	return fan.Profile{UserID: d.UserID, Segment: hyperlieu.Segment(d.Segment), Reason: d.Reason, ComputedAt: d.ComputedAt.UTC()}, nil
 }
 
-// FindSegmentCount counts the customers whose stored segment is s (one count
-// per segment: no $group, which FerretDB gets wrong with several accumulators).
+// FindSegmentCount returns how many stored profiles are in segment s: one
+// _id read of the counts.
 func (db *DB) FindSegmentCount(ctx context.Context, s hyperlieu.Segment) (int, error) {
-	n, err := db.r("fan_profiles").CountDocuments(ctx, bson.D{{Key: "segment", Value: string(s)}})
-	return int(n), translate(err, "fan profiles")
+	var d struct {
+		N map[string]int `bson:"n"`
+	}
+	err := db.r(segmentCounts).FindOne(ctx, byID("segments")).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, translate(err, "segment counts")
+	}
+	return max(d.N[string(s)], 0), nil
+}
+
+// countAllSegments sets, once per database, the segment counts from the
+// profiles stored before they were counted (it reads every profile).
+func (db *DB) countAllSegments(ctx context.Context) error {
+	return db.once(ctx, "segment-counts-1", func() error {
+		ps, err := findMany(ctx, db.c("fan_profiles"), bson.D{}, nil, "fan profiles", func(d fanProfileDoc) string { return d.Segment })
+		if err != nil {
+			return err
+		}
+		n := map[string]int{}
+		for _, s := range ps {
+			n[s]++
+		}
+		set := bson.D{}
+		for _, s := range hyperlieu.Segments {
+			set = append(set, bson.E{Key: "n." + string(s), Value: n[string(s)]})
+		}
+		_, err = db.c(segmentCounts).UpdateOne(ctx, byID("segments"), bson.D{{Key: "$set", Value: set}}, options.UpdateOne().SetUpsert(true))
+		return translate(err, "segment counts")
+	})
 }
 
 type rewardDoc struct {
@@ -240,32 +295,6 @@ type rewardDoc struct {
 func (d rewardDoc) reward() fan.Reward {
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	return fan.Reward(d)
-}
-
-// CreateReward stores a new reward.
-func (db *DB) CreateReward(ctx context.Context, r fan.Reward) error {
-	_, err := db.c("rewards").InsertOne(ctx, rewardDoc(r))
-	return translate(err, "reward")
-}
-
-// FindReward returns the reward, or NotFound.
-func (db *DB) FindReward(ctx context.Context, id string) (fan.Reward, error) {
-	var d rewardDoc
-	if err := db.r("rewards").FindOne(ctx, byID(id)).Decode(&d); err != nil {
-		return fan.Reward{}, translate(err, "reward")
-	}
-	return d.reward(), nil
-}
-
-// FindRewards returns the catalogue, cheapest first.
-func (db *DB) FindRewards(ctx context.Context) ([]fan.Reward, error) {
-	return findMany(ctx, db.r("rewards"), bson.D{}, options.Find().SetSort(bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}),
-		"rewards", rewardDoc.reward)
-}
-
-// UpdateReward replaces the reward; NotFound if it is gone.
-func (db *DB) UpdateReward(ctx context.Context, r fan.Reward) error {
-	return db.replaceByID(ctx, "rewards", r.ID, rewardDoc(r), "reward")
 }
 
 // CreateReferralCode maps code to userID; the same pair again is not an error.
