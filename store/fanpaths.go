@@ -179,3 +179,56 @@ func (db *DB) voidRef(ctx context.Context, l ownerList, owner, ref string) error
 	}
 	return db.setByIDs(ctx, l.coll, ids, bson.D{{Key: "ref", Value: ""}})
 }
+
+// MigrateFanPaths gives what older versions stored the keys the fans'
+// request paths now read instead of queries (issue 15), each once per
+// database (db.once): the shop and person lists above, the staff lists
+// (roles.go), the rewards catalogue's list (rewards.go), the segment counts
+// and the shops' review figures. Each skips what is done already, so that
+// a run cut short is finished by the next. It returns how many documents
+// it listed.
+func (db *DB) MigrateFanPaths(ctx context.Context) (int, error) {
+	isAddr := func(d bson.Raw) bool {
+		s, _ := d.Lookup("referrerId").StringValueOK()
+		return len(s) >= 5 && s[:5] == "addr:"
+	}
+	calm := func(d bson.Raw) bool {
+		b, _ := d.Lookup("needsAttention").BooleanOK()
+		return !b
+	}
+	n := 0
+	err := db.once(ctx, "fan-path-lists-1", func() error {
+		for _, b := range []backfill{
+			{l: shopFeedbackList, coll: "shop_feedback", owner: "shopId", by: "at"},
+			{l: userFeedbackList, coll: "shop_feedback", owner: "userId", by: "at"},
+			{l: attentionList, coll: "shop_feedback", owner: "shopId", by: "at", skip: calm},
+			{l: shopGestureList, coll: "gestures", owner: "shopId", by: "at"},
+			{l: userGestureList, coll: "gestures", owner: "userId", by: "at"},
+			{l: managerGestureList, coll: "gestures", owner: "managerId", by: "at"},
+			{l: shopReviewList, coll: "reviews", owner: "shopId", by: "at"},
+			{l: userReviewList, coll: "reviews", owner: "userId", by: "at"},
+			{l: userReportList, coll: "review_reports", owner: "userId", by: "at"},
+			{l: visitList, coll: "visits", owner: "userId", by: "at"},
+			{l: shopVisitList, coll: "shop_visits", owner: "userId", by: "lastAt"},
+			{l: visitAskList, coll: "visit_asks", owner: "userId", by: "at"},
+			{l: heldSlotList, coll: "referral_slots", owner: "refereeId", by: "referrerId"},
+			{l: ownSlotList, coll: "referral_slots", owner: "referrerId", by: "refereeId", skip: isAddr},
+		} {
+			k, err := db.backfillList(ctx, b)
+			n += k
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	for _, step := range []func(context.Context) error{db.listAllStaff, db.listAllRewards, db.countAllSegments, db.countAllReviews} {
+		if err := step(ctx); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

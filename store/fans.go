@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -381,12 +382,19 @@ func (db *DB) FindReferralsBy(ctx context.Context, referrerID string) ([]fan.Ref
 // and returns who holds it: the referee if it won, else the earlier holder.
 func (db *DB) CreateReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error) {
 	id := fmt.Sprintf("%s:%s:%d", referrerID, month, n)
-	_, err := db.c("referral_slots").InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "referrerId", Value: referrerID}, {Key: "refereeId", Value: refereeID}})
+	// Listed under the referee and the referrer, so that either one's
+	// erasure finds it by _id; an address's slots name no one.
+	owner := referrerID
+	if strings.HasPrefix(owner, "addr:") {
+		owner = ""
+	}
+	err := db.insertIndexed(ctx, "referral_slots", id, bson.D{{Key: "_id", Value: id}, {Key: "referrerId", Value: referrerID}, {Key: "refereeId", Value: refereeID}},
+		"referral slot", listing{heldSlotList, refereeID}, listing{ownSlotList, owner})
 	if err == nil {
 		return refereeID, nil
 	}
-	if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
-		return "", translate(err, "referral slot")
+	if hyperlieu.KindOf(err) != hyperlieu.Conflict {
+		return "", err
 	}
 	var d struct {
 		RefereeID string `bson:"refereeId"`
@@ -549,56 +557,175 @@ func (db *DB) FindGesturesFor(ctx context.Context, userID string) ([]fan.Gesture
 // DeleteFanData removes the fans documents about the user, keeping shop ratings,
 // referral caps and gesture outcomes without identity. returned freezes,
 // per gesture ID, whether the customer came back. Erasing twice is fine.
+// Every document is found through the user's lists or by a key derived
+// from their id, and written by _id (issue 15: a query by userId decodes
+// the whole collection on the embedded database).
 func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[string]bool) error {
-	byUser := bson.D{{Key: "userId", Value: userID}}
-	for _, coll := range []string{"fan_activity", "ledger", "referral_codes", "reviews", "review_reports"} {
-		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
-			return translate(err, coll)
+	steps := []func(context.Context, string, map[string]bool) error{
+		db.deleteHistory, db.deleteReferralData, db.deleteFeedbackData, db.deleteGestureData,
+		func(ctx context.Context, id string, _ map[string]bool) error { return db.deleteReviewData(ctx, id) },
+		func(ctx context.Context, id string, _ map[string]bool) error { return db.unlistRoles(ctx, id) },
+	}
+	for _, step := range steps {
+		if err := step(ctx, userID, returned); err != nil {
+			return err
 		}
 	}
-	if _, err := db.c("fan_profiles").DeleteOne(ctx, byID(userID)); err != nil {
+	return nil
+}
+
+// deleteHistory deletes the user's activities and earnings (their lists'
+// references), spends (by number), profile (out of the segment counts)
+// and referral code (derived from their id), then their lists.
+func (db *DB) deleteHistory(ctx context.Context, userID string, _ map[string]bool) error {
+	acts, err := db.refsOf(ctx, activityList, userID)
+	if err != nil {
+		return err
+	}
+	if err := db.deleteByIDs(ctx, "fan_activity", acts); err != nil {
+		return err
+	}
+	ledger, err := db.refsOf(ctx, ledgerList, userID)
+	if err != nil {
+		return err
+	}
+	db.finals.drop("s:" + userID)
+	spends, err := db.findSpends(ctx, userID, false)
+	if err != nil {
+		return err
+	}
+	for _, d := range spends {
+		ledger = append(ledger, d.ID)
+	}
+	if err := db.deleteByIDs(ctx, "ledger", ledger); err != nil {
+		return err
+	}
+	db.finals.drop("s:" + userID)
+	var p fanProfileDoc
+	switch err := db.c("fan_profiles").FindOneAndDelete(ctx, byID(userID)).Decode(&p); {
+	case err == nil:
+		if err := db.moveSegment(ctx, hyperlieu.Segment(p.Segment), ""); err != nil {
+			return err
+		}
+	case !errors.Is(err, mongo.ErrNoDocuments):
 		return translate(err, "fan profile")
+	}
+	code := fan.ReferralCodeOf(userID)
+	if owner, err := db.FindReferralCode(ctx, code); err == nil && owner == userID {
+		if _, err := db.c("referral_codes").DeleteOne(ctx, byID(code)); err != nil {
+			return translate(err, "referral code")
+		}
+	} else if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		return err
+	}
+	for _, l := range []ownerList{activityList, ledgerList} {
+		db.finals.drop(l.head(userID))
+		if err := db.dropList(ctx, l, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteReferralData deletes the user's own referral (voiding its entry in
+// their referrer's list), blanks them as referrer in the referrals they
+// made and as referee in the slots they hold, and deletes the slots under
+// them (their _id names them), all by _id.
+func (db *DB) deleteReferralData(ctx context.Context, userID string, _ map[string]bool) error {
+	switch r, err := db.FindReferral(ctx, userID); {
+	case err == nil:
+		if err := db.voidRef(ctx, referralList, r.ReferrerID, userID); err != nil {
+			return err
+		}
+	case hyperlieu.KindOf(err) != hyperlieu.NotFound:
+		return err
 	}
 	if _, err := db.c("referrals").DeleteOne(ctx, byID(userID)); err != nil {
 		return translate(err, "referral")
 	}
-	steps := []struct {
-		coll   string
-		filter bson.D
-		set    bson.D
-	}{
-		{"referrals", bson.D{{Key: "referrerId", Value: userID}}, bson.D{{Key: "referrerId", Value: ""}}},
-		// The referee's entry in their referrer's list names them: void it
-		// (a query by ref, like the rest of erasure).
-		{referralList.coll, bson.D{{Key: "ref", Value: userID}}, bson.D{{Key: "ref", Value: ""}}},
-		{"referral_slots", bson.D{{Key: "refereeId", Value: userID}}, bson.D{{Key: "refereeId", Value: ""}}},
-		{"shop_feedback", byUser, bson.D{{Key: "userId", Value: ""}, {Key: "comment", Value: ""}}},
-		{"gestures", bson.D{{Key: "managerId", Value: userID}}, bson.D{{Key: "managerId", Value: ""}}},
+	made, err := allOf(ctx, db, referralList, userID, "referrals", "referrals", func(d referralDoc) bool { return d.ReferrerID == userID })
+	if err != nil {
+		return err
 	}
-	for id, back := range returned {
-		steps = append(steps, struct {
-			coll   string
-			filter bson.D
-			set    bson.D
-		}{"gestures", byID(id), bson.D{{Key: "returned", Value: back}}})
+	ids := make([]string, len(made))
+	for i, d := range made {
+		ids[i] = d.RefereeID
 	}
-	steps = append(steps, struct {
-		coll   string
-		filter bson.D
-		set    bson.D
-	}{"gestures", byUser, bson.D{{Key: "userId", Value: ""}, {Key: "message", Value: ""}, {Key: "code", Value: ""}}})
-	for _, s := range steps {
-		if _, err := db.c(s.coll).UpdateMany(ctx, s.filter, bson.D{{Key: "$set", Value: s.set}}); err != nil {
-			return translate(err, s.coll)
+	if err := db.setByIDs(ctx, "referrals", ids, bson.D{{Key: "referrerId", Value: ""}}); err != nil {
+		return err
+	}
+	type slotDoc struct {
+		ID         string `bson:"_id"`
+		ReferrerID string `bson:"referrerId"`
+		RefereeID  string `bson:"refereeId"`
+	}
+	held, err := allOf(ctx, db, heldSlotList, userID, "referral_slots", "referral slots", func(d slotDoc) bool { return d.RefereeID == userID })
+	if err != nil {
+		return err
+	}
+	ids = ids[:0]
+	for _, d := range held {
+		ids = append(ids, d.ID)
+	}
+	if err := db.setByIDs(ctx, "referral_slots", ids, bson.D{{Key: "refereeId", Value: ""}}); err != nil {
+		return err
+	}
+	owned, err := db.refsOf(ctx, ownSlotList, userID)
+	if err != nil {
+		return err
+	}
+	if err := db.deleteByIDs(ctx, "referral_slots", owned); err != nil {
+		return err
+	}
+	db.finals.drop(referralList.head(userID))
+	for _, l := range []ownerList{referralList, heldSlotList, ownSlotList} {
+		if err := db.dropList(ctx, l, userID); err != nil {
+			return err
 		}
 	}
-	// Referral slots owned by the referrer name them in their _id: remove them.
-	if _, err := db.c("referral_slots").DeleteMany(ctx, bson.D{{Key: "referrerId", Value: userID}}); err != nil {
-		return translate(err, "referral slots")
+	return nil
+}
+
+// deleteFeedbackData blanks the user's feedback (the rating stays, for the
+// shop) and drops their list.
+func (db *DB) deleteFeedbackData(ctx context.Context, userID string, _ map[string]bool) error {
+	ids, err := db.refsOf(ctx, userFeedbackList, userID)
+	if err != nil {
+		return err
 	}
-	db.finals.drop("s:" + userID)
-	for _, l := range []ownerList{activityList, ledgerList, referralList} {
-		db.finals.drop(l.head(userID))
+	if err := db.setByIDs(ctx, "shop_feedback", ids, bson.D{{Key: "userId", Value: ""}, {Key: "comment", Value: ""}}); err != nil {
+		return err
+	}
+	return db.dropList(ctx, userFeedbackList, userID)
+}
+
+// deleteGestureData blanks the user as the manager of the gestures they
+// made, freezes whether they came back and blanks them in the gestures
+// they received, and drops both lists.
+func (db *DB) deleteGestureData(ctx context.Context, userID string, returned map[string]bool) error {
+	made, err := db.refsOf(ctx, managerGestureList, userID)
+	if err != nil {
+		return err
+	}
+	if err := db.setByIDs(ctx, "gestures", made, bson.D{{Key: "managerId", Value: ""}}); err != nil {
+		return err
+	}
+	got, err := db.refsOf(ctx, userGestureList, userID)
+	if err != nil {
+		return err
+	}
+	var models []mongo.WriteModel
+	for _, id := range got {
+		set := bson.D{{Key: "userId", Value: ""}, {Key: "message", Value: ""}, {Key: "code", Value: ""}}
+		if back, ok := returned[id]; ok {
+			set = append(set, bson.E{Key: "returned", Value: back})
+		}
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpdate(bson.D{{Key: "$set", Value: set}}))
+	}
+	if err := db.bulkByID(ctx, "gestures", models); err != nil {
+		return err
+	}
+	for _, l := range []ownerList{managerGestureList, userGestureList} {
 		if err := db.dropList(ctx, l, userID); err != nil {
 			return err
 		}

@@ -209,3 +209,36 @@ func (db *DB) deleteReviewData(ctx context.Context, userID string) error {
 	}
 	return nil
 }
+
+// countAllReviews sets, once per database, the shops' review figures from
+// the reviews stored before they were counted, and marks the hidden ones
+// as taken out (it reads every review).
+func (db *DB) countAllReviews(ctx context.Context) error {
+	return db.once(ctx, "review-stats-1", func() error {
+		all, err := findMany(ctx, db.c("reviews"), bson.D{}, nil, "reviews", reviewDoc.review)
+		if err != nil {
+			return err
+		}
+		type figures struct{ count, sum int }
+		shops := map[string]figures{}
+		var out []any
+		for _, r := range all {
+			f := shops[r.ShopID]
+			if r.Hidden {
+				out = append(out, bson.D{{Key: "_id", Value: "out:" + r.ID}})
+			} else {
+				f.count, f.sum = f.count+1, f.sum+r.Rating
+			}
+			shops[r.ShopID] = f
+		}
+		if _, err := db.insertMany(ctx, reviewStats, out); err != nil {
+			return err
+		}
+		models := make([]mongo.WriteModel, 0, len(shops))
+		for id, f := range shops {
+			models = append(models, mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpsert(true).
+				SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "count", Value: f.count}, {Key: "sum", Value: f.sum}}}}))
+		}
+		return db.bulkByID(ctx, reviewStats, models)
+	})
+}
