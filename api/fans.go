@@ -36,8 +36,8 @@ func (s *Server) fanRoutes() []route {
 			out: fanResponse{}, handler: s.getFan},
 		{method: "POST", path: "/v1/shops/:id/feedback", op: "rateShop", access: signedIn, summary: "Rate a shop (1 to 5); 2 or less alerts its managers",
 			in: shopFeedbackRequest{}, out: shopFeedbackResponse{}, status: 201, handler: s.postShopFeedback},
-		{method: "GET", path: "/v1/shops/:id/feedback", op: "listShopFeedback", access: shopStaff, summary: "A shop's feedback, newest first",
-			query: shopFeedbackQuery{}, out: []shopFeedbackResponse{}, handler: s.getShopFeedback},
+		{method: "GET", path: "/v1/shops/:id/feedback", op: "listShopFeedback", access: shopStaff, summary: "A page of a shop's feedback, newest first (X-Next-Cursor names the next page)",
+			query: shopFeedbackQuery{}, out: []shopFeedbackResponse{}, headers: []string{"X-Next-Cursor"}, handler: s.getShopFeedback},
 		{method: "POST", path: "/v1/shops/:id/gestures", op: "makeGesture", access: shopStaff, summary: "A goodwill gesture to a customer: a personal message with an offer or points",
 			in: gestureRequest{}, out: gestureResponse{}, status: 201, errs: []int{429}, handler: s.postGesture},
 		{method: "GET", path: "/v1/shops/:id/gestures/stats", op: "getGestureStats", access: shopStaff, summary: "Customers who received a gesture and how many came back within 60 days",
@@ -287,7 +287,9 @@ type shopFeedbackRequest struct {
 }
 
 type shopFeedbackQuery struct {
-	NeedsAttention bool `query:"needsAttention" doc:"true: only low ratings not yet answered"`
+	NeedsAttention bool   `query:"needsAttention" doc:"true: only low ratings not yet answered"`
+	Cursor         string `query:"cursor" doc:"X-Next-Cursor of the previous page"`
+	Limit          int    `query:"limit" api:"min=1,max=100,default=100" doc:"a page needing attention may hold fewer and still have a next one"`
 }
 
 type shopFeedbackResponse struct {
@@ -334,9 +336,16 @@ func (s *Server) getShopFeedback(c fiber.Ctx) error {
 	default:
 		return hyperlieu.InvalidField("needsAttention", "must be true or false")
 	}
-	fs, err := s.svc.Fans.ShopFeedback(c.Context(), actor(c), c.Params("id"), needs)
+	cursor, limit, err := pageParams(c)
 	if err != nil {
 		return err
+	}
+	fs, next, err := s.svc.Fans.ShopFeedback(c.Context(), actor(c), c.Params("id"), needs, cursor, limit)
+	if err != nil {
+		return err
+	}
+	if next != "" {
+		c.Set("X-Next-Cursor", next)
 	}
 	out := make([]shopFeedbackResponse, len(fs))
 	for i, f := range fs {

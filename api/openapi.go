@@ -114,6 +114,7 @@ func (s *Server) buildOpenAPI() map[string]any {
 				"RetryAfter":      map[string]any{"description": "Seconds to wait before trying again.", "schema": map[string]any{"type": "integer", "minimum": 0}},
 				"ETag":            map[string]any{"description": "Entity tag of the representation; send it back in If-None-Match.", "schema": map[string]any{"type": "string"}},
 				"Location":        map[string]any{"description": "Where the created resource can be read.", "schema": map[string]any{"type": "string", "format": "uri-reference"}},
+				"XNextCursor":     map[string]any{"description": "The cursor of the next page, for ?cursor=; absent on the last page.", "schema": map[string]any{"type": "string"}},
 				"WWWAuthenticate": map[string]any{"description": "The authentication scheme: Bearer.", "schema": map[string]any{"type": "string"}},
 			},
 		},

@@ -24,8 +24,8 @@ func (s *Server) reviewRoutes() []route {
 			summary: "Rate a shop with a public comment (only after a check-in or redemption there in the visit window)",
 			in:      reviewRequest{}, out: reviewResponse{}, status: 201, errs: []int{403, 429}, handler: s.postReview},
 		{method: "GET", path: "/v1/shops/:id/reviews", op: "listReviews", access: signedIn,
-			summary: "A shop's public reviews, newest first, and their average (admins also see hidden ones)",
-			out:     reviewsResponse{}, handler: s.getReviews},
+			summary: "A page of a shop's public reviews, newest first, and the count and average of all (admins also see hidden ones)",
+			query:   pageQuery100{}, out: reviewsResponse{}, handler: s.getReviews},
 		{method: "POST", path: "/v1/shops/:id/reviews/:rid/reports", op: "reportReview", access: signedIn,
 			summary: "Report a review to the shop's staff (once per customer)", in: reportRequest{}, status: 204, handler: s.postReviewReport},
 		{method: "PUT", path: "/v1/shops/:id/reviews/:rid/answer", op: "answerReview", access: shopStaff,
@@ -85,6 +85,14 @@ type reviewsResponse struct {
 	Count    int              `json:"count"`
 	Average  float64          `json:"average"`
 	Reviews  []reviewResponse `json:"reviews"`
+	Next     string           `json:"nextCursor,omitempty" doc:"The cursor of the next page; absent on the last"`
+}
+
+// pageQuery100 pages a list staff or readers go through, 100 at a time
+// unless asked.
+type pageQuery100 struct {
+	Cursor string `query:"cursor" doc:"nextCursor of the previous page"`
+	Limit  int    `query:"limit" api:"min=1,max=100,default=100" doc:"a page may hold fewer and still have a next one"`
 }
 
 func newReviewResponse(r fan.Review, staff bool) reviewResponse {
@@ -100,7 +108,7 @@ func newReviewResponse(r fan.Review, staff bool) reviewResponse {
 }
 
 func newReviewsResponse(sr fan.ShopReviews, staff bool) reviewsResponse {
-	out := reviewsResponse{ShopID: sr.ShopID, ShopName: sr.ShopName, Count: sr.Count, Average: sr.Average, Reviews: make([]reviewResponse, 0, len(sr.Reviews))}
+	out := reviewsResponse{ShopID: sr.ShopID, ShopName: sr.ShopName, Count: sr.Count, Average: sr.Average, Reviews: make([]reviewResponse, 0, len(sr.Reviews)), Next: sr.Next}
 	for _, r := range sr.Reviews {
 		out.Reviews = append(out.Reviews, newReviewResponse(r, staff))
 	}
@@ -132,7 +140,11 @@ func (s *Server) postReview(c fiber.Ctx) error {
 // getReviews handles GET /v1/shops/{id}/reviews.
 func (s *Server) getReviews(c fiber.Ctx) error {
 	a := actor(c)
-	sr, err := s.svc.Reviews.List(c.Context(), a, c.Params("id"))
+	cursor, limit, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	sr, err := s.svc.Reviews.ListPage(c.Context(), a, c.Params("id"), cursor, limit)
 	if err != nil {
 		return err
 	}

@@ -201,7 +201,10 @@ type FeedbackStore interface {
 	CreateShopFeedback(ctx context.Context, f ShopFeedback) error
 	FindShopFeedback(ctx context.Context, id string) (ShopFeedback, error)
 	UpdateShopFeedback(ctx context.Context, f ShopFeedback) error
-	FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool) ([]ShopFeedback, error)
+	// FindShopFeedbackOf returns up to limit of the shop's feedback listed
+	// before the cursor before (0: the newest), newest first, and the
+	// cursor of the next page (0 at the end); a page may be short.
+	FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool, before, limit int) ([]ShopFeedback, int, error)
 	FindShopFeedbackBy(ctx context.Context, userID string) ([]ShopFeedback, error)
 	CreateGesture(ctx context.Context, g Gesture) error
 	// CreateGestureClaim inserts c, or returns the claim already under its ID.

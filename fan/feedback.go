@@ -147,17 +147,61 @@ func (s *Service) canManage(ctx context.Context, a hyperlieu.Actor, shopID strin
 	return s.shops.MayManageShop(ctx, a, shopID)
 }
 
-// ShopFeedback lists a shop's feedback, newest first; only what needs
-// attention when asked. Forbidden unless a manager of the shop or an admin.
-func (s *Service) ShopFeedback(ctx context.Context, a hyperlieu.Actor, shopID string, needsAttention bool) ([]ShopFeedback, error) {
-	if err := s.canManage(ctx, a, shopID); err != nil {
-		return nil, err
+// Pages of lists staff read: at most MaxPage items, DefaultPage when the
+// caller does not say.
+const (
+	DefaultPage = 100
+	MaxPage     = 100
+)
+
+// pageArgs checks a page's cursor (opaque to callers: "" for the first
+// page) and limit (0: DefaultPage); Invalid names the bad one.
+func pageArgs(cursor string, limit int) (int, int, error) {
+	var p hyperlieu.Problems
+	before := 0
+	if cursor != "" {
+		n, err := strconv.Atoi(cursor)
+		if err != nil || n < 1 {
+			p.Add("cursor", "must be the next cursor of a previous page")
+		}
+		before = n
 	}
-	fs, err := s.store.FindShopFeedbackOf(ctx, shopID, needsAttention)
+	switch {
+	case limit == 0:
+		limit = DefaultPage
+	case limit < 1 || limit > MaxPage:
+		p.Add("limit", "must be between 1 and %d", MaxPage)
+	}
+	return before, limit, p.Err()
+}
+
+// nextCursor is the cursor callers pass for the page after next ("" at the end).
+func nextCursor(next int) string {
+	if next <= 0 {
+		return ""
+	}
+	return strconv.Itoa(next)
+}
+
+// ShopFeedback lists a page of a shop's feedback, newest first (the first
+// page for cursor "", limit 0 for DefaultPage); only what needs attention
+// when asked. It returns the cursor of the next page, "" at the end; a page
+// needing attention may be short of limit and still have a next one.
+// Invalid for a bad cursor or limit; Forbidden unless a manager of the shop
+// or an admin.
+func (s *Service) ShopFeedback(ctx context.Context, a hyperlieu.Actor, shopID string, needsAttention bool, cursor string, limit int) ([]ShopFeedback, string, error) {
+	before, limit, err := pageArgs(cursor, limit)
 	if err != nil {
-		return nil, fmt.Errorf("shop feedback: %w", err)
+		return nil, "", err
 	}
-	return fs, nil
+	if err := s.canManage(ctx, a, shopID); err != nil {
+		return nil, "", err
+	}
+	fs, next, err := s.store.FindShopFeedbackOf(ctx, shopID, needsAttention, before, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("shop feedback: %w", err)
+	}
+	return fs, nextCursor(next), nil
 }
 
 // MakeGesture sends a customer a manager's personal message with an offer

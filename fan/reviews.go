@@ -75,8 +75,13 @@ type ReviewStore interface {
 	CreateReview(ctx context.Context, r Review) error
 	FindReview(ctx context.Context, id string) (Review, error)
 	UpdateReview(ctx context.Context, r Review) error
-	// FindReviewsOf returns the shop's reviews, newest first, hidden ones included.
-	FindReviewsOf(ctx context.Context, shopID string) ([]Review, error)
+	// FindReviewsOf returns up to limit of the shop's reviews written before
+	// the cursor before (0: the newest), newest first, hidden ones only
+	// withHidden, and the cursor of the next page (0 at the end).
+	FindReviewsOf(ctx context.Context, shopID string, withHidden bool, before, limit int) ([]Review, int, error)
+	// FindReviewStats returns the count and the rating sum of the shop's
+	// visible reviews.
+	FindReviewStats(ctx context.Context, shopID string) (count, sum int, err error)
 	FindReviewsBy(ctx context.Context, userID string) ([]Review, error)
 	// CreateReviewReport returns Conflict when userID already reported the review.
 	CreateReviewReport(ctx context.Context, reviewID, userID, reason string, at time.Time) error
@@ -210,39 +215,45 @@ func (r *Reviews) checkRate(ctx context.Context, userID, shopID string, now time
 	return nil
 }
 
-// ShopReviews is a shop's reviews as a reader may see them.
+// ShopReviews is a shop's reviews as a reader may see them: a page of them,
+// and the count and average of all the visible ones.
 type ShopReviews struct {
 	ShopID, ShopName string
 	Count            int
 	Average          float64 // of the visible reviews; 0 when none
 	Reviews          []Review
+	Next             string // the cursor of the next page; "" at the end
 }
 
-// maxListed bounds what a page lists (the average counts every visible review).
-const maxListed = 100
-
-// List returns a shop's visible reviews, newest first, and their average.
-// Admins also get hidden ones (with the reason); they do not count in the
-// average. NotFound for an unknown shop.
+// List returns the first page of a shop's reviews (ListPage).
 func (r *Reviews) List(ctx context.Context, a hyperlieu.Actor, shopID string) (ShopReviews, error) {
+	return r.ListPage(ctx, a, shopID, "", 0)
+}
+
+// ListPage returns a page of a shop's visible reviews, newest first (cursor
+// "" for the first, limit 0 for DefaultPage), with the count and average
+// of all of them. Admins also get hidden ones (with the reason); they do
+// not count in the average. A page may be short of limit and still have a
+// next one. Invalid for a bad cursor or limit; NotFound for an unknown shop.
+func (r *Reviews) ListPage(ctx context.Context, a hyperlieu.Actor, shopID, cursor string, limit int) (ShopReviews, error) {
+	before, limit, err := pageArgs(cursor, limit)
+	if err != nil {
+		return ShopReviews{}, err
+	}
 	if err := r.fans.shopExists(ctx, shopID); err != nil {
 		return ShopReviews{}, err
 	}
-	all, err := r.store.FindReviewsOf(ctx, shopID)
+	admin := slices.Contains(a.Roles, hyperlieu.RoleAdmin)
+	page, next, err := r.store.FindReviewsOf(ctx, shopID, admin, before, limit)
 	if err != nil {
 		return ShopReviews{}, fmt.Errorf("reviews: %w", err)
 	}
-	admin := slices.Contains(a.Roles, hyperlieu.RoleAdmin)
-	out := ShopReviews{ShopID: shopID, ShopName: r.fans.shopName(ctx, shopID), Reviews: []Review{}}
-	sum := 0
-	for _, x := range all {
-		if !x.Hidden {
-			out.Count++
-			sum += x.Rating
-		}
-		if (x.Hidden && !admin) || len(out.Reviews) >= maxListed {
-			continue
-		}
+	count, sum, err := r.store.FindReviewStats(ctx, shopID)
+	if err != nil {
+		return ShopReviews{}, fmt.Errorf("reviews: %w", err)
+	}
+	out := ShopReviews{ShopID: shopID, ShopName: r.fans.shopName(ctx, shopID), Count: count, Reviews: []Review{}, Next: nextCursor(next)}
+	for _, x := range page {
 		if f, err := r.fans.store.FindShopFeedback(ctx, x.ID); err == nil && f.GestureID != "" {
 			x.GestureAnswered = true
 		}

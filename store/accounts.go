@@ -101,6 +101,9 @@ func (db *DB) CreateUser(ctx context.Context, u hyperlieu.User) error {
 	if err := db.keyEmail(ctx, u.Email, u.ID); err != nil {
 		return err
 	}
+	if err := db.listRoles(ctx, u); err != nil { // staff lists (roles.go)
+		return err
+	}
 	_, err := db.c("users").InsertOne(ctx, toUserDoc(u))
 	if err != nil {
 		db.dropEmailKey(ctx, u.Email, u.ID)
@@ -129,6 +132,9 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (hyperlieu.User
 
 // UpdateUser replaces the stored user with u. NotFound if it is gone.
 func (db *DB) UpdateUser(ctx context.Context, u hyperlieu.User) error {
+	if err := db.listRoles(ctx, u); err != nil { // staff lists (roles.go)
+		return err
+	}
 	return db.replaceByID(ctx, "users", u.ID, toUserDoc(u), "user")
 }
 

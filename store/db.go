@@ -35,6 +35,8 @@ type DB struct {
 	finals finalEntries
 	// queued estimates the outbox queue's length (outbox.go, DeleteQueued).
 	queued queueSize
+	// rewards is this instance's copy of the rewards catalogue (rewards.go).
+	rewards rewardCache
 }
 
 // Options tunes the connection.

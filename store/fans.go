@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -33,7 +34,6 @@ func fanIndexes() []indexSpec {
 		{"shop_feedback", index(bson.D{{Key: "userId", Value: 1}})},
 		{"gestures", index(bson.D{{Key: "shopId", Value: 1}})},
 		{"gestures", index(bson.D{{Key: "userId", Value: 1}})},
-		{"users", index(bson.D{{Key: "roles", Value: 1}})},
 	}...)
 }
 
@@ -41,17 +41,6 @@ func fanIndexes() []indexSpec {
 func (db *DB) FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
 	return findMany(ctx, db.r("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)), "users", userDoc.user)
-}
-
-// FindUserIDsWithRole lists the IDs of the users holding any of roles, in
-// one query (on the embedded database, one pass over the users).
-func (db *DB) FindUserIDsWithRole(ctx context.Context, roles ...hyperlieu.Role) ([]string, error) {
-	in := make(bson.A, len(roles))
-	for i, r := range roles {
-		in[i] = string(r)
-	}
-	return findMany(ctx, db.r("users"), bson.D{{Key: "roles", Value: bson.D{{Key: "$in", Value: in}}}}, nil,
-		"users", func(d idDoc) string { return d.ID })
 }
 
 type activityDoc struct {
@@ -196,19 +185,56 @@ type fanProfileDoc struct {
 	ComputedAt time.Time `bson:"computedAt"`
 }
 
-// UpdateFanProfile stores the customer's segment, replacing the previous one.
+// UpdateFanProfile stores the customer's segment, replacing the previous
+// one, and moves the segment counts when it changed: the replace returns
+// the profile it replaced (one keyed findAndModify), so a refresh that
+// changes nothing writes nothing more.
 func (db *DB) UpdateFanProfile(ctx context.Context, p fan.Profile) error {
+	var old fanProfileDoc
 	var err error
 	// Two racing upserts may both try to insert (FerretDB, and MongoDB
 	// without a retry); the loser finds the document there and replaces it.
 	for range 3 {
-		_, err = db.c("fan_profiles").ReplaceOne(ctx, byID(p.UserID),
-			fanProfileDoc{p.UserID, string(p.Segment), p.Reason, p.ComputedAt}, options.Replace().SetUpsert(true))
+		old = fanProfileDoc{}
+		err = db.c("fan_profiles").FindOneAndReplace(ctx, byID(p.UserID),
+			fanProfileDoc{p.UserID, string(p.Segment), p.Reason, p.ComputedAt},
+			options.FindOneAndReplace().SetUpsert(true).SetReturnDocument(options.Before)).Decode(&old)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			err = nil // created
+		}
 		if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
 			break
 		}
 	}
-	return translate(err, "fan profile")
+	if err != nil {
+		return translate(err, "fan profile")
+	}
+	return db.moveSegment(ctx, hyperlieu.Segment(old.Segment), p.Segment)
+}
+
+// fan_segment_counts holds one document, "segments", of the number of
+// stored profiles per segment ("n.<segment>"), moved by $inc where a
+// profile's segment changes (UpdateFanProfile, erasure), so that the counts
+// are one _id read, not a count of every profile (issue 15). A segment
+// changes seldom (a customer's first activities, months of absence), so
+// one document takes the writes; were it contended, it would be sharded
+// like the campaigns' stats.
+const segmentCounts = "fan_segment_counts"
+
+// moveSegment counts one profile out of from and into to ("" for none).
+func (db *DB) moveSegment(ctx context.Context, from, to hyperlieu.Segment) error {
+	if from == to {
+		return nil
+	}
+	inc := bson.D{}
+	if from != "" {
+		inc = append(inc, bson.E{Key: "n." + string(from), Value: -1})
+	}
+	if to != "" {
+		inc = append(inc, bson.E{Key: "n." + string(to), Value: 1})
+	}
+	_, err := db.c(segmentCounts).UpdateOne(ctx, byID("segments"), bson.D{{Key: "$inc", Value: inc}}, options.UpdateOne().SetUpsert(true))
+	return translate(err, "segment counts")
 }
 
 // FindFanProfile returns the stored segment, or NotFound.
@@ -220,11 +246,41 @@ func (db *DB) FindFanProfile(ctx context.Context, userID string) (fan.Profile, e
 	return fan.Profile{UserID: d.UserID, Segment: hyperlieu.Segment(d.Segment), Reason: d.Reason, ComputedAt: d.ComputedAt.UTC()}, nil
 }
 
-// FindSegmentCount counts the customers whose stored segment is s (one count
-// per segment: no $group, which FerretDB gets wrong with several accumulators).
+// FindSegmentCount returns how many stored profiles are in segment s: one
+// _id read of the counts.
 func (db *DB) FindSegmentCount(ctx context.Context, s hyperlieu.Segment) (int, error) {
-	n, err := db.r("fan_profiles").CountDocuments(ctx, bson.D{{Key: "segment", Value: string(s)}})
-	return int(n), translate(err, "fan profiles")
+	var d struct {
+		N map[string]int `bson:"n"`
+	}
+	err := db.r(segmentCounts).FindOne(ctx, byID("segments")).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, translate(err, "segment counts")
+	}
+	return max(d.N[string(s)], 0), nil
+}
+
+// countAllSegments sets, once per database, the segment counts from the
+// profiles stored before they were counted (it reads every profile).
+func (db *DB) countAllSegments(ctx context.Context) error {
+	return db.once(ctx, "segment-counts-1", func() error {
+		ps, err := findMany(ctx, db.c("fan_profiles"), bson.D{}, nil, "fan profiles", func(d fanProfileDoc) string { return d.Segment })
+		if err != nil {
+			return err
+		}
+		n := map[string]int{}
+		for _, s := range ps {
+			n[s]++
+		}
+		set := bson.D{}
+		for _, s := range hyperlieu.Segments {
+			set = append(set, bson.E{Key: "n." + string(s), Value: n[string(s)]})
+		}
+		_, err = db.c(segmentCounts).UpdateOne(ctx, byID("segments"), bson.D{{Key: "$set", Value: set}}, options.UpdateOne().SetUpsert(true))
+		return translate(err, "segment counts")
+	})
 }
 
 type rewardDoc struct {
@@ -240,32 +296,6 @@ type rewardDoc struct {
 func (d rewardDoc) reward() fan.Reward {
 	d.CreatedAt, d.UpdatedAt = d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	return fan.Reward(d)
-}
-
-// CreateReward stores a new reward.
-func (db *DB) CreateReward(ctx context.Context, r fan.Reward) error {
-	_, err := db.c("rewards").InsertOne(ctx, rewardDoc(r))
-	return translate(err, "reward")
-}
-
-// FindReward returns the reward, or NotFound.
-func (db *DB) FindReward(ctx context.Context, id string) (fan.Reward, error) {
-	var d rewardDoc
-	if err := db.r("rewards").FindOne(ctx, byID(id)).Decode(&d); err != nil {
-		return fan.Reward{}, translate(err, "reward")
-	}
-	return d.reward(), nil
-}
-
-// FindRewards returns the catalogue, cheapest first.
-func (db *DB) FindRewards(ctx context.Context) ([]fan.Reward, error) {
-	return findMany(ctx, db.r("rewards"), bson.D{}, options.Find().SetSort(bson.D{{Key: "cost", Value: 1}, {Key: "_id", Value: 1}}),
-		"rewards", rewardDoc.reward)
-}
-
-// UpdateReward replaces the reward; NotFound if it is gone.
-func (db *DB) UpdateReward(ctx context.Context, r fan.Reward) error {
-	return db.replaceByID(ctx, "rewards", r.ID, rewardDoc(r), "reward")
 }
 
 // CreateReferralCode maps code to userID; the same pair again is not an error.
@@ -352,12 +382,19 @@ func (db *DB) FindReferralsBy(ctx context.Context, referrerID string) ([]fan.Ref
 // and returns who holds it: the referee if it won, else the earlier holder.
 func (db *DB) CreateReferralSlot(ctx context.Context, referrerID, month string, n int, refereeID string) (string, error) {
 	id := fmt.Sprintf("%s:%s:%d", referrerID, month, n)
-	_, err := db.c("referral_slots").InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "referrerId", Value: referrerID}, {Key: "refereeId", Value: refereeID}})
+	// Listed under the referee and the referrer, so that either one's
+	// erasure finds it by _id; an address's slots name no one.
+	owner := referrerID
+	if strings.HasPrefix(owner, "addr:") {
+		owner = ""
+	}
+	err := db.insertIndexed(ctx, "referral_slots", id, bson.D{{Key: "_id", Value: id}, {Key: "referrerId", Value: referrerID}, {Key: "refereeId", Value: refereeID}},
+		"referral slot", listing{heldSlotList, refereeID}, listing{ownSlotList, owner})
 	if err == nil {
 		return refereeID, nil
 	}
-	if hyperlieu.KindOf(translate(err, "")) != hyperlieu.Conflict {
-		return "", translate(err, "referral slot")
+	if hyperlieu.KindOf(err) != hyperlieu.Conflict {
+		return "", err
 	}
 	var d struct {
 		RefereeID string `bson:"refereeId"`
@@ -406,10 +443,15 @@ func (d shopFeedbackDoc) feedback() fan.ShopFeedback {
 		At: d.At.UTC(), AnsweredAt: timeOf(d.AnsweredAt), GestureID: d.GestureID}
 }
 
-// CreateShopFeedback stores new feedback.
+// CreateShopFeedback stores new feedback, listed under its shop, its
+// author and, for a low rating, the shop's feedback needing attention.
 func (db *DB) CreateShopFeedback(ctx context.Context, f fan.ShopFeedback) error {
-	_, err := db.c("shop_feedback").InsertOne(ctx, toShopFeedbackDoc(f))
-	return translate(err, "feedback")
+	attention := ""
+	if f.NeedsAttention() {
+		attention = f.ShopID
+	}
+	return db.insertIndexed(ctx, "shop_feedback", f.ID, toShopFeedbackDoc(f), "feedback",
+		listing{shopFeedbackList, f.ShopID}, listing{userFeedbackList, f.UserID}, listing{attentionList, attention})
 }
 
 // FindShopFeedback returns the feedback, or NotFound.
@@ -427,24 +469,43 @@ func (db *DB) UpdateShopFeedback(ctx context.Context, f fan.ShopFeedback) error 
 	return translate(err, "feedback")
 }
 
-func (db *DB) shopFeedbackWhere(ctx context.Context, filter bson.D) ([]fan.ShopFeedback, error) {
-	return findMany(ctx, db.r("shop_feedback"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: 1}}),
-		"feedback", shopFeedbackDoc.feedback)
-}
+// attentionScan bounds the entries a page of feedback needing attention
+// reads per item asked: answered ones stay in the list and are skipped.
+const attentionScan = 10
 
-// FindShopFeedbackOf returns the shop's feedback, newest first; only what needs
-// attention (rating ≤ 2, unanswered) when needsAttention.
-func (db *DB) FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool) ([]fan.ShopFeedback, error) {
-	f := bson.D{{Key: "shopId", Value: shopID}}
+// FindShopFeedbackOf returns up to limit of the shop's feedback given
+// before the cursor before (0: the newest), newest first; only what needs
+// attention (rating ≤ 2, unanswered) when needsAttention. next is the
+// cursor of the following page, 0 at the end. Two _id reads per feedback
+// (its entry in the shop's list, itself); needing attention reads at most
+// attentionScan entries per item asked, so a page may come back short
+// with a next cursor.
+func (db *DB) FindShopFeedbackOf(ctx context.Context, shopID string, needsAttention bool, before, limit int) ([]fan.ShopFeedback, int, error) {
+	l, scan := shopFeedbackList, limit
 	if needsAttention {
-		f = append(f, bson.E{Key: "needsAttention", Value: true})
+		l, scan = attentionList, limit*attentionScan
 	}
-	return db.shopFeedbackWhere(ctx, f)
+	ds, next, err := pageOf(ctx, db, l, shopID, before, limit, scan, "shop_feedback", "feedback", func(d shopFeedbackDoc) bool {
+		return d.ShopID == shopID && (!needsAttention || d.feedback().NeedsAttention())
+	})
+	return feedbackOf(ds), next, err
 }
 
-// FindShopFeedbackBy returns the user's feedback, newest first.
+func feedbackOf(ds []shopFeedbackDoc) []fan.ShopFeedback {
+	out := make([]fan.ShopFeedback, len(ds))
+	for i, d := range ds {
+		out[i] = d.feedback()
+	}
+	return out
+}
+
+// FindShopFeedbackBy returns the user's feedback, newest first, from their
+// list (two _id reads each).
 func (db *DB) FindShopFeedbackBy(ctx context.Context, userID string) ([]fan.ShopFeedback, error) {
-	return db.shopFeedbackWhere(ctx, bson.D{{Key: "userId", Value: userID}})
+	ds, err := allOf(ctx, db, userFeedbackList, userID, "shop_feedback", "feedback", func(d shopFeedbackDoc) bool { return d.UserID == userID })
+	out := feedbackOf(ds)
+	slices.SortStableFunc(out, func(a, b fan.ShopFeedback) int { return cmp.Or(b.At.Compare(a.At), cmp.Compare(a.ID, b.ID)) })
+	return out, err
 }
 
 type gestureDoc struct {
@@ -461,83 +522,210 @@ type gestureDoc struct {
 	Returned   *bool     `bson:"returned,omitempty"`
 }
 
-// CreateGesture stores a gesture.
+// CreateGesture stores a gesture, listed under its shop, its customer and
+// its manager (erasure of either finds it by _id).
 func (db *DB) CreateGesture(ctx context.Context, g fan.Gesture) error {
-	_, err := db.c("gestures").InsertOne(ctx, gestureDoc(g))
-	return translate(err, "gesture")
+	return db.insertIndexed(ctx, "gestures", g.ID, gestureDoc(g), "gesture",
+		listing{shopGestureList, g.ShopID}, listing{userGestureList, g.UserID}, listing{managerGestureList, g.ManagerID})
 }
 
-func (db *DB) gesturesWhere(ctx context.Context, filter bson.D) ([]fan.Gesture, error) {
-	return findMany(ctx, db.r("gestures"), filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}),
-		"gestures", func(d gestureDoc) fan.Gesture {
-			d.At = d.At.UTC()
-			return fan.Gesture(d)
-		})
+func gesturesOf(ds []gestureDoc) []fan.Gesture {
+	out := make([]fan.Gesture, len(ds))
+	for i, d := range ds {
+		d.At = d.At.UTC()
+		out[i] = fan.Gesture(d)
+	}
+	slices.SortStableFunc(out, func(a, b fan.Gesture) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID)) })
+	return out
 }
 
-// FindGesturesOfShop returns the shop's gestures, oldest first.
+// FindGesturesOfShop returns the shop's gestures, oldest first, from its
+// list: two _id reads per gesture. (Gestures are few: each manager's daily
+// budget bounds them.)
 func (db *DB) FindGesturesOfShop(ctx context.Context, shopID string) ([]fan.Gesture, error) {
-	return db.gesturesWhere(ctx, bson.D{{Key: "shopId", Value: shopID}})
+	ds, err := allOf(ctx, db, shopGestureList, shopID, "gestures", "gestures", func(d gestureDoc) bool { return d.ShopID == shopID })
+	return gesturesOf(ds), err
 }
 
-// FindGesturesFor returns the gestures a customer received, oldest first.
+// FindGesturesFor returns the gestures a customer received, oldest first,
+// from their list.
 func (db *DB) FindGesturesFor(ctx context.Context, userID string) ([]fan.Gesture, error) {
-	return db.gesturesWhere(ctx, bson.D{{Key: "userId", Value: userID}})
+	ds, err := allOf(ctx, db, userGestureList, userID, "gestures", "gestures", func(d gestureDoc) bool { return d.UserID == userID })
+	return gesturesOf(ds), err
 }
 
 // DeleteFanData removes the fans documents about the user, keeping shop ratings,
 // referral caps and gesture outcomes without identity. returned freezes,
 // per gesture ID, whether the customer came back. Erasing twice is fine.
+// Every document is found through the user's lists or by a key derived
+// from their id, and written by _id (issue 15: a query by userId decodes
+// the whole collection on the embedded database).
 func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[string]bool) error {
-	byUser := bson.D{{Key: "userId", Value: userID}}
-	for _, coll := range []string{"fan_activity", "ledger", "referral_codes", "reviews", "review_reports"} {
-		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
-			return translate(err, coll)
+	steps := []func(context.Context, string, map[string]bool) error{
+		db.deleteHistory, db.deleteReferralData, db.deleteFeedbackData, db.deleteGestureData,
+		func(ctx context.Context, id string, _ map[string]bool) error { return db.deleteReviewData(ctx, id) },
+		func(ctx context.Context, id string, _ map[string]bool) error { return db.unlistRoles(ctx, id) },
+	}
+	for _, step := range steps {
+		if err := step(ctx, userID, returned); err != nil {
+			return err
 		}
 	}
-	if _, err := db.c("fan_profiles").DeleteOne(ctx, byID(userID)); err != nil {
+	return nil
+}
+
+// deleteHistory deletes the user's activities and earnings (their lists'
+// references), spends (by number), profile (out of the segment counts)
+// and referral code (derived from their id), then their lists.
+func (db *DB) deleteHistory(ctx context.Context, userID string, _ map[string]bool) error {
+	acts, err := db.refsOf(ctx, activityList, userID)
+	if err != nil {
+		return err
+	}
+	if err := db.deleteByIDs(ctx, "fan_activity", acts); err != nil {
+		return err
+	}
+	ledger, err := db.refsOf(ctx, ledgerList, userID)
+	if err != nil {
+		return err
+	}
+	db.finals.drop("s:" + userID)
+	spends, err := db.findSpends(ctx, userID, false)
+	if err != nil {
+		return err
+	}
+	for _, d := range spends {
+		ledger = append(ledger, d.ID)
+	}
+	if err := db.deleteByIDs(ctx, "ledger", ledger); err != nil {
+		return err
+	}
+	db.finals.drop("s:" + userID)
+	var p fanProfileDoc
+	switch err := db.c("fan_profiles").FindOneAndDelete(ctx, byID(userID)).Decode(&p); {
+	case err == nil:
+		if err := db.moveSegment(ctx, hyperlieu.Segment(p.Segment), ""); err != nil {
+			return err
+		}
+	case !errors.Is(err, mongo.ErrNoDocuments):
 		return translate(err, "fan profile")
+	}
+	code := fan.ReferralCodeOf(userID)
+	if owner, err := db.FindReferralCode(ctx, code); err == nil && owner == userID {
+		if _, err := db.c("referral_codes").DeleteOne(ctx, byID(code)); err != nil {
+			return translate(err, "referral code")
+		}
+	} else if err != nil && hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		return err
+	}
+	for _, l := range []ownerList{activityList, ledgerList} {
+		db.finals.drop(l.head(userID))
+		if err := db.dropList(ctx, l, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteReferralData deletes the user's own referral (voiding its entry in
+// their referrer's list), blanks them as referrer in the referrals they
+// made and as referee in the slots they hold, and deletes the slots under
+// them (their _id names them), all by _id.
+func (db *DB) deleteReferralData(ctx context.Context, userID string, _ map[string]bool) error {
+	switch r, err := db.FindReferral(ctx, userID); {
+	case err == nil:
+		if err := db.voidRef(ctx, referralList, r.ReferrerID, userID); err != nil {
+			return err
+		}
+	case hyperlieu.KindOf(err) != hyperlieu.NotFound:
+		return err
 	}
 	if _, err := db.c("referrals").DeleteOne(ctx, byID(userID)); err != nil {
 		return translate(err, "referral")
 	}
-	steps := []struct {
-		coll   string
-		filter bson.D
-		set    bson.D
-	}{
-		{"referrals", bson.D{{Key: "referrerId", Value: userID}}, bson.D{{Key: "referrerId", Value: ""}}},
-		// The referee's entry in their referrer's list names them: void it
-		// (a query by ref, like the rest of erasure).
-		{referralList.coll, bson.D{{Key: "ref", Value: userID}}, bson.D{{Key: "ref", Value: ""}}},
-		{"referral_slots", bson.D{{Key: "refereeId", Value: userID}}, bson.D{{Key: "refereeId", Value: ""}}},
-		{"shop_feedback", byUser, bson.D{{Key: "userId", Value: ""}, {Key: "comment", Value: ""}}},
-		{"gestures", bson.D{{Key: "managerId", Value: userID}}, bson.D{{Key: "managerId", Value: ""}}},
+	made, err := allOf(ctx, db, referralList, userID, "referrals", "referrals", func(d referralDoc) bool { return d.ReferrerID == userID })
+	if err != nil {
+		return err
 	}
-	for id, back := range returned {
-		steps = append(steps, struct {
-			coll   string
-			filter bson.D
-			set    bson.D
-		}{"gestures", byID(id), bson.D{{Key: "returned", Value: back}}})
+	ids := make([]string, len(made))
+	for i, d := range made {
+		ids[i] = d.RefereeID
 	}
-	steps = append(steps, struct {
-		coll   string
-		filter bson.D
-		set    bson.D
-	}{"gestures", byUser, bson.D{{Key: "userId", Value: ""}, {Key: "message", Value: ""}, {Key: "code", Value: ""}}})
-	for _, s := range steps {
-		if _, err := db.c(s.coll).UpdateMany(ctx, s.filter, bson.D{{Key: "$set", Value: s.set}}); err != nil {
-			return translate(err, s.coll)
+	if err := db.setByIDs(ctx, "referrals", ids, bson.D{{Key: "referrerId", Value: ""}}); err != nil {
+		return err
+	}
+	type slotDoc struct {
+		ID         string `bson:"_id"`
+		ReferrerID string `bson:"referrerId"`
+		RefereeID  string `bson:"refereeId"`
+	}
+	held, err := allOf(ctx, db, heldSlotList, userID, "referral_slots", "referral slots", func(d slotDoc) bool { return d.RefereeID == userID })
+	if err != nil {
+		return err
+	}
+	ids = ids[:0]
+	for _, d := range held {
+		ids = append(ids, d.ID)
+	}
+	if err := db.setByIDs(ctx, "referral_slots", ids, bson.D{{Key: "refereeId", Value: ""}}); err != nil {
+		return err
+	}
+	owned, err := db.refsOf(ctx, ownSlotList, userID)
+	if err != nil {
+		return err
+	}
+	if err := db.deleteByIDs(ctx, "referral_slots", owned); err != nil {
+		return err
+	}
+	db.finals.drop(referralList.head(userID))
+	for _, l := range []ownerList{referralList, heldSlotList, ownSlotList} {
+		if err := db.dropList(ctx, l, userID); err != nil {
+			return err
 		}
 	}
-	// Referral slots owned by the referrer name them in their _id: remove them.
-	if _, err := db.c("referral_slots").DeleteMany(ctx, bson.D{{Key: "referrerId", Value: userID}}); err != nil {
-		return translate(err, "referral slots")
+	return nil
+}
+
+// deleteFeedbackData blanks the user's feedback (the rating stays, for the
+// shop) and drops their list.
+func (db *DB) deleteFeedbackData(ctx context.Context, userID string, _ map[string]bool) error {
+	ids, err := db.refsOf(ctx, userFeedbackList, userID)
+	if err != nil {
+		return err
 	}
-	db.finals.drop("s:" + userID)
-	for _, l := range []ownerList{activityList, ledgerList, referralList} {
-		db.finals.drop(l.head(userID))
+	if err := db.setByIDs(ctx, "shop_feedback", ids, bson.D{{Key: "userId", Value: ""}, {Key: "comment", Value: ""}}); err != nil {
+		return err
+	}
+	return db.dropList(ctx, userFeedbackList, userID)
+}
+
+// deleteGestureData blanks the user as the manager of the gestures they
+// made, freezes whether they came back and blanks them in the gestures
+// they received, and drops both lists.
+func (db *DB) deleteGestureData(ctx context.Context, userID string, returned map[string]bool) error {
+	made, err := db.refsOf(ctx, managerGestureList, userID)
+	if err != nil {
+		return err
+	}
+	if err := db.setByIDs(ctx, "gestures", made, bson.D{{Key: "managerId", Value: ""}}); err != nil {
+		return err
+	}
+	got, err := db.refsOf(ctx, userGestureList, userID)
+	if err != nil {
+		return err
+	}
+	var models []mongo.WriteModel
+	for _, id := range got {
+		set := bson.D{{Key: "userId", Value: ""}, {Key: "message", Value: ""}, {Key: "code", Value: ""}}
+		if back, ok := returned[id]; ok {
+			set = append(set, bson.E{Key: "returned", Value: back})
+		}
+		models = append(models, mongo.NewUpdateOneModel().SetFilter(byID(id)).SetUpdate(bson.D{{Key: "$set", Value: set}}))
+	}
+	if err := db.bulkByID(ctx, "gestures", models); err != nil {
+		return err
+	}
+	for _, l := range []ownerList{managerGestureList, userGestureList} {
 		if err := db.dropList(ctx, l, userID); err != nil {
 			return err
 		}

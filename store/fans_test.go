@@ -309,10 +309,10 @@ func TestFansFeedbackGestureFlow(t *testing.T) {
 	}
 	mgr := hyperlieu.Actor{UserID: manager.ID, Roles: []hyperlieu.Role{hyperlieu.RoleManager}}
 	intruder := hyperlieu.Actor{UserID: other.ID, Roles: []hyperlieu.Role{hyperlieu.RoleManager}}
-	if _, err := fans.ShopFeedback(ctx, intruder, "shop1", true); hyperlieu.KindOf(err) != hyperlieu.Forbidden {
+	if _, _, err := fans.ShopFeedback(ctx, intruder, "shop1", true, "", 0); hyperlieu.KindOf(err) != hyperlieu.Forbidden {
 		t.Errorf("ShopFeedback(other manager) = %v, want Forbidden", err)
 	}
-	if fs, err := fans.ShopFeedback(ctx, mgr, "shop1", true); err != nil || len(fs) != 1 {
+	if fs, _, err := fans.ShopFeedback(ctx, mgr, "shop1", true, "", 0); err != nil || len(fs) != 1 {
 		t.Fatalf("ShopFeedback(needs attention) = %v, %v, want the low rating", fs, err)
 	}
 	if _, err := fans.MakeGesture(ctx, mgr, "shop1", fan.GestureRequest{UserID: other.ID, FeedbackID: low.ID, Message: "Sorry", Points: 5}); hyperlieu.KindOf(err) != hyperlieu.NotFound {
@@ -325,7 +325,7 @@ func TestFansFeedbackGestureFlow(t *testing.T) {
 	if !fan.ValidRewardCode(g.Code) {
 		t.Errorf("gesture code %q is not a valid code", g.Code)
 	}
-	if fs, _ := fans.ShopFeedback(ctx, mgr, "shop1", true); len(fs) != 0 {
+	if fs, _, _ := fans.ShopFeedback(ctx, mgr, "shop1", true, "", 0); len(fs) != 0 {
 		t.Errorf("needs attention after gesture = %v, want none", fs)
 	}
 	n.mu.Lock()
@@ -364,7 +364,7 @@ func TestFansFeedbackGestureFlow(t *testing.T) {
 	if st, _ := fans.ShopGestureStats(ctx, mgr, "shop1"); st.Customers != 1 || st.CameBack != 1 {
 		t.Errorf("stats after erasure = %+v, want 1 customer, 1 back", st)
 	}
-	if fs, _ := fans.ShopFeedback(ctx, mgr, "shop1", false); len(fs) != 1 || fs[0].UserID != "" || fs[0].Comment != "" || fs[0].Rating != 1 {
+	if fs, _, _ := fans.ShopFeedback(ctx, mgr, "shop1", false, "", 0); len(fs) != 1 || fs[0].UserID != "" || fs[0].Comment != "" || fs[0].Rating != 1 {
 		t.Errorf("feedback after erasure = %+v, want the rating without author or comment", fs)
 	}
 }

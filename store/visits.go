@@ -38,10 +38,11 @@ func (d visitDoc) visit() hyperlieu.Visit {
 	return hyperlieu.Visit{Key: d.Key, UserID: d.UserID, ShopID: d.ShopID, Source: d.Source, At: d.At.UTC(), LeftAt: timeOf(d.LeftAt)}
 }
 
-// CreateVisit records a visit; Conflict when its key is taken.
+// CreateVisit records a visit, listed under its customer (export,
+// erasure: store/fanpaths.go); Conflict when its key is taken.
 func (db *DB) CreateVisit(ctx context.Context, v hyperlieu.Visit) error {
-	_, err := db.c("visits").InsertOne(ctx, visitDoc{v.Key, v.UserID, v.ShopID, v.Source, v.At, timePtr(v.LeftAt)})
-	return translate(err, "visit")
+	return db.insertIndexed(ctx, "visits", v.Key, visitDoc{v.Key, v.UserID, v.ShopID, v.Source, v.At, timePtr(v.LeftAt)}, "visit",
+		listing{visitList, v.UserID})
 }
 
 type shopVisitDoc struct {
@@ -66,9 +67,13 @@ func (db *DB) FindShopVisit(ctx context.Context, userID, shopID string) (fan.Sho
 		GesturedAt: timeOf(d.GesturedAt), GestureAskID: d.GestureAskID}, nil
 }
 
-// UpdateShopVisit replaces the customer's record at the shop, or creates it.
+// UpdateShopVisit replaces the customer's record at the shop, or creates
+// it, listed under the customer first (one _id read to know).
 func (db *DB) UpdateShopVisit(ctx context.Context, sv fan.ShopVisit) error {
 	id := shopVisitID(sv.UserID, sv.ShopID)
+	if err := db.listNew(ctx, shopVisitList, "shop_visits", sv.UserID, id); err != nil {
+		return err
+	}
 	d := shopVisitDoc{id, sv.UserID, sv.ShopID, sv.LastAt, timePtr(sv.LastAskAt), timePtr(sv.GesturedAt), sv.GestureAskID}
 	_, err := db.c("shop_visits").ReplaceOne(ctx, byID(id), d, options.Replace().SetUpsert(true))
 	return translate(err, "shop visit")
@@ -96,10 +101,10 @@ func (d visitAskDoc) ask() fan.VisitAsk {
 		ExpiresAt: d.ExpiresAt.UTC(), AnsweredAt: timeOf(d.AnsweredAt), Rating: d.Rating, GesturedAt: timeOf(d.GesturedAt)}
 }
 
-// CreateVisitAsk stores an ask; Conflict when its ID is taken.
+// CreateVisitAsk stores an ask, listed under its customer; Conflict when
+// its ID is taken.
 func (db *DB) CreateVisitAsk(ctx context.Context, a fan.VisitAsk) error {
-	_, err := db.c("visit_asks").InsertOne(ctx, toVisitAskDoc(a))
-	return translate(err, "visit ask")
+	return db.insertIndexed(ctx, "visit_asks", a.ID, toVisitAskDoc(a), "visit ask", listing{visitAskList, a.UserID})
 }
 
 // FindVisitAsk returns the ask, or NotFound.
@@ -149,25 +154,45 @@ func (db *DB) FindVisitStats(ctx context.Context, shopID string) (map[string]int
 	return d.C, nil
 }
 
-// FindVisitsBy returns the customer's visits and asks (export).
+// FindVisitsBy returns the customer's visits and asks (export), oldest
+// first, from their lists: two _id reads each.
 func (db *DB) FindVisitsBy(ctx context.Context, userID string) ([]hyperlieu.Visit, []fan.VisitAsk, error) {
-	byUser := bson.D{{Key: "userId", Value: userID}}
-	vs, err := findMany(ctx, db.r("visits"), byUser, nil, "visits", visitDoc.visit)
+	vds, err := allOf(ctx, db, visitList, userID, "visits", "visits", func(d visitDoc) bool { return d.UserID == userID })
 	if err != nil {
 		return nil, nil, err
 	}
-	asks, err := findMany(ctx, db.r("visit_asks"), byUser, nil, "visit asks", visitAskDoc.ask)
-	return vs, asks, err
+	ads, err := allOf(ctx, db, visitAskList, userID, "visit_asks", "visit asks", func(d visitAskDoc) bool { return d.UserID == userID })
+	if err != nil {
+		return nil, nil, err
+	}
+	vs := make([]hyperlieu.Visit, len(vds))
+	for i, d := range vds {
+		vs[len(vds)-1-i] = d.visit()
+	}
+	asks := make([]fan.VisitAsk, len(ads))
+	for i, d := range ads {
+		asks[len(ads)-1-i] = d.ask()
+	}
+	return vs, asks, nil
 }
 
-// DeleteVisitData erases the customer's visits, asks and shop records. The
-// once-markers stay: they name hashed asks, not the customer, and keep the
-// shop's figures from counting twice.
+// DeleteVisitData erases the customer's visits, asks and shop records, and
+// their lists, by _id. The once-markers stay: they name hashed asks, not
+// the customer, and keep the shop's figures from counting twice.
 func (db *DB) DeleteVisitData(ctx context.Context, userID string) error {
-	byUser := bson.D{{Key: "userId", Value: userID}}
-	for _, coll := range []string{"visits", "shop_visits", "visit_asks"} {
-		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
-			return translate(err, coll)
+	for _, x := range []struct {
+		l    ownerList
+		coll string
+	}{{visitList, "visits"}, {shopVisitList, "shop_visits"}, {visitAskList, "visit_asks"}} {
+		ids, err := db.refsOf(ctx, x.l, userID)
+		if err != nil {
+			return err
+		}
+		if err := db.deleteByIDs(ctx, x.coll, ids); err != nil {
+			return err
+		}
+		if err := db.dropList(ctx, x.l, userID); err != nil {
+			return err
 		}
 	}
 	return nil

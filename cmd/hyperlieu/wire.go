@@ -147,6 +147,11 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	} else if n > 0 {
 		log.Info("older offers and notifications listed in their wallets and inboxes", "count", n)
 	}
+	if n, err := db.MigrateFanPaths(ctx); err != nil { // the fans' shop and person lists (issue 15)
+		return api.Services{}, fmt.Errorf("migrate fan lists: %w", err)
+	} else if n > 0 {
+		log.Info("older feedback, gestures, reviews, visits and slots listed", "count", n)
+	}
 	location := campaign.NewLocationService(db, campaigns, offers, notifier, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 		Retention: cfg.Campaigns.LocationRetention, StateRefresh: stateRefresh(cfg.Campaigns.StateRefresh),
