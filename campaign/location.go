@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -63,6 +64,9 @@ type LocationStateStore interface {
 	// first report (an upsert by design: the last writer wins, and what must
 	// happen once is claimed by the trigger keys).
 	UpdateLocationState(ctx context.Context, st LocationState) error
+	// MovePresence records where customers' stored positions moved (see
+	// PresenceMove), for FindUsersPresentIn.
+	MovePresence(ctx context.Context, moves []PresenceMove) error
 	// DeleteLocationStatesBefore erases the states last seen before a time
 	// and returns how many.
 	DeleteLocationStatesBefore(ctx context.Context, before time.Time) (int64, error)
@@ -93,6 +97,7 @@ type LocationOptions struct {
 	NearbyRadiusM float64       // radius of "nearby" offers in a report's answer; default 1000
 	Retention     time.Duration // Run erases last positions unseen this long; default 30 days
 	SweepEvery    time.Duration // how often Run sweeps; default 1h
+	PresenceEvery time.Duration // how often Run writes the presence moves queued; default 1s
 	// Visits to shops: a stay within VisitRadiusM of a shop for at least
 	// VisitMinDwell, ended by a report beyond it, is told to Visits. Nil
 	// Shops or Visits detect none (this package's tests).
@@ -116,6 +121,7 @@ type LocationService struct {
 	log       *slog.Logger
 	users     *userCache
 	positions *expiring[position] // kept unwritten, see positions.go
+	presence  presenceQueue       // moves not yet written, see presence.go
 }
 
 // NewLocationService returns the location engine. Every collaborator is
@@ -146,6 +152,9 @@ func NewLocationService(store LocationStore, campaigns *Service, offers *OfferSe
 	if opts.SweepEvery == 0 {
 		opts.SweepEvery = time.Hour
 	}
+	if opts.PresenceEvery == 0 {
+		opts.PresenceEvery = time.Second
+	}
 	if opts.VisitRadiusM == 0 {
 		opts.VisitRadiusM = 50
 	}
@@ -161,9 +170,17 @@ func NewLocationService(store LocationStore, campaigns *Service, offers *OfferSe
 
 // Run erases, every SweepEvery from now on, the last positions of customers
 // not seen for longer than Retention, so that positions are not kept beyond
-// it. It returns once ctx is done and the sweep under way, if any, has stopped.
+// it, and writes the presence moves queued, every PresenceEvery. It returns
+// once ctx is done, the sweep under way, if any, has stopped and the last
+// moves are written.
 func (l *LocationService) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { hyperlieu.Every(ctx, l.opts.PresenceEvery, false, l.log, "write presence", l.FlushPresence) })
 	hyperlieu.Every(ctx, l.opts.SweepEvery, true, l.log, "sweep location states", l.sweep)
+	wg.Wait()
+	if err := l.FlushPresence(context.WithoutCancel(ctx)); err != nil {
+		l.log.ErrorContext(ctx, "write presence", "err", err)
+	}
 }
 
 // sweep is one round of Run.
