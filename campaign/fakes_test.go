@@ -138,6 +138,7 @@ func (m *memStore) FindCampaignStats(_ context.Context, id string) (map[string]i
 	}
 	return out, nil
 }
+
 // FindUsersPresentIn answers with every customer who has a state: the
 // store's presence is a superset too.
 func (m *memStore) FindUsersPresentIn(context.Context, []geo.Cell) ([]string, error) {

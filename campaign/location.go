@@ -122,6 +122,9 @@ type LocationService struct {
 	users     *userCache
 	positions *expiring[position] // kept unwritten, see positions.go
 	presence  presenceQueue       // moves not yet written, see presence.go
+	// flushing is held while moves are written, and by an erasure, so that
+	// a move taken before an erasure is not written after it.
+	flushing sync.Mutex
 }
 
 // NewLocationService returns the location engine. Every collaborator is

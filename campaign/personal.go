@@ -44,12 +44,14 @@ func (l *LocationService) ExportUser(ctx context.Context, userID string) (map[st
 // claims; campaign counters and redemptions are kept without identity. It
 // implements PersonalData; erasing twice is not an error.
 func (l *LocationService) EraseUser(ctx context.Context, userID string) error {
-	l.presence.forget(userID) // not to list them again once erased
-	if err := l.store.DeleteLocationData(ctx, userID); err != nil {
+	l.flushing.Lock() // not to list them again once erased
+	l.presence.forget(userID)
+	err := l.store.DeleteLocationData(ctx, userID)
+	l.flushing.Unlock()
+	if err != nil {
 		return fmt.Errorf("erase location data: %w", err)
 	}
 	l.positions.forget(userID)
-	l.presence.forget(userID)
 	l.campaigns.arms.forget(userID)
 	return nil
 }

@@ -83,6 +83,8 @@ func (q *presenceQueue) forget(userID string) {
 // Run calls it every PresenceEvery. Moves it could not write are kept for
 // the next.
 func (l *LocationService) FlushPresence(ctx context.Context) error {
+	l.flushing.Lock()
+	defer l.flushing.Unlock()
 	moves := l.presence.take()
 	if len(moves) == 0 {
 		return nil
