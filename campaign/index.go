@@ -123,16 +123,20 @@ func (s *Service) rebuild(ctx context.Context, snap *snapshot) {
 
 // Run refreshes the index every Poll until ctx is done, so that a change
 // made through any instance is live on this one within a few seconds, and
-// writes the stats counted meanwhile. It returns once ctx is done, the
+// writes the stats counted and the presence moves queued meanwhile. It returns once ctx is done, the
 // refresh under way, if any, has stopped and the last counts are written.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "write campaign stats", s.FlushStats) })
+	wg.Go(func() { hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "write presence", s.FlushPresence) })
 	hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "refresh campaigns", s.Refresh)
 	wg.Wait()
-	// The counts of the last moments, as the server stops.
+	// The counts and moves of the last moments, as the server stops.
 	if err := s.FlushStats(context.WithoutCancel(ctx)); err != nil {
 		s.log.ErrorContext(ctx, "write campaign stats", "err", err)
+	}
+	if err := s.FlushPresence(context.WithoutCancel(ctx)); err != nil {
+		s.log.ErrorContext(ctx, "write presence", "err", err)
 	}
 }
 

@@ -3,7 +3,6 @@ package campaign
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -64,9 +63,6 @@ type LocationStateStore interface {
 	// first report (an upsert by design: the last writer wins, and what must
 	// happen once is claimed by the trigger keys).
 	UpdateLocationState(ctx context.Context, st LocationState) error
-	// MovePresence records where customers' stored positions moved (see
-	// PresenceMove), for FindUsersPresentIn.
-	MovePresence(ctx context.Context, moves []PresenceMove) error
 	// DeleteLocationStatesBefore erases the states last seen before a time
 	// and returns how many.
 	DeleteLocationStatesBefore(ctx context.Context, before time.Time) (int64, error)
@@ -97,7 +93,6 @@ type LocationOptions struct {
 	NearbyRadiusM float64       // radius of "nearby" offers in a report's answer; default 1000
 	Retention     time.Duration // Run erases last positions unseen this long; default 30 days
 	SweepEvery    time.Duration // how often Run sweeps; default 1h
-	PresenceEvery time.Duration // how often Run writes the presence moves queued; default 1s
 	// Visits to shops: a stay within VisitRadiusM of a shop for at least
 	// VisitMinDwell, ended by a report beyond it, is told to Visits. Nil
 	// Shops or Visits detect none (this package's tests).
@@ -121,10 +116,6 @@ type LocationService struct {
 	log       *slog.Logger
 	users     *userCache
 	positions *expiring[position] // kept unwritten, see positions.go
-	presence  presenceQueue       // moves not yet written, see presence.go
-	// flushing is held while moves are written, and by an erasure, so that
-	// a move taken before an erasure is not written after it.
-	flushing sync.Mutex
 }
 
 // NewLocationService returns the location engine. Every collaborator is
@@ -155,9 +146,6 @@ func NewLocationService(store LocationStore, campaigns *Service, offers *OfferSe
 	if opts.SweepEvery == 0 {
 		opts.SweepEvery = time.Hour
 	}
-	if opts.PresenceEvery == 0 {
-		opts.PresenceEvery = time.Second
-	}
 	if opts.VisitRadiusM == 0 {
 		opts.VisitRadiusM = 50
 	}
@@ -173,17 +161,9 @@ func NewLocationService(store LocationStore, campaigns *Service, offers *OfferSe
 
 // Run erases, every SweepEvery from now on, the last positions of customers
 // not seen for longer than Retention, so that positions are not kept beyond
-// it, and writes the presence moves queued, every PresenceEvery. It returns
-// once ctx is done, the sweep under way, if any, has stopped and the last
-// moves are written.
+// it. It returns once ctx is done and the sweep under way, if any, has stopped.
 func (l *LocationService) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	wg.Go(func() { hyperlieu.Every(ctx, l.opts.PresenceEvery, false, l.log, "write presence", l.FlushPresence) })
 	hyperlieu.Every(ctx, l.opts.SweepEvery, true, l.log, "sweep location states", l.sweep)
-	wg.Wait()
-	if err := l.FlushPresence(context.WithoutCancel(ctx)); err != nil {
-		l.log.ErrorContext(ctx, "write presence", "err", err)
-	}
 }
 
 // sweep is one round of Run.

@@ -100,7 +100,7 @@ func (run *reportRun) keep(ctx context.Context) error {
 		if !run.before.exists {
 			from = 0
 		}
-		l.presence.add(PresenceMove{UserID: st.UserID, From: from, To: st.Cell, At: st.At})
+		l.campaigns.presence.add(PresenceMove{UserID: st.UserID, From: from, To: st.Cell, At: st.At})
 	}
 	return nil
 }

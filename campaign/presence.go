@@ -27,7 +27,8 @@ const maxQueuedMoves = 100_000
 // presenceQueue holds the moves of stored positions to cells not yet
 // written, one per customer (the first From, the last To): writing them on
 // the report would add a command to every report that changes cell, so
-// Run writes them in batches, every PresenceEvery. The zero value is ready.
+// Service.Run writes them in batches, every Poll, and a reach estimate
+// writes this instance's first. The zero value is ready.
 type presenceQueue struct {
 	mu    sync.Mutex
 	moves map[string]PresenceMove
@@ -80,17 +81,16 @@ func (q *presenceQueue) forget(userID string) {
 }
 
 // FlushPresence writes the presence moves queued since the last flush;
-// Run calls it every PresenceEvery. Moves it could not write are kept for
-// the next.
-func (l *LocationService) FlushPresence(ctx context.Context) error {
-	l.flushing.Lock()
-	defer l.flushing.Unlock()
-	moves := l.presence.take()
+// Run calls it every Poll. Moves it could not write are kept for the next.
+func (s *Service) FlushPresence(ctx context.Context) error {
+	s.flushing.Lock()
+	defer s.flushing.Unlock()
+	moves := s.presence.take()
 	if len(moves) == 0 {
 		return nil
 	}
-	if err := l.store.MovePresence(ctx, moves); err != nil {
-		l.presence.putBack(moves)
+	if err := s.store.MovePresence(ctx, moves); err != nil {
+		s.presence.putBack(moves)
 		return err
 	}
 	return nil

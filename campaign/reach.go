@@ -37,6 +37,11 @@ func (s *Service) Reach(ctx context.Context, id string, days int) (int, error) {
 // cells; each one's stored state and consent are read by _id, so the cost
 // is the area's customers, not every customer's.
 func (s *Service) customersIn(ctx context.Context, cells []geo.Cell, since time.Time, in func(geo.Point) bool) ([]string, error) {
+	// This instance's moves first (none: no command); other instances'
+	// are at most a Poll late.
+	if err := s.FlushPresence(ctx); err != nil {
+		return nil, fmt.Errorf("write presence: %w", err)
+	}
 	candidates, err := s.store.FindUsersPresentIn(ctx, cells)
 	if err != nil {
 		return nil, fmt.Errorf("customers in cells: %w", err)

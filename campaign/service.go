@@ -67,6 +67,9 @@ type AudienceStore interface {
 	FindUsersPresentIn(ctx context.Context, cells []geo.Cell) ([]string, error)
 	// FindLocationState returns NotFound when the customer has no state.
 	FindLocationState(ctx context.Context, userID string) (LocationState, error)
+	// MovePresence records where customers' stored positions moved (see
+	// PresenceMove), for FindUsersPresentIn.
+	MovePresence(ctx context.Context, moves []PresenceMove) error
 	// FindConsentingUsers returns those of ids whose location consent is on.
 	FindConsentingUsers(ctx context.Context, ids []string) ([]string, error)
 }
@@ -102,6 +105,11 @@ type Service struct {
 	arms  *armCache // assignments seen here; they never change once made
 	// pending holds the counts not yet written to the stats shard.
 	pending pendingStats
+	// presence holds the moves of stored positions not yet written (see
+	// presence.go); flushing is held while they are written, and by an
+	// erasure, so that a move taken before an erasure is not written after.
+	presence presenceQueue
+	flushing sync.Mutex
 
 	mu       sync.Mutex // serialises refreshes, and guards:
 	builder  *geo.FenceIndexBuilder

@@ -106,9 +106,9 @@ func TestCampaignPathCommands(t *testing.T) {
 	// Presence moves are written in one flush: the area documents' list
 	// (a read, and an entry and its head the first time one is listed),
 	// then one bulk update.
-	seen := measure("presence flush of nine new customers", func() error { return location.FlushPresence(ctx) })
+	seen := measure("presence flush of nine new customers", func() error { return campaigns.FlushPresence(ctx) })
 	atMost("presence flush", seen, 1+2*4)
-	if seen = measure("presence flush of nothing", func() error { return location.FlushPresence(ctx) }); len(seen) != 0 {
+	if seen = measure("presence flush of nothing", func() error { return campaigns.FlushPresence(ctx) }); len(seen) != 0 {
 		t.Errorf("presence flush of nothing: %v, want no command", seen)
 	}
 
@@ -121,7 +121,7 @@ func TestCampaignPathCommands(t *testing.T) {
 		return err
 	})
 	atMost("report moving to another area", seen, 2)
-	seen = measure("flush of one move", func() error { return location.FlushPresence(ctx) })
+	seen = measure("flush of one move", func() error { return campaigns.FlushPresence(ctx) })
 	atMost("flush of one move", seen, 1)
 
 	// Reach: the campaign, the area's presence, then each customer listed
