@@ -407,23 +407,6 @@ func (db *DB) MigrateCampaignPaths(ctx context.Context) (int, error) {
 	return n + k, err
 }
 
-// FindCampaignsByID returns the campaigns among ids that exist, one lookup
-// by _id each (the fast path on every backend).
-func (db *DB) FindCampaignsByID(ctx context.Context, ids []string) ([]campaign.Campaign, error) {
-	var out []campaign.Campaign
-	for _, id := range ids {
-		c, err := db.FindCampaign(ctx, id)
-		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
 // UpdateCampaign replaces the stored campaign; NotFound if it is gone. The
 // budget mark is kept: it is set by redemptions, not by marketers.
 func (db *DB) UpdateCampaign(ctx context.Context, c campaign.Campaign) error {
