@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,8 @@ type memStore struct {
 	mu        sync.Mutex
 	users     map[string]hyperlieu.User
 	campaigns map[string]campaign.Campaign
+	changes   []string // the change log: campaign ids, as written
+	moves     []campaign.PresenceMove
 	version   string
 	stats     map[string]map[string]int64
 	states    map[string]campaign.LocationState
@@ -60,6 +63,7 @@ func (m *memStore) FindUser(_ context.Context, id string) (hyperlieu.User, error
 func (m *memStore) CreateCampaign(_ context.Context, c campaign.Campaign) error {
 	defer m.lock()()
 	m.campaigns[c.ID] = c
+	m.changes = append(m.changes, c.ID)
 	return nil
 }
 func (m *memStore) FindCampaign(_ context.Context, id string) (campaign.Campaign, error) {
@@ -82,25 +86,21 @@ func (m *memStore) FindCampaigns(_ context.Context, sts ...campaign.Status) ([]c
 	}
 	return out, nil
 }
-func (m *memStore) FindCampaignStamps(_ context.Context, since time.Time) (map[string]time.Time, error) {
+func (m *memStore) CampaignChangeTop(context.Context) (int, error) {
 	defer m.lock()()
-	out := map[string]time.Time{}
-	for _, c := range m.campaigns {
-		if !c.UpdatedAt.Before(since) {
-			out[c.ID] = c.UpdatedAt
-		}
-	}
-	return out, nil
+	return len(m.changes), nil
 }
-func (m *memStore) FindCampaignsByID(_ context.Context, ids []string) ([]campaign.Campaign, error) {
+func (m *memStore) FindCampaignsChangedAfter(_ context.Context, after int) ([]campaign.Campaign, int, error) {
 	defer m.lock()()
 	var out []campaign.Campaign
-	for _, id := range ids {
-		if c, ok := m.campaigns[id]; ok {
+	seen := map[string]bool{}
+	for _, id := range m.changes[min(after, len(m.changes)):] {
+		if c, ok := m.campaigns[id]; ok && !seen[id] {
+			seen[id] = true
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out, max(after, len(m.changes)), nil
 }
 func (m *memStore) UpdateCampaign(_ context.Context, c campaign.Campaign) error {
 	defer m.lock()()
@@ -108,6 +108,7 @@ func (m *memStore) UpdateCampaign(_ context.Context, c campaign.Campaign) error 
 		return errNotFound
 	}
 	m.campaigns[c.ID] = c
+	m.changes = append(m.changes, c.ID)
 	return nil
 }
 func (m *memStore) FindCampaignsVersion(context.Context) (string, error) {
@@ -137,17 +138,17 @@ func (m *memStore) FindCampaignStats(_ context.Context, id string) (map[string]i
 	}
 	return out, nil
 }
-func (m *memStore) FindLocationStatesIn(_ context.Context, cells []geo.Cell, since time.Time) ([]campaign.LocationState, error) {
+
+// FindUsersPresentIn answers with every customer who has a state: the
+// store's presence is a superset too.
+func (m *memStore) FindUsersPresentIn(context.Context, []geo.Cell) ([]string, error) {
 	defer m.lock()()
-	var out []campaign.LocationState
-	for _, s := range m.states {
-		for _, c := range cells {
-			if s.Cell == c && !s.At.Before(since) {
-				out = append(out, s)
-			}
-		}
-	}
-	return out, nil
+	return slices.Collect(maps.Keys(m.states)), nil
+}
+func (m *memStore) MovePresence(_ context.Context, moves []campaign.PresenceMove) error {
+	defer m.lock()()
+	m.moves = append(m.moves, moves...)
+	return nil
 }
 func (m *memStore) FindConsentingUsers(_ context.Context, ids []string) ([]string, error) {
 	defer m.lock()()
@@ -282,6 +283,7 @@ func (m *memStore) UpdateBudgetSpent(_ context.Context, id string, at time.Time)
 	}
 	c.BudgetSpentAt, c.UpdatedAt = at, at
 	m.campaigns[id] = c
+	m.changes = append(m.changes, id)
 	return nil
 }
 

@@ -10,13 +10,12 @@ import (
 	"github.com/hyperlieu/hyperlieu/geo"
 )
 
-// Campaign changes are loaded incrementally by UpdatedAt, looking back
-// changeSkew to allow for instances' clocks disagreeing; every fullReload
-// all active campaigns are loaded again, whatever happened.
-const (
-	changeSkew = 5 * time.Minute
-	fullReload = 10 * time.Minute
-)
+// Campaign changes are loaded from the store's numbered change log, after
+// the last change loaded; every fullReload, when something changed, all
+// active campaigns are loaded again, in case a writer died between a
+// campaign's write and its log entry. A full load reads every campaign by
+// _id, so it is rare: at start, then at most hourly.
+const fullReload = time.Hour
 
 // snapshot is an immutable view of the active campaigns; it is swapped
 // whole, so that readers never lock.
@@ -56,51 +55,38 @@ func (s *Service) Refresh(ctx context.Context) error {
 
 // loadAll puts every active campaign in snap. s.mu is held.
 func (s *Service) loadAll(ctx context.Context, snap *snapshot) error {
+	// The log's top first: a change made during the load is loaded again.
+	top, err := s.store.CampaignChangeTop(ctx)
+	if err != nil {
+		return err
+	}
 	cs, err := s.store.FindCampaigns(ctx, Active)
 	if err != nil {
 		return err
 	}
-	clear(s.known)
 	for _, c := range cs {
 		snap.campaigns[c.ID] = c
-		s.known[c.ID] = c.UpdatedAt
-		s.seen = hyperlieu.Later(s.seen, c.UpdatedAt)
 	}
-	s.fullLoad = time.Now()
+	s.changes, s.fullLoad = top, time.Now()
 	return nil
 }
 
-// loadChanges puts in snap the campaigns of old, with the changes since:
-// it reads the stamps of recent changes (small), then loads only the
-// campaigns not yet seen at that stamp. s.mu is held.
+// loadChanges puts in snap the campaigns of old, with the changes logged
+// since the last loaded. s.mu is held.
 func (s *Service) loadChanges(ctx context.Context, old, snap *snapshot) error {
-	stamps, err := s.store.FindCampaignStamps(ctx, s.seen.Add(-changeSkew))
+	cs, top, err := s.store.FindCampaignsChangedAfter(ctx, s.changes)
 	if err != nil {
 		return err
-	}
-	var ids []string
-	for id, at := range stamps {
-		if k, ok := s.known[id]; !ok || !k.Equal(at) {
-			ids = append(ids, id)
-		}
 	}
 	maps.Copy(snap.campaigns, old.campaigns)
-	if len(ids) == 0 {
-		return nil
-	}
-	cs, err := s.store.FindCampaignsByID(ctx, ids)
-	if err != nil {
-		return err
-	}
 	for _, c := range cs {
 		if c.Status == Active {
 			snap.campaigns[c.ID] = c
 		} else {
 			delete(snap.campaigns, c.ID)
 		}
-		s.known[c.ID] = c.UpdatedAt
-		s.seen = hyperlieu.Later(s.seen, c.UpdatedAt)
 	}
+	s.changes = top
 	return nil
 }
 
@@ -137,16 +123,20 @@ func (s *Service) rebuild(ctx context.Context, snap *snapshot) {
 
 // Run refreshes the index every Poll until ctx is done, so that a change
 // made through any instance is live on this one within a few seconds, and
-// writes the stats counted meanwhile. It returns once ctx is done, the
+// writes the stats counted and the presence moves queued meanwhile. It returns once ctx is done, the
 // refresh under way, if any, has stopped and the last counts are written.
 func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "write campaign stats", s.FlushStats) })
+	wg.Go(func() { hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "write presence", s.FlushPresence) })
 	hyperlieu.Every(ctx, s.opts.Poll, false, s.log, "refresh campaigns", s.Refresh)
 	wg.Wait()
-	// The counts of the last moments, as the server stops.
+	// The counts and moves of the last moments, as the server stops.
 	if err := s.FlushStats(context.WithoutCancel(ctx)); err != nil {
 		s.log.ErrorContext(ctx, "write campaign stats", "err", err)
+	}
+	if err := s.FlushPresence(context.WithoutCancel(ctx)); err != nil {
+		s.log.ErrorContext(ctx, "write presence", "err", err)
 	}
 }
 

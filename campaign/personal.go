@@ -44,7 +44,11 @@ func (l *LocationService) ExportUser(ctx context.Context, userID string) (map[st
 // claims; campaign counters and redemptions are kept without identity. It
 // implements PersonalData; erasing twice is not an error.
 func (l *LocationService) EraseUser(ctx context.Context, userID string) error {
-	if err := l.store.DeleteLocationData(ctx, userID); err != nil {
+	l.campaigns.flushing.Lock() // not to list them again once erased
+	l.campaigns.presence.forget(userID)
+	err := l.store.DeleteLocationData(ctx, userID)
+	l.campaigns.flushing.Unlock()
+	if err != nil {
 		return fmt.Errorf("erase location data: %w", err)
 	}
 	l.positions.forget(userID)

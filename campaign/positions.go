@@ -95,5 +95,12 @@ func (run *reportRun) keep(ctx context.Context) error {
 		return err
 	}
 	l.positions.forget(st.UserID)
+	if !run.before.exists || run.before.cell != st.Cell {
+		from := run.before.cell
+		if !run.before.exists {
+			from = 0
+		}
+		l.campaigns.presence.add(PresenceMove{UserID: st.UserID, From: from, To: st.Cell, At: st.At})
+	}
 	return nil
 }

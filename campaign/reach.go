@@ -33,15 +33,33 @@ func (s *Service) Reach(ctx context.Context, id string, days int) (int, error) {
 }
 
 // customersIn returns the consenting customers last seen in cells since,
-// at a point in.
+// at a point in. The store's presence names the customers who may be in
+// cells; each one's stored state and consent are read by _id, so the cost
+// is the area's customers, not every customer's.
 func (s *Service) customersIn(ctx context.Context, cells []geo.Cell, since time.Time, in func(geo.Point) bool) ([]string, error) {
-	states, err := s.store.FindLocationStatesIn(ctx, cells, since)
+	// This instance's moves first (none: no command); other instances'
+	// are at most a Poll late.
+	if err := s.FlushPresence(ctx); err != nil {
+		return nil, fmt.Errorf("write presence: %w", err)
+	}
+	candidates, err := s.store.FindUsersPresentIn(ctx, cells)
 	if err != nil {
 		return nil, fmt.Errorf("customers in cells: %w", err)
 	}
+	inCells := make(map[geo.Cell]bool, len(cells))
+	for _, c := range cells {
+		inCells[c] = true
+	}
 	var ids []string
-	for _, st := range states {
-		if in(st.Point) {
+	for _, id := range candidates {
+		st, err := s.store.FindLocationState(ctx, id)
+		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("customers in cells: %w", err)
+		}
+		if inCells[st.Cell] && !st.At.Before(since) && in(st.Point) {
 			ids = append(ids, st.UserID)
 		}
 	}

@@ -42,11 +42,12 @@ type IndexStore interface {
 	// FindCampaignsVersion returns the change marker, "" if none yet.
 	FindCampaignsVersion(ctx context.Context) (string, error)
 	FindCampaigns(ctx context.Context, statuses ...Status) ([]Campaign, error)
-	// FindCampaignStamps returns the id and UpdatedAt of the campaigns, of
-	// any status, whose UpdatedAt is at or after since.
-	FindCampaignStamps(ctx context.Context, since time.Time) (map[string]time.Time, error)
-	// FindCampaignsByID returns the campaigns among ids that exist.
-	FindCampaignsByID(ctx context.Context, ids []string) ([]Campaign, error)
+	// CampaignChangeTop returns the number of the last change to any
+	// campaign (changes are numbered from 1 as they are stored).
+	CampaignChangeTop(ctx context.Context) (int, error)
+	// FindCampaignsChangedAfter returns the campaigns, of any status,
+	// changed after change number after, and the last change's number.
+	FindCampaignsChangedAfter(ctx context.Context, after int) ([]Campaign, int, error)
 }
 
 // StatsStore keeps the campaigns' funnel counters.
@@ -61,8 +62,14 @@ type StatsStore interface {
 // AudienceStore tells where consenting customers were last seen, for reach
 // and for announcing events nearby.
 type AudienceStore interface {
-	// FindLocationStatesIn returns the states last seen in one of cells at or after since.
-	FindLocationStatesIn(ctx context.Context, cells []geo.Cell, since time.Time) ([]LocationState, error)
+	// FindUsersPresentIn returns the customers whose stored position may
+	// be in one of cells: a superset, each to check against their state.
+	FindUsersPresentIn(ctx context.Context, cells []geo.Cell) ([]string, error)
+	// FindLocationState returns NotFound when the customer has no state.
+	FindLocationState(ctx context.Context, userID string) (LocationState, error)
+	// MovePresence records where customers' stored positions moved (see
+	// PresenceMove), for FindUsersPresentIn.
+	MovePresence(ctx context.Context, moves []PresenceMove) error
 	// FindConsentingUsers returns those of ids whose location consent is on.
 	FindConsentingUsers(ctx context.Context, ids []string) ([]string, error)
 }
@@ -98,12 +105,16 @@ type Service struct {
 	arms  *armCache // assignments seen here; they never change once made
 	// pending holds the counts not yet written to the stats shard.
 	pending pendingStats
+	// presence holds the moves of stored positions not yet written (see
+	// presence.go); flushing is held while they are written, and by an
+	// erasure, so that a move taken before an erasure is not written after.
+	presence presenceQueue
+	flushing sync.Mutex
 
 	mu       sync.Mutex // serialises refreshes, and guards:
 	builder  *geo.FenceIndexBuilder
 	built    map[string]time.Time // campaign → UpdatedAt of the fence in builder
-	seen     time.Time            // the latest UpdatedAt loaded
-	known    map[string]time.Time // campaign → UpdatedAt loaded, any status; cleared by each full load
+	changes  int                  // the last campaign change loaded (store's change log)
 	fullLoad time.Time            // when every active campaign was last loaded
 }
 
@@ -123,7 +134,7 @@ func NewService(store Store, shops hyperlieu.ShopDirectory, opts Options, log *s
 		opts.InstanceID = hyperlieu.NewID()
 	}
 	s := &Service{store: store, shops: shops, opts: opts, log: log, arms: newArmCache(maxCachedArms),
-		builder: geo.NewFenceIndexBuilder(geo.FenceResolution), built: map[string]time.Time{}, known: map[string]time.Time{}}
+		builder: geo.NewFenceIndexBuilder(geo.FenceResolution), built: map[string]time.Time{}}
 	s.snap.Store(&snapshot{campaigns: map[string]Campaign{}, cells: map[geo.Cell][]string{}})
 	return s
 }

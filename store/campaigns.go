@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
@@ -16,10 +19,7 @@ import (
 
 func campaignIndexes() []indexSpec {
 	return []indexSpec{
-		{"campaigns", index(bson.D{{Key: "status", Value: 1}})},
-		{"campaign_stamps", index(bson.D{{Key: "at", Value: 1}})},
 		{"campaign_stats", index(bson.D{{Key: "campaignId", Value: 1}})},
-		{"location_states", index(bson.D{{Key: "cell", Value: 1}, {Key: "at", Value: 1}})},
 		{"offers", index(bson.D{{Key: "userId", Value: 1}})},
 		{"report_answers", index(bson.D{{Key: "at", Value: 1}})},
 	}
@@ -260,11 +260,17 @@ func (d campaignDoc) campaign() campaign.Campaign {
 }
 
 // CreateCampaign stores a new campaign.
+// It is listed in the campaigns' list first, so that a stored campaign is
+// always listed (an entry whose campaign never came is skipped), and its
+// creation is logged after.
 func (db *DB) CreateCampaign(ctx context.Context, c campaign.Campaign) error {
+	if _, err := db.appendTo(ctx, campaignList, []listItem{{Owner: campaignsOwner, Ref: c.ID}}); err != nil {
+		return err
+	}
 	if _, err := db.c("campaigns").InsertOne(ctx, toCampaignDoc(c)); err != nil {
 		return translate(err, "campaign")
 	}
-	return db.stamp(ctx, c.ID, c.UpdatedAt)
+	return db.logCampaign(ctx, c.ID)
 }
 
 // FindCampaign returns the campaign with id, or NotFound.
@@ -277,66 +283,128 @@ func (db *DB) FindCampaign(ctx context.Context, id string) (campaign.Campaign, e
 }
 
 // FindCampaigns returns the campaigns, newest first, only those with one of
-// statuses when some are given.
+// statuses when some are given. It reads the campaigns' list and each
+// campaign by _id (two reads a campaign): a query by status decodes every
+// campaign on the embedded database. Callers are the marketers' list and
+// the fence index's full load, which is rare (campaign/index.go).
 func (db *DB) FindCampaigns(ctx context.Context, statuses ...campaign.Status) ([]campaign.Campaign, error) {
-	filter := bson.D{}
-	if len(statuses) > 0 {
-		sts := make([]string, len(statuses))
-		for i, s := range statuses {
-			sts[i] = string(s)
-		}
-		filter = bson.D{{Key: "status", Value: bson.D{{Key: "$in", Value: sts}}}}
-	}
-	return findMany(ctx, db.r("campaigns"), filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}}),
-		"campaigns", campaignDoc.campaign)
-}
-
-// Each campaign has a small stamp document (_id: campaign id, at: its
-// updatedAt) in campaign_stamps, so that instances looking for recent
-// changes scan small documents, not whole campaigns (FerretDB filters
-// by scanning).
-func (db *DB) stamp(ctx context.Context, id string, at time.Time) error {
-	_, err := db.c("campaign_stamps").UpdateOne(ctx, byID(id),
-		bson.D{{Key: "$set", Value: bson.D{{Key: "at", Value: at}}}}, options.UpdateOne().SetUpsert(true))
-	return translate(err, "campaign stamp")
-}
-
-// FindCampaignStamps returns the id and updatedAt of the campaigns updated
-// at or after since.
-func (db *DB) FindCampaignStamps(ctx context.Context, since time.Time) (map[string]time.Time, error) {
-	cur, err := db.r("campaign_stamps").Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}}})
+	ids, err := db.campaignIDs(ctx)
 	if err != nil {
-		return nil, translate(err, "campaigns")
+		return nil, err
 	}
-	var docs []struct {
-		ID string    `bson:"_id"`
-		At time.Time `bson:"at"`
+	all, err := findByIDs(ctx, db.r("campaigns"), ids, nil, "campaigns", campaignDoc.campaign)
+	if err != nil {
+		return nil, err
 	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, translate(err, "campaigns")
+	out := make([]campaign.Campaign, 0, len(all))
+	for _, c := range all {
+		if len(statuses) == 0 || slices.Contains(statuses, c.Status) {
+			out = append(out, c)
+		}
 	}
-	out := make(map[string]time.Time, len(docs))
-	for _, d := range docs {
-		out[d.ID] = d.At.UTC()
-	}
+	slices.SortStableFunc(out, func(a, b campaign.Campaign) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, nil
 }
 
-// FindCampaignsByID returns the campaigns among ids that exist, one lookup
-// by _id each (the fast path on every backend).
-func (db *DB) FindCampaignsByID(ctx context.Context, ids []string) ([]campaign.Campaign, error) {
-	var out []campaign.Campaign
-	for _, id := range ids {
-		c, err := db.FindCampaign(ctx, id)
-		if hyperlieu.KindOf(err) == hyperlieu.NotFound {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+// Every campaign is listed, at creation, in one owner list (lists.go),
+// and every write of a campaign is appended to one numbered change log,
+// so that instances follow changes by _id reads (like place_changes for
+// shops): two reads when nothing changed, one more per change. The log's
+// entry comes after the write it names, so a reader that sees it reads
+// the write.
+var (
+	campaignList    = ownerList{coll: "campaign_list", prefix: "c"}
+	campaignChanges = ownerList{coll: "campaign_changes", prefix: "x"}
+)
+
+const campaignsOwner = "all"
+
+// campaignIDs returns every campaign's id, newest first.
+func (db *DB) campaignIDs(ctx context.Context) ([]string, error) {
+	es, err := db.listPage(ctx, campaignList, campaignsOwner, 0, math.MaxInt)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.Ref
+	}
+	return ids, nil
+}
+
+// logCampaign appends a write of campaign id to the change log.
+func (db *DB) logCampaign(ctx context.Context, id string) error {
+	_, err := db.appendTo(context.WithoutCancel(ctx), campaignChanges, []listItem{{Owner: campaignsOwner, Ref: id}})
+	return err
+}
+
+// CampaignChangeTop returns the number of the last campaign change (0: none).
+func (db *DB) CampaignChangeTop(ctx context.Context) (int, error) {
+	return db.listTop(ctx, campaignChanges, campaignsOwner)
+}
+
+// FindCampaignsChangedAfter returns the campaigns, of any status, written
+// after change number after, each once, and the number of the last change
+// read; a campaign gone since is left out.
+func (db *DB) FindCampaignsChangedAfter(ctx context.Context, after int) ([]campaign.Campaign, int, error) {
+	top, err := db.listTop(ctx, campaignChanges, campaignsOwner)
+	if err != nil || top <= after {
+		return nil, max(top, after), err
+	}
+	var ids []string
+	for n := after + 1; n <= top; n++ {
+		var e listEntry
+		err := db.r(campaignChanges.coll).FindOne(ctx, byID(campaignChanges.entry(campaignsOwner, n))).Decode(&e)
+		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+			return nil, after, translate(err, campaignChanges.coll)
+		}
+		if e.Ref != "" {
+			ids = append(ids, e.Ref)
+		}
+	}
+	cs, err := findByIDs(ctx, db.r("campaigns"), ids, nil, "campaigns", campaignDoc.campaign)
+	if err != nil {
+		return nil, after, err
+	}
+	return cs, top, nil
+}
+
+// MigrateCampaignPaths gives what older versions stored the keys issue 15
+// reads instead of queries, once per database each: the campaigns' list
+// (campaigns were found by status) and the customers' presence (location
+// states were found by cell). It returns how many it listed.
+func (db *DB) MigrateCampaignPaths(ctx context.Context) (int, error) {
+	n := 0
+	err := db.once(ctx, "campaign-list-1", func() error {
+		all, err := findMany(ctx, db.c("campaigns"), bson.D{}, options.Find().
+			SetProjection(bson.D{{Key: "_id", Value: 1}}).SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}),
+			"campaigns", func(d idDoc) string { return d.ID })
+		if err != nil {
+			return err
+		}
+		listed, err := db.campaignIDs(ctx)
+		if err != nil {
+			return err
+		}
+		var items []listItem
+		for _, id := range all {
+			if !slices.Contains(listed, id) {
+				items = append(items, listItem{Owner: campaignsOwner, Ref: id})
+			}
+		}
+		n = len(items)
+		for start := 0; start < len(items); start += 1000 {
+			if _, err := db.appendTo(ctx, campaignList, items[start:min(start+1000, len(items))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	k, err := db.MigratePresence(ctx)
+	return n + k, err
 }
 
 // UpdateCampaign replaces the stored campaign; NotFound if it is gone. The
@@ -360,7 +428,7 @@ func (db *DB) UpdateCampaign(ctx context.Context, c campaign.Campaign) error {
 	if err := db.updateByID(ctx, "campaigns", c.ID, bson.D{{Key: "$set", Value: set}}, "campaign"); err != nil {
 		return err
 	}
-	return db.stamp(ctx, c.ID, c.UpdatedAt)
+	return db.logCampaign(ctx, c.ID)
 }
 
 // UpdateBudgetSpent records that a campaign's redemption budget is spent;
@@ -372,7 +440,7 @@ func (db *DB) UpdateBudgetSpent(ctx context.Context, id string, at time.Time) er
 	if err != nil {
 		return err
 	}
-	return db.stamp(ctx, id, at)
+	return db.logCampaign(ctx, id)
 }
 
 const campaignsVersionID = "campaigns-version"
@@ -476,10 +544,25 @@ func (db *DB) listAllShards(ctx context.Context) error {
 	})
 }
 
-// FindConsentingUsers returns those of ids whose location consent is on.
+// FindConsentingUsers returns those of ids whose location consent is on,
+// one read by _id each (a $in decodes every user on the embedded database).
 func (db *DB) FindConsentingUsers(ctx context.Context, ids []string) ([]string, error) {
-	return findMany(ctx, db.r("users"),
-		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "prefs.locationConsent", Value: true}},
-		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}),
-		"users", func(d idDoc) string { return d.ID })
+	type consentDoc struct {
+		ID    string `bson:"_id"`
+		Prefs struct {
+			LocationConsent bool `bson:"locationConsent"`
+		} `bson:"prefs"`
+	}
+	users, err := findByIDs(ctx, db.r("users"), ids, options.FindOne().SetProjection(bson.D{{Key: "prefs.locationConsent", Value: 1}}),
+		"users", func(d consentDoc) consentDoc { return d })
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, u := range users {
+		if u.Prefs.LocationConsent {
+			out = append(out, u.ID)
+		}
+	}
+	return out, nil
 }

@@ -42,9 +42,12 @@ func TestCampaignRoundTrip(t *testing.T) {
 	if d := cmp.Diff(c, got); d != "" {
 		t.Errorf("FindCampaign differs (-want +got):\n%s", d)
 	}
-	stamps, err := db.FindCampaignStamps(ctx, now.Add(-time.Second))
-	if err != nil || !stamps["c1"].Equal(now) {
-		t.Errorf("FindCampaignStamps = %v, %v; want c1 at %v", stamps, err, now)
+	changed, top, err := db.FindCampaignsChangedAfter(ctx, 0)
+	if err != nil || top != 1 || len(changed) != 1 || changed[0].ID != "c1" {
+		t.Errorf("FindCampaignsChangedAfter(0) = %d campaigns, %d, %v; want c1, change 1", len(changed), top, err)
+	}
+	if all, err := db.FindCampaigns(ctx, campaign.Active); err != nil || len(all) != 1 {
+		t.Errorf("FindCampaigns(active) = %d, %v; want c1", len(all), err)
 	}
 	if _, err := db.FindCampaign(ctx, "nope"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Errorf("FindCampaign(nope) = %v, want NotFound", err)
@@ -106,9 +109,12 @@ func TestLocationStateAndStats(t *testing.T) {
 	if d := cmp.Diff(st, got, cmpopts.IgnoreUnexported(campaign.LocationState{})); d != "" {
 		t.Errorf("FindLocationState differs (-want +got):\n%s", d)
 	}
-	in, err := db.FindLocationStatesIn(ctx, []geo.Cell{cell}, now.Add(-time.Minute))
+	if err := db.MovePresence(ctx, []campaign.PresenceMove{{UserID: "u1", To: cell, At: now}}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := db.FindUsersPresentIn(ctx, []geo.Cell{cell})
 	if err != nil || len(in) != 1 {
-		t.Errorf("FindLocationStatesIn = %d states, %v; want 1", len(in), err)
+		t.Errorf("FindUsersPresentIn = %v, %v; want u1", in, err)
 	}
 	for _, shard := range []string{"i1", "i2", "i1"} {
 		if err := db.UpdateCampaignStats(ctx, "c1", shard, map[string]int64{"entered": 1, "suppressed.cap": 2}); err != nil {
@@ -140,7 +146,7 @@ func TestCampaignUpdatesOfNothing(t *testing.T) {
 			t.Errorf("%s of nothing = %v, want NotFound", u.name, err)
 		}
 	}
-	if stamps, err := db.FindCampaignStamps(ctx, now.Add(-time.Minute)); err != nil || len(stamps) != 0 {
-		t.Errorf("FindCampaignStamps = %v, %v; want no stamp left by the failed updates", stamps, err)
+	if top, err := db.CampaignChangeTop(ctx); err != nil || top != 0 {
+		t.Errorf("CampaignChangeTop = %d, %v; want no change logged by the failed updates", top, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu/campaign"
@@ -69,29 +70,6 @@ func (db *DB) UpdateLocationState(ctx context.Context, st campaign.LocationState
 	return translate(err, "location state")
 }
 
-// FindLocationStatesIn returns the states last seen in one of cells at or
-// after since.
-func (db *DB) FindLocationStatesIn(ctx context.Context, cells []geo.Cell, since time.Time) ([]campaign.LocationState, error) {
-	hexes := make([]string, len(cells))
-	for i, c := range cells {
-		hexes[i] = c.String()
-	}
-	return findMany(ctx, db.r("location_states"), bson.D{
-		{Key: "cell", Value: bson.D{{Key: "$in", Value: hexes}}},
-		{Key: "at", Value: bson.D{{Key: "$gte", Value: since}}},
-	}, nil, "location states", locationStateDoc.state)
-}
-
-// DeleteLocationStatesBefore erases the whereabouts of customers not seen
-// since before, so that positions are not kept beyond the retention.
-func (db *DB) DeleteLocationStatesBefore(ctx context.Context, before time.Time) (int64, error) {
-	r, err := db.c("location_states").DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}})
-	if err != nil {
-		return 0, translate(err, "location states")
-	}
-	return r.DeletedCount, nil
-}
-
 type triggerClaimDoc struct {
 	Key        string    `bson:"_id"`
 	CampaignID string    `bson:"campaignId"`
@@ -116,32 +94,38 @@ func (db *DB) FindTrigger(ctx context.Context, key string) (campaign.TriggerClai
 	return campaign.TriggerClaim(d), nil
 }
 
-// DeleteLocationData deletes a customer's location state, offers (and their
-// codes) and trigger claims, and blanks their id in redemptions. Deleting
-// twice is not an error.
+// DeleteLocationData deletes a customer's location state and presence,
+// offers (and their codes), experiment data and trigger claims, and blanks
+// their id in their offers' redemptions. Deleting twice is not an error.
+// All is by _id, through the wallet and the campaigns' list, except the
+// trigger claims and stored answers: a stay's claim is keyed by its entry
+// time, which nothing lists (see docs/speed-campaign-paths.md).
 func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
-	if err := db.deleteOffersOf(ctx, userID); err != nil {
+	offers, err := db.deleteOffersOf(ctx, userID)
+	if err != nil {
 		return err
 	}
-	steps := []struct {
-		coll   string
-		filter bson.D
-	}{
-		{"location_states", byID(userID)},
-		{"triggers", bson.D{{Key: "userId", Value: userID}}},
-		{"report_answers", bson.D{{Key: "userId", Value: userID}}}, // they quote offers
+	if err := db.erasePresence(ctx, userID); err != nil {
+		return err
 	}
-	for _, s := range steps {
-		if _, err := db.c(s.coll).DeleteMany(ctx, s.filter); err != nil {
-			return translate(err, s.coll)
+	if err := db.deleteByIDs(ctx, "location_states", []string{userID}); err != nil {
+		return err
+	}
+	for _, coll := range []string{"triggers", "report_answers"} { // answers quote offers
+		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
+			return translate(err, coll)
 		}
 	}
 	if err := db.deleteExperimentData(ctx, userID); err != nil {
 		return err
 	}
-	_, err := db.c("redemptions").UpdateMany(ctx, bson.D{{Key: "userId", Value: userID}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "userId", Value: ""}}}})
-	return translate(err, "redemptions")
+	// A redemption is "redeem:<offer>"; updating one that is not there is a no-op.
+	blank := make([]mongo.WriteModel, len(offers))
+	for i, id := range offers {
+		blank[i] = mongo.NewUpdateOneModel().SetFilter(byID("redeem:" + id)).
+			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "userId", Value: ""}}}})
+	}
+	return db.bulkByID(ctx, "redemptions", blank)
 }
 
 // reportAnswerDoc is a stored answer to a location request, keyed by

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -124,23 +125,29 @@ func (db *DB) FindOffersOf(ctx context.Context, userID string) ([]campaign.Offer
 }
 
 // deleteOffersOf deletes a customer's offers, their codes and their
-// wallet. It queries the offers by userId (a scan on the embedded
-// database, as the rest of erasure), so that none escapes, listed or not.
-func (db *DB) deleteOffersOf(ctx context.Context, userID string) error {
-	codes, err := findMany(ctx, db.c("offers"), bson.D{{Key: "userId", Value: userID}},
-		options.Find().SetProjection(bson.D{{Key: "code", Value: 1}}), "offers", func(d offerDoc) string { return d.Code })
+// wallet, by _id: every offer is in the wallet (listed before it is
+// stored; older ones by MigrateLists). It returns the offers' ids.
+func (db *DB) deleteOffersOf(ctx context.Context, userID string) ([]string, error) {
+	es, err := db.listPage(ctx, walletList, userID, 0, math.MaxInt)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, c := range codes {
-		if _, err := db.c("offer_codes").DeleteOne(ctx, byID(c)); err != nil {
-			return translate(err, "offer code")
-		}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.Ref
 	}
-	if _, err := db.c("offers").DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
-		return translate(err, "offers")
+	codes, err := findByIDs(ctx, db.r("offers"), ids, options.FindOne().SetProjection(bson.D{{Key: "code", Value: 1}}),
+		"offers", func(d offerDoc) string { return d.Code })
+	if err != nil {
+		return nil, err
 	}
-	return db.dropList(ctx, walletList, userID)
+	if err := db.deleteByIDs(ctx, "offer_codes", codes); err != nil {
+		return nil, err
+	}
+	if err := db.deleteByIDs(ctx, "offers", ids); err != nil {
+		return nil, err
+	}
+	return ids, db.dropList(ctx, walletList, userID)
 }
 
 type redemptionDoc struct {

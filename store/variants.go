@@ -124,13 +124,26 @@ func (db *DB) CreateExperimentMark(ctx context.Context, key, userID string) erro
 }
 
 // deleteExperimentData erases a customer's assignments, exposures and
-// marks; the arms' counters stay, without identity.
+// marks; the arms' counters stay, without identity. Each is keyed by
+// campaign and customer ("<campaign>.<user>", "returned:…", "redeemed:…"),
+// so it deletes those keys for every campaign in the campaigns' list: _id
+// reads of the list and deletes by _id, however many customers there are.
 func (db *DB) deleteExperimentData(ctx context.Context, userID string) error {
-	for _, coll := range []string{"assignments", "experiment_marks"} {
-		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
-			return translate(err, coll)
-		}
+	campaigns, err := db.campaignIDs(ctx)
+	if err != nil {
+		return err
 	}
-	_, err := db.c("exposures").DeleteOne(ctx, byID(userID))
-	return translate(err, "exposures")
+	assignments := make([]string, len(campaigns))
+	marks := make([]string, 0, 2*len(campaigns))
+	for i, c := range campaigns {
+		assignments[i] = c + "." + userID
+		marks = append(marks, "returned:"+c+":"+userID, "redeemed:"+c+":"+userID)
+	}
+	if err := db.deleteByIDs(ctx, "assignments", assignments); err != nil {
+		return err
+	}
+	if err := db.deleteByIDs(ctx, "experiment_marks", marks); err != nil {
+		return err
+	}
+	return db.deleteByIDs(ctx, "exposures", []string{userID})
 }

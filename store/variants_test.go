@@ -46,6 +46,13 @@ func TestAssignmentFirstWins(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	// Customers are assigned in campaigns that exist: erasure finds their
+	// keys through the campaigns' list.
+	for _, id := range []string{"c1", "c2"} {
+		if err := db.CreateCampaign(ctx, campaign.Campaign{ID: id, Status: campaign.Active, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := db.FindAssignment(ctx, "c1", "u1"); hyperlieu.KindOf(err) != hyperlieu.NotFound {
 		t.Fatalf("FindAssignment before any = %v, want NotFound", err)
 	}

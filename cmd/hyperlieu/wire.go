@@ -117,6 +117,14 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	reviews := fan.NewReviews(fans, db, fan.ReviewOptions{VisitWindow: cfg.Fans.ReviewVisitWindow, PerShop: cfg.Fans.ReviewPerShop, PerDay: cfg.Fans.ReviewPerDay})
 	// Geofenced campaigns, the location engine and offers. Shops list their
 	// offers through the location engine, built after them (offerSource).
+	// The campaigns' list and the customers' presence are read by _id
+	// (issue 15), filled once with what older versions stored, before the
+	// fence index's first load reads the list.
+	if n, err := db.MigrateCampaignPaths(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("migrate campaign list and presence: %w", err)
+	} else if n > 0 {
+		log.Info("older campaigns and location states listed", "count", n)
+	}
 	campaigns := campaign.NewService(db, shops, campaign.Options{
 		Limits: geo.Limits{MaxAreaM2: float64(cfg.Campaigns.MaxAreaKm2) * 1e6, MaxCells: cfg.Campaigns.MaxCells},
 		Poll:   cfg.Campaigns.Poll, Observer: meters,
