@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
-
 )
 
 // ExportUser returns the account's profile, preferences and sessions: what
