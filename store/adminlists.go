@@ -21,14 +21,16 @@ import (
 //     page), and each entry under every person it names (export, erasure);
 //   - userList: every account under everyone, the admins' user list;
 //   - inboxList under everyone: every notification, the admins' page;
-//   - aboutList: the notifications to others about a person (a manager's
-//     low-rating alert quoting them), for erasure.
+//   - inboxList under "about:<person>": the notifications to others about
+//     a person (a manager's low-rating alert quoting them), for erasure;
+//   - webhookEventList (webhooks.go): the event stream, and each event
+//     under the values of its data, for erasure; the webhook index
+//     (webhooks_delivery.go) names the endpoints and the queue.
 var (
 	sessionList = ownerList{coll: "account_lists", prefix: "s"}
 	refreshList = ownerList{coll: "account_lists", prefix: "r"}
 	auditList   = ownerList{coll: "audit_lists", prefix: "a"}
 	userList    = ownerList{coll: "user_lists", prefix: "u"}
-	aboutList   = ownerList{coll: "inbox", prefix: "about"}
 )
 
 // everyone owns the global lists; no id is made of a lone "*".
@@ -82,7 +84,8 @@ func (db *DB) listAfter(ctx context.Context, l ownerList, owner string, after, r
 // MigrateAdminLists fills, once per database, the lists above from what
 // older versions stored (one scan of each collection): sessions and
 // refresh tokens per person, the audit trail, the accounts, every
-// notification and those about a person. Each backfill skips what is
+// notification and those about a person. (The webhook index and event
+// stream are MigrateWebhookLists', which runs before the endpoints load.) Each backfill skips what is
 // listed, so a run cut short is finished by the next. It returns how many
 // documents it listed.
 func (db *DB) MigrateAdminLists(ctx context.Context) (int, error) {
