@@ -12,6 +12,7 @@ import (
 	"github.com/hyperlieu/hyperlieu/account"
 	"github.com/hyperlieu/hyperlieu/notify"
 	"github.com/hyperlieu/hyperlieu/store"
+	"github.com/hyperlieu/hyperlieu/webhook"
 )
 
 // adminPath runs one store verb under the monitor and checks that it
@@ -321,5 +322,152 @@ func TestMigrateAdminLists(t *testing.T) {
 	}
 	if traces, err := db.Traces(ctx, uid); err != nil || len(traces) > 0 {
 		t.Errorf("erased user left %v (%v)", traces, err)
+	}
+}
+
+// TestWebhookAdminPathCommands pins the webhook paths of issue 15: the
+// endpoints and the queue are read through their index, the event stream
+// through its list (a cursor made up from a time included, and the lag
+// respected), erasure and an endpoint's deletion by _id: no scan.
+func TestWebhookAdminPathCommands(t *testing.T) {
+	var cmds commands
+	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	for _, id := range []string{"ep1", "ep2"} {
+		if err := db.CreateWebhookEndpoint(ctx, webhook.Endpoint{ID: id, URL: "https://a.example/" + id, Types: []webhook.Type{webhook.RSVP}, CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uid := hyperlieu.NewID()
+	var events []webhook.Event
+	for i := range 6 {
+		e := webhook.Event{ID: hyperlieu.TimeIDBefore(at.Add(time.Duration(i)*time.Second)) + fmt.Sprintf("-%d", i), Type: webhook.RSVP, At: at,
+			Data: map[string]string{"userId": fmt.Sprintf("other%d", i), "eventId": "e1"}}
+		if i%2 == 0 {
+			e.Data["userId"] = uid
+		}
+		events = append(events, e)
+		if err := db.CreateWebhookEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		for n, ep := range []string{"ep1", "ep2"} {
+			d := webhook.Delivery{ID: webhook.DeliveryID(e.ID, ep), EndpointID: ep, Event: e, Status: webhook.Pending, NextAt: at, CreatedAt: at}
+			if err := db.CreateWebhookSlot(ctx, ep, i+1, d.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CreateWebhookDelivery(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 && i < 2 { // some finished
+				d.Status, d.DoneAt = webhook.Delivered, at
+				if err := db.FinishWebhookDelivery(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+
+	var eps []webhook.Endpoint
+	adminPath(t, &cmds, "endpoints: the index, one read each", 1+2, func() (err error) {
+		eps, err = db.FindWebhookEndpoints(ctx)
+		return err
+	})
+	if len(eps) != 2 {
+		t.Errorf("endpoints = %v, want 2", eps)
+	}
+	var q []webhook.Delivery
+	adminPath(t, &cmds, "the queue: the index, one read each", 1+10, func() (err error) {
+		q, err = db.FindQueuedWebhookDeliveries(ctx)
+		return err
+	})
+	if len(q) != 10 {
+		t.Errorf("queue = %d deliveries, want 10", len(q))
+	}
+	var es []webhook.Event
+	adminPath(t, &cmds, "stream page of 4: head, one past it, two per event", 2+2*4, func() (err error) {
+		es, err = db.FindWebhookEventsBetween(ctx, "", "~", 4)
+		return err
+	})
+	if len(es) != 4 || es[0].ID != events[0].ID {
+		t.Fatalf("stream = %v, want the first 4", es)
+	}
+	adminPath(t, &cmds, "next stream page: the cursor, then as above", 1+2+2*2, func() (err error) {
+		es, err = db.FindWebhookEventsBetween(ctx, es[3].ID, "~", 4)
+		return err
+	})
+	if len(es) != 2 || es[0].ID != events[4].ID {
+		t.Errorf("second stream page = %v, want the last 2", es)
+	}
+	made := hyperlieu.TimeIDBefore(at.Add(2*time.Second + time.Millisecond))
+	adminPath(t, &cmds, "a cursor made from a time: a binary search of the list", 1+2+4+2+2*3, func() (err error) {
+		es, err = db.FindWebhookEventsBetween(ctx, made, "~", 10)
+		return err
+	})
+	if len(es) != 3 || es[0].ID != events[3].ID {
+		t.Errorf("after %s = %v, want from %s", made, es, events[3].ID)
+	}
+	if es, err := db.FindWebhookEventsBetween(ctx, "", events[2].ID, 10); err != nil || len(es) != 2 {
+		t.Errorf("held back from %s = %v, %v; want the first 2", events[2].ID, es, err)
+	}
+
+	adminPath(t, &cmds, "erase a user's events and deliveries", 40, func() error { return db.EraseUserEvents(ctx, uid) })
+	if traces, err := db.Traces(ctx, uid); err != nil || len(traces) > 0 {
+		t.Errorf("erased user left %v (%v)", traces, err)
+	}
+	adminPath(t, &cmds, "delete an endpoint: its slots, deliveries, itself", 20, func() error { return db.DeleteWebhookEndpoint(ctx, "ep1") })
+	if q, err := db.FindQueuedWebhookDeliveries(ctx); err != nil || len(q) != 6 {
+		t.Errorf("queue after deleting ep1 = %d, %v; want ep2's 6", len(q), err)
+	}
+	if eps, err := db.FindWebhookEndpoints(ctx); err != nil || len(eps) != 1 || eps[0].ID != "ep2" {
+		t.Errorf("endpoints after delete = %v, %v; want ep2", eps, err)
+	}
+	if _, err := db.FindWebhookDelivery(ctx, webhook.DeliveryID(events[0].ID, "ep1")); hyperlieu.KindOf(err) != hyperlieu.NotFound {
+		t.Errorf("ep1's finished delivery after delete: %v, want NotFound", err)
+	}
+}
+
+// TestMigrateWebhookIndex stores endpoints, a queued delivery and events as
+// a version before the index did, and checks that the migration names and
+// lists them.
+func TestMigrateWebhookIndex(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	at := time.Now().UTC()
+	for _, d := range []struct {
+		coll string
+		doc  bson.D
+	}{
+		{"webhook_endpoints", bson.D{{Key: "_id", Value: "old-ep"}, {Key: "url", Value: "https://a.example/h"}, {Key: "types", Value: bson.A{"rsvp"}}, {Key: "createdAt", Value: at}}},
+		{"webhook_queue", bson.D{{Key: "_id", Value: "0001.old-ep"}, {Key: "endpoint", Value: "old-ep"}, {Key: "eventId", Value: "0001"}, {Key: "createdAt", Value: at}}},
+		{"webhook_events", bson.D{{Key: "_id", Value: "0001"}, {Key: "type", Value: "rsvp"}, {Key: "at", Value: at}, {Key: "data", Value: bson.D{{Key: "userId", Value: "ana"}}}, {Key: "users", Value: bson.A{"ana"}}}},
+		{"webhook_events", bson.D{{Key: "_id", Value: "0002"}, {Key: "type", Value: "rsvp"}, {Key: "at", Value: at}, {Key: "data", Value: bson.D{}}}},
+	} {
+		if err := db.InsertRaw(ctx, d.coll, d.doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ForgetMigration(ctx, "webhook-index-1"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a second run changes nothing
+		if err := db.MigrateWebhookLists(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if eps, err := db.FindWebhookEndpoints(ctx); err != nil || len(eps) != 1 {
+		t.Errorf("endpoints = %v, %v; want the older one", eps, err)
+	}
+	if q, err := db.FindQueuedWebhookDeliveries(ctx); err != nil || len(q) != 1 {
+		t.Errorf("queue = %v, %v; want the older delivery", q, err)
+	}
+	if es, err := db.FindWebhookEventsBetween(ctx, "", "~", 10); err != nil || len(es) != 2 || es[0].ID != "0001" {
+		t.Errorf("stream = %v, %v; want both older events, in order", es, err)
+	}
+	if err := db.EraseUserEvents(ctx, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := db.FindWebhookEventsBetween(ctx, "", "~", 10); len(es) != 2 || es[0].Data["userId"] != "erased" {
+		t.Errorf("after erasure = %v, want ana erased", es)
 	}
 }

@@ -44,3 +44,16 @@ func (db *DB) InsertUnlisted(ctx context.Context, coll string, doc bson.D) error
 	_, err := db.c("migrations").DeleteOne(ctx, byID("admin-lists-1"))
 	return err
 }
+
+// ForgetMigration forgets that the migration name ran, so that it runs
+// again (over documents a test stored as an older version did).
+func (db *DB) ForgetMigration(ctx context.Context, name string) error {
+	_, err := db.c("migrations").DeleteOne(ctx, byID(name))
+	return err
+}
+
+// InsertRaw stores doc in coll as it is, listed nowhere.
+func (db *DB) InsertRaw(ctx context.Context, coll string, doc bson.D) error {
+	_, err := db.c(coll).InsertOne(ctx, doc)
+	return err
+}
