@@ -317,7 +317,7 @@ func (db *DB) userCursor(ctx context.Context, after string) (int, error) {
 	var d userDoc
 	switch err := db.r("users").FindOne(ctx, byID(after)).Decode(&d); {
 	case errors.Is(err, mongo.ErrNoDocuments):
-		return 0, hyperlieu.Errorf(hyperlieu.Invalid, "cursor: no such page")
+		return 0, hyperlieu.InvalidField("cursor", "is not a cursor this API returned")
 	case err != nil:
 		return 0, translate(err, "user")
 	}

@@ -113,12 +113,6 @@ func (db *DB) MigrateAdminLists(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// numbered is a document of a global list: its _id and its number there.
-type numbered struct {
-	ID string `bson:"_id"`
-	N  int    `bson:"listN"`
-}
-
 // listEveryone lists, under everyone in l and oldest first, the documents
 // of coll that hold no number yet (listN), and writes each its number, in
 // chunks: a chunk cut short by a crash is listed again by the next run
