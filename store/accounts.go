@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -243,9 +244,10 @@ const maxUserReads = 200
 // The cursor is a number in the list; an older client's cursor, a user id,
 // is read as that user's number. An unfiltered page reads the list's head,
 // one number past it and, per user, its entry and the user (all by _id).
-// A filter is checked user by user: a page probes at most maxUserReads
-// numbers (or Limit, if more) and returns the matches found with a cursor
-// to go on, so a rare match may take several short (even empty) pages.
+// A filter is checked user by user, Limit numbers at a time: a page probes
+// at most maxUserReads numbers (or Limit, if more) and returns the matches
+// found with a cursor to go on, so a rare match may take several short
+// (even empty) pages.
 // A whole email ("@" then a dot) is first looked up by its key: two reads.
 func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) (account.UserPage, error) {
 	page := account.UserPage{Items: []hyperlieu.User{}}
@@ -266,12 +268,12 @@ func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) (account.Use
 	if err != nil {
 		return page, err
 	}
-	reads := q.Limit
+	budget := math.MaxInt // numbers a page may probe
 	if q.Text != "" || q.Role != "" {
-		reads = max(q.Limit, maxUserReads)
+		budget = max(q.Limit, maxUserReads)
 	}
-	for len(page.Items) < q.Limit {
-		es, next, err := db.listAfter(ctx, userList, everyone, from, reads)
+	for start := from; len(page.Items) < q.Limit; {
+		es, next, err := db.listAfter(ctx, userList, everyone, from, min(q.Limit, budget-(from-start)))
 		if err != nil {
 			return page, err
 		}
@@ -297,10 +299,12 @@ func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) (account.Use
 			}
 		}
 		page.Next = next
-		if next == "" || q.Text != "" || q.Role != "" {
-			break // a filtered page reads one batch only
+		if next == "" {
+			break
 		}
-		from, _ = strconv.Atoi(next)
+		if from, _ = strconv.Atoi(next); from-start >= budget {
+			break // the reads are spent: the cursor goes on
+		}
 	}
 	return page, nil
 }
