@@ -190,12 +190,12 @@ func (db *DB) FindSession(ctx context.Context, id string) (account.Session, erro
 	return s, nil
 }
 
-// UpdateSessionRevoked marks the session revoked. Revoking twice keeps the first
-// time; it is idempotent, so it needs no atomic read-modify-write.
+// UpdateSessionRevoked marks the session revoked. Revoking twice keeps the
+// earlier time ($min sets a missing field, and never raises one): one
+// update by _id, atomic, where a filter on revokedAt would decode every
+// session on the embedded database.
 func (db *DB) UpdateSessionRevoked(ctx context.Context, id string, at time.Time) error {
-	_, err := db.c("sessions").UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "revokedAt", Value: bson.D{{Key: "$exists", Value: false}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "revokedAt", Value: at}}}})
+	_, err := db.c("sessions").UpdateOne(ctx, byID(id), bson.D{{Key: "$min", Value: bson.D{{Key: "revokedAt", Value: at}}}})
 	return translate(err, "session")
 }
 

@@ -204,6 +204,14 @@ func TestAdminPathCommands(t *testing.T) {
 	if ss, _ := sec["sessions"].([]map[string]any); len(ss) != 1 {
 		t.Errorf("exported sessions = %v, want 1", sec["sessions"])
 	}
+	sid := sec["sessions"].([]map[string]any)[0]["id"].(string)
+	first := now.Add(-time.Minute)
+	for _, at := range []time.Time{first, now} {
+		adminPath(t, &cmds, "revoke a session: one update by _id", 1, func() error { return db.UpdateSessionRevoked(ctx, sid, at) })
+	}
+	if s, err := db.FindSession(ctx, sid); err != nil || !s.RevokedAt.Equal(first) {
+		t.Errorf("revoked twice = %v, %v; want the first time %v", s.RevokedAt, err, first)
+	}
 	if ok, err := db.CreateSlots(ctx, []notify.SlotRequest{{UserID: u.ID, Slots: []string{"contact:" + u.ID + ":" + now.Format(time.DateOnly) + ":1"}}}, now); err != nil || !ok[0] {
 		t.Fatalf("CreateSlots: %v %v", ok, err)
 	}
