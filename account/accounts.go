@@ -40,9 +40,9 @@ type Store interface {
 	FindUser(ctx context.Context, id string) (hyperlieu.User, error)
 	FindUserByEmail(ctx context.Context, email string) (hyperlieu.User, error)
 	UpdateUser(ctx context.Context, u hyperlieu.User) error
-	// FindUsersBy returns at most q.Limit users matching q with an id after
-	// q.After, by id.
-	FindUsersBy(ctx context.Context, q UserQuery) ([]hyperlieu.User, error)
+	// FindUsersBy returns at most q.Limit users matching q after the
+	// cursor q.After, and the next page's cursor ("" on the last).
+	FindUsersBy(ctx context.Context, q UserQuery) (UserPage, error)
 	CreateSession(ctx context.Context, s Session) error
 	FindSession(ctx context.Context, id string) (Session, error)
 	UpdateSessionRevoked(ctx context.Context, id string, at time.Time) error

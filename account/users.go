@@ -15,10 +15,13 @@ type UserQuery struct {
 	Text  string         // in the email or the display name, ignoring case
 	Role  hyperlieu.Role // only users holding it
 	Limit int            // 0: 50; at most MaxUserPage
-	After string         // Next of the previous page: the last user's id
+	After string         // Next of the previous page
 }
 
-// UserPage is one page of users by id; Next is empty on the last page.
+// UserPage is one page of users in sign-up order; Next is empty on the
+// last page. A filtered page may hold fewer than Limit users (even none)
+// and still have a Next: the store reads a bounded share of the users per
+// page (see its FindUsersBy).
 type UserPage struct {
 	Items []hyperlieu.User
 	Next  string
@@ -27,9 +30,9 @@ type UserPage struct {
 // MaxUserPage is the largest page of users.
 const MaxUserPage = 200
 
-// ListUsers returns users matching q, by id. Admins only (Forbidden);
-// Invalid names bad filters. The store answers with one query of at most
-// Limit+1 documents; see the store's FindUsersBy for what it costs.
+// ListUsers returns users matching q, in sign-up order. Admins only
+// (Forbidden); Invalid names bad filters. See the store's FindUsersBy for
+// what a page costs.
 func (s *Service) ListUsers(ctx context.Context, a hyperlieu.Actor, q UserQuery) (UserPage, error) {
 	if !a.Is(hyperlieu.RoleAdmin) {
 		return UserPage{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only admins list users")
@@ -50,15 +53,9 @@ func (s *Service) ListUsers(ctx context.Context, a hyperlieu.Actor, q UserQuery)
 	if err := p.Err(); err != nil {
 		return UserPage{}, err
 	}
-	want := q.Limit
-	q.Limit++ // one more tells whether there is a next page
-	us, err := s.store.FindUsersBy(ctx, q)
+	page, err := s.store.FindUsersBy(ctx, q)
 	if err != nil {
 		return UserPage{}, fmt.Errorf("list users: %w", err)
-	}
-	page := UserPage{Items: us}
-	if len(us) > want {
-		page.Items, page.Next = us[:want], us[want-1].ID
 	}
 	return page, nil
 }

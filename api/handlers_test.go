@@ -55,14 +55,14 @@ func (m *accountStore) FindUser(_ context.Context, id string) (hyperlieu.User, e
 }
 
 // FindUsersBy ignores the filters: no test here lists users.
-func (m *accountStore) FindUsersBy(_ context.Context, q account.UserQuery) ([]hyperlieu.User, error) {
+func (m *accountStore) FindUsersBy(_ context.Context, q account.UserQuery) (account.UserPage, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []hyperlieu.User
 	for _, u := range m.users {
 		out = append(out, u)
 	}
-	return out[:min(len(out), q.Limit)], nil
+	return account.UserPage{Items: out[:min(len(out), q.Limit)]}, nil
 }
 
 func (m *accountStore) FindUserByEmail(_ context.Context, email string) (hyperlieu.User, error) {

@@ -23,7 +23,7 @@ func (s *Server) notificationRoutes() []route {
 			query: pageQuery{}, out: notificationPage{}, handler: s.getMyNotifications},
 		{method: "POST", path: "/v1/me/notifications/:id/opened", op: "markNotificationOpened", access: signedIn, summary: "Record that the caller opened a notification (idempotent)",
 			out: notificationResponse{}, handler: s.postNotificationOpened},
-		{method: "GET", path: "/v1/admin/notifications", op: "listNotifications", access: only(hyperlieu.RoleAdmin), summary: "Every notification, newest first, optionally of one status (failed ones, say)",
+		{method: "GET", path: "/v1/admin/notifications", op: "listNotifications", access: only(hyperlieu.RoleAdmin), summary: "Every notification, newest first, optionally of one status (failed ones, say; such a page reads a bounded share of the notifications, so it may be short, even empty, and still have a next cursor)",
 			query: notificationsQuery{}, out: notificationPage{}, handler: s.getNotifications},
 	}
 }

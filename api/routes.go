@@ -102,7 +102,7 @@ func (s *Server) accountRoutes() []route {
 		{method: "PATCH", path: "/v1/me", op: "updateMe", access: signedIn, summary: "Change the caller's profile and preferences",
 			in: mePatchRequest{}, out: userResponse{}, errs: []int{404}, handler: s.patchMe},
 		{method: "GET", path: "/v1/admin/users", op: "listUsers", access: only(hyperlieu.RoleAdmin),
-			summary: "Users by id, optionally by email or name (q) and role; paginated",
+			summary: "Users in sign-up order, optionally by email or name (q) and role; paginated (a filtered page reads a bounded share of the users, so it may be short, even empty, and still have a next cursor)",
 			query:   usersQuery{}, out: userPage{}, handler: s.getUsers},
 		{method: "POST", path: "/v1/admin/users/:id/roles", op: "setUserRoles", access: only(hyperlieu.RoleAdmin), summary: "Replace a user's roles",
 			in: rolesRequest{}, out: userResponse{}, errs: []int{404, 409}, handler: s.postUserRoles},

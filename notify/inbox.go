@@ -34,8 +34,10 @@ func (s *Service) Inbox(ctx context.Context, userID, cursor string, limit int) (
 }
 
 // ListNotifications is the admins' view of every notification with status
-// (or all, when empty), newest first. Forbidden unless actor is an admin;
-// Invalid for an unknown status, a bad cursor or limit.
+// (or all, when empty), newest first. A page with a status may hold fewer
+// than limit notifications (even none) and still have a Next: the store
+// reads a bounded share of every notification per page. Forbidden unless
+// actor is an admin; Invalid for an unknown status, a bad cursor or limit.
 func (s *Service) ListNotifications(ctx context.Context, actor hyperlieu.Actor, status, cursor string, limit int) (Page, error) {
 	if !actor.Is(hyperlieu.RoleAdmin) {
 		return Page{}, hyperlieu.Errorf(hyperlieu.Forbidden, "only admins see every notification")
@@ -50,7 +52,17 @@ func (s *Service) ListNotifications(ctx context.Context, actor hyperlieu.Actor, 
 		}
 		q.Statuses = []Status{Status(status)}
 	}
-	return s.page(ctx, q)
+	want := q.Limit
+	q.Limit++
+	ns, last, err := s.store.FindAllNotificationPage(ctx, q)
+	if err != nil {
+		return Page{}, fmt.Errorf("list notifications: %w", err)
+	}
+	page := pageOf(ns, want)
+	if page.Next == "" && last.ID != "" { // the reads ran out first
+		page.Next = encodeCursor(last.CreatedAt, last.ID)
+	}
+	return page, nil
 }
 
 func (s *Service) page(ctx context.Context, q Query) (Page, error) {
@@ -60,13 +72,19 @@ func (s *Service) page(ctx context.Context, q Query) (Page, error) {
 	if err != nil {
 		return Page{}, fmt.Errorf("list notifications: %w", err)
 	}
+	return pageOf(ns, want), nil
+}
+
+// pageOf is a page of the first want of ns, which holds one more when a
+// next page follows.
+func pageOf(ns []Notification, want int) Page {
 	page := Page{Items: ns}
 	if len(ns) > want {
 		page.Items = ns[:want]
 		last := page.Items[want-1]
 		page.Next = encodeCursor(last.CreatedAt, last.ID)
 	}
-	return page, nil
+	return page
 }
 
 func pageQuery(cursor string, limit int) (Query, error) {

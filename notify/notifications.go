@@ -125,6 +125,11 @@ type DeviceStore interface {
 type InboxStore interface {
 	FindNotification(ctx context.Context, id string) (Notification, error)
 	FindNotificationPage(ctx context.Context, q Query) ([]Notification, error)
+	// FindAllNotificationPage is FindNotificationPage for everyone's
+	// notifications, reading a bounded share of them: when the bound stops
+	// it before the page is full, last is the last one read, for the next
+	// page to start after (zero otherwise).
+	FindAllNotificationPage(ctx context.Context, q Query) (ns []Notification, last Notification, err error)
 	// CreateOpen records the first open; Conflict if already opened.
 	CreateOpen(ctx context.Context, n Notification, at time.Time) error
 	// DeleteNotificationData deletes the user's devices, notifications, opens and contact slots.

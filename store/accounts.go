@@ -2,12 +2,15 @@ package store
 
 import (
 	"context"
-	"regexp"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/account"
@@ -31,6 +34,7 @@ type userDoc struct {
 	Prefs        prefsDoc  `bson:"prefs"`
 	CreatedAt    time.Time `bson:"createdAt"`
 	UpdatedAt    time.Time `bson:"updatedAt"`
+	ListN        int       `bson:"listN,omitempty"` // its number in userList, for erasure
 }
 
 type prefsDoc struct {
@@ -96,7 +100,9 @@ func (d userDoc) user() hyperlieu.User {
 
 // CreateUser stores a new user. It returns Conflict when the email is taken:
 // the email's key (see accounts_email.go) and the unique index on email
-// decide, atomically, on insert.
+// decide, atomically, on insert. The user is listed for the admins first
+// (userList): a crash or a refused email leaves an entry naming no user,
+// which the list skips.
 func (db *DB) CreateUser(ctx context.Context, u hyperlieu.User) error {
 	if err := db.keyEmail(ctx, u.Email, u.ID); err != nil {
 		return err
@@ -104,7 +110,14 @@ func (db *DB) CreateUser(ctx context.Context, u hyperlieu.User) error {
 	if err := db.listRoles(ctx, u); err != nil { // staff lists (roles.go)
 		return err
 	}
-	_, err := db.c("users").InsertOne(ctx, toUserDoc(u))
+	ns, err := db.appendTo(ctx, userList, []listItem{{Owner: everyone, Ref: u.ID}})
+	if err != nil {
+		db.dropEmailKey(ctx, u.Email, u.ID)
+		return err
+	}
+	d := toUserDoc(u)
+	d.ListN = ns[0]
+	_, err = db.c("users").InsertOne(ctx, d)
 	if err != nil {
 		db.dropEmailKey(ctx, u.Email, u.ID)
 	}
@@ -130,12 +143,27 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (hyperlieu.User
 	return db.userByEmailKey(ctx, email)
 }
 
-// UpdateUser replaces the stored user with u. NotFound if it is gone.
+// UpdateUser sets the stored user's fields to u's (all but its number in
+// userList, which u does not carry). NotFound if it is gone.
 func (db *DB) UpdateUser(ctx context.Context, u hyperlieu.User) error {
 	if err := db.listRoles(ctx, u); err != nil { // staff lists (roles.go)
 		return err
 	}
-	return db.replaceByID(ctx, "users", u.ID, toUserDoc(u), "user")
+	raw, err := bson.Marshal(toUserDoc(u))
+	if err != nil {
+		return translate(err, "user")
+	}
+	elems, err := bson.Raw(raw).Elements()
+	if err != nil {
+		return translate(err, "user")
+	}
+	set := bson.D{}
+	for _, e := range elems {
+		if k := e.Key(); k != "_id" && k != "listN" {
+			set = append(set, bson.E{Key: k, Value: e.Value()})
+		}
+	}
+	return db.updateByID(ctx, "users", u.ID, bson.D{{Key: "$set", Value: set}}, "user")
 }
 
 type sessionDoc struct {
@@ -145,8 +173,12 @@ type sessionDoc struct {
 	RevokedAt *time.Time `bson:"revokedAt,omitempty"`
 }
 
-// CreateSession stores a new session.
+// CreateSession lists a new session under its user (sessionList, for
+// export and erasure), then stores it.
 func (db *DB) CreateSession(ctx context.Context, s account.Session) error {
+	if _, err := db.appendTo(ctx, sessionList, []listItem{{Owner: s.UserID, Ref: s.ID}}); err != nil {
+		return err
+	}
 	_, err := db.c("sessions").InsertOne(ctx, sessionDoc{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt})
 	return translate(err, "session")
 }
@@ -164,12 +196,12 @@ func (db *DB) FindSession(ctx context.Context, id string) (account.Session, erro
 	return s, nil
 }
 
-// UpdateSessionRevoked marks the session revoked. Revoking twice keeps the first
-// time; it is idempotent, so it needs no atomic read-modify-write.
+// UpdateSessionRevoked marks the session revoked. Revoking twice keeps the
+// earlier time ($min sets a missing field, and never raises one): one
+// update by _id, atomic, where a filter on revokedAt would decode every
+// session on the embedded database.
 func (db *DB) UpdateSessionRevoked(ctx context.Context, id string, at time.Time) error {
-	_, err := db.c("sessions").UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "revokedAt", Value: bson.D{{Key: "$exists", Value: false}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "revokedAt", Value: at}}}})
+	_, err := db.c("sessions").UpdateOne(ctx, byID(id), bson.D{{Key: "$min", Value: bson.D{{Key: "revokedAt", Value: at}}}})
 	return translate(err, "session")
 }
 
@@ -181,8 +213,12 @@ type refreshDoc struct {
 	ExpiresAt time.Time `bson:"expiresAt"`
 }
 
-// CreateRefreshToken stores a refresh token by its hash.
+// CreateRefreshToken lists a refresh token under its user (refreshList,
+// for erasure), then stores it by its hash.
 func (db *DB) CreateRefreshToken(ctx context.Context, t account.RefreshToken) error {
+	if _, err := db.appendTo(ctx, refreshList, []listItem{{Owner: t.UserID, Ref: t.Hash}}); err != nil {
+		return err
+	}
 	_, err := db.c("refresh_tokens").InsertOne(ctx, refreshDoc(t))
 	return translate(err, "refresh token")
 }
@@ -205,34 +241,117 @@ func (db *DB) UpdateRefreshTokenUsed(ctx context.Context, hash string, at time.T
 	return translate(err, "refresh token use")
 }
 
-// FindUsersBy returns at most q.Limit users matching q with an id after
-// q.After, in id order. On MongoDB the _id order, and the {roles, _id} index
-// for a role, bound the work by the page; a text (a case-insensitive
-// substring of email or display name) can only be checked document by
-// document, so a rare text may read many users before it fills a page, and
-// the request's deadline bounds it. An email-like text ("@" in it) matches
-// the start of the address only, which the unique email index serves. The
-// embedded FerretDB reads every document for any query but by _id
-// (docs/ferretdb.md), so there this costs a scan of the users, once per page.
-func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) ([]hyperlieu.User, error) {
-	filter := bson.D{}
-	if q.After != "" {
-		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: q.After}}})
+// maxUserReads bounds the users one filtered page reads: a filter a rare
+// user matches would otherwise read every account for one page.
+const maxUserReads = 200
+
+// FindUsersBy returns a page of the users matching q, in the order they
+// signed up (userList), and the cursor of the next page ("" on the last).
+// The cursor is a number in the list; an older client's cursor, a user id,
+// is read as that user's number. An unfiltered page reads the list's head,
+// one number past it and, per user, its entry and the user (all by _id).
+// A filter is checked user by user, Limit numbers at a time: a page probes
+// at most maxUserReads numbers (or Limit, if more) and returns the matches
+// found with a cursor to go on, so a rare match may take several short
+// (even empty) pages.
+// A whole email ("@" then a dot) is first looked up by its key: two reads.
+func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) (account.UserPage, error) {
+	page := account.UserPage{Items: []hyperlieu.User{}}
+	text := strings.ToLower(q.Text)
+	if at := strings.IndexByte(text, '@'); q.After == "" && at > 0 && strings.Contains(text[at:], ".") {
+		u, err := db.userByEmailKey(ctx, text)
+		switch {
+		case err == nil:
+			if q.Role == "" || slices.Contains(u.Roles, q.Role) {
+				page.Items = append(page.Items, u)
+			}
+			return page, nil
+		case hyperlieu.KindOf(err) != hyperlieu.NotFound:
+			return page, err
+		} // not a whole address: a prefix, checked as below
 	}
-	if q.Role != "" {
-		filter = append(filter, bson.E{Key: "roles", Value: string(q.Role)})
+	from, err := db.userCursor(ctx, q.After)
+	if err != nil {
+		return page, err
 	}
-	if t := q.Text; t != "" {
-		quoted := regexp.QuoteMeta(strings.ToLower(t))
-		if strings.Contains(t, "@") {
-			filter = append(filter, bson.E{Key: "email", Value: bson.D{{Key: "$regex", Value: "^" + quoted}}})
-		} else {
-			filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-				bson.D{{Key: "email", Value: bson.D{{Key: "$regex", Value: quoted}, {Key: "$options", Value: "i"}}}},
-				bson.D{{Key: "displayName", Value: bson.D{{Key: "$regex", Value: regexp.QuoteMeta(t)}, {Key: "$options", Value: "i"}}}},
-			}})
+	budget := math.MaxInt // numbers a page may probe
+	if q.Text != "" || q.Role != "" {
+		budget = max(q.Limit, maxUserReads)
+	}
+	for start := from; len(page.Items) < q.Limit; {
+		es, next, err := db.listAfter(ctx, userList, everyone, from, min(q.Limit, budget-(from-start)))
+		if err != nil {
+			return page, err
+		}
+		us, err := findByIDs(ctx, db.r("users"), refsOf(es), nil, "users", func(d userDoc) userDoc { return d })
+		if err != nil {
+			return page, err
+		}
+		byID := make(map[string]userDoc, len(us))
+		for _, d := range us {
+			byID[d.ID] = d
+		}
+		for i, e := range es {
+			d, ok := byID[e.Ref]
+			if !ok || d.ListN != e.N || !userMatches(d.user(), q) {
+				continue // not stored (a failed sign-up), or listed twice
+			}
+			page.Items = append(page.Items, d.user())
+			if len(page.Items) == q.Limit {
+				if i < len(es)-1 || next != "" {
+					next = strconv.Itoa(e.N) // full before the batch's end
+				}
+				break
+			}
+		}
+		page.Next = next
+		if next == "" {
+			break
+		}
+		if from, _ = strconv.Atoi(next); from-start >= budget {
+			break // the reads are spent: the cursor goes on
 		}
 	}
-	return findMany(ctx, db.r("users"), filter,
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(q.Limit)), "users", userDoc.user)
+	return page, nil
+}
+
+// userCursor is the number after which the page starts: a number, or the
+// id of the last user of a page an older version served.
+func (db *DB) userCursor(ctx context.Context, after string) (int, error) {
+	if after == "" {
+		return 0, nil
+	}
+	if n, err := strconv.Atoi(after); err == nil && n >= 0 {
+		return n, nil
+	}
+	var d userDoc
+	switch err := db.r("users").FindOne(ctx, byID(after)).Decode(&d); {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return 0, hyperlieu.InvalidField("cursor", "is not a cursor this API returned")
+	case err != nil:
+		return 0, translate(err, "user")
+	}
+	return d.ListN, nil
+}
+
+// userMatches says whether u passes q's filters: a role it holds, and a
+// text in its email or display name, ignoring case (an address-like text,
+// with "@", at the start of the email).
+func userMatches(u hyperlieu.User, q account.UserQuery) bool {
+	if q.Role != "" && !slices.Contains(u.Roles, q.Role) {
+		return false
+	}
+	t := strings.ToLower(q.Text)
+	switch {
+	case t == "":
+		return true
+	case strings.Contains(t, "@"):
+		return strings.HasPrefix(strings.ToLower(u.Email), t)
+	}
+	return strings.Contains(strings.ToLower(u.Email), t) || strings.Contains(strings.ToLower(u.DisplayName), t)
+}
+
+// migrateUserList lists the accounts made before userList, oldest first.
+func (db *DB) migrateUserList(ctx context.Context) (int, error) {
+	return db.listEveryone(ctx, userList, "users", "createdAt", nil)
 }

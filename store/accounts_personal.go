@@ -1,12 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/hyperlieu/hyperlieu"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // ExportUser returns the account's profile, preferences and sessions: what
@@ -30,12 +30,20 @@ func (db *DB) ExportUser(ctx context.Context, userID string) (map[string]any, er
 	if p.QuietHours != nil {
 		prefs["quietHours"] = map[string]any{"from": p.QuietHours.From, "to": p.QuietHours.To}
 	}
-	ss, err := findMany(ctx, db.r("sessions"), bson.D{{Key: "userId", Value: userID}}, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}),
-		"sessions", func(s sessionDoc) map[string]any {
-			return map[string]any{"id": s.ID, "createdAt": s.CreatedAt.UTC(), "revoked": s.RevokedAt != nil}
-		})
+	// The sessions, through the user's list (by _id: a query by userId
+	// decodes every session on the embedded database), oldest first.
+	es, err := db.listAll(ctx, sessionList, userID)
 	if err != nil {
 		return nil, err
+	}
+	docs, err := findByIDs(ctx, db.r("sessions"), refsOf(es), nil, "sessions", func(s sessionDoc) sessionDoc { return s })
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(docs, func(a, b sessionDoc) int { return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) })
+	ss := make([]map[string]any, len(docs))
+	for i, s := range docs {
+		ss[i] = map[string]any{"id": s.ID, "createdAt": s.CreatedAt.UTC(), "revoked": s.RevokedAt != nil}
 	}
 	return map[string]any{
 		"profile": map[string]any{
@@ -48,20 +56,32 @@ func (db *DB) ExportUser(ctx context.Context, userID string) (map[string]any, er
 }
 
 // EraseUser deletes the account: the user document (so the email is free
-// again), its sessions (which revokes them) and refresh tokens. Erasing a
-// user that is gone is not an error.
+// again), its sessions (which revokes them) and refresh tokens, and the
+// lists naming them, all by _id. Erasing a user that is gone is not an
+// error.
 func (db *DB) EraseUser(ctx context.Context, userID string) error {
-	u, err := db.FindUser(ctx, userID)
-	if hyperlieu.KindOf(err) == hyperlieu.NotFound {
-		u, err = hyperlieu.User{}, nil
-	}
+	u, err := db.rawUser(ctx, userID) // zero when gone
 	if err != nil {
 		return err
 	}
-	byUser := bson.D{{Key: "userId", Value: userID}}
-	for _, coll := range []string{"refresh_tokens", "sessions"} {
-		if _, err := db.c(coll).DeleteMany(ctx, byUser); err != nil {
-			return translate(err, coll)
+	for _, x := range []struct {
+		l    ownerList
+		coll string
+	}{{refreshList, "refresh_tokens"}, {sessionList, "sessions"}} {
+		es, err := db.listAll(ctx, x.l, userID)
+		if err != nil {
+			return err
+		}
+		if err := db.deleteByIDs(ctx, x.coll, refsOf(es)); err != nil {
+			return err
+		}
+		if err := db.dropList(ctx, x.l, userID); err != nil {
+			return err
+		}
+	}
+	if u.ListN > 0 { // its entry in the admins' list names it
+		if err := db.deleteByIDs(ctx, userList.coll, []string{userList.entry(everyone, u.ListN)}); err != nil {
+			return err
 		}
 	}
 	if _, err := db.c("users").DeleteOne(ctx, byID(userID)); err != nil {
@@ -71,4 +91,15 @@ func (db *DB) EraseUser(ctx context.Context, userID string) error {
 		return nil
 	}
 	return db.unkeyEmail(ctx, u.Email) // after the user: a key never misses an account
+}
+
+// rawUser returns the stored user document, with its list number; a zero
+// document when it is gone.
+func (db *DB) rawUser(ctx context.Context, id string) (userDoc, error) {
+	var d userDoc
+	err := db.r("users").FindOne(ctx, byID(id)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return userDoc{}, nil
+	}
+	return d, translate(err, "user")
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ type notificationDoc struct {
 	NotBefore    time.Time         `bson:"notBefore"`
 	ExpiresAt    time.Time         `bson:"expiresAt"`
 	InboxN       int               `bson:"inboxN,omitempty"` // its number in the inbox list
+	ListN        int               `bson:"listN,omitempty"`  // its number in everyone's (the admins')
 	OutboxFields `bson:",inline"`
 }
 
@@ -155,11 +157,18 @@ func (db *DB) insertMany(ctx context.Context, coll string, docs []any) ([]bool, 
 // Each is listed in its user's inbox first (lists.go: one insert for all
 // users, and one bulk update of their heads), so that a stored
 // notification is always listed; a repeated one is listed twice and shown
-// once.
+// once. The same insert lists it under everyone (the admins' page) and,
+// when it is about someone else (data.userId: a manager's low-rating
+// alert quoting a customer), under that person's "about" owner, for
+// erasure.
 func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification) error {
-	items := make([]listItem, len(ns))
+	items := make([]listItem, 2*len(ns), 2*len(ns)+1)
 	for i, n := range ns {
 		items[i] = listItem{Owner: n.UserID, Ref: n.ID}
+		items[len(ns)+i] = listItem{Owner: everyone, Ref: n.ID}
+		if who := n.Data["userId"]; who != "" && who != n.UserID {
+			items = append(items, listItem{Owner: aboutOwner(who), Ref: n.ID})
+		}
 	}
 	numbers, err := db.appendTo(ctx, inboxList, items)
 	if err != nil {
@@ -169,7 +178,7 @@ func (db *DB) CreateNotifications(ctx context.Context, ns []notify.Notification)
 	var queued []any
 	for i, n := range ns {
 		d := toNotificationDoc(n)
-		d.InboxN = numbers[i]
+		d.InboxN, d.ListN = numbers[i], numbers[len(ns)+i]
 		docs[i] = d
 		if n.Status == notify.StatusPending {
 			queued = append(queued, d)
@@ -310,21 +319,52 @@ func (db *DB) withOpens(ctx context.Context, ns []notify.Notification) error {
 // so the page is filtered once merged, reading on (twice as much each
 // time) until it is full or the notifications run out. A user's page reads
 // their inbox list (lists.go), by _id only, from the number of the
-// cursor's notification down; the admins' view of everyone queries.
+// cursor's notification down; everyone's reads the list of every
+// notification likewise, at most maxAdminReads of them (see
+// FindAllNotificationPage, which says where it stopped).
 func (db *DB) FindNotificationPage(ctx context.Context, q notify.Query) ([]notify.Notification, error) {
+	ns, _, err := db.notificationPage(ctx, q)
+	return ns, err
+}
+
+// maxAdminReads bounds the notifications one page of everyone's reads: a
+// status few hold (failed) would otherwise read every notification stored
+// for one page.
+const maxAdminReads = 200
+
+// FindAllNotificationPage is FindNotificationPage for everyone's
+// notifications (q.UserID empty): it reads at most max(q.Limit,
+// maxAdminReads) notifications, so a page may hold fewer than q.Limit
+// while more remain; last is then the last one read, for the next page to
+// start after (zero when the page is full or the list ended). A page costs
+// the cursor's notification, the list's head and one read past it, then
+// per notification read its entry, itself and its outbox state (one to
+// three reads), and its open.
+func (db *DB) FindAllNotificationPage(ctx context.Context, q notify.Query) ([]notify.Notification, notify.Notification, error) {
+	q.UserID = ""
+	return db.notificationPage(ctx, q)
+}
+
+func (db *DB) notificationPage(ctx context.Context, q notify.Query) ([]notify.Notification, notify.Notification, error) {
 	next, err := db.inboxReader(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, notify.Notification{}, err
 	}
 	now := time.Now()
 	var out []notify.Notification
+	var last notify.Notification // the last read, once the reads are spent
+	read, budget := 0, math.MaxInt
+	if q.UserID == "" {
+		budget = max(q.Limit, maxAdminReads)
+	}
 	for batch := q.Limit; ; batch *= 2 {
-		ns, more, err := next(batch)
+		ns, more, err := next(min(batch, budget-read))
 		if err != nil {
-			return nil, err
+			return nil, notify.Notification{}, err
 		}
+		read += len(ns)
 		if err := db.withOutbox(ctx, ns, now); err != nil {
-			return nil, err
+			return nil, notify.Notification{}, err
 		}
 		for _, n := range ns {
 			if (len(q.Statuses) == 0 || slices.Contains(q.Statuses, n.Status)) && (q.DueBy.IsZero() || !n.NotBefore.After(q.DueBy)) {
@@ -334,32 +374,44 @@ func (db *DB) FindNotificationPage(ctx context.Context, q notify.Query) ([]notif
 		if len(out) >= q.Limit || !more {
 			break
 		}
+		if read >= budget && len(ns) > 0 {
+			last = ns[len(ns)-1]
+			break
+		}
 	}
 	out = out[:min(len(out), q.Limit)]
-	return out, db.withOpens(ctx, out)
+	return out, last, db.withOpens(ctx, out)
 }
 
 // inboxReader returns a reader of the notifications that may be on q's
-// page, batch by batch, newest first, saying whether more may follow.
+// page, batch by batch, newest first, saying whether more may follow: the
+// user's inbox list, or everyone's.
 func (db *DB) inboxReader(ctx context.Context, q notify.Query) (func(batch int) ([]notify.Notification, bool, error), error) {
-	before := 0 // the inbox numbers below this one, or all
-	if q.UserID != "" && q.AfterID != "" {
+	owner, number := q.UserID, func(d notificationDoc) int { return d.InboxN }
+	if owner == "" {
+		owner, number = everyone, func(d notificationDoc) int { return d.ListN }
+	}
+	before := 0 // the list's numbers below this one, or all
+	if q.AfterID != "" {
 		var d notificationDoc
 		switch err := db.r("notifications").FindOne(ctx, byID(q.AfterID)).Decode(&d); {
-		case errors.Is(err, mongo.ErrNoDocuments) || err == nil && d.UserID != q.UserID:
+		case errors.Is(err, mongo.ErrNoDocuments) || err == nil && q.UserID != "" && d.UserID != q.UserID:
 			return func(int) ([]notify.Notification, bool, error) { return nil, false, nil }, nil
 		case err != nil:
 			return nil, translate(err, "notification")
 		}
-		if before = d.InboxN; before == 0 { // stored before inboxes were lists
+		if before = number(d); before == 0 && q.UserID != "" { // stored before inboxes were lists
 			n, err := db.listNumberOf(ctx, inboxList, q.UserID, d.ID)
 			if err != nil {
 				return nil, err
 			}
 			before = n
 		}
+		if before == 0 && q.UserID == "" { // stored before everyone's list, not migrated
+			return func(int) ([]notify.Notification, bool, error) { return nil, false, nil }, nil
+		}
 	}
-	if q.UserID == "" || before == 0 && q.AfterID != "" { // everyone's, or a cursor not listed
+	if before == 0 && q.AfterID != "" { // a user's cursor not listed
 		return func(batch int) ([]notify.Notification, bool, error) {
 			ns, err := db.findNotifications(ctx, pageFilter(q), options.Find().
 				SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(batch)))
@@ -370,26 +422,30 @@ func (db *DB) inboxReader(ctx context.Context, q notify.Query) (func(batch int) 
 		}, nil
 	}
 	return func(batch int) ([]notify.Notification, bool, error) {
-		es, err := db.listPage(ctx, inboxList, q.UserID, before, batch)
+		es, err := db.listPage(ctx, inboxList, owner, before, batch)
 		if err != nil || len(es) == 0 {
 			return nil, false, err
 		}
 		before = es[len(es)-1].N
-		ids := make([]string, len(es))
-		for i, e := range es {
-			ids[i] = e.Ref
+		docs, err := findByIDs(ctx, db.r("notifications"), refsOf(es), nil, "notifications", func(d notificationDoc) notificationDoc { return d })
+		ns := make([]notify.Notification, 0, len(docs))
+		for _, d := range docs {
+			if owner != everyone || d.ListN == 0 || slices.ContainsFunc(es, func(e listEntry) bool { return e.Ref == d.ID && e.N == d.ListN }) {
+				ns = append(ns, d.notification())
+			}
 		}
-		ns, err := findByIDs(ctx, db.r("notifications"), ids, nil, "notifications", notificationDoc.notification)
 		return ns, before > 1, err
 	}, nil
 }
 
-// pageFilter is the stored notifications that may be on q's page.
+// aboutOwner owns, in inboxList, the notifications to others about userID.
+func aboutOwner(userID string) string { return "about:" + userID }
+
+// pageFilter is the stored notifications of a user that may be on q's
+// page: a cursor the user's list does not hold (it was stored before
+// inboxes were lists and not migrated) is read as a query.
 func pageFilter(q notify.Query) bson.D {
-	f := bson.D{}
-	if q.UserID != "" {
-		f = append(f, bson.E{Key: "userId", Value: q.UserID})
-	}
+	f := bson.D{{Key: "userId", Value: q.UserID}}
 	if len(q.Statuses) > 0 {
 		st := []string{string(notify.StatusPending)}
 		for _, s := range q.Statuses {
@@ -464,33 +520,48 @@ func (db *DB) FindInstallIDs(ctx context.Context, userID string) ([]string, erro
 	return d.InstallIDs, translate(err, "device installs")
 }
 
-// DeleteNotificationData deletes the user's devices, notifications, opens and
-// contact slots, and the notifications to others that are about the user
-// (data.userId: a manager's low-rating alert quoting their comment).
+// DeleteNotificationData deletes the user's devices, notifications (with
+// their opens, queue copies and outcomes) and contact slots, and the
+// notifications to others that are about the user (data.userId: a
+// manager's low-rating alert quoting their comment), with their queue
+// copies and outcomes, all by _id, through the user's lists: a delete by
+// userId decodes the whole collection on the embedded database.
 func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
-	for _, coll := range []string{"devices", "notifications", "notification_opens", "contact_slots", queueColl, outcomesColl} {
-		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
-			return translate(err, coll)
-		}
+	if err := db.deleteDevicesOf(ctx, userID); err != nil {
+		return err
 	}
-	// Alerts to others about the user: their inbox entries, queue copies
-	// and outcomes (whose text may quote them).
-	about := bson.D{{Key: "data.userId", Value: userID}}
-	ids, err := findMany(ctx, db.c("notifications"), about, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}),
-		"notifications", func(d idDoc) string { return d.ID })
+	mine, err := db.listedNotifications(ctx, userID)
 	if err != nil {
 		return err
 	}
-	dels := make([]mongo.WriteModel, len(ids))
-	for i, id := range ids {
-		dels[i] = mongo.NewDeleteOneModel().SetFilter(byID(id))
-	}
-	if err := db.bulkByID(ctx, outcomesColl, dels); err != nil {
+	about, err := db.listedNotifications(ctx, aboutOwner(userID))
+	if err != nil {
 		return err
 	}
-	for _, coll := range []string{"notifications", queueColl} {
-		if _, err := db.c(coll).DeleteMany(ctx, about); err != nil {
-			return translate(err, coll)
+	if err := db.deleteContactSlots(ctx, userID, mine); err != nil {
+		return err
+	}
+	var ids, aboutIDs, entries []string
+	for _, d := range mine {
+		ids = append(ids, d.ID)
+	}
+	for _, d := range about {
+		aboutIDs = append(aboutIDs, d.ID)
+	}
+	for _, d := range append(mine, about...) {
+		if d.ListN > 0 {
+			entries = append(entries, inboxList.entry(everyone, d.ListN))
+		}
+	}
+	for _, del := range []struct {
+		coll string
+		ids  []string
+	}{
+		{outcomesColl, ids}, {outcomesColl, aboutIDs}, {queueColl, ids}, {queueColl, aboutIDs},
+		{"notification_opens", ids}, {"notifications", ids}, {"notifications", aboutIDs}, {inboxList.coll, entries},
+	} {
+		if err := db.deleteByIDs(ctx, del.coll, del.ids); err != nil {
+			return err
 		}
 	}
 	for _, coll := range []string{"device_installs", deviceListsColl} {
@@ -498,7 +569,97 @@ func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
 			return translate(err, coll)
 		}
 	}
+	if err := db.dropList(ctx, inboxList, aboutOwner(userID)); err != nil {
+		return err
+	}
 	return db.dropList(ctx, inboxList, userID)
+}
+
+// listedNotifications returns the notifications owner's inbox list holds
+// (their numbers only: _id, listN, createdAt).
+func (db *DB) listedNotifications(ctx context.Context, owner string) ([]notificationDoc, error) {
+	es, err := db.listAll(ctx, inboxList, owner)
+	if err != nil {
+		return nil, err
+	}
+	return findByIDs(ctx, db.r("notifications"), refsOf(es),
+		options.FindOne().SetProjection(bson.D{{Key: "listN", Value: 1}, {Key: "createdAt", Value: 1}}),
+		"notifications", func(d notificationDoc) notificationDoc { return d })
+}
+
+// deleteDevicesOf deletes the devices the user's list names that are
+// still theirs (a token may have moved to another account since).
+func (db *DB) deleteDevicesOf(ctx context.Context, userID string) error {
+	var l deviceListDoc
+	err := db.c(deviceListsColl).FindOne(ctx, byID(userID)).Decode(&l)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil
+	}
+	if err != nil {
+		return translate(err, "devices")
+	}
+	tokens := make([]string, 0, len(l.Devices))
+	for _, d := range l.Devices {
+		tokens = append(tokens, d.Token)
+	}
+	ds, err := findByIDs(ctx, db.c("devices"), tokens, nil, "devices", func(d deviceDoc) deviceDoc { return d })
+	if err != nil {
+		return err
+	}
+	var theirs []string
+	for _, d := range ds {
+		if d.UserID == userID {
+			theirs = append(theirs, d.Token)
+		}
+	}
+	return db.deleteByIDs(ctx, "devices", theirs)
+}
+
+// deleteContactSlots deletes the user's daily contact slots
+// (contact:<user>:<day>:<n>, notify/contacts.go) on the days they were
+// notified: each contact precedes its notification, and a day is the
+// user's, so the days around each notification's UTC date are tried. A
+// day's slots are taken from 1 up, so slot 1 tells whether the day has
+// any (one read per day), then its slots go in one bulk delete.
+func (db *DB) deleteContactSlots(ctx context.Context, userID string, ns []notificationDoc) error {
+	days := map[string]bool{}
+	for _, n := range ns {
+		for d := -1; d <= 1; d++ {
+			days[n.CreatedAt.UTC().AddDate(0, 0, d).Format(time.DateOnly)] = true
+		}
+	}
+	slot := func(day string, n int) string { return "contact:" + userID + ":" + day + ":" + strconv.Itoa(n) }
+	firsts := make([]string, 0, len(days))
+	for day := range days {
+		firsts = append(firsts, slot(day, 1))
+	}
+	taken, err := db.existing(ctx, "contact_slots", firsts)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for day := range days {
+		if taken[slot(day, 1)] {
+			for n := 1; n <= hyperlieu.MaxNotificationsPerDayLimit; n++ {
+				ids = append(ids, slot(day, n))
+			}
+		}
+	}
+	return db.deleteByIDs(ctx, "contact_slots", ids)
+}
+
+// migrateNotificationLists lists every notification stored before
+// everyone's list, oldest first, and those about someone else under that
+// person's about owner.
+func (db *DB) migrateNotificationLists(ctx context.Context) (int, error) {
+	return db.listEveryone(ctx, inboxList, "notifications", "createdAt", func(d bson.Raw) []listItem {
+		who, _ := d.Lookup("data", "userId").StringValueOK()
+		owner, _ := d.Lookup("userId").StringValueOK()
+		if who == "" || who == owner {
+			return nil
+		}
+		return []listItem{{Owner: aboutOwner(who), Ref: d.Lookup("_id").StringValue()}}
+	})
 }
 
 type claimDoc struct {

@@ -29,7 +29,48 @@ const (
 	webhookDeliveries = "webhook_deliveries"
 	webhookClaims     = "webhook_claims"
 	webhookSlots      = "webhook_slots"
+	// webhookIndex holds two documents naming, by _id, the endpoints and
+	// the queued deliveries (id by hashKey(id), each set or unset by an
+	// update by _id), so that the endpoints and the queue are read by _id
+	// rather than whole (issue 15).
+	webhookIndex = "webhook_index"
+	endpointsKey = "endpoints"
+	queueKey     = "queue"
 )
+
+// indexSet names (or, with unset, forgets) ids in the index document key:
+// one update by _id.
+func (db *DB) indexSet(ctx context.Context, key string, ids []string, unset bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	fields := bson.D{}
+	for _, id := range ids {
+		fields = append(fields, bson.E{Key: "ids." + hashKey(id), Value: id})
+	}
+	op := "$set"
+	if unset {
+		op = "$unset"
+	}
+	_, err := db.c(webhookIndex).UpdateOne(ctx, byID(key), bson.D{{Key: op, Value: fields}}, options.UpdateOne().SetUpsert(!unset))
+	return translate(err, "webhook index")
+}
+
+// indexed returns the ids the index document key names.
+func (db *DB) indexed(ctx context.Context, key string) ([]string, error) {
+	var d struct {
+		IDs map[string]string `bson:"ids"`
+	}
+	err := db.c(webhookIndex).FindOne(ctx, byID(key)).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, translate(err, "webhook index")
+	}
+	ids := slices.Sorted(maps.Values(d.IDs))
+	return ids, nil
+}
 
 func webhookIndexes() []indexSpec {
 	return []indexSpec{
@@ -67,8 +108,12 @@ func utcOrZero(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// CreateWebhookEndpoint inserts e under its id.
+// CreateWebhookEndpoint names e in the endpoints' index, then inserts it
+// under its id (a crash between leaves a name the reader skips).
 func (db *DB) CreateWebhookEndpoint(ctx context.Context, e webhook.Endpoint) error {
+	if err := db.indexSet(ctx, endpointsKey, []string{e.ID}, false); err != nil {
+		return err
+	}
 	d := webhookEndpointDoc{ID: e.ID, URL: e.URL, Secret: e.Secret, CreatedAt: e.CreatedAt.UTC()}
 	for _, t := range e.Types {
 		d.Types = append(d.Types, string(t))
@@ -77,9 +122,16 @@ func (db *DB) CreateWebhookEndpoint(ctx context.Context, e webhook.Endpoint) err
 	return translate(err, "webhook endpoint")
 }
 
-// FindWebhookEndpoints returns every endpoint (a small collection).
+// FindWebhookEndpoints returns every endpoint (a few): the index, then one
+// read by _id each. Every instance reads them each worker poll (Refresh),
+// so another instance's registration, pause or deletion shows within a
+// poll.
 func (db *DB) FindWebhookEndpoints(ctx context.Context) ([]webhook.Endpoint, error) {
-	return findMany(ctx, db.c(webhookEndpoints), bson.D{}, nil, "webhook endpoints", webhookEndpointDoc.endpoint)
+	ids, err := db.indexed(ctx, endpointsKey)
+	if err != nil {
+		return nil, err
+	}
+	return findByIDs(ctx, db.c(webhookEndpoints), ids, nil, "webhook endpoints", webhookEndpointDoc.endpoint)
 }
 
 // UpdateWebhookEndpointState sets e's pause and failure fields, by id.
@@ -91,18 +143,47 @@ func (db *DB) UpdateWebhookEndpointState(ctx context.Context, e webhook.Endpoint
 }
 
 // DeleteWebhookEndpoint removes the queued and finished deliveries of
-// endpoint id (rare: scans of the small queue and of the history), then the
-// endpoint; NotFound when there was no endpoint. Deliveries go first so
-// that a crash between leaves the endpoint, to delete again, not orphans.
+// endpoint id, found through its numbered list (webhook_slots: dense from
+// 1, its end found by a galloping search), and the list, by _id; then the
+// endpoint and its name in the index. NotFound when there was no endpoint.
+// Deliveries go first so that a crash between leaves the endpoint, to
+// delete again, not orphans.
 func (db *DB) DeleteWebhookEndpoint(ctx context.Context, id string) error {
-	for _, coll := range []string{webhookQueue, webhookDeliveries, webhookSlots} {
-		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "endpoint", Value: id}}); err != nil {
-			return translate(err, "webhook deliveries")
+	top, err := hyperlieu.LastTaken(0, func(n int) (bool, error) {
+		err := db.c(webhookSlots).FindOne(ctx, byID(webhookClaimID(id, n)), options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return false, nil
 		}
+		return err == nil, translate(err, "webhook delivery slot")
+	})
+	if err != nil {
+		return err
+	}
+	slots := make([]string, top)
+	for n := 1; n <= top; n++ {
+		slots[n-1] = webhookClaimID(id, n)
+	}
+	listed, err := findByIDs(ctx, db.c(webhookSlots), slots, nil, "webhook delivery slots", func(d webhookSlotDoc) string { return d.Delivery })
+	if err != nil {
+		return err
+	}
+	for _, coll := range []string{webhookQueue, webhookDeliveries} {
+		if err := db.deleteByIDs(ctx, coll, listed); err != nil {
+			return err
+		}
+	}
+	if err := db.indexSet(ctx, queueKey, listed, true); err != nil {
+		return err
+	}
+	if err := db.deleteByIDs(ctx, webhookSlots, slots); err != nil {
+		return err
 	}
 	r, err := db.c(webhookEndpoints).DeleteOne(ctx, byID(id))
 	if err != nil {
 		return translate(err, "webhook endpoint")
+	}
+	if err := db.indexSet(ctx, endpointsKey, []string{id}, true); err != nil {
+		return err
 	}
 	if r.DeletedCount == 0 {
 		return hyperlieu.Errorf(hyperlieu.NotFound, "webhook endpoint not found")
@@ -143,15 +224,25 @@ func (d webhookDeliveryDoc) delivery() webhook.Delivery {
 		CreatedAt: d.CreatedAt.UTC(), DoneAt: utcOrZero(d.DoneAt), Claim: d.Claim, LeaseUntil: utcOrZero(d.LeaseUntil), Seq: d.Seq}
 }
 
-// CreateWebhookDelivery queues d; Conflict when it is queued already.
+// CreateWebhookDelivery names d in the queue's index, then queues it;
+// Conflict when it is queued already. A crash between leaves a name the
+// worker skips.
 func (db *DB) CreateWebhookDelivery(ctx context.Context, d webhook.Delivery) error {
+	if err := db.indexSet(ctx, queueKey, []string{d.ID}, false); err != nil {
+		return err
+	}
 	_, err := db.c(webhookQueue).InsertOne(ctx, newWebhookDeliveryDoc(d))
 	return translate(err, "webhook delivery")
 }
 
-// FindQueuedWebhookDeliveries returns the whole queue.
+// FindQueuedWebhookDeliveries returns the whole queue: the queue's index,
+// then one read by _id per queued delivery.
 func (db *DB) FindQueuedWebhookDeliveries(ctx context.Context) ([]webhook.Delivery, error) {
-	return findMany(ctx, db.c(webhookQueue), bson.D{}, nil, "webhook deliveries", webhookDeliveryDoc.delivery)
+	ids, err := db.indexed(ctx, queueKey)
+	if err != nil {
+		return nil, err
+	}
+	return findByIDs(ctx, db.c(webhookQueue), ids, nil, "webhook deliveries", webhookDeliveryDoc.delivery)
 }
 
 // FindQueuedWebhookDelivery returns queued delivery id; NotFound.
@@ -205,6 +296,9 @@ func (db *DB) FinishWebhookDelivery(ctx context.Context, d webhook.Delivery) err
 	case err != nil && !errors.Is(err, mongo.ErrNoDocuments):
 		return translate(err, "webhook delivery")
 	}
+	if err := db.indexSet(ctx, queueKey, []string{d.ID}, true); err != nil {
+		return err
+	}
 	// Claims past d.Claim may exist (superseded ones); a few more cover
 	// them. One bulk write of deletes by _id.
 	dels := make([]mongo.WriteModel, 0, d.Claim+3)
@@ -241,7 +335,20 @@ func (db *DB) FindWebhookSlot(ctx context.Context, endpoint string, n int) (stri
 // the queue and of the history. Every write is keyed and the numbering is
 // the same on a second run, so a start that dies half-way is finished by
 // the next.
+//
+// Then, once too, the endpoints' and the queue's index and the event
+// stream's list (migrateWebhookIndex), before the endpoints are loaded.
 func (db *DB) MigrateWebhookLists(ctx context.Context) error {
+	if err := db.migrateWebhookSlots(ctx); err != nil {
+		return err
+	}
+	return db.once(ctx, "webhook-index-1", func() error {
+		_, err := db.migrateWebhookIndex(ctx)
+		return err
+	})
+}
+
+func (db *DB) migrateWebhookSlots(ctx context.Context) error {
 	return db.once(ctx, "webhook-lists-v1", func() error {
 		byEndpoint := map[string][]string{}
 		for _, coll := range []string{webhookQueue, webhookDeliveries} {
@@ -310,15 +417,29 @@ func (db *DB) FindWebhookClaim(ctx context.Context, id string, seq int) (time.Ti
 }
 
 // eraseUserDeliveries rewrites userID out of the queued and finished
-// deliveries that carry it, as EraseUserEvents does for the events.
-func (db *DB) eraseUserDeliveries(ctx context.Context, userID string) error {
+// deliveries of events (ids), as EraseUserEvents does for the events: a
+// delivery is keyed by its event and endpoint, so it is read by _id for
+// every endpoint.
+func (db *DB) eraseUserDeliveries(ctx context.Context, userID string, events []string) error {
+	endpoints, err := db.indexed(ctx, endpointsKey)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, e := range events {
+		for _, ep := range endpoints {
+			ids = append(ids, webhook.DeliveryID(e, ep))
+		}
+	}
 	for _, coll := range []string{webhookQueue, webhookDeliveries} {
-		docs, err := findMany(ctx, db.c(coll), bson.D{{Key: "users", Value: userID}}, nil, "webhook deliveries",
-			func(d webhookDeliveryDoc) webhookDeliveryDoc { return d })
+		docs, err := findByIDs(ctx, db.c(coll), ids, nil, "webhook deliveries", func(d webhookDeliveryDoc) webhookDeliveryDoc { return d })
 		if err != nil {
 			return err
 		}
 		for _, d := range docs {
+			if !slices.Contains(d.Users, userID) {
+				continue
+			}
 			eraseFrom(d.Data, userID)
 			// Only the data changes: a worker's concurrent write of the
 			// attempt fields would otherwise be lost, or lose the erasure.
@@ -329,4 +450,26 @@ func (db *DB) eraseUserDeliveries(ctx context.Context, userID string) error {
 		}
 	}
 	return nil
+}
+
+// migrateWebhookIndex names, once per database, the endpoints and queued
+// deliveries stored before the index (one scan of each, both small), and
+// numbers the events stored before the stream was a list.
+func (db *DB) migrateWebhookIndex(ctx context.Context) (int, error) {
+	n := 0
+	for _, x := range []struct{ coll, key string }{{webhookEndpoints, endpointsKey}, {webhookQueue, queueKey}} {
+		ids, err := findMany(ctx, db.c(x.coll), bson.D{}, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}),
+			x.coll, func(d idDoc) string { return d.ID })
+		if err != nil {
+			return n, err
+		}
+		for start := 0; start < len(ids); start += 1000 {
+			if err := db.indexSet(ctx, x.key, ids[start:min(start+1000, len(ids))], false); err != nil {
+				return n, err
+			}
+		}
+		n += len(ids)
+	}
+	k, err := db.migrateWebhookEvents(ctx)
+	return n + k, err
 }

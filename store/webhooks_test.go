@@ -34,6 +34,11 @@ func TestWebhookDeliveries(t *testing.T) {
 	}
 	a, b := mk("001", "ana"), mk("002", "ben")
 	for _, d := range []webhook.Delivery{a, b} {
+		// Published first, as webhook.Service does: erasure finds the
+		// deliveries through the user's events.
+		if err := db.CreateWebhookEvent(ctx, d.Event); err != nil {
+			t.Fatal(err)
+		}
 		if err := db.CreateWebhookDelivery(ctx, d); err != nil {
 			t.Fatal(err)
 		}

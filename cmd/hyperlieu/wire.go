@@ -160,6 +160,13 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	} else if n > 0 {
 		log.Info("older feedback, gestures, reviews, visits and slots listed", "count", n)
 	}
+	// The admins' lists (users, audit, every notification) and the
+	// per-person lists erasure reads by _id (issue 15), filled once.
+	if n, err := db.MigrateAdminLists(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("migrate the admin and erasure lists: %w", err)
+	} else if n > 0 {
+		log.Info("older accounts, sessions, audit entries and notifications listed", "count", n)
+	}
 	location := campaign.NewLocationService(db, campaigns, offers, notifier, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 		Retention: cfg.Campaigns.LocationRetention, StateRefresh: stateRefresh(cfg.Campaigns.StateRefresh),
