@@ -177,6 +177,7 @@ type Outbox struct {
 	mem      []Queued        // fed by Enqueue (and scans), oldest first
 	later    []string        // ids Enqueue had no room for in mem, oldest first
 	inflight map[string]bool // taken by a round of this process, or finished and still queued
+	done     map[string]bool // finished and still queued (until compact)
 	finished []string        // final outcomes recorded, still in the queue (see compact)
 	oldest   time.Time       // when the first of finished was recorded
 	nextScan time.Time       // when the queue is read next (see due)
@@ -193,7 +194,7 @@ const snapshotAge = 30 * time.Second
 func NewOutbox(store OutboxStore, sender push.Sender, opts OutboxOptions, log *slog.Logger) *Outbox {
 	opts.defaults()
 	return &Outbox{store: store, sender: sender, opts: opts, log: log.With("worker", opts.WorkerID),
-		inflight: map[string]bool{}, wake: make(chan struct{}, 1)}
+		inflight: map[string]bool{}, done: map[string]bool{}, wake: make(chan struct{}, 1)}
 }
 
 // What the outbox keeps of the work handed over (Enqueue): up to memBatches
@@ -428,9 +429,9 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 	return due, snaps, nil
 }
 
-// compactShare: a compaction takes out at least this share of the queue
+// compactShare: a compaction takes out at least 1/compactShare of the queue
 // this process knows of.
-const compactShare = 5
+const compactShare = 2
 
 // scanCost bounds the time spent reading the queue when nothing is known
 // due: after a read that took d, the next waits at least scanCost·d.
@@ -454,7 +455,9 @@ func (o *Outbox) release(ns []Notification) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, n := range ns {
-		delete(o.inflight, n.ID)
+		if !o.done[n.ID] { // finished: in flight until compacted
+			delete(o.inflight, n.ID)
+		}
 	}
 }
 
@@ -641,15 +644,15 @@ func (o *Outbox) send(ctx context.Context, ns []Notification, snaps map[string]Q
 	}
 	o.finished = append(o.finished, final...)
 	for _, id := range final {
-		o.inflight[id] = true // until compact: our scans skip it
+		o.inflight[id], o.done[id] = true, true // until compact: our scans skip it
 	}
 	o.mu.Unlock()
 	return firstErr
 }
 
 // compact takes the finished notifications out of the queue, in one
-// command for many batches: when the work handed over is done (a burst is
-// over); when they make five batches and at least a fifth of the queue this
+// command for many batches: when the work handed over is done and no round
+// is under way (a burst is over); when they make five batches and at least half the queue this
 // process knows of (deleting them then costs a bounded read of the queue
 // per message, see store.DeleteQueued); when the oldest was recorded half a
 // lease ago (their claims keep other workers off them until the lease
@@ -660,7 +663,8 @@ func (o *Outbox) compact(ctx context.Context, force bool) {
 	o.mu.Lock()
 	ids := o.finished
 	known := len(o.mem) + len(o.later) + len(o.inflight) // finished ones are in flight until compacted
-	due := force || len(o.mem)+len(o.later) == 0 || time.Since(o.oldest) >= o.opts.Lease/2 ||
+	idle := len(o.mem)+len(o.later) == 0 && len(o.inflight) == len(o.done) // no round under way
+	due := force || idle || time.Since(o.oldest) >= o.opts.Lease/2 ||
 		len(ids) >= max(5*o.opts.BatchSize, known/compactShare)
 	if len(ids) == 0 || !due {
 		o.mu.Unlock()
@@ -677,6 +681,7 @@ func (o *Outbox) compact(ctx context.Context, force bool) {
 	defer o.mu.Unlock()
 	for _, id := range ids {
 		delete(o.inflight, id)
+		delete(o.done, id)
 	}
 }
 
