@@ -662,7 +662,7 @@ func (o *Outbox) send(ctx context.Context, ns []Notification, snaps map[string]Q
 func (o *Outbox) compact(ctx context.Context, force bool) {
 	o.mu.Lock()
 	ids := o.finished
-	known := len(o.mem) + len(o.later) + len(o.inflight) // finished ones are in flight until compacted
+	known := len(o.mem) + len(o.later) + len(o.inflight)                   // finished ones are in flight until compacted
 	idle := len(o.mem)+len(o.later) == 0 && len(o.inflight) == len(o.done) // no round under way
 	due := force || idle || time.Since(o.oldest) >= o.opts.Lease/2 ||
 		len(ids) >= max(5*o.opts.BatchSize, known/compactShare)
