@@ -151,7 +151,8 @@ type Store interface {
 // PeopleStore reads accounts and keeps each customer's segment.
 type PeopleStore interface {
 	FindUser(ctx context.Context, id string) (hyperlieu.User, error)
-	// FindUsersAfter pages through every user by ID (for the periodic loop).
+	// FindUsersAfter pages through every user, afterID being the last one
+	// of the previous page ("" for the first): for the periodic loop.
 	FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error)
 	// FindUserIDsWithRole lists the users holding any of roles (staff are few).
 	FindUserIDsWithRole(ctx context.Context, roles ...hyperlieu.Role) ([]string, error)

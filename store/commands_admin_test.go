@@ -482,3 +482,39 @@ func TestMigrateWebhookIndex(t *testing.T) {
 		t.Errorf("after erasure = %v, want ana erased", es)
 	}
 }
+
+// TestSegmentLoopPagesUsersByKey: the hourly segment loop pages through
+// every account in sign-up order by _id reads (three a page, then two per user), where an _id
+// range decoded every user per page on the embedded database.
+func TestSegmentLoopPagesUsersByKey(t *testing.T) {
+	var cmds commands
+	db := newDBWith(t, store.Options{Monitor: cmds.monitor()})
+	ctx := context.Background()
+	us := adminFixture(t, db, 5, time.Now().UTC().Truncate(time.Millisecond))
+	var got []string
+	after := ""
+	for page := 0; ; page++ {
+		var users []hyperlieu.User
+		// The cursor's user, the list's head and one past it, then each
+		// user's entry and document.
+		adminPath(t, &cmds, fmt.Sprint("users page ", page), 3+2*2, func() (err error) {
+			users, err = db.FindUsersAfter(ctx, after, 2)
+			return err
+		})
+		for _, u := range users {
+			got = append(got, u.ID)
+		}
+		if len(users) < 2 {
+			break
+		}
+		after = users[len(users)-1].ID
+	}
+	if len(got) != len(us) {
+		t.Fatalf("paged %d users, want %d", len(got), len(us))
+	}
+	for i, u := range us {
+		if got[i] != u.ID {
+			t.Errorf("user %d: %s, want %s (sign-up order)", i, got[i], u.ID)
+		}
+	}
+}

@@ -312,10 +312,11 @@ func TestMigrateFanPaths(t *testing.T) {
 	if n, sum, err := db.FindReviewStats(ctx, "shop1"); err != nil || n != 0 || sum != 0 {
 		t.Errorf("review figures after erasure = %d, %d, %v; want 0, 0", n, sum, err)
 	}
-	// users and email keys are the accounts area's to erase.
+	// users, email keys and the admins' user list are the accounts area's
+	// to erase.
 	for _, id := range []string{ana.ID, "boss"} {
 		for _, c := range collectionsWith(t, name, id) {
-			if c != "users" && c != "user_emails" {
+			if c != "users" && c != "user_emails" && c != "user_lists" {
 				t.Errorf("after erasure, %s still names %s", c, id)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/hyperlieu/hyperlieu"
+	"github.com/hyperlieu/hyperlieu/account"
 	"github.com/hyperlieu/hyperlieu/fan"
 )
 
@@ -37,10 +38,14 @@ func fanIndexes() []indexSpec {
 	}...)
 }
 
-// FindUsersAfter returns up to limit users whose ID sorts after afterID.
+// FindUsersAfter returns up to limit users in the order they signed up,
+// after the user afterID ("" from the first), by _id reads of the admins'
+// user list (two per user): the hourly segment loop pages through every
+// account with it, which by an _id range decoded every user per page on
+// the embedded database.
 func (db *DB) FindUsersAfter(ctx context.Context, afterID string, limit int) ([]hyperlieu.User, error) {
-	return findMany(ctx, db.r("users"), bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: afterID}}}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)), "users", userDoc.user)
+	p, err := db.FindUsersBy(ctx, account.UserQuery{After: afterID, Limit: limit})
+	return p.Items, err
 }
 
 type activityDoc struct {
