@@ -59,3 +59,12 @@ func (db *DB) InsertStatShardUnlisted(ctx context.Context, campaignID, instanceI
 	_, err := db.c("migrations").DeleteOne(ctx, byID("stat-shards-1"))
 	return err
 }
+
+// AppendToTestList appends ref to owner's list in a list kept for tests.
+func (db *DB) AppendToTestList(ctx context.Context, owner, ref string) (int, error) {
+	ns, err := db.appendTo(ctx, ownerList{coll: "test_lists", prefix: "t"}, []listItem{{Owner: owner, Ref: ref}})
+	if err != nil {
+		return 0, err
+	}
+	return ns[0], nil
+}

@@ -95,6 +95,20 @@ func (h *listHints) raise(head string, n int) {
 	h.n[head] = max(h.n[head], n)
 }
 
+// reserve gives out k numbers of head after both this instance's last and
+// floor (the head as read), and returns the first: writers of one instance
+// never race each other for a number, only other instances' writers.
+func (h *listHints) reserve(head string, floor, k int) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n == nil || len(h.n) >= maxListHints {
+		h.n = make(map[string]int)
+	}
+	first := max(h.n[head], floor) + 1
+	h.n[head] = first + k - 1
+	return first
+}
+
 func (h *listHints) forget(head string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -102,23 +116,24 @@ func (h *listHints) forget(head string) {
 }
 
 // appendTo lists each item under its owner with the next free number, all
-// owners in one insert per round (a taken number means another writer got
-// there: that item takes the owner's next, from a fresh read of the head),
-// then raises the heads in one bulk update. It returns the numbers taken.
+// owners in one insert per round, then raises the heads in one bulk update.
+// Numbers are reserved in this instance's hints, so its own writers never
+// take one twice; a number taken anyway means another instance got there:
+// that item takes a number after a fresh read of the head. It returns the
+// numbers taken.
 func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]int, error) {
-	last := make(map[string]int) // owner → last number given out
+	floor := make(map[string]int) // owner → its head as read, where no hint knows better
 	var unknown []string
 	for _, it := range items {
-		if _, ok := last[it.Owner]; ok || it.Owner == "" {
+		if _, ok := floor[it.Owner]; ok || it.Owner == "" {
 			continue
 		}
-		n, ok := db.lists.get(l.head(it.Owner))
-		last[it.Owner] = n
-		if !ok {
+		floor[it.Owner] = 0
+		if _, ok := db.lists.get(l.head(it.Owner)); !ok {
 			unknown = append(unknown, it.Owner)
 		}
 	}
-	if err := db.readHeads(ctx, l, unknown, last); err != nil {
+	if err := db.readHeads(ctx, l, unknown, floor); err != nil {
 		return nil, err
 	}
 	ns := make([]int, len(items))
@@ -128,12 +143,21 @@ func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]in
 			todo = append(todo, i)
 		}
 	}
+	taken := make(map[string]int) // owner → highest number inserted
 	for len(todo) > 0 {
+		need := make(map[string]int)
+		for _, i := range todo {
+			need[items[i].Owner]++
+		}
+		next := make(map[string]int, len(need))
+		for owner, k := range need {
+			next[owner] = db.lists.reserve(l.head(owner), floor[owner], k)
+		}
 		docs := make([]any, len(todo))
 		for j, i := range todo {
 			it := items[i]
-			last[it.Owner]++
-			ns[i] = last[it.Owner]
+			ns[i] = next[it.Owner]
+			next[it.Owner]++
 			docs[j] = listEntry{ID: l.entry(it.Owner, ns[i]), UserID: it.Owner, N: ns[i], Ref: it.Ref, Doc: it.Doc, Pending: it.Pending}
 		}
 		inserted, err := db.insertMany(ctx, l.coll, docs)
@@ -143,17 +167,19 @@ func (db *DB) appendTo(ctx context.Context, l ownerList, items []listItem) ([]in
 		var again []int
 		var stale []string
 		for j, i := range todo {
-			if !inserted[j] {
-				again = append(again, i)
-				stale = append(stale, items[i].Owner)
+			if inserted[j] {
+				taken[items[i].Owner] = max(taken[items[i].Owner], ns[i])
+				continue
 			}
+			again = append(again, i)
+			stale = append(stale, items[i].Owner)
 		}
-		if err := db.readHeads(ctx, l, stale, last); err != nil {
+		if err := db.readHeads(ctx, l, stale, floor); err != nil {
 			return nil, err
 		}
 		todo = again
 	}
-	return ns, db.raiseHeads(ctx, l, last)
+	return ns, db.raiseHeads(ctx, l, taken)
 }
 
 // listNew lists document id of coll under owner in l before its first
