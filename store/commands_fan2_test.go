@@ -83,15 +83,7 @@ func TestFanShopPathCommands(t *testing.T) {
 
 	path := func(what string, want int, run func() error) {
 		t.Helper()
-		cmds.take()
-		if err := run(); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		seen, scan := cmds.take()
-		t.Logf("%s: %d commands %v", what, len(seen), seen)
-		if len(seen) > want || len(scan) > 0 {
-			t.Errorf("%s: %d commands %v, scans %v; want ≤ %d, none", what, len(seen), seen, scan, want)
-		}
+		costsAtMost(t, &cmds, what, want, run)
 	}
 	// The shop's list head, one read past it, then an entry and a
 	// feedback per item: 2 + 2×5; the next page starts below the cursor.

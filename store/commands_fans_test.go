@@ -42,15 +42,7 @@ func TestFanPathCommands(t *testing.T) {
 
 	path := func(what string, want int, run func() error) {
 		t.Helper()
-		cmds.take()
-		if err := run(); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		seen, scan := cmds.take()
-		t.Logf("%s: %d commands %v", what, len(seen), seen)
-		if len(seen) > want || len(scan) > 0 {
-			t.Errorf("%s: %d commands %v, scans %v; want ≤ %d, none", what, len(seen), seen, scan, want)
-		}
+		costsAtMost(t, &cmds, what, want, run)
 	}
 	for i := range 3 {
 		// User; the activity: is it stored already (a replay is not

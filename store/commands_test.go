@@ -37,6 +37,21 @@ func (c *commands) monitor() *event.CommandMonitor {
 }
 
 // take returns the commands since the last take and forgets them.
+// costsAtMost runs one store verb under the monitor and checks that it
+// costs at most want commands, none of them a scan.
+func costsAtMost(t *testing.T, cmds *commands, what string, want int, run func() error) {
+	t.Helper()
+	cmds.take()
+	if err := run(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	seen, scan := cmds.take()
+	t.Logf("%s: %d commands %v", what, len(seen), seen)
+	if len(seen) > want || len(scan) > 0 {
+		t.Errorf("%s: %d commands %v, scans %v; want ≤ %d, none", what, len(seen), seen, scan, want)
+	}
+}
+
 func (c *commands) take() (seen, scan []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
