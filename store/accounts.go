@@ -283,13 +283,9 @@ func (db *DB) FindUsersBy(ctx context.Context, q account.UserQuery) (account.Use
 		if err != nil {
 			return page, err
 		}
-		us, err := findByIDs(ctx, db.r("users"), refsOf(es), nil, "users", func(d userDoc) userDoc { return d })
+		byID, err := docsByRef(ctx, db.r("users"), es, "users", func(d userDoc) string { return d.ID })
 		if err != nil {
 			return page, err
-		}
-		byID := make(map[string]userDoc, len(us))
-		for _, d := range us {
-			byID[d.ID] = d
 		}
 		for i, e := range es {
 			d, ok := byID[e.Ref]

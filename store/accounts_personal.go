@@ -32,11 +32,11 @@ func (db *DB) ExportUser(ctx context.Context, userID string) (map[string]any, er
 	}
 	// The sessions, through the user's list (by _id: a query by userId
 	// decodes every session on the embedded database), oldest first.
-	es, err := db.listAll(ctx, sessionList, userID)
+	ids, err := db.listedRefs(ctx, sessionList, userID)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := findByIDs(ctx, db.r("sessions"), refsOf(es), nil, "sessions", func(s sessionDoc) sessionDoc { return s })
+	docs, err := findByIDs(ctx, db.r("sessions"), ids, nil, "sessions", func(s sessionDoc) sessionDoc { return s })
 	if err != nil {
 		return nil, err
 	}
@@ -68,11 +68,11 @@ func (db *DB) EraseUser(ctx context.Context, userID string) error {
 		l    ownerList
 		coll string
 	}{{refreshList, "refresh_tokens"}, {sessionList, "sessions"}} {
-		es, err := db.listAll(ctx, x.l, userID)
+		ids, err := db.listedRefs(ctx, x.l, userID)
 		if err != nil {
 			return err
 		}
-		if err := db.deleteByIDs(ctx, x.coll, refsOf(es)); err != nil {
+		if err := db.deleteByIDs(ctx, x.coll, ids); err != nil {
 			return err
 		}
 		if err := db.dropList(ctx, x.l, userID); err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"math"
 	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -45,10 +44,18 @@ func refsOf(es []listEntry) []string {
 	return ids
 }
 
-// listAll returns every entry of owner's list, newest first: for export
-// and erasure, which read what one person holds.
-func (db *DB) listAll(ctx context.Context, l ownerList, owner string) ([]listEntry, error) {
-	return db.listPage(ctx, l, owner, 0, math.MaxInt)
+// docsByRef reads the documents es name from coll (one _id read each),
+// by their _id (id); one not stored is absent, for the page to skip.
+func docsByRef[D any](ctx context.Context, coll *mongo.Collection, es []listEntry, what string, id func(D) string) (map[string]D, error) {
+	docs, err := findByIDs(ctx, coll, refsOf(es), nil, what, func(d D) D { return d })
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]D, len(docs))
+	for _, d := range docs {
+		byID[id(d)] = d
+	}
+	return byID, nil
 }
 
 // listAfter returns owner's entries numbered above after, oldest first,

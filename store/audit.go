@@ -82,13 +82,9 @@ func (db *DB) FindAuditEntriesAfter(ctx context.Context, after string, limit int
 		if err != nil {
 			return nil, err
 		}
-		docs, err := findByIDs(ctx, db.r(auditTrail), refsOf(es), nil, "audit entries", func(d auditDoc) auditDoc { return d })
+		byRef, err := docsByRef(ctx, db.r(auditTrail), es, "audit entries", func(d auditDoc) string { return d.ID })
 		if err != nil {
 			return nil, err
-		}
-		byRef := make(map[string]auditDoc, len(docs))
-		for _, d := range docs {
-			byRef[d.ID] = d
 		}
 		for _, e := range es {
 			// Not stored yet (its writer lists it first), or listed twice
@@ -107,11 +103,11 @@ func (db *DB) FindAuditEntriesAfter(ctx context.Context, after string, limit int
 
 // auditOf returns the entries naming userID, through their list.
 func (db *DB) auditOf(ctx context.Context, userID string) ([]auditDoc, error) {
-	es, err := db.listAll(ctx, auditList, userID)
+	ids, err := db.listedRefs(ctx, auditList, userID)
 	if err != nil {
 		return nil, err
 	}
-	docs, err := findByIDs(ctx, db.r(auditTrail), refsOf(es), nil, "audit entries", func(d auditDoc) auditDoc { return d })
+	docs, err := findByIDs(ctx, db.r(auditTrail), ids, nil, "audit entries", func(d auditDoc) auditDoc { return d })
 	slices.SortFunc(docs, func(a, b auditDoc) int { return strings.Compare(a.ID, b.ID) })
 	return docs, err
 }

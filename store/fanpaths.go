@@ -127,9 +127,9 @@ func allOf[D any](ctx context.Context, db *DB, l ownerList, owner, coll, what st
 	return out, err
 }
 
-// refsOf returns the references listed under owner in l, newest first,
+// listedRefs returns the references listed under owner in l, newest first,
 // without the void ones.
-func (db *DB) refsOf(ctx context.Context, l ownerList, owner string) ([]string, error) {
+func (db *DB) listedRefs(ctx context.Context, l ownerList, owner string) ([]string, error) {
 	es, err := db.listPage(ctx, l, owner, 0, math.MaxInt)
 	if err != nil {
 		return nil, err

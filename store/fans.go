@@ -583,14 +583,14 @@ func (db *DB) DeleteFanData(ctx context.Context, userID string, returned map[str
 // references), spends (by number), profile (out of the segment counts)
 // and referral code (derived from their id), then their lists.
 func (db *DB) deleteHistory(ctx context.Context, userID string, _ map[string]bool) error {
-	acts, err := db.refsOf(ctx, activityList, userID)
+	acts, err := db.listedRefs(ctx, activityList, userID)
 	if err != nil {
 		return err
 	}
 	if err := db.deleteByIDs(ctx, "fan_activity", acts); err != nil {
 		return err
 	}
-	ledger, err := db.refsOf(ctx, ledgerList, userID)
+	ledger, err := db.listedRefs(ctx, ledgerList, userID)
 	if err != nil {
 		return err
 	}
@@ -675,7 +675,7 @@ func (db *DB) deleteReferralData(ctx context.Context, userID string, _ map[strin
 	if err := db.setByIDs(ctx, "referral_slots", ids, bson.D{{Key: "refereeId", Value: ""}}); err != nil {
 		return err
 	}
-	owned, err := db.refsOf(ctx, ownSlotList, userID)
+	owned, err := db.listedRefs(ctx, ownSlotList, userID)
 	if err != nil {
 		return err
 	}
@@ -694,7 +694,7 @@ func (db *DB) deleteReferralData(ctx context.Context, userID string, _ map[strin
 // deleteFeedbackData blanks the user's feedback (the rating stays, for the
 // shop) and drops their list.
 func (db *DB) deleteFeedbackData(ctx context.Context, userID string, _ map[string]bool) error {
-	ids, err := db.refsOf(ctx, userFeedbackList, userID)
+	ids, err := db.listedRefs(ctx, userFeedbackList, userID)
 	if err != nil {
 		return err
 	}
@@ -708,14 +708,14 @@ func (db *DB) deleteFeedbackData(ctx context.Context, userID string, _ map[strin
 // made, freezes whether they came back and blanks them in the gestures
 // they received, and drops both lists.
 func (db *DB) deleteGestureData(ctx context.Context, userID string, returned map[string]bool) error {
-	made, err := db.refsOf(ctx, managerGestureList, userID)
+	made, err := db.listedRefs(ctx, managerGestureList, userID)
 	if err != nil {
 		return err
 	}
 	if err := db.setByIDs(ctx, "gestures", made, bson.D{{Key: "managerId", Value: ""}}); err != nil {
 		return err
 	}
-	got, err := db.refsOf(ctx, userGestureList, userID)
+	got, err := db.listedRefs(ctx, userGestureList, userID)
 	if err != nil {
 		return err
 	}

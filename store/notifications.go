@@ -578,11 +578,11 @@ func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
 // listedNotifications returns the notifications owner's inbox list holds
 // (their numbers only: _id, listN, createdAt).
 func (db *DB) listedNotifications(ctx context.Context, owner string) ([]notificationDoc, error) {
-	es, err := db.listAll(ctx, inboxList, owner)
+	ids, err := db.listedRefs(ctx, inboxList, owner)
 	if err != nil {
 		return nil, err
 	}
-	return findByIDs(ctx, db.r("notifications"), refsOf(es),
+	return findByIDs(ctx, db.r("notifications"), ids,
 		options.FindOne().SetProjection(bson.D{{Key: "listN", Value: 1}, {Key: "createdAt", Value: 1}}),
 		"notifications", func(d notificationDoc) notificationDoc { return d })
 }

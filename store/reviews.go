@@ -195,7 +195,7 @@ func (db *DB) deleteReviewData(ctx context.Context, userID string) error {
 	if err := db.deleteByIDs(ctx, "reviews", ids); err != nil {
 		return err
 	}
-	reports, err := db.refsOf(ctx, userReportList, userID)
+	reports, err := db.listedRefs(ctx, userReportList, userID)
 	if err != nil {
 		return err
 	}

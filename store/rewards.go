@@ -90,7 +90,7 @@ func (db *DB) FindRewards(ctx context.Context) ([]fan.Reward, error) {
 		return out, nil
 	}
 	c.mu.Unlock()
-	ids, err := db.refsOf(ctx, rewardList, catalogue)
+	ids, err := db.listedRefs(ctx, rewardList, catalogue)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (db *DB) listAllRewards(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		listed, err := db.refsOf(ctx, rewardList, catalogue)
+		listed, err := db.listedRefs(ctx, rewardList, catalogue)
 		if err != nil {
 			return err
 		}

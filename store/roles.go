@@ -57,7 +57,7 @@ func (db *DB) listRoles(ctx context.Context, u hyperlieu.User) error {
 func (db *DB) FindUserIDsWithRole(ctx context.Context, roles ...hyperlieu.Role) ([]string, error) {
 	var ids []string
 	for _, r := range roles {
-		refs, err := db.refsOf(ctx, roleList, string(r))
+		refs, err := db.listedRefs(ctx, roleList, string(r))
 		if err != nil {
 			return nil, err
 		}

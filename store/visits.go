@@ -184,7 +184,7 @@ func (db *DB) DeleteVisitData(ctx context.Context, userID string) error {
 		l    ownerList
 		coll string
 	}{{visitList, "visits"}, {shopVisitList, "shop_visits"}, {visitAskList, "visit_asks"}} {
-		ids, err := db.refsOf(ctx, x.l, userID)
+		ids, err := db.listedRefs(ctx, x.l, userID)
 		if err != nil {
 			return err
 		}

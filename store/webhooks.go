@@ -110,13 +110,9 @@ func (db *DB) FindWebhookEventsBetween(ctx context.Context, after, before string
 		if err != nil {
 			return nil, err
 		}
-		docs, err := findByIDs(ctx, db.r(webhookEvents), refsOf(es), nil, "webhook events", func(d webhookEventDoc) webhookEventDoc { return d })
+		byRef, err := docsByRef(ctx, db.r(webhookEvents), es, "webhook events", func(d webhookEventDoc) string { return d.ID })
 		if err != nil {
 			return nil, err
-		}
-		byRef := make(map[string]webhookEventDoc, len(docs))
-		for _, d := range docs {
-			byRef[d.ID] = d
 		}
 		for _, e := range es {
 			d, ok := byRef[e.Ref]
@@ -178,15 +174,15 @@ func (db *DB) eventNumber(ctx context.Context, after string) (int, error) {
 // (webhook.DeliveryID), read in the queue and the history for every
 // endpoint (a deleted endpoint's deliveries went with it). All by _id.
 func (db *DB) EraseUserEvents(ctx context.Context, userID string) error {
-	es, err := db.listAll(ctx, webhookEventList, userID)
+	ids, err := db.listedRefs(ctx, webhookEventList, userID)
 	if err != nil {
 		return err
 	}
-	docs, err := findByIDs(ctx, db.c(webhookEvents), refsOf(es), nil, "webhook events", func(d webhookEventDoc) webhookEventDoc { return d })
+	docs, err := findByIDs(ctx, db.c(webhookEvents), ids, nil, "webhook events", func(d webhookEventDoc) webhookEventDoc { return d })
 	if err != nil {
 		return err
 	}
-	if err := db.eraseUserDeliveries(ctx, userID, refsOf(es)); err != nil {
+	if err := db.eraseUserDeliveries(ctx, userID, ids); err != nil {
 		return err
 	}
 	for _, d := range docs {
