@@ -415,7 +415,7 @@ func (o *Outbox) due(ctx context.Context, now time.Time) ([]Notification, map[st
 	} else if wait := scanCost * took; wait > o.opts.ScanEvery {
 		// A queue of held messages (quiet hours) is read at most
 		// 1/scanCost of the time, however long it grows.
-		o.nextScan = later(o.nextScan, now.Add(wait))
+		o.nextScan = latest(o.nextScan, now.Add(wait))
 	}
 	for _, n := range more {
 		switch {
@@ -437,7 +437,7 @@ const compactShare = 2
 // due: after a read that took d, the next waits at least scanCost·d.
 const scanCost = 20
 
-func later(a, b time.Time) time.Time {
+func latest(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
 	}
