@@ -23,3 +23,11 @@ func RandomToken(n int) string {
 	_, _ = rand.Read(b)
 	return strings.ToLower(idEncoding.EncodeToString(b))
 }
+
+// NewClaimKey returns a person's claim key (see User.ClaimKey): 32 random
+// bytes.
+func NewClaimKey() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}

@@ -1,6 +1,9 @@
 package hyperlieu
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -57,6 +60,25 @@ type User struct {
 	Prefs        Preferences
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// ClaimKey is the person's own secret, set when the account is stored:
+	// the keys of their once-only claims (stays, trigger slots, daily
+	// contacts) are MACs under it, and the claims name nobody, so erasing
+	// the account, which deletes the key, leaves claims no one can tie to
+	// them. It never leaves the domain and the store.
+	ClaimKey []byte `json:"-"`
+}
+
+// ClaimID is the key of one of u's claims, named by parts: a MAC under
+// their ClaimKey, so that it is the same on every instance yet says
+// nothing about whose it is once the key is gone.
+func (u User) ClaimID(prefix string, parts ...string) string {
+	m := hmac.New(sha256.New, u.ClaimKey)
+	m.Write([]byte(u.ID))
+	for _, p := range parts {
+		m.Write([]byte{0})
+		m.Write([]byte(p))
+	}
+	return prefix + ":" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // HasRole reports whether u has role r. Every user is a customer.

@@ -202,6 +202,7 @@ func (s *Service) Register(ctx context.Context, in hyperlieu.Registration) (Auth
 		Prefs:        hyperlieu.DefaultPreferences(in.Locale, in.Timezone),
 		CreatedAt:    now,
 		UpdatedAt:    now,
+		ClaimKey:     hyperlieu.NewClaimKey(),
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return Auth{}, fmt.Errorf("register: %w", err)
@@ -465,7 +466,7 @@ func (s *Service) EnsureUser(ctx context.Context, email, password, displayName s
 		PasswordHash: HashPassword(password),
 		Roles:        append([]hyperlieu.Role{hyperlieu.RoleCustomer}, roles...),
 		Prefs:        hyperlieu.DefaultPreferences(s.opts.DefaultLocale, s.opts.DefaultTimezone),
-		CreatedAt:    now, UpdatedAt: now,
+		CreatedAt:    now, UpdatedAt: now, ClaimKey: hyperlieu.NewClaimKey(),
 	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return hyperlieu.User{}, fmt.Errorf("ensure user: %w", err)

@@ -520,3 +520,34 @@ func TestReportOnceKeepsOnlyWhatARetryCannotRedo(t *testing.T) {
 		t.Errorf("trigger slots taken = %d, want 2 (one per stay)", n)
 	}
 }
+
+// TestStateListsEveryAnswerKept: answers the state stops listing (past
+// their lifetime, or beyond the most recent sixteen) are deleted, so that
+// erasure, which finds answers through the state, finds every one.
+func TestStateListsEveryAnswerKept(t *testing.T) {
+	st, clk := newMemStore(), &clock{t: t0}
+	e := newEngine(t, st, clk, nil, nil)
+	e.customer("u1", 10)
+	ctx := context.Background()
+	render := func(campaign.ReportResult) ([]byte, error) { return []byte("{}"), nil }
+	for i := range 20 {
+		reports := []campaign.LocationReport{{Point: outside, RecordedAt: t0.Add(time.Duration(i-20) * time.Second)}}
+		if _, err := e.location.ReportOnce(ctx, "u1", fmt.Sprintf("h:key-%d", i), reports, false, render); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state, err := st.FindLocationState(ctx, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.answers) != len(state.Answers) || len(st.answers) != 16 {
+		t.Errorf("%d answers stored, %d listed; want the 16 listed only", len(st.answers), len(state.Answers))
+	}
+	for id := range st.answers {
+		if _, ok := state.Answers[id]; !ok {
+			t.Errorf("answer %s stored but not listed", id)
+		}
+	}
+}

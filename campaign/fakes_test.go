@@ -431,6 +431,13 @@ func (m *memStore) FindReportAnswer(_ context.Context, key string) ([]byte, erro
 	}
 	return a.answer, nil
 }
+func (m *memStore) DeleteReportAnswers(_ context.Context, keys []string) error {
+	defer m.lock()()
+	for _, k := range keys {
+		delete(m.answers, k)
+	}
+	return nil
+}
 func (m *memStore) DeleteReportAnswersBefore(_ context.Context, before time.Time) (int64, error) {
 	defer m.lock()()
 	var n int64

@@ -23,6 +23,9 @@ type AnswerStore interface {
 	CreateReportAnswer(ctx context.Context, key, userID string, at time.Time, answer []byte) error
 	// FindReportAnswer returns the answer of key; NotFound if none.
 	FindReportAnswer(ctx context.Context, key string) ([]byte, error)
+	// DeleteReportAnswers deletes the answers of keys; those gone are
+	// skipped.
+	DeleteReportAnswers(ctx context.Context, keys []string) error
 	// DeleteReportAnswersBefore drops the answers stored before a time.
 	DeleteReportAnswersBefore(ctx context.Context, before time.Time) (int64, error)
 }
@@ -100,7 +103,9 @@ func (l *LocationService) ReportOnce(ctx context.Context, userID, key string, re
 	if err != nil {
 		return nil, err
 	}
-	if id != "" && (len(run.res.Triggered) > 0 || len(reports) > 1 || strings.HasPrefix(key, "h:")) {
+	// Nothing accepted, nothing written: processing again answers the same,
+	// and an answer the state would not list could outlive an erasure.
+	if id != "" && run.res.Accepted > 0 && (len(run.res.Triggered) > 0 || len(reports) > 1 || strings.HasPrefix(key, "h:")) {
 		if answer, err = l.keepAnswer(ctx, &run.st, id, answer); err != nil {
 			return nil, err
 		}
@@ -111,6 +116,14 @@ func (l *LocationService) ReportOnce(ctx context.Context, userID, key string, re
 	}
 	if err := run.save(ctx); err != nil {
 		return nil, err
+	}
+	if len(run.st.dropped) > 0 {
+		// No longer listed, so no longer found by a retry: deleted now
+		// rather than by the hourly sweep, so that the state lists every
+		// answer kept and erasure finds them all by _id.
+		if err := l.answers.DeleteReportAnswers(context.WithoutCancel(ctx), run.st.dropped); err != nil {
+			l.log.Warn("delete dropped report answers; the sweep will", "err", err)
+		}
 	}
 	return answer, nil
 }
@@ -136,21 +149,29 @@ func (l *LocationService) keepAnswer(ctx context.Context, st *LocationState, id 
 		st.Answers = map[string]time.Time{}
 	}
 	st.Answers[id] = now
-	pruneAnswers(st.Answers, now)
+	st.dropped = append(st.dropped, pruneAnswers(st.Answers, now)...)
 	return answer, nil
 }
 
 // pruneAnswers drops the answers past their lifetime, then the oldest
-// beyond maxAnswers, so that the state stays small.
-func pruneAnswers(answers map[string]time.Time, now time.Time) {
-	maps.DeleteFunc(answers, func(_ string, at time.Time) bool { return now.Sub(at) >= answerLifetime })
+// beyond maxAnswers, so that the state stays small, and returns their ids.
+func pruneAnswers(answers map[string]time.Time, now time.Time) []string {
+	var dropped []string
+	maps.DeleteFunc(answers, func(id string, at time.Time) bool {
+		old := now.Sub(at) >= answerLifetime
+		if old {
+			dropped = append(dropped, id)
+		}
+		return old
+	})
 	if len(answers) <= maxAnswers {
-		return
+		return dropped
 	}
 	ids := slices.SortedFunc(maps.Keys(answers), func(a, b string) int { return answers[b].Compare(answers[a]) })
 	for _, id := range ids[maxAnswers:] {
 		delete(answers, id)
 	}
+	return append(dropped, ids[maxAnswers:]...)
 }
 
 // waitAnswer waits a little for the answer of id, stored by the request

@@ -45,6 +45,9 @@ type LocationState struct {
 	// contended is set when a stay this request met was claimed by another
 	// (a retry racing its first request, or another instance).
 	contended bool
+	// dropped lists the answers this request unlisted (pruneAnswers), to
+	// delete once the state no longer lists them.
+	dropped []string
 }
 
 // LocationStore is what the location engine needs from the database.

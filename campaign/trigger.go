@@ -10,28 +10,30 @@ import (
 	"github.com/hyperlieu/hyperlieu"
 )
 
-// TriggerClaim records that a campaign fired for a customer. Its Key is
-// "trigger:<campaign>:<user>:<n>", n counting from 1: inserting it is what
-// makes a trigger happen once, whichever instance sees the report.
+// TriggerClaim records that a campaign fired for a customer (a trigger
+// slot, TriggerKey) or that one of their stays was judged (StayKey):
+// inserting its Key is what makes it happen once, whichever instance sees
+// the report. It names neither the customer nor the campaign: its key is a
+// MAC under the customer's claim key, so erasing the account leaves claims
+// no one can tie to them (see hyperlieu.User.ClaimKey).
 type TriggerClaim struct {
-	Key        string
-	CampaignID string
-	UserID     string
-	N          int
-	At         time.Time
+	Key string
+	N   int
+	At  time.Time
 }
 
-// StayKey is the unique key of one stay of user in campaign's geofence,
-// named by the time they entered it. Claiming it before a trigger slot is
-// what makes one stay fire once: two instances seeing the same report, or a
+// StayKey is the unique key of one stay of u in campaign's geofence, named
+// by the time they entered it. Claiming it before a trigger slot is what
+// makes one stay fire once: two instances seeing the same report, or a
 // phone retrying it, compute the same entry time and so the same key.
-func StayKey(campaignID, userID string, entered time.Time) string {
-	return "stay:" + campaignID + ":" + userID + ":" + strconv.FormatInt(entered.UTC().UnixNano(), 10)
+func StayKey(campaignID string, u hyperlieu.User, entered time.Time) string {
+	return u.ClaimID("stay", campaignID, strconv.FormatInt(entered.UTC().UnixNano(), 10))
 }
 
-// TriggerKey is the unique key of the n-th trigger of campaign for user.
-func TriggerKey(campaignID, userID string, n int) string {
-	return "trigger:" + campaignID + ":" + userID + ":" + strconv.Itoa(n)
+// TriggerKey is the unique key of the n-th trigger of campaign for u,
+// n counting from 1.
+func TriggerKey(campaignID string, u hyperlieu.User, n int) string {
+	return u.ClaimID("trigger", campaignID, strconv.Itoa(n))
 }
 
 // fire applies a campaign's rules for a customer who met its trigger at at,
@@ -57,7 +59,7 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User
 	holdout := serve == ArmHoldout
 	var n int
 	if reason == "" {
-		if ok, err := l.claimStay(ctx, c, u.ID, st, entered, at); !ok || err != nil {
+		if ok, err := l.claimStay(ctx, c, u, st, entered, at); !ok || err != nil {
 			return nil, err
 		}
 		// Holdout customers take trigger slots but no daily contact.
@@ -82,7 +84,7 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User
 	if c.Experiment.On() {
 		c.Offer = c.template(serve)
 	}
-	o, err := l.offers.issue(ctx, c, u, TriggerKey(c.ID, u.ID, n), arm)
+	o, err := l.offers.issue(ctx, c, u, TriggerKey(c.ID, u, n), arm)
 	if err != nil {
 		return nil, err
 	}
@@ -94,8 +96,8 @@ func (l *LocationService) fire(ctx context.Context, c Campaign, u hyperlieu.User
 // trigger of c: false when it was already claimed, here or on another
 // instance (the stay fired, or was refused, there), which marks st
 // contended.
-func (l *LocationService) claimStay(ctx context.Context, c Campaign, userID string, st *LocationState, entered, at time.Time) (bool, error) {
-	err := l.store.CreateTrigger(ctx, TriggerClaim{Key: StayKey(c.ID, userID, entered), CampaignID: c.ID, UserID: userID, At: at})
+func (l *LocationService) claimStay(ctx context.Context, c Campaign, u hyperlieu.User, st *LocationState, entered, at time.Time) (bool, error) {
+	err := l.store.CreateTrigger(ctx, TriggerClaim{Key: StayKey(c.ID, u, entered), At: at})
 	switch {
 	case hyperlieu.KindOf(err) == hyperlieu.Conflict:
 		st.contended = true
@@ -135,7 +137,7 @@ func (l *LocationService) admit(ctx context.Context, c Campaign, u hyperlieu.Use
 // and, with contact, one of their daily contacts: it returns the slot, or
 // the reason (caps, cooldown, daily cap) why there is none.
 func (l *LocationService) claim(ctx context.Context, c Campaign, u hyperlieu.User, n int, at time.Time, contact bool) (int, string, error) {
-	n, reason, err := l.nextSlot(ctx, c, u.ID, n, at)
+	n, reason, err := l.nextSlot(ctx, c, u, n, at)
 	if err != nil || reason != "" {
 		return 0, reason, err
 	}
@@ -151,7 +153,7 @@ func (l *LocationService) claim(ctx context.Context, c Campaign, u hyperlieu.Use
 		}
 	}
 	for tries := 0; ; tries++ {
-		err := l.store.CreateTrigger(ctx, TriggerClaim{Key: TriggerKey(c.ID, u.ID, n), CampaignID: c.ID, UserID: u.ID, N: n, At: at})
+		err := l.store.CreateTrigger(ctx, TriggerClaim{Key: TriggerKey(c.ID, u, n), N: n, At: at})
 		if err == nil {
 			return n, "", nil
 		}
@@ -159,7 +161,7 @@ func (l *LocationService) claim(ctx context.Context, c Campaign, u hyperlieu.Use
 			return 0, "", fmt.Errorf("claim trigger: %w", err)
 		}
 		// Another instance fired meanwhile: judge again against its claim.
-		if n, reason, err = l.nextSlot(ctx, c, u.ID, n+1, at); err != nil || reason != "" {
+		if n, reason, err = l.nextSlot(ctx, c, u, n+1, at); err != nil || reason != "" {
 			return 0, reason, err
 		}
 	}
@@ -168,13 +170,13 @@ func (l *LocationService) claim(ctx context.Context, c Campaign, u hyperlieu.Use
 // nextSlot finds the first trigger slot from n that the campaign's caps
 // allow at at: it returns a reason instead when the count is reached or the
 // previous trigger is too recent.
-func (l *LocationService) nextSlot(ctx context.Context, c Campaign, userID string, n int, at time.Time) (int, string, error) {
+func (l *LocationService) nextSlot(ctx context.Context, c Campaign, u hyperlieu.User, n int, at time.Time) (int, string, error) {
 	for {
 		if c.Caps.PerCustomer > 0 && n > c.Caps.PerCustomer {
 			return 0, ReasonCap, nil
 		}
 		if n > 1 {
-			prev, err := l.store.FindTrigger(ctx, TriggerKey(c.ID, userID, n-1))
+			prev, err := l.store.FindTrigger(ctx, TriggerKey(c.ID, u, n-1))
 			switch {
 			case hyperlieu.KindOf(err) == hyperlieu.NotFound:
 				n-- // the hint ran ahead of the claims: step back

@@ -22,9 +22,10 @@ func AfterQuietHours(t time.Time, loc *time.Location, q *hyperlieu.QuietHours) t
 
 // ReserveContact claims one of u's daily contacts for the day at falls on in
 // their time zone, and returns false when all MaxNotificationsPerDay are
-// taken (or the cap is 0). Each contact is a slot document keyed
-// contact:<user>:<day>:<n>, claimed by unique insert, so the cap is exact
-// across instances and on FerretDB.
+// taken (or the cap is 0). Each contact is a slot document keyed by
+// ContactSlot, claimed by unique insert, so the cap is
+// exact across instances and on FerretDB; it names no one, so erasing the
+// account (and its claim key) leaves nothing to find.
 func (s *Service) ReserveContact(ctx context.Context, u hyperlieu.User, at time.Time) (bool, error) {
 	req := contactSlots(u, at)
 	if len(req.Slots) == 0 {
@@ -40,11 +41,17 @@ func (s *Service) ReserveContact(ctx context.Context, u hyperlieu.User, at time.
 // contactSlots are u's daily contacts for the day at falls on in their time zone.
 func contactSlots(u hyperlieu.User, at time.Time) SlotRequest {
 	day := at.In(u.Prefs.Location()).Format(time.DateOnly)
-	req := SlotRequest{UserID: u.ID, Slots: make([]string, max(u.Prefs.MaxNotificationsPerDay, 0))}
+	req := SlotRequest{Slots: make([]string, max(u.Prefs.MaxNotificationsPerDay, 0))}
 	for i := range req.Slots {
-		req.Slots[i] = "contact:" + u.ID + ":" + day + ":" + strconv.Itoa(i+1)
+		req.Slots[i] = ContactSlot(u, day, i+1)
 	}
 	return req
+}
+
+// ContactSlot is the key of u's n-th daily contact on day (YYYY-MM-DD, in
+// their time zone).
+func ContactSlot(u hyperlieu.User, day string, n int) string {
+	return u.ClaimID("contact", day, strconv.Itoa(n))
 }
 
 // welcomeVars are the welcome's limits as u's preferences say them. The

@@ -136,10 +136,10 @@ type InboxStore interface {
 	DeleteNotificationData(ctx context.Context, userID string) error
 }
 
-// SlotRequest asks for one of Slots, in order of preference, for UserID.
+// SlotRequest asks for one of Slots, in order of preference: keys that
+// name no one (see ReserveContact).
 type SlotRequest struct {
-	UserID string
-	Slots  []string
+	Slots []string
 }
 
 // Options tunes the notification use cases. Zero fields take defaults.

@@ -35,6 +35,7 @@ type userDoc struct {
 	CreatedAt    time.Time `bson:"createdAt"`
 	UpdatedAt    time.Time `bson:"updatedAt"`
 	ListN        int       `bson:"listN,omitempty"` // its number in userList, for erasure
+	ClaimKey     []byte    `bson:"claimKey,omitempty"`
 }
 
 type prefsDoc struct {
@@ -61,7 +62,7 @@ func toUserDoc(u hyperlieu.User) userDoc {
 	p := u.Prefs
 	d := userDoc{
 		ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, PasswordHash: u.PasswordHash,
-		Roles: roles, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		Roles: roles, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, ClaimKey: u.ClaimKey,
 		Prefs: prefsDoc{
 			Locale: p.Locale, Timezone: p.Timezone, Formality: string(p.Formality),
 			MaxNotificationsPerDay: p.MaxNotificationsPerDay, Categories: p.Categories,
@@ -85,7 +86,7 @@ func (d userDoc) user() hyperlieu.User {
 	p := d.Prefs
 	u := hyperlieu.User{
 		ID: d.ID, Email: d.Email, DisplayName: d.DisplayName, PasswordHash: d.PasswordHash,
-		Roles: roles, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(),
+		Roles: roles, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC(), ClaimKey: d.ClaimKey,
 		Prefs: hyperlieu.Preferences{
 			Locale: p.Locale, Timezone: p.Timezone, Formality: hyperlieu.Formality(p.Formality),
 			MaxNotificationsPerDay: p.MaxNotificationsPerDay, Categories: p.Categories,
@@ -117,6 +118,9 @@ func (db *DB) CreateUser(ctx context.Context, u hyperlieu.User) error {
 	}
 	d := toUserDoc(u)
 	d.ListN = ns[0]
+	if len(d.ClaimKey) == 0 {
+		d.ClaimKey = hyperlieu.NewClaimKey()
+	}
 	_, err = db.c("users").InsertOne(ctx, d)
 	if err != nil {
 		db.dropEmailKey(ctx, u.Email, u.ID)
@@ -144,7 +148,8 @@ func (db *DB) FindUserByEmail(ctx context.Context, email string) (hyperlieu.User
 }
 
 // UpdateUser sets the stored user's fields to u's (all but its number in
-// userList, which u does not carry). NotFound if it is gone.
+// userList, which u does not carry, and its claim key, set once when
+// stored). NotFound if it is gone.
 func (db *DB) UpdateUser(ctx context.Context, u hyperlieu.User) error {
 	if err := db.listRoles(ctx, u); err != nil { // staff lists (roles.go)
 		return err
@@ -159,7 +164,7 @@ func (db *DB) UpdateUser(ctx context.Context, u hyperlieu.User) error {
 	}
 	set := bson.D{}
 	for _, e := range elems {
-		if k := e.Key(); k != "_id" && k != "listN" {
+		if k := e.Key(); k != "_id" && k != "listN" && k != "claimKey" {
 			set = append(set, bson.E{Key: k, Value: e.Value()})
 		}
 	}

@@ -19,7 +19,7 @@ func TestUsers(t *testing.T) {
 	u := hyperlieu.User{
 		ID: hyperlieu.NewID(), Email: "ana@example.com", DisplayName: "Ana", PasswordHash: "h",
 		Roles: []hyperlieu.Role{hyperlieu.RoleCustomer}, Prefs: hyperlieu.DefaultPreferences("fr", "Europe/Paris"),
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now, ClaimKey: hyperlieu.NewClaimKey(),
 	}
 	if err := db.CreateUser(ctx, u); err != nil {
 		t.Fatalf("CreateUser: %v", err)

@@ -63,7 +63,7 @@ func TestClaimsAreUnique(t *testing.T) {
 		claim func() error
 	}{
 		{"trigger", func() error {
-			return db.CreateTrigger(ctx, campaign.TriggerClaim{Key: campaign.TriggerKey("c", "u", 1), CampaignID: "c", UserID: "u", N: 1, At: now})
+			return db.CreateTrigger(ctx, campaign.TriggerClaim{Key: campaign.TriggerKey("c", hyperlieu.User{ID: "u"}, 1), N: 1, At: now})
 		}},
 		{"redemption", func() error { return db.CreateRedemption(ctx, campaign.Redemption{OfferID: "o1", At: now}) }},
 		{"budget slot", func() error { return db.CreateBudgetSlot(ctx, "c", 1, "o1") }},
@@ -79,7 +79,7 @@ func TestClaimsAreUnique(t *testing.T) {
 			t.Errorf("second %s claim: %v, want Conflict", c.name, err)
 		}
 	}
-	tr, err := db.FindTrigger(ctx, campaign.TriggerKey("c", "u", 1))
+	tr, err := db.FindTrigger(ctx, campaign.TriggerKey("c", hyperlieu.User{ID: "u"}, 1))
 	if err != nil || tr.N != 1 {
 		t.Errorf("FindTrigger = %+v, %v", tr, err)
 	}

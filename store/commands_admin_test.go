@@ -197,7 +197,7 @@ func TestAdminPathCommands(t *testing.T) {
 	if s, err := db.FindSession(ctx, sid); err != nil || !s.RevokedAt.Equal(first) {
 		t.Errorf("revoked twice = %v, %v; want the first time %v", s.RevokedAt, err, first)
 	}
-	if ok, err := db.CreateSlots(ctx, []notify.SlotRequest{{UserID: u.ID, Slots: []string{"contact:" + u.ID + ":" + now.Format(time.DateOnly) + ":1"}}}, now); err != nil || !ok[0] {
+	if ok, err := db.CreateSlots(ctx, []notify.SlotRequest{{Slots: []string{notify.ContactSlot(u, now.Format(time.DateOnly), 1)}}}, now); err != nil || !ok[0] {
 		t.Fatalf("CreateSlots: %v %v", ok, err)
 	}
 	costsAtMost(t, &cmds, "erase the account", 20, func() error { return db.EraseUser(ctx, u.ID) })

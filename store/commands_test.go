@@ -144,7 +144,7 @@ func TestHotPathCommandsAreKeyed(t *testing.T) {
 	}
 
 	// A report that fires one offer, and the notification it queues.
-	if err := db.CreateTrigger(ctx, campaign.TriggerClaim{Key: "c1:u1:1", CampaignID: "c1", UserID: "u1", N: 1, At: now}); err != nil {
+	if err := db.CreateTrigger(ctx, campaign.TriggerClaim{Key: "c1:u1:1", N: 1, At: now}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.CreateOffer(ctx, campaign.Offer{ID: "o1", Code: "CODE1", CampaignID: "c1", UserID: "u1", IssuedAt: now, ExpiresAt: now.Add(time.Hour), TriggerKey: "c1:u1:1"}); err != nil {
@@ -156,7 +156,7 @@ func TestHotPathCommandsAreKeyed(t *testing.T) {
 	if ids, err := db.FindNotificationIDs(ctx, []string{"dedup-o1"}); err != nil || len(ids) != 0 {
 		t.Fatalf("FindNotificationIDs: %v %v", ids, err)
 	}
-	slots := notify.SlotRequest{UserID: "u1", Slots: []string{"contact:u1:2026-12-01:1", "contact:u1:2026-12-01:2", "contact:u1:2026-12-01:3"}}
+	slots := notify.SlotRequest{Slots: []string{"contact:u1:2026-12-01:1", "contact:u1:2026-12-01:2", "contact:u1:2026-12-01:3"}}
 	if ok, err := db.CreateSlots(ctx, []notify.SlotRequest{slots}, now); err != nil || !ok[0] {
 		t.Fatalf("CreateSlots: %v %v", ok, err)
 	}

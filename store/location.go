@@ -2,12 +2,15 @@ package store
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/hyperlieu/hyperlieu"
 	"github.com/hyperlieu/hyperlieu/campaign"
 	"github.com/hyperlieu/hyperlieu/geo"
 )
@@ -70,12 +73,12 @@ func (db *DB) UpdateLocationState(ctx context.Context, st campaign.LocationState
 	return translate(err, "location state")
 }
 
+// triggerClaimDoc is a claim keyed by a MAC under its customer's claim
+// key: it names no one (see campaign.TriggerClaim).
 type triggerClaimDoc struct {
-	Key        string    `bson:"_id"`
-	CampaignID string    `bson:"campaignId"`
-	UserID     string    `bson:"userId"`
-	N          int       `bson:"n"`
-	At         time.Time `bson:"at"`
+	Key string    `bson:"_id"`
+	N   int       `bson:"n,omitempty"`
+	At  time.Time `bson:"at"`
 }
 
 // CreateTrigger inserts the trigger keyed by its Key; Conflict when taken.
@@ -95,11 +98,12 @@ func (db *DB) FindTrigger(ctx context.Context, key string) (campaign.TriggerClai
 }
 
 // DeleteLocationData deletes a customer's location state and presence,
-// offers (and their codes), experiment data and trigger claims, and blanks
-// their id in their offers' redemptions. Deleting twice is not an error.
-// All is by _id, through the wallet and the campaigns' list, except the
-// trigger claims and stored answers: a stay's claim is keyed by its entry
-// time, which nothing lists (see docs/speed-campaign-paths.md).
+// offers (and their codes), experiment data and stored answers, and blanks
+// their id in their offers' redemptions, all by _id: through the wallet,
+// the campaigns' list and the state, which lists every answer kept (see
+// campaign.ReportOnce). Their trigger claims name no one and stay: the
+// account's erasure deletes the key that ties them to the customer
+// (hyperlieu.User.ClaimKey). Deleting twice is not an error.
 func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
 	offers, err := db.deleteOffersOf(ctx, userID)
 	if err != nil {
@@ -108,13 +112,18 @@ func (db *DB) DeleteLocationData(ctx context.Context, userID string) error {
 	if err := db.erasePresence(ctx, userID); err != nil {
 		return err
 	}
-	if err := db.deleteByIDs(ctx, "location_states", []string{userID}); err != nil {
+	var answers []string
+	switch st, err := db.FindLocationState(ctx, userID); {
+	case err == nil:
+		answers = slices.Collect(maps.Keys(st.Answers))
+	case hyperlieu.KindOf(err) != hyperlieu.NotFound:
 		return err
 	}
-	for _, coll := range []string{"triggers", "report_answers"} { // answers quote offers
-		if _, err := db.c(coll).DeleteMany(ctx, bson.D{{Key: "userId", Value: userID}}); err != nil {
-			return translate(err, coll)
-		}
+	if err := db.deleteByIDs(ctx, "report_answers", answers); err != nil { // answers quote offers
+		return err
+	}
+	if err := db.deleteByIDs(ctx, "location_states", []string{userID}); err != nil {
+		return err
 	}
 	if err := db.deleteExperimentData(ctx, userID); err != nil {
 		return err
@@ -152,7 +161,13 @@ func (db *DB) FindReportAnswer(ctx context.Context, key string) ([]byte, error) 
 	return d.Answer, nil
 }
 
-// DeleteReportAnswersBefore drops the claims made before a time.
+// DeleteReportAnswers deletes the answers of keys, by _id; those gone are
+// skipped.
+func (db *DB) DeleteReportAnswers(ctx context.Context, keys []string) error {
+	return db.deleteByIDs(ctx, "report_answers", keys)
+}
+
+// DeleteReportAnswersBefore drops the answers stored before a time.
 func (db *DB) DeleteReportAnswersBefore(ctx context.Context, before time.Time) (int64, error) {
 	r, err := db.c("report_answers").DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}})
 	if err != nil {

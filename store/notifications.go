@@ -224,7 +224,7 @@ func (db *DB) CreateSlots(ctx context.Context, reqs []notify.SlotRequest, at tim
 		var owner []int
 		for i, r := range reqs {
 			if !ok[i] && next[i] < len(r.Slots) {
-				docs = append(docs, bson.D{{Key: "_id", Value: r.Slots[next[i]]}, {Key: "userId", Value: r.UserID}, {Key: "at", Value: at}})
+				docs = append(docs, bson.D{{Key: "_id", Value: r.Slots[next[i]]}, {Key: "at", Value: at}})
 				owner = append(owner, i)
 				next[i]++
 			}
@@ -521,11 +521,13 @@ func (db *DB) FindInstallIDs(ctx context.Context, userID string) ([]string, erro
 }
 
 // DeleteNotificationData deletes the user's devices, notifications (with
-// their opens, queue copies and outcomes) and contact slots, and the
-// notifications to others that are about the user (data.userId: a
-// manager's low-rating alert quoting their comment), with their queue
-// copies and outcomes, all by _id, through the user's lists: a delete by
-// userId decodes the whole collection on the embedded database.
+// their opens, queue copies and outcomes), and the notifications to others
+// that are about the user (data.userId: a manager's low-rating alert
+// quoting their comment), with their queue copies and outcomes, all by
+// _id, through the user's lists: a delete by userId decodes the whole
+// collection on the embedded database. Their daily contact slots name no
+// one: the account's erasure deletes the key that ties them to the user
+// (hyperlieu.User.ClaimKey).
 func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
 	if err := db.deleteDevicesOf(ctx, userID); err != nil {
 		return err
@@ -536,9 +538,6 @@ func (db *DB) DeleteNotificationData(ctx context.Context, userID string) error {
 	}
 	about, err := db.listedNotifications(ctx, aboutOwner(userID))
 	if err != nil {
-		return err
-	}
-	if err := db.deleteContactSlots(ctx, userID, mine); err != nil {
 		return err
 	}
 	var ids, aboutIDs, entries []string
@@ -613,39 +612,6 @@ func (db *DB) deleteDevicesOf(ctx context.Context, userID string) error {
 		}
 	}
 	return db.deleteByIDs(ctx, "devices", theirs)
-}
-
-// deleteContactSlots deletes the user's daily contact slots
-// (contact:<user>:<day>:<n>, notify/contacts.go) on the days they were
-// notified: each contact precedes its notification, and a day is the
-// user's, so the days around each notification's UTC date are tried. A
-// day's slots are taken from 1 up, so slot 1 tells whether the day has
-// any (one read per day), then its slots go in one bulk delete.
-func (db *DB) deleteContactSlots(ctx context.Context, userID string, ns []notificationDoc) error {
-	days := map[string]bool{}
-	for _, n := range ns {
-		for d := -1; d <= 1; d++ {
-			days[n.CreatedAt.UTC().AddDate(0, 0, d).Format(time.DateOnly)] = true
-		}
-	}
-	slot := func(day string, n int) string { return "contact:" + userID + ":" + day + ":" + strconv.Itoa(n) }
-	firsts := make([]string, 0, len(days))
-	for day := range days {
-		firsts = append(firsts, slot(day, 1))
-	}
-	taken, err := db.existing(ctx, "contact_slots", firsts)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for day := range days {
-		if taken[slot(day, 1)] {
-			for n := 1; n <= hyperlieu.MaxNotificationsPerDayLimit; n++ {
-				ids = append(ids, slot(day, n))
-			}
-		}
-	}
-	return db.deleteByIDs(ctx, "contact_slots", ids)
 }
 
 // migrateNotificationLists lists every notification stored before

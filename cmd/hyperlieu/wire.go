@@ -167,6 +167,13 @@ func wire(ctx context.Context, cfg config.Config, db *store.DB, issuer *token.Is
 	} else if n > 0 {
 		log.Info("older accounts, sessions, audit entries and notifications listed", "count", n)
 	}
+	// Claims keyed under each person's claim key, so that erasure leaves
+	// none that names them (older ones named their customer).
+	if n, err := db.MigrateClaimKeys(ctx); err != nil {
+		return api.Services{}, fmt.Errorf("migrate claim keys: %w", err)
+	} else if n > 0 {
+		log.Info("older trigger claims and daily contacts re-keyed", "count", n)
+	}
 	location := campaign.NewLocationService(db, campaigns, offers, notifier, fans, campaign.LocationOptions{
 		MaxAccuracyM: float64(cfg.Campaigns.MaxAccuracyM), NewcomerPeriod: cfg.NewcomerPeriod,
 		Retention: cfg.Campaigns.LocationRetention, StateRefresh: stateRefresh(cfg.Campaigns.StateRefresh),
