@@ -55,6 +55,20 @@ type legacyClaimDoc struct {
 }
 
 func (db *DB) rekeyClaims(ctx context.Context) (int, error) {
+	// Keys first: the claims are then re-keyed under what is stored.
+	noKey := bson.D{{Key: "claimKey", Value: bson.D{{Key: "$exists", Value: false}}}}
+	rest, err := findMany(ctx, db.r("users"), noKey, nil, "users", func(d userDoc) userDoc { return d })
+	if err != nil {
+		return 0, err
+	}
+	sets := make([]mongo.WriteModel, 0, len(rest))
+	for _, d := range rest {
+		sets = append(sets, mongo.NewUpdateOneModel().SetFilter(byID(d.ID)).
+			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "claimKey", Value: legacyClaimKey(d)}}}}))
+	}
+	if err := db.bulkByID(ctx, "users", sets); err != nil {
+		return 0, err
+	}
 	named := bson.D{{Key: "userId", Value: bson.D{{Key: "$exists", Value: true}}}}
 	triggers, err := findMany(ctx, db.r("triggers"), named, nil, "triggers", func(d legacyClaimDoc) legacyClaimDoc { return d })
 	if err != nil {
@@ -73,12 +87,6 @@ func (db *DB) rekeyClaims(ctx context.Context) (int, error) {
 		if err != nil || d.ID == "" {
 			users[id] = nil
 			return nil, err
-		}
-		if len(d.ClaimKey) == 0 {
-			d.ClaimKey = legacyClaimKey(d)
-			if err := db.updateByID(ctx, "users", id, bson.D{{Key: "$set", Value: bson.D{{Key: "claimKey", Value: d.ClaimKey}}}}, "user"); err != nil {
-				return nil, err
-			}
 		}
 		u := d.user()
 		users[id] = &u
@@ -115,18 +123,7 @@ func (db *DB) rekeyClaims(ctx context.Context) (int, error) {
 		}
 		n += len(old)
 	}
-	// The accounts without claims still need a key.
-	noKey := bson.D{{Key: "claimKey", Value: bson.D{{Key: "$exists", Value: false}}}}
-	rest, err := findMany(ctx, db.r("users"), noKey, nil, "users", func(d userDoc) userDoc { return d })
-	if err != nil {
-		return n, err
-	}
-	sets := make([]mongo.WriteModel, 0, len(rest))
-	for _, d := range rest {
-		sets = append(sets, mongo.NewUpdateOneModel().SetFilter(byID(d.ID)).
-			SetUpdate(bson.D{{Key: "$set", Value: bson.D{{Key: "claimKey", Value: legacyClaimKey(d)}}}}))
-	}
-	return n, db.bulkByID(ctx, "users", sets)
+	return n, nil
 }
 
 // legacyTriggerKey is the key the claim c of an older version has now, for
